@@ -1,0 +1,59 @@
+# syncd developer/CI entry points. `make test` is what CI runs (via .ci/run).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := test
+.PHONY: venv docker-env test lint run bench schemas clean distclean
+
+# (Re)install the package + test extras whenever pyproject.toml changes.
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -e '.[test]'
+	touch $@
+
+# Docker engine, offline busybox:1.36 image and private registry on 127.0.0.1:5555.
+# All three scripts are idempotent and fast when everything is already up.
+docker-env:
+	scripts/ensure-docker.sh
+	scripts/ensure-test-image.sh
+	scripts/ensure-registry.sh
+
+# The engine was just provisioned, so Docker tests must not be skipped silently.
+test: venv
+	$(MAKE) --no-print-directory docker-env
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	SYNCD_REQUIRE_DOCKER=1 $(BIN)/pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# The quickstart. Until the daemon lands (`syncd run`), this validates sample-repo/ and shows
+# the commands to try next; the Docker engine and registry are ready for `syncd apply`.
+run: venv
+	$(MAKE) --no-print-directory docker-env
+	$(BIN)/syncd validate --repo sample-repo
+	@echo
+	@echo "Next: $(BIN)/syncd validate --repo sample-repo --format json"
+	@echo "      $(BIN)/syncd plan --repo sample-repo --base HEAD~1 --head HEAD --format markdown"
+
+bench: venv
+	$(BIN)/python -m bench
+
+schemas: venv
+	$(BIN)/syncd schema --out schemas/
+
+# Caches and build artefacts only; keeps .venv and leaves dockerd/registry running.
+clean:
+	rm -rf .mypy_cache .ruff_cache .pytest_cache .hypothesis build dist *.egg-info
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,150 @@
+"""One canonical form per service: defaults explicit, values normalized, order fixed.
+
+Two specs that Docker would run the same way have equal canonical forms, so defaults or
+reordering never show up as a diff. The config hash is sha256 of the canonical JSON.
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from syncd.interpolate import REDACTED
+from syncd.manifests.fields import parse_cpus, parse_duration, parse_memory, parse_mount, parse_port
+from syncd.manifests.model import HealthCheck, RestartPolicy, Service
+
+Spec = dict[str, Any]
+
+# Docker's own defaults, made explicit so that omitting a field and writing its default are equal.
+HEALTHCHECK_DEFAULTS = {"interval": 30.0, "timeout": 30.0, "startPeriod": 0.0, "retries": 3}
+DEFAULTS: Spec = {
+    "image": None,
+    "description": "",
+    "command": None,  # None: the image's default
+    "entrypoint": None,
+    "environment": {},
+    "ports": [],
+    "volumes": [],
+    "cpus": None,
+    "memory": None,
+    "restartPolicy": RestartPolicy.NO.value,
+    "healthcheck": None,
+    "dependsOn": {},
+}
+# Fields whose change needs no new container: syncd only records them.
+METADATA_FIELDS = frozenset({"description", "dependsOn"})
+
+
+def _healthcheck(check: HealthCheck) -> Spec:
+    test = check.test if isinstance(check.test, list) else ["CMD-SHELL", check.test]
+    out: Spec = {"test": list(test), **HEALTHCHECK_DEFAULTS}
+    for name in ("interval", "timeout", "start_period"):
+        value = getattr(check, name)
+        if value is not None:
+            out["startPeriod" if name == "start_period" else name] = parse_duration(value)
+    if check.retries is not None:
+        out["retries"] = check.retries
+    return out
+
+
+def _mount(raw: str) -> str:
+    mount = parse_mount(raw)
+    return f"{mount.source}:{mount.target}:{'ro' if mount.read_only else 'rw'}"
+
+
+def fields(service: Service) -> Spec:
+    """The canonical form of only the fields the manifest sets (for PATCH semantics)."""
+    given = service.model_fields_set
+    out: Spec = {}
+    if "image" in given:
+        out["image"] = service.image
+    if "description" in given:
+        out["description"] = service.description or ""
+    for name in ("command", "entrypoint"):
+        if name in given:
+            out[name] = getattr(service, name)
+    if given & {"environment", "envs"}:
+        out["environment"] = dict(sorted(service.env().items()))
+    if "ports" in given:
+        out["ports"] = sorted({str(parse_port(p)) for p in service.ports or []})
+    if "volumes" in given:
+        out["volumes"] = sorted({_mount(v) for v in service.volumes or []})
+    limits = (
+        service.deploy.resources.limits if service.deploy and service.deploy.resources else None
+    )
+    if "deploy" in given:
+        cpus = limits.cpus if limits else None
+        memory = limits.memory if limits else None
+        out["cpus"] = str(parse_cpus(cpus).normalize()) if cpus is not None else None
+        out["memory"] = parse_memory(memory) if memory is not None else None
+    if "restart_policy" in given and service.restart_policy is not None:
+        out["restartPolicy"] = service.restart_policy.value
+    if "healthcheck" in given:
+        out["healthcheck"] = _healthcheck(service.healthcheck) if service.healthcheck else None
+    if "depends_on" in given:
+        out["dependsOn"] = {k: v.value for k, v in sorted((service.depends_on or {}).items())}
+    return out
+
+
+def defaults() -> Spec:
+    """A fresh copy of the defaults: specs never share mutable values (a patch of one list
+    must not change another service's)."""
+    return copy.deepcopy(DEFAULTS)
+
+
+def full(service: Service) -> Spec:
+    """The canonical form of a whole service (PUT semantics): defaults for everything omitted."""
+    return {**defaults(), **fields(service)}
+
+
+def merge(last: Spec, given: Spec) -> Spec:
+    """PATCH: given fields set, omitted fields keep their last applied value."""
+    return copy.deepcopy({**DEFAULTS, **last, **given})
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def config_hash(spec: Spec, image_id: str | None = None) -> str:
+    """sha256 of the canonical JSON of the applied spec (and the resolved image id, when known)."""
+    payload = canonical_json({"spec": spec, "imageId": image_id})
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def recreate_fields(before: Spec, after: Spec) -> list[str]:
+    """The changed fields that need a new container."""
+    names = set(before) | set(after)
+    return sorted(n for n in names - METADATA_FIELDS if before.get(n) != after.get(n))
+
+
+def changed_fields(before: Spec, after: Spec) -> list[str]:
+    return sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
+
+
+def escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def redact(value: Any, at: str, secrets: Iterable[str]) -> Any:
+    """`value` (found at JSON pointer `at`) with every secret pointer inside it redacted."""
+    secret_set = set(secrets)
+    if not secret_set:
+        return value
+    return _redact(value, at, secret_set)
+
+
+def _redact(value: Any, at: str, secrets: set[str]) -> Any:
+    if at in secrets:
+        return REDACTED
+    if not any(s.startswith(at + "/") for s in secrets):
+        return value
+    if isinstance(value, Mapping):
+        return {k: _redact(v, f"{at}/{escape(str(k))}", secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v, f"{at}/{i}", secrets) for i, v in enumerate(value)]
+    return value

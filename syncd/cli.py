@@ -1,0 +1,191 @@
+"""The `syncd` command line: thin wrappers that read input, call the core and print."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from syncd import __version__, logs
+from syncd.desired import DesiredState, resolve
+from syncd.errors import ManifestError, SyncdError
+from syncd.live import LiveState
+from syncd.manifests import read_manifests
+from syncd.plan import as_live, plan
+from syncd.report import ReportFormat, render
+from syncd.source import Snapshot, read_directory, read_revision
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_CHANGES = 2  # `syncd plan`, as terraform's -detailed-exitcode
+
+
+def environment(env_file: str | None) -> dict[str, str]:
+    """Interpolation variables: the env file, overridden by syncd's own environment."""
+    values: dict[str, str] = {}
+    if env_file:
+        if not Path(env_file).is_file():
+            raise SyncdError(f"env file {env_file!r} does not exist")
+        values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+    values.update(os.environ)
+    return values
+
+
+def snapshot(repo: str, rev: str | None, paths: Sequence[str]) -> Snapshot:
+    """A git revision when `rev` is given, else the directory as it is on disk."""
+    if rev is not None:
+        return read_revision(repo, rev, paths)
+    return read_directory(repo, paths)
+
+
+def _add_source_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--repo", default=".", help="repository or directory (default: .)")
+    parser.add_argument(
+        "--path",
+        action="append",
+        default=[],
+        metavar="P",
+        help="manifest root inside the repo; repeatable (default: the whole repo)",
+    )
+    parser.add_argument(
+        "--env-file",
+        default=os.environ.get("SYNCD_ENV_FILE"),
+        help="KEY=VALUE file for ${VAR} interpolation (env: SYNCD_ENV_FILE)",
+    )
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    snap = snapshot(args.repo, args.rev, args.path)
+    result = read_manifests(snap.files, environment(args.env_file), problems=snap.problems)
+    fmt = ReportFormat(args.format)
+    print(render(result.problems, fmt, files=len(snap.files), revision=snap.revision))
+    logs.get().info(
+        "manifests_validated",
+        revision=snap.revision,
+        files=len(snap.files),
+        errors=len(result.errors),
+        warnings=len(result.warnings),
+    )
+    return EXIT_INVALID if result.errors else EXIT_OK
+
+
+def desired_at(args: argparse.Namespace, rev: str, last_applied: LiveState | None) -> DesiredState:
+    """One revision's desired state; PATCH-strategy stacks build on `last_applied` when given."""
+    snap = read_revision(args.repo, rev, args.path)
+    manifests = read_manifests(snap.files, environment(args.env_file), problems=snap.problems)
+    base = last_applied.last_applied() if last_applied is not None else None
+    try:
+        return resolve(manifests, snap.revision, base)
+    except ManifestError as err:
+        label = f"revision {rev} ({(snap.revision or '')[:12]})"
+        raise ManifestError(err.problems) from SyncdError(label)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from syncd.render import PlanFormat, render
+
+    if args.base is None:
+        print(
+            "syncd plan: planning against the running containers needs the Docker engine, "
+            "which this version does not drive yet; give --base REV for a revision-to-revision "
+            "plan",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
+    old = desired_at(args, args.base, None)
+    live = as_live(old)
+    new = desired_at(args, args.head, live)
+    result = plan(new, live, base=old.revision, allow_empty=args.allow_empty)
+    fmt = PlanFormat(args.format)
+    print(render(result, fmt, color=fmt is PlanFormat.TEXT and sys.stdout.isatty()))
+    for warning in new.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    logs.get().info(
+        "plan_computed",
+        base=old.revision,
+        head=new.revision,
+        changed=result.changed,
+        **result.counts(),
+    )
+    return EXIT_CHANGES if result.changed else EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from syncd import schema
+
+    for path in schema.write(Path(args.out)):
+        print(path)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="syncd", description="Declarative GitOps for Docker container stacks."
+    )
+    parser.add_argument("--version", action="version", version=f"syncd {__version__}")
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("SYNCD_LOG_LEVEL", "warning"),
+        choices=["debug", "info", "warning", "error"],
+        help="(env: SYNCD_LOG_LEVEL)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = sub.add_parser("validate", help="check every manifest; exit 1 on errors")
+    _add_source_args(validate)
+    validate.add_argument("--rev", help="git revision to read (default: the files on disk)")
+    validate.add_argument(
+        "--format",
+        default="text",
+        choices=[f.value for f in ReportFormat],
+        help="text, json, or github (workflow annotations)",
+    )
+    validate.set_defaults(func=cmd_validate)
+
+    plan_cmd = sub.add_parser(
+        "plan",
+        help="what would change: exit 0 no changes, 2 changes, 1 error",
+        description="Show what would change between two revisions (--base, --head), per stack "
+        "and service. Exit codes: 0 no changes, 2 changes, 1 error.",
+    )
+    _add_source_args(plan_cmd)
+    plan_cmd.add_argument("--base", help="the revision to compare against (e.g. origin/main)")
+    plan_cmd.add_argument("--head", default="HEAD", help="the proposed revision (default HEAD)")
+    plan_cmd.add_argument(
+        "--format",
+        default="text",
+        choices=["text", "markdown", "json", "json-patch"],
+        help="text (terminal), markdown (PR comment), json (the plan) or json-patch (RFC 6902)",
+    )
+    plan_cmd.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="allow a revision that removes every stack",
+    )
+    plan_cmd.set_defaults(func=cmd_plan)
+
+    schema = sub.add_parser("schema", help="write the manifests' JSON Schemas")
+    schema.add_argument("--out", default="schemas", help="directory (default: schemas)")
+    schema.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logs.configure(args.log_level)
+    try:
+        code: int = args.func(args)
+    except ManifestError as err:
+        if isinstance(err.__cause__, SyncdError):
+            print(f"syncd: {err.__cause__} has invalid manifests:", file=sys.stderr)
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_INVALID
+    except SyncdError as err:
+        print(f"syncd: {err}", file=sys.stderr)
+        return EXIT_INVALID
+    return code

@@ -1,0 +1,246 @@
+"""Desired state: every stack of a revision, resolved and canonical.
+
+Applies StackPatch overlays (RFC 6902, via `jsonpatch`, in file-path order), the stack's strategy
+(`declare` = PUT, `update` = PATCH on top of the last applied specs), defaults and normalization,
+and keeps track of which values came from the environment so renderers can redact them.
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonpatch
+from pydantic import ValidationError
+
+from syncd import canonical
+from syncd.canonical import Spec, escape
+from syncd.errors import ManifestError, Problem, Severity
+from syncd.ids import RegistryKey, ServiceKey, StackKey, VolumeKey
+from syncd.manifests import ManifestSet
+from syncd.manifests.checks import check
+from syncd.manifests.model import Registry, Stack, StackPatch, Strategy
+from syncd.manifests.parse import Located
+from syncd.yamlsafe import Path, pointer
+
+
+@dataclass(frozen=True)
+class DesiredService:
+    key: ServiceKey
+    spec: Spec = field(repr=False)  # real values, secrets included: never print it
+    secrets: frozenset[str] = frozenset()  # JSON pointers into `spec` to redact
+
+    @property
+    def hash(self) -> str:
+        return canonical.config_hash(self.spec)
+
+
+@dataclass(frozen=True)
+class DesiredVolume:
+    key: VolumeKey
+
+
+@dataclass(frozen=True)
+class DesiredStack:
+    key: StackKey
+    strategy: Strategy
+    description: str
+    services: Mapping[str, DesiredService]
+    volumes: Mapping[str, DesiredVolume]
+    removed: frozenset[str] = frozenset()  # update strategy: services declared as `{}`
+    source: str = ""  # file:line of the Stack document
+
+    def spec(self) -> Spec:
+        """The stack as one JSON value (what `json-patch` output applies to)."""
+        return {
+            "description": self.description,
+            "services": {name: s.spec for name, s in sorted(self.services.items())},
+            "volumes": {name: {"name": name} for name in sorted(self.volumes)},
+        }
+
+    def secrets(self) -> frozenset[str]:
+        return frozenset(
+            f"/services/{escape(name)}{p}" for name, s in self.services.items() for p in s.secrets
+        )
+
+
+@dataclass(frozen=True)
+class DesiredRegistry:
+    key: RegistryKey
+    uri: str
+    description: str
+    username: str | None
+    password_ref: str | None  # "env:NAME" or "file:/path": where the secret is, never the secret
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    revision: str | None
+    stacks: Mapping[StackKey, DesiredStack] = field(default_factory=dict)
+    registries: Mapping[RegistryKey, DesiredRegistry] = field(default_factory=dict)
+    warnings: tuple[Problem, ...] = ()
+
+
+def _where(located: Located[Any]) -> str:
+    position = located.document.positions.locate(())
+    return f"{located.path}:{position.line}"
+
+
+def _patched(
+    located: Located[Stack], patches: Sequence[Located[StackPatch]], problems: list[Problem]
+) -> tuple[Located[Stack], set[Path]]:
+    """The stack with its overlays applied, and the paths that hold values from the env."""
+    secrets: set[Path] = set(located.secrets)
+    if not patches:
+        return located, secrets
+    body = located.manifest.model_dump(by_alias=True, exclude_unset=True, mode="json")
+    body["kind"] = "Stack"
+    for overlay in patches:
+        for index, op in enumerate(overlay.manifest.patch):
+            raw = op.model_dump(by_alias=True, exclude_unset=True, mode="json")
+            try:
+                body = jsonpatch.apply_patch(body, [raw])
+            except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as err:
+                problems.append(
+                    overlay.problem(
+                        ("patch", index), f"patch op {index} ({op.op} {op.path}): {err}"
+                    )
+                )
+                return located, secrets
+            target = _path_of(op.path)
+            for path in overlay.secrets:
+                if path[:3] == ("patch", index, "value"):
+                    secrets.add((*target, *path[3:]))
+    try:
+        patched = Stack.model_validate(body)
+    except ValidationError as err:
+        first = err.errors(include_url=False)[0]
+        where = pointer([p for p in first["loc"] if isinstance(p, str | int)])
+        problems.append(
+            patches[-1].problem(
+                ("patch",), f"the patched stack is invalid: {where}: {first['msg']}"
+            )
+        )
+        return located, secrets
+    return Located(patched, located.document, frozenset(secrets)), secrets
+
+
+def _path_of(json_pointer: str) -> Path:
+    """`/services/web/environment` -> ("services", "web", "environment") (RFC 6901 unescaped)."""
+    tokens = json_pointer.split("/")[1:]
+    return tuple(t.replace("~1", "/").replace("~0", "~") for t in tokens)
+
+
+def _service_secrets(secrets: set[Path], name: str) -> frozenset[str]:
+    """Manifest paths of env-filled values -> pointers into the service's canonical spec."""
+    out = set()
+    for path in secrets:
+        if len(path) < 3 or path[:2] != ("services", name):
+            continue
+        fieldname = str(path[2])
+        if fieldname in ("environment", "envs") and len(path) > 3:
+            out.add(f"/environment/{escape(str(path[3]))}")
+        elif fieldname == "deploy":
+            out.update({"/cpus", "/memory"})
+        elif fieldname in canonical.DEFAULTS:
+            out.add(f"/{fieldname}")
+    return frozenset(out)
+
+
+def _stack(
+    located: Located[Stack],
+    secrets: set[Path],
+    last_applied: Mapping[ServiceKey, Spec] | None,
+    problems: list[Problem],
+    warnings: list[Problem],
+) -> DesiredStack:
+    stack = located.manifest
+    services: dict[str, DesiredService] = {}
+    removed: set[str] = set()
+    for name, service in stack.services.items():
+        key = stack.key.service(name)
+        given = canonical.fields(service)
+        if stack.strategy is Strategy.DECLARE:
+            spec = canonical.full(service)
+        elif not given:
+            removed.add(name)
+            continue
+        elif last_applied is not None and key in last_applied:
+            spec = canonical.merge(last_applied[key], given)
+        elif "image" in given:
+            spec = canonical.merge({}, given)
+        else:
+            problem = located.problem(
+                ("services", name),
+                f"service {key} is new (never applied), so it must name its 'image'",
+            )
+            if last_applied is None:
+                warnings.append(_as_warning(problem))
+            else:
+                problems.append(problem)
+            continue
+        services[name] = DesiredService(key, spec, _service_secrets(secrets, name))
+    volumes = {name: DesiredVolume(stack.key.volume(name)) for name in stack.volumes}
+    return DesiredStack(
+        key=stack.key,
+        strategy=stack.strategy,
+        description=stack.description or "",
+        services=services,
+        volumes=volumes,
+        removed=frozenset(removed),
+        source=_where(located),
+    )
+
+
+def _as_warning(problem: Problem) -> Problem:
+    message = f"{problem.message}; skipped, since no live state is known"
+    return Problem(problem.path, message, problem.pointer, problem.position, Severity.WARNING)
+
+
+def _registry(located: Located[Registry]) -> DesiredRegistry:
+    registry = located.manifest
+    credentials = registry.credentials
+    return DesiredRegistry(
+        key=registry.key,
+        uri=registry.uri.lower(),
+        description=registry.description or "",
+        username=credentials.username if credentials else None,
+        password_ref=credentials.password.describe() if credentials else None,
+        source=_where(located),
+    )
+
+
+def resolve(
+    manifests: ManifestSet,
+    revision: str | None,
+    last_applied: Mapping[ServiceKey, Spec] | None = None,
+) -> DesiredState:
+    """The desired state of one revision, or `ManifestError` with every problem found.
+
+    `last_applied` holds the canonical specs applied before (the base of PATCH semantics);
+    `None` means none is known (a revision-to-revision plan), and then a new `update`-strategy
+    service without an image is skipped with a warning instead of failing.
+    """
+    if manifests.errors:
+        raise ManifestError(manifests.errors)
+    problems: list[Problem] = []
+    warnings: list[Problem] = list(manifests.warnings)
+    by_stack: dict[StackKey, list[Located[StackPatch]]] = {}
+    for patch in sorted(manifests.patches, key=lambda p: (p.path, p.document.index)):
+        by_stack.setdefault(patch.manifest.key, []).append(patch)
+    patched = [_patched(s, by_stack.get(s.manifest.key, []), problems) for s in manifests.stacks]
+    if by_stack and not problems:
+        problems += [
+            p for p in check([s for s, _ in patched], [], []) if p.severity is Severity.ERROR
+        ]
+    stacks = {
+        located.manifest.key: _stack(located, secrets, last_applied, problems, warnings)
+        for located, secrets in patched
+    }
+    if problems:
+        raise ManifestError(problems)
+    registries = {r.manifest.key: _registry(r) for r in manifests.registries}
+    return DesiredState(revision, stacks, registries, tuple(warnings))

@@ -1,0 +1,70 @@
+"""Every error syncd reports, split by what the caller should do about it.
+
+`Problem` is one finding about a manifest, with the place it comes from. `ManifestError` carries
+all problems of a revision at once: the loop waits for a new revision. Infrastructure errors
+(`SourceError`, later engine errors) mean "retry later".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    """A 1-based line and column inside a file."""
+
+    line: int = 0
+    column: int = 0
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding: `stacks/shop.yaml:12:7: /services/web/ports/0: message`."""
+
+    path: str
+    message: str
+    pointer: str = ""
+    position: Position = field(default_factory=Position)
+    severity: Severity = Severity.ERROR
+
+    def __str__(self) -> str:
+        where = self.path
+        if self.position.line:
+            where += f":{self.position.line}:{self.position.column}"
+        pointer = f" {self.pointer}:" if self.pointer else ""
+        tag = "" if self.severity is Severity.ERROR else f" {self.severity}:"
+        return f"{where}:{tag}{pointer} {self.message}"
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.position.line, self.position.column, self.message)
+
+
+def errors_only(problems: Iterable[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity is Severity.ERROR]
+
+
+class SyncdError(Exception):
+    """Base of syncd's own errors."""
+
+
+class ManifestError(SyncdError):
+    """The revision's manifests are invalid: wait for a new revision, keep the last good state."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = sorted(problems, key=Problem.sort_key)
+        count = len(self.problems)
+        first = str(self.problems[0]) if self.problems else "no details"
+        more = f" (and {count - 1} more)" if count > 1 else ""
+        super().__init__(f"{first}{more}")
+
+
+class SourceError(SyncdError):
+    """The repository or revision could not be read: retry later or fix the settings."""

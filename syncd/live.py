@@ -1,0 +1,79 @@
+"""Live state: what an engine adapter reports runs in Docker, in one normalized shape.
+
+An engine fills it from one listing of syncd-owned objects; a revision-to-revision plan fills it
+from the base revision's desired state. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from syncd import canonical
+from syncd.canonical import Spec
+from syncd.ids import ServiceKey, StackKey, VolumeKey
+
+
+class ServiceStatus(StrEnum):
+    """mittwald's `ServiceStatus`."""
+
+    RUNNING = "running"
+    STOPPED = "stopped"
+    ERROR = "error"
+    CREATING = "creating"
+    STARTING = "starting"
+    STOPPING = "stopping"
+
+
+@dataclass(frozen=True)
+class LiveService:
+    key: ServiceKey
+    spec: Spec = field(repr=False)  # the canonical spec applied last; real values: never print
+    hash: str  # the config hash label of the running container
+    status: ServiceStatus
+    revision: str | None = None
+    container_id: str | None = None
+    image_id: str | None = None
+    operator_stopped: bool = False  # stopped through syncd: self-heal leaves it stopped
+    secrets: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class LiveVolume:
+    key: VolumeKey
+    orphaned: bool = False  # kept in Docker, but no longer declared by its stack
+
+
+@dataclass(frozen=True)
+class LiveStack:
+    key: StackKey
+    services: Mapping[str, LiveService] = field(default_factory=dict)
+    volumes: Mapping[str, LiveVolume] = field(default_factory=dict)
+    description: str = ""
+
+    def spec(self) -> Spec:
+        return {
+            "description": self.description,
+            "services": {name: s.spec for name, s in sorted(self.services.items())},
+            "volumes": {
+                name: {"name": name} for name, v in sorted(self.volumes.items()) if not v.orphaned
+            },
+        }
+
+    def secrets(self) -> frozenset[str]:
+        return frozenset(
+            f"/services/{canonical.escape(n)}{p}"
+            for n, s in self.services.items()
+            for p in s.secrets
+        )
+
+
+@dataclass(frozen=True)
+class LiveState:
+    stacks: Mapping[StackKey, LiveStack] = field(default_factory=dict)
+    networks: frozenset[str] = frozenset()  # projects whose network exists
+
+    def last_applied(self) -> dict[ServiceKey, Spec]:
+        """The base of PATCH semantics: the spec each live service was created from."""
+        return {s.key: s.spec for st in self.stacks.values() for s in st.services.values()}

@@ -1,0 +1,45 @@
+"""structlog, configured once: key-value on a terminal, JSON lines otherwise, always on stderr.
+
+Event names are snake_case facts (`manifests_validated`); values are fields. Secrets never reach
+here: callers log keys, pointers and counts, not values.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+
+_configured = False
+
+
+def configure(level: str = "info", *, json: bool | None = None) -> None:
+    global _configured  # noqa: PLW0603 - configure once per process, by design
+    use_json = not sys.stderr.isatty() if json is None else json
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping()[level.upper()]
+        ),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    _configured = True
+
+
+def get(name: str = "syncd") -> Any:
+    if not _configured:
+        configure()
+    return structlog.get_logger(name)

@@ -1,0 +1,63 @@
+"""Manifests: read every document of a revision into typed, located values, or say what is wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from syncd.errors import Problem, Severity
+from syncd.manifests.checks import check
+from syncd.manifests.model import Registry, Stack, StackPatch
+from syncd.manifests.parse import Located, parse_document
+from syncd.yamlsafe import DEFAULT_LIMITS, Limits, load
+
+
+@dataclass(frozen=True)
+class ManifestFile:
+    path: str
+    data: bytes
+
+
+@dataclass
+class ManifestSet:
+    stacks: list[Located[Stack]] = field(default_factory=list)
+    patches: list[Located[StackPatch]] = field(default_factory=list)
+    registries: list[Located[Registry]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity is Severity.WARNING]
+
+
+def read_manifests(
+    files: Sequence[Any],
+    env: Mapping[str, str],
+    limits: Limits = DEFAULT_LIMITS,
+    problems: Sequence[Problem] = (),
+) -> ManifestSet:
+    """Parse and check every document of `files` (anything with `.path` and `.data` bytes)."""
+    result = ManifestSet(problems=list(problems))
+    for file in files:
+        documents, load_problems = load(file.path, file.data, limits)
+        result.problems += load_problems
+        for document in documents:
+            located, doc_problems = parse_document(document, env)
+            result.problems += doc_problems
+            if located is None:
+                continue
+            manifest = located.manifest
+            if isinstance(manifest, Stack):
+                result.stacks.append(located)
+            elif isinstance(manifest, StackPatch):
+                result.patches.append(located)
+            else:
+                result.registries.append(located)
+    result.problems += check(result.stacks, result.patches, result.registries)
+    result.problems.sort(key=Problem.sort_key)
+    return result

@@ -1,0 +1,245 @@
+"""Rules that span documents: duplicates, dangling references, port clashes, cycles.
+
+Pure: takes located manifests, returns problems.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+from typing import Any
+
+from syncd.errors import Problem, Severity
+from syncd.ids import StackKey
+from syncd.manifests.fields import MountKind, image_registry_host, parse_mount, parse_port
+from syncd.manifests.model import Registry, Stack, StackPatch, Strategy
+from syncd.manifests.parse import Located, suggest
+
+DOCKER_HUB = {"docker.io", "index.docker.io", "registry-1.docker.io"}
+
+
+def _where(located: Located[Any], path: Sequence[str | int] = ()) -> str:
+    position = located.document.positions.locate(path)
+    return f"{located.path}:{position.line}:{position.column}"
+
+
+def _duplicates(
+    items: Iterable[tuple[Hashable, Located[Any], tuple[str, ...], str]],
+) -> list[Problem]:
+    first: dict[Hashable, Located[Any]] = {}
+    problems = []
+    for key, located, path, label in items:
+        if key in first:
+            problems.append(
+                located.problem(path, f"{label} is already declared at {_where(first[key], path)}")
+            )
+        else:
+            first[key] = located
+    return problems
+
+
+def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """One dependency cycle of `graph` (as `[a, b, a]`), or None."""
+    state: dict[str, int] = {}
+    for start in sorted(graph):
+        if state.get(start):
+            continue
+        stack: list[tuple[str, Iterable[str]]] = [(start, iter(sorted(graph.get(start, []))))]
+        trail = [start]
+        state[start] = 1
+        while stack:
+            node, children = stack[-1]
+            child = next(iter(children), None)
+            if child is None:
+                state[node] = 2
+                stack.pop()
+                trail.pop()
+                continue
+            if state.get(child) == 1:
+                return [*trail[trail.index(child) :], child]
+            if not state.get(child) and child in graph:
+                state[child] = 1
+                trail.append(child)
+                stack.append((child, iter(sorted(graph.get(child, [])))))
+    return None
+
+
+def _stack_problems(located: Located[Stack]) -> list[Problem]:
+    stack = located.manifest
+    problems = []
+    for name, volume in stack.volumes.items():
+        if volume.name is not None and volume.name != name:
+            problems.append(
+                located.problem(
+                    ("volumes", name, "name"), f"the volume's name must equal its key {name!r}"
+                )
+            )
+    graph: dict[str, list[str]] = {}
+    for name, service in stack.services.items():
+        base: tuple[str, ...] = ("services", name)
+        if (
+            service.image is None
+            and stack.strategy is Strategy.DECLARE
+            and service.model_fields_set
+        ):
+            problems.append(located.problem(base, "missing required field 'image'"))
+        elif service.image is None and stack.strategy is Strategy.DECLARE:
+            problems.append(
+                located.problem(
+                    base,
+                    "an empty service '{}' removes it only with strategy: update; "
+                    "under declare, leave the service out instead",
+                )
+            )
+        if service.environment is not None and service.envs is not None:
+            problems.append(
+                located.problem((*base, "envs"), "give 'environment' or 'envs', not both")
+            )
+        elif service.envs is not None:
+            problems.append(
+                Problem(
+                    located.path,
+                    "'envs' is deprecated; rename it to 'environment'",
+                    f"/services/{name}/envs",
+                    located.document.positions.locate((*base, "envs"), key=True),
+                    Severity.WARNING,
+                )
+            )
+        for index, raw in enumerate(service.volumes or []):
+            mount = parse_mount(raw)
+            if mount.kind is MountKind.VOLUME and mount.source not in stack.volumes:
+                hint = suggest(mount.source, stack.volumes)
+                problems.append(
+                    located.problem(
+                        (*base, "volumes", index),
+                        f"volume {mount.source!r} is not declared under this stack's 'volumes'"
+                        f"{hint}",
+                    )
+                )
+        for dep in service.depends_on or {}:
+            if dep == name:
+                problems.append(
+                    located.problem((*base, "dependsOn", dep), "a service cannot depend on itself")
+                )
+            elif dep not in stack.services:
+                problems.append(
+                    located.problem(
+                        (*base, "dependsOn", dep),
+                        f"no service {dep!r} in this stack{suggest(dep, stack.services)}",
+                    )
+                )
+        graph[name] = [d for d in service.depends_on or {} if d in stack.services and d != name]
+    cycle = find_cycle(graph)
+    if cycle:
+        problems.append(
+            located.problem(
+                ("services", cycle[0], "dependsOn"),
+                f"dependency cycle: {' -> '.join(cycle)}",
+            )
+        )
+    return problems
+
+
+def _ports(stacks: Sequence[Located[Stack]]) -> list[Problem]:
+    bound: dict[tuple[int, str], tuple[Located[Stack], tuple[str | int, ...], str]] = {}
+    problems = []
+    for located in stacks:
+        for name, service in located.manifest.services.items():
+            for index, raw in enumerate(service.ports or []):
+                port = parse_port(raw)
+                if port.public is None:
+                    continue
+                path: tuple[str | int, ...] = ("services", name, "ports", index)
+                owner = f"{located.manifest.key}/{name}"
+                key = (port.public, port.protocol.value)
+                if key in bound:
+                    other, other_path, other_owner = bound[key]
+                    problems.append(
+                        located.problem(
+                            path,
+                            f"host port {port.public}/{port.protocol} is already published by "
+                            f"{other_owner} at {_where(other, other_path)}",
+                        )
+                    )
+                else:
+                    bound[key] = (located, path, owner)
+    return problems
+
+
+def _service_names(stacks: Sequence[Located[Stack]]) -> list[Problem]:
+    seen: dict[tuple[str, str], Located[Stack]] = {}
+    problems = []
+    for located in stacks:
+        for name in located.manifest.services:
+            key = (located.manifest.project, name)
+            other = seen.get(key)
+            if other is not None and other.manifest.key != located.manifest.key:
+                problems.append(
+                    located.problem(
+                        ("services", name),
+                        f"service {name!r} is also declared by stack {other.manifest.key} "
+                        f"({_where(other, ('services', name))}); service names are unique in "
+                        "a project, since they are its DNS names",
+                        key=True,
+                    )
+                )
+            seen.setdefault(key, located)
+    return problems
+
+
+def _registries(
+    stacks: Sequence[Located[Stack]], registries: Sequence[Located[Registry]]
+) -> list[Problem]:
+    known = {(r.manifest.project, r.manifest.uri.lower()) for r in registries}
+    problems = []
+    for located in stacks:
+        for name, service in located.manifest.services.items():
+            host = image_registry_host(service.image or "")
+            if host is None or host in DOCKER_HUB:
+                continue
+            if (located.manifest.project, host) not in known:
+                problem = located.problem(
+                    ("services", name, "image"),
+                    f"no Registry for {host} in project {located.manifest.project}; "
+                    "the image is pulled without credentials",
+                )
+                problems.append(
+                    Problem(
+                        problem.path,
+                        problem.message,
+                        problem.pointer,
+                        problem.position,
+                        Severity.WARNING,
+                    )
+                )
+    return problems
+
+
+def check(
+    stacks: Sequence[Located[Stack]],
+    patches: Sequence[Located[StackPatch]],
+    registries: Sequence[Located[Registry]],
+) -> list[Problem]:
+    """Every cross-document problem of one revision."""
+    problems = _duplicates(
+        (s.manifest.key, s, ("name",), f"stack {s.manifest.key}") for s in stacks
+    )
+    problems += _duplicates(
+        (r.manifest.key, r, ("name",), f"registry {r.manifest.key}") for r in registries
+    )
+    declared: set[StackKey] = {s.manifest.key for s in stacks}
+    for patch in patches:
+        if patch.manifest.key not in declared:
+            hint = suggest(str(patch.manifest.key), [str(k) for k in declared])
+            problems.append(
+                patch.problem(
+                    ("stack",),
+                    f"StackPatch for stack {patch.manifest.key}, which no Stack "
+                    f"document declares{hint}",
+                )
+            )
+    for located in stacks:
+        problems += _stack_problems(located)
+    problems += _service_names(stacks)
+    problems += _ports(stacks)
+    problems += _registries(stacks, registries)
+    return problems

@@ -1,0 +1,237 @@
+"""The manifest kinds: `Stack`, `StackPatch` and `Registry` (pydantic v2, unknown fields forbidden).
+
+Service fields follow mittwald's `ServiceDeclareRequest` (camelCase, as in its API), plus syncd's
+`healthcheck` and `dependsOn`. Cross-document rules live in `checks`; this module only knows the
+shape of one document. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from syncd.ids import DEFAULT_STACK, RegistryKey, StackKey
+from syncd.manifests.fields import (
+    CpusString,
+    DurationString,
+    EnvName,
+    EnvValue,
+    ImageRef,
+    MemoryString,
+    MountString,
+    Name,
+    PortString,
+    RegistryHost,
+)
+
+
+class Kind(StrEnum):
+    STACK = "Stack"
+    STACK_PATCH = "StackPatch"
+    REGISTRY = "Registry"
+
+
+class Strategy(StrEnum):
+    DECLARE = "declare"  # PUT: the document is the whole stack
+    UPDATE = "update"  # PATCH: only listed services are managed
+
+
+class RestartPolicy(StrEnum):
+    NO = "no"
+    ALWAYS = "always"
+    ON_FAILURE = "on-failure"
+    UNLESS_STOPPED = "unless-stopped"
+
+
+class DependsCondition(StrEnum):
+    STARTED = "service_started"
+    HEALTHY = "service_healthy"
+    COMPLETED = "service_completed_successfully"
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=False,
+        frozen=True,
+        use_enum_values=False,
+    )
+
+
+class ResourceLimits(StrictModel):
+    cpus: CpusString | None = Field(None, description="CPU cores, e.g. '0.5'")
+    memory: MemoryString | None = Field(None, description="bytes, e.g. '256mb' or '1gb'")
+
+
+class Resources(StrictModel):
+    limits: ResourceLimits | None = None
+
+
+class Deploy(StrictModel):
+    resources: Resources | None = None
+
+
+class HealthCheck(StrictModel):
+    """syncd extension: a Docker healthcheck. `test` as in compose (`["CMD", ...]` or a string)."""
+
+    test: list[str] | str = Field(
+        description="['CMD', 'arg', ...], ['CMD-SHELL', 'cmd'], ['NONE'] or a shell command"
+    )
+    interval: DurationString | None = None
+    timeout: DurationString | None = None
+    start_period: DurationString | None = None
+    retries: Annotated[int, Field(ge=0, le=100)] | None = None
+
+
+def _depends_list(value: Any) -> Any:
+    """`dependsOn: [db]` is short for `dependsOn: {db: service_started}`."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return dict.fromkeys(value, DependsCondition.STARTED.value)
+    return value
+
+
+DependsOn = Annotated[dict[Name, DependsCondition], BeforeValidator(_depends_list)]
+
+
+class Service(StrictModel):
+    """One container of a stack: mittwald's `ServiceDeclareRequest` plus syncd's extensions."""
+
+    image: ImageRef | None = Field(None, description="required unless the strategy is update")
+    description: str | None = None
+    command: list[str] | None = None
+    entrypoint: list[str] | None = None
+    environment: dict[EnvName, EnvValue] | None = None
+    envs: dict[EnvName, EnvValue] | None = Field(
+        None, description="DEPRECATED alias of environment", json_schema_extra={"deprecated": True}
+    )
+    ports: list[PortString] | None = Field(
+        None, description="'<public>:<container>/<proto>' or '<container>/<proto>'"
+    )
+    volumes: list[MountString] | None = Field(
+        None, description="'<volume>:<mountpoint>[:ro]' or '/<project path>:<mountpoint>[:ro]'"
+    )
+    deploy: Deploy | None = None
+    restart_policy: RestartPolicy | None = None
+    healthcheck: HealthCheck | None = None
+    depends_on: DependsOn | None = None
+
+    def env(self) -> dict[str, str]:
+        """The service's environment, whichever of the two field names carried it."""
+        return dict(self.environment or self.envs or {})
+
+
+class Volume(StrictModel):
+    """mittwald's `VolumeDeclareRequest`; `name` defaults to the key."""
+
+    name: str | None = None
+
+
+def _volume_body(value: Any) -> Any:
+    return {} if value is None else value
+
+
+class Stack(StrictModel):
+    kind: Literal["Stack"]
+    project: Name
+    name: Name = DEFAULT_STACK
+    description: str | None = None
+    strategy: Strategy = Strategy.DECLARE
+    services: dict[Name, Service] = Field(default_factory=dict)
+    volumes: dict[Name, Annotated[Volume, BeforeValidator(_volume_body)]] = Field(
+        default_factory=dict
+    )
+
+    @property
+    def key(self) -> StackKey:
+        return StackKey(self.project, self.name)
+
+
+class PatchOp(StrictModel):
+    """One RFC 6902 operation."""
+
+    op: Literal["add", "remove", "replace", "move", "copy", "test"]
+    path: str
+    value: Any = None
+    from_: str | None = Field(None, alias="from")
+
+    @model_validator(mode="after")
+    def _operands(self) -> PatchOp:
+        for pointer in (self.path, self.from_):
+            if pointer is not None and pointer and not pointer.startswith("/"):
+                raise PydanticCustomError(
+                    "patch", f"{pointer!r} is not a JSON pointer (it must start with '/')"
+                )
+        if self.op in ("add", "replace", "test") and "value" not in self.model_fields_set:
+            raise PydanticCustomError("patch", f"the {self.op!r} operation needs a 'value'")
+        if self.op in ("move", "copy") and self.from_ is None:
+            raise PydanticCustomError("patch", f"the {self.op!r} operation needs a 'from'")
+        return self
+
+
+class StackPatch(StrictModel):
+    kind: Literal["StackPatch"]
+    project: Name
+    stack: Name = DEFAULT_STACK
+    patch: list[PatchOp] = Field(min_length=1)
+
+    @property
+    def key(self) -> StackKey:
+        return StackKey(self.project, self.stack)
+
+
+def _no_literal_password(value: Any) -> Any:
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        raise PydanticCustomError(
+            "secret",
+            "a literal password is refused: use {env: VARIABLE} or {file: /run/secrets/name}",
+        )
+    return value
+
+
+class SecretRef(StrictModel):
+    """Where a secret is read at the moment it is needed; never stored."""
+
+    env: EnvName | None = None
+    file: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        if (self.env is None) == (self.file is None):
+            raise PydanticCustomError("secret", "name exactly one of 'env' or 'file'")
+        if self.file is not None and not self.file.startswith("/"):
+            raise PydanticCustomError("secret", "'file' must be an absolute path")
+        return self
+
+    def describe(self) -> str:
+        return f"env:{self.env}" if self.env is not None else f"file:{self.file}"
+
+
+class Credentials(StrictModel):
+    username: str = Field(min_length=1)
+    password: Annotated[SecretRef, BeforeValidator(_no_literal_password)]
+
+
+class Registry(StrictModel):
+    kind: Literal["Registry"]
+    project: Name
+    name: Name
+    uri: RegistryHost
+    description: str | None = None
+    credentials: Credentials | None = None
+
+    @property
+    def key(self) -> RegistryKey:
+        return RegistryKey(self.project, self.name)
+
+
+Manifest = Stack | StackPatch | Registry
+MODELS: dict[Kind, type[Stack] | type[StackPatch] | type[Registry]] = {
+    Kind.STACK: Stack,
+    Kind.STACK_PATCH: StackPatch,
+    Kind.REGISTRY: Registry,
+}

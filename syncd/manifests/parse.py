@@ -1,0 +1,198 @@
+"""From YAML documents to typed manifests, with every problem placed at file:line:col.
+
+Pure: takes `Document`s (already read and positioned by `yamlsafe`) and an environment for
+interpolation; returns `Located` manifests and `Problem`s.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from syncd.errors import Problem
+from syncd.interpolate import interpolate
+from syncd.manifests.model import MODELS, Kind, Registry, Stack, StackPatch
+from syncd.yamlsafe import Document, Path, PathPart, pointer
+
+M = TypeVar("M", Stack, StackPatch, Registry)
+
+
+@dataclass(frozen=True)
+class Located(Generic[M]):
+    """A manifest and where it came from; `secrets` are paths of values taken from the env."""
+
+    manifest: M
+    document: Document
+    secrets: frozenset[Path] = frozenset()
+
+    @property
+    def path(self) -> str:
+        return self.document.path
+
+    def problem(self, path: Sequence[PathPart], message: str, *, key: bool = False) -> Problem:
+        position = self.document.positions.locate(path, key=key)
+        return Problem(self.document.path, message, pointer(path), position)
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """The concrete types an annotation may hold (Optional, unions and Annotated removed)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [t for arg in typing.get_args(annotation) for t in _unwrap(arg)]
+    return [annotation]
+
+
+def _field_names(root: type[BaseModel], path: Sequence[PathPart]) -> list[str]:
+    """The field names a model accepts at `path`, for 'did you mean' hints."""
+    current: list[Any] = [root]
+    for part in path:
+        following: list[Any] = []
+        for candidate in current:
+            origin = typing.get_origin(candidate)
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                for name, info in candidate.model_fields.items():
+                    if (info.alias or name) == part:
+                        following.extend(_unwrap(info.annotation))
+            elif origin is dict:
+                following.extend(_unwrap(typing.get_args(candidate)[1]))
+            elif origin is list:
+                following.extend(_unwrap(typing.get_args(candidate)[0]))
+        current = following
+    names: list[str] = []
+    for candidate in current:
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            names.extend(info.alias or name for name, info in candidate.model_fields.items())
+    return names
+
+
+def _data_path(data: Any, loc: Sequence[Any]) -> tuple[Path, list[Any]]:
+    """Split a pydantic `loc` into the part that exists in the data and what is left.
+
+    Union members and validator names that pydantic adds to `loc` are skipped.
+    """
+    path: list[PathPart] = []
+    rest = list(loc)
+    current = data
+    while rest:
+        part = rest[0]
+        in_dict = isinstance(current, dict) and isinstance(part, str) and part in current
+        in_list = isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+        if in_dict or in_list:
+            current = current[part]
+        elif part == "[key]" or not (isinstance(part, str) and part.isidentifier()):
+            rest.pop(0)
+            if part == "[key]":
+                return tuple(path), ["[key]"]
+            continue
+        else:
+            return tuple(path), rest
+        path.append(part)
+        rest.pop(0)
+    return tuple(path), rest
+
+
+_EXPECTED = {
+    "string_type": "a string",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "bool_type": "true or false",
+}
+
+
+def _yaml_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
+    names |= {list: "a list", dict: "a mapping"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _message(error: ErrorDetails, model: type[BaseModel], path: Path, rest: list[Any]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        field = str(path[-1])
+        return f"unknown field {field!r}{suggest(field, _field_names(model, path[:-1]))}"
+    if kind == "missing":
+        return f"missing required field {str(rest[-1]) if rest else '?'!r}"
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"must be one of {expected}"
+    if kind in _EXPECTED:
+        return f"expected {_EXPECTED[kind]}, got {_yaml_type(error['input'])}"
+    if kind == "enum":
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"{error['input']!r} is not one of {expected}"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _problems(located: Located[Any], model: type[BaseModel], err: ValidationError) -> list[Problem]:
+    """One problem per JSON pointer; union branches failing at one place are joined with 'or'."""
+    data = located.document.data
+    found: dict[str, Problem] = {}
+    for error in err.errors(include_url=False):
+        path, rest = _data_path(data, error["loc"])
+        message = _message(error, model, path, rest)
+        if rest == ["[key]"]:
+            problem = located.problem(path, message, key=True)
+        elif error["type"] == "missing":
+            missing = (*path, *(r for r in rest[-1:] if isinstance(r, str)))
+            position = located.document.positions.locate(path)
+            problem = Problem(located.path, message, pointer(missing), position)
+        else:
+            problem = located.problem(path, message, key=error["type"] == "extra_forbidden")
+        previous = found.get(problem.pointer)
+        if previous is None:
+            found[problem.pointer] = problem
+        elif message not in previous.message:
+            joined = f"{previous.message}; or {message}"
+            found[problem.pointer] = Problem(
+                previous.path, joined, previous.pointer, previous.position
+            )
+    return list(found.values())
+
+
+def parse_document(
+    document: Document, env: Mapping[str, str]
+) -> tuple[Located[Any] | None, list[Problem]]:
+    data = document.data
+    blank = Located(None, document)  # type: ignore[type-var]
+    if data is None:
+        return None, []  # an empty document, e.g. after a trailing '---'
+    if not isinstance(data, dict):
+        return None, [blank.problem((), "a manifest must be a mapping with a 'kind'")]
+    kind = data.get("kind")
+    if kind is None:
+        choices = ", ".join(k.value for k in Kind)
+        return None, [blank.problem((), f"missing 'kind': one of {choices}")]
+    if kind not in Kind.__members__.values():
+        hint = suggest(str(kind), [k.value for k in Kind])
+        return None, [blank.problem(("kind",), f"unknown kind {kind!r}{hint}")]
+    filled = interpolate({k: v for k, v in data.items() if k != "kind"}, env)
+    if filled.problems:
+        # The model would only repeat these as format errors of the uninterpolated text.
+        return None, [blank.problem(path, message) for path, message in filled.problems]
+    model = MODELS[Kind(kind)]
+    located_raw = Located(None, document, frozenset(filled.secrets))  # type: ignore[type-var]
+    try:
+        manifest = model.model_validate({"kind": kind, **filled.value})
+    except ValidationError as err:
+        return None, _problems(located_raw, model, err)
+    return Located(manifest, document, frozenset(filled.secrets)), []

@@ -1,0 +1,306 @@
+"""The plan: desired paired with live, diffed, one action per service and volume, with reasons.
+
+A `Plan` is a frozen value: it can be printed, reviewed in a pull request, compared in tests, and
+then executed by an engine. Computing it touches nothing. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import graphlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import jsonpatch
+
+from syncd import canonical
+from syncd.canonical import Spec
+from syncd.desired import DesiredService, DesiredStack, DesiredState
+from syncd.errors import SyncdError
+from syncd.ids import ServiceKey, StackKey, VolumeKey
+from syncd.live import LiveService, LiveStack, LiveState, LiveVolume, ServiceStatus
+from syncd.manifests.checks import find_cycle
+from syncd.manifests.model import Strategy
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    RECREATE = "recreate"
+    START = "start"
+    UPDATE = "update"  # only metadata changed (description, dependsOn): recorded, no new container
+    REMOVE = "remove"
+    NONE = "none"
+
+
+class VolumeAction(StrEnum):
+    CREATE = "create"
+    ATTACH = "attach"  # an orphaned volume is declared again
+    DETACH = "detach"  # no longer declared: kept, reported orphaned, never deleted
+    NONE = "none"
+
+
+class Reason(StrEnum):
+    NEW = "new"
+    SPEC_CHANGED = "spec_changed"
+    IMAGE_CHANGED = "image_changed"
+    METADATA_CHANGED = "metadata_changed"
+    STOPPED = "stopped"
+    OPERATOR_STOPPED = "operator_stopped"
+    NOT_DECLARED = "not_declared"
+    REMOVED_BY_PATCH = "removed_by_patch"
+    STACK_REMOVED = "stack_removed"
+    DECLARED = "declared"
+    UNCHANGED = "unchanged"
+
+
+REASON_TEXT = {
+    Reason.NEW: "not running yet",
+    Reason.SPEC_CHANGED: "the declared spec changed",
+    Reason.IMAGE_CHANGED: "the image resolves to a new image id",
+    Reason.METADATA_CHANGED: "only metadata changed; no new container",
+    Reason.STOPPED: "declared but not running",
+    Reason.OPERATOR_STOPPED: "stopped by an operator; left stopped",
+    Reason.NOT_DECLARED: "no longer declared by its stack",
+    Reason.REMOVED_BY_PATCH: "declared as {} under strategy update",
+    Reason.STACK_REMOVED: "its stack is no longer in the repository",
+    Reason.DECLARED: "declared by its stack",
+    Reason.UNCHANGED: "unchanged",
+}
+
+
+class PlanRefused(SyncdError):
+    """The plan would do something syncd refuses to do without being told to."""
+
+
+@dataclass(frozen=True)
+class ServiceChange:
+    key: ServiceKey
+    action: Action
+    reason: Reason
+    fields: tuple[str, ...] = ()  # changed fields; for a recreate, the ones that force it
+    patch: tuple[dict[str, Any], ...] = ()  # RFC 6902, live spec -> desired spec, redacted
+    desired: DesiredService | None = None
+    live: LiveService | None = None
+
+    @property
+    def reason_text(self) -> str:
+        return REASON_TEXT[self.reason]
+
+
+@dataclass(frozen=True)
+class VolumeChange:
+    key: VolumeKey
+    action: VolumeAction
+    reason: Reason
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    key: StackKey
+    services: tuple[ServiceChange, ...] = ()  # dependencies first, removals last
+    volumes: tuple[VolumeChange, ...] = ()
+    patch: tuple[dict[str, Any], ...] = ()  # RFC 6902, live stack -> desired stack, redacted
+    removed: bool = False
+
+    @property
+    def changes(self) -> tuple[ServiceChange, ...]:
+        return tuple(c for c in self.services if c.action is not Action.NONE)
+
+    @property
+    def volume_changes(self) -> tuple[VolumeChange, ...]:
+        return tuple(v for v in self.volumes if v.action is not VolumeAction.NONE)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes or self.volume_changes or self.patch)
+
+
+@dataclass(frozen=True)
+class Plan:
+    base: str | None  # the revision the live side was applied from (or the base revision)
+    head: str | None
+    stacks: tuple[StackPlan, ...] = field(default=())
+
+    @property
+    def changed(self) -> bool:
+        return any(s.changed for s in self.stacks)
+
+    def counts(self) -> dict[str, int]:
+        out = {a.value: 0 for a in Action if a is not Action.NONE}
+        for stack in self.stacks:
+            for change in stack.changes:
+                out[change.action.value] += 1
+        return out
+
+
+EMPTY_STACK: Spec = {"description": "", "services": {}, "volumes": {}}
+
+
+def redacted_patch(old: Any, new: Any, secrets: frozenset[str]) -> tuple[dict[str, Any], ...]:
+    """RFC 6902 ops turning `old` into `new`, with secret values replaced by `<redacted>`."""
+    if old == new:
+        return ()
+    ops = jsonpatch.make_patch(old, new).patch
+    return tuple(
+        {**op, "value": canonical.redact(op["value"], op["path"], secrets)} if "value" in op else op
+        for op in ops
+    )
+
+
+def _order(services: Mapping[str, DesiredService]) -> list[str]:
+    """Service names with every dependency before its dependents (ties by name)."""
+    graph = {
+        name: [d for d in s.spec.get("dependsOn", {}) if d in services]
+        for name, s in services.items()
+    }
+    sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
+    for name in sorted(graph):
+        sorter.add(name, *sorted(graph[name]))
+    try:
+        sorter.prepare()
+    except graphlib.CycleError:
+        cycle = find_cycle(graph) or []
+        raise PlanRefused(f"dependency cycle: {' -> '.join(cycle)}") from None
+    order: list[str] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready())
+        order.extend(ready)
+        sorter.done(*ready)
+    return order
+
+
+def _service_change(
+    desired: DesiredService, live: LiveService | None, image_ids: Mapping[str, str]
+) -> ServiceChange:
+    if live is None:
+        patch = redacted_patch({}, desired.spec, desired.secrets)
+        return ServiceChange(desired.key, Action.CREATE, Reason.NEW, (), patch, desired, None)
+    patch = redacted_patch(live.spec, desired.spec, desired.secrets | live.secrets)
+    forcing = canonical.recreate_fields(live.spec, desired.spec)
+    new_image = image_ids.get(str(desired.spec.get("image")))
+    image_moved = bool(new_image and live.image_id and new_image != live.image_id)
+
+    def change(action: Action, reason: Reason, names: list[str]) -> ServiceChange:
+        return ServiceChange(desired.key, action, reason, tuple(names), patch, desired, live)
+
+    if forcing:
+        return change(Action.RECREATE, Reason.SPEC_CHANGED, forcing)
+    if image_moved:
+        return change(Action.RECREATE, Reason.IMAGE_CHANGED, ["imageId"])
+    metadata = canonical.changed_fields(live.spec, desired.spec)
+    if metadata:
+        return change(Action.UPDATE, Reason.METADATA_CHANGED, metadata)
+    if live.status in (ServiceStatus.STOPPED, ServiceStatus.ERROR):
+        if live.operator_stopped:
+            return change(Action.NONE, Reason.OPERATOR_STOPPED, [])
+        return change(Action.START, Reason.STOPPED, [])
+    return change(Action.NONE, Reason.UNCHANGED, [])
+
+
+def _removal(live: LiveService, reason: Reason) -> ServiceChange:
+    return ServiceChange(live.key, Action.REMOVE, reason, (), (), None, live)
+
+
+def _volumes(desired: DesiredStack | None, live: LiveStack, *, prune: bool) -> list[VolumeChange]:
+    out = []
+    declared = desired.volumes if desired else {}
+    for name, volume in sorted(declared.items()):
+        found: LiveVolume | None = live.volumes.get(name)
+        if found is None:
+            out.append(VolumeChange(volume.key, VolumeAction.CREATE, Reason.NEW))
+        elif found.orphaned:
+            out.append(VolumeChange(volume.key, VolumeAction.ATTACH, Reason.DECLARED))
+        else:
+            out.append(VolumeChange(volume.key, VolumeAction.NONE, Reason.UNCHANGED))
+    for name, found in sorted(live.volumes.items()):
+        if name in declared or found.orphaned or not prune:
+            continue
+        reason = Reason.STACK_REMOVED if desired is None else Reason.NOT_DECLARED
+        out.append(VolumeChange(found.key, VolumeAction.DETACH, reason))
+    return out
+
+
+def _target_spec(desired: DesiredStack | None, live: LiveStack) -> Spec:
+    """The whole stack as it will be after the plan (PATCH stacks keep omitted services)."""
+    if desired is None:
+        return EMPTY_STACK
+    spec = desired.spec()
+    if desired.strategy is Strategy.UPDATE:
+        old = live.spec()
+        services = {n: s for n, s in old["services"].items() if n not in desired.removed}
+        spec["services"] = dict(sorted({**services, **spec["services"]}.items()))
+        spec["volumes"] = dict(sorted({**old["volumes"], **spec["volumes"]}.items()))
+    return spec
+
+
+def plan_stack(
+    desired: DesiredStack | None,
+    live: LiveStack | None,
+    image_ids: Mapping[str, str] | None = None,
+) -> StackPlan:
+    key = desired.key if desired is not None else live.key if live is not None else None
+    assert key is not None, "a stack plan needs a desired or a live stack"
+    live = live if live is not None else LiveStack(key)
+    declare = desired is None or desired.strategy is Strategy.DECLARE
+    changes: list[ServiceChange] = []
+    if desired is not None:
+        for name in _order(desired.services):
+            found = live.services.get(name)
+            changes.append(_service_change(desired.services[name], found, image_ids or {}))
+    for name, found in sorted(live.services.items()):
+        if desired is None:
+            changes.append(_removal(found, Reason.STACK_REMOVED))
+        elif declare and name not in desired.services:
+            changes.append(_removal(found, Reason.NOT_DECLARED))
+        elif not declare and name in desired.removed:
+            changes.append(_removal(found, Reason.REMOVED_BY_PATCH))
+    secrets = live.secrets() | (desired.secrets() if desired else frozenset())
+    patch = redacted_patch(live.spec(), _target_spec(desired, live), secrets)
+    return StackPlan(
+        key=key,
+        services=tuple(changes),
+        volumes=tuple(_volumes(desired, live, prune=declare)),
+        patch=patch,
+        removed=desired is None,
+    )
+
+
+def plan(
+    desired: DesiredState,
+    live: LiveState,
+    *,
+    base: str | None = None,
+    image_ids: Mapping[str, str] | None = None,
+    allow_empty: bool = False,
+) -> Plan:
+    """Every stack's plan. Refuses to remove every managed stack unless `allow_empty`."""
+    if not desired.stacks and live.stacks and not allow_empty:
+        raise PlanRefused(
+            f"revision {desired.revision or '(work tree)'} declares no stack, so every one of the "
+            f"{len(live.stacks)} managed stacks would be removed; refused (allow it with "
+            "--allow-empty)"
+        )
+    keys = sorted(set(desired.stacks) | set(live.stacks))
+    stacks = tuple(plan_stack(desired.stacks.get(k), live.stacks.get(k), image_ids) for k in keys)
+    return Plan(base=base, head=desired.revision, stacks=stacks)
+
+
+def as_live(state: DesiredState) -> LiveState:
+    """A revision's desired state seen as if it ran: the base of a revision-to-revision plan."""
+    stacks = {}
+    for key, stack in state.stacks.items():
+        services = {
+            name: LiveService(
+                key=s.key,
+                spec=s.spec,
+                hash=s.hash,
+                status=ServiceStatus.RUNNING,
+                revision=state.revision,
+                secrets=s.secrets,
+            )
+            for name, s in stack.services.items()
+        }
+        volumes = {name: LiveVolume(v.key) for name, v in stack.volumes.items()}
+        stacks[key] = LiveStack(key, services, volumes, stack.description)
+    return LiveState(stacks, frozenset(k.project for k in state.stacks))

@@ -1,0 +1,346 @@
+"""A hardened YAML reader that keeps the line and column of every key and value.
+
+It builds plain Python values straight from the parser's event stream, so that:
+- every value and key has a `Position` (1-based), found later by its path;
+- alias bombs are refused: an alias adds the size of what it names, and a document whose expanded
+  size passes `Limits.max_nodes` is refused in linear time, before anything expands;
+- nesting deeper than `Limits.max_depth` is refused without recursion;
+- duplicate keys in one mapping, unknown tags and complex keys are reported, not ignored;
+- non-UTF-8 bytes are reported with their position.
+
+Mapping keys are kept as the text the user typed (`80: x` gives the key "80").
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
+
+from syncd.errors import Position, Problem
+
+PathPart = str | int
+Path = tuple[PathPart, ...]
+
+_Parser: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_resolver = Resolver()
+_constructor = SafeConstructor()
+
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+_MAP_TAGS = {None, "!", "tag:yaml.org,2002:map"}
+_SEQ_TAGS = {None, "!", "tag:yaml.org,2002:seq"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_file_bytes: int = 1024 * 1024
+    max_depth: int = 64
+    max_nodes: int = 100_000
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass
+class Positions:
+    """Where each value (and each mapping key) of one document stands in its file."""
+
+    values: dict[Path, Position] = field(default_factory=dict)
+    keys: dict[Path, Position] = field(default_factory=dict)
+
+    def locate(self, path: Sequence[PathPart], *, key: bool = False) -> Position:
+        """The position of `path`, or of its nearest known ancestor (e.g. inside an alias)."""
+        parts = tuple(path)
+        if key and parts in self.keys:
+            return self.keys[parts]
+        while parts:
+            if parts in self.values:
+                return self.values[parts]
+            parts = parts[:-1]
+        return self.values.get((), Position(1, 1))
+
+
+@dataclass
+class Document:
+    path: str
+    index: int
+    data: Any
+    positions: Positions
+
+
+class _Fatal(Exception):
+    def __init__(self, position: Position, message: str) -> None:
+        super().__init__(message)
+        self.position = position
+        self.message = message
+
+
+def _pos(mark: Any) -> Position:
+    if mark is None:
+        return Position(1, 1)
+    return Position(mark.line + 1, mark.column + 1)
+
+
+@dataclass
+class _Frame:
+    path: Path
+    mark: Position
+    anchor: str | None
+    container: dict[str, Any] | list[Any]
+    size: int = 1
+    pending_key: str | None = None
+    pending_merge: bool = False
+    merges: list[tuple[Any, Position]] = field(default_factory=list)
+
+
+_SCALARS = {
+    "tag:yaml.org,2002:null": _constructor.construct_yaml_null,
+    "tag:yaml.org,2002:bool": _constructor.construct_yaml_bool,
+    "tag:yaml.org,2002:int": _constructor.construct_yaml_int,
+    "tag:yaml.org,2002:float": _constructor.construct_yaml_float,
+}
+
+
+def _scalar(event: Any) -> tuple[Any, str]:
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
+    if tag in (_STR, _MERGE, "tag:yaml.org,2002:timestamp"):
+        # Timestamps stay text: manifests have no date fields.
+        return event.value, tag
+    build = _SCALARS.get(tag)
+    if build is None:
+        raise _Fatal(_pos(event.start_mark), f"unsupported YAML tag {tag!r}")
+    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+    value = build(node)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _Fatal(_pos(event.start_mark), f"{event.value!r} is not a finite number")
+    return value, tag
+
+
+class _Builder:
+    def __init__(self, path: str, limits: Limits) -> None:
+        self.path = path
+        self.limits = limits
+        self.documents: list[Document] = []
+        self.problems: list[Problem] = []
+        self._reset()
+
+    def _reset(self) -> None:
+        self.stack: list[_Frame] = []
+        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.nodes = 0
+        self.root: Any = None
+        self.positions = Positions()
+
+    def _count(self, size: int, mark: Position) -> None:
+        self.nodes += size
+        if self.nodes > self.limits.max_nodes:
+            raise _Fatal(
+                mark,
+                f"document expands to more than {self.limits.max_nodes} values "
+                "(an alias bomb?); refused",
+            )
+
+    def _child_path(self) -> Path:
+        if not self.stack:
+            return ()
+        top = self.stack[-1]
+        if isinstance(top.container, list):
+            return (*top.path, len(top.container))
+        assert top.pending_key is not None
+        return (*top.path, top.pending_key)
+
+    def feed(self, event: Any) -> None:
+        if isinstance(event, yaml.DocumentStartEvent):
+            self._reset()
+        elif isinstance(event, yaml.DocumentEndEvent):
+            index = len(self.documents)
+            self.documents.append(Document(self.path, index, self.root, self.positions))
+        elif isinstance(event, yaml.ScalarEvent):
+            self._scalar_event(event)
+        elif isinstance(event, yaml.AliasEvent):
+            self._alias_event(event)
+        elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            self._start(event)
+        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            self._end()
+
+    def _is_key(self) -> bool:
+        if not self.stack:
+            return False
+        top = self.stack[-1]
+        return isinstance(top.container, dict) and top.pending_key is None
+
+    def _scalar_event(self, event: Any) -> None:
+        mark = _pos(event.start_mark)
+        value, tag = _scalar(event)
+        if self._is_key():
+            self._key(event.value, tag == _MERGE, mark)
+            return
+        self._count(1, mark)
+        if event.anchor:
+            self.anchors[event.anchor] = (value, 1)
+        self._value(value, mark, 1)
+
+    def _alias_event(self, event: Any) -> None:
+        mark = _pos(event.start_mark)
+        if event.anchor not in self.anchors:
+            raise _Fatal(mark, f"alias *{event.anchor} names no anchor defined before it")
+        if self._is_key():
+            raise _Fatal(mark, "an alias cannot be a mapping key")
+        value, size = self.anchors[event.anchor]
+        self._count(size, mark)
+        self._value(value, mark, size)
+
+    def _start(self, event: Any) -> None:
+        mark = _pos(event.start_mark)
+        if self._is_key():
+            raise _Fatal(mark, "complex mapping keys are not supported; use a plain string key")
+        is_map = isinstance(event, yaml.MappingStartEvent)
+        if event.tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
+            raise _Fatal(mark, f"unsupported YAML tag {event.tag!r}")
+        if len(self.stack) >= self.limits.max_depth:
+            raise _Fatal(mark, f"nesting is deeper than {self.limits.max_depth} levels; refused")
+        self._count(1, mark)
+        container: dict[str, Any] | list[Any] = {} if is_map else []
+        self.stack.append(_Frame(self._child_path(), mark, event.anchor, container))
+
+    def _end(self) -> None:
+        frame = self.stack.pop()
+        if isinstance(frame.container, dict):
+            self._merge(frame)
+        if frame.anchor:
+            self.anchors[frame.anchor] = (frame.container, frame.size)
+        self._value(frame.container, frame.mark, frame.size)
+
+    def _key(self, key: str, is_merge: bool, mark: Position) -> None:
+        top = self.stack[-1]
+        assert isinstance(top.container, dict)
+        if is_merge:
+            top.pending_merge = True
+            top.pending_key = "<<"
+            return
+        path = (*top.path, key)
+        if key in top.container:
+            first = self.positions.keys.get(path, Position())
+            self.problems.append(
+                Problem(
+                    self.path,
+                    f"duplicate key {key!r} (first at line {first.line}); "
+                    "a mapping may name each key once",
+                    _pointer(path),
+                    mark,
+                )
+            )
+        else:
+            self.positions.keys[path] = mark
+        top.pending_key = key
+
+    def _value(self, value: Any, mark: Position, size: int) -> None:
+        if not self.stack:
+            self.root = value
+            self.positions.values[()] = mark
+            return
+        top = self.stack[-1]
+        top.size += size
+        if isinstance(top.container, list):
+            self.positions.values[(*top.path, len(top.container))] = mark
+            top.container.append(value)
+            return
+        key = top.pending_key
+        assert key is not None
+        top.pending_key = None
+        if top.pending_merge:
+            top.pending_merge = False
+            top.merges.append((value, mark))
+            return
+        if key not in top.container:
+            self.positions.values[(*top.path, key)] = mark
+            top.container[key] = value
+
+    def _merge(self, frame: _Frame) -> None:
+        assert isinstance(frame.container, dict)
+        for source, mark in frame.merges:
+            parts = source if isinstance(source, list) else [source]
+            for part in parts:
+                if not isinstance(part, dict):
+                    raise _Fatal(mark, "a merge key `<<` takes a mapping or a list of mappings")
+                for key, value in part.items():
+                    if key not in frame.container:
+                        frame.container[key] = value
+                        self.positions.values[(*frame.path, key)] = mark
+                        self.positions.keys[(*frame.path, key)] = mark
+
+
+def _pointer(path: Sequence[PathPart]) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def pointer(path: Sequence[PathPart]) -> str:
+    """The RFC 6901 JSON pointer of a path (`("services", "web")` -> `/services/web`)."""
+    return _pointer(path)
+
+
+def _decode(path: str, data: bytes) -> tuple[str | None, Problem | None]:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        byte = data[err.start : err.start + 1].hex()
+        return None, Problem(
+            path,
+            f"file is not valid UTF-8 (byte 0x{byte}); save it as UTF-8",
+            "",
+            Position(line, column),
+        )
+    return text.removeprefix("\ufeff"), None
+
+
+def _text_position(text: str, index: int) -> Position:
+    line = text.count("\n", 0, index) + 1
+    return Position(line, index - (text.rfind("\n", 0, index) + 1) + 1)
+
+
+def load(
+    path: str, data: bytes, limits: Limits = DEFAULT_LIMITS
+) -> tuple[list[Document], list[Problem]]:
+    """Every document of one file, or the problems that stop it from being read."""
+    if len(data) > limits.max_file_bytes:
+        return [], [
+            Problem(
+                path,
+                f"file is {len(data)} bytes, over the {limits.max_file_bytes}-byte limit; "
+                "split it into several files",
+                "",
+                Position(1, 1),
+            )
+        ]
+    text, problem = _decode(path, data)
+    if text is None:
+        assert problem is not None
+        return [], [problem]
+    builder = _Builder(path, limits)
+    try:
+        for event in yaml.parse(text, Loader=_Parser):
+            builder.feed(event)
+    except _Fatal as err:
+        return [], [*builder.problems, Problem(path, err.message, "", err.position)]
+    except yaml.reader.ReaderError as err:
+        where = _text_position(text, err.position)
+        return [], [Problem(path, f"invalid character: {err.reason}", "", where)]
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        message = " ".join(x for x in (err.context, err.problem) if x)
+        return [], [Problem(path, f"YAML syntax error: {message}", "", _pos(mark))]
+    except yaml.YAMLError as err:
+        return [], [Problem(path, f"YAML error: {err}", "", Position(1, 1))]
+    return builder.documents, builder.problems

@@ -1,0 +1,174 @@
+"""Shared pytest fixtures.
+
+Docker / registry section: the environment is provisioned by ``make test`` (see
+``scripts/ensure-docker.sh``, ``ensure-test-image.sh`` and ``ensure-registry.sh``).
+Tests needing it should be marked ``@pytest.mark.docker`` and request ``docker_client``,
+``busybox_image`` and/or ``test_registry``.
+
+When the engine or registry is unreachable these fixtures skip the requesting tests and a
+warning is printed in the terminal summary -- unless ``CI=true`` or
+``SYNCD_REQUIRE_DOCKER=1`` (``make test`` sets the latter), in which case they fail.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar, NoReturn
+
+import docker
+import docker.errors
+import pytest
+
+# --------------------------------------------------------------------------------------
+# Docker engine and private test registry
+# --------------------------------------------------------------------------------------
+
+#: Offline image built by scripts/ensure-test-image.sh (Debian busybox-static inside).
+TEST_IMAGE = "busybox:1.36"
+#: Label put on every container created by tests, so leftovers are easy to find/clean.
+TEST_LABELS: dict[str, str] = {"syncd.test": "1"}
+
+_DOCKER_UNAVAILABLE = pytest.StashKey[list[str]]()
+_MANIFEST_ACCEPT = ", ".join(
+    (
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.oci.image.index.v1+json",
+    )
+)
+
+
+@dataclass(frozen=True)
+class TestRegistry:
+    """Coordinates of the private, auth-protected registry used by tests."""
+
+    __test__: ClassVar[bool] = False  # not a test class, even when imported into a test module
+
+    host: str = "127.0.0.1:5555"
+    username: str = "syncd-test"
+    password: str = "syncd-test-pw"
+    image: str = "127.0.0.1:5555/private/busybox:1.36"
+
+    @property
+    def auth_config(self) -> dict[str, str]:
+        """Credentials in the shape expected by docker-py's ``auth_config=``."""
+        return {"username": self.username, "password": self.password}
+
+    @classmethod
+    def from_env(cls) -> TestRegistry:
+        """Defaults, overridable with SYNCD_TEST_REGISTRY{,_USER,_PASSWORD}."""
+        host = os.environ.get("SYNCD_TEST_REGISTRY", cls.host)
+        return cls(
+            host=host,
+            username=os.environ.get("SYNCD_TEST_REGISTRY_USER", cls.username),
+            password=os.environ.get("SYNCD_TEST_REGISTRY_PASSWORD", cls.password),
+            image=f"{host}/private/busybox:1.36",
+        )
+
+
+def _docker_required() -> bool:
+    return (
+        os.environ.get("CI", "").strip().lower() == "true"
+        or os.environ.get("SYNCD_REQUIRE_DOCKER", "").strip() == "1"
+    )
+
+
+def _unavailable(config: pytest.Config, reason: str) -> NoReturn:
+    """Fail (CI / SYNCD_REQUIRE_DOCKER=1) or skip loudly when the Docker env is missing."""
+    hint = "run `make test` or scripts/ensure-docker.sh + ensure-test-image.sh + ensure-registry.sh"
+    if _docker_required():
+        pytest.fail(f"{reason} ({hint}); required because CI=true or SYNCD_REQUIRE_DOCKER=1")
+    messages = config.stash.setdefault(_DOCKER_UNAVAILABLE, [])
+    if reason not in messages:
+        messages.append(reason)
+    pytest.skip(f"{reason} ({hint})")
+
+
+@pytest.fixture(scope="session")
+def docker_client(request: pytest.FixtureRequest) -> Iterator[docker.DockerClient]:
+    """A client for the local Docker engine (``docker.from_env()``), closed at session end."""
+    try:
+        client = docker.from_env()
+        client.ping()
+    except (docker.errors.DockerException, OSError) as exc:
+        _unavailable(request.config, f"no Docker engine is reachable: {exc}")
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def busybox_image(docker_client: docker.DockerClient, request: pytest.FixtureRequest) -> str:
+    """Reference of the offline test image, checked to exist in the local engine."""
+    try:
+        docker_client.images.get(TEST_IMAGE)
+    except docker.errors.ImageNotFound:
+        _unavailable(request.config, f"test image {TEST_IMAGE} is missing from the Docker engine")
+    return TEST_IMAGE
+
+
+@pytest.fixture(scope="session")
+def test_registry(request: pytest.FixtureRequest) -> TestRegistry:
+    """The private test registry; verified to require auth and to hold the seeded image."""
+    registry = TestRegistry.from_env()
+    base = f"http://{registry.host}/v2/"
+    try:
+        with urllib.request.urlopen(base, timeout=5) as resp:
+            _unavailable(
+                request.config,
+                f"registry {registry.host} answered HTTP {resp.status} on /v2/ without "
+                "credentials (expected 401: auth must be enabled)",
+            )
+    except urllib.error.HTTPError as exc:
+        if exc.code != 401:
+            _unavailable(
+                request.config, f"registry {registry.host} answered HTTP {exc.code} on /v2/"
+            )
+    except (urllib.error.URLError, OSError) as exc:
+        _unavailable(request.config, f"test registry {registry.host} is unreachable: {exc}")
+
+    repo, _, tag = registry.image.removeprefix(f"{registry.host}/").rpartition(":")
+    token = base64.b64encode(f"{registry.username}:{registry.password}".encode()).decode()
+    manifest = urllib.request.Request(
+        f"{base}{repo}/manifests/{tag}",
+        method="HEAD",
+        headers={"Authorization": f"Basic {token}", "Accept": _MANIFEST_ACCEPT},
+    )
+    try:
+        with urllib.request.urlopen(manifest, timeout=5):
+            pass
+    except (urllib.error.URLError, OSError) as exc:
+        _unavailable(
+            request.config,
+            f"registry {registry.host} does not serve {registry.image} to {registry.username}: "
+            f"{exc}",
+        )
+    return registry
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    messages = config.stash.get(_DOCKER_UNAVAILABLE, [])
+    if not messages:
+        return
+    terminalreporter.section("DOCKER TESTS WERE SKIPPED", sep="!", red=True, bold=True)
+    terminalreporter.write_line(
+        "Docker tests were skipped because no Docker engine (or test registry) is reachable:",
+        yellow=True,
+        bold=True,
+    )
+    for message in messages:
+        terminalreporter.write_line(f"  - {message}", yellow=True)
+    terminalreporter.write_line(
+        "Run `make test` (starts dockerd + registry) or set CI=true / SYNCD_REQUIRE_DOCKER=1 "
+        "to turn this into a failure.",
+        yellow=True,
+    )

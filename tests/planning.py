@@ -1,0 +1,35 @@
+"""Helpers to build desired states and plans from manifest text, as the CLI does."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from syncd.desired import DesiredState, resolve
+from syncd.live import LiveState
+from syncd.manifests import read_manifests
+from syncd.plan import Plan, as_live, plan
+
+
+@dataclass(frozen=True)
+class File:
+    path: str
+    data: bytes
+
+
+def desired(
+    text: str, env: Mapping[str, str], revision: str, live: LiveState | None
+) -> DesiredState:
+    manifests = read_manifests([File(f"{revision}.yaml", text.encode())], env)
+    return resolve(manifests, revision, live.last_applied() if live is not None else None)
+
+
+def plan_texts(
+    old: str, new: str, env: Mapping[str, str] | None = None, *, allow_empty: bool = False
+) -> tuple[Plan, DesiredState, DesiredState]:
+    """Plan revision `new` against revision `old` taken as running."""
+    env = env or {}
+    before = desired(old, env, "old", None)
+    live = as_live(before)
+    after = desired(new, env, "new", live)
+    return plan(after, live, base="old", allow_empty=allow_empty), before, after

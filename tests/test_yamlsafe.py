@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import pytest
+
+from syncd.errors import Position
+from syncd.yamlsafe import Limits, load
+
+
+def test_positions_of_keys_and_values() -> None:
+    docs, problems = load("a.yaml", b"kind: Stack\nservices:\n  web:\n    image: x\n")
+    assert problems == []
+    positions = docs[0].positions
+    assert positions.locate(("services", "web", "image")) == Position(4, 12)
+    assert positions.locate(("services", "web", "image"), key=True) == Position(4, 5)
+    # unknown paths fall back to the nearest known ancestor
+    assert positions.locate(("services", "web", "nope", 3)) == Position(4, 5)
+
+
+def test_several_documents_and_empty_ones() -> None:
+    docs, problems = load("a.yaml", b"a: 1\n---\n---\nb: 2\n")
+    assert problems == []
+    assert [d.data for d in docs] == [{"a": 1}, None, {"b": 2}]
+    assert [d.index for d in docs] == [0, 1, 2]
+
+
+def test_merge_keys_and_aliases() -> None:
+    src = b"base: &b {x: 1, y: [1, 2]}\nm:\n  <<: *b\n  x: 2\n"
+    docs, problems = load("a.yaml", src)
+    assert problems == []
+    assert docs[0].data["m"] == {"x": 2, "y": [1, 2]}
+
+
+def test_keys_keep_their_text_and_scalars_resolve() -> None:
+    docs, _ = load("a.yaml", b"80: on\nnull: ~\nt: 2001-12-14\nf: 1.5\ns: '1'\n")
+    assert docs[0].data == {"80": True, "null": None, "t": "2001-12-14", "f": 1.5, "s": "1"}
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (b"a: !!python/object:os.system x\n", "unsupported YAML tag"),
+        (b"a: *nope\n", "names no anchor"),
+        (b"? [a]\n: 1\n", "complex mapping keys"),
+        (b"a: .nan\n", "not a finite number"),
+        (b"a: !custom {b: 1}\n", "unsupported YAML tag"),
+    ],
+)
+def test_refused_constructs(source: bytes, message: str) -> None:
+    docs, problems = load("a.yaml", source)
+    assert docs == []
+    assert len(problems) == 1
+    assert message in problems[0].message
+
+
+def test_limits_are_settings() -> None:
+    _, problems = load("a.yaml", b"a: [1, 2, 3]\n", Limits(max_nodes=3))
+    assert "more than 3 values" in problems[0].message
+    _, problems = load("a.yaml", b"a: {b: {c: 1}}\n", Limits(max_depth=2))
+    assert "deeper than 2 levels" in problems[0].message
+    _, problems = load("a.yaml", b"a: 1\n", Limits(max_file_bytes=3))
+    assert "over the 3-byte limit" in problems[0].message
+
+
+def test_alias_bomb_is_refused_quickly() -> None:
+    lines = ['a0: &a0 ["x","x","x","x","x","x","x","x","x","x"]']
+    lines += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 12)]
+    docs, problems = load("bomb.yaml", "\n".join(lines).encode())
+    assert docs == []
+    assert "alias bomb" in problems[0].message
+
+
+def test_byte_order_mark_is_accepted() -> None:
+    docs, problems = load("a.yaml", "\ufeffkind: Stack\n".encode())
+    assert problems == [] and docs[0].data == {"kind": "Stack"}
