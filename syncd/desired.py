@@ -111,6 +111,8 @@ def _patched(
                 )
                 return located, secrets
             target = _path_of(op.path)
+            if op.op != "test":  # what the op overwrote is no longer the env's value
+                secrets = {p for p in secrets if p[: len(target)] != target}
             for path in overlay.secrets:
                 if path[:3] == ("patch", index, "value"):
                     secrets.add((*target, *path[3:]))

@@ -55,13 +55,15 @@ class StackKey:
 
 
 @dataclass(frozen=True, order=True)
-class ServiceKey:
+class _StackMember:
+    """Something named inside a stack; prints as `project/stack/name`."""
+
     project: str
     stack: str
-    service: str
+    name: str
 
     def __str__(self) -> str:
-        return f"{self.project}/{self.stack}/{self.service}"
+        return f"{self.project}/{self.stack}/{self.name}"
 
     @property
     def stack_key(self) -> StackKey:
@@ -72,22 +74,12 @@ class ServiceKey:
         return _uuid(str(self))
 
 
-@dataclass(frozen=True, order=True)
-class VolumeKey:
-    project: str
-    stack: str
-    volume: str
+class ServiceKey(_StackMember):
+    """A service: `shop/default/web`."""
 
-    def __str__(self) -> str:
-        return f"{self.project}/{self.stack}/{self.volume}"
 
-    @property
-    def stack_key(self) -> StackKey:
-        return StackKey(self.project, self.stack)
-
-    @property
-    def id(self) -> str:
-        return _uuid(str(self))
+class VolumeKey(_StackMember):
+    """A stack volume: `shop/default/data`."""
 
 
 @dataclass(frozen=True, order=True)

@@ -173,3 +173,20 @@ def test_plan_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert "stacks/shop.yaml:3:18: /services/web/imag: unknown field 'imag'" in err
     assert main(["plan", "--repo", str(repo.path)]) == 1
     assert "give --base REV" in capsys.readouterr().err
+
+
+def test_hostile_trees_fail_validation_with_positions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "secret.yaml").write_text("kind: Stack\n")
+    repo = GitRepo(tmp_path / "repo")
+    repo.write("ok.yaml", "kind: Stack\nproject: shop\nservices:\n  web: {image: busybox:1.36}\n")
+    repo.write("big.yaml", "# " + "x" * (1024 * 1024 + 10) + "\n")
+    (repo.path / "escape.yaml").symlink_to("../secret.yaml")
+    rev = repo.commit()
+    for extra in ([], ["--rev", rev]):
+        assert main(["validate", "--repo", str(repo.path), *extra]) == 1
+        out = capsys.readouterr().out
+        assert "big.yaml:1:1: file is 1048589 bytes, over the 1048576-byte limit" in out
+        assert "escape.yaml:1:1: symlink to '../secret.yaml' points outside the repository" in out
+        assert "1 manifest file(s)" in out

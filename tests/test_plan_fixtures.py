@@ -103,3 +103,19 @@ def test_allow_empty_lets_every_stack_go() -> None:
     assert [f"{c.key} {c.action}" for s in result.stacks for c in s.changes] == [
         "shop/default/web remove"
     ]
+
+
+def test_an_overlay_literal_replaces_a_secret_value() -> None:
+    old = "kind: Stack\nproject: shop\nservices:\n  web: {image: busybox:1.36}\n"
+    new = (
+        "kind: Stack\nproject: shop\nservices:\n"
+        "  web: {image: busybox:1.36,\n"
+        "        environment: {A: '${PLAN_T_SECRET}', B: '${PLAN_T_SECRET}'}}\n"
+        "---\nkind: StackPatch\nproject: shop\npatch:\n"
+        "  - {op: replace, path: /services/web/environment/A, value: public}\n"
+    )
+    result, _, after = plan_texts(old, new, {"PLAN_T_SECRET": "hidden-value"})
+    assert after.stacks[result.stacks[0].key].services["web"].secrets == {"/environment/B"}
+    [change] = result.stacks[0].changes
+    ops = {op["path"]: op.get("value") for op in change.patch}
+    assert ops == {"/environment/A": "public", "/environment/B": "<redacted>"}

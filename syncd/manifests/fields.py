@@ -8,6 +8,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -27,6 +28,16 @@ HOST = re.compile(
 
 def _fail(kind: str, message: str) -> PydanticCustomError:
     return PydanticCustomError(kind, message)
+
+
+def _parses(parser: Callable[[str], object]) -> Callable[[str], str]:
+    """A validator that keeps the text as written, once `parser` accepts it."""
+
+    def check(value: str) -> str:
+        parser(value)
+        return value
+
+    return check
 
 
 def check_dns_label(value: str) -> str:
@@ -91,12 +102,7 @@ def parse_port(raw: str) -> PortSpec:
     )
 
 
-def _check_port(value: str) -> str:
-    parse_port(value)
-    return value
-
-
-PortString = Annotated[str, AfterValidator(_check_port)]
+PortString = Annotated[str, AfterValidator(_parses(parse_port))]
 
 
 class MountKind(StrEnum):
@@ -151,12 +157,7 @@ def parse_mount(raw: str) -> MountSpec:
     return MountSpec(MountKind.VOLUME, source, target, mode == "ro")
 
 
-def _check_mount(value: str) -> str:
-    parse_mount(value)
-    return value
-
-
-MountString = Annotated[str, AfterValidator(_check_mount)]
+MountString = Annotated[str, AfterValidator(_parses(parse_mount))]
 
 _MEMORY = re.compile(r"^(?P<amount>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>b|k|kb|m|mb|g|gb)?$", re.I)
 _UNITS = {"b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3}
@@ -198,18 +199,10 @@ def _number_to_text(value: Any) -> Any:
     return value
 
 
-def _check_memory(value: str) -> str:
-    parse_memory(value)
-    return value
-
-
-def _check_cpus(value: str) -> str:
-    parse_cpus(value)
-    return value
-
-
-MemoryString = Annotated[str, BeforeValidator(_number_to_text), AfterValidator(_check_memory)]
-CpusString = Annotated[str, BeforeValidator(_number_to_text), AfterValidator(_check_cpus)]
+MemoryString = Annotated[
+    str, BeforeValidator(_number_to_text), AfterValidator(_parses(parse_memory))
+]
+CpusString = Annotated[str, BeforeValidator(_number_to_text), AfterValidator(_parses(parse_cpus))]
 
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _SCALE = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -223,12 +216,7 @@ def parse_duration(raw: str) -> float:
     return sum(float(n) * _SCALE[u] for n, u in _DURATION.findall(text))
 
 
-def _check_duration(value: str) -> str:
-    parse_duration(value)
-    return value
-
-
-DurationString = Annotated[str, AfterValidator(_check_duration)]
+DurationString = Annotated[str, AfterValidator(_parses(parse_duration))]
 
 
 def _env_value(value: Any) -> Any:

@@ -131,7 +131,8 @@ class Volume(StrictModel):
     name: str | None = None
 
 
-def _volume_body(value: Any) -> Any:
+def _empty_if_null(value: Any) -> Any:
+    """`volumes:` with every entry commented out is an empty map, not an error."""
     return {} if value is None else value
 
 
@@ -141,10 +142,13 @@ class Stack(StrictModel):
     name: Name = DEFAULT_STACK
     description: str | None = None
     strategy: Strategy = Strategy.DECLARE
-    services: dict[Name, Service] = Field(default_factory=dict)
-    volumes: dict[Name, Annotated[Volume, BeforeValidator(_volume_body)]] = Field(
+    services: Annotated[dict[Name, Service], BeforeValidator(_empty_if_null)] = Field(
         default_factory=dict
     )
+    volumes: Annotated[
+        dict[Name, Annotated[Volume, BeforeValidator(_empty_if_null)]],
+        BeforeValidator(_empty_if_null),
+    ] = Field(default_factory=dict)
 
     @property
     def key(self) -> StackKey:
