@@ -10,13 +10,14 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from syncd import __version__, logs
+from syncd import __version__, logs, report
 from syncd.desired import DesiredState, resolve
 from syncd.errors import ManifestError, SyncdError
 from syncd.live import LiveState
 from syncd.manifests import read_manifests
 from syncd.plan import as_live, plan
-from syncd.report import ReportFormat, render
+from syncd.render import PlanFormat, render
+from syncd.report import ReportFormat
 from syncd.source import Snapshot, read_directory, read_revision
 
 EXIT_OK = 0
@@ -62,7 +63,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     snap = snapshot(args.repo, args.rev, args.path)
     result = read_manifests(snap.files, environment(args.env_file), problems=snap.problems)
     fmt = ReportFormat(args.format)
-    print(render(result.problems, fmt, files=len(snap.files), revision=snap.revision))
+    print(report.render(result.problems, fmt, files=len(snap.files), revision=snap.revision))
     logs.get().info(
         "manifests_validated",
         revision=snap.revision,
@@ -86,8 +87,6 @@ def desired_at(args: argparse.Namespace, rev: str, last_applied: LiveState | Non
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from syncd.render import PlanFormat, render
-
     if args.base is None:
         print(
             "syncd plan: planning against the running containers needs the Docker engine, "
@@ -158,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan_cmd.add_argument(
         "--format",
         default="text",
-        choices=["text", "markdown", "json", "json-patch"],
+        choices=[f.value for f in PlanFormat],
         help="text (terminal), markdown (PR comment), json (the plan) or json-patch (RFC 6902)",
     )
     plan_cmd.add_argument(
