@@ -21,7 +21,7 @@ from syncd.errors import ManifestError, Problem, Severity
 from syncd.ids import RegistryKey, ServiceKey, StackKey, VolumeKey
 from syncd.manifests import ManifestSet
 from syncd.manifests.checks import check
-from syncd.manifests.model import Registry, Stack, StackPatch, Strategy
+from syncd.manifests.model import PatchOp, Registry, Stack, StackPatch, Strategy
 from syncd.manifests.parse import Located
 from syncd.yamlsafe import Path, pointer
 
@@ -110,12 +110,7 @@ def _patched(
                     )
                 )
                 return located, secrets
-            target = _path_of(op.path)
-            if op.op != "test":  # what the op overwrote is no longer the env's value
-                secrets = {p for p in secrets if p[: len(target)] != target}
-            for path in overlay.secrets:
-                if path[:3] == ("patch", index, "value"):
-                    secrets.add((*target, *path[3:]))
+            secrets = _secrets_after(secrets, op, overlay.secrets, index)
     try:
         patched = Stack.model_validate(body)
     except ValidationError as err:
@@ -128,6 +123,29 @@ def _patched(
         )
         return located, secrets
     return Located(patched, located.document, frozenset(secrets)), secrets
+
+
+def _under(paths: set[Path], root: Path) -> set[Path]:
+    return {p for p in paths if p[: len(root)] == root}
+
+
+def _secrets_after(
+    secrets: set[Path], op: PatchOp, overlay_secrets: frozenset[Path], index: int
+) -> set[Path]:
+    """Where env-filled values stand once `op` (op `index` of an overlay) has run."""
+    if op.op == "test":
+        return secrets
+    target = _path_of(op.path)
+    moved: set[Path] = set()
+    if op.from_ is not None and op.op in ("move", "copy"):
+        source = _path_of(op.from_)
+        moved = {(*target, *p[len(source) :]) for p in _under(secrets, source)}
+        if op.op == "move":
+            secrets = secrets - _under(secrets, source)
+    # What the op overwrote is no longer the env's value; what it wrote may be.
+    after = secrets - _under(secrets, target) | moved
+    after |= {(*target, *p[3:]) for p in overlay_secrets if p[:3] == ("patch", index, "value")}
+    return after
 
 
 def _path_of(json_pointer: str) -> Path:

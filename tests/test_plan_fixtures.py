@@ -119,3 +119,22 @@ def test_an_overlay_literal_replaces_a_secret_value() -> None:
     [change] = result.stacks[0].changes
     ops = {op["path"]: op.get("value") for op in change.patch}
     assert ops == {"/environment/A": "public", "/environment/B": "<redacted>"}
+
+
+def test_an_overlay_that_moves_or_copies_a_secret_keeps_it_redacted() -> None:
+    stack = (
+        "kind: Stack\nproject: shop\nservices:\n"
+        "  web: {image: busybox:1.36, environment: {A: '${PLAN_T_SECRET}'}}\n"
+    )
+    for op in ("move", "copy"):
+        new = stack + (
+            "---\nkind: StackPatch\nproject: shop\npatch:\n"
+            f"  - {{op: {op}, from: /services/web/environment/A, "
+            "path: /services/web/environment/B}\n"
+        )
+        result, _, after = plan_texts("", new, {"PLAN_T_SECRET": "hidden-value"})
+        secrets = after.stacks[result.stacks[0].key].services["web"].secrets
+        assert secrets == (
+            {"/environment/B"} if op == "move" else {"/environment/A", "/environment/B"}
+        )
+        assert "hidden-value" not in repr([c.patch for s in result.stacks for c in s.services])
