@@ -10,12 +10,14 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from syncd import __version__, logs, report
+from syncd import __version__, logs, report, settings
 from syncd.desired import DesiredState, resolve
 from syncd.errors import ManifestError, SyncdError
+from syncd.ids import ServiceKey
 from syncd.live import LiveState
-from syncd.manifests import read_manifests
-from syncd.plan import as_live, plan
+from syncd.manifests import ManifestSet, read_manifests
+from syncd.plan import Plan, as_live, plan
+from syncd.reconcile import Reconciler, SyncResult
 from syncd.render import PlanFormat, render
 from syncd.report import ReportFormat
 from syncd.source import Snapshot, read_directory, read_revision
@@ -23,6 +25,7 @@ from syncd.source import Snapshot, read_directory, read_revision
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_CHANGES = 2  # `syncd plan`, as terraform's -detailed-exitcode
+EXIT_PARTIAL = 3  # `syncd apply`: applied, but some services failed
 
 
 def environment(env_file: str | None) -> dict[str, str]:
@@ -86,21 +89,34 @@ def desired_at(args: argparse.Namespace, rev: str, last_applied: LiveState | Non
         raise ManifestError(err.problems) from SyncdError(label)
 
 
+def manifests_at(args: argparse.Namespace, rev: str | None) -> tuple[ManifestSet, str | None]:
+    """Every manifest of a revision (or of the files on disk), or `ManifestError`."""
+    snap = snapshot(args.repo, rev, args.path)
+    manifests = read_manifests(snap.files, environment(args.env_file), problems=snap.problems)
+    if manifests.errors:
+        raise ManifestError(manifests.errors)
+    return manifests, snap.revision
+
+
+def _print_plan(result: Plan, fmt: PlanFormat) -> None:
+    print(render(result, fmt, color=fmt is PlanFormat.TEXT and sys.stdout.isatty()))
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
-    if args.base is None:
-        print(
-            "syncd plan: planning against the running containers needs the Docker engine, "
-            "which this version does not drive yet; give --base REV for a revision-to-revision "
-            "plan",
-            file=sys.stderr,
-        )
-        return EXIT_INVALID
+    fmt = PlanFormat(args.format)
+    if args.base is None:  # against what runs
+        manifests, revision = manifests_at(args, args.head)
+        with Reconciler.open(settings.from_args(args), environment(args.env_file)) as rec:
+            planned = rec.prepare(manifests, revision, allow_empty=args.allow_empty)
+        _print_plan(planned.plan, fmt)
+        for warning in planned.desired.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        return EXIT_CHANGES if planned.plan.changed else EXIT_OK
     old = desired_at(args, args.base, None)
     live = as_live(old)
-    new = desired_at(args, args.head, live)
+    new = desired_at(args, args.head or "HEAD", live)
     result = plan(new, live, base=old.revision, allow_empty=args.allow_empty)
-    fmt = PlanFormat(args.format)
-    print(render(result, fmt, color=fmt is PlanFormat.TEXT and sys.stdout.isatty()))
+    _print_plan(result, fmt)
     for warning in new.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     logs.get().info(
@@ -111,6 +127,53 @@ def cmd_plan(args: argparse.Namespace) -> int:
         **result.counts(),
     )
     return EXIT_CHANGES if result.changed else EXIT_OK
+
+
+def _print_results(result: SyncResult) -> None:
+    if not result.services and not result.errors:
+        return
+    print()
+    width = max((len(str(r.key)) for r in result.services), default=0)
+    for item in result.services:
+        mark = "ok   " if item.ok else "ERROR"
+        print(f"{mark} {item.key!s:<{width}}  {item.action.value:<8}  {item.detail}")
+    for error in result.errors:
+        print(f"ERROR {error}")
+    failed = len(result.failed) + len(result.errors)
+    verdict = "converged" if result.ok else f"{failed} failed"
+    print(f"\napplied in {result.duration:.2f} s: {verdict}")
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    manifests, revision = manifests_at(args, args.rev)
+    with Reconciler.open(settings.from_args(args), environment(args.env_file)) as rec:
+        result = rec.sync(manifests, revision, dry_run=args.dry_run, allow_empty=args.allow_empty)
+    _print_plan(result.plan, PlanFormat.TEXT)
+    _print_results(result)
+    return EXIT_OK if result.ok else EXIT_PARTIAL
+
+
+def _service_key(text: str) -> ServiceKey:
+    parts = text.split("/")
+    if len(parts) == 2:
+        parts.insert(1, "default")
+    if len(parts) != 3 or not all(parts):
+        raise SyncdError(
+            f"{text!r} is not a service: give project/stack/service (or project/service)"
+        )
+    return ServiceKey(*parts)
+
+
+def cmd_service(args: argparse.Namespace) -> int:
+    key = _service_key(args.service)
+    with Reconciler.open(settings.from_args(args), environment(None)) as rec:
+        if args.action == "stop":
+            rec.operator_stop(key)
+            print(f"{key}: stopped; self-heal leaves it stopped until `syncd service start {key}`")
+        else:
+            rec.operator_start(key)
+            print(f"{key}: started; self-heal looks after it again")
+    return EXIT_OK
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -148,12 +211,17 @@ def build_parser() -> argparse.ArgumentParser:
     plan_cmd = sub.add_parser(
         "plan",
         help="what would change: exit 0 no changes, 2 changes, 1 error",
-        description="Show what would change between two revisions (--base, --head), per stack "
-        "and service. Exit codes: 0 no changes, 2 changes, 1 error.",
+        description="Show what would change, per stack and service: between two revisions "
+        "(--base, --head; no Docker needed), or, without --base, between what runs in Docker "
+        "and --head (default: the files on disk). Exit codes: 0 no changes, 2 changes, 1 error.",
     )
     _add_source_args(plan_cmd)
+    settings.add_arguments(plan_cmd)
     plan_cmd.add_argument("--base", help="the revision to compare against (e.g. origin/main)")
-    plan_cmd.add_argument("--head", default="HEAD", help="the proposed revision (default HEAD)")
+    plan_cmd.add_argument(
+        "--head",
+        help="the proposed revision (default: HEAD with --base, else the files on disk)",
+    )
     plan_cmd.add_argument(
         "--format",
         default="text",
@@ -166,6 +234,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow a revision that removes every stack",
     )
     plan_cmd.set_defaults(func=cmd_plan)
+
+    apply = sub.add_parser(
+        "apply",
+        help="make Docker match the manifests once; exit 0 converged, 3 some services failed",
+        description="Run one reconcile: observe Docker, plan, execute, print the plan and the "
+        "result per service. Exit codes: 0 converged, 1 nothing applied (invalid manifests, "
+        "no engine), 3 applied but some services failed.",
+    )
+    _add_source_args(apply)
+    settings.add_arguments(apply)
+    apply.add_argument("--rev", help="git revision to apply (default: the files on disk)")
+    apply.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    apply.add_argument(
+        "--allow-empty", action="store_true", help="allow a revision that removes every stack"
+    )
+    apply.set_defaults(func=cmd_apply)
+
+    service = sub.add_parser(
+        "service", help="operator stop/start of one service (self-heal respects a stop)"
+    )
+    settings.add_arguments(service)
+    service.add_argument("action", choices=["stop", "start"])
+    service.add_argument("service", help="project/stack/service, or project/service")
+    service.set_defaults(func=cmd_service)
 
     schema = sub.add_parser("schema", help="write the manifests' JSON Schemas")
     schema.add_argument("--out", default="schemas", help="directory (default: schemas)")

@@ -15,6 +15,16 @@ import structlog
 _configured = False
 
 
+class _Stderr:
+    """Whatever `sys.stderr` is at the moment of writing (it may be swapped after configure)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(level: str = "info", *, json: bool | None = None) -> None:
     global _configured  # noqa: PLW0603 - configure once per process, by design
     use_json = not sys.stderr.isatty() if json is None else json
@@ -33,7 +43,7 @@ def configure(level: str = "info", *, json: bool | None = None) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_Stderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
     _configured = True

@@ -18,11 +18,14 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar, NoReturn
 
 import docker
 import docker.errors
 import pytest
+
+from tests.engine_support import Deployment
 
 # --------------------------------------------------------------------------------------
 # Docker engine and private test registry
@@ -172,3 +175,15 @@ def pytest_terminal_summary(
         "to turn this into a failure.",
         yellow=True,
     )
+
+
+@pytest.fixture
+def deployment(
+    tmp_path: Path, docker_client: docker.DockerClient, busybox_image: str
+) -> Iterator[Deployment]:
+    """A syncd instance of its own on the real engine; everything it made is removed after."""
+    deployed = Deployment(tmp_path, docker_client)
+    try:
+        yield deployed
+    finally:
+        deployed.cleanup()

@@ -171,8 +171,8 @@ def test_plan_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     err = capsys.readouterr().err
     assert "has invalid manifests" in err
     assert "stacks/shop.yaml:3:18: /services/web/imag: unknown field 'imag'" in err
-    assert main(["plan", "--repo", str(repo.path)]) == 1
-    assert "give --base REV" in capsys.readouterr().err
+    assert main(["plan", "--repo", str(repo.path)]) == 1  # the broken files on disk vs live
+    assert "unknown field 'imag'" in capsys.readouterr().err
 
 
 def test_hostile_trees_fail_validation_with_positions(

@@ -1,0 +1,16 @@
+"""Container engines behind one interface (`Engine`); `connect` picks one from the settings."""
+
+from __future__ import annotations
+
+from syncd.engine.base import Engine, EngineError, EngineUnavailable
+from syncd.settings import EngineKind, Settings
+
+__all__ = ["Engine", "EngineError", "EngineUnavailable", "connect"]
+
+
+def connect(settings: Settings) -> Engine:
+    if settings.engine is EngineKind.DOCKER:
+        from syncd.engine.docker import DockerEngine
+
+        return DockerEngine(settings.instance, settings.publish_address)
+    raise EngineError(f"engine {settings.engine} is not available")  # pragma: no cover

@@ -1,0 +1,246 @@
+"""The engine interface: everything syncd asks of a container engine, and the shapes it answers.
+
+The reconciler speaks only to `Engine`; `DockerEngine` implements it for one Docker host, and a
+Swarm implementation fits beside it (services instead of containers, overlay networks) without
+changes to the core. Requests and observations are engine-neutral values.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from syncd.errors import SyncdError
+from syncd.ids import ServiceKey, StackKey, VolumeKey
+
+LABEL_PREFIX = "syncd."
+LABEL_INSTANCE = "syncd.instance"
+LABEL_PROJECT = "syncd.project"
+LABEL_STACK = "syncd.stack"
+LABEL_SERVICE = "syncd.service"
+LABEL_VOLUME = "syncd.volume"
+LABEL_HASH = "syncd.hash"
+LABEL_REVISION = "syncd.revision"
+
+
+class EngineError(SyncdError):
+    """The engine refused or failed an operation; the message is the engine's answer."""
+
+
+class EngineUnavailable(EngineError):
+    """The engine cannot be reached at all (daemon down, socket missing, no permission)."""
+
+
+class ContainerState(StrEnum):
+    CREATED = "created"
+    RUNNING = "running"
+    RESTARTING = "restarting"
+    PAUSED = "paused"
+    REMOVING = "removing"
+    EXITED = "exited"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True)
+class ObservedContainer:
+    id: str
+    name: str
+    key: ServiceKey
+    hash: str
+    revision: str | None
+    image_id: str
+    state: ContainerState
+    health: str | None  # healthy | unhealthy | starting | None (no healthcheck)
+    created: float
+
+
+@dataclass(frozen=True)
+class ObservedVolume:
+    key: VolumeKey
+    name: str
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One listing of everything an instance owns, plus the local image index."""
+
+    containers: tuple[ObservedContainer, ...] = ()
+    volumes: tuple[ObservedVolume, ...] = ()
+    networks: frozenset[str] = frozenset()  # projects whose network exists
+    images: Mapping[str, str] = field(default_factory=dict)  # normalized reference -> image id
+
+    def image_id(self, reference: str) -> str | None:
+        return self.images.get(normalize_reference(reference))
+
+
+@dataclass(frozen=True)
+class Mount:
+    target: str
+    source: str  # an engine volume name, or an absolute host path for a bind mount
+    bind: bool = False
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class Port:
+    container: int
+    protocol: str
+    public: int | None = None  # None: reachable inside the project network only
+
+
+@dataclass(frozen=True)
+class HealthProbe:
+    test: tuple[str, ...]
+    interval: float
+    timeout: float
+    start_period: float
+    retries: int
+
+
+@dataclass(frozen=True)
+class ContainerRequest:
+    """One container to create: engine-neutral, complete, with the values it must run with."""
+
+    key: ServiceKey
+    image: str
+    labels: Mapping[str, str]
+    command: tuple[str, ...] | None = None
+    entrypoint: tuple[str, ...] | None = None
+    environment: Mapping[str, str] = field(default_factory=dict, repr=False)
+    ports: tuple[Port, ...] = ()
+    mounts: tuple[Mount, ...] = ()
+    nano_cpus: int | None = None
+    memory: int | None = None
+    restart_policy: str = "no"
+    healthcheck: HealthProbe | None = None
+    stop_timeout: int = 10
+
+
+@dataclass(frozen=True)
+class Health:
+    state: ContainerState
+    health: str | None
+    exit_code: int | None
+
+
+class Engine(ABC):
+    """A container engine as syncd needs it. Implementations own naming and labelling."""
+
+    instance: str
+
+    # -- reading -------------------------------------------------------------------------------
+    @abstractmethod
+    def observe(self) -> Observed:
+        """Everything this instance owns, in a constant number of engine calls."""
+
+    @abstractmethod
+    def health(self, container_id: str) -> Health: ...
+
+    @abstractmethod
+    def environment(self, container_id: str) -> dict[str, str]:
+        """The environment a container runs with (to carry secrets syncd does not keep)."""
+
+    @abstractmethod
+    def logs(self, container_id: str, tail: int | None = None) -> str: ...
+
+    @abstractmethod
+    def image_config(self, reference: str) -> dict[str, Any]:
+        """The image's inspect answer (config, digests); `EngineError` if it is not present."""
+
+    @abstractmethod
+    def events(
+        self, since: float | None = None, until: float | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Engine events about this instance's objects (for triggers)."""
+
+    # -- writing -------------------------------------------------------------------------------
+    @abstractmethod
+    def ensure_network(self, project: str) -> None: ...
+
+    @abstractmethod
+    def ensure_volume(self, key: VolumeKey) -> None: ...
+
+    @abstractmethod
+    def pull(self, reference: str, auth: Mapping[str, str] | None = None) -> None: ...
+
+    @abstractmethod
+    def create(self, request: ContainerRequest) -> str:
+        """Create (not start) the container; its id."""
+
+    @abstractmethod
+    def start(self, container_id: str) -> None: ...
+
+    @abstractmethod
+    def stop(self, container_id: str, timeout: int) -> None: ...
+
+    @abstractmethod
+    def remove(self, container_id: str) -> None:
+        """Remove a container (never its named volumes)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+
+def normalize_reference(reference: str) -> str:
+    """`busybox` -> `busybox:latest`; `docker.io/library/x:1` -> `x:1`; digests kept as they are."""
+    ref = reference
+    for prefix in ("docker.io/", "index.docker.io/"):
+        if ref.startswith(prefix):
+            ref = ref[len(prefix) :]
+    if ref.startswith("library/") and ref.count("/") == 1:
+        ref = ref[len("library/") :]
+    if "@" in ref:
+        return ref
+    last = ref.rsplit("/", 1)[-1]
+    return ref if ":" in last else f"{ref}:latest"
+
+
+def owner_labels(instance: str, stack: StackKey) -> dict[str, str]:
+    return {LABEL_INSTANCE: instance, LABEL_PROJECT: stack.project, LABEL_STACK: stack.stack}
+
+
+def service_labels(
+    instance: str, key: ServiceKey, hash_: str, revision: str | None
+) -> dict[str, str]:
+    labels = {**owner_labels(instance, key.stack_key), LABEL_SERVICE: key.name, LABEL_HASH: hash_}
+    if revision:
+        labels[LABEL_REVISION] = revision
+    return labels
+
+
+def split_reference(reference: str) -> tuple[str, str | None]:
+    """`host:5000/a/b:1.0` -> (`host:5000/a/b`, `1.0`); digest references keep their digest."""
+    if "@" in reference:
+        repo, digest = reference.split("@", 1)
+        return repo, digest
+    head, _, last = reference.rpartition("/")
+    if ":" in last:
+        name, tag = last.split(":", 1)
+        return (f"{head}/{name}" if head else name), tag
+    return reference, "latest"
+
+
+@dataclass(frozen=True)
+class Names:
+    """Engine object names of one instance: `shop_default_web` (other instances: `blue_shop_...`).
+
+    Project, stack, service and volume names are DNS labels (no `_`), so names never collide.
+    """
+
+    instance: str
+
+    @property
+    def prefix(self) -> str:
+        return "" if self.instance == "default" else f"{self.instance}_"
+
+    def container(self, key: ServiceKey) -> str:
+        return f"{self.prefix}{key.project}_{key.stack}_{key.name}"
+
+    def volume(self, key: VolumeKey) -> str:
+        return f"{self.prefix}{key.project}_{key.stack}_{key.name}"
+
+    def network(self, project: str) -> str:
+        return f"{self.prefix}{project}_network"

@@ -1,0 +1,287 @@
+"""`Engine` for one Docker host, over docker-py's low-level `APIClient`.
+
+Reading is one listing each of containers, volumes, networks and images, filtered by the
+instance label, so a no-change reconcile costs four API calls whatever the number of stacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+import docker
+import docker.errors
+import docker.types
+import docker.utils
+import requests
+
+from syncd.engine.base import (
+    LABEL_HASH,
+    LABEL_INSTANCE,
+    LABEL_PROJECT,
+    LABEL_REVISION,
+    LABEL_SERVICE,
+    LABEL_STACK,
+    LABEL_VOLUME,
+    ContainerRequest,
+    ContainerState,
+    Engine,
+    EngineError,
+    EngineUnavailable,
+    Health,
+    Names,
+    Observed,
+    ObservedContainer,
+    ObservedVolume,
+    normalize_reference,
+    owner_labels,
+    split_reference,
+)
+from syncd.ids import ServiceKey, StackKey, VolumeKey
+
+API_VERSION = "1.41"  # Docker 20.10; newer engines still accept it
+NANO = 1_000_000_000
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _engine_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """docker-py and requests exceptions -> `EngineError` / `EngineUnavailable`."""
+
+    @wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except docker.errors.APIError as err:
+            raise EngineError(_explain(err)) from None
+        except (requests.ConnectionError, docker.errors.DockerException) as err:
+            raise EngineUnavailable(f"cannot reach the Docker engine: {err}") from None
+
+    return wrapper
+
+
+def _explain(err: docker.errors.APIError) -> str:
+    explanation = err.explanation
+    if isinstance(explanation, bytes):
+        explanation = explanation.decode(errors="replace")
+    return str(explanation or err)
+
+
+def _health(status: str) -> str | None:
+    """`Up 3 seconds (healthy)` -> `healthy`; the listing's status line carries the health."""
+    for word in ("health: starting", "unhealthy", "healthy"):
+        if f"({word})" in status:
+            return "starting" if word == "health: starting" else word
+    return None
+
+
+class DockerEngine(Engine):
+    def __init__(
+        self,
+        instance: str,
+        publish_address: str = "127.0.0.1",
+        client: docker.APIClient | None = None,
+    ) -> None:
+        self.instance = instance
+        self.publish_address = publish_address
+        self.names = Names(instance)
+        if client is None:
+            try:
+                client = docker.APIClient(version=API_VERSION, **docker.utils.kwargs_from_env())
+            except docker.errors.DockerException as err:
+                raise EngineUnavailable(f"cannot reach the Docker engine: {err}") from None
+        self.api = client
+
+    @property
+    def _filter(self) -> dict[str, list[str]]:
+        """A fresh filter each call: docker-py adds keys to the dict it is given."""
+        return {"label": [f"{LABEL_INSTANCE}={self.instance}"]}
+
+    def close(self) -> None:
+        self.api.close()
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @_engine_errors
+    def observe(self) -> Observed:
+        containers = tuple(
+            c
+            for c in map(self._container, self.api.containers(all=True, filters=self._filter))
+            if c
+        )
+        volumes = []
+        for raw in self.api.volumes(filters=self._filter).get("Volumes") or []:
+            labels = raw.get("Labels") or {}
+            if all(k in labels for k in (LABEL_PROJECT, LABEL_STACK, LABEL_VOLUME)):
+                key = VolumeKey(labels[LABEL_PROJECT], labels[LABEL_STACK], labels[LABEL_VOLUME])
+                volumes.append(ObservedVolume(key, raw["Name"]))
+        networks = frozenset(
+            (n.get("Labels") or {}).get(LABEL_PROJECT, "")
+            for n in self.api.networks(filters=self._filter)
+        ) - {""}
+        images: dict[str, str] = {}
+        for image in self.api.images():
+            for ref in (image.get("RepoTags") or []) + (image.get("RepoDigests") or []):
+                if ref not in {"<none>:<none>", "<none>@<none>"}:
+                    images[normalize_reference(ref)] = image["Id"]
+        return Observed(containers, tuple(volumes), networks, images)
+
+    def _container(self, raw: Mapping[str, Any]) -> ObservedContainer | None:
+        labels = raw.get("Labels") or {}
+        if not all(k in labels for k in (LABEL_PROJECT, LABEL_STACK, LABEL_SERVICE, LABEL_HASH)):
+            return None
+        try:
+            state = ContainerState(raw.get("State", "exited"))
+        except ValueError:
+            state = ContainerState.DEAD
+        names = raw.get("Names") or ["/"]
+        return ObservedContainer(
+            id=raw["Id"],
+            name=names[0].lstrip("/"),
+            key=ServiceKey(labels[LABEL_PROJECT], labels[LABEL_STACK], labels[LABEL_SERVICE]),
+            hash=labels[LABEL_HASH],
+            revision=labels.get(LABEL_REVISION),
+            image_id=raw.get("ImageID", ""),
+            state=state,
+            health=_health(raw.get("Status", "")),
+            created=float(raw.get("Created", 0)),
+        )
+
+    @_engine_errors
+    def health(self, container_id: str) -> Health:
+        state = self.api.inspect_container(container_id)["State"]
+        try:
+            status = ContainerState(state.get("Status", "exited"))
+        except ValueError:
+            status = ContainerState.DEAD
+        health = (state.get("Health") or {}).get("Status")
+        return Health(status, health, state.get("ExitCode"))
+
+    @_engine_errors
+    def environment(self, container_id: str) -> dict[str, str]:
+        env = self.api.inspect_container(container_id)["Config"].get("Env") or []
+        return dict(item.split("=", 1) for item in env if "=" in item)
+
+    @_engine_errors
+    def logs(self, container_id: str, tail: int | None = None) -> str:
+        raw = self.api.logs(container_id, tail="all" if tail is None else tail)
+        return raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+
+    @_engine_errors
+    def image_config(self, reference: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.api.inspect_image(reference)
+        return result
+
+    @_engine_errors
+    def events(
+        self, since: float | None = None, until: float | None = None
+    ) -> Iterator[dict[str, Any]]:
+        yield from self.api.events(since=since, until=until, filters=self._filter, decode=True)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    @_engine_errors
+    def ensure_network(self, project: str) -> None:
+        labels = {LABEL_INSTANCE: self.instance, LABEL_PROJECT: project}
+        name = self.names.network(project)
+        if self.api.networks(names=[name], filters=self._filter):
+            return
+        try:
+            self.api.create_network(name, driver="bridge", labels=labels, check_duplicate=True)
+        except docker.errors.APIError as err:
+            if err.status_code != 409:  # created meanwhile: fine
+                raise
+
+    @_engine_errors
+    def ensure_volume(self, key: VolumeKey) -> None:
+        labels = {**owner_labels(self.instance, StackKey(key.project, key.stack))}
+        labels[LABEL_VOLUME] = key.name
+        self.api.create_volume(self.names.volume(key), driver="local", labels=labels)
+
+    @_engine_errors
+    def pull(self, reference: str, auth: Mapping[str, str] | None = None) -> None:
+        repository, tag = split_reference(reference)
+        stream = self.api.pull(
+            repository, tag=tag, stream=True, decode=True, auth_config=dict(auth) if auth else None
+        )
+        for message in stream:
+            if "error" in message:
+                detail = message.get("errorDetail") or {}
+                raise EngineError(str(detail.get("message") or message["error"]))
+
+    @_engine_errors
+    def create(self, request: ContainerRequest) -> str:
+        api = self.api
+        network = self.names.network(request.key.project)
+        host_config = api.create_host_config(
+            port_bindings={
+                f"{p.container}/{p.protocol}": (self.publish_address, p.public)
+                for p in request.ports
+                if p.public is not None
+            },
+            mounts=[
+                docker.types.Mount(
+                    target=m.target,
+                    source=m.source
+                    if m.bind
+                    else self.names.volume(_volume_key(request.key, m.source)),
+                    type="bind" if m.bind else "volume",
+                    read_only=m.read_only,
+                )
+                for m in request.mounts
+            ],
+            restart_policy={
+                "Name": "" if request.restart_policy == "no" else request.restart_policy
+            },
+            nano_cpus=request.nano_cpus,
+            mem_limit=request.memory,
+            network_mode=network,
+        )
+        probe = request.healthcheck
+        healthcheck = (
+            docker.types.Healthcheck(
+                test=list(probe.test),
+                interval=int(probe.interval * NANO),
+                timeout=int(probe.timeout * NANO),
+                start_period=int(probe.start_period * NANO),
+                retries=probe.retries,
+            )
+            if probe is not None
+            else None
+        )
+        created = api.create_container(
+            request.image,
+            command=list(request.command) if request.command is not None else None,
+            entrypoint=list(request.entrypoint) if request.entrypoint is not None else None,
+            environment=dict(request.environment),
+            name=self.names.container(request.key),
+            labels=dict(request.labels),
+            ports=[(p.container, p.protocol) for p in request.ports],
+            host_config=host_config,
+            networking_config=api.create_networking_config(
+                {network: api.create_endpoint_config(aliases=[request.key.name])}
+            ),
+            healthcheck=healthcheck,
+            stop_timeout=request.stop_timeout,
+        )
+        return str(created["Id"])
+
+    @_engine_errors
+    def start(self, container_id: str) -> None:
+        self.api.start(container_id)
+
+    @_engine_errors
+    def stop(self, container_id: str, timeout: int) -> None:
+        self.api.stop(container_id, timeout=timeout)
+
+    @_engine_errors
+    def remove(self, container_id: str) -> None:
+        try:
+            self.api.remove_container(container_id, force=True, v=False)
+        except docker.errors.NotFound:
+            return
+
+
+def _volume_key(service: ServiceKey, volume: str) -> VolumeKey:
+    return VolumeKey(service.project, service.stack, volume)

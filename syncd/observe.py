@@ -1,0 +1,124 @@
+"""Observed engine objects + syncd's records -> `LiveState` for the planner. Pure: no I/O.
+
+Each service's live spec comes from its record when the record describes the container that runs
+(same config hash). Without one (the store was lost, or a sync died between creating a container
+and recording it), a container whose hash label equals the desired spec's hash runs that spec;
+any other container's spec is unknown, which plans as a recreate. Extra containers of one service
+(never made by syncd itself, but possible by hand) are strays to remove.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from syncd.canonical import Spec
+from syncd.desired import DesiredService, DesiredState
+from syncd.engine.base import ContainerState, Observed, ObservedContainer
+from syncd.ids import ServiceKey, StackKey
+from syncd.live import LiveService, LiveStack, LiveState, LiveVolume, ServiceStatus
+from syncd.store import ServiceRecord
+
+Restore = Callable[[ServiceRecord, Spec | None], Spec]
+
+STATUS = {
+    ContainerState.CREATED: ServiceStatus.STOPPED,
+    ContainerState.RUNNING: ServiceStatus.RUNNING,
+    ContainerState.RESTARTING: ServiceStatus.STARTING,
+    ContainerState.PAUSED: ServiceStatus.STOPPED,
+    ContainerState.REMOVING: ServiceStatus.STOPPING,
+    ContainerState.EXITED: ServiceStatus.STOPPED,
+    ContainerState.DEAD: ServiceStatus.ERROR,
+}
+
+
+@dataclass(frozen=True)
+class Observation:
+    live: LiveState
+    containers: Mapping[ServiceKey, ObservedContainer]  # the one container kept per service
+    strays: tuple[ObservedContainer, ...] = ()  # extra containers of a service: to remove
+    unrecorded: frozenset[ServiceKey] = frozenset()  # running a desired spec the store lacks
+
+
+def status_of(container: ObservedContainer) -> ServiceStatus:
+    if container.state is ContainerState.RUNNING and container.health == "starting":
+        return ServiceStatus.STARTING
+    return STATUS[container.state]
+
+
+def _pick(candidates: list[ObservedContainer]) -> tuple[ObservedContainer, list[ObservedContainer]]:
+    """Keep the running (then the newest) container of a service; the others are strays."""
+    ordered = sorted(
+        candidates, key=lambda c: (c.state is ContainerState.RUNNING, c.created, c.id), reverse=True
+    )
+    return ordered[0], ordered[1:]
+
+
+def _desired_services(desired: DesiredState | None) -> dict[ServiceKey, DesiredService]:
+    if desired is None:
+        return {}
+    return {s.key: s for st in desired.stacks.values() for s in st.services.values()}
+
+
+def observe(
+    observed: Observed,
+    records: Mapping[str, ServiceRecord],
+    *,
+    orphaned: frozenset[str] = frozenset(),
+    stopped: frozenset[str] = frozenset(),
+    desired: DesiredState | None = None,
+    restore: Restore | None = None,
+) -> Observation:
+    wanted = _desired_services(desired)
+    grouped: dict[ServiceKey, list[ObservedContainer]] = {}
+    for container in observed.containers:
+        grouped.setdefault(container.key, []).append(container)
+    kept: dict[ServiceKey, ObservedContainer] = {}
+    strays: list[ObservedContainer] = []
+    unrecorded: set[ServiceKey] = set()
+    services: dict[StackKey, dict[str, LiveService]] = {}
+    for key, candidates in sorted(grouped.items()):
+        container, extra = _pick(candidates)
+        kept[key] = container
+        strays.extend(extra)
+        record = records.get(str(key))
+        target = wanted.get(key)
+        spec: Spec = {}
+        secrets: frozenset[str] = frozenset()
+        if record is not None and record.container_hash == container.hash:
+            spec = restore(record, target.spec if target else None) if restore else record.spec
+            secrets = record.secrets
+        elif target is not None and target.hash == container.hash:
+            spec, secrets = target.spec, target.secrets
+            unrecorded.add(key)
+        services.setdefault(key.stack_key, {})[key.name] = LiveService(
+            key=key,
+            spec=spec,
+            hash=container.hash,
+            status=status_of(container),
+            revision=container.revision,
+            container_id=container.id,
+            image_id=container.image_id,
+            operator_stopped=str(key) in stopped,
+            secrets=secrets,
+        )
+    volumes: dict[StackKey, dict[str, LiveVolume]] = {}
+    for volume in observed.volumes:
+        live_volume = LiveVolume(volume.key, orphaned=str(volume.key) in orphaned)
+        volumes.setdefault(volume.key.stack_key, {})[volume.key.name] = live_volume
+    stacks = {
+        key: LiveStack(key, services.get(key, {}), volumes.get(key, {}), _description(key, desired))
+        for key in sorted(set(services) | set(volumes))
+    }
+    return Observation(
+        live=LiveState(stacks, observed.networks),
+        containers=kept,
+        strays=tuple(strays),
+        unrecorded=frozenset(unrecorded),
+    )
+
+
+def _description(key: StackKey, desired: DesiredState | None) -> str:
+    """Stack descriptions are metadata syncd keeps nowhere else: take the desired one."""
+    stack = desired.stacks.get(key) if desired else None
+    return stack.description if stack else ""

@@ -1,0 +1,72 @@
+"""A desired service's canonical spec -> the `ContainerRequest` an engine creates. Pure: no I/O.
+
+Project-file mounts are resolved by the caller-supplied `files` function (the reconciler makes
+and confines the folder); everything else is a straight translation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from syncd.desired import DesiredService
+from syncd.engine.base import ContainerRequest, HealthProbe, Mount, Port, service_labels
+from syncd.manifests.fields import MountKind, parse_mount, parse_port
+
+NANO = 1_000_000_000
+FilesResolver = Callable[[str, str], str]  # (project, "/sub/dir") -> absolute host path
+
+
+def container_request(
+    service: DesiredService,
+    *,
+    instance: str,
+    revision: str | None,
+    files: FilesResolver,
+    environment: dict[str, str] | None = None,
+    stop_timeout: int = 10,
+) -> ContainerRequest:
+    spec = service.spec
+    key = service.key
+    mounts = []
+    for raw in spec.get("volumes") or []:
+        mount = parse_mount(raw)
+        if mount.kind is MountKind.PROJECT_FILES:
+            source, bind = files(key.project, mount.source), True
+        else:
+            source, bind = mount.source, False
+        mounts.append(Mount(mount.target, source, bind, mount.read_only))
+    ports = []
+    for raw in spec.get("ports") or []:
+        port = parse_port(raw)
+        ports.append(Port(port.container, port.protocol.value, port.public))
+    check = spec.get("healthcheck")
+    probe = (
+        HealthProbe(
+            test=tuple(check["test"]),
+            interval=check["interval"],
+            timeout=check["timeout"],
+            start_period=check["startPeriod"],
+            retries=check["retries"],
+        )
+        if check
+        else None
+    )
+    cpus = spec.get("cpus")
+    command = spec.get("command")
+    entrypoint = spec.get("entrypoint")
+    return ContainerRequest(
+        key=key,
+        image=str(spec["image"]),
+        labels=service_labels(instance, key, service.hash, revision),
+        command=tuple(command) if command is not None else None,
+        entrypoint=tuple(entrypoint) if entrypoint is not None else None,
+        environment=environment if environment is not None else dict(spec.get("environment") or {}),
+        ports=tuple(ports),
+        mounts=tuple(mounts),
+        nano_cpus=int(Decimal(cpus) * NANO) if cpus is not None else None,
+        memory=spec.get("memory"),
+        restart_policy=str(spec.get("restartPolicy") or "no"),
+        healthcheck=probe,
+        stop_timeout=stop_timeout,
+    )

@@ -1,0 +1,140 @@
+"""Settings every command shares: flags first, then `SYNCD_*` environment variables, then defaults.
+
+- data dir: `--data-dir` / `SYNCD_DATA_DIR`; default `$XDG_STATE_HOME/syncd`, else
+  `/var/lib/syncd` as root, else `~/.local/state/syncd`.
+- instance: `--instance` / `SYNCD_INSTANCE`; default `default`.
+- publish address: `--publish-address` / `SYNCD_PUBLISH_ADDRESS`; default `127.0.0.1`.
+- engine: `--engine` / `SYNCD_ENGINE`; default `docker`.
+- stop timeout: `--stop-timeout` / `SYNCD_STOP_TIMEOUT`; default 10 (seconds before a kill).
+- health timeout: `--health-timeout` / `SYNCD_HEALTH_TIMEOUT`; default 120 (seconds a
+  `service_healthy` dependent waits).
+- parallelism: `--parallelism` / `SYNCD_PARALLELISM`; default 4 (containers changed at once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from syncd.errors import SyncdError
+
+INSTANCE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
+DEFAULT_INSTANCE = "default"
+
+
+class EngineKind(StrEnum):
+    DOCKER = "docker"
+
+
+def default_data_dir(env: Mapping[str, str]) -> Path:
+    if "XDG_STATE_HOME" in env:
+        return Path(env["XDG_STATE_HOME"]) / "syncd"
+    if os.geteuid() == 0:
+        return Path("/var/lib/syncd")
+    return Path.home() / ".local" / "state" / "syncd"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    instance: str = DEFAULT_INSTANCE
+    publish_address: str = "127.0.0.1"
+    engine: EngineKind = EngineKind.DOCKER
+    parallelism: int = 4  # containers created or started at once
+    health_timeout: float = 120.0  # seconds a `service_healthy` dependent waits at most
+    stop_timeout: int = 10  # seconds a container gets to stop before it is killed
+
+    def __post_init__(self) -> None:
+        if not INSTANCE.match(self.instance):
+            raise SyncdError(
+                f"instance name {self.instance!r} must be 1-32 lowercase letters, digits or '-'"
+            )
+        try:
+            ipaddress.ip_address(self.publish_address)
+        except ValueError:
+            raise SyncdError(
+                f"publish address {self.publish_address!r} is not an IP address"
+            ) from None
+        if self.parallelism < 1:
+            raise SyncdError("parallelism must be at least 1")
+        if self.stop_timeout < 0 or self.health_timeout <= 0:
+            raise SyncdError("the stop timeout must be >= 0 and the health timeout > 0")
+
+    @property
+    def state_file(self) -> Path:
+        return self.data_dir / f"state-{self.instance}.sqlite"
+
+    def project_files(self, project: str) -> Path:
+        return self.data_dir / "projects" / project / "files"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("settings (flags win over SYNCD_* variables)")
+    group.add_argument("--data-dir", help="state and project files (env: SYNCD_DATA_DIR)")
+    group.add_argument(
+        "--instance", help="name of the syncd instance that owns objects (env: SYNCD_INSTANCE)"
+    )
+    group.add_argument(
+        "--publish-address",
+        help="host address published ports bind to (env: SYNCD_PUBLISH_ADDRESS; 127.0.0.1)",
+    )
+    group.add_argument(
+        "--stop-timeout",
+        type=int,
+        help="seconds a container gets to stop (env: SYNCD_STOP_TIMEOUT; 10)",
+    )
+    group.add_argument(
+        "--health-timeout",
+        type=float,
+        help="seconds to wait for a service_healthy dependency (env: SYNCD_HEALTH_TIMEOUT; 120)",
+    )
+    group.add_argument(
+        "--parallelism",
+        type=int,
+        help="containers created or started at once (env: SYNCD_PARALLELISM; 4)",
+    )
+    group.add_argument(
+        "--engine",
+        choices=[e.value for e in EngineKind],
+        help="container engine (env: SYNCD_ENGINE; docker)",
+    )
+
+
+def from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+
+    def pick(flag: str | None, name: str, default: str) -> str:
+        return flag if flag else env.get(name) or default
+
+    data_dir = pick(getattr(args, "data_dir", None), "SYNCD_DATA_DIR", "")
+    engine = pick(getattr(args, "engine", None), "SYNCD_ENGINE", EngineKind.DOCKER.value)
+    if engine not in {e.value for e in EngineKind}:
+        raise SyncdError(f"engine {engine!r} is not one of: docker")
+    try:
+        stop_timeout = int(pick(_text(args, "stop_timeout"), "SYNCD_STOP_TIMEOUT", "10"))
+        health_timeout = float(pick(_text(args, "health_timeout"), "SYNCD_HEALTH_TIMEOUT", "120"))
+        parallelism = int(pick(_text(args, "parallelism"), "SYNCD_PARALLELISM", "4"))
+    except ValueError as err:
+        raise SyncdError(f"a numeric setting is not a number: {err}") from None
+    return Settings(
+        stop_timeout=stop_timeout,
+        health_timeout=health_timeout,
+        parallelism=parallelism,
+        data_dir=Path(data_dir).absolute() if data_dir else default_data_dir(env),
+        instance=pick(getattr(args, "instance", None), "SYNCD_INSTANCE", DEFAULT_INSTANCE),
+        publish_address=pick(
+            getattr(args, "publish_address", None), "SYNCD_PUBLISH_ADDRESS", "127.0.0.1"
+        ),
+        engine=EngineKind(engine),
+    )
+
+
+def _text(args: argparse.Namespace, name: str) -> str | None:
+    value = getattr(args, name, None)
+    return None if value is None else str(value)

@@ -1,0 +1,213 @@
+"""syncd's state store: sqlite under the data dir, the authoritative record of what was applied.
+
+Per service: revision, canonical spec, the config hash of the container that runs it, time, result
+and error. Per volume: whether it is detached (orphaned). Per service: operator overrides (a stop
+that self-heal respects). Docker labels are only an index; losing this file costs history, never
+containers or volumes (the next sync rebuilds from labels, comparing config hashes).
+
+Secret values never reach the file: each is stored as an HMAC digest under a key kept in the store,
+and restored from the desired spec when the digests match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonpointer
+
+from syncd.canonical import Spec, canonical_json
+from syncd.ids import ServiceKey, VolumeKey
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS services (
+    key TEXT PRIMARY KEY,
+    revision TEXT,
+    spec TEXT NOT NULL,          -- canonical JSON, secret values replaced by digests
+    secrets TEXT NOT NULL,       -- JSON list of pointers into spec
+    container_hash TEXT NOT NULL,-- config hash label of the container running this spec
+    applied_at REAL NOT NULL,
+    result TEXT NOT NULL,        -- created | recreated | started | updated | error
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS volumes (key TEXT PRIMARY KEY, orphaned INTEGER NOT NULL, at REAL);
+CREATE TABLE IF NOT EXISTS overrides (key TEXT PRIMARY KEY, stopped INTEGER NOT NULL, at REAL);
+"""
+DIGEST_PREFIX = "<digest:"
+
+
+@dataclass(frozen=True)
+class ServiceRecord:
+    key: str
+    revision: str | None
+    spec: Spec  # secret values are digests until `restore` puts the real ones back
+    secrets: frozenset[str]
+    container_hash: str
+    applied_at: float
+    result: str
+    error: str | None
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+        row = self._db.execute("SELECT value FROM meta WHERE name='digest_key'").fetchone()
+        if row is None:
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('digest_key', ?)", (secrets.token_hex(32),)
+            )
+            row = self._db.execute("SELECT value FROM meta WHERE name='digest_key'").fetchone()
+        self._key = bytes.fromhex(row[0])
+        path.chmod(0o600)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # -- secrets -------------------------------------------------------------------------------
+
+    def _digest(self, value: Any) -> str:
+        mac = hmac.new(self._key, canonical_json(value).encode(), hashlib.sha256).hexdigest()
+        return f"{DIGEST_PREFIX}{mac}>"
+
+    def _hide(self, spec: Spec, pointers: Iterable[str]) -> Spec:
+        hidden: Spec = json.loads(canonical_json(spec))
+        for pointer in pointers:
+            value = jsonpointer.resolve_pointer(hidden, pointer, None)
+            if value is not None:
+                jsonpointer.set_pointer(hidden, pointer, self._digest(value))
+        return hidden
+
+    def restore(self, record: ServiceRecord, desired: Spec | None) -> Spec:
+        """The recorded spec with secret digests replaced by `desired`'s values where they match."""
+        spec: Spec = json.loads(canonical_json(record.spec))
+        for pointer in record.secrets:
+            stored = jsonpointer.resolve_pointer(spec, pointer, None)
+            if desired is None or stored is None:
+                continue
+            value = jsonpointer.resolve_pointer(desired, pointer, None)
+            if value is not None and hmac.compare_digest(str(stored), self._digest(value)):
+                jsonpointer.set_pointer(spec, pointer, value)
+        return spec
+
+    # -- services ------------------------------------------------------------------------------
+
+    def record(
+        self,
+        key: ServiceKey,
+        *,
+        revision: str | None,
+        spec: Spec,
+        secrets: frozenset[str],
+        container_hash: str,
+        result: str,
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO services VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+                (
+                    str(key),
+                    revision,
+                    canonical_json(self._hide(spec, secrets)),
+                    json.dumps(sorted(secrets)),
+                    container_hash,
+                    time.time(),
+                    result,
+                ),
+            )
+
+    def record_error(self, key: ServiceKey, error: str) -> None:
+        """Keep what was applied before; note that the last attempt failed, and why."""
+        with self._tx() as db:
+            updated = db.execute(
+                "UPDATE services SET result='error', error=?, applied_at=? WHERE key=?",
+                (error, time.time(), str(key)),
+            ).rowcount
+            if not updated:
+                db.execute(
+                    "INSERT INTO services VALUES (?, NULL, '{}', '[]', '', ?, 'error', ?)",
+                    (str(key), time.time(), error),
+                )
+
+    def forget(self, key: ServiceKey) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM services WHERE key=?", (str(key),))
+            db.execute("DELETE FROM overrides WHERE key=?", (str(key),))
+
+    def services(self) -> dict[str, ServiceRecord]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM services").fetchall()
+        return {
+            row[0]: ServiceRecord(
+                key=row[0],
+                revision=row[1],
+                spec=json.loads(row[2]),
+                secrets=frozenset(json.loads(row[3])),
+                container_hash=row[4],
+                applied_at=row[5],
+                result=row[6],
+                error=row[7],
+            )
+            for row in rows
+        }
+
+    # -- volumes -------------------------------------------------------------------------------
+
+    def set_orphaned(self, key: VolumeKey, orphaned: bool) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO volumes VALUES (?, ?, ?)",
+                (str(key), int(orphaned), time.time()),
+            )
+
+    def orphaned_volumes(self) -> frozenset[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT key FROM volumes WHERE orphaned=1").fetchall()
+        return frozenset(r[0] for r in rows)
+
+    # -- operator overrides --------------------------------------------------------------------
+
+    def set_stopped(self, key: ServiceKey, stopped: bool) -> None:
+        with self._tx() as db:
+            if stopped:
+                db.execute(
+                    "INSERT OR REPLACE INTO overrides VALUES (?, 1, ?)", (str(key), time.time())
+                )
+            else:
+                db.execute("DELETE FROM overrides WHERE key=?", (str(key),))
+
+    def stopped(self) -> frozenset[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT key FROM overrides WHERE stopped=1").fetchall()
+        return frozenset(r[0] for r in rows)
+
+
+def by_key(records: Mapping[str, ServiceRecord], key: ServiceKey) -> ServiceRecord | None:
+    return records.get(str(key))
