@@ -36,13 +36,14 @@ lint: venv
 	$(BIN)/mypy
 
 # The quickstart. Until the daemon lands (`syncd run`), this validates sample-repo/ and shows
-# the commands to try next; the Docker engine and registry are ready for `syncd apply`.
+# the commands to try next (`syncd apply` on the Docker engine and registry made ready here).
 run: venv
 	$(MAKE) --no-print-directory docker-env
 	$(BIN)/syncd validate --repo sample-repo
 	@echo
-	@echo "Next: $(BIN)/syncd validate --repo sample-repo --format json"
-	@echo "      $(BIN)/syncd plan --repo sample-repo --base HEAD~1 --head HEAD --format markdown"
+	@echo "Next: $(BIN)/syncd plan --repo sample-repo --base HEAD~1 --head HEAD --format markdown"
+	@echo "      export SHOP_REGISTRY_PASSWORD=syncd-test-pw"
+	@echo "      $(BIN)/syncd apply --repo sample-repo    # then again: no changes"
 
 bench: venv
 	$(BIN)/python -m bench

@@ -130,8 +130,8 @@ class _Tools:
         shutil.rmtree(self.data, ignore_errors=True)
 
     def round(self, tool: str) -> tuple[float, float, float]:
-        self.reset()
         self.write("0")
+        self.reset()
         command = self.syncd if tool == "syncd" else [*self.compose, "up", "-d"]
         env = self.env if tool == "syncd" else None
         cold = _run(command, self.root, env)

@@ -16,7 +16,7 @@ from syncd.errors import ManifestError, SyncdError
 from syncd.ids import ServiceKey
 from syncd.live import LiveState
 from syncd.manifests import ManifestSet, read_manifests
-from syncd.plan import Plan, as_live, plan
+from syncd.plan import REASON_TEXT, Action, Plan, Reason, as_live, plan
 from syncd.reconcile import Reconciler, SyncResult
 from syncd.render import PlanFormat, render
 from syncd.report import ReportFormat
@@ -130,18 +130,21 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _print_results(result: SyncResult) -> None:
-    if not result.services and not result.errors:
-        return
-    print()
-    width = max((len(str(r.key)) for r in result.services), default=0)
-    for item in result.services:
+    shown = [r for r in result.services if r.action is not Action.NONE or not r.ok]
+    if shown or result.errors:
+        print()
+    width = max((len(str(r.key)) for r in shown), default=0)
+    for item in shown:
         mark = "ok   " if item.ok else "ERROR"
         print(f"{mark} {item.key!s:<{width}}  {item.action.value:<8}  {item.detail}")
     for error in result.errors:
         print(f"ERROR {error}")
+    quiet = [r for r in result.services if r.action is Action.NONE and r.ok]
+    kept = sum(1 for r in quiet if r.detail == REASON_TEXT[Reason.OPERATOR_STOPPED])
     failed = len(result.failed) + len(result.errors)
     verdict = "converged" if result.ok else f"{failed} failed"
-    print(f"\napplied in {result.duration:.2f} s: {verdict}")
+    notes = f"{len(quiet)} unchanged" + (f", {kept} stopped by an operator" if kept else "")
+    print(f"\napplied in {result.duration:.2f} s: {verdict} ({notes})")
 
 
 def cmd_apply(args: argparse.Namespace) -> int:

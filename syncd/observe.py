@@ -17,7 +17,7 @@ from syncd.desired import DesiredService, DesiredState
 from syncd.engine.base import ContainerState, Observed, ObservedContainer
 from syncd.ids import ServiceKey, StackKey
 from syncd.live import LiveService, LiveStack, LiveState, LiveVolume, ServiceStatus
-from syncd.store import ServiceRecord
+from syncd.records import ServiceRecord
 
 Restore = Callable[[ServiceRecord, Spec | None], Spec]
 

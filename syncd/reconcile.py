@@ -26,13 +26,14 @@ from syncd.errors import SyncdError
 from syncd.ids import ServiceKey
 from syncd.live import LiveService, ServiceStatus
 from syncd.manifests import ManifestSet
-from syncd.manifests.model import DependsCondition
+from syncd.manifests.model import DependsCondition, Strategy
 from syncd.observe import Observation, observe
 from syncd.plan import Action, Plan, ServiceChange, VolumeAction, plan
+from syncd.records import DIGEST_PREFIX
 from syncd.registries import CredentialsError, auth_for, registry_for
 from syncd.runspec import container_request
 from syncd.settings import Settings
-from syncd.store import DIGEST_PREFIX, Store
+from syncd.store import Store
 
 STARTS = frozenset({Action.CREATE, Action.RECREATE, Action.START})
 
@@ -86,6 +87,7 @@ class Reconciler:
         self.store = store
         self.env = env
         self.log = logs.get()
+        self._cache: tuple[ManifestSet, str | None, DesiredState] | None = None
 
     @classmethod
     @contextmanager
@@ -118,8 +120,7 @@ class Reconciler:
     ) -> Planned:
         """One engine listing; the desired state (PATCH stacks build on it); the plan."""
         observed = self.engine.observe()
-        base = self.observe(observed, None).live
-        desired = resolve(manifests, revision, base.last_applied())
+        desired = self._desired(manifests, revision, observed)
         observation = self.observe(observed, desired)
         image_ids = {}
         for stack in desired.stacks.values():
@@ -139,6 +140,21 @@ class Reconciler:
             allow_empty=allow_empty,
         )
         return Planned(result, desired, observation, observed)
+
+    def _desired(
+        self, manifests: ManifestSet, revision: str | None, observed: Observed
+    ) -> DesiredState:
+        """The desired state. PATCH (`update`) stacks build on the live specs; DECLARE-only
+        revisions do not depend on them, so the same manifests give the same state (cached)."""
+        if any(s.manifest.strategy is Strategy.UPDATE for s in manifests.stacks):
+            base = self.observe(observed, None).live
+            return resolve(manifests, revision, base.last_applied())
+        cached = self._cache
+        if cached is not None and cached[0] is manifests and cached[1] == revision:
+            return cached[2]
+        desired = resolve(manifests, revision, {})
+        self._cache = (manifests, revision, desired)
+        return desired
 
     # -- writing -------------------------------------------------------------------------------
 

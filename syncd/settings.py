@@ -8,7 +8,7 @@
 - stop timeout: `--stop-timeout` / `SYNCD_STOP_TIMEOUT`; default 10 (seconds before a kill).
 - health timeout: `--health-timeout` / `SYNCD_HEALTH_TIMEOUT`; default 120 (seconds a
   `service_healthy` dependent waits).
-- parallelism: `--parallelism` / `SYNCD_PARALLELISM`; default 4 (containers changed at once).
+- parallelism: `--parallelism` / `SYNCD_PARALLELISM`; default 8 (containers changed at once).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class Settings:
     instance: str = DEFAULT_INSTANCE
     publish_address: str = "127.0.0.1"
     engine: EngineKind = EngineKind.DOCKER
-    parallelism: int = 4  # containers created or started at once
+    parallelism: int = 8  # containers created or started at once
     health_timeout: float = 120.0  # seconds a `service_healthy` dependent waits at most
     stop_timeout: int = 10  # seconds a container gets to stop before it is killed
 
@@ -97,7 +97,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--parallelism",
         type=int,
-        help="containers created or started at once (env: SYNCD_PARALLELISM; 4)",
+        help="containers created or started at once (env: SYNCD_PARALLELISM; 8)",
     )
     group.add_argument(
         "--engine",
@@ -119,7 +119,7 @@ def from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) ->
     try:
         stop_timeout = int(pick(_text(args, "stop_timeout"), "SYNCD_STOP_TIMEOUT", "10"))
         health_timeout = float(pick(_text(args, "health_timeout"), "SYNCD_HEALTH_TIMEOUT", "120"))
-        parallelism = int(pick(_text(args, "parallelism"), "SYNCD_PARALLELISM", "4"))
+        parallelism = int(pick(_text(args, "parallelism"), "SYNCD_PARALLELISM", "8"))
     except ValueError as err:
         raise SyncdError(f"a numeric setting is not a number: {err}") from None
     return Settings(

@@ -18,9 +18,8 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ import jsonpointer
 
 from syncd.canonical import Spec, canonical_json
 from syncd.ids import ServiceKey, VolumeKey
+from syncd.records import DIGEST_PREFIX, ServiceRecord
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -44,19 +44,6 @@ CREATE TABLE IF NOT EXISTS services (
 CREATE TABLE IF NOT EXISTS volumes (key TEXT PRIMARY KEY, orphaned INTEGER NOT NULL, at REAL);
 CREATE TABLE IF NOT EXISTS overrides (key TEXT PRIMARY KEY, stopped INTEGER NOT NULL, at REAL);
 """
-DIGEST_PREFIX = "<digest:"
-
-
-@dataclass(frozen=True)
-class ServiceRecord:
-    key: str
-    revision: str | None
-    spec: Spec  # secret values are digests until `restore` puts the real ones back
-    secrets: frozenset[str]
-    container_hash: str
-    applied_at: float
-    result: str
-    error: str | None
 
 
 class Store:
@@ -107,6 +94,8 @@ class Store:
 
     def restore(self, record: ServiceRecord, desired: Spec | None) -> Spec:
         """The recorded spec with secret digests replaced by `desired`'s values where they match."""
+        if not record.secrets:
+            return record.spec
         spec: Spec = json.loads(canonical_json(record.spec))
         for pointer in record.secrets:
             stored = jsonpointer.resolve_pointer(spec, pointer, None)
@@ -207,7 +196,3 @@ class Store:
         with self._lock:
             rows = self._db.execute("SELECT key FROM overrides WHERE stopped=1").fetchall()
         return frozenset(r[0] for r in rows)
-
-
-def by_key(records: Mapping[str, ServiceRecord], key: ServiceKey) -> ServiceRecord | None:
-    return records.get(str(key))

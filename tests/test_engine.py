@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import shutil
 import socket
+import time
 import urllib.request
 from pathlib import Path
 
@@ -342,3 +343,39 @@ def test_an_extra_container_of_a_service_is_removed(
     deployment.sync()
     assert deployment.container("worker").id == worker.id
     assert worker.labels[LABEL_HASH]
+
+
+def test_the_stop_timeout_is_honoured_before_a_kill(deployment: Deployment) -> None:
+    deployment.write(
+        "s.yaml",
+        "kind: Stack\nproject: shop\nservices:\n  stubborn:\n    image: busybox:1.36\n"
+        "    command: [sleep, '3600']\n",  # PID 1 without a TERM handler: only a kill stops it
+    )
+    assert deployment.sync().ok
+    started = time.monotonic()
+    deployment.reconciler.operator_stop(_key("stubborn"))
+    waited = time.monotonic() - started
+    state = deployment.container("stubborn").attrs["State"]
+    assert state["ExitCode"] == 137  # killed, after the timeout
+    assert waited >= deployment.settings.stop_timeout
+
+
+def test_engine_logs_events_and_image_config(deployment: Deployment) -> None:
+    since = time.time() - 1
+    deployment.write(
+        "s.yaml",
+        "kind: Stack\nproject: shop\nservices:\n  talker:\n    image: busybox:1.36\n"
+        "    command: [sh, -c, 'echo one; echo two; exec sleep 3600']\n",
+    )
+    assert deployment.sync().ok
+    container = deployment.container("talker")
+    for _ in range(50):
+        if deployment.engine.logs(container.id, tail=1) == "two\n":
+            break
+        time.sleep(0.1)
+    assert deployment.engine.logs(container.id, tail=1) == "two\n"
+    assert deployment.engine.logs(container.id) == "one\ntwo\n"
+    events = list(deployment.engine.events(since=since, until=time.time()))
+    assert ("start", container.id) in [(e.get("status"), e.get("id")) for e in events]
+    config = deployment.engine.image_config("busybox:1.36")
+    assert config["Id"] == container.attrs["Image"]

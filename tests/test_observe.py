@@ -11,7 +11,7 @@ from syncd.live import ServiceStatus
 from syncd.manifests.model import Strategy
 from syncd.observe import observe
 from syncd.plan import Action, plan
-from syncd.store import ServiceRecord
+from syncd.records import ServiceRecord
 
 STACK = StackKey("shop", "default")
 WEB = STACK.service("web")

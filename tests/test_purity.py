@@ -22,6 +22,10 @@ PURE = [
     "syncd.live",
     "syncd.plan",
     "syncd.render",
+    "syncd.records",
+    "syncd.observe",
+    "syncd.runspec",
+    "syncd.engine.base",
 ]
 FORBIDDEN = {
     "docker",

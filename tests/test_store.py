@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from syncd.ids import ServiceKey, VolumeKey
-from syncd.store import DIGEST_PREFIX, Store
+from syncd.records import DIGEST_PREFIX
+from syncd.store import Store
 
 KEY = ServiceKey("shop", "default", "web")
 ENV = {"TOKEN": "s3cr3t-value", "MODE": "prod"}
