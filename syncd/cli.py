@@ -8,8 +8,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from dotenv import dotenv_values
-
 from syncd import __version__, logs, report, settings
 from syncd.desired import DesiredState, resolve
 from syncd.errors import ManifestError, SyncdError
@@ -34,6 +32,8 @@ def environment(env_file: str | None) -> dict[str, str]:
     if env_file:
         if not Path(env_file).is_file():
             raise SyncdError(f"env file {env_file!r} does not exist")
+        from dotenv import dotenv_values
+
         values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
     values.update(os.environ)
     return values

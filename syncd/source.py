@@ -12,8 +12,10 @@ import posixpath
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import git
+if TYPE_CHECKING:  # imported where used: `apply` on a plain directory never loads GitPython
+    import git
 
 from syncd.errors import Position, Problem, Severity, SourceError
 from syncd.yamlsafe import DEFAULT_LIMITS, Limits
@@ -103,6 +105,8 @@ def read_directory(
 
 def open_repo(location: str | Path) -> tuple[git.Repo, str]:
     """The git repository holding `location`, and `location`'s path inside it ('' = top)."""
+    import git
+
     try:
         repo = git.Repo(location, search_parent_directories=True)
     except git.NoSuchPathError as err:
@@ -117,6 +121,8 @@ def open_repo(location: str | Path) -> tuple[git.Repo, str]:
 
 
 def resolve_revision(repo: git.Repo, rev: str) -> git.Commit:
+    import git
+
     try:
         return repo.commit(rev)
     except (git.BadName, ValueError, git.GitCommandError) as err:
@@ -124,6 +130,8 @@ def resolve_revision(repo: git.Repo, rev: str) -> git.Commit:
 
 
 def _blobs(tree: git.Tree) -> Iterator[git.Blob]:
+    import git
+
     for item in tree.traverse():
         if isinstance(item, git.Blob):
             yield item
@@ -131,6 +139,8 @@ def _blobs(tree: git.Tree) -> Iterator[git.Blob]:
 
 def _follow(tree: git.Tree, blob: git.Blob, path: str, prefix: str) -> git.Blob | Problem:
     """The blob a symlink finally names, if that stays inside the tree (and under `prefix`)."""
+    import git
+
     current, current_path = blob, path
     for _ in range(_MAX_LINK_HOPS):
         if current.mode != _SYMLINK_MODE:
