@@ -35,15 +35,12 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# The quickstart. Until the daemon lands (`syncd run`), this validates sample-repo/ and shows
-# the commands to try next (`syncd apply` on the Docker engine and registry made ready here).
+# The quickstart: the daemon on sample-repo/ (a bare repo in the data dir, made on first run),
+# API on 127.0.0.1:8080; prints how to push a change to it.
 run: venv
 	$(MAKE) --no-print-directory docker-env
 	$(BIN)/syncd validate --repo sample-repo
-	@echo
-	@echo "Next: $(BIN)/syncd plan --repo sample-repo --base HEAD~1 --head HEAD --format markdown"
-	@echo "      export SHOP_REGISTRY_PASSWORD=syncd-test-pw"
-	@echo "      $(BIN)/syncd apply --repo sample-repo    # then again: no changes"
+	scripts/run-sample.sh
 
 bench: venv
 	$(BIN)/python -m bench

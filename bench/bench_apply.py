@@ -171,7 +171,7 @@ def scale_manifests(root: Path) -> None:
             lines += [
                 f"  s{stack}-{i}:",
                 "    image: busybox:1.36",
-                '    command: [sleep, "86400"]',
+                f'    command: [sh, -c, "{IDLE}"]',
                 f'    environment: {{STACK: "{stack}", INDEX: "{i}"}}',
                 "    deploy: {resources: {limits: {memory: 32mb}}}",
             ]

@@ -179,6 +179,18 @@ def cmd_service(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from syncd import runconfig
+
+    config, settings_, layers = runconfig.resolve(args)
+    if args.print_config:
+        print(runconfig.describe(config, settings_, layers))
+        return EXIT_OK
+    from syncd.daemon import run_daemon
+
+    return run_daemon(config, settings_, environment(config.env_file))
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from syncd import schema
 
@@ -194,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"syncd {__version__}")
     parser.add_argument(
         "--log-level",
-        default=os.environ.get("SYNCD_LOG_LEVEL", "warning"),
+        default=os.environ.get("SYNCD_LOG_LEVEL"),
         choices=["debug", "info", "warning", "error"],
         help="(env: SYNCD_LOG_LEVEL)",
     )
@@ -262,6 +274,21 @@ def build_parser() -> argparse.ArgumentParser:
     service.add_argument("service", help="project/stack/service, or project/service")
     service.set_defaults(func=cmd_service)
 
+    from syncd import runconfig
+
+    run = sub.add_parser(
+        "run",
+        help="the daemon: keep Docker equal to a branch; API on 127.0.0.1:8080",
+        description="Watch a repository's branch and keep Docker equal to it: a commit or push "
+        "to a local repo applies at once, remote URLs are polled, webhooks and Docker events "
+        "trigger syncs, and a drift pass runs every minute. Serves /healthz, POST /hooks/git "
+        "and the status API. Exit codes at start-up: 69 no Docker engine, 73 the listen "
+        "address is taken, 78 repository or settings unusable; 0 after SIGTERM/SIGINT.",
+    )
+    runconfig.add_arguments(run)
+    settings.add_arguments(run)
+    run.set_defaults(func=cmd_run)
+
     schema = sub.add_parser("schema", help="write the manifests' JSON Schemas")
     schema.add_argument("--out", default="schemas", help="directory (default: schemas)")
     schema.set_defaults(func=cmd_schema)
@@ -270,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logs.configure(args.log_level)
+    logs.configure(args.log_level or ("info" if args.command == "run" else "warning"))
     try:
         code: int = args.func(args)
     except ManifestError as err:

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from syncd.errors import SyncdError
 
@@ -106,20 +107,91 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:
+class Origin(StrEnum):
+    FLAG = "flag"
+    ENV = "env"
+    FILE = "config file"
+    DEFAULT = "default"
+
+
+class Layers:
+    """One precedence order for every setting: flag, then `SYNCD_<NAME>`, then the config file
+    (`--config` / `SYNCD_CONFIG`, YAML, keys as the flags without `--`), then the default."""
+
+    def __init__(self, args: argparse.Namespace, env: Mapping[str, str]) -> None:
+        self.args = args
+        self.env = env
+        self.origins: dict[str, Origin] = {}
+        self.file: dict[str, Any] = {}
+        self.file_path = getattr(args, "config", None) or env.get("SYNCD_CONFIG") or None
+        if self.file_path:
+            self.file = _read_config(Path(self.file_path))
+
+    def get(self, name: str, default: str) -> str:
+        flag = getattr(self.args, name, None)
+        if flag is not None and flag not in ("", []):
+            self.origins[name] = Origin.FLAG
+            return ",".join(flag) if isinstance(flag, list) else str(flag)
+        variable = self.env.get(f"SYNCD_{name.upper()}")
+        if variable:
+            self.origins[name] = Origin.ENV
+            return variable
+        if name in self.file:
+            self.origins[name] = Origin.FILE
+            value = self.file[name]
+            return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+        self.origins[name] = Origin.DEFAULT
+        return default
+
+    def check_file(self, known: set[str]) -> None:
+        unknown = sorted(set(self.file) - known)
+        if unknown:
+            raise SyncdError(
+                f"config file {self.file_path}: unknown setting(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(known))}"
+            )
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise SyncdError(f"cannot read the config file {path}: {err.strerror}") from None
+    except yaml.YAMLError as err:
+        raise SyncdError(f"config file {path} is not valid YAML: {err}") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise SyncdError(f"config file {path} must hold a mapping of setting: value")
+    return {str(k).replace("-", "_"): v for k, v in raw.items()}
+
+
+SETTING_NAMES = {
+    "data_dir",
+    "instance",
+    "publish_address",
+    "engine",
+    "stop_timeout",
+    "health_timeout",
+    "parallelism",
+}
+
+
+def from_args(
+    args: argparse.Namespace, env: Mapping[str, str] | None = None, layers: Layers | None = None
+) -> Settings:
     env = os.environ if env is None else env
-
-    def pick(flag: str | None, name: str, default: str) -> str:
-        return flag if flag else env.get(name) or default
-
-    data_dir = pick(getattr(args, "data_dir", None), "SYNCD_DATA_DIR", "")
-    engine = pick(getattr(args, "engine", None), "SYNCD_ENGINE", EngineKind.DOCKER.value)
+    layers = layers or Layers(args, env)
+    data_dir = layers.get("data_dir", "")
+    engine = layers.get("engine", EngineKind.DOCKER.value)
     if engine not in {e.value for e in EngineKind}:
         raise SyncdError(f"engine {engine!r} is not one of: docker")
     try:
-        stop_timeout = int(pick(_text(args, "stop_timeout"), "SYNCD_STOP_TIMEOUT", "10"))
-        health_timeout = float(pick(_text(args, "health_timeout"), "SYNCD_HEALTH_TIMEOUT", "120"))
-        parallelism = int(pick(_text(args, "parallelism"), "SYNCD_PARALLELISM", "8"))
+        stop_timeout = int(layers.get("stop_timeout", "10"))
+        health_timeout = float(layers.get("health_timeout", "120"))
+        parallelism = int(layers.get("parallelism", "8"))
     except ValueError as err:
         raise SyncdError(f"a numeric setting is not a number: {err}") from None
     return Settings(
@@ -127,14 +199,7 @@ def from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) ->
         health_timeout=health_timeout,
         parallelism=parallelism,
         data_dir=Path(data_dir).absolute() if data_dir else default_data_dir(env),
-        instance=pick(getattr(args, "instance", None), "SYNCD_INSTANCE", DEFAULT_INSTANCE),
-        publish_address=pick(
-            getattr(args, "publish_address", None), "SYNCD_PUBLISH_ADDRESS", "127.0.0.1"
-        ),
+        instance=layers.get("instance", DEFAULT_INSTANCE),
+        publish_address=layers.get("publish_address", "127.0.0.1"),
         engine=EngineKind(engine),
     )
-
-
-def _text(args: argparse.Namespace, name: str) -> str | None:
-    value = getattr(args, name, None)
-    return None if value is None else str(value)

@@ -43,7 +43,27 @@ CREATE TABLE IF NOT EXISTS services (
 );
 CREATE TABLE IF NOT EXISTS volumes (key TEXT PRIMARY KEY, orphaned INTEGER NOT NULL, at REAL);
 CREATE TABLE IF NOT EXISTS overrides (key TEXT PRIMARY KEY, stopped INTEGER NOT NULL, at REAL);
+CREATE TABLE IF NOT EXISTS syncs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    trigger TEXT NOT NULL,
+    revision TEXT,
+    started_at REAL NOT NULL,
+    duration REAL,
+    result TEXT NOT NULL,        -- running | ok | failed | interrupted
+    stage TEXT,                  -- fetch | parse | plan | apply | health | engine (on failure)
+    error TEXT,
+    summary TEXT NOT NULL DEFAULT '{}',  -- plan counts
+    services TEXT NOT NULL DEFAULT '[]'  -- [{service, action, ok, detail}]
+);
+CREATE TABLE IF NOT EXISTS stacks (
+    key TEXT PRIMARY KEY,
+    applied_revision TEXT,
+    seen_revision TEXT,
+    error TEXT,
+    at REAL
+);
 """
+HISTORY_LIMIT = 1000  # syncs kept; older ones are dropped
 
 
 class Store:
@@ -165,6 +185,95 @@ class Store:
                 error=row[7],
             )
             for row in rows
+        }
+
+    # -- sync history --------------------------------------------------------------------------
+
+    def begin_sync(self, trigger: str, revision: str | None) -> int:
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT INTO syncs (trigger, revision, started_at, result) VALUES (?, ?, ?, ?)",
+                (trigger, revision, time.time(), "running"),
+            )
+            db.execute(
+                "DELETE FROM syncs WHERE id <= (SELECT MAX(id) FROM syncs) - ?", (HISTORY_LIMIT,)
+            )
+            return int(cursor.lastrowid or 0)
+
+    def finish_sync(
+        self,
+        sync_id: int,
+        *,
+        revision: str | None,
+        result: str,
+        stage: str | None = None,
+        error: str | None = None,
+        summary: dict[str, int] | None = None,
+        services: list[dict[str, Any]] | None = None,
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE syncs SET revision=?, duration=? - started_at, result=?, stage=?, "
+                "error=?, summary=?, services=? WHERE id=?",
+                (
+                    revision,
+                    time.time(),
+                    result,
+                    stage,
+                    error,
+                    json.dumps(summary or {}),
+                    json.dumps(services or []),
+                    sync_id,
+                ),
+            )
+
+    def drop_sync(self, sync_id: int) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM syncs WHERE id=?", (sync_id,))
+
+    def mark_interrupted(self) -> int:
+        """Syncs still `running` from a process that died: say so (at daemon start)."""
+        with self._tx() as db:
+            return db.execute(
+                "UPDATE syncs SET result='interrupted' WHERE result='running'"
+            ).rowcount
+
+    def syncs(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self._lock:
+            cursor = self._db.execute("SELECT * FROM syncs ORDER BY id DESC LIMIT ?", (limit,))
+            names = [c[0] for c in cursor.description]
+            rows = cursor.fetchall()
+        out = []
+        for row in rows:
+            item = dict(zip(names, row, strict=True))
+            item["summary"] = json.loads(item["summary"])
+            item["services"] = json.loads(item["services"])
+            out.append(item)
+        return out
+
+    def set_stack(
+        self,
+        key: str,
+        *,
+        seen: str | None,
+        applied: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Per stack: the revision last seen, the one last applied (kept when None), last error."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO stacks VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                "applied_revision=COALESCE(excluded.applied_revision, applied_revision), "
+                "seen_revision=excluded.seen_revision, error=excluded.error, at=excluded.at",
+                (key, applied, seen, error, time.time()),
+            )
+
+    def stacks(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM stacks").fetchall()
+        return {
+            r[0]: {"appliedRevision": r[1], "seenRevision": r[2], "error": r[3], "at": r[4]}
+            for r in rows
         }
 
     # -- volumes -------------------------------------------------------------------------------

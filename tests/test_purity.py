@@ -26,6 +26,7 @@ PURE = [
     "syncd.observe",
     "syncd.runspec",
     "syncd.engine.base",
+    "syncd.hooks",
 ]
 FORBIDDEN = {
     "docker",

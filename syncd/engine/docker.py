@@ -55,7 +55,7 @@ def _engine_errors(fn: Callable[P, R]) -> Callable[P, R]:
             return fn(*args, **kwargs)
         except docker.errors.APIError as err:
             raise EngineError(_explain(err)) from None
-        except (requests.ConnectionError, docker.errors.DockerException) as err:
+        except (requests.RequestException, docker.errors.DockerException) as err:
             raise EngineUnavailable(f"cannot reach the Docker engine: {err}") from None
 
     return wrapper
@@ -173,11 +173,16 @@ class DockerEngine(Engine):
         result: dict[str, Any] = self.api.inspect_image(reference)
         return result
 
-    @_engine_errors
     def events(
         self, since: float | None = None, until: float | None = None
     ) -> Iterator[dict[str, Any]]:
-        yield from self.api.events(since=since, until=until, filters=self._filter, decode=True)
+        # a generator: errors surface while iterating, after a decorator would have returned
+        try:
+            yield from self.api.events(since=since, until=until, filters=self._filter, decode=True)
+        except docker.errors.APIError as err:
+            raise EngineError(_explain(err)) from None
+        except (requests.RequestException, docker.errors.DockerException) as err:
+            raise EngineUnavailable(f"cannot reach the Docker engine: {err}") from None
 
     # -- writing -------------------------------------------------------------------------------
 

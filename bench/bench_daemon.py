@@ -1,0 +1,163 @@
+"""`syncd run` as a process: commit-to-converged latency, and the daemon's RSS and idle CPU.
+
+A work tree holds 50 stacks x 10 services (500 containers); the daemon watches it. After the
+first convergence, ROUNDS commits each change one service's environment; latency runs from
+`git commit` returning to Docker reporting the new container running with the new value.
+Then the daemon idles for IDLE_S seconds (one drift pass and the events loop included) while
+its CPU time (utime + stime from /proc) and RSS are read.
+
+Targets (issue 5): median latency under 1.5 s, RSS under 150 MB, idle CPU under 1 % of a core.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.bench_apply import SCALE_SERVICES, SCALE_STACKS, _remove_instance, scale_manifests
+from bench.common import BenchFailure, Figure
+
+INSTANCE = "benchdaemon"
+ROUNDS = 10
+IDLE_S = 65.0
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", *args],
+        cwd=cwd, check=True, capture_output=True,
+    )  # fmt: skip
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise BenchFailure("no VmRSS")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _bump(path: Path, round_: int) -> None:
+    """Give service s7-3 of stack 7 the environment variable ROUND=<round_>."""
+    text = path.read_text()
+    if round_ == 1:
+        text = text.replace('INDEX: "3"', 'INDEX: "3", ROUND: "1"', 1)
+    else:
+        text = text.replace(f'ROUND: "{round_ - 1}"', f'ROUND: "{round_}"')
+    path.write_text(text)
+
+
+def _latencies(api: Any, repo: Path) -> list[float]:
+    import docker.errors
+
+    name = f"{INSTANCE}_scale7_st7_s7-3"
+    latencies = []
+    for round_ in range(1, ROUNDS + 1):
+        _bump(repo / "st7.yaml", round_)
+        _git(repo, "commit", "-qam", f"round {round_}")
+        start = time.perf_counter()
+        want = f"ROUND={round_}"
+        while True:
+            try:
+                found = api.inspect_container(name)
+                if found["State"]["Running"] and want in found["Config"]["Env"]:
+                    break
+            except docker.errors.NotFound:
+                pass
+            if time.perf_counter() - start > 60:
+                raise BenchFailure(f"round {round_} did not converge in 60 s")
+            time.sleep(0.01)
+        latencies.append(time.perf_counter() - start)
+        time.sleep(1.5)  # let the recreate's Docker events settle
+    return sorted(latencies)
+
+
+def _converge(api: Any, daemon: subprocess.Popen[bytes], log: Path) -> None:
+    label = {"label": [f"syncd.instance={INSTANCE}"], "status": "running"}
+    deadline = time.monotonic() + 900
+    while len(api.containers(filters=label)) < SCALE_STACKS * SCALE_SERVICES:
+        if daemon.poll() is not None or time.monotonic() > deadline:
+            raise BenchFailure(f"the daemon did not converge: {log.read_text()[-800:]}")
+        time.sleep(1)
+
+
+def _idle(pid: int) -> tuple[float, float]:
+    """(CPU share of one core, RSS in MB) over IDLE_S seconds of idling."""
+    before = _cpu_seconds(pid)
+    start = time.monotonic()
+    time.sleep(IDLE_S)
+    share = (_cpu_seconds(pid) - before) / (time.monotonic() - start)
+    return share, _rss_mb(pid)
+
+
+def run() -> list[Figure]:
+    import docker
+
+    if shutil.which("docker") is None:
+        raise BenchFailure("no Docker engine (make docker-env)")
+    api = docker.APIClient(version="1.41")
+    total = SCALE_STACKS * SCALE_SERVICES
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        repo = root / "repo"
+        repo.mkdir()
+        scale_manifests(repo)
+        _git(repo, "init", "-q", "-b", "main")
+        _git(repo, "add", "-A")
+        _git(repo, "commit", "-qm", "scale")
+        syncd = Path(sys.executable).with_name("syncd")
+        log_path = root / "daemon.log"
+        with log_path.open("w") as log:
+            daemon = subprocess.Popen(
+                [str(syncd), "--log-level", "warning", "run", "--repo", str(repo),
+                 "--data-dir", str(root / "data"), "--instance", INSTANCE,
+                 "--listen", f"127.0.0.1:{_free_port()}"],
+                stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+            try:
+                _converge(api, daemon, log_path)
+                time.sleep(3)
+                latencies = _latencies(api, repo)
+                time.sleep(3)
+                idle_cpu, rss = _idle(daemon.pid)
+            finally:
+                daemon.send_signal(signal.SIGTERM)
+                daemon.wait(15)
+                _remove_instance(INSTANCE)
+    median = statistics.median(latencies)
+    p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
+    return [
+        Figure(
+            f"daemon: commit -> converged, one-service change among {total}",
+            median,
+            "s",
+            f"target median < 1.5 s; p95 {p95:.2f} s; {ROUNDS} commits",
+        ),
+        Figure(f"daemon RSS with {total} containers", rss, "MB", "target < 150 MB"),
+        Figure(
+            f"daemon idle CPU with {total} containers",
+            idle_cpu * 100,
+            "% of a core",
+            f"target < 1 %; over {IDLE_S:.0f} s incl. a drift pass",
+        ),
+    ]

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# `make run`: the daemon on sample-repo/, pushed into a bare repo in the data dir on first run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+DATA="$($BIN/python -c 'import os; from syncd.settings import default_data_dir; print(os.environ.get("SYNCD_DATA_DIR") or default_data_dir(os.environ))')"
+BARE="$DATA/sample-repo.git"
+if [[ ! -d "$BARE" ]]; then
+    mkdir -p "$DATA"
+    git init -q --bare -b main "$BARE"
+    work="$(mktemp -d)"
+    cp -r sample-repo/. "$work"
+    git -C "$work" init -q -b main
+    git -C "$work" add -A
+    git -C "$work" -c user.name=syncd -c user.email=syncd@localhost commit -qm "sample-repo"
+    git -C "$work" push -q "$BARE" main
+    rm -rf "$work"
+    echo "[run] made $BARE from sample-repo/"
+fi
+cat <<EOT
+[run] syncd run --repo $BARE --listen 127.0.0.1:8080   (Ctrl-C stops it)
+
+Push a change from another terminal:
+    git clone $BARE /tmp/sample-work && cd /tmp/sample-work
+    sed -i 's/hello from production/hello from a push/' overlays/production.yaml
+    git commit -qam "new greeting" && git push
+    docker inspect shop_default_web --format '{{.Config.Env}}'   # running within a second or two
+Status:   curl -s http://127.0.0.1:8080/v2/syncd/status
+History:  curl -s http://127.0.0.1:8080/v2/syncd/syncs
+
+EOT
+# The sample's private image comes from the local test registry (scripts/ensure-registry.sh).
+export SHOP_REGISTRY_PASSWORD="${SHOP_REGISTRY_PASSWORD:-syncd-test-pw}"
+exec "$BIN/syncd" run --repo "$BARE" --listen 127.0.0.1:8080

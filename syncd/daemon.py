@@ -1,0 +1,523 @@
+"""`syncd run`: keep Docker equal to the repository's branch, forever.
+
+Triggers (refs watch, remote poll, webhook, drift timer, Docker events, retry) only *request* a
+sync; one loop runs them one at a time and coalesces requests that arrive meanwhile into the next
+sync. A sync reads the branch head (fetching only when a remote moved), parses it (cached per
+revision), and reconciles. A broken revision changes nothing: the last good revision keeps being
+enforced while the error, with file:line, is reported. Failures are retried with exponential
+backoff; an engine outage is reported and recovered from when Docker answers again.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from syncd import logs
+from syncd.engine import EngineUnavailable, connect
+from syncd.engine.base import Engine
+from syncd.errors import ManifestError, SourceError, SyncdError
+from syncd.execute import SyncResult
+from syncd.manifests import ManifestSet, read_manifests
+from syncd.plan import PlanRefused
+from syncd.reconcile import Reconciler
+from syncd.render import PlanFormat, render
+from syncd.repository import Credentials, RepoKind, Repository
+from syncd.runconfig import RunConfig
+from syncd.settings import Settings
+from syncd.store import Store
+
+BACKOFF_BASE = 2.0
+BACKOFF_MAX = 300.0
+ENGINE_BACKOFF_MAX = 15.0  # an engine outage is checked for recovery at least this often
+WATCHED_EVENTS = {"die", "destroy", "oom"}
+EVENT_SETTLE = 0.5  # seconds between a container's event and the sync it triggers
+QUIET = {"drift", "poll", "docker_event", "retry", "engine_back"}  # no-op syncs: not in history
+
+
+class Trigger(StrEnum):
+    START = "start"
+    WATCH = "watch"
+    POLL = "poll"
+    WEBHOOK = "webhook"
+    DRIFT = "drift"
+    DOCKER_EVENT = "docker_event"
+    RETRY = "retry"
+    ENGINE_BACK = "engine_back"
+
+
+class Stage(StrEnum):
+    FETCH = "fetch"
+    PARSE = "parse"
+    PLAN = "plan"
+    APPLY = "apply"
+    HEALTH = "health"
+    ENGINE = "engine"
+
+
+class StartupError(SyncdError):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class Status:
+    """The daemon's state as the API shows it (replaced whole, never mutated in place)."""
+
+    repo: str
+    branch: str
+    instance: str
+    started_at: float
+    engine_available: bool = True
+    syncing: bool = False
+    seen_revision: str | None = None
+    applied_revision: str | None = None  # the last revision that converged without errors
+    good_revision: str | None = None  # the last revision that parsed (enforced meanwhile)
+    last_sync: dict[str, Any] | None = None
+    last_error: dict[str, Any] | None = None
+    plan_json: dict[str, Any] | None = None
+    plan_markdown: str = ""
+    next_retry_in: float | None = None
+    syncs: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "repo": self.repo,
+            "branch": self.branch,
+            "instance": self.instance,
+            "startedAt": self.started_at,
+            "engineAvailable": self.engine_available,
+            "syncing": self.syncing,
+            "seenRevision": self.seen_revision,
+            "appliedRevision": self.applied_revision,
+            "goodRevision": self.good_revision,
+            "lastSync": self.last_sync,
+            "lastError": self.last_error,
+            "nextRetryIn": self.next_retry_in,
+            "syncs": self.syncs,
+        }
+
+
+@dataclass
+class _Attempt:
+    """One sync as it runs: its history row, what triggered it, when it started."""
+
+    sync_id: int
+    trigger: str
+    started: float
+    revision: str | None = None
+
+
+@dataclass
+class _Parsed:
+    revision: str
+    manifests: ManifestSet
+    problems: list[str] = field(default_factory=list)
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: RunConfig,
+        settings: Settings,
+        env: Mapping[str, str],
+        *,
+        engine: Engine | None = None,
+    ) -> None:
+        self.config = config
+        self.settings = settings
+        self.env = env
+        self.log = logs.get()
+        self.stop = threading.Event()
+        self._cond = threading.Condition()
+        self._pending: set[Trigger] = set()
+        self._failures = 0
+        self._retry_at: float | None = None
+        self._good: _Parsed | None = None
+        try:
+            self.repo = Repository(
+                config.repo,
+                settings.data_dir,
+                branch=config.branch,
+                paths=config.paths,
+                credentials=Credentials(config.ssh_key_file, config.token_file),
+            )
+        except SourceError as err:
+            raise StartupError(str(err), 78) from None
+        try:
+            self.engine = engine or connect(settings)
+            self.engine.observe()
+        except EngineUnavailable as err:
+            raise StartupError(f"{err} (is dockerd running?)", 69) from None
+        self.store = Store(settings.state_file)
+        interrupted = self.store.mark_interrupted()
+        if interrupted:
+            self.log.warning("syncs_interrupted", count=interrupted)
+        self.reconciler = Reconciler(settings, self.engine, self.store, env)
+        self.status = Status(
+            repo=self.repo.display,
+            branch=self.repo.branch,
+            instance=settings.instance,
+            started_at=time.time(),
+        )
+        self._check_branch()
+
+    def _check_branch(self) -> None:
+        try:
+            self.repo.head()
+        except SourceError as err:
+            if self.repo.kind is RepoKind.REMOTE:  # may come back: report and keep trying
+                self.log.warning("source_unavailable", error=str(err))
+                return
+            raise StartupError(str(err), 78) from None
+
+    # -- triggers ------------------------------------------------------------------------------
+
+    def request(self, trigger: Trigger) -> None:
+        with self._cond:
+            self._pending.add(trigger)
+            self._cond.notify()
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        with self._cond:
+            self._cond.notify_all()
+
+    def _next(self) -> set[Trigger] | None:
+        """Wait for requests (or the retry time); None when stopping."""
+        with self._cond:
+            while not self._pending and not self.stop.is_set():
+                timeout = None
+                if self._retry_at is not None:
+                    timeout = self._retry_at - time.monotonic()
+                    if timeout <= 0:
+                        self._pending.add(Trigger.RETRY)
+                        break
+                self._cond.wait(timeout)
+            if self.stop.is_set():
+                return None
+            triggers, self._pending = self._pending, set()
+            self._retry_at = None
+            return triggers
+
+    def sync_loop(self) -> None:
+        while (triggers := self._next()) is not None:
+            try:
+                self.sync_once(triggers)
+            except Exception:  # a bug must not stop the daemon: report it, retry later
+                self.log.exception("sync_crashed")
+                self.status.syncing = False
+                self._schedule_retry()
+
+    def timer(self, interval: float, trigger: Trigger, jitter: float = 0.0) -> None:
+        while not self.stop.wait(interval * (1 + random.uniform(-jitter, jitter))):
+            self.request(trigger)
+
+    def events_loop(self) -> None:
+        """Docker events of our containers, as one long-lived stream (no polling, no idle cost).
+        When the stream breaks and Docker does not answer, it is polled every second."""
+        outage = False
+        while not self.stop.is_set():
+            since = time.time()
+            try:
+                if outage:
+                    self.engine.observe()  # raises while Docker is still away
+                    outage = False
+                    self.log.info("engine_available")
+                    self.request(Trigger.ENGINE_BACK)
+                for event in self.engine.events(since=since):
+                    self._on_event(event)
+                self.engine.observe()  # the stream ended: is Docker still there?
+            except Exception as err:  # this loop must outlive anything the engine answers
+                if not outage:
+                    self.log.warning("engine_unavailable", error=str(err))
+                    self._engine_down(str(err))
+                outage = True
+                self.stop.wait(1.0)
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        action = str(event.get("Action") or event.get("status") or "")
+        self.log.debug("engine_event", type=event.get("Type"), action=action)
+        if event.get("Type") == "container" and action in WATCHED_EVENTS:
+            # Docker's listing can lag its events: look a moment later. Our own recreates
+            # cause these too; that costs one no-op sync.
+            settle = threading.Timer(EVENT_SETTLE, self.request, (Trigger.DOCKER_EVENT,))
+            settle.daemon = True
+            settle.start()
+
+    def _engine_down(self, message: str) -> None:
+        self.status.engine_available = False
+        self.status.last_error = {
+            "stage": Stage.ENGINE.value,
+            "message": message,
+            "at": time.time(),
+        }
+
+    # -- one sync ------------------------------------------------------------------------------
+
+    def _parse(self, revision: str) -> _Parsed:
+        if self._good is not None and self._good.revision == revision:
+            return self._good
+        snap = self.repo.snapshot(revision)
+        manifests = read_manifests(snap.files, self.env, problems=snap.problems)
+        if manifests.errors:
+            raise ManifestError(manifests.errors)
+        return _Parsed(revision, manifests)
+
+    def sync_once(self, triggers: set[Trigger]) -> SyncResult | None:
+        trigger = ",".join(sorted(t.value for t in triggers))
+        attempt = _Attempt(self.store.begin_sync(trigger, None), trigger, time.monotonic())
+        self.status.syncing = True
+        stage = Stage.FETCH
+        try:
+            attempt.revision = revision = self.repo.head()
+            self.status.seen_revision = revision
+            stage = Stage.PARSE
+            try:
+                parsed = self._parse(revision)
+            except ManifestError as err:
+                self._broken(attempt, err)
+                return None
+            stage = Stage.APPLY
+            result = self.reconciler.sync(
+                parsed.manifests, revision, allow_empty=self.config.allow_empty
+            )
+            self._good = parsed
+            self.status.good_revision = revision
+            self.status.engine_available = True
+            self._finish(attempt, result)
+            return result
+        except EngineUnavailable as err:
+            self._fail(attempt, Stage.ENGINE, str(err))
+            self._engine_down(str(err))
+        except PlanRefused as err:
+            self._fail(attempt, Stage.PLAN, str(err))
+        except SyncdError as err:
+            self._fail(attempt, stage, str(err))
+        finally:
+            self.status.syncing = False
+        return None
+
+    def _broken(self, attempt: _Attempt, err: ManifestError) -> None:
+        """A revision that does not parse: report it, keep enforcing the last good one."""
+        revision = attempt.revision or ""
+        problems = [str(p) for p in err.problems]
+        message = f"revision {revision[:12]} has invalid manifests: " + "; ".join(problems[:5])
+        self.log.error("revision_invalid", revision=revision, problems=problems)
+        self._fail(attempt, Stage.PARSE, message, problems=problems)
+        for key in self._good_stacks():
+            self.store.set_stack(key, seen=revision, error=message)
+        if self._good is not None:
+            try:
+                self.reconciler.sync(self._good.manifests, self._good.revision)
+            except SyncdError as heal:
+                self.log.warning("self_heal_failed", error=str(heal))
+
+    def _good_stacks(self) -> list[str]:
+        if self._good is None:
+            return []
+        return [str(s.manifest.key) for s in self._good.manifests.stacks]
+
+    def _finish(self, attempt: _Attempt, result: SyncResult) -> None:
+        revision, trigger = attempt.revision, attempt.trigger
+        plan = result.plan
+        failed = result.failed
+        health = any("dependency" in r.detail and "healthy" in r.detail for r in failed)
+        stage = (Stage.HEALTH if health else Stage.APPLY) if not result.ok else None
+        error = "; ".join([f"{r.key}: {r.detail}" for r in failed] + list(result.errors)) or None
+        services = [
+            {"service": str(r.key), "action": r.action.value, "ok": r.ok, "detail": r.detail}
+            for r in result.services
+            if r.action.value != "none" or not r.ok
+        ]
+        if result.ok and not plan.changed and set(trigger.split(",")) <= QUIET:
+            self.store.drop_sync(attempt.sync_id)  # routine checks that found nothing
+        self.store.finish_sync(
+            attempt.sync_id,
+            revision=revision,
+            result="ok" if result.ok else "failed",
+            stage=stage.value if stage else None,
+            error=error,
+            summary=plan.counts(),
+            services=services,
+        )
+        failed_stacks = {r.key.stack_key for r in failed}
+        for stack in plan.stacks:
+            if not stack.removed:
+                ok = stack.key not in failed_stacks
+                self.store.set_stack(
+                    str(stack.key),
+                    seen=revision,
+                    applied=revision if ok else None,
+                    error=None if ok else error,
+                )
+        self.status.plan_json = None
+        self.status.plan_markdown = render(plan, PlanFormat.MARKDOWN) if plan.changed else ""
+        duration = time.monotonic() - attempt.started
+        self.status.last_sync = {
+            "trigger": trigger,
+            "revision": revision,
+            "result": "ok" if result.ok else "failed",
+            "duration": round(duration, 3),
+            "counts": plan.counts(),
+            "at": time.time(),
+        }
+        self.status.syncs += 1
+        if result.ok:
+            self.status.applied_revision = revision
+            self.status.last_error = None
+            self._succeeded()
+        else:
+            assert stage is not None and error is not None
+            self.status.last_error = {"stage": stage.value, "message": error, "at": time.time()}
+            self._schedule_retry()
+        self.log.info(
+            "sync_done",
+            trigger=trigger,
+            revision=revision,
+            ok=result.ok,
+            duration=round(duration, 3),
+            stacks=[str(s.key) for s in plan.stacks if s.changed],
+            **plan.counts(),
+        )
+
+    def _fail(
+        self, attempt: _Attempt, stage: Stage, message: str, *, problems: list[str] | None = None
+    ) -> None:
+        revision, trigger = attempt.revision, attempt.trigger
+        self.store.finish_sync(
+            attempt.sync_id, revision=revision, result="failed", stage=stage.value, error=message
+        )
+        self.status.last_error = {
+            "stage": stage.value,
+            "message": message,
+            "revision": revision,
+            "problems": problems or [],
+            "at": time.time(),
+        }
+        self.status.last_sync = {
+            "trigger": trigger,
+            "revision": revision,
+            "result": "failed",
+            "stage": stage.value,
+            "duration": round(time.monotonic() - attempt.started, 3),
+            "at": time.time(),
+        }
+        self.status.syncs += 1
+        if stage is not Stage.PARSE:  # a broken revision waits for the next commit
+            self._schedule_retry(engine=stage is Stage.ENGINE)
+        self.log.error(
+            "sync_failed", trigger=trigger, revision=revision, stage=stage.value, error=message
+        )
+
+    def _succeeded(self) -> None:
+        self._failures = 0
+        self.status.next_retry_in = None
+
+    def _schedule_retry(self, *, engine: bool = False) -> None:
+        self._failures += 1
+        ceiling = ENGINE_BACKOFF_MAX if engine else BACKOFF_MAX
+        delay = min(ceiling, BACKOFF_BASE**self._failures)
+        with self._cond:
+            self._retry_at = time.monotonic() + delay
+        self.status.next_retry_in = delay
+        self.log.info("sync_retry_scheduled", in_seconds=delay, failures=self._failures)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def threads(self) -> list[threading.Thread]:
+        """Every background loop (not started): sync, triggers and Docker events."""
+        loops: list[tuple[str, Any, tuple[Any, ...]]] = [
+            ("sync", self.sync_loop, ()),
+            ("drift", self.timer, (self.config.drift_interval, Trigger.DRIFT, 0.1)),
+            ("events", self.events_loop, ()),
+        ]
+        if self.repo.kind is RepoKind.REMOTE:
+            loops.append(("poll", self.timer, (self.config.poll_interval, Trigger.POLL, 0.1)))
+        else:
+            loops.append(("watch", self._watch, ()))
+        return [
+            threading.Thread(target=fn, args=args, name=f"syncd-{name}", daemon=True)
+            for name, fn, args in loops
+        ]
+
+    def _watch(self) -> None:
+        from syncd.watcher import watch_refs
+
+        def changed() -> None:
+            self.request(Trigger.WATCH)
+
+        def failed(err: Exception) -> None:
+            self.log.warning("watch_failed", error=str(err))
+
+        watch_refs(self.repo.git_dir, self.repo.branch, changed, self.stop, failed)
+
+    def close(self) -> None:
+        self.store.close()
+        self.engine.close()
+
+
+EXIT_UNAVAILABLE = 69
+EXIT_CANTCREAT = 73
+EXIT_CONFIG = 78
+STOP_GRACE = 8.0  # seconds the current sync gets to finish after SIGTERM (exit within 10 s)
+
+
+def run_daemon(config: RunConfig, settings: Settings, env: Mapping[str, str]) -> int:
+    """Start everything, serve until SIGTERM/SIGINT, stop within 10 s. The exit code."""
+    import signal
+    import sys
+
+    from syncd.api import create_app
+    from syncd.server import PortInUse, Server, bind
+
+    log = logs.get()
+    try:
+        sock = bind(config.host, config.port)
+    except PortInUse as err:
+        print(f"syncd: {err} (is another syncd running? choose --listen)", file=sys.stderr)
+        return EXIT_CANTCREAT
+    try:
+        daemon = Daemon(config, settings, env)
+    except StartupError as err:
+        sock.close()
+        print(f"syncd: {err}", file=sys.stderr)
+        return err.code
+    server = Server(create_app(daemon), sock)
+    threads = daemon.threads()
+
+    def stop(signum: int, _frame: object) -> None:
+        log.info("stopping", signal=signal.Signals(signum).name)
+        daemon.shutdown()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    server.start()
+    for thread in threads:
+        thread.start()
+    log.info(
+        "daemon_started",
+        repo=daemon.repo.display,
+        kind=daemon.repo.kind.value,
+        branch=daemon.repo.branch,
+        instance=settings.instance,
+        listen=f"{config.host}:{config.port}",
+    )
+    daemon.request(Trigger.START)
+    while not daemon.stop.wait(3600):  # woken by the signal handler; no idle polling
+        pass
+    server.stop()
+    sync = next(t for t in threads if t.name == "syncd-sync")
+    sync.join(STOP_GRACE)
+    if sync.is_alive():  # abandoned mid-step: as safe as a kill, the next start converges
+        log.warning("sync_abandoned")
+    else:
+        daemon.close()
+    log.info("stopped")
+    return 0

@@ -1,0 +1,186 @@
+"""The daemon's repository: a local work tree, a local bare repo, or a remote URL (mirrored).
+
+It answers one cheap question often — which commit is the branch at? — and fetches only when a
+remote's ref moved. It drives the `git` command (GitPython's reader stays in `source`), so that
+SSH keys and HTTPS tokens go to git through its environment, never through argv or logs.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from syncd.errors import SourceError
+from syncd.source import Snapshot, read_revision
+
+GIT_TIMEOUT = 60.0
+_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+class RepoKind(StrEnum):
+    WORKTREE = "worktree"
+    BARE = "bare"
+    REMOTE = "remote"
+
+
+def redact_url(text: str) -> str:
+    """`https://user:token@host/x` -> `https://<redacted>@host/x`, wherever it appears."""
+    return _USERINFO.sub("<redacted>@", text)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    ssh_key_file: Path | None = None
+    token_file: Path | None = None
+
+    def environment(self) -> dict[str, str]:
+        env: dict[str, str] = {}
+        if self.ssh_key_file is not None:
+            env["GIT_SSH_COMMAND"] = (
+                f"ssh -i {self.ssh_key_file} -o IdentitiesOnly=yes "
+                "-o StrictHostKeyChecking=accept-new -o BatchMode=yes"
+            )
+        if self.token_file is not None:
+            try:
+                token = self.token_file.read_text().strip()
+            except OSError as err:
+                raise SourceError(
+                    f"cannot read the token file {self.token_file}: {err.strerror}"
+                ) from None
+            basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+            env.update(
+                GIT_CONFIG_COUNT="1",
+                GIT_CONFIG_KEY_0="http.extraHeader",
+                GIT_CONFIG_VALUE_0=f"Authorization: Basic {basic}",
+            )
+        return env
+
+
+def _is_url(location: str) -> bool:
+    return "://" in location or re.match(r"^[\w.-]+@[\w.-]+:", location) is not None
+
+
+class Repository:
+    def __init__(
+        self,
+        location: str,
+        data_dir: Path,
+        *,
+        branch: str | None = None,
+        paths: tuple[str, ...] = (),
+        credentials: Credentials | None = None,
+    ) -> None:
+        self.location = location
+        self.paths = paths
+        self.credentials = credentials or Credentials()
+        if _is_url(location):
+            self.kind = RepoKind.REMOTE
+            digest = hashlib.sha256(location.encode()).hexdigest()[:16]
+            self.git_dir = data_dir / "repos" / f"{digest}.git"
+            self.read_location = self.git_dir
+        else:
+            path = Path(location)
+            if not path.exists():
+                raise SourceError(f"repository {location!r} does not exist")
+            bare = self._git("rev-parse", "--is-bare-repository", cwd=path).strip() == "true"
+            self.kind = RepoKind.BARE if bare else RepoKind.WORKTREE
+            self.git_dir = Path(self._git("rev-parse", "--absolute-git-dir", cwd=path).strip())
+            self.read_location = path.resolve()  # a subfolder of a work tree reads only below it
+        self.branch = branch or self._default_branch()
+
+    @property
+    def display(self) -> str:
+        return redact_url(self.location)
+
+    # -- git -----------------------------------------------------------------------------------
+
+    def _git(self, *args: str, cwd: Path | None = None, remote: bool = False) -> str:
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+        if remote:
+            env.update(self.credentials.environment())
+        command = ["git", *args]
+        try:
+            done = subprocess.run(
+                command,
+                cwd=cwd if cwd is not None else self.git_dir,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=GIT_TIMEOUT,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise SourceError(f"git {args[0]} on {self.display} timed out") from None
+        except OSError as err:
+            raise SourceError(f"cannot run git: {err.strerror}") from None
+        if done.returncode != 0:
+            detail = redact_url(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "")
+            raise SourceError(f"git {args[0]} on {self.display} failed: {detail}")
+        return done.stdout
+
+    def _default_branch(self) -> str:
+        if self.kind is RepoKind.REMOTE:
+            out = self._git(
+                "ls-remote", "--symref", self.location, "HEAD", cwd=Path("/"), remote=True
+            )
+            for line in out.splitlines():
+                if line.startswith("ref: refs/heads/"):
+                    return line.split()[1].removeprefix("refs/heads/")
+            raise SourceError(f"{self.display} has no default branch; give --branch")
+        ref = self._git("symbolic-ref", "--quiet", "HEAD").strip()
+        return ref.removeprefix("refs/heads/")
+
+    # -- the questions the daemon asks ---------------------------------------------------------
+
+    def head(self) -> str:
+        """The commit the branch is at, fetching first when a remote's ref moved."""
+        if self.kind is RepoKind.REMOTE:
+            return self._remote_head()
+        try:
+            return self._git(
+                "rev-parse", "--verify", "--quiet", f"refs/heads/{self.branch}^{{commit}}"
+            ).strip()
+        except SourceError:
+            raise SourceError(f"branch {self.branch!r} does not exist in {self.display}") from None
+
+    def _remote_head(self) -> str:
+        out = self._git(
+            "ls-remote", self.location, f"refs/heads/{self.branch}", cwd=Path("/"), remote=True
+        )
+        remote = out.split()[0] if out.strip() else None
+        if remote is None:
+            raise SourceError(f"branch {self.branch!r} does not exist on {self.display}")
+        if not (self.git_dir / "HEAD").exists():
+            self.git_dir.parent.mkdir(parents=True, exist_ok=True)
+            self._git("init", "--bare", "--quiet", str(self.git_dir), cwd=Path("/"))
+        local = self._local(self.branch)
+        if local != remote:
+            self._git(
+                "fetch",
+                "--quiet",
+                "--prune",
+                "--force",
+                self.location,
+                f"+refs/heads/{self.branch}:refs/heads/{self.branch}",
+                remote=True,
+            )
+        return remote
+
+    def _local(self, branch: str) -> str | None:
+        try:
+            return self._git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}").strip()
+        except SourceError:
+            return None
+
+    def watch_paths(self) -> list[Path]:
+        """What changes when the branch moves (for a local repo): the refs and packed-refs."""
+        return [self.git_dir / "refs" / "heads", self.git_dir / "packed-refs", self.git_dir]
+
+    def snapshot(self, revision: str) -> Snapshot:
+        return read_revision(str(self.read_location), revision, list(self.paths))

@@ -1,0 +1,145 @@
+"""`syncd run`'s own settings, resolved with the shared ones in one precedence order
+(flag > `SYNCD_*` > config file > default), and printed by `--print-config`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from syncd.errors import SyncdError
+from syncd.interpolate import REDACTED
+from syncd.settings import SETTING_NAMES, Layers, Settings, from_args
+
+RUN_NAMES = {
+    "repo",
+    "branch",
+    "path",
+    "listen",
+    "poll_interval",
+    "drift_interval",
+    "webhook_secret_file",
+    "webhook_secret",
+    "ssh_key_file",
+    "token_file",
+    "env_file",
+    "allow_empty",
+}
+SECRET_NAMES = {"webhook_secret"}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    repo: str
+    branch: str | None = None
+    paths: tuple[str, ...] = ()
+    host: str = "127.0.0.1"
+    port: int = 8080
+    poll_interval: float = 30.0
+    drift_interval: float = 60.0
+    webhook_secret: str | None = None  # the value (from a file or SYNCD_WEBHOOK_SECRET)
+    ssh_key_file: Path | None = None
+    token_file: Path | None = None
+    env_file: str | None = None
+    allow_empty: bool = False
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--repo", help="bare repo, work tree or remote URL (env: SYNCD_REPO)")
+    parser.add_argument("--branch", help="branch to follow (default: the repo's default branch)")
+    parser.add_argument(
+        "--path", action="append", help="manifest root inside the repo; repeatable (SYNCD_PATH)"
+    )
+    parser.add_argument("--listen", help="API address HOST:PORT (default 127.0.0.1:8080)")
+    parser.add_argument("--poll-interval", help="seconds between remote checks (default 30)")
+    parser.add_argument("--drift-interval", help="seconds between drift passes (default 60)")
+    parser.add_argument(
+        "--webhook-secret-file",
+        help="file holding the webhook secret (or SYNCD_WEBHOOK_SECRET holds it)",
+    )
+    parser.add_argument("--ssh-key-file", help="SSH private key for a remote git URL")
+    parser.add_argument("--token-file", help="HTTPS token for a remote git URL, in a file")
+    parser.add_argument("--env-file", help="KEY=VALUE file for ${VAR} interpolation")
+    parser.add_argument(
+        "--allow-empty", action="store_const", const="true", help="allow removing every stack"
+    )
+    parser.add_argument("--config", help="YAML config file (env: SYNCD_CONFIG)")
+    parser.add_argument(
+        "--print-config", action="store_true", help="print the resolved settings and exit"
+    )
+
+
+def _listen(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SyncdError(f"--listen {text!r} is not HOST:PORT (e.g. 127.0.0.1:8080)")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _number(layers: Layers, name: str, default: str) -> float:
+    raw = layers.get(name, default)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SyncdError(f"{name.replace('_', '-')} {raw!r} is not a number of seconds") from None
+    if value <= 0:
+        raise SyncdError(f"{name.replace('_', '-')} must be above 0")
+    return value
+
+
+def resolve(
+    args: argparse.Namespace, env: Mapping[str, str] | None = None
+) -> tuple[RunConfig, Settings, Layers]:
+    env = os.environ if env is None else env
+    layers = Layers(args, env)
+    layers.check_file(RUN_NAMES | SETTING_NAMES)
+    settings = from_args(args, env, layers)
+    repo = layers.get("repo", "")
+    if not repo:
+        raise SyncdError("no repository: give --repo (or SYNCD_REPO, or repo: in the config file)")
+    secret = layers.get("webhook_secret", "") or None
+    secret_file = layers.get("webhook_secret_file", "")
+    if secret is None and secret_file:
+        try:
+            secret = Path(secret_file).read_text().strip() or None
+        except OSError as err:
+            raise SyncdError(f"cannot read the webhook secret file: {err.strerror}") from None
+    host, port = _listen(layers.get("listen", "127.0.0.1:8080"))
+    paths = tuple(p for p in layers.get("path", "").split(",") if p)
+    config = RunConfig(
+        repo=repo,
+        branch=layers.get("branch", "") or None,
+        paths=paths,
+        host=host,
+        port=port,
+        poll_interval=_number(layers, "poll_interval", "30"),
+        drift_interval=_number(layers, "drift_interval", "60"),
+        webhook_secret=secret,
+        ssh_key_file=Path(f) if (f := layers.get("ssh_key_file", "")) else None,
+        token_file=Path(f) if (f := layers.get("token_file", "")) else None,
+        env_file=layers.get("env_file", "") or None,
+        allow_empty=layers.get("allow_empty", "false").lower() in ("1", "true", "yes"),
+    )
+    return config, settings, layers
+
+
+def describe(config: RunConfig, settings: Settings, layers: Layers) -> str:
+    """Every resolved setting with where it came from; secret values redacted."""
+    rows: list[tuple[str, str, str]] = []
+    values = {f.name: getattr(settings, f.name) for f in fields(settings)}
+    values |= {f.name: getattr(config, f.name) for f in fields(config)}
+    values["listen"] = f"{config.host}:{config.port}"
+    origin_of = {"paths": "path", "host": "listen", "port": "listen"}
+    for name in sorted(set(values) - {"host", "port"}):
+        value = values[name]
+        if name in SECRET_NAMES and value:
+            value = REDACTED
+        origin = layers.origins.get(origin_of.get(name, name))
+        rows.append((name.replace("_", "-"), str(value), origin.value if origin else "default"))
+    width = max(len(r[0]) for r in rows)
+    lines = [f"{name:<{width}}  {value}  ({origin})" for name, value, origin in rows]
+    if layers.file_path:
+        lines.append(f"# config file: {layers.file_path}")
+    return "\n".join(lines)
