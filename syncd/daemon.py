@@ -19,10 +19,13 @@ from enum import StrEnum
 from typing import Any
 
 from syncd import logs
+from syncd.api.view import Inputs, View
+from syncd.api.view import build as build_view
 from syncd.engine import EngineUnavailable, connect
 from syncd.engine.base import Engine
 from syncd.errors import ManifestError, SourceError, SyncdError
 from syncd.execute import SyncResult
+from syncd.ids import ServiceKey
 from syncd.manifests import ManifestSet, read_manifests
 from syncd.plan import PlanRefused
 from syncd.reconcile import Reconciler
@@ -36,6 +39,7 @@ BACKOFF_BASE = 2.0
 BACKOFF_MAX = 300.0
 ENGINE_BACKOFF_MAX = 15.0  # an engine outage is checked for recovery at least this often
 WATCHED_EVENTS = {"die", "destroy", "oom"}
+USAGE_EVERY = 300.0  # seconds between volume size measurements (a disk walk on the engine)
 EVENT_SETTLE = 0.5  # seconds between a container's event and the sync it triggers
 QUIET = {"drift", "poll", "docker_event", "retry", "engine_back"}  # no-op syncs: not in history
 
@@ -140,6 +144,9 @@ class Daemon:
         self._failures = 0
         self._retry_at: float | None = None
         self._good: _Parsed | None = None
+        self.view = View()  # what the /v2 API serves; replaced whole after each sync
+        self._containers: dict[ServiceKey, str] = {}
+        self._usage: tuple[float, dict[str, int]] = (0.0, {})
         try:
             self.repo = Repository(
                 config.repo,
@@ -292,6 +299,7 @@ class Daemon:
             self.status.good_revision = revision
             self.status.engine_available = True
             self._finish(attempt, result)
+            self._refresh_view()
             return result
         except EngineUnavailable as err:
             self._fail(attempt, Stage.ENGINE, str(err))
@@ -318,6 +326,7 @@ class Daemon:
                 self.reconciler.sync(self._good.manifests, self._good.revision)
             except SyncdError as heal:
                 self.log.warning("self_heal_failed", error=str(heal))
+            self._refresh_view()
 
     def _good_stacks(self) -> list[str]:
         if self._good is None:
@@ -428,6 +437,45 @@ class Daemon:
             self._retry_at = time.monotonic() + delay
         self.status.next_retry_in = delay
         self.log.info("sync_retry_scheduled", in_seconds=delay, failures=self._failures)
+
+    # -- the API's snapshot ----------------------------------------------------------------------
+
+    def _refresh_view(self) -> None:
+        """Rebuild what the API serves (off the request path: one more listing, no inspects)."""
+        good = self._good
+        if good is None:
+            return
+        try:
+            planned = self.reconciler.prepare(good.manifests, good.revision, allow_empty=True)
+            usage_at, usage = self._usage
+            if time.time() - usage_at > USAGE_EVERY:
+                usage_at, usage = time.time(), self.engine.volume_usage()
+                self._usage = (usage_at, usage)
+        except SyncdError as err:
+            self.log.warning("view_refresh_failed", error=str(err))
+            return
+        records = self.store.services()
+        failing = " ".join(r.error or "" for r in records.values() if r.result == "error")
+        self._containers = {k: c.id for k, c in planned.observation.containers.items()}
+        self.view = build_view(
+            Inputs(
+                desired=planned.desired,
+                observation=planned.observation,
+                observed=planned.observed,
+                plan=planned.plan,
+                records=records,
+                instance=self.settings.instance,
+                built_at=time.time(),
+                volume_usage=usage,
+                usage_at=usage_at,
+                registry_valid={
+                    key: f"registry {key} " not in failing for key in planned.desired.registries
+                },
+            )
+        )
+
+    def container_id(self, key: ServiceKey) -> str | None:
+        return self._containers.get(key)
 
     # -- lifecycle -----------------------------------------------------------------------------
 

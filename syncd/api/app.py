@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from syncd import hooks
+from syncd.api import v2
 
 if TYPE_CHECKING:
     from syncd.daemon import Daemon
@@ -69,5 +72,32 @@ def create_app(daemon: Daemon) -> FastAPI:
     @app.get("/v2/syncd/syncs")
     def sync_history(limit: int = 50) -> Any:
         return daemon.store.syncs(max(1, min(limit, 1000)))
+
+    app.include_router(v2.router(daemon))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        items = [
+            {
+                "message": str(e.get("msg", "invalid")),
+                "path": "." + ".".join(str(p) for p in e.get("loc", ())[1:]),
+                "type": str(e.get("type", "invalid")),
+            }
+            for e in exc.errors()
+        ]
+        body = {
+            "type": "ValidationError",
+            "message": "Validation failed",
+            "validationErrors": items,
+        }
+        return JSONResponse(body, status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kinds = {404: "NotFound", 405: "MethodNotAllowed"}
+        return JSONResponse(
+            {"type": kinds.get(exc.status_code, "Error"), "message": str(exc.detail)},
+            status_code=exc.status_code,
+        )
 
     return app

@@ -151,6 +151,10 @@ class Engine(ABC):
         """The image's inspect answer (config, digests); `EngineError` if it is not present."""
 
     @abstractmethod
+    def volume_usage(self) -> dict[str, int]:
+        """Bytes used per engine volume name (slow on the engine: call it rarely)."""
+
+    @abstractmethod
     def events(
         self, since: float | None = None, until: float | None = None
     ) -> Iterator[dict[str, Any]]:

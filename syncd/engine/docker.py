@@ -173,6 +173,15 @@ class DockerEngine(Engine):
         result: dict[str, Any] = self.api.inspect_image(reference)
         return result
 
+    @_engine_errors
+    def volume_usage(self) -> dict[str, int]:
+        volumes = self.api.df().get("Volumes") or []
+        return {
+            v["Name"]: max(0, int((v.get("UsageData") or {}).get("Size", 0)))
+            for v in volumes
+            if (v.get("Labels") or {}).get(LABEL_INSTANCE) == self.instance
+        }
+
     def events(
         self, since: float | None = None, until: float | None = None
     ) -> Iterator[dict[str, Any]]:

@@ -1,0 +1,117 @@
+"""The `/v2` response shapes, written after mittwald's container API v2 (field names, enums and
+required fields as in its spec; syncd does not load the spec at run time). Pure: no I/O."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from syncd.live import ServiceStatus
+
+RestartPolicyName = Literal["no", "always", "on-failure", "unless-stopped"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Error(Model):
+    type: str
+    message: str
+
+
+class ValidationErrorItem(Model):
+    message: str
+    path: str
+    type: str
+    context: dict[str, str] | None = None
+
+
+class ValidationErrors(Model):
+    type: Literal["ValidationError"] = "ValidationError"
+    message: str = "Validation failed"
+    validationErrors: list[ValidationErrorItem]  # mittwald's field name
+
+
+class ServiceState(Model):
+    image: str
+    imageDigest: str | None = None
+    command: list[str] | None = None
+    entrypoint: list[str] | None = None
+    envs: dict[str, str] | None = None
+    ports: list[str] | None = None
+    volumes: list[str] | None = None
+
+
+class ResourceSpec(Model):
+    cpus: str | None = None
+    memory: str | None = None
+
+
+class Resources(Model):
+    limits: ResourceSpec | None = None
+
+
+class Deploy(Model):
+    resources: Resources | None = None
+
+
+class ServiceResponse(Model):
+    """camelCase field names are mittwald's."""
+
+    id: str
+    stackId: str
+    projectId: str
+    description: str
+    serviceName: str
+    shortId: str
+    pendingState: ServiceState
+    deployedState: ServiceState
+    requiresRecreate: bool
+    status: ServiceStatus
+    statusSetAt: str  # RFC 3339 date-time
+    message: str | None = None
+    deploy: Deploy | None = None
+    restartPolicy: RestartPolicyName | None = None
+
+
+class VolumeResponse(Model):
+    id: str
+    stackId: str
+    name: str
+    orphaned: bool
+    linkedServices: list[str] = Field(default_factory=list)
+    storageUsageInBytes: int
+    storageUsageInBytesSetAt: str
+
+
+class StackResponse(Model):
+    id: str
+    projectId: str
+    description: str
+    disabled: bool
+    prefix: str
+    services: list[ServiceResponse] = Field(default_factory=list)
+    volumes: list[VolumeResponse] = Field(default_factory=list)
+
+
+class RegistryCredentials(Model):
+    username: str
+    valid: bool
+
+
+class Registry(Model):
+    id: str
+    projectId: str
+    uri: str
+    description: str
+    credentials: RegistryCredentials | None = None
+
+
+class Project(Model):
+    """The part of mittwald's project shape a container client needs to find project ids."""
+
+    id: str
+    shortId: str
+    description: str

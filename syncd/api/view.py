@@ -1,0 +1,290 @@
+"""What the `/v2` API serves: one immutable snapshot built after each sync from the desired
+state, the engine's listing, the plan and the records. Requests only read it. Pure: no I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic_core import PydanticCustomError
+
+from syncd.api.models import (
+    Deploy,
+    Project,
+    Registry,
+    RegistryCredentials,
+    Resources,
+    ResourceSpec,
+    ServiceResponse,
+    ServiceState,
+    StackResponse,
+    VolumeResponse,
+)
+from syncd.canonical import Spec, redact
+from syncd.desired import DesiredService, DesiredState
+from syncd.engine.base import Names, Observed
+from syncd.ids import RegistryKey, ServiceKey, StackKey, VolumeKey, project_id, short_id
+from syncd.live import LiveService, ServiceStatus
+from syncd.manifests.fields import parse_mount
+from syncd.observe import Observation
+from syncd.plan import Action, Plan
+from syncd.records import ServiceRecord
+
+
+def timestamp(seconds: float) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a view is built from (gathered by the daemon off the request path)."""
+
+    desired: DesiredState | None
+    observation: Observation
+    observed: Observed
+    plan: Plan | None
+    records: Mapping[str, ServiceRecord]
+    instance: str
+    built_at: float
+    volume_usage: Mapping[str, int] = field(default_factory=dict)  # engine volume name -> bytes
+    usage_at: float = 0.0
+    registry_valid: Mapping[RegistryKey, bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class View:
+    projects: dict[str, Project] = field(default_factory=dict)
+    stacks: dict[str, StackResponse] = field(default_factory=dict)
+    services: dict[str, ServiceResponse] = field(default_factory=dict)
+    volumes: dict[str, VolumeResponse] = field(default_factory=dict)
+    registries: dict[str, Registry] = field(default_factory=dict)
+    service_keys: dict[str, ServiceKey] = field(default_factory=dict)  # service id -> key
+    names: dict[tuple[str, str], str] = field(default_factory=dict)  # (stack id, name|short) -> id
+
+    def service(self, stack_id: str, ref: str) -> ServiceResponse | None:
+        """A service by uuid, shortId or service name (within its stack)."""
+        found = self.services.get(ref)
+        if found is not None and found.stackId == stack_id:
+            return found
+        service_id = self.names.get((stack_id, ref))
+        return self.services.get(service_id) if service_id else None
+
+
+def _state(spec: Spec, secrets: frozenset[str], digest: str | None) -> ServiceState:
+    env = redact(spec.get("environment") or {}, "/environment", secrets)
+    return ServiceState(
+        image=str(spec.get("image") or ""),
+        imageDigest=digest,
+        command=spec.get("command"),
+        entrypoint=spec.get("entrypoint"),
+        envs={str(k): str(v) for k, v in env.items()},
+        ports=list(spec.get("ports") or []),
+        volumes=list(spec.get("volumes") or []),
+    )
+
+
+def _deploy(spec: Spec) -> Deploy | None:
+    cpus, memory = spec.get("cpus"), spec.get("memory")
+    if cpus is None and memory is None:
+        return None
+    limits = ResourceSpec(cpus=cpus, memory=f"{memory}b" if memory is not None else None)
+    return Deploy(resources=Resources(limits=limits))
+
+
+def _digests(observed: Observed) -> dict[str, str]:
+    """image id -> `sha256:...` repo digest, from the image listing's digest references."""
+    out: dict[str, str] = {}
+    for ref, image_id in observed.images.items():
+        if "@" in ref:
+            out.setdefault(image_id, ref.split("@", 1)[1])
+    return out
+
+
+@dataclass
+class _Builder:
+    inputs: Inputs
+    view: View = field(default_factory=View)
+
+    def build(self) -> View:
+        desired = self.inputs.desired
+        live = self.inputs.observation.live
+        keys = sorted(set(desired.stacks if desired else {}) | set(live.stacks))
+        for key in keys:
+            self._stack(key)
+        if desired is not None:
+            for registry in desired.registries.values():
+                valid = self.inputs.registry_valid.get(registry.key, False)
+                credentials = (
+                    RegistryCredentials(username=registry.username, valid=valid)
+                    if registry.username
+                    else None
+                )
+                self.view.registries[registry.key.id] = Registry(
+                    id=registry.key.id,
+                    projectId=project_id(registry.key.project),
+                    uri=registry.uri,
+                    description=registry.description,
+                    credentials=credentials,
+                )
+                self._project(registry.key.project)
+        return self.view
+
+    def _project(self, project: str) -> None:
+        pid = project_id(project)
+        self.view.projects.setdefault(
+            pid, Project(id=pid, shortId=short_id("p", pid), description=project)
+        )
+
+    def _stack(self, key: StackKey) -> None:
+        desired = self.inputs.desired.stacks.get(key) if self.inputs.desired else None
+        live = self.inputs.observation.live.stacks.get(key)
+        names = sorted(
+            set(desired.services if desired else {}) | set(live.services if live else {})
+        )
+        services = [
+            self._service(
+                key.service(n),
+                desired.services.get(n) if desired else None,
+                live.services.get(n) if live else None,
+            )
+            for n in names
+        ]
+        volume_names = sorted(
+            set(desired.volumes if desired else {}) | set(live.volumes if live else {})
+        )
+        volumes = [
+            self._volume(key.volume(n), desired is not None and n in desired.volumes, services)
+            for n in volume_names
+        ]
+        prefix = Names(self.inputs.instance).container(key.service(""))
+        stack = StackResponse(
+            id=key.id,
+            projectId=key.project_id,
+            description=desired.description if desired else (live.description if live else ""),
+            disabled=False,
+            prefix=prefix,
+            services=services,
+            volumes=volumes,
+        )
+        self.view.stacks[key.id] = stack
+        self._project(key.project)
+
+    def _change(self, key: ServiceKey) -> Action | None:
+        plan = self.inputs.plan
+        if plan is None:
+            return None
+        for stack in plan.stacks:
+            for change in stack.services:
+                if change.key == key:
+                    return change.action
+        return None
+
+    def _service(
+        self, key: ServiceKey, desired: DesiredService | None, live: LiveService | None
+    ) -> ServiceResponse:
+        record = self.inputs.records.get(str(key))
+        container = self.inputs.observation.containers.get(key)
+        digest = _digests(self.inputs.observed).get(live.image_id or "") if live else None
+        pending_spec = desired.spec if desired else (live.spec if live else {})
+        secrets = (desired.secrets if desired else frozenset()) | (
+            live.secrets if live else frozenset()
+        )
+        deployed = _state(live.spec, secrets, digest) if live else ServiceState(image="")
+        if live is not None and not live.spec:  # a container of unknown spec: its image at least
+            deployed = ServiceState(image=str(pending_spec.get("image") or ""), imageDigest=digest)
+        action = self._change(key)
+        status, message = self._status(live, desired, record, action)
+        set_at = (
+            record.applied_at
+            if record
+            else (container.created if container else self.inputs.built_at)
+        )
+        restart = pending_spec.get("restartPolicy")
+        sid = short_id("c", key.id)
+        response = ServiceResponse(
+            id=key.id,
+            stackId=key.stack_key.id,
+            projectId=key.stack_key.project_id,
+            description=str(pending_spec.get("description") or ""),
+            serviceName=key.name,
+            shortId=sid,
+            pendingState=_state(pending_spec, secrets, None),
+            deployedState=deployed,
+            requiresRecreate=action in (Action.CREATE, Action.RECREATE),
+            status=status,
+            statusSetAt=timestamp(set_at),
+            message=message,
+            deploy=_deploy(pending_spec),
+            restartPolicy=restart
+            if restart in ("no", "always", "on-failure", "unless-stopped")
+            else None,
+        )
+        self.view.services[key.id] = response
+        self.view.service_keys[key.id] = key
+        self.view.names[(key.stack_key.id, key.name)] = key.id
+        self.view.names[(key.stack_key.id, sid)] = key.id
+        return response
+
+    @staticmethod
+    def _status(
+        live: LiveService | None,
+        desired: DesiredService | None,
+        record: ServiceRecord | None,
+        action: Action | None,
+    ) -> tuple[ServiceStatus, str]:
+        error = record.error if record and record.result == "error" else None
+        if live is None:
+            if error:
+                return ServiceStatus.ERROR, error
+            return ServiceStatus.CREATING, "Waiting for the next sync to create the container"
+        if desired is None:
+            return live.status, "No longer declared; the next sync removes it"
+        if error and live.status is not ServiceStatus.RUNNING:
+            return ServiceStatus.ERROR, error
+        if live.operator_stopped:
+            return live.status, "Stopped by an operator; self-heal leaves it stopped"
+        if live.status is ServiceStatus.RUNNING:
+            if error:
+                return live.status, f"Running the previous spec; the last change failed: {error}"
+            if action is Action.RECREATE:
+                return live.status, "Running; a changed spec is waiting to be applied"
+            return live.status, "Container ready"
+        return live.status, f"Container {live.status.value}"
+
+    def _volume(
+        self, key: VolumeKey, declared: bool, services: list[ServiceResponse]
+    ) -> VolumeResponse:
+        linked = [
+            s.id
+            for s in services
+            if any(self._mount_source(v) == key.name for v in s.pendingState.volumes or [])
+        ]
+        name = Names(self.inputs.instance).volume(key)
+        response = VolumeResponse(
+            id=key.id,
+            stackId=key.stack_key.id,
+            name=key.name,
+            orphaned=not declared,
+            linkedServices=linked,
+            storageUsageInBytes=int(self.inputs.volume_usage.get(name, 0)),
+            storageUsageInBytesSetAt=timestamp(self.inputs.usage_at or self.inputs.built_at),
+        )
+        self.view.volumes[key.id] = response
+        return response
+
+    @staticmethod
+    def _mount_source(raw: str) -> str | None:
+        try:
+            return parse_mount(raw).source
+        except PydanticCustomError:  # not a mount syncd could parse: no volume link
+            return None
+
+
+def build(inputs: Inputs) -> View:
+    return _Builder(inputs).build()
+
+
+def dump(models: list[Any]) -> list[dict[str, Any]]:
+    return [m.model_dump(mode="json", exclude_none=True) for m in models]
