@@ -167,8 +167,38 @@ def _service_key(text: str) -> ServiceKey:
     return ServiceKey(*parts)
 
 
+def _through_daemon(args: argparse.Namespace, method: str, path: str) -> int | None:
+    """Ask the running daemon (`--api`/SYNCD_API) for an operational task; None: no daemon."""
+    api = args.api or os.environ.get("SYNCD_API")
+    if not api:
+        return None
+    import urllib.error
+    import urllib.request
+
+    token = os.environ.get("SYNCD_ADMIN_TOKEN", "")
+    if args.token_file:
+        token = Path(args.token_file).read_text().strip()
+    request = urllib.request.Request(
+        api.rstrip("/") + path, method=method, headers={"Authorization": f"Bearer {token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60):
+            return EXIT_OK
+    except urllib.error.HTTPError as err:
+        body = err.read().decode(errors="replace")
+        raise SyncdError(f"the daemon answered {err.code}: {body}") from None
+    except urllib.error.URLError as err:
+        raise SyncdError(f"cannot reach the daemon at {api}: {err.reason}") from None
+
+
 def cmd_service(args: argparse.Namespace) -> int:
     key = _service_key(args.service)
+    path = f"/v2/stacks/{key.stack_key.id}/services/{key.name}/actions/{args.action}"
+    if _through_daemon(args, "POST", path) is not None:
+        print(f"{key}: {args.action} done by the daemon")
+        return EXIT_OK
+    if args.action not in ("stop", "start"):
+        raise SyncdError(f"'{args.action}' needs the running daemon: give --api URL")
     with Reconciler.open(settings.from_args(args), environment(None)) as rec:
         if args.action == "stop":
             rec.operator_stop(key)
@@ -176,6 +206,15 @@ def cmd_service(args: argparse.Namespace) -> int:
         else:
             rec.operator_start(key)
             print(f"{key}: started; self-heal looks after it again")
+    return EXIT_OK
+
+
+def cmd_volume(args: argparse.Namespace) -> int:
+    key = _service_key(args.volume)  # project/[stack/]name, as for services
+    path = f"/v2/stacks/{key.stack_key.id}/volumes/{key.name}"
+    if _through_daemon(args, "DELETE", path) is None:
+        raise SyncdError("deleting a volume goes through the running daemon: give --api URL")
+    print(f"volume {key}: deleted, with its data")
     return EXIT_OK
 
 
@@ -197,6 +236,11 @@ def cmd_schema(args: argparse.Namespace) -> int:
     for path in schema.write(Path(args.out)):
         print(path)
     return EXIT_OK
+
+
+def _add_daemon_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--api", help="the running daemon, e.g. http://127.0.0.1:8080 (SYNCD_API)")
+    parser.add_argument("--token-file", help="file holding the admin token (or SYNCD_ADMIN_TOKEN)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -267,12 +311,22 @@ def build_parser() -> argparse.ArgumentParser:
     apply.set_defaults(func=cmd_apply)
 
     service = sub.add_parser(
-        "service", help="operator stop/start of one service (self-heal respects a stop)"
+        "service",
+        help="tasks on one service: stop (kept stopped), start, restart, recreate, pull",
+        description="With --api (SYNCD_API) the running daemon does it (admin token from "
+        "SYNCD_ADMIN_TOKEN or --token-file); without, stop and start act on Docker directly.",
     )
     settings.add_arguments(service)
-    service.add_argument("action", choices=["stop", "start"])
+    _add_daemon_args(service)
+    service.add_argument("action", choices=["stop", "start", "restart", "recreate", "pull"])
     service.add_argument("service", help="project/stack/service, or project/service")
     service.set_defaults(func=cmd_service)
+
+    volume = sub.add_parser("volume", help="delete an orphaned volume, with its data")
+    _add_daemon_args(volume)
+    volume.add_argument("action", choices=["rm"])
+    volume.add_argument("volume", help="project/stack/volume, or project/volume")
+    volume.set_defaults(func=cmd_volume)
 
     from syncd import runconfig
 

@@ -21,12 +21,14 @@ from typing import Any
 from syncd import logs
 from syncd.api.view import Inputs, View
 from syncd.api.view import build as build_view
+from syncd.desired import DesiredState
 from syncd.engine import EngineUnavailable, connect
 from syncd.engine.base import Engine
 from syncd.errors import ManifestError, SourceError, SyncdError
 from syncd.execute import SyncResult
-from syncd.ids import ServiceKey
+from syncd.ids import RegistryKey, ServiceKey
 from syncd.manifests import ManifestSet, read_manifests
+from syncd.metrics import Metrics
 from syncd.plan import PlanRefused
 from syncd.reconcile import Reconciler
 from syncd.render import PlanFormat, render
@@ -41,7 +43,14 @@ ENGINE_BACKOFF_MAX = 15.0  # an engine outage is checked for recovery at least t
 WATCHED_EVENTS = {"die", "destroy", "oom"}
 USAGE_EVERY = 300.0  # seconds between volume size measurements (a disk walk on the engine)
 EVENT_SETTLE = 0.5  # seconds between a container's event and the sync it triggers
-QUIET = {"drift", "poll", "docker_event", "retry", "engine_back"}  # no-op syncs: not in history
+QUIET = {
+    "drift",
+    "poll",
+    "docker_event",
+    "retry",
+    "engine_back",
+    "operator",
+}  # no-op syncs: not in history
 
 
 class Trigger(StrEnum):
@@ -53,6 +62,7 @@ class Trigger(StrEnum):
     DOCKER_EVENT = "docker_event"
     RETRY = "retry"
     ENGINE_BACK = "engine_back"
+    OPERATOR = "operator"
 
 
 class Stage(StrEnum):
@@ -146,6 +156,9 @@ class Daemon:
         self._good: _Parsed | None = None
         self.view = View()  # what the /v2 API serves; replaced whole after each sync
         self._containers: dict[ServiceKey, str] = {}
+        self._desired: DesiredState | None = None
+        self._registry_valid: dict[RegistryKey, bool] = {}
+        self.metrics = Metrics(self)
         self._usage: tuple[float, dict[str, int]] = (0.0, {})
         try:
             self.repo = Repository(
@@ -378,6 +391,7 @@ class Daemon:
             "at": time.time(),
         }
         self.status.syncs += 1
+        self.metrics.sync_done(result.ok, duration, stage.value if stage else None)
         if result.ok:
             self.status.applied_revision = revision
             self.status.last_error = None
@@ -419,6 +433,7 @@ class Daemon:
             "at": time.time(),
         }
         self.status.syncs += 1
+        self.metrics.sync_done(False, time.monotonic() - attempt.started, stage.value)
         if stage is not Stage.PARSE:  # a broken revision waits for the next commit
             self._schedule_retry(engine=stage is Stage.ENGINE)
         self.log.error(
@@ -457,6 +472,9 @@ class Daemon:
         records = self.store.services()
         failing = " ".join(r.error or "" for r in records.values() if r.result == "error")
         self._containers = {k: c.id for k, c in planned.observation.containers.items()}
+        self._desired = planned.desired
+        valid = {key: f"registry {key} " not in failing for key in planned.desired.registries}
+        valid.update(self._registry_valid)  # an explicit check wins over the pull heuristic
         self.view = build_view(
             Inputs(
                 desired=planned.desired,
@@ -468,14 +486,19 @@ class Daemon:
                 built_at=time.time(),
                 volume_usage=usage,
                 usage_at=usage_at,
-                registry_valid={
-                    key: f"registry {key} " not in failing for key in planned.desired.registries
-                },
+                registry_valid=valid,
             )
         )
 
     def container_id(self, key: ServiceKey) -> str | None:
         return self._containers.get(key)
+
+    def desired(self) -> DesiredState | None:
+        """The desired state of the last good revision (as the API shows it)."""
+        return self._desired
+
+    def registry_checked(self, key: RegistryKey, valid: bool) -> None:
+        self._registry_valid[key] = valid
 
     # -- lifecycle -----------------------------------------------------------------------------
 

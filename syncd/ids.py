@@ -93,3 +93,7 @@ class RegistryKey:
     @property
     def id(self) -> str:
         return _uuid(str(self))
+
+    @property
+    def project_id(self) -> str:
+        return project_id(self.project)

@@ -22,12 +22,16 @@ RUN_NAMES = {
     "drift_interval",
     "webhook_secret_file",
     "webhook_secret",
+    "admin_token_file",
+    "admin_token",
+    "read_token_file",
+    "read_token",
     "ssh_key_file",
     "token_file",
     "env_file",
     "allow_empty",
 }
-SECRET_NAMES = {"webhook_secret"}
+SECRET_NAMES = {"webhook_secret", "admin_token", "read_token"}
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,8 @@ class RunConfig:
     poll_interval: float = 30.0
     drift_interval: float = 60.0
     webhook_secret: str | None = None  # the value (from a file or SYNCD_WEBHOOK_SECRET)
+    admin_token: str | None = None  # enables operational tasks; needed for them
+    read_token: str | None = None  # when set, needed for everything but /healthz and webhooks
     ssh_key_file: Path | None = None
     token_file: Path | None = None
     env_file: str | None = None
@@ -58,6 +64,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--webhook-secret-file",
         help="file holding the webhook secret (or SYNCD_WEBHOOK_SECRET holds it)",
+    )
+    parser.add_argument(
+        "--admin-token-file",
+        help="file holding the token that enables operational tasks (or SYNCD_ADMIN_TOKEN)",
+    )
+    parser.add_argument(
+        "--read-token-file",
+        help="file holding a token every API read needs (or SYNCD_READ_TOKEN); default: none",
     )
     parser.add_argument("--ssh-key-file", help="SSH private key for a remote git URL")
     parser.add_argument("--token-file", help="HTTPS token for a remote git URL, in a file")
@@ -89,6 +103,19 @@ def _number(layers: Layers, name: str, default: str) -> float:
     return value
 
 
+def _secret(layers: Layers, name: str) -> str | None:
+    """A secret's value: given directly (SYNCD_<NAME>) or read from `<name>_file`."""
+    value = layers.get(name, "") or None
+    path = layers.get(f"{name}_file", "")
+    if value is None and path:
+        try:
+            value = Path(path).read_text().strip() or None
+        except OSError as err:
+            label = name.replace("_", " ")
+            raise SyncdError(f"cannot read the {label} file {path}: {err.strerror}") from None
+    return value
+
+
 def resolve(
     args: argparse.Namespace, env: Mapping[str, str] | None = None
 ) -> tuple[RunConfig, Settings, Layers]:
@@ -99,13 +126,7 @@ def resolve(
     repo = layers.get("repo", "")
     if not repo:
         raise SyncdError("no repository: give --repo (or SYNCD_REPO, or repo: in the config file)")
-    secret = layers.get("webhook_secret", "") or None
-    secret_file = layers.get("webhook_secret_file", "")
-    if secret is None and secret_file:
-        try:
-            secret = Path(secret_file).read_text().strip() or None
-        except OSError as err:
-            raise SyncdError(f"cannot read the webhook secret file: {err.strerror}") from None
+    secret = _secret(layers, "webhook_secret")
     host, port = _listen(layers.get("listen", "127.0.0.1:8080"))
     paths = tuple(p for p in layers.get("path", "").split(",") if p)
     config = RunConfig(
@@ -117,6 +138,8 @@ def resolve(
         poll_interval=_number(layers, "poll_interval", "30"),
         drift_interval=_number(layers, "drift_interval", "60"),
         webhook_secret=secret,
+        admin_token=_secret(layers, "admin_token"),
+        read_token=_secret(layers, "read_token"),
         ssh_key_file=Path(f) if (f := layers.get("ssh_key_file", "")) else None,
         token_file=Path(f) if (f := layers.get("token_file", "")) else None,
         env_file=layers.get("env_file", "") or None,

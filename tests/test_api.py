@@ -4,16 +4,21 @@ filters, ids and refusals behave; no secret is ever answered or logged."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import docker
+import docker.errors
 import httpx
 import jsonschema
 import pytest
 
+from tests.conftest import TestRegistry
 from tests.daemon_support import RunningDaemon, wait_for
 from tests.engine_support import Deployment
 from tests.gitrepo import GitRepo
@@ -24,7 +29,7 @@ REFERENCE = (
     Path(__file__).resolve().parents[2] / "shared" / "reference" / "mittwald-container-openapi.json"
 )
 SECRET_ENV = "planted-interpolated-secret-4711"
-REGISTRY_PASSWORD = "planted-registry-password-0815"
+REGISTRY_PASSWORD = TestRegistry.from_env().password  # the real one: checks must pass with it
 IDLE = "trap 'exit 0' TERM; sleep 3600 & wait"
 MANIFESTS = f"""\
 kind: Stack
@@ -251,3 +256,113 @@ def test_no_answer_or_log_line_holds_a_secret(api: RunningDaemon) -> None:
     everything = "\n".join([*seen, api.log()])
     assert SECRET_ENV not in everything
     assert REGISTRY_PASSWORD not in everything
+
+
+@pytest.fixture
+def admin_api(deployment: Deployment) -> Iterator[RunningDaemon]:
+    repo = GitRepo(deployment.repo)
+    repo.write("api.yaml", MANIFESTS)
+    repo.commit("api")
+    env = {
+        "API_TOKEN": SECRET_ENV,
+        "REGISTRY_PW": REGISTRY_PASSWORD,
+        "SYNCD_ADMIN_TOKEN": "admin-token",
+        "SYNCD_READ_TOKEN": "read-token",
+    }
+    daemon = RunningDaemon(
+        str(repo.path), deployment.settings.data_dir, deployment.instance, env=env
+    )
+    daemon.http.headers["Authorization"] = "Bearer read-token"
+    try:
+        daemon.started()
+        wait_for(lambda: daemon.status()["appliedRevision"], 30, "the first sync")
+        yield daemon
+    finally:
+        daemon.close()
+
+
+def test_tokens_guard_reads_and_operational_tasks(
+    admin_api: RunningDaemon, deployment: Deployment
+) -> None:
+    pid = project_id()
+    anonymous = httpx.get(f"{admin_api.url}/v2/projects/{pid}/services")
+    assert anonymous.status_code == 401 and anonymous.json()["type"] == "Unauthorized"
+    assert httpx.get(f"{admin_api.url}/healthz").status_code == 200
+    stack = next(
+        s
+        for s in admin_api.http.get(f"/v2/projects/{pid}/stacks").json()
+        if s["description"] == "Front"
+    )
+    stop = f"/v2/stacks/{stack['id']}/services/worker/actions/stop"
+    assert admin_api.http.post(stop).status_code == 401  # the read token is not enough
+    admin = {"Authorization": "Bearer admin-token"}
+    assert admin_api.http.post(stop, headers=admin).status_code == 204
+    assert deployment.container("worker").status == "exited"
+    drift = admin_api.http.get("/metrics").text  # a sync runs after the task; it keeps the stop
+    assert "syncd_syncs_total" in drift
+    time.sleep(1.5)
+    assert deployment.container("worker").status == "exited"
+    history = admin_api.syncs()
+    assert any(s["trigger"] == "operator_stop" for s in history)
+    start = f"/v2/stacks/{stack['id']}/services/worker/actions/start"
+    assert admin_api.http.post(start, headers={"x-access-token": "admin-token"}).status_code == 204
+    assert deployment.container("worker").status == "running"
+    before = deployment.container("web").id
+    recreate = f"/v2/stacks/{stack['id']}/services/web/actions/recreate"
+    assert admin_api.http.post(recreate, headers=admin).status_code == 204
+    wait_for(
+        lambda: (
+            (c := deployment.containers(service="web"))
+            and c[0].id != before
+            and c[0].status == "running"
+        ),
+        20,
+        "the recreated web",
+    )
+    volume = f"/v2/stacks/{stack['id']}/volumes/data"
+    refused = admin_api.http.delete(volume, headers=admin)
+    assert refused.status_code == 412 and "declared by its stack" in refused.json()["message"]
+
+
+def test_operational_tasks_are_off_without_an_admin_token(api: RunningDaemon) -> None:
+    stack = api.http.get(f"/v2/projects/{project_id()}/stacks").json()[0]
+    answer = api.http.post(f"/v2/stacks/{stack['id']}/services/web/actions/stop")
+    assert answer.status_code == 403 and "configure an admin token" in answer.json()["message"]
+
+
+def test_image_config_and_the_two_checks(
+    api: RunningDaemon, test_registry: TestRegistry, docker_client: docker.DockerClient
+) -> None:
+    mittwald = Conformance(reference())
+    path = "/v2/container-image-config"
+    local = api.http.get(path, params={"imageReference": "busybox:1.36"})
+    assert local.status_code == 200
+    mittwald.check(path, "get", local)
+    assert local.json()["isUserRoot"] is True and local.json()["command"] == ["sh"]
+    with contextlib.suppress(docker.errors.ImageNotFound):
+        docker_client.images.remove(test_registry.image)
+    pulled = api.http.get(
+        path,
+        params={"imageReference": test_registry.image, "useCredentialsForProjectId": project_id()},
+    )
+    assert pulled.status_code == 200, pulled.text
+    mittwald.check(path, "get", pulled)
+    assert pulled.json()["digest"].startswith("sha256:")
+    missing = api.http.get(path, params={"imageReference": "127.0.0.1:5555/private/none:1"})
+    assert missing.status_code == 404 and missing.json()["type"] == "NotFound"
+
+    uri = "/v2/actions/validate-container-registry-uri"
+    good = api.http.post(uri, json={"registryUri": "registry.example.com:5000"})
+    bad = api.http.post(uri, json={"registryUri": "https://x/y"})
+    for answer in (good, bad):
+        mittwald.check(uri, "post", answer)
+    assert good.json() == {"valid": True} and bad.json()["valid"] is False
+    registry = api.http.get(f"/v2/projects/{project_id()}/registries").json()[0]
+    check = f"/v2/registries/{registry['id']}/actions/validate-credentials"
+    answer = api.http.post(check)
+    mittwald.check("/v2/registries/{registryId}/actions/validate-credentials", "post", answer)
+    assert answer.json() == {"valid": True}
+    assert api.http.get(f"/v2/registries/{registry['id']}").json()["credentials"] == {
+        "username": "syncd-test",
+        "valid": True,
+    }

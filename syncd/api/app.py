@@ -6,11 +6,14 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from syncd import hooks
+from syncd import __version__, hooks
 from syncd.api import v2
+from syncd.api.models import Error, ValidationErrorItem, ValidationErrors
 
 if TYPE_CHECKING:
     from syncd.daemon import Daemon
@@ -50,6 +53,7 @@ def create_app(daemon: Daemon) -> FastAPI:
         except hooks.WebhookRejected as err:
             client = request.client.host if request.client else "?"
             log.warning("webhook_rejected", reason=str(err), client=client)
+            daemon.metrics.webhooks_rejected.inc()
             return error(401, "Unauthorized", str(err))
         branch = hooks.pushed_branch(body)
         log.info("webhook_accepted", provider=provider.value, branch=branch)
@@ -61,6 +65,10 @@ def create_app(daemon: Daemon) -> FastAPI:
 
         daemon.request(Trigger.WEBHOOK)
         return JSONResponse({"accepted": True, "sync": True}, status_code=202)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(daemon.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/v2/syncd/status")
     def sync_status() -> dict[str, Any]:
@@ -74,6 +82,18 @@ def create_app(daemon: Daemon) -> FastAPI:
         return daemon.store.syncs(max(1, min(limit, 1000)))
 
     app.include_router(v2.router(daemon))
+
+    if daemon.config.read_token:  # only then: a middleware costs every request
+
+        @app.middleware("http")
+        async def read_token(request: Request, call_next: Any) -> Any:
+            if request.url.path not in ("/healthz", "/hooks/git"):
+                allowed = [t for t in (daemon.config.read_token, daemon.config.admin_token) if t]
+                if not any(v2.token_matches(request, t) for t in allowed):
+                    return error(
+                        401, "Unauthorized", "this API needs a token (Authorization: Bearer)"
+                    )
+            return await call_next(request)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -94,10 +114,44 @@ def create_app(daemon: Daemon) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        kinds = {404: "NotFound", 405: "MethodNotAllowed"}
+        kinds = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed"}
         return JSONResponse(
             {"type": kinds.get(exc.status_code, "Error"), "message": str(exc.detail)},
             status_code=exc.status_code,
         )
 
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+ERROR_CODES = {"401": "Unauthorized", "403": "Forbidden", "404": "Not found", "405": "Not allowed",
+               "412": "Precondition failed", "503": "Docker unavailable"}  # fmt: skip
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with syncd's error answers: 400 `ValidationErrors` (not 422) and
+    `{type, message}` for every other error status."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title="syncd", version=__version__, routes=app.routes)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for model in (Error, ValidationErrors, ValidationErrorItem):
+        components[model.__name__] = model.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+
+    def ref(name: str, description: str) -> dict[str, Any]:
+        content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}
+        return {"description": description, "content": content}
+
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            responses["400"] = ref("ValidationErrors", "Validation failed")
+            for code, description in ERROR_CODES.items():  # always JSON, whatever the 200 is
+                responses[code] = ref("Error", description)
+    app.openapi_schema = schema
+    return schema

@@ -115,3 +115,46 @@ class Project(Model):
     id: str
     shortId: str
     description: str
+
+
+class ImageEnv(Model):
+    key: str
+    value: str | None = None
+    isAiGenerated: bool = False
+
+
+class ImagePort(Model):
+    port: str
+    isAiGenerated: bool = False
+
+
+class ImageVolume(Model):
+    volume: str
+    isAiGenerated: bool = False
+
+
+class ContainerImageConfig(Model):
+    user: str
+    userId: int
+    isUserRoot: bool
+    hasAiGeneratedData: bool = False
+    isAiAvailable: bool = False
+    digest: str
+    command: list[str] | None = None
+    entrypoint: list[str] | None = None
+    env: list[ImageEnv] = Field(default_factory=list)
+    exposedPorts: list[ImagePort] = Field(default_factory=list)
+    volumes: list[ImageVolume] = Field(default_factory=list)
+
+
+class RegistryUri(Model):
+    registryUri: str
+
+
+class UriValidity(Model):
+    valid: bool
+    reason: str | None = None
+
+
+class CredentialsValidity(Model):
+    valid: bool

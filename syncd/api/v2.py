@@ -3,23 +3,32 @@ and 405 for writes (they belong in git). Answers come from the daemon's snapshot
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hmac
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from syncd.api.imageconfig import image_config
 from syncd.api.models import (
+    ContainerImageConfig,
+    CredentialsValidity,
     Error,
     Project,
     Registry,
+    RegistryUri,
     ServiceResponse,
     StackResponse,
+    UriValidity,
     VolumeResponse,
 )
 from syncd.api.view import View
+from syncd.errors import SyncdError
 from syncd.live import ServiceStatus
+from syncd.manifests.fields import ImageRef, RegistryHost
+from syncd.operator import OperationRefused, Operator
 
 if TYPE_CHECKING:
     from syncd.daemon import Daemon
@@ -36,17 +45,20 @@ def not_found(what: str, ref: str) -> JSONResponse:
     return JSONResponse({"type": "NotFound", "message": f"{what} {ref!r} was not found"}, 404)
 
 
-def page(
-    items: Sequence[T], response: Response, limit: int, skip: int, page_: int | None
-) -> list[T]:
-    """mittwald's pagination: `page` (if given) selects `skip = page * limit`; headers tell."""
+def page(view: View, items: Sequence[T], limit: int, skip: int, page_: int | None) -> Response:
+    """mittwald's pagination: `page` (if given) selects `skip = page * limit`; headers tell.
+    The body is joined from JSON rendered once per snapshot, so a list costs no serialization."""
     if page_ is not None:
         skip = page_ * limit
-    response.headers["X-Pagination-Limit"] = str(limit)
-    response.headers["X-Pagination-Skip"] = str(skip)
-    response.headers["X-Pagination-Page"] = str(skip // limit if limit else 0)
-    response.headers["X-Pagination-TotalCount"] = str(len(items))
-    return list(items[skip : skip + limit])
+    chosen = items[skip : skip + limit]
+    headers = {
+        "X-Pagination-Limit": str(limit),
+        "X-Pagination-Skip": str(skip),
+        "X-Pagination-Page": str(skip // limit if limit else 0),
+        "X-Pagination-TotalCount": str(len(items)),
+    }
+    body = b"[" + b",".join(view.json_of(item) for item in chosen) + b"]"
+    return Response(body, media_type="application/json", headers=headers)
 
 
 def _search(term: str | None, *texts: str) -> bool:
@@ -60,14 +72,14 @@ def router(daemon: Daemon) -> APIRouter:
         return daemon.view
 
     @api.get("/projects", response_model_exclude_none=True, response_model=list[Project])
-    def list_projects(
-        response: Response,
+    async def list_projects(
         limit: Limit = 1000,
         skip: Skip = 0,
         page_: Annotated[int | None, Query(alias="page", ge=0)] = None,
-    ) -> list[Project]:
-        items = sorted(view().projects.values(), key=lambda p: p.description)
-        return page(items, response, limit, skip, page_)
+    ) -> Response:
+        current = view()
+        items = sorted(current.projects.values(), key=lambda p: p.description)
+        return page(current, items, limit, skip, page_)
 
     @api.get(
         "/projects/{projectId}",
@@ -75,7 +87,7 @@ def router(daemon: Daemon) -> APIRouter:
         response_model=Project,
         responses=NOT_FOUND,
     )
-    def get_project(projectId: str) -> Any:
+    async def get_project(projectId: str) -> Any:
         found = view().projects.get(projectId) or next(
             (p for p in view().projects.values() if projectId in (p.shortId, p.description)), None
         )
@@ -86,31 +98,30 @@ def router(daemon: Daemon) -> APIRouter:
         response_model_exclude_none=True,
         response_model=list[StackResponse],
     )
-    def list_stacks(
+    async def list_stacks(
         *,
         projectId: str,
-        response: Response,
         searchTerm: str | None = None,
         limit: Limit = 1000,
         skip: Skip = 0,
         page_: Annotated[int | None, Query(alias="page", ge=0)] = None,
-    ) -> list[StackResponse]:
+    ) -> Response:
+        current = view()
         stacks = [
             s
-            for s in view().stacks.values()
+            for s in current.stacks.values()
             if s.projectId == projectId and _search(searchTerm, s.description, s.prefix)
         ]
-        return page(sorted(stacks, key=lambda s: s.prefix), response, limit, skip, page_)
+        return page(current, sorted(stacks, key=lambda s: s.prefix), limit, skip, page_)
 
     @api.get(
         "/projects/{projectId}/services",
         response_model_exclude_none=True,
         response_model=list[ServiceResponse],
     )
-    def list_services(
+    async def list_services(
         *,
         projectId: str,
-        response: Response,
         stackId: str | None = None,
         status: ServiceStatus | None = None,
         requiresRecreate: bool | None = None,
@@ -119,10 +130,11 @@ def router(daemon: Daemon) -> APIRouter:
         limit: Limit = 1000,
         skip: Skip = 0,
         page_: Annotated[int | None, Query(alias="page", ge=0)] = None,
-    ) -> list[ServiceResponse]:
+    ) -> Response:
+        current = view()
         services = [
             s
-            for s in view().services.values()
+            for s in current.services.values()
             if s.projectId == projectId
             and (stackId is None or s.stackId == stackId)
             and (status is None or s.status is status)
@@ -135,28 +147,28 @@ def router(daemon: Daemon) -> APIRouter:
             services.sort(
                 key=lambda s: (s.description, s.serviceName), reverse=sortOrder == "descriptionDesc"
             )
-        return page(services, response, limit, skip, page_)
+        return page(current, services, limit, skip, page_)
 
     @api.get(
         "/projects/{projectId}/volumes",
         response_model_exclude_none=True,
         response_model=list[VolumeResponse],
     )
-    def list_volumes(
+    async def list_volumes(
         *,
         projectId: str,
-        response: Response,
         stackId: str | None = None,
         searchTerm: str | None = None,
         sortOrder: Literal["nameAsc", "nameDesc", "storageAsc", "storageDesc"] | None = None,
         limit: Limit = 1000,
         skip: Skip = 0,
         page_: Annotated[int | None, Query(alias="page", ge=0)] = None,
-    ) -> list[VolumeResponse]:
-        project_stacks = {s.id for s in view().stacks.values() if s.projectId == projectId}
+    ) -> Response:
+        current = view()
+        project_stacks = {s.id for s in current.stacks.values() if s.projectId == projectId}
         volumes = [
             v
-            for v in view().volumes.values()
+            for v in current.volumes.values()
             if v.stackId in project_stacks
             and (stackId is None or v.stackId == stackId)
             and _search(searchTerm, v.name)
@@ -168,29 +180,29 @@ def router(daemon: Daemon) -> APIRouter:
             )
         else:
             volumes.sort(key=lambda v: (v.name, v.stackId), reverse=order == "nameDesc")
-        return page(volumes, response, limit, skip, page_)
+        return page(current, volumes, limit, skip, page_)
 
     @api.get(
         "/projects/{projectId}/registries",
         response_model_exclude_none=True,
         response_model=list[Registry],
     )
-    def list_registries(
+    async def list_registries(
         *,
         projectId: str,
-        response: Response,
         hasCredentials: bool | None = None,
         limit: Limit = 1000,
         skip: Skip = 0,
         page_: Annotated[int | None, Query(alias="page", ge=0)] = None,
-    ) -> list[Registry]:
+    ) -> Response:
+        current = view()
         registries = [
             r
-            for r in view().registries.values()
+            for r in current.registries.values()
             if r.projectId == projectId
             and (hasCredentials is None or (r.credentials is not None) is hasCredentials)
         ]
-        return page(sorted(registries, key=lambda r: r.uri), response, limit, skip, page_)
+        return page(current, sorted(registries, key=lambda r: r.uri), limit, skip, page_)
 
     @api.get(
         "/stacks/{stackId}",
@@ -198,7 +210,7 @@ def router(daemon: Daemon) -> APIRouter:
         response_model=StackResponse,
         responses=NOT_FOUND,
     )
-    def get_stack(stackId: str) -> Any:
+    async def get_stack(stackId: str) -> Any:
         return view().stacks.get(stackId) or not_found("stack", stackId)
 
     @api.get(
@@ -207,7 +219,7 @@ def router(daemon: Daemon) -> APIRouter:
         response_model=ServiceResponse,
         responses=NOT_FOUND,
     )
-    def get_service(stackId: str, serviceId: str) -> Any:
+    async def get_service(stackId: str, serviceId: str) -> Any:
         return view().service(stackId, serviceId) or not_found("service", serviceId)
 
     @api.get(
@@ -216,7 +228,7 @@ def router(daemon: Daemon) -> APIRouter:
         response_model=VolumeResponse,
         responses=NOT_FOUND,
     )
-    def get_volume(stackId: str, volumeId: str) -> Any:
+    async def get_volume(stackId: str, volumeId: str) -> Any:
         found = view().volumes.get(volumeId) or next(
             (v for v in view().volumes.values() if v.stackId == stackId and v.name == volumeId),
             None,
@@ -231,7 +243,7 @@ def router(daemon: Daemon) -> APIRouter:
         response_model=Registry,
         responses=NOT_FOUND,
     )
-    def get_registry(registryId: str) -> Any:
+    async def get_registry(registryId: str) -> Any:
         return view().registries.get(registryId) or not_found("registry", registryId)
 
     @api.get(
@@ -253,6 +265,8 @@ def router(daemon: Daemon) -> APIRouter:
             daemon.engine.logs(container, tail if tail is not None else MAX_TAIL)
         )
 
+    actions(api, daemon)
+
     def in_git(what: str) -> JSONResponse:
         where = daemon.status.good_revision or daemon.status.seen_revision or "HEAD"
         message = (
@@ -273,3 +287,140 @@ def router(daemon: Daemon) -> APIRouter:
         api.add_api_route(path, refuse, methods=methods, status_code=405, include_in_schema=False)
 
     return api
+
+
+def _tokens(request: Request) -> list[str]:
+    """The tokens a request carries: `Authorization: Bearer` and `x-access-token`."""
+    found = []
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        found.append(header[7:].strip())
+    if "x-access-token" in request.headers:
+        found.append(request.headers["x-access-token"].strip())
+    return found
+
+
+def token_matches(request: Request, expected: str) -> bool:
+    """Constant-time; any carried token may match."""
+    matches = [hmac.compare_digest(t.encode(), expected.encode()) for t in _tokens(request)]
+    return any(matches)
+
+
+def actions(api: APIRouter, daemon: Daemon) -> None:
+    """Operational tasks (off unless an admin token is configured) and the checks."""
+    operator = Operator(daemon)
+
+    def admin(request: Request) -> None:
+        expected = daemon.config.admin_token
+        if not expected:
+            raise HTTPException(403, "operational tasks are off: configure an admin token")
+        if not token_matches(request, expected):
+            raise HTTPException(401, "this task needs the admin token (Authorization: Bearer)")
+
+    guarded = [Depends(admin)]
+
+    def run(task: Callable[[], None]) -> Response:
+        try:
+            task()
+        except OperationRefused as err:
+            return JSONResponse({"type": "PreconditionFailed", "message": str(err)}, 412)
+        except SyncdError as err:
+            return JSONResponse({"type": "EngineError", "message": str(err)}, 503)
+        return Response(status_code=204)
+
+    @api.post(
+        "/stacks/{stackId}/services/{serviceId}/actions/{action}",
+        status_code=204,
+        responses=NOT_FOUND,
+        dependencies=guarded,
+    )
+    def service_action(
+        stackId: str,
+        serviceId: str,
+        action: Literal["pull", "recreate", "restart", "start", "stop"],
+    ) -> Response:
+        service = daemon.view.service(stackId, serviceId)
+        key = daemon.view.service_keys.get(service.id) if service else None
+        if key is None:
+            return not_found("service", serviceId)
+        return run(lambda: operator.service(action, key))
+
+    @api.delete(
+        "/stacks/{stackId}/volumes/{volumeId}",
+        status_code=204,
+        responses=NOT_FOUND,
+        dependencies=guarded,
+    )
+    def delete_volume(stackId: str, volumeId: str) -> Response:
+        found = daemon.view.volumes.get(volumeId) or next(
+            (
+                v
+                for v in daemon.view.volumes.values()
+                if v.stackId == stackId and v.name == volumeId
+            ),
+            None,
+        )
+        stack = daemon.view.stacks.get(stackId)
+        if found is None or stack is None or found.stackId != stackId:
+            return not_found("volume", volumeId)
+        key = daemon.view.volume_keys[found.id]
+        return run(lambda: operator.delete_volume(key))
+
+    @api.get(
+        "/container-image-config",
+        response_model_exclude_none=True,
+        response_model=ContainerImageConfig,
+        responses=NOT_FOUND,
+    )
+    def container_image_config(
+        imageReference: str,
+        useCredentialsForProjectId: str | None = None,
+        useCredentialsForRegistryId: str | None = None,
+        generateAiData: bool | None = None,
+    ) -> Any:
+        del generateAiData  # syncd generates no AI data
+        try:
+            TypeAdapter(ImageRef).validate_python(imageReference)
+        except ValidationError as err:
+            message = err.errors()[0]["msg"]
+            return JSONResponse(
+                {"type": "ValidationError", "message": "Validation failed", "validationErrors": [
+                    {"message": message, "path": ".imageReference", "type": "format"}
+                ]},
+                400,
+            )  # fmt: skip
+        try:
+            inspect = operator.image_config(
+                imageReference, useCredentialsForProjectId, useCredentialsForRegistryId
+            )
+        except SyncdError as err:
+            return JSONResponse(
+                {"type": "NotFound", "message": f"image {imageReference!r}: {err}"}, 404
+            )
+        return image_config(inspect)
+
+    @api.post(
+        "/actions/validate-container-registry-uri",
+        response_model=UriValidity,
+        response_model_exclude_none=True,
+    )
+    def validate_uri(body: RegistryUri) -> UriValidity:
+        try:
+            TypeAdapter(RegistryHost).validate_python(body.registryUri)
+        except ValidationError as err:
+            return UriValidity(valid=False, reason=err.errors()[0]["msg"])
+        return UriValidity(valid=True)
+
+    @api.post(
+        "/registries/{registryId}/actions/validate-credentials",
+        response_model=CredentialsValidity,
+        responses=NOT_FOUND,
+    )
+    def validate_credentials(registryId: str) -> Any:
+        registry = operator.registry_by_id(registryId)
+        if registry is None:
+            return not_found("registry", registryId)
+        try:
+            return CredentialsValidity(valid=operator.validate_credentials(registry))
+        except SyncdError as err:
+            return JSONResponse({"type": "EngineError", "message": str(err)}, 503)

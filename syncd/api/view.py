@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic_core import PydanticCustomError
 
 from syncd.api.models import (
@@ -61,7 +62,18 @@ class View:
     volumes: dict[str, VolumeResponse] = field(default_factory=dict)
     registries: dict[str, Registry] = field(default_factory=dict)
     service_keys: dict[str, ServiceKey] = field(default_factory=dict)  # service id -> key
+    volume_keys: dict[str, VolumeKey] = field(default_factory=dict)  # volume id -> key
     names: dict[tuple[str, str], str] = field(default_factory=dict)  # (stack id, name|short) -> id
+
+    _json: dict[int, bytes] = field(default_factory=dict)
+
+    def json_of(self, model: BaseModel) -> bytes:
+        """A model's JSON, rendered once per snapshot (lists are joined from these)."""
+        found = self._json.get(id(model))
+        if found is None:
+            found = model.model_dump_json(exclude_none=True).encode()
+            self._json[id(model)] = found
+        return found
 
     def service(self, stack_id: str, ref: str) -> ServiceResponse | None:
         """A service by uuid, shortId or service name (within its stack)."""
@@ -272,6 +284,7 @@ class _Builder:
             storageUsageInBytesSetAt=timestamp(self.inputs.usage_at or self.inputs.built_at),
         )
         self.view.volumes[key.id] = response
+        self.view.volume_keys[key.id] = key
         return response
 
     @staticmethod

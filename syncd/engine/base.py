@@ -178,6 +178,17 @@ class Engine(ABC):
     def start(self, container_id: str) -> None: ...
 
     @abstractmethod
+    def restart(self, container_id: str, timeout: int) -> None: ...
+
+    @abstractmethod
+    def remove_volume(self, key: VolumeKey) -> None:
+        """Delete a volume and its data: only ever on an explicit request."""
+
+    @abstractmethod
+    def login(self, registry: str, username: str, password: str) -> tuple[bool, str]:
+        """Whether the registry accepts these credentials, and its answer."""
+
+    @abstractmethod
     def stop(self, container_id: str, timeout: int) -> None: ...
 
     @abstractmethod

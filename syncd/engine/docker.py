@@ -286,6 +286,25 @@ class DockerEngine(Engine):
         self.api.start(container_id)
 
     @_engine_errors
+    def restart(self, container_id: str, timeout: int) -> None:
+        self.api.restart(container_id, timeout=timeout)
+
+    @_engine_errors
+    def remove_volume(self, key: VolumeKey) -> None:
+        self.api.remove_volume(self.names.volume(key))
+
+    @_engine_errors
+    def login(self, registry: str, username: str, password: str) -> tuple[bool, str]:
+        try:
+            answer = self.api.login(username, password, registry=registry, reauth=True)
+        except docker.errors.APIError as err:
+            refused = err.status_code is not None and err.status_code < 500
+            if refused or "unauthorized" in str(err).lower():
+                return False, _explain(err)
+            raise
+        return True, str(answer.get("Status", "Login Succeeded"))
+
+    @_engine_errors
     def stop(self, container_id: str, timeout: int) -> None:
         self.api.stop(container_id, timeout=timeout)
 
