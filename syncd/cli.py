@@ -225,7 +225,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.print_config:
         print(runconfig.describe(config, settings_, layers))
         return EXIT_OK
-    from syncd.daemon import run_daemon
+    from syncd.runner import run_daemon
 
     return run_daemon(config, settings_, environment(config.env_file))
 

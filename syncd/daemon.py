@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from syncd import logs
@@ -35,6 +34,7 @@ from syncd.render import PlanFormat, render
 from syncd.repository import Credentials, RepoKind, Repository
 from syncd.runconfig import RunConfig
 from syncd.settings import Settings
+from syncd.status import Stage, Status, Trigger
 from syncd.store import Store
 
 BACKOFF_BASE = 2.0
@@ -53,69 +53,10 @@ QUIET = {
 }  # no-op syncs: not in history
 
 
-class Trigger(StrEnum):
-    START = "start"
-    WATCH = "watch"
-    POLL = "poll"
-    WEBHOOK = "webhook"
-    DRIFT = "drift"
-    DOCKER_EVENT = "docker_event"
-    RETRY = "retry"
-    ENGINE_BACK = "engine_back"
-    OPERATOR = "operator"
-
-
-class Stage(StrEnum):
-    FETCH = "fetch"
-    PARSE = "parse"
-    PLAN = "plan"
-    APPLY = "apply"
-    HEALTH = "health"
-    ENGINE = "engine"
-
-
 class StartupError(SyncdError):
     def __init__(self, message: str, code: int) -> None:
         super().__init__(message)
         self.code = code
-
-
-@dataclass
-class Status:
-    """The daemon's state as the API shows it (replaced whole, never mutated in place)."""
-
-    repo: str
-    branch: str
-    instance: str
-    started_at: float
-    engine_available: bool = True
-    syncing: bool = False
-    seen_revision: str | None = None
-    applied_revision: str | None = None  # the last revision that converged without errors
-    good_revision: str | None = None  # the last revision that parsed (enforced meanwhile)
-    last_sync: dict[str, Any] | None = None
-    last_error: dict[str, Any] | None = None
-    plan_json: dict[str, Any] | None = None
-    plan_markdown: str = ""
-    next_retry_in: float | None = None
-    syncs: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "repo": self.repo,
-            "branch": self.branch,
-            "instance": self.instance,
-            "startedAt": self.started_at,
-            "engineAvailable": self.engine_available,
-            "syncing": self.syncing,
-            "seenRevision": self.seen_revision,
-            "appliedRevision": self.applied_revision,
-            "goodRevision": self.good_revision,
-            "lastSync": self.last_sync,
-            "lastError": self.last_error,
-            "nextRetryIn": self.next_retry_in,
-            "syncs": self.syncs,
-        }
 
 
 @dataclass
@@ -532,63 +473,3 @@ class Daemon:
     def close(self) -> None:
         self.store.close()
         self.engine.close()
-
-
-EXIT_UNAVAILABLE = 69
-EXIT_CANTCREAT = 73
-EXIT_CONFIG = 78
-STOP_GRACE = 8.0  # seconds the current sync gets to finish after SIGTERM (exit within 10 s)
-
-
-def run_daemon(config: RunConfig, settings: Settings, env: Mapping[str, str]) -> int:
-    """Start everything, serve until SIGTERM/SIGINT, stop within 10 s. The exit code."""
-    import signal
-    import sys
-
-    from syncd.api import create_app
-    from syncd.server import PortInUse, Server, bind
-
-    log = logs.get()
-    try:
-        sock = bind(config.host, config.port)
-    except PortInUse as err:
-        print(f"syncd: {err} (is another syncd running? choose --listen)", file=sys.stderr)
-        return EXIT_CANTCREAT
-    try:
-        daemon = Daemon(config, settings, env)
-    except StartupError as err:
-        sock.close()
-        print(f"syncd: {err}", file=sys.stderr)
-        return err.code
-    server = Server(create_app(daemon), sock)
-    threads = daemon.threads()
-
-    def stop(signum: int, _frame: object) -> None:
-        log.info("stopping", signal=signal.Signals(signum).name)
-        daemon.shutdown()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    server.start()
-    for thread in threads:
-        thread.start()
-    log.info(
-        "daemon_started",
-        repo=daemon.repo.display,
-        kind=daemon.repo.kind.value,
-        branch=daemon.repo.branch,
-        instance=settings.instance,
-        listen=f"{config.host}:{config.port}",
-    )
-    daemon.request(Trigger.START)
-    while not daemon.stop.wait(3600):  # woken by the signal handler; no idle polling
-        pass
-    server.stop()
-    sync = next(t for t in threads if t.name == "syncd-sync")
-    sync.join(STOP_GRACE)
-    if sync.is_alive():  # abandoned mid-step: as safe as a kill, the next start converges
-        log.warning("sync_abandoned")
-    else:
-        daemon.close()
-    log.info("stopped")
-    return 0

@@ -67,7 +67,7 @@ class Operator:
         else:
             raise OperationRefused(f"unknown action {action!r}")
         self._record(action, str(key))
-        from syncd.daemon import Trigger
+        from syncd.status import Trigger
 
         self.daemon.request(Trigger.OPERATOR)
 
@@ -92,7 +92,7 @@ class Operator:
             self.daemon.engine.remove_volume(key)
             self.daemon.store.set_orphaned(key, False)
         self._record("delete_volume", str(key))
-        from syncd.daemon import Trigger
+        from syncd.status import Trigger
 
         self.daemon.request(Trigger.OPERATOR)
 

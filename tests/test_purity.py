@@ -27,6 +27,10 @@ PURE = [
     "syncd.runspec",
     "syncd.engine.base",
     "syncd.hooks",
+    "syncd.status",
+    "syncd.api.models",
+    "syncd.api.view",
+    "syncd.api.imageconfig",
 ]
 FORBIDDEN = {
     "docker",

@@ -61,7 +61,7 @@ def create_app(daemon: Daemon) -> FastAPI:
             return JSONResponse(
                 {"accepted": True, "sync": False, "reason": f"branch {branch}"}, 202
             )
-        from syncd.daemon import Trigger
+        from syncd.status import Trigger
 
         daemon.request(Trigger.WEBHOOK)
         return JSONResponse({"accepted": True, "sync": True}, status_code=202)
