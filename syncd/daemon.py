@@ -10,6 +10,7 @@ backoff; an engine outage is reported and recovered from when Docker answers aga
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
@@ -320,8 +321,6 @@ class Daemon:
                     applied=revision if ok else None,
                     error=None if ok else error,
                 )
-        self.status.plan_json = None
-        self.status.plan_markdown = render(plan, PlanFormat.MARKDOWN) if plan.changed else ""
         duration = time.monotonic() - attempt.started
         self.status.last_sync = {
             "trigger": trigger,
@@ -414,6 +413,9 @@ class Daemon:
         failing = " ".join(r.error or "" for r in records.values() if r.result == "error")
         self._containers = {k: c.id for k, c in planned.observation.containers.items()}
         self._desired = planned.desired
+        pending = planned.plan  # what the next sync would do (e.g. services that failed)
+        self.status.plan_json = json.loads(render(pending, PlanFormat.JSON))
+        self.status.plan_markdown = render(pending, PlanFormat.MARKDOWN) if pending.changed else ""
         valid = {key: f"registry {key} " not in failing for key in planned.desired.registries}
         valid.update(self._registry_valid)  # an explicit check wins over the pull heuristic
         self.view = build_view(

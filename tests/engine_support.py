@@ -68,7 +68,10 @@ class Deployment:
         filters = [f"{LABEL_INSTANCE}={self.instance}"] + [
             f"syncd.{k}={v}" for k, v in labels.items()
         ]
-        return list(self.client.containers.list(all=True, filters={"label": filters}))
+        found = self.client.containers.list(
+            all=True, filters={"label": filters}, ignore_removed=True
+        )
+        return list(found)  # (a container removed between listing and inspecting is skipped)
 
     def container(self, service: str) -> Any:
         found = self.containers(service=service)

@@ -19,6 +19,27 @@ if TYPE_CHECKING:
     from syncd.daemon import Daemon
 
 MAX_HOOK_BYTES = 5 * 1024 * 1024
+MAX_REQUEST_BYTES = 64 * 1024  # any other request: the API takes small JSON bodies at most
+
+
+class BodyLimit:
+    """413 for a declared body larger than the route accepts (a plain ASGI check of the
+    Content-Length header: no per-request cost beyond that)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            limit = MAX_HOOK_BYTES if scope["path"] == "/hooks/git" else MAX_REQUEST_BYTES
+            for name, value in scope["headers"]:
+                if name == b"content-length" and value.isdigit() and int(value) > limit:
+                    response = error(
+                        413, "PayloadTooLarge", f"request bodies are limited to {limit} bytes"
+                    )
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
 
 
 def error(status: int, kind: str, message: str) -> JSONResponse:
@@ -74,6 +95,7 @@ def create_app(daemon: Daemon) -> FastAPI:
     def sync_status() -> dict[str, Any]:
         status = daemon.status.as_dict()
         status["stacks"] = daemon.store.stacks()
+        status["pendingPlan"] = daemon.status.plan_json
         status["pendingPlanMarkdown"] = daemon.status.plan_markdown
         return status
 
@@ -82,6 +104,7 @@ def create_app(daemon: Daemon) -> FastAPI:
         return daemon.store.syncs(max(1, min(limit, 1000)))
 
     app.include_router(v2.router(daemon))
+    app.add_middleware(BodyLimit)
 
     if daemon.config.read_token:  # only then: a middleware costs every request
 

@@ -267,26 +267,45 @@ def router(daemon: Daemon) -> APIRouter:
 
     actions(api, daemon)
 
-    def in_git(what: str) -> JSONResponse:
-        where = daemon.status.good_revision or daemon.status.seen_revision or "HEAD"
+    refusals(api, daemon)
+    return api
+
+
+def refusals(api: APIRouter, daemon: Daemon) -> None:
+    """Writes belong in git: 405 naming the manifest file and the revision to change."""
+
+    def in_git(what: str, where: str | None) -> JSONResponse:
+        revision = daemon.status.good_revision or daemon.status.seen_revision or "HEAD"
+        place = f"in {where}" if where else "in a manifest"
         message = (
-            f"{what} are declared in git: change the manifest in {daemon.repo.display} "
-            f"(branch {daemon.repo.branch}, now at {where[:12]}) and push; syncd applies it"
+            f"{what} are declared in git: change {place} in {daemon.repo.display} "
+            f"(branch {daemon.repo.branch}, revision {revision[:12]}) and push; syncd applies it"
         )
         return JSONResponse({"type": "MethodNotAllowed", "message": message}, 405)
 
-    for path, methods, what in (
-        ("/stacks/{stackId}", ["PUT", "PATCH"], "stacks"),
-        ("/projects/{projectId}/registries", ["POST"], "registries"),
-        ("/registries/{registryId}", ["PATCH", "DELETE"], "registries"),
-    ):
+    def stack_source(stackId: str) -> str | None:
+        desired = daemon.desired()
+        found = [s for s in desired.stacks.values() if s.key.id == stackId] if desired else []
+        return found[0].source if found else None
 
-        def refuse(what: str = what) -> JSONResponse:
-            return in_git(what)
+    def registry_source(registryId: str) -> str | None:
+        desired = daemon.desired()
+        found = (
+            [r for r in desired.registries.values() if r.key.id == registryId] if desired else []
+        )
+        return found[0].source if found else None
 
-        api.add_api_route(path, refuse, methods=methods, status_code=405, include_in_schema=False)
+    @api.api_route("/stacks/{stackId}", methods=["PUT", "PATCH"], include_in_schema=False)
+    def refuse_stack(stackId: str) -> JSONResponse:
+        return in_git("stacks", stack_source(stackId))
 
-    return api
+    @api.post("/projects/{projectId}/registries", include_in_schema=False)
+    def refuse_new_registry(projectId: str) -> JSONResponse:
+        return in_git("registries", "a `kind: Registry` document")
+
+    @api.api_route("/registries/{registryId}", methods=["PATCH", "DELETE"], include_in_schema=False)
+    def refuse_registry(registryId: str) -> JSONResponse:
+        return in_git("registries", registry_source(registryId))
 
 
 def _tokens(request: Request) -> list[str]:
