@@ -19,16 +19,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncd import logs
+from syncd.api.deployed import deployed_spec
 from syncd.api.view import Inputs, View
 from syncd.api.view import build as build_view
+from syncd.canonical import Spec
 from syncd.desired import DesiredState
 from syncd.engine import EngineUnavailable, connect
-from syncd.engine.base import Engine
+from syncd.engine.base import Engine, Names
 from syncd.errors import ManifestError, SourceError, SyncdError
 from syncd.execute import SyncResult
 from syncd.ids import RegistryKey, ServiceKey
 from syncd.manifests import ManifestSet, read_manifests
 from syncd.metrics import Metrics
+from syncd.observe import Observation
 from syncd.plan import PlanRefused
 from syncd.reconcile import Reconciler
 from syncd.render import PlanFormat, render
@@ -100,6 +103,8 @@ class Daemon:
         self._containers: dict[ServiceKey, str] = {}
         self._desired: DesiredState | None = None
         self._registry_valid: dict[RegistryKey, bool] = {}
+        self._deployed: dict[str, Spec] = {}  # container id -> what it runs (inspected once)
+        self._images: dict[str, dict[str, Any]] = {}  # image id -> inspect
         self.metrics = Metrics(self)
         self._usage: tuple[float, dict[str, int]] = (0.0, {})
         try:
@@ -253,8 +258,8 @@ class Daemon:
             self._good = parsed
             self.status.good_revision = revision
             self.status.engine_available = True
+            self._refresh_view()  # first: once the status says applied, the API shows it
             self._finish(attempt, result)
-            self._refresh_view()
             return result
         except EngineUnavailable as err:
             self._fail(attempt, Stage.ENGINE, str(err))
@@ -409,6 +414,7 @@ class Daemon:
         except SyncdError as err:
             self.log.warning("view_refresh_failed", error=str(err))
             return
+        deployed = self._inspect_new(planned.observation)
         records = self.store.services()
         failing = " ".join(r.error or "" for r in records.values() if r.result == "error")
         self._containers = {k: c.id for k, c in planned.observation.containers.items()}
@@ -430,8 +436,35 @@ class Daemon:
                 volume_usage=usage,
                 usage_at=usage_at,
                 registry_valid=valid,
+                deployed=deployed,
             )
         )
+
+    def _inspect_new(self, observation: Observation) -> dict[ServiceKey, Spec]:
+        """What each container runs, from Docker's inspect. A container's configuration never
+        changes, so each is inspected once: a steady state costs no inspect at all."""
+        names = Names(self.settings.instance)
+        current = {c.id: (key, c) for key, c in observation.containers.items()}
+        self._deployed = {cid: spec for cid, spec in self._deployed.items() if cid in current}
+        for cid, (key, container) in current.items():
+            if cid in self._deployed:
+                continue
+            try:
+                inspect = self.engine.inspect(cid)
+                image_id = container.image_id
+                if image_id not in self._images:
+                    self._images[image_id] = self.engine.image_config(image_id)
+            except SyncdError:
+                continue  # removed meanwhile, or the image is gone: the recorded spec stands
+            self._deployed[cid] = deployed_spec(
+                inspect,
+                self._images.get(image_id),
+                volume_prefix=names.volume(key.stack_key.volume("")),
+                files_root=str(self.settings.project_files(key.project).resolve()),
+            )
+        return {
+            key: self._deployed[cid] for cid, (key, _) in current.items() if cid in self._deployed
+        }
 
     def container_id(self, key: ServiceKey) -> str | None:
         return self._containers.get(key)

@@ -210,7 +210,12 @@ def test_pagination_filters_sort_orders_and_ids(api: RunningDaemon) -> None:
     assert bad.status_code == 400 and bad.json()["type"] == "ValidationError"
 
     assert web["status"] == "running" and web["message"] == "Container ready"
-    assert web["deployedState"]["image"] == "busybox:1.36"
+    deployed = web["deployedState"]  # from Docker's inspect, in the declared forms
+    assert deployed["image"] == "busybox:1.36"
+    assert deployed.get("imageDigest", "sha256:").startswith("sha256:")  # images from registries
+    assert deployed["volumes"] == ["data:/data:rw"] == web["pendingState"]["volumes"]
+    assert deployed["envs"] == {"MODE": "plain", "TOKEN": "<redacted>"}  # no image defaults
+    assert deployed["command"] == web["pendingState"]["command"]
     assert web["deploy"] == {"resources": {"limits": {"cpus": "0.5", "memory": "67108864b"}}}
     volume = api.http.get(f"/v2/projects/{pid}/volumes").json()[0]
     assert volume["linkedServices"] == [web["id"]] and volume["orphaned"] is False

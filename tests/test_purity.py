@@ -31,6 +31,7 @@ PURE = [
     "syncd.api.models",
     "syncd.api.view",
     "syncd.api.imageconfig",
+    "syncd.api.deployed",
 ]
 FORBIDDEN = {
     "docker",

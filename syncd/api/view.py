@@ -52,6 +52,7 @@ class Inputs:
     volume_usage: Mapping[str, int] = field(default_factory=dict)  # engine volume name -> bytes
     usage_at: float = 0.0
     registry_valid: Mapping[RegistryKey, bool] = field(default_factory=dict)
+    deployed: Mapping[ServiceKey, Spec] = field(default_factory=dict)  # from inspect
 
 
 @dataclass(frozen=True)
@@ -203,9 +204,8 @@ class _Builder:
         secrets = (desired.secrets if desired else frozenset()) | (
             live.secrets if live else frozenset()
         )
-        deployed = _state(live.spec, secrets, digest) if live else ServiceState(image="")
-        if live is not None and not live.spec:  # a container of unknown spec: its image at least
-            deployed = ServiceState(image=str(pending_spec.get("image") or ""), imageDigest=digest)
+        running = self.inputs.deployed.get(key) or (live.spec if live else None)
+        deployed = _state(running, secrets, digest) if running else ServiceState(image="")
         action = self._change(key)
         status, message = self._status(live, desired, record, action)
         set_at = (

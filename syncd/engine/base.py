@@ -140,6 +140,10 @@ class Engine(ABC):
     def health(self, container_id: str) -> Health: ...
 
     @abstractmethod
+    def inspect(self, container_id: str) -> dict[str, Any]:
+        """The container's full configuration as the engine reports it."""
+
+    @abstractmethod
     def environment(self, container_id: str) -> dict[str, str]:
         """The environment a container runs with (to carry secrets syncd does not keep)."""
 

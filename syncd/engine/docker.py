@@ -159,6 +159,11 @@ class DockerEngine(Engine):
         return Health(status, health, state.get("ExitCode"))
 
     @_engine_errors
+    def inspect(self, container_id: str) -> dict[str, Any]:
+        answer: dict[str, Any] = self.api.inspect_container(container_id)
+        return answer
+
+    @_engine_errors
     def environment(self, container_id: str) -> dict[str, str]:
         env = self.api.inspect_container(container_id)["Config"].get("Env") or []
         return dict(item.split("=", 1) for item in env if "=" in item)
