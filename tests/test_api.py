@@ -209,6 +209,13 @@ def test_pagination_filters_sort_orders_and_ids(api: RunningDaemon) -> None:
     bad = api.http.get(f"/v2/projects/{pid}/services", params={"sortOrder": "sideways"})
     assert bad.status_code == 400 and bad.json()["type"] == "ValidationError"
 
+    stacks = api.http.get(f"/v2/projects/{pid}/stacks", params={"searchTerm": "jobs"}).json()
+    assert [s["description"] for s in stacks] == ["Jobs"]
+    for order in ("nameAsc", "nameDesc", "storageAsc", "storageDesc"):
+        answer = api.http.get(f"/v2/projects/{pid}/volumes", params={"sortOrder": order})
+        assert answer.status_code == 200 and len(answer.json()) == 1
+    other = api.http.get("/v2/projects/not-a-project/services")
+    assert other.status_code == 200 and other.json() == []
     assert web["status"] == "running" and web["message"] == "Container ready"
     deployed = web["deployedState"]  # from Docker's inspect, in the declared forms
     assert deployed["image"] == "busybox:1.36"
@@ -342,6 +349,7 @@ def test_image_config_and_the_two_checks(
     api: RunningDaemon, test_registry: TestRegistry, docker_client: docker.DockerClient
 ) -> None:
     mittwald = Conformance(reference())
+    own = Conformance(api.http.get("/v2/openapi.json").json())
     path = "/v2/container-image-config"
     local = api.http.get(path, params={"imageReference": "busybox:1.36"})
     assert local.status_code == 200
@@ -355,6 +363,7 @@ def test_image_config_and_the_two_checks(
     )
     assert pulled.status_code == 200, pulled.text
     mittwald.check(path, "get", pulled)
+    own.check(path, "get", pulled)
     assert pulled.json()["digest"].startswith("sha256:")
     missing = api.http.get(path, params={"imageReference": "127.0.0.1:5555/private/none:1"})
     assert missing.status_code == 404 and missing.json()["type"] == "NotFound"
@@ -364,6 +373,7 @@ def test_image_config_and_the_two_checks(
     bad = api.http.post(uri, json={"registryUri": "https://x/y"})
     for answer in (good, bad):
         mittwald.check(uri, "post", answer)
+        own.check(uri, "post", answer)
     assert good.json() == {"valid": True} and bad.json()["valid"] is False
     registry = api.http.get(f"/v2/projects/{project_id()}/registries").json()[0]
     check = f"/v2/registries/{registry['id']}/actions/validate-credentials"

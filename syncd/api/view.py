@@ -119,6 +119,7 @@ def _digests(observed: Observed) -> dict[str, str]:
 class _Builder:
     inputs: Inputs
     view: View = field(default_factory=View)
+    _actions: dict[ServiceKey, Action] | None = None
 
     def build(self) -> View:
         desired = self.inputs.desired
@@ -185,14 +186,11 @@ class _Builder:
         self._project(key.project)
 
     def _change(self, key: ServiceKey) -> Action | None:
-        plan = self.inputs.plan
-        if plan is None:
-            return None
-        for stack in plan.stacks:
-            for change in stack.services:
-                if change.key == key:
-                    return change.action
-        return None
+        if self._actions is None:  # indexed once per build: a lookup per service after that
+            plan = self.inputs.plan
+            stacks = plan.stacks if plan is not None else ()
+            self._actions = {c.key: c.action for stack in stacks for c in stack.services}
+        return self._actions.get(key)
 
     def _service(
         self, key: ServiceKey, desired: DesiredService | None, live: LiveService | None
