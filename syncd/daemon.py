@@ -15,7 +15,7 @@ import random
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from syncd import logs
@@ -77,7 +77,6 @@ class _Attempt:
 class _Parsed:
     revision: str
     manifests: ManifestSet
-    problems: list[str] = field(default_factory=list)
 
 
 class Daemon:
@@ -297,7 +296,7 @@ class Daemon:
         revision, trigger = attempt.revision, attempt.trigger
         plan = result.plan
         failed = result.failed
-        health = any("dependency" in r.detail and "healthy" in r.detail for r in failed)
+        health = any(r.unhealthy_dependency for r in failed)
         stage = (Stage.HEALTH if health else Stage.APPLY) if not result.ok else None
         error = "; ".join([f"{r.key}: {r.detail}" for r in failed] + list(result.errors)) or None
         services = [

@@ -37,6 +37,10 @@ class ServiceFailed(SyncdError):
     """One service could not be brought to its desired state."""
 
 
+class DependencyNotHealthy(ServiceFailed):
+    """A `service_healthy` gate failed: the dependency never became healthy (stage `health`)."""
+
+
 @dataclass(frozen=True)
 class ServiceResult:
     key: ServiceKey
@@ -44,6 +48,7 @@ class ServiceResult:
     ok: bool
     detail: str  # what happened, or the error (never a secret value)
     container_id: str | None = None
+    unhealthy_dependency: bool = False  # failed at a `service_healthy` gate
 
 
 @dataclass(frozen=True)
@@ -165,7 +170,8 @@ class Execution:
             except EngineUnavailable:
                 raise
             except SyncdError as err:
-                result = ServiceResult(change.key, change.action, False, str(err))
+                gate = isinstance(err, DependencyNotHealthy)
+                result = ServiceResult(change.key, change.action, False, str(err), None, gate)
                 self.store.record_error(change.key, str(err))
             self.log.info(
                 "service_applied",
@@ -366,7 +372,7 @@ class Execution:
             if healthy and state.health == "healthy":
                 return
             if healthy and state.health is None and state.state is ContainerState.RUNNING:
-                raise ServiceFailed(
+                raise DependencyNotHealthy(
                     f"not started: its dependency {name} has no healthcheck, so it can never be "
                     "service_healthy"
                 )
@@ -377,9 +383,10 @@ class Execution:
                     f"not started: its dependency {name} exited with code {state.exit_code}"
                 )
             if time.monotonic() >= deadline:
-                want = "healthy" if healthy else "completed"
-                raise ServiceFailed(
-                    f"not started: its dependency {name} was not {want} within {timeout:g} s "
+                failure = DependencyNotHealthy if healthy else ServiceFailed
+                raise failure(
+                    f"not started: its dependency {name} was not "
+                    f"{'healthy' if healthy else 'completed'} within {timeout:g} s "
                     f"(health: {state.health or 'none'})"
                 )
             time.sleep(0.2)

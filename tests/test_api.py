@@ -9,6 +9,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -108,26 +109,35 @@ class Conformance:
         jsonschema.validate(body, document, cls=jsonschema.Draft202012Validator)
 
 
-@pytest.fixture
-def api(deployment: Deployment) -> Iterator[RunningDaemon]:
+@contextmanager
+def serving(deployment: Deployment, **env: str) -> Iterator[RunningDaemon]:
+    """`syncd run` on MANIFESTS (committed to the deployment's repo), once it applied them."""
     repo = GitRepo(deployment.repo)
     repo.write("api.yaml", MANIFESTS)
     repo.commit("api")
-    env = {"API_TOKEN": SECRET_ENV, "REGISTRY_PW": REGISTRY_PASSWORD, "SYNCD_LOG_LEVEL": "debug"}
+    env = {"API_TOKEN": SECRET_ENV, "REGISTRY_PW": REGISTRY_PASSWORD, **env}
     daemon = RunningDaemon(
         str(repo.path), deployment.settings.data_dir, deployment.instance, env=env
     )
+    if "SYNCD_READ_TOKEN" in env:
+        daemon.http.headers["Authorization"] = f"Bearer {env['SYNCD_READ_TOKEN']}"
     try:
         daemon.started()
         wait_for(lambda: daemon.status()["appliedRevision"], 30, "the first sync")
+        yield daemon
+    finally:
+        daemon.close()
+
+
+@pytest.fixture
+def api(deployment: Deployment) -> Iterator[RunningDaemon]:
+    with serving(deployment, SYNCD_LOG_LEVEL="debug") as daemon:
         wait_for(
             lambda: len(daemon.http.get(f"/v2/projects/{project_id()}/services").json()) == 3,
             10,
             "the view",
         )
         yield daemon
-    finally:
-        daemon.close()
 
 
 def project_id() -> str:
@@ -275,25 +285,10 @@ def test_no_answer_or_log_line_holds_a_secret(api: RunningDaemon) -> None:
 
 @pytest.fixture
 def admin_api(deployment: Deployment) -> Iterator[RunningDaemon]:
-    repo = GitRepo(deployment.repo)
-    repo.write("api.yaml", MANIFESTS)
-    repo.commit("api")
-    env = {
-        "API_TOKEN": SECRET_ENV,
-        "REGISTRY_PW": REGISTRY_PASSWORD,
-        "SYNCD_ADMIN_TOKEN": "admin-token",
-        "SYNCD_READ_TOKEN": "read-token",
-    }
-    daemon = RunningDaemon(
-        str(repo.path), deployment.settings.data_dir, deployment.instance, env=env
-    )
-    daemon.http.headers["Authorization"] = "Bearer read-token"
-    try:
-        daemon.started()
-        wait_for(lambda: daemon.status()["appliedRevision"], 30, "the first sync")
+    with serving(
+        deployment, SYNCD_ADMIN_TOKEN="admin-token", SYNCD_READ_TOKEN="read-token"
+    ) as daemon:
         yield daemon
-    finally:
-        daemon.close()
 
 
 def test_tokens_guard_reads_and_operational_tasks(

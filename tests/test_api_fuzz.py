@@ -21,10 +21,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.daemon_support import RunningDaemon, wait_for
+from tests.daemon_support import RunningDaemon
 from tests.engine_support import Deployment
-from tests.gitrepo import GitRepo
-from tests.test_api import MANIFESTS, REGISTRY_PASSWORD, SECRET_ENV
+from tests.test_api import serving
 
 pytestmark = pytest.mark.docker
 EXCLUDED = ("/v2/container-image-config", "/hooks/git")
@@ -35,19 +34,10 @@ def fuzzed(
     tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient, busybox_image: str
 ) -> Iterator[RunningDaemon]:
     deployment = Deployment(tmp_path_factory.mktemp("fuzz"), docker_client)
-    repo = GitRepo(deployment.repo)
-    repo.write("api.yaml", MANIFESTS)
-    repo.commit("api")
-    env = {"API_TOKEN": SECRET_ENV, "REGISTRY_PW": REGISTRY_PASSWORD}
-    daemon = RunningDaemon(
-        str(repo.path), deployment.settings.data_dir, deployment.instance, env=env
-    )
     try:
-        daemon.started()
-        wait_for(lambda: daemon.status()["appliedRevision"], 30, "the first sync")
-        yield daemon
+        with serving(deployment) as daemon:
+            yield daemon
     finally:
-        daemon.close()
         deployment.cleanup()
 
 

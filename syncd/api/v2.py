@@ -39,6 +39,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Error}}
 
 Limit = Annotated[int, Query(ge=0, le=100_000)]
 Skip = Annotated[int, Query(ge=0)]
+Page = Annotated[int | None, Query(alias="page", ge=0)]  # named `page_`: `page()` pages
 
 
 def not_found(what: str, ref: str) -> JSONResponse:
@@ -75,7 +76,7 @@ def router(daemon: Daemon) -> APIRouter:
     async def list_projects(
         limit: Limit = 1000,
         skip: Skip = 0,
-        page_: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        page_: Page = None,
     ) -> Response:
         current = view()
         items = sorted(current.projects.values(), key=lambda p: p.description)
@@ -104,7 +105,7 @@ def router(daemon: Daemon) -> APIRouter:
         searchTerm: str | None = None,
         limit: Limit = 1000,
         skip: Skip = 0,
-        page_: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        page_: Page = None,
     ) -> Response:
         current = view()
         stacks = [
@@ -129,7 +130,7 @@ def router(daemon: Daemon) -> APIRouter:
         sortOrder: Literal["descriptionAsc", "descriptionDesc"] | None = None,
         limit: Limit = 1000,
         skip: Skip = 0,
-        page_: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        page_: Page = None,
     ) -> Response:
         current = view()
         services = [
@@ -162,7 +163,7 @@ def router(daemon: Daemon) -> APIRouter:
         sortOrder: Literal["nameAsc", "nameDesc", "storageAsc", "storageDesc"] | None = None,
         limit: Limit = 1000,
         skip: Skip = 0,
-        page_: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        page_: Page = None,
     ) -> Response:
         current = view()
         project_stacks = {s.id for s in current.stacks.values() if s.projectId == projectId}
@@ -193,7 +194,7 @@ def router(daemon: Daemon) -> APIRouter:
         hasCredentials: bool | None = None,
         limit: Limit = 1000,
         skip: Skip = 0,
-        page_: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        page_: Page = None,
     ) -> Response:
         current = view()
         registries = [
@@ -229,13 +230,7 @@ def router(daemon: Daemon) -> APIRouter:
         responses=NOT_FOUND,
     )
     async def get_volume(stackId: str, volumeId: str) -> Any:
-        found = view().volumes.get(volumeId) or next(
-            (v for v in view().volumes.values() if v.stackId == stackId and v.name == volumeId),
-            None,
-        )
-        if found is None or found.stackId != stackId:
-            return not_found("volume", volumeId)
-        return found
+        return view().volume(stackId, volumeId) or not_found("volume", volumeId)
 
     @api.get(
         "/registries/{registryId}",
@@ -289,11 +284,8 @@ def refusals(api: APIRouter, daemon: Daemon) -> None:
         return found[0].source if found else None
 
     def registry_source(registryId: str) -> str | None:
-        desired = daemon.desired()
-        found = (
-            [r for r in desired.registries.values() if r.key.id == registryId] if desired else []
-        )
-        return found[0].source if found else None
+        registry = Operator(daemon).registry_by_id(registryId)
+        return registry.source if registry else None
 
     @api.api_route("/stacks/{stackId}", methods=["PUT", "PATCH"], include_in_schema=False)
     def refuse_stack(stackId: str) -> JSONResponse:
@@ -371,16 +363,8 @@ def actions(api: APIRouter, daemon: Daemon) -> None:
         dependencies=guarded,
     )
     def delete_volume(stackId: str, volumeId: str) -> Response:
-        found = daemon.view.volumes.get(volumeId) or next(
-            (
-                v
-                for v in daemon.view.volumes.values()
-                if v.stackId == stackId and v.name == volumeId
-            ),
-            None,
-        )
-        stack = daemon.view.stacks.get(stackId)
-        if found is None or stack is None or found.stackId != stackId:
+        found = daemon.view.volume(stackId, volumeId)
+        if found is None:
             return not_found("volume", volumeId)
         key = daemon.view.volume_keys[found.id]
         return run(lambda: operator.delete_volume(key))

@@ -76,6 +76,15 @@ class View:
             self._json[id(model)] = found
         return found
 
+    def volume(self, stack_id: str, ref: str) -> VolumeResponse | None:
+        """A volume by uuid or name (within its stack)."""
+        found = self.volumes.get(ref)
+        if found is None:
+            found = next(
+                (v for v in self.volumes.values() if v.stackId == stack_id and v.name == ref), None
+            )
+        return found if found is not None and found.stackId == stack_id else None
+
     def service(self, stack_id: str, ref: str) -> ServiceResponse | None:
         """A service by uuid, shortId or service name (within its stack)."""
         found = self.services.get(ref)
