@@ -10,12 +10,13 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
 from typing import Any
 
-from syncd.interpolate import REDACTED
 from syncd.manifests.fields import parse_cpus, parse_duration, parse_memory, parse_mount, parse_port
 from syncd.manifests.model import HealthCheck, RestartPolicy, Service
+from syncd.taint import REDACTED, escape, redact
+
+__all__ = ["REDACTED", "Spec", "escape", "redact"]  # redaction lives in `taint`
 
 Spec = dict[str, Any]
 
@@ -51,9 +52,15 @@ def _healthcheck(check: HealthCheck) -> Spec:
     return out
 
 
-def _mount(raw: str) -> str:
+def mount_text(raw: str) -> str:
+    """A mount in its canonical form (`data:/data:rw`)."""
     mount = parse_mount(raw)
     return f"{mount.source}:{mount.target}:{'ro' if mount.read_only else 'rw'}"
+
+
+def port_text(raw: str) -> str:
+    """A port in its canonical form (`8080:80/tcp`)."""
+    return str(parse_port(raw))
 
 
 def fields(service: Service) -> Spec:
@@ -70,9 +77,9 @@ def fields(service: Service) -> Spec:
     if given & {"environment", "envs"}:
         out["environment"] = dict(sorted(service.env().items()))
     if "ports" in given:
-        out["ports"] = sorted({str(parse_port(p)) for p in service.ports or []})
+        out["ports"] = sorted({port_text(p) for p in service.ports or []})
     if "volumes" in given:
-        out["volumes"] = sorted({_mount(v) for v in service.volumes or []})
+        out["volumes"] = sorted({mount_text(v) for v in service.volumes or []})
     limits = (
         service.deploy.resources.limits if service.deploy and service.deploy.resources else None
     )
@@ -124,27 +131,3 @@ def recreate_fields(before: Spec, after: Spec) -> list[str]:
 
 def changed_fields(before: Spec, after: Spec) -> list[str]:
     return sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
-
-
-def escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
-
-
-def redact(value: Any, at: str, secrets: Iterable[str]) -> Any:
-    """`value` (found at JSON pointer `at`) with every secret pointer inside it redacted."""
-    secret_set = set(secrets)
-    if not secret_set:
-        return value
-    return _redact(value, at, secret_set)
-
-
-def _redact(value: Any, at: str, secrets: set[str]) -> Any:
-    if at in secrets:
-        return REDACTED
-    if not any(s.startswith(at + "/") for s in secrets):
-        return value
-    if isinstance(value, Mapping):
-        return {k: _redact(v, f"{at}/{escape(str(k))}", secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact(v, f"{at}/{i}", secrets) for i, v in enumerate(value)]
-    return value

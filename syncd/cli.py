@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from syncd import __version__, logs, report, settings
+from syncd import __version__, logs, report, settings, taint
 from syncd.desired import DesiredState, resolve
 from syncd.errors import ManifestError, SyncdError
 from syncd.ids import ServiceKey
@@ -46,6 +46,13 @@ def snapshot(repo: str, rev: str | None, paths: Sequence[str]) -> Snapshot:
     return read_directory(repo, paths)
 
 
+def read(snap: Snapshot, env_file: str | None) -> ManifestSet:
+    """The snapshot's manifests; their env values are remembered, so no log line shows them."""
+    manifests = read_manifests(snap.files, environment(env_file), problems=snap.problems)
+    taint.remember(manifests.secret_values())
+    return manifests
+
+
 def _add_source_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repo", default=".", help="repository or directory (default: .)")
     parser.add_argument(
@@ -64,7 +71,7 @@ def _add_source_args(parser: argparse.ArgumentParser) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     snap = snapshot(args.repo, args.rev, args.path)
-    result = read_manifests(snap.files, environment(args.env_file), problems=snap.problems)
+    result = read(snap, args.env_file)
     fmt = ReportFormat(args.format)
     print(report.render(result.problems, fmt, files=len(snap.files), revision=snap.revision))
     logs.get().info(
@@ -80,10 +87,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def desired_at(args: argparse.Namespace, rev: str, last_applied: LiveState | None) -> DesiredState:
     """One revision's desired state; PATCH-strategy stacks build on `last_applied` when given."""
     snap = read_revision(args.repo, rev, args.path)
-    manifests = read_manifests(snap.files, environment(args.env_file), problems=snap.problems)
+    manifests = read(snap, args.env_file)
     base = last_applied.last_applied() if last_applied is not None else None
+    secrets = last_applied.last_secrets() if last_applied is not None else None
     try:
-        return resolve(manifests, snap.revision, base)
+        return resolve(manifests, snap.revision, base, secrets)
     except ManifestError as err:
         label = f"revision {rev} ({(snap.revision or '')[:12]})"
         raise ManifestError(err.problems) from SyncdError(label)
@@ -92,7 +100,7 @@ def desired_at(args: argparse.Namespace, rev: str, last_applied: LiveState | Non
 def manifests_at(args: argparse.Namespace, rev: str | None) -> tuple[ManifestSet, str | None]:
     """Every manifest of a revision (or of the files on disk), or `ManifestError`."""
     snap = snapshot(args.repo, rev, args.path)
-    manifests = read_manifests(snap.files, environment(args.env_file), problems=snap.problems)
+    manifests = read(snap, args.env_file)
     if manifests.errors:
         raise ManifestError(manifests.errors)
     return manifests, snap.revision

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from syncd import logs
+from syncd import logs, taint
 from syncd.api.deployed import deployed_spec
 from syncd.api.view import Inputs, View
 from syncd.api.view import build as build_view
@@ -232,6 +232,7 @@ class Daemon:
             return self._good
         snap = self.repo.snapshot(revision)
         manifests = read_manifests(snap.files, self.env, problems=snap.problems)
+        taint.remember(manifests.secret_values())
         if manifests.errors:
             raise ManifestError(manifests.errors)
         return _Parsed(revision, manifests)
@@ -358,6 +359,7 @@ class Daemon:
         self, attempt: _Attempt, stage: Stage, message: str, *, problems: list[str] | None = None
     ) -> None:
         revision, trigger = attempt.revision, attempt.trigger
+        message = taint.scrub_known(message)  # in depth: whatever a failure quoted
         self.store.finish_sync(
             attempt.sync_id, revision=revision, result="failed", stage=stage.value, error=message
         )

@@ -17,12 +17,13 @@ from pydantic import ValidationError
 
 from syncd import canonical
 from syncd.canonical import Spec, escape
-from syncd.errors import ManifestError, Problem, Severity
+from syncd.errors import ManifestError, Problem, Severity, scrub_problem
 from syncd.ids import RegistryKey, ServiceKey, StackKey, VolumeKey
 from syncd.manifests import ManifestSet
 from syncd.manifests.checks import check
-from syncd.manifests.model import PatchOp, Registry, Stack, StackPatch, Strategy
+from syncd.manifests.model import PatchOp, Registry, Service, Stack, StackPatch, Strategy
 from syncd.manifests.parse import Located
+from syncd.taint import REDACTED
 from syncd.yamlsafe import Path, pointer
 
 
@@ -51,6 +52,7 @@ class DesiredStack:
     volumes: Mapping[str, DesiredVolume]
     removed: frozenset[str] = frozenset()  # update strategy: services declared as `{}`
     source: str = ""  # file:line of the Stack document
+    own_secrets: frozenset[str] = frozenset()  # tainted pointers of the stack's own fields
 
     def spec(self) -> Spec:
         """The stack as one JSON value (what `json-patch` output applies to)."""
@@ -61,9 +63,13 @@ class DesiredStack:
         }
 
     def secrets(self) -> frozenset[str]:
-        return frozenset(
+        return self.own_secrets | frozenset(
             f"/services/{escape(name)}{p}" for name, s in self.services.items() for p in s.secrets
         )
+
+    @property
+    def shown_description(self) -> str:
+        return REDACTED if "/description" in self.own_secrets else self.description
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,12 @@ class DesiredRegistry:
     username: str | None
     password_ref: str | None  # "env:NAME" or "file:/path": where the secret is, never the secret
     source: str = ""
+    secrets: frozenset[str] = frozenset()  # tainted fields: description, username, uri
+
+    def shown(self, name: str) -> str | None:
+        """A field as outputs show it: `<redacted>` when it came from the environment."""
+        value: str | None = getattr(self, name)
+        return REDACTED if name in self.secrets and value is not None else value
 
 
 @dataclass(frozen=True)
@@ -111,6 +123,7 @@ def _patched(
                 )
                 return located, secrets
             secrets = _secrets_after(secrets, op, overlay.secrets, index)
+    values = located.secret_values.union(*(p.secret_values for p in patches))
     try:
         patched = Stack.model_validate(body)
     except ValidationError as err:
@@ -122,7 +135,7 @@ def _patched(
             )
         )
         return located, secrets
-    return Located(patched, located.document, frozenset(secrets)), secrets
+    return Located(patched, located.document, frozenset(secrets), values), secrets
 
 
 def _under(paths: set[Path], root: Path) -> set[Path]:
@@ -154,35 +167,65 @@ def _path_of(json_pointer: str) -> Path:
     return tuple(t.replace("~1", "/").replace("~0", "~") for t in tokens)
 
 
-def _service_secrets(secrets: set[Path], name: str) -> frozenset[str]:
+def _service_secrets(secrets: set[Path], name: str, service: Service, spec: Spec) -> set[str]:
     """Manifest paths of env-filled values -> pointers into the service's canonical spec."""
-    out = set()
+    out: set[str] = set()
     for path in secrets:
         if len(path) < 3 or path[:2] != ("services", name):
             continue
-        fieldname = str(path[2])
-        if fieldname in ("environment", "envs") and len(path) > 3:
-            out.add(f"/environment/{escape(str(path[3]))}")
-        elif fieldname == "deploy":
-            out.update({"/cpus", "/memory"})
-        elif fieldname in canonical.DEFAULTS:
-            out.add(f"/{fieldname}")
-    return frozenset(out)
+        out.add(_spec_pointer(str(path[2]), path[3:], service, spec))
+    return out
+
+
+def _spec_pointer(fieldname: str, rest: Path, service: Service, spec: Spec) -> str:
+    """Where the canonical spec holds the manifest value at `<fieldname>/<rest>`."""
+    match fieldname, rest:
+        case (("environment" | "envs"), (str(variable), *_)):
+            return f"/environment/{escape(variable)}"
+        case (("command" | "entrypoint"), (int(index), *_)):
+            return f"/{fieldname}/{index}"
+        case (("ports" | "volumes"), (int(index), *_)):
+            given = getattr(service, fieldname) or []
+            if index >= len(given):  # a failed overlay: its paths do not fit the stack
+                return f"/{fieldname}"
+            raw = given[index]
+            text = canonical.port_text(raw) if fieldname == "ports" else canonical.mount_text(raw)
+            items = spec.get(fieldname) or []
+            return f"/{fieldname}/{items.index(text)}" if text in items else f"/{fieldname}"
+        case "deploy", _:
+            return f"/{rest[-1]}" if rest and rest[-1] in ("cpus", "memory") else "/cpus"
+        case "healthcheck", ("test", int(index), *_):
+            return f"/healthcheck/test/{index}"
+        case "healthcheck", ("test",):
+            return "/healthcheck/test"
+        case "healthcheck", (str(probe), *_):
+            return f"/healthcheck/{probe}"
+        case "dependsOn", (str(dependency), *_):
+            return f"/dependsOn/{escape(dependency)}"
+        case _:
+            return f"/{fieldname}"
+
+
+def _kept_secrets(last: frozenset[str], given: Spec) -> set[str]:
+    """PATCH: the tainted pointers of the fields a service keeps from its last applied spec."""
+    return {p for p in last if p.split("/")[1] not in given}
 
 
 def _stack(
     located: Located[Stack],
     secrets: set[Path],
-    last_applied: Mapping[ServiceKey, Spec] | None,
+    last: _Last,
     problems: list[Problem],
     warnings: list[Problem],
 ) -> DesiredStack:
     stack = located.manifest
     services: dict[str, DesiredService] = {}
     removed: set[str] = set()
+    last_applied = last.specs
     for name, service in stack.services.items():
         key = stack.key.service(name)
         given = canonical.fields(service)
+        kept: set[str] = set()
         if stack.strategy is Strategy.DECLARE:
             spec = canonical.full(service)
         elif not given:
@@ -190,6 +233,7 @@ def _stack(
             continue
         elif last_applied is not None and key in last_applied:
             spec = canonical.merge(last_applied[key], given)
+            kept = _kept_secrets(last.secrets.get(key, frozenset()), given)
         elif "image" in given:
             spec = canonical.merge({}, given)
         else:
@@ -202,7 +246,8 @@ def _stack(
             else:
                 problems.append(problem)
             continue
-        services[name] = DesiredService(key, spec, _service_secrets(secrets, name))
+        tainted = _service_secrets(secrets, name, service, spec) | kept
+        services[name] = DesiredService(key, spec, frozenset(tainted))
     volumes = {name: DesiredVolume(stack.key.volume(name)) for name in stack.volumes}
     return DesiredStack(
         key=stack.key,
@@ -212,6 +257,7 @@ def _stack(
         volumes=volumes,
         removed=frozenset(removed),
         source=_where(located),
+        own_secrets=frozenset("/description" for p in secrets if p == ("description",)),
     )
 
 
@@ -223,6 +269,8 @@ def _as_warning(problem: Problem) -> Problem:
 def _registry(located: Located[Registry]) -> DesiredRegistry:
     registry = located.manifest
     credentials = registry.credentials
+    fields = {"description": "description", "credentials": "username", "uri": "uri"}
+    tainted = {fields[str(p[0])] for p in located.secrets if str(p[0]) in fields}
     return DesiredRegistry(
         key=registry.key,
         uri=registry.uri.lower(),
@@ -230,19 +278,30 @@ def _registry(located: Located[Registry]) -> DesiredRegistry:
         username=credentials.username if credentials else None,
         password_ref=credentials.password.describe() if credentials else None,
         source=_where(located),
+        secrets=frozenset(tainted),
     )
+
+
+@dataclass(frozen=True)
+class _Last:
+    """What PATCH-strategy services build on: last applied specs and their tainted pointers."""
+
+    specs: Mapping[ServiceKey, Spec] | None
+    secrets: Mapping[ServiceKey, frozenset[str]]
 
 
 def resolve(
     manifests: ManifestSet,
     revision: str | None,
     last_applied: Mapping[ServiceKey, Spec] | None = None,
+    last_secrets: Mapping[ServiceKey, frozenset[str]] | None = None,
 ) -> DesiredState:
     """The desired state of one revision, or `ManifestError` with every problem found.
 
     `last_applied` holds the canonical specs applied before (the base of PATCH semantics);
     `None` means none is known (a revision-to-revision plan), and then a new `update`-strategy
-    service without an image is skipped with a warning instead of failing.
+    service without an image is skipped with a warning instead of failing. `last_secrets` are
+    the tainted pointers of those specs (a kept value stays tainted).
     """
     if manifests.errors:
         raise ManifestError(manifests.errors)
@@ -256,11 +315,13 @@ def resolve(
         problems += [
             p for p in check([s for s, _ in patched], [], []) if p.severity is Severity.ERROR
         ]
+    last = _Last(last_applied, last_secrets or {})
     stacks = {
-        located.manifest.key: _stack(located, secrets, last_applied, problems, warnings)
+        located.manifest.key: _stack(located, secrets, last, problems, warnings)
         for located, secrets in patched
     }
     if problems:
-        raise ManifestError(problems)
+        values = manifests.secret_values()
+        raise ManifestError([scrub_problem(p, values) for p in problems])
     registries = {r.manifest.key: _registry(r) for r in manifests.registries}
     return DesiredState(revision, stacks, registries, tuple(warnings))

@@ -8,8 +8,10 @@ all problems of a revision at once: the loop waits for a new revision. Infrastru
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+
+from syncd.taint import scrub
 
 
 class Severity(StrEnum):
@@ -45,6 +47,12 @@ class Problem:
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.position.line, self.position.column, self.message)
+
+
+def scrub_problem(problem: Problem, values: Iterable[str]) -> Problem:
+    """`problem` with every tainted value hidden from its message."""
+    message = scrub(problem.message, values, whole_only=True)
+    return problem if message == problem.message else replace(problem, message=message)
 
 
 def errors_only(problems: Iterable[Problem]) -> list[Problem]:

@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from syncd import logs
+from syncd import logs, taint
 from syncd.desired import DesiredService, DesiredState
 from syncd.engine.base import ContainerState, Engine, EngineError, EngineUnavailable, Observed
 from syncd.errors import SyncdError
@@ -31,6 +31,8 @@ from syncd.settings import Settings
 from syncd.store import Store
 
 STARTS = frozenset({Action.CREATE, Action.RECREATE, Action.START})
+# Fields whose values Docker quotes (in pieces, too) in its errors: image refs, bindings, paths.
+ECHOED = frozenset({"image", "ports", "volumes", "command", "entrypoint", "healthcheck"})
 
 
 class ServiceFailed(SyncdError):
@@ -171,8 +173,9 @@ class Execution:
                 raise
             except SyncdError as err:
                 gate = isinstance(err, DependencyNotHealthy)
-                result = ServiceResult(change.key, change.action, False, str(err), None, gate)
-                self.store.record_error(change.key, str(err))
+                message = self._hide(change, str(err))
+                result = ServiceResult(change.key, change.action, False, message, None, gate)
+                self.store.record_error(change.key, message)
             self.log.info(
                 "service_applied",
                 service=str(change.key),
@@ -183,6 +186,25 @@ class Execution:
             return result
 
         return run
+
+    def _hide(self, change: ServiceChange, text: str) -> str:
+        """`text` (an error, maybe Docker's, which quotes what it was given) without any value
+        of the service that came from the environment, nor its registry's tainted fields."""
+        echoed: set[str] = set()  # Docker may quote pieces of these (a repository, a port)
+        values: set[str] = set()
+        for side in (change.desired, change.live):
+            if side is not None:
+                places = {p for p in side.secrets if p.split("/")[1] in ECHOED}
+                echoed |= taint.values_at(side.spec, places)
+                values |= taint.values_at(side.spec, side.secrets)
+        if change.desired is not None:
+            image = str(change.desired.spec.get("image"))
+            registry = registry_for(image, change.key.project, self.planned.desired.registries)
+            if registry is not None:
+                values |= {str(getattr(registry, f)) for f in registry.secrets}
+        text = taint.scrub(taint.scrub(text, values, whole_only=True), echoed)
+        hidden: str = taint.scrub_known(text)
+        return hidden
 
     def _remove(self, change: ServiceChange) -> ServiceResult:
         live = change.live
@@ -205,33 +227,36 @@ class Execution:
 
     def _pulls(self, changes: list[ServiceChange]) -> None:
         """Pull every missing image once, with its registry's credentials; note failures."""
-        needed: dict[str, str] = {}  # reference -> project
+        needed: dict[str, ServiceChange] = {}  # reference -> the first service that needs it
         for change in changes:
             assert change.desired is not None
             ref = str(change.desired.spec.get("image"))
             if self.planned.observed.image_id(ref) is None:
-                needed.setdefault(ref, change.key.project)
+                needed.setdefault(ref, change)
         if not needed:
             return
         registries = self.planned.desired.registries
 
-        def pull(item: tuple[str, str]) -> tuple[str, str | None]:
-            ref, project = item
-            registry = registry_for(ref, project, registries)
+        def pull(item: tuple[str, ServiceChange]) -> tuple[str, str | None]:
+            ref, change = item
+            registry = registry_for(ref, change.key.project, registries)
             try:
                 self.engine.pull(ref, auth_for(registry, self.env))
             except EngineUnavailable:
                 raise
             except (EngineError, CredentialsError) as err:
-                where = f" from registry {registry.key} ({registry.uri})" if registry else ""
-                return ref, f"pulling {ref}{where} failed: {err}"
+                where = (
+                    f" from registry {registry.key} ({registry.shown('uri')})" if registry else ""
+                )
+                return ref, self._hide(change, f"pulling {ref}{where} failed: {err}")
             return ref, None
 
         with ThreadPoolExecutor(self.settings.parallelism) as pool:
             for ref, error in pool.map(pull, sorted(needed.items())):
                 if error is not None:
                     self.pull_errors[ref] = error
-                    self.log.warning("image_pull_failed", image=ref, error=error)
+                    image = self._hide(needed[ref], ref)
+                    self.log.warning("image_pull_failed", image=image, error=error)
 
     def _services(self, changes: list[ServiceChange]) -> None:
         unrecorded = self.planned.observation.unrecorded

@@ -1,8 +1,9 @@
 """`${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?message}`, `${VAR?message}` and `$$`.
 
 Values come from a given environment (the daemon's environment and env file). A string that took
-any value from the environment is reported as secret, so every renderer redacts it. A value taken
-from a default written in the repo is not secret. Pure: no I/O.
+any value from the environment is reported as secret (its path, and the string with the env values
+it took, so messages can be scrubbed of them), and every output redacts it. A value taken from a
+default written in the repo is not secret. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from syncd.taint import REDACTED
 from syncd.yamlsafe import Path
 
-REDACTED = "<redacted>"
+__all__ = ["REDACTED", "Interpolation", "interpolate"]
 
 _TOKEN = re.compile(r"\$(?:(?P<escaped>\$)|\{(?P<braced>[^}]*)\}|(?P<open>\{))")
 _BRACED = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:-|-|:\?|\?)(?P<arg>.*))?$", re.S)
@@ -24,6 +26,7 @@ _BRACED = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:-|-|:\?|\?)(?
 class Interpolation:
     value: Any
     secrets: set[Path] = field(default_factory=set)
+    values: set[str] = field(default_factory=set)  # tainted strings and the env values in them
     problems: list[tuple[Path, str]] = field(default_factory=list)
 
 
@@ -31,9 +34,9 @@ class _Unresolved(Exception):
     pass
 
 
-def _substitute(text: str, env: Mapping[str, str]) -> tuple[str, bool]:
-    """The interpolated text, and whether any of it came from the environment."""
-    from_env = False
+def _substitute(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
+    """The interpolated text, and the values it took from the environment."""
+    from_env: list[str] = []
 
     def replace(match: re.Match[str]) -> str:
         nonlocal from_env
@@ -50,7 +53,7 @@ def _substitute(text: str, env: Mapping[str, str]) -> tuple[str, bool]:
         value = env.get(name)
         missing = value is None or (value == "" and op in (":-", ":?"))
         if not missing:
-            from_env = True
+            from_env.append(str(value))
             return str(value)
         if op in (":-", "-"):
             return arg
@@ -76,12 +79,13 @@ def _walk(data: Any, env: Mapping[str, str], path: Path, out: Interpolation) -> 
         if "$" not in data:
             return data
         try:
-            text, secret = _substitute(data, env)
+            text, taken = _substitute(data, env)
         except _Unresolved as err:
             out.problems.append((path, str(err)))
             return data
-        if secret:
+        if taken:
             out.secrets.add(path)
+            out.values.update([text, *taken])
         return text
     if isinstance(data, dict):
         return {k: _walk(v, env, (*path, k), out) for k, v in data.items()}

@@ -77,3 +77,7 @@ class LiveState:
     def last_applied(self) -> dict[ServiceKey, Spec]:
         """The base of PATCH semantics: the spec each live service was created from."""
         return {s.key: s.spec for st in self.stacks.values() for s in st.services.values()}
+
+    def last_secrets(self) -> dict[ServiceKey, frozenset[str]]:
+        """The tainted pointers of those specs."""
+        return {s.key: s.secrets for st in self.stacks.values() for s in st.services.values()}

@@ -1,16 +1,20 @@
 """structlog, configured once: key-value on a terminal, JSON lines otherwise, always on stderr.
 
 Event names are snake_case facts (`manifests_validated`); values are fields. Secrets never reach
-here: callers log keys, pointers and counts, not values.
+here: callers log keys, pointers and counts, not values. In depth: a last processor hides every
+secret value the process has seen (`taint.remember`) from every event, tracebacks included.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
+
+from syncd import taint
 
 _configured = False
 
@@ -23,6 +27,11 @@ class _Stderr:
 
     def flush(self) -> None:
         sys.stderr.flush()
+
+
+def _scrub(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
+    scrubbed: Mapping[str, Any] = taint.scrub_known(event)
+    return scrubbed
 
 
 def configure(level: str = "info", *, json: bool | None = None) -> None:
@@ -38,6 +47,7 @@ def configure(level: str = "info", *, json: bool | None = None) -> None:
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
+            _scrub,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(

@@ -14,7 +14,7 @@ from typing import Any
 
 import jsonpatch
 
-from syncd import canonical
+from syncd import canonical, taint
 from syncd.canonical import Spec
 from syncd.desired import DesiredService, DesiredStack, DesiredState
 from syncd.errors import SyncdError
@@ -138,12 +138,20 @@ EMPTY_STACK: Spec = {"description": "", "services": {}, "volumes": {}}
 
 
 def redacted_patch(old: Any, new: Any, secrets: frozenset[str]) -> tuple[dict[str, Any], ...]:
-    """RFC 6902 ops turning `old` into `new`, with secret values replaced by `<redacted>`."""
+    """RFC 6902 ops turning `old` into `new`, with secret values replaced by `<redacted>`: by
+    place, and by value too, since an op into a list names an index of the list as it is
+    while the ops run, not where the item ends up."""
     if old == new:
         return ()
     ops = jsonpatch.make_patch(old, new).patch
+    tainted = {v for v in taint.values_at(new, secrets) | taint.values_at(old, secrets) if v}
     return tuple(
-        {**op, "value": canonical.redact(op["value"], op["path"], secrets)} if "value" in op else op
+        {
+            **op,
+            "value": taint.redact_values(taint.redact(op["value"], op["path"], secrets), tainted),
+        }
+        if "value" in op
+        else op
         for op in ops
     )
 

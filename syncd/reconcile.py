@@ -98,7 +98,7 @@ class Reconciler:
         revisions do not depend on them, so the same manifests give the same state (cached)."""
         if any(s.manifest.strategy is Strategy.UPDATE for s in manifests.stacks):
             base = self.observe(observed, None).live
-            return resolve(manifests, revision, base.last_applied())
+            return resolve(manifests, revision, base.last_applied(), base.last_secrets())
         cached = self._cache
         if cached is not None and cached[0] is manifests and cached[1] == revision:
             return cached[2]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from syncd import taint
 from syncd.desired import DesiredRegistry
 from syncd.errors import SyncdError
 from syncd.ids import RegistryKey
@@ -29,14 +30,21 @@ def registry_for(
 
 
 def read_password(registry: DesiredRegistry, env: Mapping[str, str]) -> str:
+    """The password, remembered as secret (no log line shows it, whatever quotes it)."""
+    password = _read_password(registry, env)
+    taint.remember([password])
+    return password
+
+
+def _read_password(registry: DesiredRegistry, env: Mapping[str, str]) -> str:
     ref = registry.password_ref or ""
+    uri = registry.shown("uri")
     kind, _, where = ref.partition(":")
     if kind == "env":
         value = env.get(where)
         if not value:
             raise CredentialsError(
-                f"registry {registry.key} ({registry.uri}): "
-                f"the password variable {where} is not set"
+                f"registry {registry.key} ({uri}): the password variable {where} is not set"
             )
         return value
     if kind == "file":
@@ -44,7 +52,7 @@ def read_password(registry: DesiredRegistry, env: Mapping[str, str]) -> str:
             return Path(where).read_text().rstrip("\r\n")
         except OSError as err:
             raise CredentialsError(
-                f"registry {registry.key} ({registry.uri}): cannot read the password file "
+                f"registry {registry.key} ({uri}): cannot read the password file "
                 f"{where}: {err.strerror}"
             ) from None
     raise CredentialsError(f"registry {registry.key}: no password reference")

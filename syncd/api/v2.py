@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from syncd import taint
 from syncd.api.imageconfig import image_config
 from syncd.api.models import (
     ContainerImageConfig,
@@ -336,7 +337,8 @@ def actions(api: APIRouter, daemon: Daemon) -> None:
         except OperationRefused as err:
             return JSONResponse({"type": "PreconditionFailed", "message": str(err)}, 412)
         except SyncdError as err:
-            return JSONResponse({"type": "EngineError", "message": str(err)}, 503)
+            message = taint.scrub_known(str(err))  # Docker's answers quote the image
+            return JSONResponse({"type": "EngineError", "message": message}, 503)
         return Response(status_code=204)
 
     @api.post(
@@ -397,9 +399,8 @@ def actions(api: APIRouter, daemon: Daemon) -> None:
                 imageReference, useCredentialsForProjectId, useCredentialsForRegistryId
             )
         except SyncdError as err:
-            return JSONResponse(
-                {"type": "NotFound", "message": f"image {imageReference!r}: {err}"}, 404
-            )
+            message = taint.scrub_known(f"image {imageReference!r}: {err}")
+            return JSONResponse({"type": "NotFound", "message": message}, 404)
         return image_config(inspect)
 
     @api.post(

@@ -23,7 +23,7 @@ from syncd.api.models import (
     StackResponse,
     VolumeResponse,
 )
-from syncd.canonical import Spec, redact
+from syncd.canonical import Spec
 from syncd.desired import DesiredService, DesiredState
 from syncd.engine.base import Names, Observed
 from syncd.ids import RegistryKey, ServiceKey, StackKey, VolumeKey, project_id, short_id
@@ -32,6 +32,7 @@ from syncd.manifests.fields import parse_mount
 from syncd.observe import Observation
 from syncd.plan import Action, Plan
 from syncd.records import ServiceRecord
+from syncd.taint import REDACTED, covered, redact
 
 
 def timestamp(seconds: float) -> str:
@@ -94,24 +95,50 @@ class View:
         return self.services.get(service_id) if service_id else None
 
 
-def _state(spec: Spec, secrets: frozenset[str], digest: str | None) -> ServiceState:
-    env = redact(spec.get("environment") or {}, "/environment", secrets)
+def _state(shown: Spec, digest: str | None) -> ServiceState:
+    """A service state from a spec already redacted (`_shown`)."""
+    env = shown.get("environment") or {}
+    image = str(shown.get("image") or "")
     return ServiceState(
-        image=str(spec.get("image") or ""),
-        imageDigest=digest,
-        command=spec.get("command"),
-        entrypoint=spec.get("entrypoint"),
+        image=image,
+        imageDigest=digest if image != REDACTED else None,  # an image's digest names it
+        command=shown.get("command"),
+        entrypoint=shown.get("entrypoint"),
         envs={str(k): str(v) for k, v in env.items()},
-        ports=list(spec.get("ports") or []),
-        volumes=list(spec.get("volumes") or []),
+        ports=list(shown.get("ports") or []),
+        volumes=list(shown.get("volumes") or []),
     )
+
+
+LISTS = ("command", "entrypoint", "ports", "volumes")
+
+
+def _shown(spec: Spec, secrets: frozenset[str], pending: Spec | None = None) -> Spec:
+    """`spec` with every tainted value redacted. A spec read back from Docker (`pending` given)
+    has no taint of its own: it ran from an applied spec, so a value at a tainted place is
+    hidden, and in a list with any taint only the items the pending spec shows in clear remain."""
+    shown: Spec = redact(spec, "", secrets)
+    if pending is None:
+        return shown
+    for name in LISTS:
+        items = spec.get(name)
+        tainted = any(p == f"/{name}" or p.startswith(f"/{name}/") for p in secrets)
+        if not isinstance(items, list) or not tainted:
+            continue
+        public = {
+            v for i, v in enumerate(pending.get(name) or []) if not covered(f"/{name}/{i}", secrets)
+        }
+        shown[name] = [v if v in public else REDACTED for v in items]
+    return shown
 
 
 def _deploy(spec: Spec) -> Deploy | None:
     cpus, memory = spec.get("cpus"), spec.get("memory")
     if cpus is None and memory is None:
         return None
-    limits = ResourceSpec(cpus=cpus, memory=f"{memory}b" if memory is not None else None)
+    if memory is not None and memory != REDACTED:
+        memory = f"{memory}b"
+    limits = ResourceSpec(cpus=cpus, memory=memory)
     return Deploy(resources=Resources(limits=limits))
 
 
@@ -139,16 +166,15 @@ class _Builder:
         if desired is not None:
             for registry in desired.registries.values():
                 valid = self.inputs.registry_valid.get(registry.key, False)
+                username = registry.shown("username")
                 credentials = (
-                    RegistryCredentials(username=registry.username, valid=valid)
-                    if registry.username
-                    else None
+                    RegistryCredentials(username=username, valid=valid) if username else None
                 )
                 self.view.registries[registry.key.id] = Registry(
                     id=registry.key.id,
                     projectId=project_id(registry.key.project),
-                    uri=registry.uri,
-                    description=registry.description,
+                    uri=registry.shown("uri") or "",
+                    description=registry.shown("description") or "",
                     credentials=credentials,
                 )
                 self._project(registry.key.project)
@@ -185,7 +211,7 @@ class _Builder:
         stack = StackResponse(
             id=key.id,
             projectId=key.project_id,
-            description=desired.description if desired else (live.description if live else ""),
+            description=desired.shown_description if desired else "",
             disabled=False,
             prefix=prefix,
             services=services,
@@ -211,8 +237,13 @@ class _Builder:
         secrets = (desired.secrets if desired else frozenset()) | (
             live.secrets if live else frozenset()
         )
+        shown = _shown(pending_spec, secrets)
         running = self.inputs.deployed.get(key) or (live.spec if live else None)
-        deployed = _state(running, secrets, digest) if running else ServiceState(image="")
+        deployed = (
+            _state(_shown(running, secrets, pending_spec), digest)
+            if running
+            else ServiceState(image="")
+        )
         action = self._change(key)
         status, message = self._status(live, desired, record, action)
         set_at = (
@@ -220,22 +251,22 @@ class _Builder:
             if record
             else (container.created if container else self.inputs.built_at)
         )
-        restart = pending_spec.get("restartPolicy")
+        restart = shown.get("restartPolicy")
         sid = short_id("c", key.id)
         response = ServiceResponse(
             id=key.id,
             stackId=key.stack_key.id,
             projectId=key.stack_key.project_id,
-            description=str(pending_spec.get("description") or ""),
+            description=str(shown.get("description") or ""),
             serviceName=key.name,
             shortId=sid,
-            pendingState=_state(pending_spec, secrets, None),
+            pendingState=_state(shown, None),
             deployedState=deployed,
             requiresRecreate=action in (Action.CREATE, Action.RECREATE),
             status=status,
             statusSetAt=timestamp(set_at),
             message=message,
-            deploy=_deploy(pending_spec),
+            deploy=_deploy(shown),
             restartPolicy=restart
             if restart in ("no", "always", "on-failure", "unless-stopped")
             else None,

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncd.errors import Problem, Severity
+from syncd.errors import Problem, Severity, scrub_problem
 from syncd.manifests.checks import check
 from syncd.manifests.model import Registry, Stack, StackPatch
 from syncd.manifests.parse import Located, parse_document
@@ -34,6 +34,11 @@ class ManifestSet:
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if p.severity is Severity.WARNING]
 
+    def secret_values(self) -> frozenset[str]:
+        """Every value the revision took from the environment (to scrub from any message)."""
+        located: list[Located[Any]] = [*self.stacks, *self.patches, *self.registries]
+        return frozenset().union(*(d.secret_values for d in located))
+
 
 def read_manifests(
     files: Sequence[Any],
@@ -59,5 +64,8 @@ def read_manifests(
             else:
                 result.registries.append(located)
     result.problems += check(result.stacks, result.patches, result.registries)
-    result.problems.sort(key=Problem.sort_key)
+    values = result.secret_values()
+    result.problems = sorted(
+        (scrub_problem(p, values) for p in result.problems), key=Problem.sort_key
+    )
     return result

@@ -19,26 +19,40 @@ from pydantic_core import ErrorDetails
 from syncd.errors import Problem
 from syncd.interpolate import interpolate
 from syncd.manifests.model import MODELS, Kind, Registry, Stack, StackPatch
+from syncd.taint import scrub
 from syncd.yamlsafe import Document, Path, PathPart, pointer
 
 M = TypeVar("M", Stack, StackPatch, Registry)
+# Names that become ids, container names and labels everywhere: never from the environment.
+IDENTITY = frozenset({"project", "name", "stack"})
 
 
 @dataclass(frozen=True)
 class Located(Generic[M]):
-    """A manifest and where it came from; `secrets` are paths of values taken from the env."""
+    """A manifest and where it came from; `secrets` are paths of values taken from the env,
+    `secret_values` those values (whole, and the env values inside them)."""
 
     manifest: M
     document: Document
     secrets: frozenset[Path] = frozenset()
+    secret_values: frozenset[str] = frozenset()
 
     @property
     def path(self) -> str:
         return self.document.path
 
     def problem(self, path: Sequence[PathPart], message: str, *, key: bool = False) -> Problem:
+        """A problem at `path`; its message never shows a tainted value (nor, at a tainted
+        place, a piece of one)."""
         position = self.document.positions.locate(path, key=key)
-        return Problem(self.document.path, message, pointer(path), position)
+        return Problem(self.document.path, self.scrub(path, message), pointer(path), position)
+
+    def scrub(self, path: Sequence[PathPart], message: str) -> str:
+        if not self.secret_values:
+            return message
+        at = tuple(path)
+        here = any(s[: len(at)] == at or at[: len(s)] == s for s in self.secrets)
+        return scrub(message, self.secret_values, whole_only=not here)
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:
@@ -158,6 +172,9 @@ def _problems(located: Located[Any], model: type[BaseModel], err: ValidationErro
             problem = Problem(located.path, message, pointer(missing), position)
         else:
             problem = located.problem(path, message, key=error["type"] == "extra_forbidden")
+        problem = Problem(
+            problem.path, located.scrub(path, problem.message), problem.pointer, problem.position
+        )
         previous = found.get(problem.pointer)
         if previous is None:
             found[problem.pointer] = problem
@@ -189,10 +206,19 @@ def parse_document(
     if filled.problems:
         # The model would only repeat these as format errors of the uninterpolated text.
         return None, [blank.problem(path, message) for path, message in filled.problems]
+    secrets, values = frozenset(filled.secrets), frozenset(filled.values)
+    located_raw = Located(None, document, secrets, values)  # type: ignore[type-var]
+    identity = sorted(str(p[0]) for p in secrets if len(p) == 1 and p[0] in IDENTITY)
+    if identity:
+        return None, [
+            located_raw.problem(
+                (name,), "an identity field cannot take a value from the environment"
+            )
+            for name in identity
+        ]
     model = MODELS[Kind(kind)]
-    located_raw = Located(None, document, frozenset(filled.secrets))  # type: ignore[type-var]
     try:
         manifest = model.model_validate({"kind": kind, **filled.value})
     except ValidationError as err:
         return None, _problems(located_raw, model, err)
-    return Located(manifest, document, frozenset(filled.secrets)), []
+    return Located(manifest, document, secrets, values), []

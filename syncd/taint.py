@@ -1,0 +1,158 @@
+"""Taint: which values came from the environment or a secret source, and how outputs hide them.
+
+The primary mark is by place: a JSON pointer into a spec (`/image`, `/ports/0`, `/environment/PW`)
+is tainted, and `redact` shows every value at or under it as `<redacted>`. Messages that quote a
+value (a validator's error, Docker's answer to a pull) are scrubbed of the tainted strings and of
+their pieces (`scrub`). Defence in depth: the values of the running revision and the registry
+passwords read are remembered (`remember`), and the log scrubs every event of them (`scrub_known`).
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+REDACTED = "<redacted>"
+MIN_KNOWN = 3  # shorter remembered values are not scrubbed from logs: they would garble them
+_PIECES = re.compile(r"[A-Za-z0-9_.\-]+")
+
+
+def escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def covered(at: str, secrets: Iterable[str]) -> bool:
+    """Whether pointer `at` is a tainted pointer or lies under one."""
+    return any(at == s or at.startswith(s + "/") for s in secrets)
+
+
+def redact(value: Any, at: str, secrets: Iterable[str]) -> Any:
+    """`value` (found at JSON pointer `at`) with everything at or under a tainted pointer hidden."""
+    secret_set = set(secrets)
+    if not secret_set:
+        return value
+    return _redact(value, at, secret_set)
+
+
+def _redact(value: Any, at: str, secrets: set[str]) -> Any:
+    if covered(at, secrets):
+        return REDACTED
+    if not any(s.startswith(at + "/") for s in secrets):
+        return value
+    if isinstance(value, Mapping):
+        return {k: _redact(v, f"{at}/{escape(str(k))}", secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v, f"{at}/{i}", secrets) for i, v in enumerate(value)]
+    return value
+
+
+def leaves(value: Any) -> set[str]:
+    """Every string (and number, as text) inside `value`."""
+    if isinstance(value, Mapping):
+        return {s for v in value.values() for s in leaves(v)}
+    if isinstance(value, list):
+        return {s for v in value for s in leaves(v)}
+    if value is None or isinstance(value, bool):
+        return set()
+    return {str(value)}
+
+
+def values_at(spec: Any, secrets: Iterable[str]) -> set[str]:
+    """The tainted strings of `spec`: every leaf at or under a tainted pointer."""
+    out: set[str] = set()
+    for pointer in secrets:
+        found: Any = spec
+        for raw in pointer.split("/")[1:]:
+            token = raw.replace("~1", "/").replace("~0", "~")
+            if isinstance(found, Mapping) and token in found:
+                found = found[token]
+            elif isinstance(found, list) and token.isdigit() and int(token) < len(found):
+                found = found[int(token)]
+            else:
+                found = None
+                break
+        out |= leaves(found)
+    return out
+
+
+def redact_values(value: Any, tainted: set[str]) -> Any:
+    """`value` with every string leaf equal to a tainted string hidden (list ops move items, so
+    a pointer alone cannot tell where a tainted item went)."""
+    if not tainted:
+        return value
+    if isinstance(value, Mapping):
+        return {k: redact_values(v, tainted) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_values(v, tainted) for v in value]
+    if isinstance(value, str) and value in tainted:
+        return REDACTED
+    return value
+
+
+def pieces(values: Iterable[str]) -> set[str]:
+    """The values and their word-like pieces (`registry:5000/app:v1` -> `registry`, `5000`, ...):
+    an error may quote a piece of a tainted value (the repository without its tag, a port)."""
+    out = set()
+    for value in values:
+        if not value:
+            continue
+        out.add(value)
+        out |= {p for p in _PIECES.findall(value) if len(p) >= 2}
+    return out
+
+
+def scrub(text: str, values: Iterable[str], *, whole_only: bool = False) -> str:
+    """`text` with every tainted value (and, unless `whole_only`, each of its pieces) hidden."""
+    wanted = {v for v in values if v}
+    if not wanted or not text:
+        return text
+    whole = sorted(wanted, key=len, reverse=True)
+    for value in whole:
+        text = text.replace(value, REDACTED)
+    if whole_only:
+        return text
+    for piece in sorted(pieces(wanted) - wanted, key=len, reverse=True):
+        if piece in REDACTED:
+            continue
+        text = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(piece)}(?![A-Za-z0-9_])", REDACTED, text)
+    return text
+
+
+class _Known:
+    """The secret values this process has seen (interpolated values, passwords read)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.values: frozenset[str] = frozenset()
+
+    def add(self, values: Iterable[str]) -> None:
+        new = {v for v in values if len(v) >= MIN_KNOWN}
+        if new <= self.values:
+            return
+        with self._lock:
+            self.values = self.values | new
+
+
+_known = _Known()
+
+
+def remember(values: Iterable[str]) -> None:
+    """Remember secret values, so that `scrub_known` hides them from every log line."""
+    _known.add(values)
+
+
+def scrub_known(value: Any) -> Any:
+    """`value` (a string, or a structure of them) with every remembered secret value hidden."""
+    known = _known.values
+    if not known:
+        return value
+    if isinstance(value, str):
+        return scrub(value, known, whole_only=True) if any(k in value for k in known) else value
+    if isinstance(value, Mapping):
+        return {k: scrub_known(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(scrub_known(v) for v in value)
+    return value
