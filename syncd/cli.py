@@ -369,6 +369,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(problem, file=sys.stderr)
         return EXIT_INVALID
     except SyncdError as err:
-        print(f"syncd: {err}", file=sys.stderr)
+        print(f"syncd: {taint.scrub_known(str(err))}", file=sys.stderr)
         return EXIT_INVALID
     return code

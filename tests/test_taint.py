@@ -17,7 +17,12 @@ from pathlib import Path
 import docker
 import pytest
 
+from syncd.desired import DesiredState, resolve
 from syncd.ids import project_id
+from syncd.live import LiveState
+from syncd.manifests import ManifestFile, read_manifests
+from syncd.plan import as_live, plan
+from syncd.render import PlanFormat, render
 from tests.conftest import TestRegistry
 from tests.daemon_support import RunningDaemon, free_port, wait_for
 from tests.engine_support import Deployment
@@ -386,3 +391,41 @@ def test_no_output_of_apply_or_of_a_running_daemon_shows_a_planted_secret(
     finally:
         daemon.close()
     assert leaks("\n".join(outputs), wanted) == []
+
+
+def _state(text: str, env: dict[str, str], base: LiveState | None = None) -> DesiredState:
+    manifests = read_manifests([ManifestFile("s.yaml", text.encode())], env)
+    if base is None:
+        return resolve(manifests, "rev")
+    return resolve(manifests, "rev", base.last_applied(), base.last_secrets())
+
+
+def test_a_tainted_list_item_stays_redacted_wherever_a_list_op_moves_it() -> None:
+    """jsonpatch turns a list change into ops whose indexes are those of the list while the ops
+    run: redaction by place alone would miss an item that moved."""
+    env = {"X": f"moved{TAG}"}
+    head = "kind: Stack\nproject: m\nservices:\n  web: {image: busybox:1.36, %s}\n"
+    old = _state(head % "command: [a, b, c, d]", env)
+    for command in ("['${X}', a, b, c, d]", "[d, c, '${X}', a]", "[b, '${X}']", "['x-${X}']"):
+        new = _state(head % f"command: {command}", env)
+        result = plan(new, as_live(old))
+        assert result.changed
+        shown = "\n".join(render(result, fmt) for fmt in PlanFormat)
+        assert env["X"] not in shown and "<redacted>" in shown, command
+
+
+def test_update_strategy_keeps_the_taint_of_what_it_keeps() -> None:
+    env = {"X": f"kept{TAG}", "Y": f"image{TAG}"}
+    declared = _state(
+        "kind: Stack\nproject: u\nservices:\n"
+        "  web: {image: 'busybox:${Y}', environment: {TOKEN: '${X}'}, ports: ['80/tcp']}\n",
+        env,
+    )
+    updated = _state(
+        "kind: Stack\nproject: u\nstrategy: update\nservices:\n  web: {description: new}\n",
+        env,
+        as_live(declared),
+    )
+    web = next(iter(updated.stacks.values())).services["web"]
+    assert {"/environment/TOKEN", "/image"} <= web.secrets
+    assert web.spec["environment"]["TOKEN"] == env["X"]
