@@ -209,8 +209,10 @@ class Daemon:
 
     def _on_event(self, event: dict[str, Any]) -> None:
         action = str(event.get("Action") or event.get("status") or "")
-        self.log.debug("engine_event", type=event.get("Type"), action=action)
-        if event.get("Type") == "container" and action in WATCHED_EVENTS:
+        # `exec_start: <command>`: a healthcheck's command may hold a secret; log the verb only
+        verb = action.split(":", 1)[0]
+        self.log.debug("engine_event", type=event.get("Type"), action=verb)
+        if event.get("Type") == "container" and verb in WATCHED_EVENTS:
             # Docker's listing can lag its events: look a moment later. Our own recreates
             # cause these too; that costs one no-op sync.
             settle = threading.Timer(EVENT_SETTLE, self.request, (Trigger.DOCKER_EVENT,))

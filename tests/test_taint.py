@@ -50,6 +50,7 @@ def planted(port: int, image: str) -> dict[str, str]:
         "S_MEMORY": "71234567",
         "S_RESTART": "unless-stopped",
         "S_HEALTH": f"true hc{TAG}",
+        "S_PROBE": f"true probe{TAG}",  # run every second: Docker reports each run as an event
         "S_INTERVAL": "2h41m7.25s",
         "S_COND": "service_started",
         "S_PATCHED": f"patched{TAG}",
@@ -97,6 +98,7 @@ services:
   helper:
     image: busybox:1.36
     command: [sh, -c, "{IDLE}"]
+    healthcheck: {{test: [CMD-SHELL, "${{S_PROBE}}"], interval: 1s}}
   private:
     image: "127.0.0.1:5555/private/busybox:${{S_PRIVATE_TAG}}"
     description: pulled with the team registry's credentials; the tag does not exist
@@ -358,6 +360,7 @@ def test_no_output_of_apply_or_of_a_running_daemon_shows_a_planted_secret(
             "the view with the deployed state",
         )
         web = services[0]
+        wait_for(lambda: "exec_start" in daemon.log(), 30, "a healthcheck run (an event)")
         assert web["pendingState"]["envs"]["TOKEN"] == "<redacted>"
         assert web["deployedState"]["envs"]["TOKEN"] == "<redacted>"
         assert web["deployedState"]["image"] == "<redacted>" == web["pendingState"]["image"]
