@@ -3,6 +3,7 @@ and 405 for writes (they belong in git). Answers come from the daemon's snapshot
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
@@ -17,6 +18,7 @@ from syncd.api.models import (
     CredentialsValidity,
     Error,
     Project,
+    ProjectListItem,
     Registry,
     RegistryUri,
     ServiceResponse,
@@ -62,6 +64,19 @@ def page(view: View, items: Sequence[T], limit: int, skip: int, page_: int | Non
     return Response(body, media_type="application/json", headers=headers)
 
 
+def sort_projects(
+    items: list[ProjectListItem], by: Literal["createdAt", "description"], descending: bool
+) -> list[ProjectListItem]:
+    """mittwald's `sort` (createdAt by default) and `order`; ties by name."""
+    if by == "createdAt":
+        return sorted(
+            items,
+            key=lambda p: (dt.datetime.fromisoformat(p.createdAt), p.description),
+            reverse=descending,
+        )
+    return sorted(items, key=lambda p: p.description, reverse=descending)
+
+
 def _search(term: str | None, *texts: str) -> bool:
     return term is None or any(term.lower() in t.lower() for t in texts)
 
@@ -72,15 +87,27 @@ def router(daemon: Daemon) -> APIRouter:
     def view() -> View:
         return daemon.view
 
-    @api.get("/projects", response_model_exclude_none=True, response_model=list[Project])
+    @api.get("/projects", response_model_exclude_none=True, response_model=list[ProjectListItem])
     async def list_projects(
+        *,
+        customerId: str | None = None,
+        serverId: str | None = None,
+        searchTerm: str | None = None,
+        sort: Literal["createdAt", "description"] = "createdAt",
+        order: Literal["asc", "desc"] = "asc",
         limit: Limit = 1000,
         skip: Skip = 0,
         page_: Page = None,
     ) -> Response:
         current = view()
-        items = sorted(current.projects.values(), key=lambda p: p.description)
-        return page(current, items, limit, skip, page_)
+        items = [
+            p
+            for p in current.project_items.values()
+            if (customerId is None or p.customerId == customerId)
+            and serverId is None  # syncd's projects are on no mittwald server
+            and _search(searchTerm, p.id, p.shortId, p.description)
+        ]
+        return page(current, sort_projects(items, sort, order == "desc"), limit, skip, page_)
 
     @api.get(
         "/projects/{projectId}",
