@@ -30,6 +30,7 @@ PURE = [
     "syncd.status",
     "syncd.api.models",
     "syncd.api.view",
+    "syncd.api.projects",
     "syncd.api.imageconfig",
     "syncd.api.deployed",
 ]
