@@ -393,9 +393,12 @@ def test_no_answer_or_log_line_holds_a_secret(api: RunningDaemon) -> None:
 
 
 @pytest.fixture
-def admin_api(deployment: Deployment) -> Iterator[RunningDaemon]:
+def admin_api(deployment: Deployment, engine: str) -> Iterator[RunningDaemon]:
     with serving(
-        deployment, SYNCD_ADMIN_TOKEN="admin-token", SYNCD_READ_TOKEN="read-token"
+        deployment,
+        SYNCD_ENGINE=engine,
+        SYNCD_ADMIN_TOKEN="admin-token",
+        SYNCD_READ_TOKEN="read-token",
     ) as daemon:
         yield daemon
 
@@ -519,5 +522,6 @@ def test_an_orphaned_volume_is_deleted_only_when_asked(
     assert deployment.client.volumes.get(name) is not None  # detached, not deleted
     answer = admin_api.http.delete(f"/v2/stacks/{front['id']}/volumes/data", headers=admin)
     assert answer.status_code == 204
+    Conformance(reference()).check("/v2/stacks/{stackId}/volumes/{volumeId}", "delete", answer)
     with pytest.raises(docker.errors.NotFound):
         deployment.client.volumes.get(name)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from syncd.api.models import (
     CustomerMeta,
     Project,
+    ProjectFeature,
     ProjectListItem,
     ProjectReadiness,
     ProjectStatus,
@@ -46,7 +47,7 @@ STATUS: dict[ServiceStatus, tuple[int, ProjectStatus, ProjectReadiness]] = {
     ServiceStatus.CREATING: (2, ProjectStatus.PENDING, ProjectReadiness.CREATING),
     ServiceStatus.ERROR: (3, ProjectStatus.ERROR, ProjectReadiness.UNREADY),
 }
-FEATURES: list[str] = ["container"]
+FEATURES: list[ProjectFeature] = ["container"]
 Stamp = Callable[[float], str]  # epoch seconds -> RFC 3339 (the view's `timestamp`)
 
 
