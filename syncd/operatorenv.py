@@ -72,7 +72,7 @@ def allow_patterns(text: str) -> tuple[str, ...]:
             raise SyncdError(
                 f"--allow-env {pattern!r} is not a variable name or PREFIX* (e.g. SHOP_*)"
             )
-        if is_own(pattern.rstrip("*")):
+        if is_own(pattern) or pattern.upper().startswith(OWN_PREFIX.rstrip("_")):
             raise SyncdError(
                 f"--allow-env {pattern!r}: {OWN_PREFIX}* variables are syncd's own settings and "
                 "tokens; manifests can never read them"
@@ -144,9 +144,10 @@ def read_secret_file(ref: str, secrets_dir: Path) -> str:
         raise SecretFileError(
             f"cannot read the password file {ref} in {secrets_dir}: {err.strerror}"
         ) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise SecretFileError(f"the password file {ref} is not a regular file; refused")
     with os.fdopen(fd, "rb") as file:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise SecretFileError(f"the password file {ref} is not a regular file; refused")
         data = file.read(MAX_SECRET_BYTES + 1)
     if len(data) > MAX_SECRET_BYTES:
         raise SecretFileError(
