@@ -198,7 +198,7 @@ def cmd_service(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.action not in ("stop", "start"):
         raise SyncdError(f"'{args.action}' needs the running daemon: give --api URL")
-    with Reconciler.open(settings.from_args(args), environment(args)) as rec:
+    with Reconciler.open(settings.from_args(args), {}) as rec:  # reads no manifest variable
         if args.action == "stop":
             rec.operator_stop(key)
             print(f"{key}: stopped; self-heal leaves it stopped until `syncd service start {key}`")

@@ -199,9 +199,9 @@ def _no_literal_password(value: Any) -> Any:
 
 
 class SecretRef(StrictModel):
-    """Where a secret is read at the moment it is needed; never stored. Which variables and
-    files a manifest may name is the operator's choice (`syncd.secretpolicy`, checked with the
-    other cross-document rules)."""
+    """Where a secret is read at the moment it is needed; never stored. `env`: one of the
+    operator's variables (--env-file, --allow-env); `file`: a file in the secrets directory
+    (--secrets-dir), as a path relative to it or an absolute path inside it."""
 
     env: EnvName | None = None
     file: str | None = None
