@@ -234,7 +234,9 @@ class Daemon:
         if self._good is not None and self._good.revision == revision:
             return self._good
         snap = self.repo.snapshot(revision)
-        manifests = read_manifests(snap.files, self.env, problems=snap.problems)
+        manifests = read_manifests(
+            snap.files, self.env, problems=snap.problems, secrets_dir=self.settings.secrets
+        )
         if manifests.errors:
             raise ManifestError(manifests.errors)
         return _Parsed(revision, manifests)

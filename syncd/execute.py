@@ -219,7 +219,7 @@ class Execution:
             ref, project = item
             registry = registry_for(ref, project, registries)
             try:
-                self.engine.pull(ref, auth_for(registry, self.env))
+                self.engine.pull(ref, auth_for(registry, self.env, self.settings.secrets))
             except EngineUnavailable:
                 raise
             except (EngineError, CredentialsError) as err:

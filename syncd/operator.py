@@ -63,7 +63,9 @@ class Operator:
                 self.daemon.engine.remove(container)
         elif action == "pull":
             image, registry = self._image_of(key)
-            self.daemon.engine.pull(image, auth_for(registry, self.daemon.env))
+            self.daemon.engine.pull(
+                image, auth_for(registry, self.daemon.env, self.daemon.settings.secrets)
+            )
         else:
             raise OperationRefused(f"unknown action {action!r}")
         self._record(action, str(key))
@@ -110,7 +112,7 @@ class Operator:
         if registry.username is None:
             return False
         try:
-            password = read_password(registry, self.daemon.env)
+            password = read_password(registry, self.daemon.env, self.daemon.settings.secrets)
         except CredentialsError as err:
             self.daemon.log.warning("registry_credentials_unreadable", error=str(err))
             return False
@@ -137,5 +139,7 @@ class Operator:
                 (k.project for k in desired.stacks if k.project_id == project_id), None
             ) or next((k.project for k in desired.registries if k.project_id == project_id), None)
             registry = registry_for(reference, project, desired.registries) if project else None
-        self.daemon.engine.pull(reference, auth_for(registry, self.daemon.env))
+        self.daemon.engine.pull(
+            reference, auth_for(registry, self.daemon.env, self.daemon.settings.secrets)
+        )
         return self.daemon.engine.image_config(reference)

@@ -9,6 +9,8 @@ from syncd.desired import DesiredRegistry
 from syncd.errors import SyncdError
 from syncd.ids import RegistryKey
 from syncd.manifests.fields import image_registry_host
+from syncd.operatorenv import SecretFileError, read_secret_file
+from syncd.secretpolicy import is_own
 
 
 class CredentialsError(SyncdError):
@@ -28,11 +30,12 @@ def registry_for(
     return None
 
 
-def read_password(registry: DesiredRegistry, env: Mapping[str, str]) -> str:
+def read_password(registry: DesiredRegistry, env: Mapping[str, str], secrets_dir: Path) -> str:
+    """The password, from the operator's variables `env` or a file inside `secrets_dir`."""
     ref = registry.password_ref or ""
     kind, _, where = ref.partition(":")
     if kind == "env":
-        value = env.get(where)
+        value = None if is_own(where) else env.get(where)
         if not value:
             raise CredentialsError(
                 f"registry {registry.key} ({registry.uri}): "
@@ -41,21 +44,20 @@ def read_password(registry: DesiredRegistry, env: Mapping[str, str]) -> str:
         return value
     if kind == "file":
         try:
-            return Path(where).read_text().rstrip("\r\n")
-        except OSError as err:
-            raise CredentialsError(
-                f"registry {registry.key} ({registry.uri}): cannot read the password file "
-                f"{where}: {err.strerror}"
-            ) from None
+            return read_secret_file(where, secrets_dir)
+        except SecretFileError as err:
+            raise CredentialsError(f"registry {registry.key} ({registry.uri}): {err}") from None
     raise CredentialsError(f"registry {registry.key}: no password reference")
 
 
-def auth_for(registry: DesiredRegistry | None, env: Mapping[str, str]) -> dict[str, str] | None:
+def auth_for(
+    registry: DesiredRegistry | None, env: Mapping[str, str], secrets_dir: Path
+) -> dict[str, str] | None:
     """docker-py's `auth_config` for a pull, or None for anonymous pulls."""
     if registry is None or registry.username is None:
         return None
     return {
         "username": registry.username,
-        "password": read_password(registry, env),
+        "password": read_password(registry, env, secrets_dir),
         "serveraddress": registry.uri,
     }

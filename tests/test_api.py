@@ -84,7 +84,12 @@ def serving(deployment: Deployment, **env: str) -> Iterator[RunningDaemon]:
     repo = GitRepo(deployment.repo)
     repo.write("api.yaml", MANIFESTS)
     repo.commit("api")
-    env = {"API_TOKEN": SECRET_ENV, "REGISTRY_PW": REGISTRY_PASSWORD, **env}
+    env = {
+        "API_TOKEN": SECRET_ENV,
+        "REGISTRY_PW": REGISTRY_PASSWORD,
+        "SYNCD_ALLOW_ENV": "API_TOKEN,REGISTRY_PW",  # the manifests' variables, allowed by name
+        **env,
+    }
     daemon = RunningDaemon(
         str(repo.path), deployment.settings.data_dir, deployment.instance, env=env
     )

@@ -16,6 +16,7 @@ PURE = [
     "syncd.ids",
     "syncd.yamlsafe",
     "syncd.interpolate",
+    "syncd.secretpolicy",
     "syncd.manifests",
     "syncd.canonical",
     "syncd.desired",

@@ -5,7 +5,8 @@ Pure: takes located manifests, returns problems.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Container, Hashable, Iterable, Sequence
+from pathlib import PurePath
 from typing import Any
 
 from syncd.errors import Problem, Severity
@@ -13,6 +14,7 @@ from syncd.ids import StackKey
 from syncd.manifests.fields import MountKind, image_registry_host, parse_mount, parse_port
 from syncd.manifests.model import Registry, Stack, StackPatch, Strategy
 from syncd.manifests.parse import Located, suggest
+from syncd.secretpolicy import file_problem, is_own, unset_variable
 
 DOCKER_HUB = {"docker.io", "index.docker.io", "registry-1.docker.io"}
 
@@ -242,4 +244,26 @@ def check(
     problems += _service_names(stacks)
     problems += _ports(stacks)
     problems += _registries(stacks, registries)
+    return problems
+
+
+def secret_sources(
+    registries: Sequence[Located[Registry]],
+    variables: Container[str],
+    secrets_dir: PurePath | None,
+) -> list[Problem]:
+    """Every registry password that names a source the operator did not allow: a variable that
+    is not one of the operator's `variables`, or a file outside `secrets_dir` (lexically; the
+    read checks symlinks again)."""
+    problems = []
+    for located in registries:
+        credentials = located.manifest.credentials
+        if credentials is None:
+            continue
+        ref = credentials.password
+        path = ("credentials", "password")
+        if ref.env is not None and (is_own(ref.env) or ref.env not in variables):
+            problems.append(located.problem((*path, "env"), unset_variable(ref.env)))
+        elif ref.file is not None and (message := file_problem(ref.file, secrets_dir)):
+            problems.append(located.problem((*path, "file"), message))
     return problems
