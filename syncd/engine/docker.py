@@ -34,6 +34,8 @@ from syncd.engine.base import (
     Observed,
     ObservedContainer,
     ObservedVolume,
+    check_login_auth,
+    check_pull_auth,
     normalize_reference,
     owner_labels,
     split_reference,
@@ -220,6 +222,7 @@ class DockerEngine(Engine):
 
     @_engine_errors
     def pull(self, reference: str, auth: Mapping[str, str] | None = None) -> None:
+        check_pull_auth(reference, auth)
         repository, tag = split_reference(reference)
         stream = self.api.pull(
             repository, tag=tag, stream=True, decode=True, auth_config=dict(auth) if auth else None
@@ -299,9 +302,12 @@ class DockerEngine(Engine):
         self.api.remove_volume(self.names.volume(key))
 
     @_engine_errors
-    def login(self, registry: str, username: str, password: str) -> tuple[bool, str]:
+    def login(self, auth: Mapping[str, str]) -> tuple[bool, str]:
+        check_login_auth(auth)
         try:
-            answer = self.api.login(username, password, registry=registry, reauth=True)
+            answer = self.api.login(
+                auth["username"], auth["password"], registry=auth["serveraddress"], reauth=True
+            )
         except docker.errors.APIError as err:
             refused = err.status_code is not None and err.status_code < 500
             if refused or "unauthorized" in str(err).lower():
