@@ -230,3 +230,8 @@ def test_credentialed_image_configs_and_credential_checks_need_the_admin_token(
         "username": "syncd-test",
         "valid": True,
     }
+    # the check kept nothing: a pull without `useCredentialsFor…` is still anonymous
+    with contextlib.suppress(docker.errors.ImageNotFound):
+        docker_client.images.remove(test_registry.image)
+    anonymous = as_token(guarded, READ, "GET", path, params={"imageReference": test_registry.image})
+    assert anonymous.status_code == 404, anonymous.text

@@ -4,7 +4,10 @@ host, and the refusal happens before the password is read or anything is sent.""
 
 from __future__ import annotations
 
+import contextlib
+
 import docker
+import docker.errors
 import pytest
 
 from syncd.desired import DesiredRegistry
@@ -14,6 +17,7 @@ from syncd.errors import CredentialsHostMismatch
 from syncd.ids import RegistryKey
 from syncd.manifests.fields import image_registry_address, image_registry_host, registry_address
 from syncd.registries import CredentialsError, auth_for, registry_for
+from tests.conftest import TestRegistry
 from tests.registry_support import recording_registry
 
 ENV = {"PW": "registry-password-1"}
@@ -159,5 +163,23 @@ def test_the_engine_sends_no_credentials_to_another_host(
             with pytest.raises(EngineError):
                 engine.pull(f"{host}/private/busybox:1.36")
             assert seen.requests and seen.authorizations == []
+    finally:
+        engine.close()
+
+
+@pytest.mark.docker
+def test_a_login_checks_the_password_and_keeps_nothing(
+    docker_client: docker.DockerClient, test_registry: TestRegistry
+) -> None:
+    engine = DockerEngine("creds-test", client=docker.APIClient(version=API_VERSION))
+    try:
+        auth = {**test_registry.auth_config, "serveraddress": test_registry.host}
+        assert engine.login({**auth, "password": "wrong"})[0] is False
+        assert engine.login(auth)[0] is True
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            docker_client.images.remove(test_registry.image)
+        with pytest.raises(EngineError):  # the login left no password behind for other pulls
+            engine.pull(test_registry.image)
+        engine.pull(test_registry.image, auth)
     finally:
         engine.close()

@@ -303,11 +303,13 @@ class DockerEngine(Engine):
 
     @_engine_errors
     def login(self, auth: Mapping[str, str]) -> tuple[bool, str]:
+        """Docker's `/auth`, called directly: docker-py's `login()` would keep the password and
+        send it with every later pull from that host, credentialed or not."""
         check_login_auth(auth)
+        fields = {k: auth[k] for k in ("username", "password", "serveraddress")}
         try:
-            answer = self.api.login(
-                auth["username"], auth["password"], registry=auth["serveraddress"], reauth=True
-            )
+            response = self.api._post_json(self.api._url("/auth"), data=fields)
+            answer = self.api._result(response, json=True)
         except docker.errors.APIError as err:
             refused = err.status_code is not None and err.status_code < 500
             if refused or "unauthorized" in str(err).lower():
