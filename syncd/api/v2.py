@@ -27,10 +27,10 @@ from syncd.api.models import (
     VolumeResponse,
 )
 from syncd.api.view import View
-from syncd.errors import SyncdError
+from syncd.errors import CredentialsHostMismatch, SyncdError
 from syncd.live import ServiceStatus
 from syncd.manifests.fields import ImageRef, RegistryHost
-from syncd.operator import OperationRefused, Operator
+from syncd.operator import OperationRefused, Operator, UnknownRegistry
 
 if TYPE_CHECKING:
     from syncd.daemon import Daemon
@@ -344,8 +344,19 @@ def token_matches(request: Request, expected: str) -> bool:
     return any(matches)
 
 
+def invalid(path: str, kind: str, message: str) -> JSONResponse:
+    """400 in mittwald's `ValidationErrors` shape, for one parameter."""
+    return JSONResponse(
+        {"type": "ValidationError", "message": message, "validationErrors": [
+            {"message": message, "path": path, "type": kind}
+        ]},
+        400,
+    )  # fmt: skip
+
+
 def actions(api: APIRouter, daemon: Daemon) -> None:
-    """Operational tasks (off unless an admin token is configured) and the checks."""
+    """Operational tasks and everything that reads a secret or sends credentials (admin token;
+    off unless one is configured), and the read-only checks."""
     operator = Operator(daemon)
 
     def admin(request: Request) -> None:
@@ -362,6 +373,8 @@ def actions(api: APIRouter, daemon: Daemon) -> None:
             task()
         except OperationRefused as err:
             return JSONResponse({"type": "PreconditionFailed", "message": str(err)}, 412)
+        except CredentialsHostMismatch as err:
+            return JSONResponse({"type": "BadRequest", "message": str(err)}, 400)
         except SyncdError as err:
             return JSONResponse({"type": "EngineError", "message": str(err)}, 503)
         return Response(status_code=204)
@@ -403,26 +416,27 @@ def actions(api: APIRouter, daemon: Daemon) -> None:
         responses=NOT_FOUND,
     )
     def container_image_config(
+        request: Request,
         imageReference: str,
         useCredentialsForProjectId: str | None = None,
         useCredentialsForRegistryId: str | None = None,
         generateAiData: bool | None = None,
     ) -> Any:
         del generateAiData  # syncd generates no AI data
+        if useCredentialsForProjectId or useCredentialsForRegistryId:
+            admin(request)  # a pull with a registry's credentials is an admin task
         try:
             TypeAdapter(ImageRef).validate_python(imageReference)
         except ValidationError as err:
-            message = err.errors()[0]["msg"]
-            return JSONResponse(
-                {"type": "ValidationError", "message": "Validation failed", "validationErrors": [
-                    {"message": message, "path": ".imageReference", "type": "format"}
-                ]},
-                400,
-            )  # fmt: skip
+            return invalid(".imageReference", "format", err.errors()[0]["msg"])
         try:
             inspect = operator.image_config(
                 imageReference, useCredentialsForProjectId, useCredentialsForRegistryId
             )
+        except CredentialsHostMismatch as err:
+            return invalid(".useCredentialsForRegistryId", "registry_host", str(err))
+        except UnknownRegistry as err:
+            return JSONResponse({"type": "NotFound", "message": str(err)}, 404)
         except SyncdError as err:
             return JSONResponse(
                 {"type": "NotFound", "message": f"image {imageReference!r}: {err}"}, 404
@@ -445,6 +459,7 @@ def actions(api: APIRouter, daemon: Daemon) -> None:
         "/registries/{registryId}/actions/validate-credentials",
         response_model=CredentialsValidity,
         responses=NOT_FOUND,
+        dependencies=guarded,  # reads the password and sends it to the registry
     )
     def validate_credentials(registryId: str) -> Any:
         registry = operator.registry_by_id(registryId)

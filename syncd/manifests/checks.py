@@ -11,12 +11,17 @@ from typing import Any
 
 from syncd.errors import Problem, Severity
 from syncd.ids import StackKey
-from syncd.manifests.fields import MountKind, image_registry_host, parse_mount, parse_port
+from syncd.manifests.fields import (
+    DOCKER_HUB,
+    MountKind,
+    image_registry_host,
+    parse_mount,
+    parse_port,
+    registry_address,
+)
 from syncd.manifests.model import Registry, Stack, StackPatch, Strategy
 from syncd.manifests.parse import Located, suggest
 from syncd.secretpolicy import file_problem, is_own, unset_variable
-
-DOCKER_HUB = {"docker.io", "index.docker.io", "registry-1.docker.io"}
 
 
 def _where(located: Located[Any], path: Sequence[str | int] = ()) -> str:
@@ -191,14 +196,14 @@ def _service_names(stacks: Sequence[Located[Stack]]) -> list[Problem]:
 def _registries(
     stacks: Sequence[Located[Stack]], registries: Sequence[Located[Registry]]
 ) -> list[Problem]:
-    known = {(r.manifest.project, r.manifest.uri.lower()) for r in registries}
+    known = {(r.manifest.project, registry_address(r.manifest.uri)) for r in registries}
     problems = []
     for located in stacks:
         for name, service in located.manifest.services.items():
             host = image_registry_host(service.image or "")
-            if host is None or host in DOCKER_HUB:
+            if host is None or registry_address(host) == DOCKER_HUB:
                 continue
-            if (located.manifest.project, host) not in known:
+            if (located.manifest.project, registry_address(host)) not in known:
                 problem = located.problem(
                     ("services", name, "image"),
                     f"no Registry for {host} in project {located.manifest.project}; "
