@@ -18,7 +18,8 @@ if [[ ! -d "$BARE" ]]; then
     echo "[run] made $BARE from sample-repo/"
 fi
 cat <<EOT
-[run] syncd run --repo $BARE --listen 127.0.0.1:8080   (Ctrl-C stops it)
+[run] syncd run --repo $BARE --listen 127.0.0.1:8080 --allow-env SHOP_REGISTRY_PASSWORD
+      (Ctrl-C stops it)
 
 Push a change from another terminal:
     git clone $BARE /tmp/sample-work && cd /tmp/sample-work
@@ -29,6 +30,7 @@ Status:   curl -s http://127.0.0.1:8080/v2/syncd/status
 History:  curl -s http://127.0.0.1:8080/v2/syncd/syncs
 
 EOT
-# The sample's private image comes from the local test registry (scripts/ensure-registry.sh).
+# The sample's private image comes from the local test registry (scripts/ensure-registry.sh);
+# its manifests may read that one variable of syncd's environment, and nothing else.
 export SHOP_REGISTRY_PASSWORD="${SHOP_REGISTRY_PASSWORD:-syncd-test-pw}"
-exec "$BIN/syncd" run --repo "$BARE" --listen 127.0.0.1:8080
+exec "$BIN/syncd" run --repo "$BARE" --listen 127.0.0.1:8080 --allow-env SHOP_REGISTRY_PASSWORD

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from syncd import __version__, logs, report, settings, taint
+from syncd import __version__, logs, operatorenv, report, settings, taint
 from syncd.desired import DesiredState, resolve
 from syncd.errors import ManifestError, SyncdError
 from syncd.ids import ServiceKey
@@ -18,6 +18,7 @@ from syncd.plan import REASON_TEXT, Action, Plan, Reason, as_live, plan
 from syncd.reconcile import Reconciler, SyncResult
 from syncd.render import PlanFormat, render
 from syncd.report import ReportFormat
+from syncd.settings import Layers
 from syncd.source import Snapshot, read_directory, read_revision
 
 EXIT_OK = 0
@@ -26,17 +27,23 @@ EXIT_CHANGES = 2  # `syncd plan`, as terraform's -detailed-exitcode
 EXIT_PARTIAL = 3  # `syncd apply`: applied, but some services failed
 
 
-def environment(env_file: str | None) -> dict[str, str]:
-    """Interpolation variables: the env file, overridden by syncd's own environment."""
-    values: dict[str, str] = {}
-    if env_file:
-        if not Path(env_file).is_file():
-            raise SyncdError(f"env file {env_file!r} does not exist")
-        from dotenv import dotenv_values
+def environment(args: argparse.Namespace) -> dict[str, str]:
+    """The operator's variables (env files + allowed process variables, never `SYNCD_*`)."""
+    return operatorenv.from_layers(Layers(args, os.environ), os.environ)
 
-        values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
-    values.update(os.environ)
-    return values
+
+def _read(args: argparse.Namespace, snap: Snapshot) -> ManifestSet:
+    """The snapshot's manifests; their variables' values are remembered, so no log line shows
+    them."""
+    layers = Layers(args, os.environ)
+    manifests = read_manifests(
+        snap.files,
+        operatorenv.from_layers(layers, os.environ),
+        problems=snap.problems,
+        secrets_dir=settings.secrets_dir(layers, os.environ),
+    )
+    taint.remember(manifests.secret_values())
+    return manifests
 
 
 def snapshot(repo: str, rev: str | None, paths: Sequence[str]) -> Snapshot:
@@ -44,13 +51,6 @@ def snapshot(repo: str, rev: str | None, paths: Sequence[str]) -> Snapshot:
     if rev is not None:
         return read_revision(repo, rev, paths)
     return read_directory(repo, paths)
-
-
-def read(snap: Snapshot, env_file: str | None) -> ManifestSet:
-    """The snapshot's manifests; their env values are remembered, so no log line shows them."""
-    manifests = read_manifests(snap.files, environment(env_file), problems=snap.problems)
-    taint.remember(manifests.secret_values())
-    return manifests
 
 
 def _add_source_args(parser: argparse.ArgumentParser) -> None:
@@ -62,16 +62,12 @@ def _add_source_args(parser: argparse.ArgumentParser) -> None:
         metavar="P",
         help="manifest root inside the repo; repeatable (default: the whole repo)",
     )
-    parser.add_argument(
-        "--env-file",
-        default=os.environ.get("SYNCD_ENV_FILE"),
-        help="KEY=VALUE file for ${VAR} interpolation (env: SYNCD_ENV_FILE)",
-    )
+    operatorenv.add_arguments(parser)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     snap = snapshot(args.repo, args.rev, args.path)
-    result = read(snap, args.env_file)
+    result = _read(args, snap)
     fmt = ReportFormat(args.format)
     print(report.render(result.problems, fmt, files=len(snap.files), revision=snap.revision))
     logs.get().info(
@@ -87,7 +83,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def desired_at(args: argparse.Namespace, rev: str, last_applied: LiveState | None) -> DesiredState:
     """One revision's desired state; PATCH-strategy stacks build on `last_applied` when given."""
     snap = read_revision(args.repo, rev, args.path)
-    manifests = read(snap, args.env_file)
+    manifests = _read(args, snap)
     base = last_applied.last_applied() if last_applied is not None else None
     secrets = last_applied.last_secrets() if last_applied is not None else None
     try:
@@ -100,7 +96,7 @@ def desired_at(args: argparse.Namespace, rev: str, last_applied: LiveState | Non
 def manifests_at(args: argparse.Namespace, rev: str | None) -> tuple[ManifestSet, str | None]:
     """Every manifest of a revision (or of the files on disk), or `ManifestError`."""
     snap = snapshot(args.repo, rev, args.path)
-    manifests = read(snap, args.env_file)
+    manifests = _read(args, snap)
     if manifests.errors:
         raise ManifestError(manifests.errors)
     return manifests, snap.revision
@@ -114,7 +110,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     fmt = PlanFormat(args.format)
     if args.base is None:  # against what runs
         manifests, revision = manifests_at(args, args.head)
-        with Reconciler.open(settings.from_args(args), environment(args.env_file)) as rec:
+        with Reconciler.open(settings.from_args(args), environment(args)) as rec:
             planned = rec.prepare(manifests, revision, allow_empty=args.allow_empty)
         _print_plan(planned.plan, fmt)
         for warning in planned.desired.warnings:
@@ -157,7 +153,7 @@ def _print_results(result: SyncResult) -> None:
 
 def cmd_apply(args: argparse.Namespace) -> int:
     manifests, revision = manifests_at(args, args.rev)
-    with Reconciler.open(settings.from_args(args), environment(args.env_file)) as rec:
+    with Reconciler.open(settings.from_args(args), environment(args)) as rec:
         result = rec.sync(manifests, revision, dry_run=args.dry_run, allow_empty=args.allow_empty)
     _print_plan(result.plan, PlanFormat.TEXT)
     _print_results(result)
@@ -207,7 +203,7 @@ def cmd_service(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.action not in ("stop", "start"):
         raise SyncdError(f"'{args.action}' needs the running daemon: give --api URL")
-    with Reconciler.open(settings.from_args(args), environment(None)) as rec:
+    with Reconciler.open(settings.from_args(args), {}) as rec:  # reads no manifest variable
         if args.action == "stop":
             rec.operator_stop(key)
             print(f"{key}: stopped; self-heal leaves it stopped until `syncd service start {key}`")
@@ -230,12 +226,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from syncd import runconfig
 
     config, settings_, layers = runconfig.resolve(args)
+    variables = operatorenv.variables(config.env_files, config.allow_env, os.environ)
     if args.print_config:
         print(runconfig.describe(config, settings_, layers))
+        print(operatorenv.describe(variables))
         return EXIT_OK
     from syncd.runner import run_daemon
 
-    return run_daemon(config, settings_, environment(config.env_file))
+    return run_daemon(config, settings_, variables)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

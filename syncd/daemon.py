@@ -20,6 +20,7 @@ from typing import Any
 
 from syncd import logs, taint
 from syncd.api.deployed import deployed_spec
+from syncd.api.projects import first_applied, project_names
 from syncd.api.view import Inputs, View
 from syncd.api.view import build as build_view
 from syncd.canonical import Spec
@@ -40,6 +41,7 @@ from syncd.runconfig import RunConfig
 from syncd.settings import Settings
 from syncd.status import Stage, Status, Trigger
 from syncd.store import Store
+from syncd.usage import FilesUsage
 
 BACKOFF_BASE = 2.0
 BACKOFF_MAX = 300.0
@@ -106,6 +108,7 @@ class Daemon:
         self._images: dict[str, dict[str, Any]] = {}  # image id -> inspect
         self.metrics = Metrics(self)
         self._usage: tuple[float, dict[str, int]] = (0.0, {})
+        self._files = FilesUsage(settings.project_files, USAGE_EVERY)
         try:
             self.repo = Repository(
                 config.repo,
@@ -233,7 +236,9 @@ class Daemon:
         if self._good is not None and self._good.revision == revision:
             return self._good
         snap = self.repo.snapshot(revision)
-        manifests = read_manifests(snap.files, self.env, problems=snap.problems)
+        manifests = read_manifests(
+            snap.files, self.env, problems=snap.problems, secrets_dir=self.settings.secrets
+        )
         taint.remember(manifests.secret_values())
         if manifests.errors:
             raise ManifestError(manifests.errors)
@@ -427,6 +432,11 @@ class Daemon:
         self.status.plan_markdown = render(pending, PlanFormat.MARKDOWN) if pending.changed else ""
         valid = {key: f"registry {key} " not in failing for key in planned.desired.registries}
         valid.update(self._registry_valid)  # an explicit check wins over the pull heuristic
+        projects = project_names(planned.desired, planned.observation.live)
+        created = self.store.projects_created(
+            first_applied(projects, planned.observation, records, time.time())
+        )
+        files_at, files = self._files.current(projects)
         self.view = build_view(
             Inputs(
                 desired=planned.desired,
@@ -440,6 +450,9 @@ class Daemon:
                 usage_at=usage_at,
                 registry_valid=valid,
                 deployed=deployed,
+                created=created,
+                files_usage=files,
+                files_at=files_at,
             )
         )
 

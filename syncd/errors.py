@@ -76,3 +76,16 @@ class ManifestError(SyncdError):
 
 class SourceError(SyncdError):
     """The repository or revision could not be read: retry later or fix the settings."""
+
+
+class CredentialsHostMismatch(SyncdError):
+    """A registry's credentials were about to go to another host than the registry's own: refused
+    before anything is sent (the API answers 400)."""
+
+    def __init__(self, registry_host: str, target_host: str, image: str) -> None:
+        self.registry_host = registry_host
+        self.target_host = target_host
+        super().__init__(
+            f"the credentials of registry {registry_host} are only ever sent to {registry_host}, "
+            f"but {image} is pulled from {target_host}: refused, nothing was sent"
+        )

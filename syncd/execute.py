@@ -18,7 +18,7 @@ from pathlib import Path
 from syncd import logs, taint
 from syncd.desired import DesiredService, DesiredState
 from syncd.engine.base import ContainerState, Engine, EngineError, EngineUnavailable, Observed
-from syncd.errors import SyncdError
+from syncd.errors import CredentialsHostMismatch, SyncdError
 from syncd.ids import ServiceKey
 from syncd.live import LiveService, ServiceStatus
 from syncd.manifests.model import DependsCondition
@@ -241,10 +241,10 @@ class Execution:
             ref, change = item
             registry = registry_for(ref, change.key.project, registries)
             try:
-                self.engine.pull(ref, auth_for(registry, self.env))
+                self.engine.pull(ref, auth_for(registry, ref, self.env, self.settings.secrets))
             except EngineUnavailable:
                 raise
-            except (EngineError, CredentialsError) as err:
+            except (EngineError, CredentialsError, CredentialsHostMismatch) as err:
                 where = (
                     f" from registry {registry.key} ({registry.shown('uri')})" if registry else ""
                 )

@@ -1,9 +1,11 @@
 """`${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?message}`, `${VAR?message}` and `$$`.
 
-Values come from a given environment (the daemon's environment and env file). A string that took
-any value from the environment is reported as secret (its path, and the string with the env values
-it took, so messages can be scrubbed of them), and every output redacts it. A value taken from a
-default written in the repo is not secret. Pure: no I/O.
+Values come from a given mapping: the operator's variables (env file(s) and the process variables
+the operator allows, see `syncd.operatorenv`). `SYNCD_*` names count as unset whatever the mapping
+holds: they are syncd's own settings and tokens. A string that took any value from the mapping is
+reported as secret (its path, and the string with the values it took, so messages can be scrubbed
+of them), and every output redacts it. A value taken from a default written in the repo is not
+secret. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from syncd.secretpolicy import is_own, unset_variable
 from syncd.taint import REDACTED
 from syncd.yamlsafe import Path
 
@@ -50,19 +53,16 @@ def _substitute(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
                 f"'${{{match['braced']}}}' is not ${{NAME}}, ${{NAME:-default}} or similar"
             )
         name, op, arg = inner["name"], inner["op"], inner["arg"] or ""
-        value = env.get(name)
+        value = None if is_own(name) else env.get(name)
         missing = value is None or (value == "" and op in (":-", ":?"))
         if not missing:
             from_env.append(str(value))
             return str(value)
         if op in (":-", "-"):
             return arg
-        if op in (":?", "?"):
+        if op in (":?", "?") and not is_own(name):
             raise _Unresolved(f"{name} is required: {arg}" if arg else f"{name} is required")
-        raise _Unresolved(
-            f"{name} is not set; set it in syncd's environment or env file, "
-            f"or write ${{{name}:-default}}"
-        )
+        raise _Unresolved(f"{unset_variable(name)}; or write ${{{name}:-default}}")
 
     return _TOKEN.sub(replace, text), from_env
 

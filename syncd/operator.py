@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from syncd.engine.base import EngineError
 from syncd.errors import SyncdError
 from syncd.ids import RegistryKey, ServiceKey, VolumeKey
-from syncd.registries import CredentialsError, auth_for, read_password, registry_for
+from syncd.registries import CredentialsError, auth_for, check_host, login_auth, registry_for
 
 if TYPE_CHECKING:
     from syncd.daemon import Daemon
@@ -23,6 +23,10 @@ ACTIONS = ("pull", "recreate", "restart", "start", "stop")
 
 class OperationRefused(SyncdError):
     """The task cannot be done in the current state (answer 412)."""
+
+
+class UnknownRegistry(SyncdError):
+    """No declared registry has the id a request names (answer 404)."""
 
 
 class Operator:
@@ -63,7 +67,9 @@ class Operator:
                 self.daemon.engine.remove(container)
         elif action == "pull":
             image, registry = self._image_of(key)
-            self.daemon.engine.pull(image, auth_for(registry, self.daemon.env))
+            self.daemon.engine.pull(
+                image, auth_for(registry, image, self.daemon.env, self.daemon.settings.secrets)
+            )
         else:
             raise OperationRefused(f"unknown action {action!r}")
         self._record(action, str(key))
@@ -110,11 +116,12 @@ class Operator:
         if registry.username is None:
             return False
         try:
-            password = read_password(registry, self.daemon.env)
+            auth = login_auth(registry, self.daemon.env, self.daemon.settings.secrets)
         except CredentialsError as err:
             self.daemon.log.warning("registry_credentials_unreadable", error=str(err))
             return False
-        valid, answer = self.daemon.engine.login(registry.uri, registry.username, password)
+        valid, answer = self.daemon.engine.login(auth)
+        del auth
         self.daemon.log.info(
             "registry_credentials_checked", registry=str(registry.key), valid=valid
         )
@@ -125,17 +132,35 @@ class Operator:
     def image_config(
         self, reference: str, project_id: str | None, registry_id: str | None
     ) -> dict[str, Any]:
-        """The image's inspect answer, pulling it first (with the matching credentials)."""
+        """The image's inspect answer, pulling it first (with the matching credentials).
+
+        A registry named by id must be the image's own (host and port): checked first, so a
+        mismatch is refused whether or not the image is already here, and nothing is sent."""
+        registry = self._credentials_for(reference, project_id, registry_id)
+        if registry is not None:
+            check_host(registry, reference)
         try:
             return self.daemon.engine.image_config(reference)
         except EngineError:
             pass
-        registry = self.registry_by_id(registry_id) if registry_id else None
-        desired = self.daemon.desired()
-        if registry is None and project_id and desired is not None:
-            project = next(
-                (k.project for k in desired.stacks if k.project_id == project_id), None
-            ) or next((k.project for k in desired.registries if k.project_id == project_id), None)
-            registry = registry_for(reference, project, desired.registries) if project else None
-        self.daemon.engine.pull(reference, auth_for(registry, self.daemon.env))
+        self.daemon.engine.pull(
+            reference,
+            auth_for(registry, reference, self.daemon.env, self.daemon.settings.secrets),
+        )
         return self.daemon.engine.image_config(reference)
+
+    def _credentials_for(
+        self, reference: str, project_id: str | None, registry_id: str | None
+    ) -> DesiredRegistry | None:
+        if registry_id:
+            registry = self.registry_by_id(registry_id)
+            if registry is None:
+                raise UnknownRegistry(f"registry {registry_id!r} was not found")
+            return registry
+        desired = self.daemon.desired()
+        if not project_id or desired is None:
+            return None
+        project = next(
+            (k.project for k in desired.stacks if k.project_id == project_id), None
+        ) or next((k.project for k in desired.registries if k.project_id == project_id), None)
+        return registry_for(reference, project, desired.registries) if project else None

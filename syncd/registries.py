@@ -1,4 +1,7 @@
-"""Registry credentials, read at the moment of a pull and never kept, logged or printed."""
+"""Registry credentials, read at the moment of a pull and never kept, logged or printed.
+
+Every credentialed request (pull, login) gets its `auth_config` here, and only for the registry's
+own host and port: `auth_for` refuses any other (`CredentialsHostMismatch`), whoever asks."""
 
 from __future__ import annotations
 
@@ -7,9 +10,11 @@ from pathlib import Path
 
 from syncd import taint
 from syncd.desired import DesiredRegistry
-from syncd.errors import SyncdError
+from syncd.errors import CredentialsHostMismatch, SyncdError
 from syncd.ids import RegistryKey
-from syncd.manifests.fields import image_registry_host
+from syncd.manifests.fields import image_registry_address, registry_address
+from syncd.operatorenv import SecretFileError, read_secret_file
+from syncd.secretpolicy import is_own
 
 
 class CredentialsError(SyncdError):
@@ -19,29 +24,35 @@ class CredentialsError(SyncdError):
 def registry_for(
     image: str, project: str, registries: Mapping[RegistryKey, DesiredRegistry]
 ) -> DesiredRegistry | None:
-    """The project's registry whose host the image names, if any."""
-    host = image_registry_host(image)
-    if host is None:
-        return None
+    """The project's registry whose host and port the image is pulled from, if any."""
+    address = image_registry_address(image)
     for key, registry in sorted(registries.items()):
-        if key.project == project and registry.uri == host:
+        if key.project == project and registry_address(registry.uri) == address:
             return registry
     return None
 
 
-def read_password(registry: DesiredRegistry, env: Mapping[str, str]) -> str:
-    """The password, remembered as secret (no log line shows it, whatever quotes it)."""
-    password = _read_password(registry, env)
+def check_host(registry: DesiredRegistry, image: str) -> None:
+    """Refuse unless the image is pulled from the registry's own host and port."""
+    target = image_registry_address(image)
+    if registry_address(registry.uri) != target:
+        raise CredentialsHostMismatch(registry.uri, target, image)
+
+
+def read_password(registry: DesiredRegistry, env: Mapping[str, str], secrets_dir: Path) -> str:
+    """The password, from the operator's variables `env` or a file inside `secrets_dir`;
+    remembered as secret (no log line shows it, whatever quotes it)."""
+    password = _read_password(registry, env, secrets_dir)
     taint.remember([password])
     return password
 
 
-def _read_password(registry: DesiredRegistry, env: Mapping[str, str]) -> str:
+def _read_password(registry: DesiredRegistry, env: Mapping[str, str], secrets_dir: Path) -> str:
     ref = registry.password_ref or ""
     uri = registry.shown("uri")
     kind, _, where = ref.partition(":")
     if kind == "env":
-        value = env.get(where)
+        value = None if is_own(where) else env.get(where)
         if not value:
             raise CredentialsError(
                 f"registry {registry.key} ({uri}): the password variable {where} is not set"
@@ -49,21 +60,31 @@ def _read_password(registry: DesiredRegistry, env: Mapping[str, str]) -> str:
         return value
     if kind == "file":
         try:
-            return Path(where).read_text().rstrip("\r\n")
-        except OSError as err:
-            raise CredentialsError(
-                f"registry {registry.key} ({uri}): cannot read the password file "
-                f"{where}: {err.strerror}"
-            ) from None
+            return read_secret_file(where, secrets_dir)
+        except SecretFileError as err:
+            raise CredentialsError(f"registry {registry.key} ({uri}): {err}") from None
     raise CredentialsError(f"registry {registry.key}: no password reference")
 
 
-def auth_for(registry: DesiredRegistry | None, env: Mapping[str, str]) -> dict[str, str] | None:
-    """docker-py's `auth_config` for a pull, or None for anonymous pulls."""
+def auth_for(
+    registry: DesiredRegistry | None, image: str, env: Mapping[str, str], secrets_dir: Path
+) -> dict[str, str] | None:
+    """docker-py's `auth_config` for pulling `image`, or None for anonymous pulls; refused
+    (before the password is read) when the image is not on the registry's own host."""
     if registry is None or registry.username is None:
         return None
+    check_host(registry, image)
+    return login_auth(registry, env, secrets_dir)
+
+
+def login_auth(
+    registry: DesiredRegistry, env: Mapping[str, str], secrets_dir: Path
+) -> dict[str, str]:
+    """The `auth_config` for a login at the registry's own host (`serveraddress`)."""
+    if registry.username is None:
+        raise CredentialsError(f"registry {registry.key}: no credentials")
     return {
         "username": registry.username,
-        "password": read_password(registry, env),
+        "password": read_password(registry, env, secrets_dir),
         "serveraddress": registry.uri,
     }

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from syncd import operatorenv
 from syncd.errors import SyncdError
 from syncd.interpolate import REDACTED
 from syncd.settings import SETTING_NAMES, Layers, Settings, from_args
@@ -29,6 +30,7 @@ RUN_NAMES = {
     "ssh_key_file",
     "token_file",
     "env_file",
+    "allow_env",
     "allow_empty",
 }
 SECRET_NAMES = {"webhook_secret", "admin_token", "read_token"}
@@ -48,7 +50,8 @@ class RunConfig:
     read_token: str | None = None  # when set, needed for everything but /healthz and webhooks
     ssh_key_file: Path | None = None
     token_file: Path | None = None
-    env_file: str | None = None
+    env_files: tuple[str, ...] = ()  # the operator's variables: see syncd.operatorenv
+    allow_env: tuple[str, ...] = ()
     allow_empty: bool = False
 
 
@@ -75,7 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--ssh-key-file", help="SSH private key for a remote git URL")
     parser.add_argument("--token-file", help="HTTPS token for a remote git URL, in a file")
-    parser.add_argument("--env-file", help="KEY=VALUE file for ${VAR} interpolation")
+    operatorenv.add_arguments(parser)
     parser.add_argument(
         "--allow-empty", action="store_const", const="true", help="allow removing every stack"
     )
@@ -129,6 +132,7 @@ def resolve(
     secret = _secret(layers, "webhook_secret")
     host, port = _listen(layers.get("listen", "127.0.0.1:8080"))
     paths = tuple(p for p in layers.get("path", "").split(",") if p)
+    env_files, allow_env = operatorenv.settings(layers)
     config = RunConfig(
         repo=repo,
         branch=layers.get("branch", "") or None,
@@ -142,7 +146,8 @@ def resolve(
         read_token=_secret(layers, "read_token"),
         ssh_key_file=Path(f) if (f := layers.get("ssh_key_file", "")) else None,
         token_file=Path(f) if (f := layers.get("token_file", "")) else None,
-        env_file=layers.get("env_file", "") or None,
+        env_files=env_files,
+        allow_env=allow_env,
         allow_empty=layers.get("allow_empty", "false").lower() in ("1", "true", "yes"),
     )
     return config, settings, layers
@@ -154,11 +159,13 @@ def describe(config: RunConfig, settings: Settings, layers: Layers) -> str:
     values = {f.name: getattr(settings, f.name) for f in fields(settings)}
     values |= {f.name: getattr(config, f.name) for f in fields(config)}
     values["listen"] = f"{config.host}:{config.port}"
-    origin_of = {"paths": "path", "host": "listen", "port": "listen"}
+    origin_of = {"paths": "path", "host": "listen", "port": "listen", "env_files": "env_file"}
     for name in sorted(set(values) - {"host", "port"}):
         value = values[name]
         if name in SECRET_NAMES and value:
             value = REDACTED
+        elif isinstance(value, tuple):
+            value = ", ".join(map(str, value))
         origin = layers.origins.get(origin_of.get(name, name))
         rows.append((name.replace("_", "-"), str(value), origin.value if origin else "default"))
     width = max(len(r[0]) for r in rows)

@@ -9,6 +9,8 @@
 - health timeout: `--health-timeout` / `SYNCD_HEALTH_TIMEOUT`; default 120 (seconds a
   `service_healthy` dependent waits).
 - parallelism: `--parallelism` / `SYNCD_PARALLELISM`; default 8 (containers changed at once).
+- secrets dir: `--secrets-dir` / `SYNCD_SECRETS_DIR`; default `<data dir>/secrets` (the only
+  place a manifest's `{file: …}` secret may be read from).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class Settings:
     parallelism: int = 8  # containers created or started at once
     health_timeout: float = 120.0  # seconds a `service_healthy` dependent waits at most
     stop_timeout: int = 10  # seconds a container gets to stop before it is killed
+    secrets_dir: Path | None = None  # where `{file: …}` secrets are read; None: <data dir>/secrets
 
     def __post_init__(self) -> None:
         if not INSTANCE.match(self.instance):
@@ -66,6 +69,11 @@ class Settings:
             raise SyncdError("parallelism must be at least 1")
         if self.stop_timeout < 0 or self.health_timeout <= 0:
             raise SyncdError("the stop timeout must be >= 0 and the health timeout > 0")
+
+    @property
+    def secrets(self) -> Path:
+        """The secrets directory: the only place a manifest's `{file: …}` is read from."""
+        return self.secrets_dir or self.data_dir / "secrets"
 
     @property
     def state_file(self) -> Path:
@@ -176,7 +184,17 @@ SETTING_NAMES = {
     "stop_timeout",
     "health_timeout",
     "parallelism",
+    "secrets_dir",
 }
+
+
+def secrets_dir(layers: Layers, env: Mapping[str, str]) -> Path:
+    """`--secrets-dir` / `SYNCD_SECRETS_DIR`, else `<data dir>/secrets`; always absolute."""
+    given = layers.get("secrets_dir", "")
+    if given:
+        return Path(given).absolute()
+    data_dir = layers.get("data_dir", "")
+    return (Path(data_dir).absolute() if data_dir else default_data_dir(env)) / "secrets"
 
 
 def from_args(
@@ -202,4 +220,5 @@ def from_args(
         instance=layers.get("instance", DEFAULT_INSTANCE),
         publish_address=layers.get("publish_address", "127.0.0.1"),
         engine=EngineKind(engine),
+        secrets_dir=secrets_dir(layers, env),
     )

@@ -18,7 +18,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,10 @@ CREATE TABLE IF NOT EXISTS syncs (
     error TEXT,
     summary TEXT NOT NULL DEFAULT '{}',  -- plan counts
     services TEXT NOT NULL DEFAULT '[]'  -- [{service, action, ok, detail}]
+);
+CREATE TABLE IF NOT EXISTS projects (   -- a project's createdAt: when it was first applied
+    name TEXT PRIMARY KEY,
+    created_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS stacks (
     key TEXT PRIMARY KEY,
@@ -305,3 +309,19 @@ class Store:
         with self._lock:
             rows = self._db.execute("SELECT key FROM overrides WHERE stopped=1").fetchall()
         return frozenset(r[0] for r in rows)
+
+    # -- projects ------------------------------------------------------------------------------
+
+    def projects_created(self, candidates: Mapping[str, float]) -> dict[str, float]:
+        """When each project was first applied: a project not recorded yet is recorded with its
+        candidate time; a recorded one keeps its first time forever (stable across restarts)."""
+        with self._lock:
+            rows = self._db.execute("SELECT name, created_at FROM projects").fetchall()
+        known: dict[str, float] = dict(rows)
+        new = {name: at for name, at in candidates.items() if name not in known}
+        if new:
+            with self._tx() as db:
+                db.executemany("INSERT OR IGNORE INTO projects VALUES (?, ?)", sorted(new.items()))
+                rows = db.execute("SELECT name, created_at FROM projects").fetchall()
+            known = dict(rows)
+        return {name: known[name] for name in candidates if name in known}

@@ -16,6 +16,7 @@ PURE = [
     "syncd.ids",
     "syncd.yamlsafe",
     "syncd.interpolate",
+    "syncd.secretpolicy",
     "syncd.manifests",
     "syncd.canonical",
     "syncd.desired",
@@ -30,6 +31,7 @@ PURE = [
     "syncd.status",
     "syncd.api.models",
     "syncd.api.view",
+    "syncd.api.projects",
     "syncd.api.imageconfig",
     "syncd.api.deployed",
 ]

@@ -64,7 +64,8 @@ def planted(port: int, image: str) -> dict[str, str]:
 def needles(values: dict[str, str], port: int, password_file: Path) -> list[str]:
     """What must appear nowhere: every unique planted value, the pieces Docker would quote, and
     what the canonical forms turn some of them into."""
-    unique = [v for k, v in values.items() if k not in ("S_RESTART", "S_COND")]
+    planted_names = [k for k in values if k.startswith("S_") or k == "REGISTRY_PW"]
+    unique = [values[k] for k in planted_names if k not in ("S_RESTART", "S_COND")]
     return [
         *unique,
         f":{port}",  # a host binding, as Docker quotes it
@@ -162,12 +163,16 @@ def manifests(image: str, password_file: Path) -> str:
     return body + "---\n" + registries(password_file)
 
 
+# The operator allows the planted variables (and no other) to reach the manifests.
+ALLOWED = {"SYNCD_ALLOW_ENV": "S_*,B_*,P_*,REGISTRY_PW"}
+
+
 def syncd(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "syncd", "--log-level", "debug", *args],
         capture_output=True,
         text=True,
-        env={**os.environ, **env},
+        env={**os.environ, **ALLOWED, **env},
         check=False,
         timeout=300,
     )
@@ -179,17 +184,22 @@ def leaks(text: str, wanted: list[str]) -> list[str]:
 
 @pytest.fixture
 def password_file(tmp_path: Path) -> Path:
+    """A registry password in the operator's secrets directory (`SYNCD_SECRETS_DIR`)."""
     path = tmp_path / "secrets" / "other-registry"
     path.parent.mkdir()
     path.write_text(f"filepassword{TAG}\n")
     return path
 
 
+def operator(values: dict[str, str], password_file: Path) -> dict[str, str]:
+    return {**values, **ALLOWED, "SYNCD_SECRETS_DIR": str(password_file.parent)}
+
+
 def test_no_plan_format_nor_validate_shows_a_planted_secret(
     tmp_path: Path, password_file: Path
 ) -> None:
     port = free_port()
-    values = planted(port, f"localhost:5000/taint/image{TAG}:v1")
+    values = operator(planted(port, f"localhost:5000/taint/image{TAG}:v1"), password_file)
     repo = GitRepo(tmp_path / "repo")
     repo.write("taint.yaml", literal_stack())
     base = repo.commit("literal")
@@ -328,7 +338,7 @@ def test_no_output_of_apply_or_of_a_running_daemon_shows_a_planted_secret(
     deployment: Deployment, planted_image: str, password_file: Path
 ) -> None:
     port = free_port()
-    values = planted(port, planted_image)
+    values = operator(planted(port, planted_image), password_file)
     wanted = needles(values, port, password_file)
     repo = GitRepo(deployment.repo)
     repo.write("taint.yaml", manifests("${S_IMAGE}", password_file))

@@ -3,6 +3,7 @@ required fields as in its spec; syncd does not load the spec at run time). Pure:
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -109,12 +110,66 @@ class Registry(Model):
     credentials: RegistryCredentials | None = None
 
 
-class Project(Model):
-    """The part of mittwald's project shape a container client needs to find project ids."""
+class ProjectStatus(StrEnum):
+    """mittwald's `ProjectStatus` (syncd uses pending, ready and error)."""
+
+    PENDING = "pending"
+    READY = "ready"
+    PREPARING_FOR_VOLUME_MIGRATION = "preparingForVolumeMigration"
+    MIGRATING_VOLUME = "migratingVolume"
+    ERROR = "error"
+    DISABLED = "disabled"
+
+
+class ProjectReadiness(StrEnum):
+    """mittwald's deprecated `DeprecatedProjectReadinessStatus`, still required in answers."""
+
+    CREATING = "creating"
+    READY = "ready"
+    UNREADY = "unready"
+
+
+ProjectFeature = Literal["redis", "node", "runtimeApps", "container"]
+
+
+class CustomerMeta(Model):
+    id: str
+
+
+class ProjectFields(Model):
+    """The fields mittwald's `ProjectListItem` and `Project` share (all required there).
+    Which are measured and which are constants: `syncd.api.projects`."""
 
     id: str
     shortId: str
     description: str
+    enabled: bool
+    customerId: str
+    createdAt: str  # RFC 3339 date-time
+    isReady: bool
+    readiness: ProjectReadiness
+    status: ProjectStatus
+    statusSetAt: str
+    webStorageUsageInBytes: int
+    webStorageUsageInBytesSetAt: str
+    backupStorageUsageInBytes: int
+    backupStorageUsageInBytesSetAt: str
+    supportedFeatures: list[ProjectFeature]
+    serverGroupId: str
+
+
+class ProjectListItem(ProjectFields):
+    """An item of `GET /v2/projects`."""
+
+    customerMeta: CustomerMeta
+    deletionRequested: bool
+
+
+class Project(ProjectFields):
+    """`GET /v2/projects/{projectId}`."""
+
+    directories: dict[str, str]
+    deletionRequested: bool
 
 
 class ImageEnv(Model):

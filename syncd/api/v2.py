@@ -3,6 +3,7 @@ and 405 for writes (they belong in git). Answers come from the daemon's snapshot
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
@@ -18,6 +19,7 @@ from syncd.api.models import (
     CredentialsValidity,
     Error,
     Project,
+    ProjectListItem,
     Registry,
     RegistryUri,
     ServiceResponse,
@@ -26,10 +28,10 @@ from syncd.api.models import (
     VolumeResponse,
 )
 from syncd.api.view import View
-from syncd.errors import SyncdError
+from syncd.errors import CredentialsHostMismatch, SyncdError
 from syncd.live import ServiceStatus
 from syncd.manifests.fields import ImageRef, RegistryHost
-from syncd.operator import OperationRefused, Operator
+from syncd.operator import OperationRefused, Operator, UnknownRegistry
 
 if TYPE_CHECKING:
     from syncd.daemon import Daemon
@@ -63,6 +65,19 @@ def page(view: View, items: Sequence[T], limit: int, skip: int, page_: int | Non
     return Response(body, media_type="application/json", headers=headers)
 
 
+def sort_projects(
+    items: list[ProjectListItem], by: Literal["createdAt", "description"], descending: bool
+) -> list[ProjectListItem]:
+    """mittwald's `sort` (createdAt by default) and `order`; ties by name."""
+    if by == "createdAt":
+        return sorted(
+            items,
+            key=lambda p: (dt.datetime.fromisoformat(p.createdAt), p.description),
+            reverse=descending,
+        )
+    return sorted(items, key=lambda p: p.description, reverse=descending)
+
+
 def _search(term: str | None, *texts: str) -> bool:
     return term is None or any(term.lower() in t.lower() for t in texts)
 
@@ -73,15 +88,27 @@ def router(daemon: Daemon) -> APIRouter:
     def view() -> View:
         return daemon.view
 
-    @api.get("/projects", response_model_exclude_none=True, response_model=list[Project])
+    @api.get("/projects", response_model_exclude_none=True, response_model=list[ProjectListItem])
     async def list_projects(
+        *,
+        customerId: str | None = None,
+        serverId: str | None = None,
+        searchTerm: str | None = None,
+        sort: Literal["createdAt", "description"] = "createdAt",
+        order: Literal["asc", "desc"] = "asc",
         limit: Limit = 1000,
         skip: Skip = 0,
         page_: Page = None,
     ) -> Response:
         current = view()
-        items = sorted(current.projects.values(), key=lambda p: p.description)
-        return page(current, items, limit, skip, page_)
+        items = [
+            p
+            for p in current.project_items.values()
+            if (customerId is None or p.customerId == customerId)
+            and serverId is None  # syncd's projects are on no mittwald server
+            and _search(searchTerm, p.id, p.shortId, p.description)
+        ]
+        return page(current, sort_projects(items, sort, order == "desc"), limit, skip, page_)
 
     @api.get(
         "/projects/{projectId}",
@@ -318,8 +345,19 @@ def token_matches(request: Request, expected: str) -> bool:
     return any(matches)
 
 
+def invalid(path: str, kind: str, message: str) -> JSONResponse:
+    """400 in mittwald's `ValidationErrors` shape, for one parameter."""
+    return JSONResponse(
+        {"type": "ValidationError", "message": message, "validationErrors": [
+            {"message": message, "path": path, "type": kind}
+        ]},
+        400,
+    )  # fmt: skip
+
+
 def actions(api: APIRouter, daemon: Daemon) -> None:
-    """Operational tasks (off unless an admin token is configured) and the checks."""
+    """Operational tasks and everything that reads a secret or sends credentials (admin token;
+    off unless one is configured), and the read-only checks."""
     operator = Operator(daemon)
 
     def admin(request: Request) -> None:
@@ -336,6 +374,8 @@ def actions(api: APIRouter, daemon: Daemon) -> None:
             task()
         except OperationRefused as err:
             return JSONResponse({"type": "PreconditionFailed", "message": str(err)}, 412)
+        except CredentialsHostMismatch as err:
+            return JSONResponse({"type": "BadRequest", "message": str(err)}, 400)
         except SyncdError as err:
             message = taint.scrub_known(str(err))  # Docker's answers quote the image
             return JSONResponse({"type": "EngineError", "message": message}, 503)
@@ -378,26 +418,27 @@ def actions(api: APIRouter, daemon: Daemon) -> None:
         responses=NOT_FOUND,
     )
     def container_image_config(
+        request: Request,
         imageReference: str,
         useCredentialsForProjectId: str | None = None,
         useCredentialsForRegistryId: str | None = None,
         generateAiData: bool | None = None,
     ) -> Any:
         del generateAiData  # syncd generates no AI data
+        if useCredentialsForProjectId or useCredentialsForRegistryId:
+            admin(request)  # a pull with a registry's credentials is an admin task
         try:
             TypeAdapter(ImageRef).validate_python(imageReference)
         except ValidationError as err:
-            message = err.errors()[0]["msg"]
-            return JSONResponse(
-                {"type": "ValidationError", "message": "Validation failed", "validationErrors": [
-                    {"message": message, "path": ".imageReference", "type": "format"}
-                ]},
-                400,
-            )  # fmt: skip
+            return invalid(".imageReference", "format", err.errors()[0]["msg"])
         try:
             inspect = operator.image_config(
                 imageReference, useCredentialsForProjectId, useCredentialsForRegistryId
             )
+        except CredentialsHostMismatch as err:
+            return invalid(".useCredentialsForRegistryId", "registry_host", str(err))
+        except UnknownRegistry as err:
+            return JSONResponse({"type": "NotFound", "message": str(err)}, 404)
         except SyncdError as err:
             message = taint.scrub_known(f"image {imageReference!r}: {err}")
             return JSONResponse({"type": "NotFound", "message": message}, 404)
@@ -419,6 +460,7 @@ def actions(api: APIRouter, daemon: Daemon) -> None:
         "/registries/{registryId}/actions/validate-credentials",
         response_model=CredentialsValidity,
         responses=NOT_FOUND,
+        dependencies=guarded,  # reads the password and sends it to the registry
     )
     def validate_credentials(registryId: str) -> Any:
         registry = operator.registry_by_id(registryId)

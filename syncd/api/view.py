@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 from syncd.api.models import (
     Deploy,
     Project,
+    ProjectListItem,
     Registry,
     RegistryCredentials,
     Resources,
@@ -23,6 +24,7 @@ from syncd.api.models import (
     StackResponse,
     VolumeResponse,
 )
+from syncd.api.projects import ProjectFacts, project_models
 from syncd.canonical import Spec
 from syncd.desired import DesiredService, DesiredState
 from syncd.engine.base import Names, Observed
@@ -54,11 +56,15 @@ class Inputs:
     usage_at: float = 0.0
     registry_valid: Mapping[RegistryKey, bool] = field(default_factory=dict)
     deployed: Mapping[ServiceKey, Spec] = field(default_factory=dict)  # from inspect
+    created: Mapping[str, float] = field(default_factory=dict)  # project -> first applied (store)
+    files_usage: Mapping[str, int] = field(default_factory=dict)  # project -> file area bytes
+    files_at: float = 0.0
 
 
 @dataclass(frozen=True)
 class View:
     projects: dict[str, Project] = field(default_factory=dict)
+    project_items: dict[str, ProjectListItem] = field(default_factory=dict)  # by project id
     stacks: dict[str, StackResponse] = field(default_factory=dict)
     services: dict[str, ServiceResponse] = field(default_factory=dict)
     volumes: dict[str, VolumeResponse] = field(default_factory=dict)
@@ -156,6 +162,7 @@ class _Builder:
     inputs: Inputs
     view: View = field(default_factory=View)
     _actions: dict[ServiceKey, Action] | None = None
+    _statuses: dict[str, list[tuple[ServiceStatus, float]]] = field(default_factory=dict)
 
     def build(self) -> View:
         desired = self.inputs.desired
@@ -178,13 +185,26 @@ class _Builder:
                     credentials=credentials,
                 )
                 self._project(registry.key.project)
+        for project, statuses in self._statuses.items():
+            self._project_models(project, statuses)
         return self.view
 
     def _project(self, project: str) -> None:
-        pid = project_id(project)
-        self.view.projects.setdefault(
-            pid, Project(id=pid, shortId=short_id("p", pid), description=project)
+        self._statuses.setdefault(project, [])
+
+    def _project_models(self, project: str, statuses: list[tuple[ServiceStatus, float]]) -> None:
+        inputs = self.inputs
+        fallback = min((at for _, at in statuses), default=inputs.built_at)
+        facts = ProjectFacts(
+            name=project,
+            services=tuple(statuses),
+            created_at=inputs.created.get(project, fallback),
+            web_bytes=inputs.files_usage.get(project, 0),
+            web_at=inputs.files_at or inputs.built_at,
         )
+        item, full = project_models(facts, inputs.instance, timestamp)
+        self.view.project_items[full.id] = item
+        self.view.projects[full.id] = full
 
     def _stack(self, key: StackKey) -> None:
         desired = self.inputs.desired.stacks.get(key) if self.inputs.desired else None
@@ -272,6 +292,7 @@ class _Builder:
             else None,
         )
         self.view.services[key.id] = response
+        self._statuses.setdefault(key.project, []).append((status, set_at))
         self.view.service_keys[key.id] = key
         self.view.names[(key.stack_key.id, key.name)] = key.id
         self.view.names[(key.stack_key.id, sid)] = key.id

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from syncd.errors import SyncdError
+from syncd.errors import CredentialsHostMismatch, SyncdError
 from syncd.ids import ServiceKey, StackKey, VolumeKey
+from syncd.manifests.fields import HOST, image_registry_address, registry_address
 
 LABEL_PREFIX = "syncd."
 LABEL_INSTANCE = "syncd.instance"
@@ -172,7 +173,9 @@ class Engine(ABC):
     def ensure_volume(self, key: VolumeKey) -> None: ...
 
     @abstractmethod
-    def pull(self, reference: str, auth: Mapping[str, str] | None = None) -> None: ...
+    def pull(self, reference: str, auth: Mapping[str, str] | None = None) -> None:
+        """Pull an image; `auth` (docker-py's `auth_config`) only for its own registry host:
+        implementations call `check_pull_auth` first."""
 
     @abstractmethod
     def create(self, request: ContainerRequest) -> str:
@@ -189,8 +192,9 @@ class Engine(ABC):
         """Delete a volume and its data: only ever on an explicit request."""
 
     @abstractmethod
-    def login(self, registry: str, username: str, password: str) -> tuple[bool, str]:
-        """Whether the registry accepts these credentials, and its answer."""
+    def login(self, auth: Mapping[str, str]) -> tuple[bool, str]:
+        """Whether the registry `auth["serveraddress"]` accepts these credentials, and its answer;
+        implementations call `check_login_auth` first."""
 
     @abstractmethod
     def stop(self, container_id: str, timeout: int) -> None: ...
@@ -263,3 +267,22 @@ class Names:
 
     def network(self, project: str) -> str:
         return f"{self.prefix}{project}_network"
+
+
+def check_pull_auth(reference: str, auth: Mapping[str, str] | None) -> None:
+    """The engine's own guard: credentials go only to the host and port the image is pulled
+    from, whoever built them (`CredentialsHostMismatch` otherwise, before anything is sent)."""
+    if not auth:
+        return
+    server = auth.get("serveraddress", "")
+    target = image_registry_address(reference)
+    if not server or registry_address(server) != target:
+        raise CredentialsHostMismatch(server or "(no serveraddress)", target, reference)
+
+
+def check_login_auth(auth: Mapping[str, str]) -> None:
+    """A login goes to `serveraddress`, which must be a bare `host[:port]` (no scheme or path
+    for Docker to read differently)."""
+    server = auth.get("serveraddress", "")
+    if not HOST.match(server):
+        raise EngineError(f"refusing to log in to {server!r}: not a registry host[:port]")

@@ -34,6 +34,8 @@ from syncd.engine.base import (
     Observed,
     ObservedContainer,
     ObservedVolume,
+    check_login_auth,
+    check_pull_auth,
     normalize_reference,
     owner_labels,
     split_reference,
@@ -220,6 +222,7 @@ class DockerEngine(Engine):
 
     @_engine_errors
     def pull(self, reference: str, auth: Mapping[str, str] | None = None) -> None:
+        check_pull_auth(reference, auth)
         repository, tag = split_reference(reference)
         stream = self.api.pull(
             repository, tag=tag, stream=True, decode=True, auth_config=dict(auth) if auth else None
@@ -299,9 +302,14 @@ class DockerEngine(Engine):
         self.api.remove_volume(self.names.volume(key))
 
     @_engine_errors
-    def login(self, registry: str, username: str, password: str) -> tuple[bool, str]:
+    def login(self, auth: Mapping[str, str]) -> tuple[bool, str]:
+        """Docker's `/auth`, called directly: docker-py's `login()` would keep the password and
+        send it with every later pull from that host, credentialed or not."""
+        check_login_auth(auth)
+        fields = {k: auth[k] for k in ("username", "password", "serveraddress")}
         try:
-            answer = self.api.login(username, password, registry=registry, reauth=True)
+            response = self.api._post_json(self.api._url("/auth"), data=fields)
+            answer = self.api._result(response, json=True)
         except docker.errors.APIError as err:
             refused = err.status_code is not None and err.status_code < 500
             if refused or "unauthorized" in str(err).lower():

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 from syncd.errors import Problem, Severity, scrub_problem
-from syncd.manifests.checks import check
+from syncd.manifests.checks import check, secret_sources
 from syncd.manifests.model import Registry, Stack, StackPatch
 from syncd.manifests.parse import Located, parse_document
 from syncd.yamlsafe import DEFAULT_LIMITS, Limits, load
@@ -45,8 +46,13 @@ def read_manifests(
     env: Mapping[str, str],
     limits: Limits = DEFAULT_LIMITS,
     problems: Sequence[Problem] = (),
+    secrets_dir: PurePath | None = None,
 ) -> ManifestSet:
-    """Parse and check every document of `files` (anything with `.path` and `.data` bytes)."""
+    """Parse and check every document of `files` (anything with `.path` and `.data` bytes).
+
+    `env` is the operator's variables (`syncd.operatorenv`): all that `${VAR}` and a registry's
+    `{env: NAME}` may name. `{file: …}` must lie in `secrets_dir` (None: relative paths only).
+    """
     result = ManifestSet(problems=list(problems))
     for file in files:
         documents, load_problems = load(file.path, file.data, limits)
@@ -64,6 +70,7 @@ def read_manifests(
             else:
                 result.registries.append(located)
     result.problems += check(result.stacks, result.patches, result.registries)
+    result.problems += secret_sources(result.registries, env, secrets_dir)
     values = result.secret_values()
     result.problems = sorted(
         (scrub_problem(p, values) for p in result.problems), key=Problem.sort_key

@@ -5,16 +5,23 @@ Pure: takes located manifests, returns problems.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Container, Hashable, Iterable, Sequence
+from pathlib import PurePath
 from typing import Any
 
 from syncd.errors import Problem, Severity
 from syncd.ids import StackKey
-from syncd.manifests.fields import MountKind, image_registry_host, parse_mount, parse_port
+from syncd.manifests.fields import (
+    DOCKER_HUB,
+    MountKind,
+    image_registry_host,
+    parse_mount,
+    parse_port,
+    registry_address,
+)
 from syncd.manifests.model import Registry, Stack, StackPatch, Strategy
 from syncd.manifests.parse import Located, suggest
-
-DOCKER_HUB = {"docker.io", "index.docker.io", "registry-1.docker.io"}
+from syncd.secretpolicy import file_problem, is_own, unset_variable
 
 
 def _where(located: Located[Any], path: Sequence[str | int] = ()) -> str:
@@ -189,14 +196,14 @@ def _service_names(stacks: Sequence[Located[Stack]]) -> list[Problem]:
 def _registries(
     stacks: Sequence[Located[Stack]], registries: Sequence[Located[Registry]]
 ) -> list[Problem]:
-    known = {(r.manifest.project, r.manifest.uri.lower()) for r in registries}
+    known = {(r.manifest.project, registry_address(r.manifest.uri)) for r in registries}
     problems = []
     for located in stacks:
         for name, service in located.manifest.services.items():
             host = image_registry_host(service.image or "")
-            if host is None or host in DOCKER_HUB:
+            if host is None or registry_address(host) == DOCKER_HUB:
                 continue
-            if (located.manifest.project, host) not in known:
+            if (located.manifest.project, registry_address(host)) not in known:
                 problem = located.problem(
                     ("services", name, "image"),
                     f"no Registry for {host} in project {located.manifest.project}; "
@@ -242,4 +249,26 @@ def check(
     problems += _service_names(stacks)
     problems += _ports(stacks)
     problems += _registries(stacks, registries)
+    return problems
+
+
+def secret_sources(
+    registries: Sequence[Located[Registry]],
+    variables: Container[str],
+    secrets_dir: PurePath | None,
+) -> list[Problem]:
+    """Every registry password that names a source the operator did not allow: a variable that
+    is not one of the operator's `variables`, or a file outside `secrets_dir` (lexically; the
+    read checks symlinks again)."""
+    problems = []
+    for located in registries:
+        credentials = located.manifest.credentials
+        if credentials is None:
+            continue
+        ref = credentials.password
+        path = ("credentials", "password")
+        if ref.env is not None and (is_own(ref.env) or ref.env not in variables):
+            problems.append(located.problem((*path, "env"), unset_variable(ref.env)))
+        elif ref.file is not None and (message := file_problem(ref.file, secrets_dir)):
+            problems.append(located.problem((*path, "file"), message))
     return problems

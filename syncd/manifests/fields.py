@@ -253,12 +253,36 @@ def _check_host(value: str) -> str:
 RegistryHost = Annotated[str, AfterValidator(_check_host)]
 
 
+DOCKER_HUB = "docker.io"
+DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+HTTPS_PORT = ":443"
+
+
 def image_registry_host(image: str) -> str | None:
-    """The registry host an image reference names, or None for Docker Hub's short form."""
+    """The registry host an image reference names, or None for Docker Hub's short form.
+
+    Docker's own rule (`splitDockerDomain`): the first path component is a host when it has a
+    `.` or `:`, is `localhost`, or has an upper-case letter (`Evil/app` is pulled from `Evil`)."""
     first, sep, _rest = image.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
+    if sep and ("." in first or ":" in first or first == "localhost" or first != first.lower()):
         return first.lower()
     return None
+
+
+def registry_address(host: str) -> str:
+    """Where requests for a registry host go, in one canonical form to compare two hosts by:
+    lower case, HTTPS's `:443` dropped (Docker's port for a host without one), and Docker Hub's
+    aliases folded into `docker.io`. Any other port is part of the address."""
+    address = host.lower()
+    address = address.removesuffix(HTTPS_PORT)
+    return DOCKER_HUB if address in DOCKER_HUB_ALIASES else address
+
+
+def image_registry_address(image: str) -> str:
+    """`registry_address` of the registry an image is pulled from (Docker Hub when it names
+    none)."""
+    host = image_registry_host(image)
+    return registry_address(host) if host is not None else DOCKER_HUB
 
 
 _IMAGE = re.compile(

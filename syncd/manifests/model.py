@@ -192,13 +192,16 @@ def _no_literal_password(value: Any) -> Any:
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         raise PydanticCustomError(
             "secret",
-            "a literal password is refused: use {env: VARIABLE} or {file: /run/secrets/name}",
+            "a literal password is refused: use {env: VARIABLE} (an operator's variable) or "
+            "{file: name} (a file in the secrets directory)",
         )
     return value
 
 
 class SecretRef(StrictModel):
-    """Where a secret is read at the moment it is needed; never stored."""
+    """Where a secret is read at the moment it is needed; never stored. `env`: one of the
+    operator's variables (--env-file, --allow-env); `file`: a file in the secrets directory
+    (--secrets-dir), as a path relative to it or an absolute path inside it."""
 
     env: EnvName | None = None
     file: str | None = None
@@ -207,8 +210,6 @@ class SecretRef(StrictModel):
     def _exactly_one(self) -> SecretRef:
         if (self.env is None) == (self.file is None):
             raise PydanticCustomError("secret", "name exactly one of 'env' or 'file'")
-        if self.file is not None and not self.file.startswith("/"):
-            raise PydanticCustomError("secret", "'file' must be an absolute path")
         return self
 
     def describe(self) -> str:
