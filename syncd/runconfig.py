@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from syncd.errors import SyncdError
+from syncd.gitargs import redact_url
 from syncd.interpolate import REDACTED
 from syncd.settings import SETTING_NAMES, Layers, Settings, from_args
 
@@ -159,6 +160,8 @@ def describe(config: RunConfig, settings: Settings, layers: Layers) -> str:
         value = values[name]
         if name in SECRET_NAMES and value:
             value = REDACTED
+        elif name == "repo":
+            value = redact_url(value)  # a token in the URL's userinfo
         origin = layers.origins.get(origin_of.get(name, name))
         rows.append((name.replace("_", "-"), str(value), origin.value if origin else "default"))
     width = max(len(r[0]) for r in rows)
