@@ -20,7 +20,9 @@ def private_dir(path: Path) -> Path:
     """`path` (and missing parents) created 0700; an existing `path` is tightened to 0700."""
     path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     if path.stat().st_mode & 0o777 != DIR_MODE:
-        path.chmod(DIR_MODE)
+        # a folder another user owns (and lets syncd write to) stays as its owner set it
+        with contextlib.suppress(PermissionError):
+            path.chmod(DIR_MODE)
     return path
 
 

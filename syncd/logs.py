@@ -35,6 +35,8 @@ def _redact_urls(
     for key, value in event.items():
         if isinstance(value, str) and "@" in value:
             event[key] = redact_url(value)
+        elif isinstance(value, list | tuple) and any(isinstance(v, str) for v in value):
+            event[key] = [redact_url(v) if isinstance(v, str) else v for v in value]
     return event
 
 

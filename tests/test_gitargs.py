@@ -162,10 +162,14 @@ def test_no_log_line_holds_url_credentials(capsys: pytest.CaptureFixture[str]) -
         raise RuntimeError("fetch https://deploy:t0ken-4711@git.example.com/x failed")
     except RuntimeError:
         logs.get().exception(
-            "sync_crashed", error="clone of ssh://me:pw-4711@host/x failed", count=1
+            "sync_crashed",
+            error="clone of ssh://me:pw-4711@host/x failed",
+            problems=["https://a:b-4711@h/x", 1],
+            count=1,
         )
     line = capsys.readouterr().err
     assert "4711" not in line, line
     event = json.loads(line)
     assert event["error"] == "clone of ssh://<redacted>@host/x failed"
+    assert event["problems"] == ["https://<redacted>@h/x", 1] and event["count"] == 1
     assert "https://<redacted>@git.example.com/x" in event["exception"]
