@@ -11,7 +11,7 @@ from typing import Any
 from syncd.errors import Problem, Severity
 from syncd.ids import StackKey
 from syncd.manifests.fields import MountKind, image_registry_host, parse_mount, parse_port
-from syncd.manifests.model import Registry, Stack, StackPatch, Strategy
+from syncd.manifests.model import MAX_PATCH_OPS, Registry, Stack, StackPatch, Strategy
 from syncd.manifests.parse import Located, suggest
 
 DOCKER_HUB = {"docker.io", "index.docker.io", "registry-1.docker.io"}
@@ -214,6 +214,25 @@ def _registries(
     return problems
 
 
+def _patch_sizes(patches: Sequence[Located[StackPatch]]) -> list[Problem]:
+    """At most `MAX_PATCH_OPS` operations per file, counted over all its StackPatch documents;
+    the error stands at the first op over the cap."""
+    problems: list[Problem] = []
+    counted: dict[str, int] = {}
+    for patch in sorted(patches, key=lambda p: p.document.index):
+        before = counted.get(patch.path, 0)
+        counted[patch.path] = before + len(patch.manifest.patch)
+        if before <= MAX_PATCH_OPS < counted[patch.path]:
+            problems.append(
+                patch.problem(
+                    ("patch", MAX_PATCH_OPS - before),
+                    f"{patch.path} holds more than {MAX_PATCH_OPS} StackPatch operations; "
+                    "refused (split the overlay, or write the values into the Stack)",
+                )
+            )
+    return problems
+
+
 def check(
     stacks: Sequence[Located[Stack]],
     patches: Sequence[Located[StackPatch]],
@@ -237,6 +256,7 @@ def check(
                     f"document declares{hint}",
                 )
             )
+    problems += _patch_sizes(patches)
     for located in stacks:
         problems += _stack_problems(located)
     problems += _service_names(stacks)
