@@ -23,7 +23,7 @@ from syncd.api.deployed import deployed_spec
 from syncd.api.view import Inputs, View
 from syncd.api.view import build as build_view
 from syncd.canonical import Spec
-from syncd.desired import DesiredState
+from syncd.desired import DesiredState, resolve
 from syncd.engine import EngineUnavailable, connect
 from syncd.engine.base import Engine, Names
 from syncd.errors import ManifestError, SourceError, SyncdError
@@ -234,6 +234,7 @@ class Daemon:
         manifests = read_manifests(snap.files, self.env, problems=snap.problems)
         if manifests.errors:
             raise ManifestError(manifests.errors)
+        resolve(manifests, revision)  # a failing StackPatch is the revision's error, like a typo
         return _Parsed(revision, manifests)
 
     def sync_once(self, triggers: set[Trigger]) -> SyncResult | None:
