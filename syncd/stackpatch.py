@@ -309,17 +309,26 @@ def _describe(raw: dict[str, Any], index: int, secret: frozenset[Path]) -> str:
     return f"patch op {index} ({raw['op']} {shown('path')}{source})"
 
 
-def _op(located: Located[StackPatch], index: int) -> dict[str, Any]:
+def _op(located: Located[StackPatch], index: int, marks: Sequence[Path]) -> dict[str, Any]:
+    """Op `index` as jsonpatch takes it; `marks`: where its value holds values from the env."""
     raw: dict[str, Any] = located.manifest.patch[index].model_dump(
         by_alias=True, exclude_unset=True, mode="json"
     )
-    if "value" in raw:
+    if "value" in raw and marks:
         value = {"v": raw["value"]}
-        for path in located.secrets:
-            if path[:3] == ("patch", index, "value"):
-                _mark(value, ("v", *path[3:]))
+        for path in marks:
+            _mark(value, ("v", *path))
         raw["value"] = value["v"]
     return raw
+
+
+def _value_marks(located: Located[StackPatch]) -> dict[int, list[Path]]:
+    """Op index -> paths inside that op's `value` that hold values from the env."""
+    marks: dict[int, list[Path]] = {}
+    for path in located.secrets:
+        if len(path) >= 3 and path[0] == "patch" and path[2] == "value":
+            marks.setdefault(int(path[1]), []).append(path[3:])
+    return marks
 
 
 def apply(
@@ -338,8 +347,9 @@ def apply(
     budget = _Budget(limit, _size(body, limit))
     document: Any = body
     for overlay in overlays:
+        marks = _value_marks(overlay)
         for index in range(len(overlay.manifest.patch)):
-            raw = _op(overlay, index)
+            raw = _op(overlay, index, marks.get(index, ()))
             try:
                 document = _apply_op(document, raw, budget)
             except _Invalid as err:
