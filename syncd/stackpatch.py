@@ -280,7 +280,7 @@ def _apply_op(document: Any, raw: dict[str, Any], budget: _Budget) -> Any:
     path = _tokens(raw["path"])
     if op == "test":
         _walk(document, path, "path")  # the comparison is jsonpatch's (RFC 6902 equality)
-    if op in ("move", "copy"):
+    elif op in ("move", "copy"):
         source = _tokens(raw["from"])
         value = _walk(document, source, "from")
         if op == "move" and path[: len(source)] == source and path != source:

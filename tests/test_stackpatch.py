@@ -64,6 +64,16 @@ def test_values_added_and_then_removed_still_count() -> None:
     assert problem.pointer == "/patch/5" and "values" in problem.message
 
 
+def test_a_test_op_compares_without_spending_the_budget() -> None:
+    items = "[" + "x, " * 60_000 + "]"
+    stack = "kind: Stack\nproject: p\nservices:\n  web: {image: 'busybox:1.36', command: "
+    stack += items + "}\n---\nkind: StackPatch\nproject: p\npatch:\n"
+    patch = "  - {op: test, path: /services/web/command, value: " + items + "}\n"
+    manifests = read_manifests([File("s.yaml", (stack + patch).encode())], {})
+    [desired] = resolve(manifests, "rev").stacks.values()
+    assert len(desired.services["web"].spec["command"]) == 60_000
+
+
 def test_more_ops_in_one_file_than_the_cap_are_refused_where_the_cap_is_passed() -> None:
     op = "  - {op: test, path: /kind, value: Stack}\n"
     first = HEADER + op * (MAX_PATCH_OPS - 10)
