@@ -234,7 +234,8 @@ class Daemon:
         manifests = read_manifests(snap.files, self.env, problems=snap.problems)
         if manifests.errors:
             raise ManifestError(manifests.errors)
-        resolve(manifests, revision)  # a failing StackPatch is the revision's error, like a typo
+        if manifests.patches:  # a StackPatch that does not apply is the revision's error too
+            resolve(manifests, revision)
         return _Parsed(revision, manifests)
 
     def sync_once(self, triggers: set[Trigger]) -> SyncResult | None:
