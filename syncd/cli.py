@@ -10,7 +10,7 @@ from pathlib import Path
 
 from syncd import __version__, logs, operatorenv, report, settings, taint
 from syncd.desired import DesiredState, resolve
-from syncd.errors import ManifestError, SyncdError
+from syncd.errors import ManifestError, Problem, SyncdError, errors_only
 from syncd.ids import ServiceKey
 from syncd.live import LiveState
 from syncd.manifests import ManifestSet, read_manifests
@@ -68,16 +68,23 @@ def _add_source_args(parser: argparse.ArgumentParser) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     snap = snapshot(args.repo, args.rev, args.path)
     result = _read(args, snap)
+    problems = result.problems
+    if not result.errors:  # StackPatches apply only to valid documents: build the state too
+        try:
+            resolve(result, snap.revision)
+        except ManifestError as err:
+            problems = sorted([*problems, *err.problems], key=Problem.sort_key)
+    errors = errors_only(problems)
     fmt = ReportFormat(args.format)
-    print(report.render(result.problems, fmt, files=len(snap.files), revision=snap.revision))
+    print(report.render(problems, fmt, files=len(snap.files), revision=snap.revision))
     logs.get().info(
         "manifests_validated",
         revision=snap.revision,
         files=len(snap.files),
-        errors=len(result.errors),
-        warnings=len(result.warnings),
+        errors=len(errors),
+        warnings=len(problems) - len(errors),
     )
-    return EXIT_INVALID if result.errors else EXIT_OK
+    return EXIT_INVALID if errors else EXIT_OK
 
 
 def desired_at(args: argparse.Namespace, rev: str, last_applied: LiveState | None) -> DesiredState:

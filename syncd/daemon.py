@@ -24,7 +24,7 @@ from syncd.api.projects import first_applied, project_names
 from syncd.api.view import Inputs, View
 from syncd.api.view import build as build_view
 from syncd.canonical import Spec
-from syncd.desired import DesiredState
+from syncd.desired import DesiredState, resolve
 from syncd.engine import EngineUnavailable, connect
 from syncd.engine.base import Engine, Names
 from syncd.errors import ManifestError, SourceError, SyncdError
@@ -242,6 +242,8 @@ class Daemon:
         taint.remember(manifests.secret_values())
         if manifests.errors:
             raise ManifestError(manifests.errors)
+        if manifests.patches:  # a StackPatch that does not apply is the revision's error too
+            resolve(manifests, revision)
         return _Parsed(revision, manifests)
 
     def sync_once(self, triggers: set[Trigger]) -> SyncResult | None:

@@ -1,6 +1,6 @@
 """Desired state: every stack of a revision, resolved and canonical.
 
-Applies StackPatch overlays (RFC 6902, via `jsonpatch`, in file-path order), the stack's strategy
+Applies StackPatch overlays (RFC 6902, see `stackpatch`, in file-path order), the stack's strategy
 (`declare` = PUT, `update` = PATCH on top of the last applied specs), defaults and normalization,
 and keeps track of which values came from the environment so renderers can redact them.
 Pure: no I/O.
@@ -12,16 +12,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonpatch
 from pydantic import ValidationError
 
-from syncd import canonical
+from syncd import canonical, stackpatch
 from syncd.canonical import Spec, escape
 from syncd.errors import ManifestError, Problem, Severity, scrub_problem
 from syncd.ids import RegistryKey, ServiceKey, StackKey, VolumeKey
 from syncd.manifests import ManifestSet
 from syncd.manifests.checks import check
-from syncd.manifests.model import PatchOp, Registry, Service, Stack, StackPatch, Strategy
+from syncd.manifests.model import Registry, Service, Stack, StackPatch, Strategy
 from syncd.manifests.parse import Located
 from syncd.taint import REDACTED
 from syncd.yamlsafe import Path, pointer
@@ -110,61 +109,27 @@ def _patched(
         return located, secrets
     body = located.manifest.model_dump(by_alias=True, exclude_unset=True, mode="json")
     body["kind"] = "Stack"
-    for overlay in patches:
-        for index, op in enumerate(overlay.manifest.patch):
-            raw = op.model_dump(by_alias=True, exclude_unset=True, mode="json")
-            try:
-                body = jsonpatch.apply_patch(body, [raw])
-            except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as err:
-                problems.append(
-                    overlay.problem(
-                        ("patch", index), f"patch op {index} ({op.op} {op.path}): {err}"
-                    )
-                )
-                return located, secrets
-            secrets = _secrets_after(secrets, op, overlay.secrets, index)
-    values = located.secret_values.union(*(p.secret_values for p in patches))
     try:
-        patched = Stack.model_validate(body)
+        patched_body, secrets = stackpatch.apply(body, located.secrets, patches)
+    except stackpatch.PatchRefused as err:
+        problems.append(err.problem)
+        return located, set(located.secrets)
+    try:
+        patched = Stack.model_validate(patched_body)
     except ValidationError as err:
         first = err.errors(include_url=False)[0]
-        where = pointer([p for p in first["loc"] if isinstance(p, str | int)])
+        loc = tuple(p for p in first["loc"] if isinstance(p, str | int))
+        detail = first["msg"]
+        if any(s[:3] == tuple(str(p) for p in loc[:3]) for s in secrets):
+            detail = f"invalid value {stackpatch.REDACTED}"  # messages may quote the value
         problems.append(
             patches[-1].problem(
-                ("patch",), f"the patched stack is invalid: {where}: {first['msg']}"
+                ("patch",), f"the patched stack is invalid: {pointer(loc)}: {detail}"
             )
         )
-        return located, secrets
+        return located, set(located.secrets)
+    values = located.secret_values.union(*(p.secret_values for p in patches))
     return Located(patched, located.document, frozenset(secrets), values), secrets
-
-
-def _under(paths: set[Path], root: Path) -> set[Path]:
-    return {p for p in paths if p[: len(root)] == root}
-
-
-def _secrets_after(
-    secrets: set[Path], op: PatchOp, overlay_secrets: frozenset[Path], index: int
-) -> set[Path]:
-    """Where env-filled values stand once `op` (op `index` of an overlay) has run."""
-    if op.op == "test":
-        return secrets
-    target = _path_of(op.path)
-    moved: set[Path] = set()
-    if op.from_ is not None and op.op in ("move", "copy"):
-        source = _path_of(op.from_)
-        moved = {(*target, *p[len(source) :]) for p in _under(secrets, source)}
-        if op.op == "move":
-            secrets = secrets - _under(secrets, source)
-    # What the op overwrote is no longer the env's value; what it wrote may be.
-    after = secrets - _under(secrets, target) | moved
-    after |= {(*target, *p[3:]) for p in overlay_secrets if p[:3] == ("patch", index, "value")}
-    return after
-
-
-def _path_of(json_pointer: str) -> Path:
-    """`/services/web/environment` -> ("services", "web", "environment") (RFC 6901 unescaped)."""
-    tokens = json_pointer.split("/")[1:]
-    return tuple(t.replace("~1", "/").replace("~0", "~") for t in tokens)
 
 
 def _service_secrets(secrets: set[Path], name: str, service: Service, spec: Spec) -> set[str]:

@@ -26,6 +26,10 @@ class WebhookRejected(SyncdError):
     """The request is not a genuine webhook of a configured host: answer 401."""
 
 
+class WebhookMalformed(SyncdError):
+    """A genuine webhook whose payload cannot be read safely: answer 400."""
+
+
 def _hmac(secret: bytes, body: bytes) -> str:
     return hmac.new(secret, body, hashlib.sha256).hexdigest()
 
@@ -58,9 +62,12 @@ def verify(headers: Mapping[str, str], body: bytes, secret: bytes | None) -> Pro
 def pushed_branch(body: bytes) -> str | None:
     """`refs/heads/main` of a push payload -> `main` (None when the payload says nothing)."""
     try:
-        ref = json.loads(body).get("ref")
-    except (ValueError, AttributeError):
+        payload = json.loads(body)
+    except RecursionError:  # the C parser's nesting bound: a clean error, not a crash
+        raise WebhookMalformed("the payload nests too deeply to be a push event") from None
+    except ValueError:
         return None
+    ref = payload.get("ref") if isinstance(payload, dict) else None
     if isinstance(ref, str) and ref.startswith("refs/heads/"):
         return ref.removeprefix("refs/heads/")
     return None

@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 
 from syncd import taint
+from syncd.gitargs import redact_url
 
 _configured = False
 
@@ -27,6 +28,18 @@ class _Stderr:
 
     def flush(self) -> None:
         sys.stderr.flush()
+
+
+def _redact_urls(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """No URL credentials in any line, whoever logged the URL (a git error, a traceback)."""
+    for key, value in event.items():
+        if isinstance(value, str) and "@" in value:
+            event[key] = redact_url(value)
+        elif isinstance(value, list | tuple) and any(isinstance(v, str) for v in value):
+            event[key] = [redact_url(v) if isinstance(v, str) else v for v in value]
+    return event
 
 
 def _scrub(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
@@ -47,6 +60,7 @@ def configure(level: str = "info", *, json: bool | None = None) -> None:
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
+            _redact_urls,
             _scrub,
             renderer,
         ],

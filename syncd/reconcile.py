@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from syncd import logs
+from syncd import datadir, logs
 from syncd.desired import DesiredState, resolve
 from syncd.engine.base import Engine, Observed
 from syncd.errors import SyncdError
@@ -136,8 +136,8 @@ class Reconciler:
     @contextmanager
     def lock(self) -> Iterator[None]:
         """One sync per instance and data dir at a time (a second one waits)."""
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        path = self.settings.data_dir / f"{self.settings.instance}.lock"
+        datadir.private_dir(self.settings.data_dir)
+        path = datadir.private_file(self.settings.data_dir / f"{self.settings.instance}.lock")
         with path.open("a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:

@@ -10,28 +10,26 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import re
+import shlex
 import subprocess
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from syncd import datadir
 from syncd.errors import SourceError
+from syncd.gitargs import GIT_ALLOW_PROTOCOL, check_branch, check_location, redact_url
 from syncd.source import Snapshot, read_revision
 
+__all__ = ["Credentials", "RepoKind", "Repository", "redact_url"]
+
 GIT_TIMEOUT = 60.0
-_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 
 
 class RepoKind(StrEnum):
     WORKTREE = "worktree"
     BARE = "bare"
     REMOTE = "remote"
-
-
-def redact_url(text: str) -> str:
-    """`https://user:token@host/x` -> `https://<redacted>@host/x`, wherever it appears."""
-    return _USERINFO.sub("<redacted>@", text)
 
 
 @dataclass(frozen=True)
@@ -43,7 +41,7 @@ class Credentials:
         env: dict[str, str] = {}
         if self.ssh_key_file is not None:
             env["GIT_SSH_COMMAND"] = (
-                f"ssh -i {self.ssh_key_file} -o IdentitiesOnly=yes "
+                f"ssh -i {shlex.quote(str(self.ssh_key_file))} -o IdentitiesOnly=yes "
                 "-o StrictHostKeyChecking=accept-new -o BatchMode=yes"
             )
         if self.token_file is not None:
@@ -62,10 +60,6 @@ class Credentials:
         return env
 
 
-def _is_url(location: str) -> bool:
-    return "://" in location or re.match(r"^[\w.-]+@[\w.-]+:", location) is not None
-
-
 class Repository:
     def __init__(
         self,
@@ -79,7 +73,7 @@ class Repository:
         self.location = location
         self.paths = paths
         self.credentials = credentials or Credentials()
-        if _is_url(location):
+        if check_location(location):  # refuses options, remote helpers, other transports
             self.kind = RepoKind.REMOTE
             digest = hashlib.sha256(location.encode()).hexdigest()[:16]
             self.git_dir = data_dir / "repos" / f"{digest}.git"
@@ -92,7 +86,7 @@ class Repository:
             self.kind = RepoKind.BARE if bare else RepoKind.WORKTREE
             self.git_dir = Path(self._git("rev-parse", "--absolute-git-dir", cwd=path).strip())
             self.read_location = path.resolve()  # a subfolder of a work tree reads only below it
-        self.branch = branch or self._default_branch()
+        self.branch = check_branch(branch or self._default_branch())
 
     @property
     def display(self) -> str:
@@ -101,7 +95,12 @@ class Repository:
     # -- git -----------------------------------------------------------------------------------
 
     def _git(self, *args: str, cwd: Path | None = None, remote: bool = False) -> str:
-        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+        env = {
+            **os.environ,
+            "GIT_TERMINAL_PROMPT": "0",
+            "LC_ALL": "C",
+            "GIT_ALLOW_PROTOCOL": GIT_ALLOW_PROTOCOL,
+        }
         if remote:
             env.update(self.credentials.environment())
         command = ["git", *args]
@@ -114,6 +113,7 @@ class Repository:
                 text=True,
                 timeout=GIT_TIMEOUT,
                 check=False,
+                umask=0o077,  # a mirror in the data dir: files 0600, folders 0700
             )
         except subprocess.TimeoutExpired:
             raise SourceError(f"git {args[0]} on {self.display} timed out") from None
@@ -127,7 +127,7 @@ class Repository:
     def _default_branch(self) -> str:
         if self.kind is RepoKind.REMOTE:
             out = self._git(
-                "ls-remote", "--symref", self.location, "HEAD", cwd=Path("/"), remote=True
+                "ls-remote", "--symref", "--", self.location, "HEAD", cwd=Path("/"), remote=True
             )
             for line in out.splitlines():
                 if line.startswith("ref: refs/heads/"):
@@ -144,21 +144,30 @@ class Repository:
             return self._remote_head()
         try:
             return self._git(
-                "rev-parse", "--verify", "--quiet", f"refs/heads/{self.branch}^{{commit}}"
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                "--end-of-options",
+                f"refs/heads/{self.branch}^{{commit}}",
             ).strip()
         except SourceError:
             raise SourceError(f"branch {self.branch!r} does not exist in {self.display}") from None
 
     def _remote_head(self) -> str:
         out = self._git(
-            "ls-remote", self.location, f"refs/heads/{self.branch}", cwd=Path("/"), remote=True
+            "ls-remote",
+            "--",
+            self.location,
+            f"refs/heads/{self.branch}",
+            cwd=Path("/"),
+            remote=True,
         )
         remote = out.split()[0] if out.strip() else None
         if remote is None:
             raise SourceError(f"branch {self.branch!r} does not exist on {self.display}")
         if not (self.git_dir / "HEAD").exists():
-            self.git_dir.parent.mkdir(parents=True, exist_ok=True)
-            self._git("init", "--bare", "--quiet", str(self.git_dir), cwd=Path("/"))
+            datadir.private_dir(self.git_dir.parent)
+            self._git("init", "--bare", "--quiet", "--", str(self.git_dir), cwd=Path("/"))
         local = self._local(self.branch)
         if local != remote:
             self._git(
@@ -166,6 +175,7 @@ class Repository:
                 "--quiet",
                 "--prune",
                 "--force",
+                "--",
                 self.location,
                 f"+refs/heads/{self.branch}:refs/heads/{self.branch}",
                 remote=True,
@@ -174,7 +184,9 @@ class Repository:
 
     def _local(self, branch: str) -> str | None:
         try:
-            return self._git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}").strip()
+            return self._git(
+                "rev-parse", "--verify", "--quiet", "--end-of-options", f"refs/heads/{branch}"
+            ).strip()
         except SourceError:
             return None
 

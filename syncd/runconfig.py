@@ -11,6 +11,7 @@ from pathlib import Path
 
 from syncd import operatorenv
 from syncd.errors import SyncdError
+from syncd.gitargs import redact_url
 from syncd.interpolate import REDACTED
 from syncd.settings import SETTING_NAMES, Layers, Settings, from_args
 
@@ -164,6 +165,8 @@ def describe(config: RunConfig, settings: Settings, layers: Layers) -> str:
         value = values[name]
         if name in SECRET_NAMES and value:
             value = REDACTED
+        elif name == "repo":
+            value = redact_url(value)  # a token in the URL's userinfo
         elif isinstance(value, tuple):
             value = ", ".join(map(str, value))
         origin = layers.origins.get(origin_of.get(name, name))

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # imported where used: `apply` on a plain directory never loa
     import git
 
 from syncd.errors import Position, Problem, Severity, SourceError
+from syncd.gitargs import check_revision
 from syncd.yamlsafe import DEFAULT_LIMITS, Limits
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
@@ -123,6 +124,7 @@ def open_repo(location: str | Path) -> tuple[git.Repo, str]:
 def resolve_revision(repo: git.Repo, rev: str) -> git.Commit:
     import git
 
+    check_revision(rev)  # never an option, whoever reads it
     try:
         return repo.commit(rev)
     except (git.BadName, ValueError, git.GitCommandError) as err:

@@ -25,6 +25,7 @@ from typing import Any
 
 import jsonpointer
 
+from syncd import datadir
 from syncd.canonical import Spec, canonical_json
 from syncd.ids import ServiceKey, VolumeKey
 from syncd.records import DIGEST_PREFIX, ServiceRecord
@@ -72,7 +73,10 @@ HISTORY_LIMIT = 1000  # syncs kept; older ones are dropped
 
 class Store:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        datadir.private_dir(path.parent)
+        # sqlite creates -wal and -shm with the database's mode: 0600 from the start
+        datadir.private_file(path)
+        datadir.tighten(*(path.with_name(path.name + s) for s in ("-wal", "-shm")))
         self.path = path
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -86,7 +90,6 @@ class Store:
             )
             row = self._db.execute("SELECT value FROM meta WHERE name='digest_key'").fetchone()
         self._key = bytes.fromhex(row[0])
-        path.chmod(0o600)
 
     def close(self) -> None:
         self._db.close()

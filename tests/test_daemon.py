@@ -181,6 +181,29 @@ def test_a_broken_commit_changes_nothing_and_the_next_good_one_applies(
     assert daemon.status()["appliedRevision"] == fixed
 
 
+def test_a_stack_patch_bomb_is_a_parse_error_that_waits_for_the_next_revision(
+    deployment: Deployment, daemons: list[RunningDaemon]
+) -> None:
+    repo = GitRepo(deployment.repo)
+    repo.write("s.yaml", stack(1))
+    good = repo.commit("good")
+    daemon = start(daemons, str(repo.path), deployment)
+    wait_for(lambda: env_of(deployment) == "1", what="the good revision")
+    copy = "  - {op: copy, from: /services/app/command, path: /services/app/command/-}\n"
+    repo.write("p.yaml", "kind: StackPatch\nproject: live\npatch:\n" + copy * 18)
+    bomb = repo.commit("a copy bomb")
+    status = wait_for(
+        lambda: (s := daemon.status())["lastError"] and s["seenRevision"] == bomb and s,
+        30,
+        "the bomb's error",
+    )
+    error = status["lastError"]
+    assert error["stage"] == "parse" and status["nextRetryIn"] is None  # no retry loop
+    assert "p.yaml:" in error["message"] and "/patch/" in error["message"]
+    assert "values (a copy loop?); refused" in error["message"]
+    assert status["appliedRevision"] == good and env_of(deployment) == "1"
+
+
 def test_a_killed_container_is_restarted_on_its_docker_event(
     deployment: Deployment, daemons: list[RunningDaemon]
 ) -> None:

@@ -13,33 +13,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from syncd import __version__, hooks
 from syncd.api import v2
+from syncd.api.limits import BodyLimit
 from syncd.api.models import Error, ValidationErrorItem, ValidationErrors
 
 if TYPE_CHECKING:
     from syncd.daemon import Daemon
-
-MAX_HOOK_BYTES = 5 * 1024 * 1024
-MAX_REQUEST_BYTES = 64 * 1024  # any other request: the API takes small JSON bodies at most
-
-
-class BodyLimit:
-    """413 for a declared body larger than the route accepts (a plain ASGI check of the
-    Content-Length header: no per-request cost beyond that)."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            limit = MAX_HOOK_BYTES if scope["path"] == "/hooks/git" else MAX_REQUEST_BYTES
-            for name, value in scope["headers"]:
-                if name == b"content-length" and value.isdigit() and int(value) > limit:
-                    response = error(
-                        413, "PayloadTooLarge", f"request bodies are limited to {limit} bytes"
-                    )
-                    await response(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
 
 
 def error(status: int, kind: str, message: str) -> JSONResponse:
@@ -63,9 +41,7 @@ def create_app(daemon: Daemon) -> FastAPI:
 
     @app.post("/hooks/git", status_code=202)
     async def git_hook(request: Request) -> JSONResponse:
-        body = await request.body()
-        if len(body) > MAX_HOOK_BYTES:
-            return error(413, "PayloadTooLarge", "webhook payloads are limited to 5 MiB")
+        body = await request.body()  # at most 5 MiB: `BodyLimit` answered 413 beyond
         secret = daemon.config.webhook_secret
         try:
             provider = hooks.verify(
@@ -76,7 +52,12 @@ def create_app(daemon: Daemon) -> FastAPI:
             log.warning("webhook_rejected", reason=str(err), client=client)
             daemon.metrics.webhooks_rejected.inc()
             return error(401, "Unauthorized", str(err))
-        branch = hooks.pushed_branch(body)
+        try:
+            branch = hooks.pushed_branch(body)
+        except hooks.WebhookMalformed as err:
+            client = request.client.host if request.client else "?"
+            log.warning("webhook_malformed", reason=str(err), client=client)
+            return error(400, "BadRequest", str(err))
         log.info("webhook_accepted", provider=provider.value, branch=branch)
         if branch is not None and branch != daemon.repo.branch:
             return JSONResponse(
@@ -104,7 +85,6 @@ def create_app(daemon: Daemon) -> FastAPI:
         return daemon.store.syncs(max(1, min(limit, 1000)))
 
     app.include_router(v2.router(daemon))
-    app.add_middleware(BodyLimit)
 
     if daemon.config.read_token:  # only then: a middleware costs every request
 
@@ -117,6 +97,8 @@ def create_app(daemon: Daemon) -> FastAPI:
                         401, "Unauthorized", "this API needs a token (Authorization: Bearer)"
                     )
             return await call_next(request)
+
+    app.add_middleware(BodyLimit, log=log)  # added last: outermost, before any body is read
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

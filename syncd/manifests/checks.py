@@ -19,7 +19,7 @@ from syncd.manifests.fields import (
     parse_port,
     registry_address,
 )
-from syncd.manifests.model import Registry, Stack, StackPatch, Strategy
+from syncd.manifests.model import MAX_PATCH_OPS, Registry, Stack, StackPatch, Strategy
 from syncd.manifests.parse import Located, suggest
 from syncd.secretpolicy import file_problem, is_own, unset_variable
 
@@ -221,6 +221,25 @@ def _registries(
     return problems
 
 
+def _patch_sizes(patches: Sequence[Located[StackPatch]]) -> list[Problem]:
+    """At most `MAX_PATCH_OPS` operations per file, counted over all its StackPatch documents;
+    the error stands at the first op over the cap."""
+    problems: list[Problem] = []
+    counted: dict[str, int] = {}
+    for patch in sorted(patches, key=lambda p: p.document.index):
+        before = counted.get(patch.path, 0)
+        counted[patch.path] = before + len(patch.manifest.patch)
+        if before <= MAX_PATCH_OPS < counted[patch.path]:
+            problems.append(
+                patch.problem(
+                    ("patch", MAX_PATCH_OPS - before),
+                    f"{patch.path} holds more than {MAX_PATCH_OPS} StackPatch operations; "
+                    "refused (split the overlay, or write the values into the Stack)",
+                )
+            )
+    return problems
+
+
 def check(
     stacks: Sequence[Located[Stack]],
     patches: Sequence[Located[StackPatch]],
@@ -244,6 +263,7 @@ def check(
                     f"document declares{hint}",
                 )
             )
+    problems += _patch_sizes(patches)
     for located in stacks:
         problems += _stack_problems(located)
     problems += _service_names(stacks)

@@ -155,6 +155,9 @@ class Stack(StrictModel):
         return StackKey(self.project, self.name)
 
 
+MAX_PATCH_OPS = 5_000  # StackPatch operations per file: far above any overlay, far below a flood
+
+
 class PatchOp(StrictModel):
     """One RFC 6902 operation."""
 

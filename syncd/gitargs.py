@@ -1,0 +1,91 @@
+"""What syncd hands to git: repository locations, branch names and revisions, checked before any
+git command sees them, and URLs with their credentials redacted for every message. Pure.
+
+A value that starts with `-` would be read by git as an option (`--upload-pack=<command>`), and
+a `<transport>::<address>` location (`ext::sh -c …`) runs a command: both are refused, and only
+the transports the README documents are accepted.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from syncd.errors import SourceError
+
+ALLOWED_SCHEMES = ("https", "ssh", "file")
+# git itself refuses every other transport (defence in depth: set for every git command)
+GIT_ALLOW_PROTOCOL = "file:https:ssh"
+ACCEPTED = "a local path, https://…, ssh://…, user@host:path or file://…"
+
+_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_SCP = re.compile(r"^([\w.-]+)@([\w.-]+):")
+_HELPER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+.-]*::")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
+
+
+def redact_url(text: str) -> str:
+    """`https://user:token@host/x` -> `https://<redacted>@host/x`, wherever it appears."""
+    return _USERINFO.sub("<redacted>@", text)
+
+
+def _refuse(location: str, why: str) -> SourceError:
+    return SourceError(f"repository {redact_url(location)!r} is refused: {why}; give {ACCEPTED}")
+
+
+def check_location(location: str) -> bool:
+    """True for a remote URL, False for a local path; `SourceError` for anything else."""
+    if not location:
+        raise _refuse(location, "it is empty")
+    if location.startswith("-"):
+        raise _refuse(location, "it starts with '-' (git would read it as an option)")
+    if _CONTROL.search(location):
+        raise _refuse(location, "it holds control characters")
+    if _HELPER.match(location):
+        raise _refuse(location, "'<transport>::<address>' remote helpers are not accepted")
+    if match := _SCHEME.match(location):
+        scheme = match[1].lower()
+        if scheme not in ALLOWED_SCHEMES:
+            raise _refuse(location, f"the {scheme}:// transport is not accepted")
+        try:
+            parts = urlsplit(location)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            raise _refuse(location, "it is not a valid URL") from None
+        if scheme != "file" and not parts.hostname:
+            raise _refuse(location, "it names no host")
+        if (parts.hostname or "").startswith("-") or (parts.username or "").startswith("-"):
+            raise _refuse(location, "its host or user starts with '-'")
+        return True
+    if "://" in location:
+        raise _refuse(location, "it is not a URL")
+    if match := _SCP.match(location):
+        if match[1].startswith("-") or match[2].startswith("-"):
+            raise _refuse(location, "its host or user starts with '-'")
+        return True
+    return False
+
+
+def check_branch(name: str) -> str:
+    """`name` if it is a branch name git accepts (git check-ref-format) and no option."""
+    bad = (
+        not name
+        or name.startswith(("-", "/", "."))
+        or name.endswith(("/", ".", ".lock"))
+        or name == "@"
+        or "/." in name
+        or ".lock/" in name
+        or _REF_FORBIDDEN.search(name) is not None
+    )
+    if bad:
+        raise SourceError(f"branch {name!r} is not a valid branch name")
+    return name
+
+
+def check_revision(rev: str) -> str:
+    """`rev` unless git could read it as an option (or it holds control characters)."""
+    if not rev or rev.startswith("-") or _CONTROL.search(rev):
+        raise SourceError(f"revision {rev!r} is not a revision (it may not start with '-')")
+    return rev
