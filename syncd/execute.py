@@ -197,12 +197,15 @@ class Execution:
                 places = {p for p in side.secrets if p.split("/")[1] in ECHOED}
                 echoed |= taint.values_at(side.spec, places)
                 values |= taint.values_at(side.spec, side.secrets)
+        key = change.key
+        names = {key.project, key.stack, key.name}  # public: never scrubbed as a piece
         if change.desired is not None:
             image = str(change.desired.spec.get("image"))
-            registry = registry_for(image, change.key.project, self.planned.desired.registries)
+            registry = registry_for(image, key.project, self.planned.desired.registries)
             if registry is not None:
                 values |= {str(getattr(registry, f)) for f in registry.secrets}
-        text = taint.scrub(taint.scrub(text, values, whole_only=True), echoed)
+                names.add(registry.key.name)
+        text = taint.scrub(taint.scrub(text, values, whole_only=True), echoed, keep=names)
         hidden: str = taint.scrub_known(text)
         return hidden
 

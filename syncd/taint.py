@@ -104,8 +104,11 @@ def pieces(values: Iterable[str]) -> set[str]:
     return out
 
 
-def scrub(text: str, values: Iterable[str], *, whole_only: bool = False) -> str:
-    """`text` with every tainted value (and, unless `whole_only`, each of its pieces) hidden."""
+def scrub(
+    text: str, values: Iterable[str], *, whole_only: bool = False, keep: Iterable[str] = ()
+) -> str:
+    """`text` with every tainted value (and, unless `whole_only`, each of its pieces but the
+    public names in `keep`) hidden."""
     wanted = {v for v in values if v}
     if not wanted or not text:
         return text
@@ -114,7 +117,7 @@ def scrub(text: str, values: Iterable[str], *, whole_only: bool = False) -> str:
         text = text.replace(value, REDACTED)
     if whole_only:
         return text
-    for piece in sorted(pieces(wanted) - wanted, key=len, reverse=True):
+    for piece in sorted(pieces(wanted) - wanted - set(keep), key=len, reverse=True):
         if piece in REDACTED:
             continue
         text = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(piece)}(?![A-Za-z0-9_])", REDACTED, text)
