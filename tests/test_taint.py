@@ -404,6 +404,9 @@ def test_no_output_of_apply_or_of_a_running_daemon_shows_a_planted_secret(
     finally:
         daemon.close()
     assert leaks("\n".join(outputs), wanted) == []
+    state = deployment.settings.state_file  # at rest too: the store keeps digests of secrets
+    stored = b"".join(p.read_bytes() for p in state.parent.glob(state.name + "*"))
+    assert leaks(stored.decode(errors="replace"), wanted) == []
 
 
 def _state(text: str, env: dict[str, str], base: LiveState | None = None) -> DesiredState:
