@@ -49,8 +49,9 @@ CREATE TABLE IF NOT EXISTS syncs (
     revision TEXT,
     started_at REAL NOT NULL,
     duration REAL,
-    result TEXT NOT NULL,        -- running | ok | failed | interrupted
-    stage TEXT,                  -- fetch | parse | plan | apply | health | engine (on failure)
+    result TEXT NOT NULL,        -- running | ok | failed | crashed | interrupted
+    stage TEXT,                  -- on failure: fetch | parse | resolve | plan | apply | health |
+                                 -- engine | record
     error TEXT,
     summary TEXT NOT NULL DEFAULT '{}',  -- plan counts
     services TEXT NOT NULL DEFAULT '[]'  -- [{service, action, ok, detail}]
@@ -86,6 +87,18 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+
+    # -- the last good revision ----------------------------------------------------------------
+
+    def good_revision(self) -> str | None:
+        """The last revision that was read and applied: enforced while newer ones are broken."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE name='good_revision'").fetchone()
+        return str(row[0]) if row else None
+
+    def set_good_revision(self, revision: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('good_revision', ?)", (revision,))
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
