@@ -312,9 +312,9 @@ class Daemon:
                 attempt.stage = Stage.APPLY
                 result = self.reconciler.execute(planned)
             attempt.stage = Stage.RECORD
-            self._good, self._unusable = parsed, None
             if self.status.good_revision != revision:
                 self.store.set_good_revision(revision)  # enforced after a restart, too
+            self._good, self._unusable = parsed, None
             self.status.good_revision = revision
             self.status.good_revision_error = None
             self._refresh_view()  # first: once the status says applied, the API shows it
