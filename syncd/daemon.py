@@ -95,7 +95,7 @@ class _Unusable:
 
     revision: str
     stage: Stage
-    error: dict[str, Any]  # as the status shows it
+    error: dict[str, Any]  # as the status shows it (`lastError`)
     outcome: Outcome
 
 
@@ -218,7 +218,7 @@ class Daemon:
                 self.sync_once(triggers)
             except Exception as err:  # even the store failed: the daemon goes on, retries later
                 self.log.error("sync_crashed", error=type(err).__name__)
-                self._traceback("sync_crash_traceback", err)
+                self._traceback("sync_crash_frames", err)
                 self.status.syncing = False
                 self._schedule_retry()
 
@@ -400,7 +400,7 @@ class Daemon:
         if quiet and (healed is None or not healed.plan.changed):
             self.store.drop_sync(attempt.sync_id)
             attempt.ended = True
-            self.status.last_error = {**known.error, "at": time.time()}
+            self.status.last_error = known.error  # an outage may have replaced it meanwhile
             self.log.debug("revision_still_unusable", revision=known.revision)
             return
         self._report(attempt, known.stage, known.error, known.outcome, healed)
@@ -408,7 +408,7 @@ class Daemon:
     def _crashed(self, attempt: _Attempt, err: Exception) -> None:
         """An exception syncd did not expect (a bug). Its text stays out of the status and the
         logs (it may hold a secret's value); its frames go to the debug log."""
-        self._traceback("sync_crashed", err, stage=attempt.stage.value)
+        self._traceback("sync_crash_frames", err, stage=attempt.stage.value)
         message = _internal(err, f"failed in the {attempt.stage} stage")
         self._failed(attempt, attempt.stage, message, outcome=Outcome.CRASHED)
 
@@ -460,7 +460,7 @@ class Daemon:
             services=_services(healed) if healed else None,
         )
         attempt.ended = True
-        self.status.last_error = {**error, "at": time.time()}
+        self.status.last_error = error = {**error, "at": time.time()}
         self.status.last_sync = {
             "trigger": trigger,
             "revision": revision,
