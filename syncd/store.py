@@ -2,8 +2,10 @@
 
 Per service: revision, canonical spec, the config hash of the container that runs it, time, result
 and error. Per volume: whether it is detached (orphaned). Per service: operator overrides (a stop
-that self-heal respects). Docker labels are only an index; losing this file costs history, never
-containers or volumes (the next sync rebuilds from labels, comparing config hashes).
+that self-heal respects). The last good revision (enforced while the branch head is unusable,
+also after a restart), the sync history and the per-stack revisions. Docker labels are only an
+index; losing this file costs history, never containers or volumes (the next sync rebuilds from
+labels, comparing config hashes).
 
 Secret values never reach the file: each is stored as an HMAC digest under a key kept in the store,
 and restored from the desired spec when the digests match.
