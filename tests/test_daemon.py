@@ -205,24 +205,32 @@ def _unusable_head(daemon: RunningDaemon, revision: str, file: str) -> dict[str,
     )
     error = status["lastError"]
     assert error["stage"] == "parse", error
-    assert error["problems"] and all(p.startswith(f"{file}") for p in error["problems"]), error
+    assert error["problems"] and all(p.startswith(file) for p in error["problems"]), error
     assert file in error["message"]
     return status
 
 
 def _settled(daemon: RunningDaemon) -> list[dict[str, Any]]:
-    """The history once no sync runs; no row of it may be left `running`."""
-    wait_for(lambda: not daemon.status()["syncing"], 15, "the sync to end")
-    rows = daemon.syncs()
-    assert [r for r in rows if r["result"] == "running"] == [], rows
+    """The history once every sync in it has ended (a row left `running` never does)."""
+    rows: list[dict[str, Any]] = wait_for(
+        lambda: (h := daemon.syncs()) and all(r["result"] != "running" for r in h) and h,
+        15,
+        "every sync in the history to end",
+    )
     return rows
 
 
 def _healed(deployment: Deployment, n: int) -> None:
     """Stop the service's container as `docker stop` does: self-heal must start it again."""
-    deployment.container("app").stop(timeout=2)
-    assert env_of(deployment) is None
-    wait_for(lambda: env_of(deployment) == str(n), 15, "self-heal with the last good revision")
+    container = deployment.container("app")
+    started = container.attrs["State"]["StartedAt"]
+    container.stop(timeout=2)
+
+    def restarted() -> bool:
+        again = deployment.container("app").attrs["State"]["StartedAt"] != started
+        return again and env_of(deployment) == str(n)
+
+    wait_for(restarted, 15, "self-heal with the last good revision")
 
 
 @pytest.mark.parametrize(
