@@ -63,7 +63,7 @@ class Credentials:
 
 
 def _is_url(location: str) -> bool:
-    return "://" in location or re.match(r"^[\w.-]+@[\w.-]+:", location) is not None
+    return "://" in location or re.match(r"^[\w.-]+@[\w.-]+:", location, re.ASCII) is not None
 
 
 class Repository:

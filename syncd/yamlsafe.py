@@ -44,6 +44,7 @@ class Limits:
     max_file_bytes: int = 1024 * 1024
     max_depth: int = 64
     max_nodes: int = 100_000
+    max_dir_depth: int = 64  # directories, on disk and in a commit (source.py)
 
 
 DEFAULT_LIMITS = Limits()
