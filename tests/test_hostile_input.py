@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from syncd import runconfig
+from syncd.api.imageconfig import image_config
 from syncd.cli import main
+from syncd.errors import SyncdError
 from syncd.manifests import read_manifests
 from syncd.source import SourceFile
 from tests.gitrepo import GitRepo
@@ -320,3 +323,15 @@ def test_1100_nested_trees_and_a_symlink_loop_in_a_commit(
         "/".join(["d"] * 65) + ":1:1: directory nested deeper than 64 levels; not read",
         "loop.yaml:1:1: too many levels of symlinks",
     ]
+
+
+@pytest.mark.parametrize("user", ["\u00b2", "\u0661\u0662", "9" * 5000])
+def test_an_image_user_in_other_digits_is_a_name_not_a_crash(user: str) -> None:
+    config = image_config({"Id": "sha256:" + "a" * 64, "Config": {"User": user}})
+    assert (config.user, config.userId) == (user, -1)
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:\u0668\u0660\u0668\u0660", "127.0.0.1:\u00b2"])
+def test_listen_takes_ascii_digits_only(listen: str) -> None:
+    with pytest.raises(SyncdError, match="is not HOST:PORT"):
+        runconfig._listen(listen)
