@@ -2,8 +2,11 @@
 
 It builds plain Python values straight from the parser's event stream, so that:
 - every value and key has a `Position` (1-based), found later by its path;
-- alias bombs are refused: an alias adds the size of what it names, and a document whose expanded
-  size passes `Limits.max_nodes` is refused in linear time, before anything expands;
+- alias bombs are refused: an alias adds the size of what it names, and a file whose expanded
+  size passes `Limits.max_nodes` is refused in linear time, before anything expands (one budget
+  for all documents of a file, which may hold at most `Limits.max_documents`);
+- every scalar's construction is total: a value its tag cannot hold (`!!bool maybe`), a number
+  too long to convert safely, a NUL character are located errors, never an exception;
 - nesting deeper than `Limits.max_depth` is refused without recursion;
 - duplicate keys in one mapping, unknown tags and complex keys are reported, not ignored;
 - non-UTF-8 bytes are reported with their position.
@@ -43,7 +46,8 @@ _SEQ_TAGS = {None, "!", "tag:yaml.org,2002:seq"}
 class Limits:
     max_file_bytes: int = 1024 * 1024
     max_depth: int = 64
-    max_nodes: int = 100_000
+    max_nodes: int = 100_000  # values of one file, aliases expanded
+    max_documents: int = 1000  # documents of one file
     max_dir_depth: int = 64  # directories, on disk and in a commit (source.py)
 
 
@@ -178,12 +182,12 @@ class _Builder:
         self.limits = limits
         self.documents: list[Document] = []
         self.problems: list[Problem] = []
+        self.nodes = 0  # one budget for the whole file: documents share it
         self._reset()
 
     def _reset(self) -> None:
         self.stack: list[_Frame] = []
         self.anchors: dict[str, tuple[Any, int]] = {}
-        self.nodes = 0
         self.root: Any = None
         self.positions = Positions()
 
@@ -192,7 +196,7 @@ class _Builder:
         if self.nodes > self.limits.max_nodes:
             raise _Fatal(
                 mark,
-                f"document expands to more than {self.limits.max_nodes} values "
+                f"file expands to more than {self.limits.max_nodes} values "
                 "(an alias bomb?); refused",
             )
 
@@ -207,6 +211,11 @@ class _Builder:
 
     def feed(self, event: Any) -> None:
         if isinstance(event, yaml.DocumentStartEvent):
+            if len(self.documents) >= self.limits.max_documents:
+                raise _Fatal(
+                    _pos(event.start_mark),
+                    f"more than {self.limits.max_documents} documents in one file; split it",
+                )
             self._reset()
         elif isinstance(event, yaml.DocumentEndEvent):
             index = len(self.documents)

@@ -335,3 +335,14 @@ def test_an_image_user_in_other_digits_is_a_name_not_a_crash(user: str) -> None:
 def test_listen_takes_ascii_digits_only(listen: str) -> None:
     with pytest.raises(SyncdError, match="is not HOST:PORT"):
         runconfig._listen(listen)
+
+
+def test_many_documents_share_one_budget() -> None:
+    many = read_manifests([SourceFile("many.yaml", b"---\n" * 100_000)], {})
+    assert [str(p) for p in many.errors] == [
+        "many.yaml:1001:1: more than 1000 documents in one file; split it"
+    ]
+    # 500 documents of 300 values each: every document is small, the file is not.
+    document = b"--- {a: &a [" + b"1," * 299 + b"1], b: *a, c: *a}\n"
+    big = read_manifests([SourceFile("big.yaml", document * 500)], {})
+    assert "file expands to more than 100000 values" in big.errors[0].message
