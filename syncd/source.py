@@ -221,14 +221,17 @@ def resolve_revision(repo: git.Repo, rev: str) -> git.Commit:
         raise SourceError(f"revision {rev!r} does not exist in {repo.git_dir}") from err
 
 
-def _blobs(tree: git.Tree, limits: Limits, problems: list[Problem]) -> Iterator[git.Blob]:
-    """Every blob of `tree`, without recursion; dot-directories and too-deep trees skipped."""
+def _blobs(
+    tree: git.Tree, roots: Sequence[str], limits: Limits, problems: list[Problem]
+) -> Iterator[git.Blob]:
+    """Every blob of `tree` that may be under `roots` (full paths), without recursion;
+    dot-directories skipped, too-deep trees reported."""
     pending: list[tuple[git.Tree, int]] = [(tree, 0)]
     while pending:
         current, depth = pending.pop()
         yield from current.blobs
         for sub in reversed(current.trees):
-            if sub.name.startswith("."):
+            if sub.name.startswith(".") or not _may_hold(str(sub.path), roots):
                 continue
             if depth + 1 > limits.max_dir_depth:
                 problems.append(_too_deep(str(sub.path), limits))
@@ -279,7 +282,8 @@ def read_revision(
         roots = _normalize_roots(paths)
         files: list[SourceFile] = []
         problems: list[Problem] = []
-        for blob in _blobs(tree, limits, problems):
+        under = [posixpath.join(prefix, r) for r in roots] or ([prefix] if prefix else [])
+        for blob in _blobs(tree, under, limits, problems):
             full = str(blob.path)
             if prefix and not full.startswith(prefix + "/"):
                 continue

@@ -346,3 +346,26 @@ def test_many_documents_share_one_budget() -> None:
     document = b"--- {a: &a [" + b"1," * 299 + b"1], b: *a, c: *a}\n"
     big = read_manifests([SourceFile("big.yaml", document * 500)], {})
     assert "file expands to more than 100000 values" in big.errors[0].message
+
+
+def test_deep_directories_outside_the_selected_paths_are_not_walked(
+    tmp_path: Path, nest: Callable[[Path, int], Path]
+) -> None:
+    stack = _service("image: busybox:1.36")
+    repo = GitRepo(tmp_path / "repo")
+    _fast_import(
+        repo,
+        [
+            ("100644", b"prod/ok.yaml", stack.encode()),
+            ("100644", b"vendor/" + b"/".join([b"d"] * 100) + b"/x.yaml", b"kind: Nope\n"),
+        ],
+    )
+    assert main(["validate", "--repo", str(repo.path), "--rev", "HEAD", "--path", "prod"]) == 0
+    assert main(["validate", "--repo", str(repo.path), "--rev", "HEAD"]) == 1
+    disk = tmp_path / "disk"
+    (disk / "prod").mkdir(parents=True)
+    (disk / "prod" / "ok.yaml").write_text(stack)
+    (disk / "vendor").mkdir()
+    (nest(disk / "vendor", 100) / "x.yaml").write_text("kind: Nope\n")
+    assert main(["validate", "--repo", str(disk), "--path", "prod"]) == 0
+    assert main(["validate", "--repo", str(disk)]) == 1
