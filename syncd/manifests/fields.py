@@ -271,7 +271,9 @@ def parse_duration(raw: str) -> float:
     if not _DURATIONS.fullmatch(text):
         raise _fail("duration", f"{_clip(raw)!r} is not a duration like '10s', '1m30s' or '500ms'")
     parts = _DURATION.findall(text)
-    if len(parts) > 4 or any(len(number) > MAX_NUMBER_TEXT for number, _unit in parts):
+    if len(parts) > len(_SCALE):
+        raise _fail("duration", f"{_clip(raw)!r} has more than {len(_SCALE)} parts")
+    if any(len(number) > MAX_NUMBER_TEXT for number, _unit in parts):
         raise _fail("duration", f"{_clip(raw)!r} is too large: at most 8760h (a year)")
     seconds = sum((Fraction(number) * _SCALE[unit] for number, unit in parts), Fraction(0))
     if seconds > MAX_DURATION:
