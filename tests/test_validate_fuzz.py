@@ -21,8 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from syncd import report
+from syncd.canonical import Spec
 from syncd.desired import resolve
 from syncd.errors import ManifestError
+from syncd.ids import ServiceKey
 from syncd.manifests import INTERNAL_ERROR, read_manifests
 from syncd.report import ReportFormat
 from syncd.source import SourceFile
@@ -268,49 +270,61 @@ def manifest_text(seed: int) -> bytes:
     return yaml.safe_dump_all(documents, allow_unicode=True).encode()
 
 
-def _validate(data: bytes) -> None:
-    """What `syncd validate` does with one file; any exception fails the property."""
+def _validate(data: bytes) -> bool:
+    """What `syncd validate` does with one file; any exception fails the property.
+    Whether the file resolved to a desired state."""
     result = read_manifests([SourceFile("fuzz.yaml", data)], ENV)
     for problem in result.problems:
         assert INTERNAL_ERROR not in problem.message, problem
         assert problem.position.line >= 1, problem
         str(problem).encode("utf-8")
-    if not result.errors:
-        try:
-            state = resolve(result, None)
-        except ManifestError as err:
-            assert all(p.position.line >= 1 for p in err.problems)
-        else:
-            for stack in state.stacks.values():
-                for service in stack.services.values():
-                    assert len(service.hash) == 64
     for fmt in ReportFormat:
         report.render(result.problems, fmt, files=1, revision=None)
+    if result.errors:
+        return False
+    resolved = False
+    bases: list[dict[ServiceKey, Spec] | None] = [None, {}]  # no live state known / none live
+    for last_applied in bases:
+        try:
+            state = resolve(result, None, last_applied)
+        except ManifestError as err:
+            assert all(p.position.line >= 1 for p in err.problems)
+            continue
+        resolved = True
+        for stack in state.stacks.values():
+            for service in stack.services.values():
+                assert len(service.hash) == 64
+    return resolved
 
 
-def _run(strategy: st.SearchStrategy[Any], examples: int, encode: Callable[[Any], bytes]) -> int:
-    seen: list[bytes] = []
+def _run(
+    strategy: st.SearchStrategy[Any], examples: int, encode: Callable[[Any], bytes]
+) -> tuple[int, int]:
+    """How many documents ran, and how many of them resolved to a desired state."""
+    seen: list[bool] = []
 
     @settings(FUZZ, max_examples=examples)
     @given(strategy)
     def check(value: Any) -> None:
-        data = encode(value)
-        seen.append(data)
-        _validate(data)
+        seen.append(_validate(encode(value)))
 
     check()
-    return len(seen)
+    return len(seen), sum(seen)
 
 
 def test_random_yaml_text_gives_problems_or_valid_never_an_exception() -> None:
-    assert _run(SEEDS, 1200, yaml_text) >= 1200
+    runs, _resolved = _run(SEEDS, 1200, yaml_text)
+    assert runs >= 1200
 
 
 def test_random_manifests_give_problems_or_valid_never_an_exception() -> None:
-    assert _run(SEEDS, 800, manifest_text) >= 800
+    runs, resolved = _run(SEEDS, 800, manifest_text)
+    assert runs >= 800
+    assert resolved >= 40  # the property also covers resolving, not only refusing
 
 
 def test_random_bytes_give_problems_or_valid_never_an_exception() -> None:
     prefix = st.sampled_from([b"", b"kind: Stack\nproject: shop\n", b"kind: StackPatch\n"])
     noise = st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode))
-    assert _run(st.tuples(prefix, noise), 400, lambda pair: pair[0] + pair[1]) >= 400
+    runs, _resolved = _run(st.tuples(prefix, noise), 400, lambda pair: pair[0] + pair[1])
+    assert runs >= 400
