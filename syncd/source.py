@@ -233,10 +233,13 @@ def _blobs(
         for sub in reversed(current.trees):
             if sub.name.startswith(".") or not _may_hold(str(sub.path), roots):
                 continue
-            if depth + 1 > limits.max_dir_depth:
+            shown = _unreadable_name(str(sub.path))
+            if shown is not None:
+                problems.append(_bad_name(shown, "directory"))
+            elif depth + 1 > limits.max_dir_depth:
                 problems.append(_too_deep(str(sub.path), limits))
-                continue
-            pending.append((sub, depth + 1))
+            else:
+                pending.append((sub, depth + 1))
 
 
 def _follow(tree: git.Tree, blob: git.Blob, path: str, prefix: str) -> git.Blob | Problem:

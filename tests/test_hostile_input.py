@@ -281,12 +281,15 @@ def test_symlink_loops_on_disk(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 def test_a_file_name_that_is_not_utf8(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (Path(os.fsdecode(bytes(tmp_path) + b"/bad\xff.yaml"))).write_text("kind: Nope\n")
+    Path(os.fsdecode(bytes(tmp_path) + b"/bad\xfe")).mkdir()
+    (Path(os.fsdecode(bytes(tmp_path) + b"/bad\xfe/x.yaml"))).write_text("kind: Nope\n")
 
     code = main(["validate", "--repo", str(tmp_path)])
 
     out = capsys.readouterr().out.splitlines()
     assert code == 1
     assert "bad\\xff.yaml:1:1: the file's name is not valid UTF-8; rename it" in out
+    assert "bad\\xfe:1:1: the directory's name is not valid UTF-8; rename it" in out
 
 
 def _fast_import(repo: GitRepo, entries: list[tuple[str, bytes, bytes]]) -> None:
@@ -309,6 +312,7 @@ def test_1100_nested_trees_and_a_symlink_loop_in_a_commit(
             ("100644", b"ok.yaml", stack),
             ("120000", b"loop.yaml", b"loop.yaml"),
             ("100644", b"bad\xff.yaml", b"kind: Nope\n"),
+            ("100644", b"bad\xfe/x.yaml", b"kind: Nope\n"),
         ],
     )
 
@@ -319,6 +323,7 @@ def test_1100_nested_trees_and_a_symlink_loop_in_a_commit(
     assert sorted(
         o for o in out if o.endswith(("not read", "levels of symlinks", "rename it"))
     ) == [
+        "bad\\xfe:1:1: the directory's name is not valid UTF-8; rename it",
         "bad\\xff.yaml:1:1: the file's name is not valid UTF-8; rename it",
         "/".join(["d"] * 65) + ":1:1: directory nested deeper than 64 levels; not read",
         "loop.yaml:1:1: too many levels of symlinks",
