@@ -172,6 +172,13 @@ DOCUMENTS = [
         "is not a duration",
     ),
     (
+        "huge-enum-value",
+        f"kind: Stack\nproject: shop\nstrategy: {'x' * 100_000}\n",
+        "3:11",
+        "xxx...",
+    ),
+    ("huge-kind", f"kind: {'x' * 100_000}\n", "1:7", "unknown kind 'xxx"),
+    (
         "newline-after-a-name",
         'kind: Stack\nproject: "shop\\n"\n',
         "2:10",
@@ -203,6 +210,7 @@ def test_each_bad_document_is_one_located_error(
     assert len(errors) == 1, "\n".join(out)
     assert errors[0].startswith(f"stack.yaml:{where}: "), errors[0]
     assert message in errors[0]
+    assert len(errors[0]) < 300, "a message quotes the input, cut short"
 
 
 def test_a_nul_from_the_environment_is_refused_without_showing_it() -> None:
