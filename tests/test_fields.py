@@ -192,6 +192,7 @@ def test_converters_refuse_with_a_message(
         (_check_image, "busybox:1.36\n"),
         (_check_image, "busybox:" + "1" * 129),
         (_check_image, "a" * 600),
+        (_check_image, "a" * 256 + ":1"),
         (_check_host, "registry.example.com\n"),
         (_check_env_name, "A\n\x00"),
         (check_no_nul, "x\x00"),
@@ -214,3 +215,4 @@ def test_bounds_still_accept_what_docker_accepts() -> None:
     assert parse_cpus("0.500000000") == Decimal("0.5")
     assert parse_mount("data:/data/").target == "/data/"
     assert _check_image("busybox:" + "1" * 128)
+    assert _check_image("a" * 255 + ":" + "1" * 128 + "@sha256:" + "a" * 64)

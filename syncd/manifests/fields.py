@@ -339,12 +339,20 @@ _IMAGE = re.compile(
 MAX_IMAGE = 512  # Docker: a name of at most 255 characters, a tag of 128, a sha512 digest
 
 
+MAX_IMAGE_NAME = 255  # Docker: "repository name must not be more than 255 characters"
+
+
 def _check_image(value: str) -> str:
-    if len(value) > MAX_IMAGE or not _IMAGE.fullmatch(value):
+    match = _IMAGE.fullmatch(value) if len(value) <= MAX_IMAGE else None
+    if match is None:
         raise _fail(
             "image",
             f"{_clip(value)!r} is not an image reference like 'nginx:1.27' or "
             "'registry.example.com/team/app:1.0'",
+        )
+    if match.end("path") > MAX_IMAGE_NAME:
+        raise _fail(
+            "image", f"{_clip(value)!r}: the name has more than {MAX_IMAGE_NAME} characters"
         )
     return value
 
