@@ -3,9 +3,12 @@
 Triggers (refs watch, remote poll, webhook, drift timer, Docker events, retry) only *request* a
 sync; one loop runs them one at a time and coalesces requests that arrive meanwhile into the next
 sync. A sync reads the branch head (fetching only when a remote moved), parses it (cached per
-revision), and reconciles. A broken revision changes nothing: the last good revision keeps being
-enforced while the error, with file:line, is reported. Failures are retried with exponential
-backoff; an engine outage is reported and recovered from when Docker answers again.
+revision), and reconciles. Whatever fails, at any stage and however (a bug included), the sync
+ends with its stage in the history and the status. A head that cannot be planned changes
+nothing: the last good revision (kept in the store across restarts) keeps being enforced while
+the error, with file:line:col, is reported. A revision that fails on its own (parse, resolve,
+plan) waits for the next commit; other failures are retried with exponential backoff, and an
+engine outage is recovered from when Docker answers again.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import json
 import random
 import threading
 import time
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,22 +28,22 @@ from syncd.api.projects import first_applied, project_names
 from syncd.api.view import Inputs, View
 from syncd.api.view import build as build_view
 from syncd.canonical import Spec
-from syncd.desired import DesiredState, resolve
+from syncd.desired import DesiredState
 from syncd.engine import EngineUnavailable, connect
 from syncd.engine.base import Engine, Names
-from syncd.errors import ManifestError, SourceError, SyncdError
+from syncd.errors import ManifestError, Problem, SourceError, SyncdError
 from syncd.execute import SyncResult
 from syncd.ids import RegistryKey, ServiceKey
 from syncd.manifests import ManifestSet, read_manifests
 from syncd.metrics import Metrics
 from syncd.observe import Observation
-from syncd.plan import PlanRefused
 from syncd.reconcile import Reconciler
 from syncd.render import PlanFormat, render
 from syncd.repository import Credentials, RepoKind, Repository
 from syncd.runconfig import RunConfig
 from syncd.settings import Settings
-from syncd.status import Stage, Status, Trigger
+from syncd.source import Snapshot
+from syncd.status import Outcome, Stage, Status, Trigger
 from syncd.store import Store
 from syncd.usage import FilesUsage
 
@@ -57,6 +61,10 @@ QUIET = {
     "engine_back",
     "operator",
 }  # no-op syncs: not in history
+NO_PLAN = frozenset({Stage.FETCH, Stage.PARSE, Stage.RESOLVE, Stage.PLAN})  # the head has no
+# plan: the last good revision is enforced instead
+OWN = frozenset({Stage.PARSE, Stage.RESOLVE, Stage.PLAN})  # the revision's own failure: trying
+# it again gives the same answer, so it waits for a new commit instead of a retry
 
 
 class StartupError(SyncdError):
@@ -73,12 +81,42 @@ class _Attempt:
     trigger: str
     started: float
     revision: str | None = None
+    stage: Stage = Stage.FETCH  # the step running now: a failure is reported against it
+    ended: bool = False  # its history row has its result
 
 
 @dataclass
 class _Parsed:
     revision: str
     manifests: ManifestSet
+
+
+@dataclass(frozen=True)
+class _Unusable:
+    """A head revision that failed on its own: not read again until the branch moves."""
+
+    revision: str
+    stage: Stage
+    error: dict[str, Any]  # as the status shows it (`lastError`)
+    outcome: Outcome
+
+
+def _services(result: SyncResult) -> list[dict[str, Any]]:
+    """A sync's per-service results, as the history keeps them."""
+    return [
+        {"service": str(r.key), "action": r.action.value, "ok": r.ok, "detail": r.detail}
+        for r in result.services
+        if r.action.value != "none" or not r.ok
+    ]
+
+
+def _internal(err: BaseException, what: str) -> str:
+    """An unexpected error, by its type only: its text may hold a secret's value."""
+    return f"syncd {what} (internal error {type(err).__name__}; a bug, please report it)"
+
+
+def _describe(err: BaseException) -> str:
+    return str(err) if isinstance(err, SyncdError) else _internal(err, "failed")
 
 
 class Daemon:
@@ -99,7 +137,8 @@ class Daemon:
         self._pending: set[Trigger] = set()
         self._failures = 0
         self._retry_at: float | None = None
-        self._good: _Parsed | None = None
+        self._good: _Parsed | None = None  # the last good revision, enforced meanwhile
+        self._unusable: _Unusable | None = None
         self.view = View()  # what the /v2 API serves; replaced whole after each sync
         self._containers: dict[ServiceKey, str] = {}
         self._desired: DesiredState | None = None
@@ -134,6 +173,7 @@ class Daemon:
             branch=self.repo.branch,
             instance=settings.instance,
             started_at=time.time(),
+            good_revision=self.store.good_revision(),  # read again from git when needed
         )
         self._check_branch()
 
@@ -179,8 +219,9 @@ class Daemon:
         while (triggers := self._next()) is not None:
             try:
                 self.sync_once(triggers)
-            except Exception:  # a bug must not stop the daemon: report it, retry later
-                self.log.exception("sync_crashed")
+            except Exception as err:  # even the store failed: the daemon goes on, retries later
+                self.log.error("sync_crashed", error=type(err).__name__)
+                self._traceback("sync_crash_frames", err)
                 self.status.syncing = False
                 self._schedule_retry()
 
@@ -232,70 +273,229 @@ class Daemon:
 
     # -- one sync ------------------------------------------------------------------------------
 
-    def _parse(self, revision: str) -> _Parsed:
-        if self._good is not None and self._good.revision == revision:
-            return self._good
-        snap = self.repo.snapshot(revision)
-        manifests = read_manifests(
-            snap.files, self.env, problems=snap.problems, secrets_dir=self.settings.secrets
-        )
-        taint.remember(manifests.secret_values())
-        if manifests.errors:
-            raise ManifestError(manifests.errors)
-        if manifests.patches:  # a StackPatch that does not apply is the revision's error too
-            resolve(manifests, revision)
-        return _Parsed(revision, manifests)
-
     def sync_once(self, triggers: set[Trigger]) -> SyncResult | None:
         trigger = ",".join(sorted(t.value for t in triggers))
         attempt = _Attempt(self.store.begin_sync(trigger, None), trigger, time.monotonic())
         self.status.syncing = True
-        stage = Stage.FETCH
+        try:
+            return self._sync(attempt)
+        except Exception as err:  # a bug, in any stage: it ends and is reported like a failure
+            self._crashed(attempt, err)
+            return None
+        finally:
+            self.status.syncing = False
+            if not attempt.ended:  # reporting failed as well (the store?): the row still ends
+                self.store.finish_sync(
+                    attempt.sync_id,
+                    revision=attempt.revision,
+                    result=Outcome.CRASHED.value,
+                    stage=attempt.stage.value,
+                )
+
+    def _sync(self, attempt: _Attempt) -> SyncResult | None:
+        """fetch -> parse -> resolve -> plan -> apply -> record. A failure is reported against
+        the stage it happened in; without a plan for the head, the last good revision is
+        enforced instead."""
         try:
             attempt.revision = revision = self.repo.head()
             self.status.seen_revision = revision
-            stage = Stage.PARSE
-            try:
-                parsed = self._parse(revision)
-            except ManifestError as err:
-                self._broken(attempt, err)
+            known = self._unusable
+            if known is not None and known.revision == revision:
+                self._still_unusable(attempt, known)
                 return None
-            stage = Stage.APPLY
-            result = self.reconciler.sync(
-                parsed.manifests, revision, allow_empty=self.config.allow_empty
-            )
-            self._good = parsed
+            parsed = self._read(attempt, revision)
+            with self.reconciler.lock():
+                attempt.stage = Stage.PLAN
+                observed = self.engine.observe()
+                self.status.engine_available = True
+                attempt.stage = Stage.RESOLVE
+                desired = self.reconciler.resolve(parsed.manifests, revision, observed)
+                attempt.stage = Stage.PLAN
+                planned = self.reconciler.plan_for(
+                    desired, observed, allow_empty=self.config.allow_empty
+                )
+                attempt.stage = Stage.APPLY
+                result = self.reconciler.execute(planned)
+            attempt.stage = Stage.RECORD
+            if self.status.good_revision != revision:
+                self.store.set_good_revision(revision)  # enforced after a restart, too
+            self._good, self._unusable = parsed, None
             self.status.good_revision = revision
-            self.status.engine_available = True
+            self.status.good_revision_error = None
             self._refresh_view()  # first: once the status says applied, the API shows it
             self._finish(attempt, result)
             return result
+        except ManifestError as err:  # parse, or resolve (a StackPatch op): every problem located
+            problems = [str(p) for p in err.problems]
+            message = f"revision {(attempt.revision or '')[:12]} has invalid manifests: "
+            self._failed(attempt, Stage.PARSE, message + "; ".join(problems[:5]), problems)
         except EngineUnavailable as err:
-            self._fail(attempt, Stage.ENGINE, str(err))
-            self._engine_down(str(err))
-        except PlanRefused as err:
-            self._fail(attempt, Stage.PLAN, str(err))
-        except SyncdError as err:
-            self._fail(attempt, stage, str(err))
-        finally:
-            self.status.syncing = False
+            self._failed(attempt, Stage.ENGINE, str(err))
+            self.status.engine_available = False
+        except SyncdError as err:  # a refused plan, git unreadable, ...: where it happened
+            self._failed(attempt, attempt.stage, str(err))
         return None
 
-    def _broken(self, attempt: _Attempt, err: ManifestError) -> None:
-        """A revision that does not parse: report it, keep enforcing the last good one."""
-        revision = attempt.revision or ""
-        problems = [str(p) for p in err.problems]
-        message = f"revision {revision[:12]} has invalid manifests: " + "; ".join(problems[:5])
-        self.log.error("revision_invalid", revision=revision, problems=problems)
-        self._fail(attempt, Stage.PARSE, message, problems=problems)
-        for key in self._good_stacks():
-            self.store.set_stack(key, seen=revision, error=message)
-        if self._good is not None:
+    def _read(self, attempt: _Attempt, revision: str) -> _Parsed:
+        if self._good is not None and self._good.revision == revision:
+            attempt.stage = Stage.PARSE
+            return self._good
+        snap = self.repo.snapshot(revision)
+        attempt.stage = Stage.PARSE
+        return _Parsed(revision, self._manifests(snap))
+
+    def _manifests(self, snap: Snapshot) -> ManifestSet:
+        """The snapshot's manifests, or a ManifestError, also when the reader itself breaks."""
+        try:
+            manifests = read_manifests(
+                snap.files, self.env, problems=snap.problems, secrets_dir=self.settings.secrets
+            )
+        except Exception as err:  # a reader bug: still say in which file(s)
+            self._traceback("reader_crashed", err)
+            raise ManifestError(self._reader_crash(snap, err)) from None
+        taint.remember(manifests.secret_values())  # no log line shows them, whatever quotes them
+        if manifests.errors:
+            raise ManifestError(manifests.errors)
+        return manifests
+
+    def _reader_crash(self, snap: Snapshot, err: Exception) -> list[Problem]:
+        problems = []
+        for file in snap.files:
             try:
-                self.reconciler.sync(self._good.manifests, self._good.revision)
-            except SyncdError as heal:
-                self.log.warning("self_heal_failed", error=str(heal))
+                read_manifests((file,), self.env, secrets_dir=self.settings.secrets)
+            except Exception as each:  # only its type is reported
+                problems.append(Problem(file.path, _internal(each, "cannot read this file")))
+        return problems or [Problem("(revision)", _internal(err, "cannot read the manifests"))]
+
+    def _last_good(self) -> _Parsed | None:
+        """The last good revision: in memory, or (after a restart) read again from git."""
+        revision = self.status.good_revision
+        if self._good is not None or revision is None or self.status.good_revision_error:
+            return self._good
+        try:
+            self._good = _Parsed(revision, self._manifests(self.repo.snapshot(revision)))
+        except Exception as err:  # reported in the status
+            reason = _describe(err)
+            self.status.good_revision_error = (
+                f"the last good revision {revision[:12]} cannot be read ({reason}); "
+                "was it garbage-collected? Nothing is enforced until a revision applies"
+            )
+            self.log.error("good_revision_unreadable", revision=revision, error=reason)
+        return self._good
+
+    def _enforce_last_good(self) -> SyncResult | None:
+        """Self-heal with the last good revision while the head has no plan (None: none)."""
+        good = self._last_good()
+        if good is None:
+            return None
+        try:
+            result = self.reconciler.sync(good.manifests, good.revision)
             self._refresh_view()
+        except Exception as err:  # the head's failure is what the sync reports
+            self.log.warning("self_heal_failed", revision=good.revision, error=_describe(err))
+            return None
+        self.status.engine_available = True
+        if result.ok:
+            self.status.applied_revision = good.revision
+        return result
+
+    def _still_unusable(self, attempt: _Attempt, known: _Unusable) -> None:
+        """The head has not moved since it failed on its own: it is not read again, and the
+        last good revision is enforced. A routine pass that changed nothing is not kept."""
+        attempt.stage = known.stage
+        healed = self._enforce_last_good()
+        quiet = set(attempt.trigger.split(",")) <= QUIET
+        if quiet and (healed is None or not healed.plan.changed):
+            self.store.drop_sync(attempt.sync_id)
+            attempt.ended = True
+            self.status.last_error = known.error  # an outage may have replaced it meanwhile
+            self.log.debug("revision_still_unusable", revision=known.revision)
+            return
+        self._report(attempt, known.stage, known.error, known.outcome, healed)
+
+    def _crashed(self, attempt: _Attempt, err: Exception) -> None:
+        """An exception syncd did not expect (a bug). Its text stays out of the status and the
+        logs (it may hold a secret's value); its frames go to the debug log."""
+        self._traceback("sync_crash_frames", err, stage=attempt.stage.value)
+        message = _internal(err, f"failed in the {attempt.stage} stage")
+        self._failed(attempt, attempt.stage, message, outcome=Outcome.CRASHED)
+
+    def _traceback(self, event: str, err: BaseException, **fields: Any) -> None:
+        frames = [
+            f"{f.filename}:{f.lineno} {f.name}" for f in traceback.extract_tb(err.__traceback__)
+        ]
+        self.log.debug(event, error=type(err).__name__, frames=frames, **fields)
+
+    def _failed(
+        self,
+        attempt: _Attempt,
+        stage: Stage,
+        message: str,
+        problems: list[str] | None = None,
+        *,
+        outcome: Outcome = Outcome.FAILED,
+    ) -> None:
+        """A sync that failed in `stage`: without a plan for the head, the last good revision
+        is enforced; then the failure is reported."""
+        healed = self._enforce_last_good() if stage in NO_PLAN else None
+        error = {
+            "stage": stage.value,
+            "message": taint.scrub_known(message),  # in depth: whatever a failure quoted
+            "revision": attempt.revision,
+            "problems": problems or [],
+        }
+        self._report(attempt, stage, error, outcome, healed)
+
+    def _report(
+        self,
+        attempt: _Attempt,
+        stage: Stage,
+        error: dict[str, Any],
+        outcome: Outcome,
+        healed: SyncResult | None,
+    ) -> None:
+        """History row, status, metrics, one log event; then what comes next: a failure of the
+        revision's own waits for a new commit, any other is retried with backoff."""
+        revision, trigger = attempt.revision, attempt.trigger
+        duration = time.monotonic() - attempt.started
+        self.store.finish_sync(
+            attempt.sync_id,
+            revision=revision,
+            result=outcome.value,
+            stage=stage.value,
+            error=error["message"],
+            summary=healed.plan.counts() if healed else None,
+            services=_services(healed) if healed else None,
+        )
+        attempt.ended = True
+        self.status.last_error = error = {**error, "at": time.time()}
+        self.status.last_sync = {
+            "trigger": trigger,
+            "revision": revision,
+            "result": outcome.value,
+            "stage": stage.value,
+            "duration": round(duration, 3),
+            "at": time.time(),
+        }
+        self.status.syncs += 1
+        self.metrics.sync_done(False, duration, stage.value)
+        if stage in OWN and revision is not None:
+            self._unusable = _Unusable(revision, stage, error, outcome)
+            self.status.next_retry_in = None
+            for key in self._good_stacks():
+                self.store.set_stack(key, seen=revision, error=error["message"])
+        else:
+            self._schedule_retry(engine=stage is Stage.ENGINE)
+        self.log.error(
+            "sync_failed",
+            trigger=trigger,
+            revision=revision,
+            stage=stage.value,
+            result=outcome.value,
+            error=error["message"],
+            problems=error["problems"],
+            enforcing=self._good.revision if healed and self._good else None,
+        )
 
     def _good_stacks(self) -> list[str]:
         if self._good is None:
@@ -309,22 +509,18 @@ class Daemon:
         health = any(r.unhealthy_dependency for r in failed)
         stage = (Stage.HEALTH if health else Stage.APPLY) if not result.ok else None
         error = "; ".join([f"{r.key}: {r.detail}" for r in failed] + list(result.errors)) or None
-        services = [
-            {"service": str(r.key), "action": r.action.value, "ok": r.ok, "detail": r.detail}
-            for r in result.services
-            if r.action.value != "none" or not r.ok
-        ]
         if result.ok and not plan.changed and set(trigger.split(",")) <= QUIET:
             self.store.drop_sync(attempt.sync_id)  # routine checks that found nothing
         self.store.finish_sync(
             attempt.sync_id,
             revision=revision,
-            result="ok" if result.ok else "failed",
+            result=Outcome.OK.value if result.ok else Outcome.FAILED.value,
             stage=stage.value if stage else None,
             error=error,
             summary=plan.counts(),
-            services=services,
+            services=_services(result),
         )
+        attempt.ended = True
         failed_stacks = {r.key.stack_key for r in failed}
         for stack in plan.stacks:
             if not stack.removed:
@@ -339,7 +535,7 @@ class Daemon:
         self.status.last_sync = {
             "trigger": trigger,
             "revision": revision,
-            "result": "ok" if result.ok else "failed",
+            "result": Outcome.OK.value if result.ok else Outcome.FAILED.value,
             "duration": round(duration, 3),
             "counts": plan.counts(),
             "at": time.time(),
@@ -352,7 +548,13 @@ class Daemon:
             self._succeeded()
         else:
             assert stage is not None and error is not None
-            self.status.last_error = {"stage": stage.value, "message": error, "at": time.time()}
+            self.status.last_error = {
+                "stage": stage.value,
+                "message": error,
+                "revision": revision,
+                "problems": [],
+                "at": time.time(),
+            }
             self._schedule_retry()
         self.log.info(
             "sync_done",
@@ -362,37 +564,6 @@ class Daemon:
             duration=round(duration, 3),
             stacks=[str(s.key) for s in plan.stacks if s.changed],
             **plan.counts(),
-        )
-
-    def _fail(
-        self, attempt: _Attempt, stage: Stage, message: str, *, problems: list[str] | None = None
-    ) -> None:
-        revision, trigger = attempt.revision, attempt.trigger
-        message = taint.scrub_known(message)  # in depth: whatever a failure quoted
-        self.store.finish_sync(
-            attempt.sync_id, revision=revision, result="failed", stage=stage.value, error=message
-        )
-        self.status.last_error = {
-            "stage": stage.value,
-            "message": message,
-            "revision": revision,
-            "problems": problems or [],
-            "at": time.time(),
-        }
-        self.status.last_sync = {
-            "trigger": trigger,
-            "revision": revision,
-            "result": "failed",
-            "stage": stage.value,
-            "duration": round(time.monotonic() - attempt.started, 3),
-            "at": time.time(),
-        }
-        self.status.syncs += 1
-        self.metrics.sync_done(False, time.monotonic() - attempt.started, stage.value)
-        if stage is not Stage.PARSE:  # a broken revision waits for the next commit
-            self._schedule_retry(engine=stage is Stage.ENGINE)
-        self.log.error(
-            "sync_failed", trigger=trigger, revision=revision, stage=stage.value, error=message
         )
 
     def _succeeded(self) -> None:

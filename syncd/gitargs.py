@@ -20,7 +20,7 @@ ACCEPTED = "a local path, https://…, ssh://…, user@host:path or file://…"
 
 _USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
-_SCP = re.compile(r"^([\w.-]+)@([\w.-]+):")
+_SCP = re.compile(r"^([\w.-]+)@([\w.-]+):", re.ASCII)
 _HELPER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+.-]*::")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")

@@ -70,7 +70,13 @@ class Reconciler:
     ) -> Planned:
         """One engine listing; the desired state (PATCH stacks build on it); the plan."""
         observed = self.engine.observe()
-        desired = self._desired(manifests, revision, observed)
+        desired = self.resolve(manifests, revision, observed)
+        return self.plan_for(desired, observed, allow_empty=allow_empty)
+
+    def plan_for(
+        self, desired: DesiredState, observed: Observed, *, allow_empty: bool = False
+    ) -> Planned:
+        """The plan from `observed` (one engine listing) to `desired`."""
         observation = self.observe(observed, desired)
         image_ids = {}
         for stack in desired.stacks.values():
@@ -91,7 +97,7 @@ class Reconciler:
         )
         return Planned(result, desired, observation, observed)
 
-    def _desired(
+    def resolve(
         self, manifests: ManifestSet, revision: str | None, observed: Observed
     ) -> DesiredState:
         """The desired state. PATCH (`update`) stacks build on the live specs; DECLARE-only

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -91,7 +92,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _listen(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not re.fullmatch("[0-9]{1,5}", port) or not 0 < int(port) < 65536:
         raise SyncdError(f"--listen {text!r} is not HOST:PORT (e.g. 127.0.0.1:8080)")
     return host.strip("[]") or "127.0.0.1", int(port)
 

@@ -2,13 +2,18 @@
 
 The only module that imports git. A `Snapshot` ties every file to one revision. Hostile trees
 are handled here: files over the size limit are not read, symlinks are followed only inside the
-repository, directories named with a leading dot (`.git`, `.github`) are skipped.
+repository (symlinked directories are never entered, so a symlink loop cannot trap the walk),
+directories named with a leading dot (`.git`, `.github`) are skipped, directories nested deeper
+than `Limits.max_dir_depth` are reported, not entered, and names that are not UTF-8 are
+reported. Both walks are iterative, and any error reading one file becomes a problem of its own.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +29,7 @@ from syncd.yamlsafe import DEFAULT_LIMITS, Limits
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 _SYMLINK_MODE = 0o120000
 _MAX_LINK_HOPS = 8
+_MAX_LINK_BYTES = 4096  # PATH_MAX: a longer symlink target is not a path
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,13 @@ def _selected(path: str, roots: Sequence[str]) -> bool:
     if not path.endswith(MANIFEST_SUFFIXES):
         return False
     return not roots or any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+def _may_hold(directory: str, roots: Sequence[str]) -> bool:
+    """Whether a selected file may lie under `directory` (it is under a root, or above one)."""
+    return not roots or any(
+        f"{directory}/".startswith(f"{r}/") or f"{r}/".startswith(f"{directory}/") for r in roots
+    )
 
 
 def _normalize_roots(roots: Sequence[str]) -> list[str]:
@@ -72,6 +85,61 @@ def _outside(path: str, target: str) -> Problem:
     )
 
 
+def _unreadable_name(rel: str) -> str | None:
+    """`rel` escaped for printing if it is not valid UTF-8 (it holds surrogates), else None."""
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return None
+
+
+def _bad_name(shown: str, what: str) -> Problem:
+    return Problem(shown, f"the {what}'s name is not valid UTF-8; rename it", "", Position(1, 1))
+
+
+def _too_deep(rel: str, limits: Limits) -> Problem:
+    return Problem(
+        rel,
+        f"directory nested deeper than {limits.max_dir_depth} levels; not read",
+        "",
+        Position(1, 1),
+    )
+
+
+def _read_file(
+    base: Path, real_base: Path, rel: str, limits: Limits
+) -> SourceFile | Problem | None:
+    """One file on disk (following a symlink only inside the repository), or why it is not read."""
+    full = base / rel
+    try:
+        real = full.resolve(strict=True)
+    except RuntimeError:  # Python 3.11 reports a symlink loop so
+        return Problem(rel, "symlink loop; not read", "", Position(1, 1))
+    except OSError as err:
+        if full.is_symlink():
+            if err.errno == errno.ELOOP:
+                return Problem(rel, "symlink loop; not read", "", Position(1, 1))
+            target = os.readlink(full)
+            return Problem(
+                rel, f"symlink to {target!r} names nothing; not read", "", Position(1, 1)
+            )
+        return Problem(rel, f"cannot be read: {err.strerror}", "", Position(1, 1))
+    if not real.is_relative_to(real_base):
+        return _outside(rel, os.readlink(full) if full.is_symlink() else rel)
+    try:
+        if not stat.S_ISREG(real.stat().st_mode):
+            return None  # a FIFO or a device is never opened
+        with real.open("rb") as handle:
+            data = handle.read(limits.max_file_bytes + 1)
+            size = max(len(data), os.fstat(handle.fileno()).st_size)
+    except OSError as err:
+        return Problem(rel, f"cannot be read: {err.strerror}", "", Position(1, 1))
+    if size > limits.max_file_bytes:
+        return _too_big(rel, size, limits)
+    return SourceFile(rel, data)
+
+
 def read_directory(
     root: str | Path, paths: Sequence[str] = (), limits: Limits = DEFAULT_LIMITS
 ) -> Snapshot:
@@ -83,24 +151,48 @@ def read_directory(
     roots = _normalize_roots(paths)
     files: list[SourceFile] = []
     problems: list[Problem] = []
-    for dirpath, dirnames, filenames in os.walk(base):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            full = Path(dirpath) / name
-            rel = full.relative_to(base).as_posix()
+    pending: list[tuple[str, int]] = [("", 0)]  # (directory relative to base, its depth)
+    while pending:
+        directory, depth = pending.pop()
+        try:
+            with os.scandir(base / directory) as scan:
+                entries = sorted(scan, key=lambda e: e.name)
+        except OSError as err:
+            problems.append(
+                Problem(directory or ".", f"cannot be read: {err.strerror}", "", Position(1, 1))
+            )
+            continue
+        subdirectories: list[str] = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            rel = f"{directory}/{entry.name}" if directory else entry.name
+            try:
+                is_directory = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_directory = False
+            shown = _unreadable_name(rel)
+            if is_directory:
+                if not _may_hold(rel, roots):
+                    continue
+                if shown is not None:
+                    problems.append(_bad_name(shown, "directory"))
+                elif depth + 1 > limits.max_dir_depth:
+                    problems.append(_too_deep(rel, limits))
+                else:
+                    subdirectories.append(rel)
+                continue
             if not _selected(rel, roots):
                 continue
-            real = full.resolve()
-            if not real.is_relative_to(real_base):
-                problems.append(_outside(rel, os.readlink(full) if full.is_symlink() else rel))
+            if shown is not None:
+                problems.append(_bad_name(shown, "file"))
                 continue
-            if not real.is_file():
-                continue
-            size = real.stat().st_size
-            if size > limits.max_file_bytes:
-                problems.append(_too_big(rel, size, limits))
-                continue
-            files.append(SourceFile(rel, real.read_bytes()))
+            found = _read_file(base, real_base, rel, limits)
+            if isinstance(found, Problem):
+                problems.append(found)
+            elif found is not None:
+                files.append(found)
+        pending.extend((d, depth + 1) for d in reversed(subdirectories))
     return Snapshot(None, tuple(files), tuple(problems))
 
 
@@ -131,12 +223,25 @@ def resolve_revision(repo: git.Repo, rev: str) -> git.Commit:
         raise SourceError(f"revision {rev!r} does not exist in {repo.git_dir}") from err
 
 
-def _blobs(tree: git.Tree) -> Iterator[git.Blob]:
-    import git
-
-    for item in tree.traverse():
-        if isinstance(item, git.Blob):
-            yield item
+def _blobs(
+    tree: git.Tree, roots: Sequence[str], limits: Limits, problems: list[Problem]
+) -> Iterator[git.Blob]:
+    """Every blob of `tree` that may be under `roots` (full paths), without recursion;
+    dot-directories skipped, too-deep trees reported."""
+    pending: list[tuple[git.Tree, int]] = [(tree, 0)]
+    while pending:
+        current, depth = pending.pop()
+        yield from current.blobs
+        for sub in reversed(current.trees):
+            if sub.name.startswith(".") or not _may_hold(str(sub.path), roots):
+                continue
+            shown = _unreadable_name(str(sub.path))
+            if shown is not None:
+                problems.append(_bad_name(shown, "directory"))
+            elif depth + 1 > limits.max_dir_depth:
+                problems.append(_too_deep(str(sub.path), limits))
+            else:
+                pending.append((sub, depth + 1))
 
 
 def _follow(tree: git.Tree, blob: git.Blob, path: str, prefix: str) -> git.Blob | Problem:
@@ -147,7 +252,7 @@ def _follow(tree: git.Tree, blob: git.Blob, path: str, prefix: str) -> git.Blob 
     for _ in range(_MAX_LINK_HOPS):
         if current.mode != _SYMLINK_MODE:
             return current
-        target = current.data_stream.read().decode("utf-8", "replace")
+        target = current.data_stream.read(_MAX_LINK_BYTES).decode("utf-8", "replace")
         joined = posixpath.normpath(posixpath.join(posixpath.dirname(current_path), target))
         escapes = joined == ".." or joined.startswith("../")
         if target.startswith("/") or escapes or (prefix and not joined.startswith(prefix + "/")):
@@ -182,12 +287,17 @@ def read_revision(
         roots = _normalize_roots(paths)
         files: list[SourceFile] = []
         problems: list[Problem] = []
-        for blob in _blobs(tree):
+        under = [posixpath.join(prefix, r) for r in roots] or ([prefix] if prefix else [])
+        for blob in _blobs(tree, under, limits, problems):
             full = str(blob.path)
             if prefix and not full.startswith(prefix + "/"):
                 continue
             rel = full[len(prefix) + 1 :] if prefix else full
             if not _selected(rel, roots):
+                continue
+            shown = _unreadable_name(rel)
+            if shown is not None:
+                problems.append(_bad_name(shown, "file"))
                 continue
             target = _follow(tree, blob, full, prefix)
             if isinstance(target, Problem):

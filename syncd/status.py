@@ -21,12 +21,28 @@ class Trigger(StrEnum):
 
 
 class Stage(StrEnum):
-    FETCH = "fetch"
-    PARSE = "parse"
-    PLAN = "plan"
+    """The step of a sync that failed. A failure before the head revision has a plan (fetch,
+    parse, resolve, plan) falls back to the last good revision; of those, parse, resolve and
+    plan are the revision's own and wait for a new commit, the others are retried."""
+
+    FETCH = "fetch"  # reading the branch head and its files from git
+    PARSE = "parse"  # manifests, and resolving them (StackPatch ops, interpolation)
+    RESOLVE = "resolve"  # an internal error while resolving the desired state
+    PLAN = "plan"  # comparing with what runs; a refused plan
     APPLY = "apply"
     HEALTH = "health"
     ENGINE = "engine"
+    RECORD = "record"  # storing the result
+
+
+class Outcome(StrEnum):
+    """How a sync ended, in the history (`running` while it runs)."""
+
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"  # a reported failure (bad manifests, Docker down, a service failed)
+    CRASHED = "crashed"  # an internal error (a bug in syncd); reported the same way
+    INTERRUPTED = "interrupted"  # the process died during the sync
 
 
 @dataclass
@@ -42,6 +58,7 @@ class Status:
     seen_revision: str | None = None
     applied_revision: str | None = None  # the last revision that converged without errors
     good_revision: str | None = None  # the last revision that parsed (enforced meanwhile)
+    good_revision_error: str | None = None  # why the last good revision cannot be enforced
     last_sync: dict[str, Any] | None = None
     last_error: dict[str, Any] | None = None
     plan_json: dict[str, Any] | None = None
@@ -60,6 +77,7 @@ class Status:
             "seenRevision": self.seen_revision,
             "appliedRevision": self.applied_revision,
             "goodRevision": self.good_revision,
+            "goodRevisionError": self.good_revision_error,
             "lastSync": self.last_sync,
             "lastError": self.last_error,
             "nextRetryIn": self.next_retry_in,

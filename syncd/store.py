@@ -2,8 +2,10 @@
 
 Per service: revision, canonical spec, the config hash of the container that runs it, time, result
 and error. Per volume: whether it is detached (orphaned). Per service: operator overrides (a stop
-that self-heal respects). Docker labels are only an index; losing this file costs history, never
-containers or volumes (the next sync rebuilds from labels, comparing config hashes).
+that self-heal respects). The last good revision (enforced while the branch head is unusable,
+also after a restart), the sync history and the per-stack revisions. Docker labels are only an
+index; losing this file costs history, never containers or volumes (the next sync rebuilds from
+labels, comparing config hashes).
 
 Secret values never reach the file: each is stored as an HMAC digest under a key kept in the store,
 and restored from the desired spec when the digests match.
@@ -50,8 +52,9 @@ CREATE TABLE IF NOT EXISTS syncs (
     revision TEXT,
     started_at REAL NOT NULL,
     duration REAL,
-    result TEXT NOT NULL,        -- running | ok | failed | interrupted
-    stage TEXT,                  -- fetch | parse | plan | apply | health | engine (on failure)
+    result TEXT NOT NULL,        -- running | ok | failed | crashed | interrupted
+    stage TEXT,                  -- on failure: fetch | parse | resolve | plan | apply | health |
+                                 -- engine | record
     error TEXT,
     summary TEXT NOT NULL DEFAULT '{}',  -- plan counts
     services TEXT NOT NULL DEFAULT '[]'  -- [{service, action, ok, detail}]
@@ -93,6 +96,18 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+
+    # -- the last good revision ----------------------------------------------------------------
+
+    def good_revision(self) -> str | None:
+        """The last revision that was read and applied: enforced while newer ones are broken."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE name='good_revision'").fetchone()
+        return str(row[0]) if row else None
+
+    def set_good_revision(self, revision: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('good_revision', ?)", (revision,))
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:

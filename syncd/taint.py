@@ -115,12 +115,29 @@ def scrub(
     whole = sorted(wanted, key=len, reverse=True)
     for value in whole:
         text = text.replace(value, REDACTED)
+    if "..." in text:
+        text = _cut_short(text, whole)
     if whole_only:
         return text
     for piece in sorted(pieces(wanted) - wanted - set(keep), key=len, reverse=True):
         if piece in REDACTED:
             continue
         text = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(piece)}(?![A-Za-z0-9_])", REDACTED, text)
+    return text
+
+
+CUT_MIN = 6  # a quote cut short to fewer characters says little, and would match too often
+
+
+def _cut_short(text: str, values: list[str]) -> str:
+    """Hide a tainted value quoted cut short (`'s3cr...`), as messages quote long values."""
+    for value in values:
+        for form in {value, repr(value)[1:-1]}:
+            for size in range(min(len(form), 256), CUT_MIN - 1, -1):
+                quoted = form[:size] + "..."
+                if quoted in text:
+                    text = text.replace(quoted, REDACTED + "...")
+                    break
     return text
 
 

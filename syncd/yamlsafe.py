@@ -2,8 +2,11 @@
 
 It builds plain Python values straight from the parser's event stream, so that:
 - every value and key has a `Position` (1-based), found later by its path;
-- alias bombs are refused: an alias adds the size of what it names, and a document whose expanded
-  size passes `Limits.max_nodes` is refused in linear time, before anything expands;
+- alias bombs are refused: an alias adds the size of what it names, and a file whose expanded
+  size passes `Limits.max_nodes` is refused in linear time, before anything expands (one budget
+  for all documents of a file, which may hold at most `Limits.max_documents`);
+- every scalar's construction is total: a value its tag cannot hold (`!!bool maybe`), a number
+  too long to convert safely, a NUL character are located errors, never an exception;
 - nesting deeper than `Limits.max_depth` is refused without recursion;
 - duplicate keys in one mapping, unknown tags and complex keys are reported, not ignored;
 - non-UTF-8 bytes are reported with their position.
@@ -32,6 +35,7 @@ _Parser: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _resolver = Resolver()
 _constructor = SafeConstructor()
 
+_CORE = "tag:yaml.org,2002:"
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
 _MAP_TAGS = {None, "!", "tag:yaml.org,2002:map"}
@@ -42,7 +46,9 @@ _SEQ_TAGS = {None, "!", "tag:yaml.org,2002:seq"}
 class Limits:
     max_file_bytes: int = 1024 * 1024
     max_depth: int = 64
-    max_nodes: int = 100_000
+    max_nodes: int = 100_000  # values of one file, aliases expanded
+    max_documents: int = 1000  # documents of one file
+    max_dir_depth: int = 64  # directories, on disk and in a commit (source.py)
 
 
 DEFAULT_LIMITS = Limits()
@@ -106,23 +112,68 @@ _SCALARS = {
     "tag:yaml.org,2002:int": _constructor.construct_yaml_int,
     "tag:yaml.org,2002:float": _constructor.construct_yaml_float,
 }
+_NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
+# A 64-bit integer has at most 19 digits; with sign, `0x`/`0o`/`0b`, `_` and sexagesimal `:`
+# a sane number stays far below this. Longer text is refused before it is converted, so that
+# neither Python's int-string limit nor a quadratic base-60 conversion is ever reached.
+MAX_NUMBER_TEXT = 100
+MAX_INT = 2**63 - 1
+
+
+def _construct(tag: str, event: Any) -> Any:
+    """The value of a scalar of `tag`, or `_Fatal` at the scalar: never a constructor's error."""
+    mark = _pos(event.start_mark)
+    if tag in _NUMBER_TAGS and len(event.value) > MAX_NUMBER_TEXT:
+        raise _Fatal(
+            mark,
+            f"a number of {len(event.value)} characters is too large "
+            f"(at most {MAX_NUMBER_TEXT}); quote it to use it as text",
+        )
+    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+    try:
+        value = _SCALARS[tag](node)
+    except Exception:  # PyYAML's constructors raise KeyError, ValueError, IndexError, ...
+        short = tag.removeprefix(_CORE)
+        raise _Fatal(mark, f"{_clip(event.value)!r} is not a valid !!{short}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _Fatal(mark, f"{_clip(event.value)!r} is not a finite number")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        raise _Fatal(
+            mark,
+            f"{_clip(event.value)!r} is outside the 64-bit integer range; "
+            "quote it to use it as text",
+        )
+    return value
+
+
+def _clip(text: str, size: int = 40) -> str:
+    return text if len(text) <= size else text[:size] + "..."
 
 
 def _scalar(event: Any) -> tuple[Any, str]:
     tag = event.tag
     if tag is None or tag == "!":
         tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
+    if "\x00" in event.value:
+        raise _Fatal(
+            _pos(event.start_mark),
+            "a NUL character (\\0) is not allowed: Docker cannot pass it to a container",
+        )
     if tag in (_STR, _MERGE, "tag:yaml.org,2002:timestamp"):
         # Timestamps stay text: manifests have no date fields.
         return event.value, tag
-    build = _SCALARS.get(tag)
-    if build is None:
-        raise _Fatal(_pos(event.start_mark), f"unsupported YAML tag {tag!r}")
-    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
-    value = build(node)
-    if isinstance(value, float) and not math.isfinite(value):
-        raise _Fatal(_pos(event.start_mark), f"{event.value!r} is not a finite number")
-    return value, tag
+    if tag not in _SCALARS:
+        raise _Fatal(_pos(event.start_mark), _unsupported(tag, "a scalar"))
+    return _construct(tag, event), tag
+
+
+_COLLECTION_TAGS = {_CORE + name for name in ("map", "seq", "set", "omap", "pairs")}
+
+
+def _unsupported(tag: str, node: str) -> str:
+    if tag in _COLLECTION_TAGS or tag in _SCALARS or tag in (_STR, _CORE + "timestamp"):
+        return f"the tag !!{tag.removeprefix(_CORE)} cannot be given to {node}"
+    return f"unsupported YAML tag {_clip(tag)!r}"
 
 
 class _Builder:
@@ -131,12 +182,12 @@ class _Builder:
         self.limits = limits
         self.documents: list[Document] = []
         self.problems: list[Problem] = []
+        self.nodes = 0  # one budget for the whole file: documents share it
         self._reset()
 
     def _reset(self) -> None:
         self.stack: list[_Frame] = []
         self.anchors: dict[str, tuple[Any, int]] = {}
-        self.nodes = 0
         self.root: Any = None
         self.positions = Positions()
 
@@ -145,7 +196,7 @@ class _Builder:
         if self.nodes > self.limits.max_nodes:
             raise _Fatal(
                 mark,
-                f"document expands to more than {self.limits.max_nodes} values "
+                f"file expands to more than {self.limits.max_nodes} values "
                 "(an alias bomb?); refused",
             )
 
@@ -160,6 +211,11 @@ class _Builder:
 
     def feed(self, event: Any) -> None:
         if isinstance(event, yaml.DocumentStartEvent):
+            if len(self.documents) >= self.limits.max_documents:
+                raise _Fatal(
+                    _pos(event.start_mark),
+                    f"more than {self.limits.max_documents} documents in one file; split it",
+                )
             self._reset()
         elif isinstance(event, yaml.DocumentEndEvent):
             index = len(self.documents)
@@ -206,7 +262,7 @@ class _Builder:
             raise _Fatal(mark, "complex mapping keys are not supported; use a plain string key")
         is_map = isinstance(event, yaml.MappingStartEvent)
         if event.tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
-            raise _Fatal(mark, f"unsupported YAML tag {event.tag!r}")
+            raise _Fatal(mark, _unsupported(event.tag, "a mapping" if is_map else "a list"))
         if len(self.stack) >= self.limits.max_depth:
             raise _Fatal(mark, f"nesting is deeper than {self.limits.max_depth} levels; refused")
         self._count(1, mark)

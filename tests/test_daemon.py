@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -179,6 +180,117 @@ def test_a_broken_commit_changes_nothing_and_the_next_good_one_applies(
     wait_for(lambda: env_of(deployment) == "3", 15, "the fixed revision")
     wait_for(lambda: daemon.status()["lastError"] is None, 5, "the error to clear")
     assert daemon.status()["appliedRevision"] == fixed
+
+
+CRASHING = stack(2).replace('{N: "2"}', "{N: !!int abc}")  # crashed the manifest reader
+FAILING_TEST_OP = """\
+kind: StackPatch
+project: live
+stack: default
+patch:
+  - {op: test, path: /services/app/image, value: "nginx:1.27"}
+  - {op: replace, path: /services/app/image, value: "busybox:1.36"}
+"""
+
+
+def _unusable_head(daemon: RunningDaemon, revision: str, file: str) -> dict[str, Any]:
+    """The status once the daemon reported `revision` as unusable: a parse-stage error that
+    names `file` (with its position, when the reader could tell it)."""
+    status: dict[str, Any] = wait_for(
+        lambda: (
+            (s := daemon.status())["lastError"] and s["lastError"]["revision"] == revision and s
+        ),
+        15,
+        "the head's error",
+    )
+    error = status["lastError"]
+    assert error["stage"] == "parse", error
+    assert error["problems"] and all(p.startswith(file) for p in error["problems"]), error
+    assert file in error["message"]
+    return status
+
+
+def _settled(daemon: RunningDaemon) -> list[dict[str, Any]]:
+    """The history once every sync in it has ended (a row left `running` never does)."""
+    rows: list[dict[str, Any]] = wait_for(
+        lambda: (h := daemon.syncs()) and all(r["result"] != "running" for r in h) and h,
+        15,
+        "every sync in the history to end",
+    )
+    return rows
+
+
+def _healed(deployment: Deployment, n: int) -> None:
+    """Stop the service's container as `docker stop` does: self-heal must start it again."""
+    container = deployment.container("app")
+    started = container.attrs["State"]["StartedAt"]
+    container.stop(timeout=2)
+
+    def restarted() -> bool:
+        again = deployment.container("app").attrs["State"]["StartedAt"] != started
+        return again and env_of(deployment) == str(n)
+
+    wait_for(restarted, 15, "self-heal with the last good revision")
+
+
+@pytest.mark.parametrize(
+    ("file", "content"),
+    [("s.yaml", CRASHING), ("p.yaml", FAILING_TEST_OP)],
+    ids=["reader-crash", "stackpatch-test-op"],
+)
+def test_an_unusable_head_keeps_the_last_good_revision_enforced(
+    deployment: Deployment, daemons: list[RunningDaemon], file: str, content: str
+) -> None:
+    repo = GitRepo(deployment.repo)
+    repo.write("s.yaml", stack(1))
+    good = repo.commit("good")
+    daemon = start(daemons, str(repo.path), deployment, "--drift-interval", "3600")
+    wait_for(lambda: env_of(deployment) == "1", what="the good revision")
+    repo.write(file, content)
+    broken = repo.commit("unusable")
+    status = _unusable_head(daemon, broken, file)
+    assert status["goodRevision"] == good and status["appliedRevision"] == good
+    assert status["nextRetryIn"] is None  # the revision waits for the next commit
+
+    _healed(deployment, 1)
+    rows = _settled(daemon)
+    mine = [r for r in rows if r["revision"] == broken]
+    assert mine and {(r["result"], r["stage"]) for r in mine} == {("failed", "parse")}, mine
+    assert not [r for r in mine if "retry" in r["trigger"]], mine  # no retry of its own
+    assert daemon.status()["lastError"]["revision"] == broken
+    assert "Traceback" not in daemon.log()
+
+    (repo.path / file).unlink()
+    repo.write("s.yaml", stack(3))
+    repo.commit("fixed")
+    wait_for(lambda: env_of(deployment) == "3", 15, "the fixed revision")
+    wait_for(lambda: daemon.status()["lastError"] is None, 5, "the error to clear")
+
+
+def test_a_restart_while_the_head_is_broken_still_enforces_the_last_good_revision(
+    deployment: Deployment, daemons: list[RunningDaemon]
+) -> None:
+    repo = GitRepo(deployment.repo)
+    repo.write("s.yaml", stack(1))
+    good = repo.commit("good")
+    first = start(daemons, str(repo.path), deployment, "--drift-interval", "3600")
+    wait_for(lambda: env_of(deployment) == "1", what="the good revision")
+    repo.write("s.yaml", stack(2).replace("image:", "imagee:"))
+    broken = repo.commit("broken")
+    _unusable_head(first, broken, "s.yaml:5:5")
+    first.kill()
+    deployment.container("app").stop(timeout=2)  # while no daemon runs
+
+    second = start(daemons, str(repo.path), deployment, "--drift-interval", "3600")
+    wait_for(lambda: env_of(deployment) == "1", 20, "the last good revision, after the restart")
+    status = _unusable_head(second, broken, "s.yaml:5:5")
+    assert status["goodRevision"] == good and status["goodRevisionError"] is None
+    projects = second.http.get("/v2/projects").json()
+    assert [p["description"] for p in projects] == ["live"], projects
+    stacks = second.http.get(f"/v2/projects/{projects[0]['id']}/stacks").json()
+    assert len(stacks) == 1 and stacks[0]["services"], stacks
+    _healed(deployment, 1)  # and self-heal goes on
+    _settled(second)
 
 
 def test_a_stack_patch_bomb_is_a_parse_error_that_waits_for_the_next_revision(

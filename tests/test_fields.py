@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -11,6 +13,11 @@ from syncd.manifests.fields import (
     MountKind,
     PortSpec,
     Protocol,
+    _check_env_name,
+    _check_host,
+    _check_image,
+    check_dns_label,
+    check_no_nul,
     image_registry_host,
     parse_cpus,
     parse_duration,
@@ -133,3 +140,79 @@ def test_bad_durations(raw: str) -> None:
 )
 def test_image_registry_host(image: str, host: str | None) -> None:
     assert image_registry_host(image) == host
+
+
+# Issue 10: every converter is total and bounded, digits are ASCII, the whole text must match,
+# and values Docker refuses are refused here, with a message instead of an exception.
+@pytest.mark.parametrize(
+    ("parser", "raw", "message"),
+    [
+        (parse_duration, "9" * 400 + "s", "too large"),
+        (parse_duration, "8761h", "too large: at most 8760h"),
+        (parse_duration, "1s" * 5, "has more than 4 parts"),
+        (parse_duration, "0.5ms", "below 1ms"),
+        (parse_duration, "\u0661\u0660s", "is not a duration"),
+        (parse_duration, "10s\n", "is not a duration"),
+        (parse_memory, "9" * 400 + "gb", "too large"),
+        (parse_memory, "8589934592gb", "too large: Docker takes at most"),
+        (parse_memory, "\u0662\u0665\u0666mb", "is not a byte value"),
+        (parse_memory, "\uff12\uff15\uff16mb", "is not a byte value"),
+        (parse_cpus, "1e999999999", "is not a number of CPU cores"),
+        (parse_cpus, "Infinity", "is not a number of CPU cores"),
+        (parse_cpus, "1_0", "is not a number of CPU cores"),
+        (parse_cpus, "\u0660.\u0665", "is not a number of CPU cores"),
+        (parse_cpus, "0.001", "at least 0.01"),
+        (parse_cpus, "8193", "at most 8192"),
+        (parse_cpus, "0.0100000000000000000000000001", "at most 9 decimal places"),
+        (parse_cpus, "9" * 40, "at most 32 characters"),
+        (parse_port, "8" * 5000 + "/tcp", "container port 88888"),
+        (parse_port, "\u0668\u0660/tcp", "is not <public>:<container>/<proto>"),
+        (parse_port, "80/tcp\n", "is not <public>:<container>/<proto>"),
+        (parse_mount, "data:/", "the mountpoint cannot be '/'"),
+        (parse_mount, "/files://", "the mountpoint cannot be '/'"),
+        (parse_mount, "data:/./", "the mountpoint cannot be '/'"),
+        (parse_mount, "data:/x\x00", "a NUL character"),
+        (parse_mount, "data\n:/x", "neither a volume name"),
+    ],
+)
+def test_converters_refuse_with_a_message(
+    parser: Callable[[str], object], raw: str, message: str
+) -> None:
+    with pytest.raises(PydanticCustomError, match=re.escape(message)):
+        parser(raw)
+
+
+@pytest.mark.parametrize(
+    ("check", "raw"),
+    [
+        (check_dns_label, "web\n"),
+        (check_dns_label, "w\u0661b"),
+        (_check_image, "busybox:\u0661.\u0663\u0666"),
+        (_check_image, "busybox:\uff11"),
+        (_check_image, "busybox:1.36\n"),
+        (_check_image, "busybox:" + "1" * 129),
+        (_check_image, "a" * 600),
+        (_check_image, "a" * 256 + ":1"),
+        (_check_host, "registry.example.com\n"),
+        (_check_env_name, "A\n\x00"),
+        (check_no_nul, "x\x00"),
+    ],
+)
+def test_checks_refuse_other_scripts_trailing_newlines_and_nul(
+    check: Callable[[str], str], raw: str
+) -> None:
+    with pytest.raises(PydanticCustomError):
+        check(raw)
+
+
+def test_bounds_still_accept_what_docker_accepts() -> None:
+    assert parse_duration("8760h") == 365 * 24 * 3600
+    assert parse_duration("1ms") == 0.001
+    assert parse_duration("0s") == 0
+    assert parse_memory("8589934591gb") == 8589934591 * 1024**3
+    assert parse_cpus("0.01") == Decimal("0.01")
+    assert parse_cpus("8192") == 8192
+    assert parse_cpus("0.500000000") == Decimal("0.5")
+    assert parse_mount("data:/data/").target == "/data/"
+    assert _check_image("busybox:" + "1" * 128)
+    assert _check_image("a" * 255 + ":" + "1" * 128 + "@sha256:" + "a" * 64)

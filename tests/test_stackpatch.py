@@ -186,6 +186,7 @@ def test_validate_applies_the_patches(
     where: str,
 ) -> None:
     monkeypatch.setenv("SECRET", SECRET)
+    monkeypatch.setenv("SYNCD_ALLOW_ENV", "SECRET")
     repo, _, _ = _repo(tmp_path, overlay)
     assert main(["validate", "--repo", str(repo.path)]) == 1
     out = capsys.readouterr().out
@@ -208,7 +209,7 @@ def test_neither_plan_nor_validate_nor_their_logs_show_a_secret_of_a_failing_pat
             [sys.executable, "-m", "syncd", "--log-level", "debug", *command],
             capture_output=True,
             text=True,
-            env={**os.environ, "SECRET": SECRET},
+            env={**os.environ, "SECRET": SECRET, "SYNCD_ALLOW_ENV": "SECRET"},
             check=False,
         )
         output = done.stdout + done.stderr

@@ -268,7 +268,7 @@ def invalid_values() -> dict[str, str]:
         "B_HOST_IMAGE": f"reg{TAG}.example:5000/app:1",
         "B_MEMORY": f"mem{TAG}",
         "B_CPUS": f"cpus{TAG}",
-        "B_RESTART": f"restart{TAG}",
+        "B_RESTART": f"restart{TAG}" + "-long" * 12,  # quoted cut short: a prefix must not show
         "B_INTERVAL": f"ival{TAG}",
         "B_COND": f"cond{TAG}",
         "B_PROJECT": f"project{TAG}",

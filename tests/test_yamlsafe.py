@@ -43,6 +43,15 @@ def test_keys_keep_their_text_and_scalars_resolve() -> None:
         (b"? [a]\n: 1\n", "complex mapping keys"),
         (b"a: .nan\n", "not a finite number"),
         (b"a: !custom {b: 1}\n", "unsupported YAML tag"),
+        (b"a: !!bool maybe\n", "'maybe' is not a valid !!bool"),
+        (b"a: !!int abc\n", "'abc' is not a valid !!int"),
+        (b"a: !!int ''\n", "'' is not a valid !!int"),
+        (b"a: !!float zero\n", "'zero' is not a valid !!float"),
+        (b"a: " + b"9" * 5000 + b"\n", "a number of 5000 characters is too large"),
+        (b"a: 0x8000000000000000\n", "outside the 64-bit integer range"),
+        (b"a: !!seq x\n", "the tag !!seq cannot be given to a scalar"),
+        (b'a: "x\\0"\n', "a NUL character"),
+        (b"---\n" * 1001, "more than 1000 documents"),
     ],
 )
 def test_refused_constructs(source: bytes, message: str) -> None:

@@ -16,7 +16,7 @@ def _user(raw: str) -> tuple[str, int]:
     name = raw.split(":", 1)[0].strip()
     if name in ("", "root", "0"):
         return name or "root", 0
-    if name.isdigit():
+    if name.isascii() and name.isdigit() and len(name) <= 10:  # str.isdigit alone takes '²'
         return name, int(name)
     return name, -1
 

@@ -11,7 +11,7 @@ from syncd.errors import Problem, Severity, scrub_problem
 from syncd.manifests.checks import check, secret_sources
 from syncd.manifests.model import Registry, Stack, StackPatch
 from syncd.manifests.parse import Located, parse_document
-from syncd.yamlsafe import DEFAULT_LIMITS, Limits, load
+from syncd.yamlsafe import DEFAULT_LIMITS, Document, Limits, load
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,20 @@ class ManifestSet:
         return frozenset().union(*(d.secret_values for d in located))
 
 
+INTERNAL_ERROR = "syncd could not check this document (an internal error); please report it"
+
+
+def _parse(document: Document, env: Mapping[str, str]) -> tuple[Located[Any] | None, list[Problem]]:
+    """`parse_document`, with a last-resort guard: a bug in a converter must not stop the daemon.
+    Every converter is meant to be total (a fuzz test holds them to it); this only names the
+    document if one is not. The exception's text is not shown: it may hold a secret value."""
+    try:
+        return parse_document(document, env)
+    except Exception as err:
+        message = f"{INTERNAL_ERROR} ({type(err).__name__})"
+        return None, [Problem(document.path, message, "", document.positions.locate(()))]
+
+
 def read_manifests(
     files: Sequence[Any],
     env: Mapping[str, str],
@@ -58,7 +72,7 @@ def read_manifests(
         documents, load_problems = load(file.path, file.data, limits)
         result.problems += load_problems
         for document in documents:
-            located, doc_problems = parse_document(document, env)
+            located, doc_problems = _parse(document, env)
             result.problems += doc_problems
             if located is None:
                 continue

@@ -14,6 +14,7 @@ from syncd.ids import StackKey
 from syncd.manifests.fields import (
     DOCKER_HUB,
     MountKind,
+    clean_mountpoint,
     image_registry_host,
     parse_mount,
     parse_port,
@@ -111,8 +112,19 @@ def _stack_problems(located: Located[Stack]) -> list[Problem]:
                     Severity.WARNING,
                 )
             )
+        mountpoints: dict[str, int] = {}
         for index, raw in enumerate(service.volumes or []):
             mount = parse_mount(raw)
+            target = clean_mountpoint(mount.target)
+            if target in mountpoints:
+                problems.append(
+                    located.problem(
+                        (*base, "volumes", index),
+                        f"mountpoint {target!r} is already used by volumes[{mountpoints[target]}]; "
+                        "Docker refuses a duplicate mount point",
+                    )
+                )
+            mountpoints.setdefault(target, index)
             if mount.kind is MountKind.VOLUME and mount.source not in stack.volumes:
                 hint = suggest(mount.source, stack.volumes)
                 problems.append(

@@ -1,33 +1,57 @@
-"""Parsers for the small string languages inside a manifest: names, ports, mounts, sizes, durations.
+r"""Parsers for the small string languages of a manifest: names, ports, mounts, sizes, durations.
 
 Each parser returns a value object or raises `PydanticCustomError` with a message that says what
 was wrong and what is expected. They never echo more than the offending string itself.
+Every parser is total and bounded: digits are ASCII only (`[0-9]`, never `\d`, `\w` or
+`str.isdigit`, which accept other scripts' digits), patterns match the whole text (`fullmatch`:
+`$` would let a trailing newline through), text is length-checked before it is converted, and
+every number is range-checked before Docker sees it.
 Pure: no I/O.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
+from fractions import Fraction
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
-ENV_NAME = re.compile(r"^[^=\x00]+$")
+# Every pattern is used with `fullmatch`.
+DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+VOLUME_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
+ENV_NAME = re.compile(r"[^=\x00]+")
 HOST = re.compile(
-    r"^(?=.{1,253}(:|$))(localhost|[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?"
-    r"(\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(:[0-9]{1,5})?$"
+    r"(?=.{1,253}(:|$))(localhost|[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?"
+    r"(\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(:[0-9]{1,5})?",
+    re.ASCII,
 )
+MAX_NUMBER_TEXT = 32  # characters of one number inside a string (a size, a duration, cpus)
 
 
 def _fail(kind: str, message: str) -> PydanticCustomError:
     return PydanticCustomError(kind, message)
+
+
+def _clip(text: str, size: int = 40) -> str:
+    return text if len(text) <= size else text[:size] + "..."
+
+
+def check_no_nul(value: str) -> str:
+    """Docker passes strings to C (argv, environ, paths): a NUL character cannot get through.
+    The message does not echo the value: it may come from the environment (a secret)."""
+    if "\x00" in value:
+        raise _fail("nul", "a NUL character (\\0) is not allowed: Docker cannot pass it on")
+    return value
+
+
+DockerText = Annotated[str, AfterValidator(check_no_nul)]
 
 
 def _parses(parser: Callable[[str], object]) -> Callable[[str], str]:
@@ -43,10 +67,10 @@ def _parses(parser: Callable[[str], object]) -> Callable[[str], str]:
 def check_dns_label(value: str) -> str:
     if len(value) > 63:
         raise _fail("name", f"{value[:20]!r}... is {len(value)} characters; names have at most 63")
-    if not DNS_LABEL.match(value):
+    if not DNS_LABEL.fullmatch(value):
         raise _fail(
             "name",
-            f"{value!r} is not a valid name: use lowercase letters, digits and '-', "
+            f"{_clip(value)!r} is not a valid name: use lowercase letters, digits and '-', "
             "starting and ending with a letter or digit",
         )
     return value
@@ -73,27 +97,27 @@ class PortSpec:
         return f"{published}{self.container}/{self.protocol}"
 
 
-_PORT = re.compile(r"^(?:(?P<public>[0-9]+):)?(?P<container>[0-9]+)(?:/(?P<proto>[a-zA-Z]+))?$")
+_PORT = re.compile(r"(?:(?P<public>[0-9]+):)?(?P<container>[0-9]+)(?:/(?P<proto>[a-zA-Z]+))?")
 
 
 def _port_number(text: str, role: str, raw: str) -> int:
-    number = int(text)
+    number = int(text) if len(text) <= 5 else 0
     if not 1 <= number <= 65535:
-        raise _fail("port", f"{raw!r}: {role} port {number} is outside 1-65535")
+        raise _fail("port", f"{_clip(raw)!r}: {role} port {_clip(text)} is outside 1-65535")
     return number
 
 
 def parse_port(raw: str) -> PortSpec:
-    match = _PORT.match(raw.strip())
+    match = _PORT.fullmatch(raw.strip(" \t"))
     if match is None:
         raise _fail(
             "port",
-            f"{raw!r} is not <public>:<container>/<proto> or <container>/<proto> "
+            f"{_clip(raw)!r} is not <public>:<container>/<proto> or <container>/<proto> "
             "(e.g. '8080:80/tcp' or '80/tcp'); the publish address is a daemon setting",
         )
     proto = (match["proto"] or "tcp").lower()
     if proto not in Protocol.__members__.values():
-        raise _fail("port", f"{raw!r}: protocol {proto!r} is not tcp or udp")
+        raise _fail("port", f"{_clip(raw)!r}: protocol {_clip(proto)!r} is not tcp or udp")
     public = match["public"]
     return PortSpec(
         container=_port_number(match["container"], "container", raw),
@@ -120,38 +144,48 @@ class MountSpec:
     read_only: bool = False
 
 
+def clean_mountpoint(target: str) -> str:
+    """The mountpoint as Docker compares it (`//a/./b/` -> `/a/b`)."""
+    return posixpath.normpath("/" + target.lstrip("/"))
+
+
 def _has_dotdot(path: str) -> bool:
     return any(part == ".." for part in path.split("/"))
 
 
 def parse_mount(raw: str) -> MountSpec:
+    check_no_nul(raw)
     parts = raw.split(":")
     if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
         raise _fail(
             "mount",
-            f"{raw!r} is not <volume>:<mountpoint>[:ro|rw] "
+            f"{_clip(raw)!r} is not <volume>:<mountpoint>[:ro|rw] "
             "(e.g. 'data:/var/lib/mysql' or '/html:/var/www:ro')",
         )
     source, target = parts[0], parts[1]
     mode = parts[2] if len(parts) == 3 else "rw"
     if mode not in ("ro", "rw"):
-        raise _fail("mount", f"{raw!r}: mode {mode!r} is not 'ro' or 'rw'")
+        raise _fail("mount", f"{_clip(raw)!r}: mode {_clip(mode)!r} is not 'ro' or 'rw'")
     if not target.startswith("/"):
-        raise _fail("mount", f"{raw!r}: the mountpoint {target!r} must be an absolute path")
+        raise _fail(
+            "mount", f"{_clip(raw)!r}: the mountpoint {_clip(target)!r} must be an absolute path"
+        )
     if _has_dotdot(target):
-        raise _fail("mount", f"{raw!r}: '..' is not allowed in the mountpoint")
+        raise _fail("mount", f"{_clip(raw)!r}: '..' is not allowed in the mountpoint")
+    if clean_mountpoint(target) == "/":
+        raise _fail("mount", f"{_clip(raw)!r}: the mountpoint cannot be '/' (Docker refuses it)")
     if source.startswith("/"):
         if _has_dotdot(source):
             raise _fail(
                 "mount",
-                f"{raw!r}: '..' is not allowed in a project-files path; it would leave the "
+                f"{_clip(raw)!r}: '..' is not allowed in a project-files path; it would leave the "
                 "project's file area",
             )
         return MountSpec(MountKind.PROJECT_FILES, source, target, mode == "ro")
-    if not VOLUME_NAME.match(source):
+    if not VOLUME_NAME.fullmatch(source):
         raise _fail(
             "mount",
-            f"{raw!r}: {source!r} is neither a volume name nor a project-files path "
+            f"{_clip(raw)!r}: {_clip(source)!r} is neither a volume name nor a project-files path "
             "starting with '/'",
         )
     return MountSpec(MountKind.VOLUME, source, target, mode == "ro")
@@ -159,36 +193,56 @@ def parse_mount(raw: str) -> MountSpec:
 
 MountString = Annotated[str, AfterValidator(_parses(parse_mount))]
 
-_MEMORY = re.compile(r"^(?P<amount>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>b|k|kb|m|mb|g|gb)?$", re.I)
+_MEMORY = re.compile(
+    r"(?P<amount>[0-9]+(?:\.[0-9]+)?)[ \t]*(?P<unit>b|k|kb|m|mb|g|gb)?", re.I | re.ASCII
+)
 _UNITS = {"b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3}
 MIN_MEMORY = 6 * 1024**2  # Docker refuses smaller limits.
+MAX_MEMORY = 2**63 - 1  # Docker's field is a signed 64-bit integer.
 
 
 def parse_memory(raw: str) -> int:
     """Bytes of a compose-style byte value (`512mb`, `1g`, `1048576`)."""
-    match = _MEMORY.match(raw.strip())
+    match = _MEMORY.fullmatch(raw.strip(" \t"))
     if match is None:
         raise _fail(
             "memory",
-            f"{raw!r} is not a byte value: use <amount><unit> with unit b, k, kb, m, mb, g or gb "
-            "(e.g. '256mb')",
+            f"{_clip(raw)!r} is not a byte value: use <amount><unit> with unit b, k, kb, m, mb, "
+            "g or gb (e.g. '256mb')",
         )
+    if len(match["amount"]) > MAX_NUMBER_TEXT:
+        raise _fail("memory", f"{_clip(raw)!r} is too large")
     unit = (match["unit"] or "b").lower()
-    value = int(Decimal(match["amount"]) * _UNITS[unit])
+    value = int(Fraction(match["amount"]) * _UNITS[unit])
     if value < MIN_MEMORY:
-        raise _fail("memory", f"{raw!r} is below the 6mb minimum Docker accepts")
+        raise _fail("memory", f"{_clip(raw)!r} is below the 6mb minimum Docker accepts")
+    if value > MAX_MEMORY:
+        raise _fail(
+            "memory", f"{_clip(raw)!r} is too large: Docker takes at most {MAX_MEMORY} bytes"
+        )
     return value
 
 
+_CPUS = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
+MIN_CPUS = Decimal("0.01")  # Docker's smallest CPU quota (1 ms per 100 ms period)
+MAX_CPUS = 8192  # the kernel's largest CPU count (NR_CPUS); Docker refuses more than the host has
+
+
 def parse_cpus(raw: str) -> Decimal:
-    try:
-        value = Decimal(raw.strip())
-    except InvalidOperation:
-        raise _fail("cpus", f"{raw!r} is not a number of CPU cores (e.g. '0.5' or '2')") from None
-    if not value.is_finite() or value <= 0:
-        raise _fail("cpus", f"{raw!r}: the CPU limit must be a number above 0")
-    if value * 1_000_000_000 != int(value * 1_000_000_000):
-        raise _fail("cpus", f"{raw!r}: at most 9 decimal places")
+    text = raw.strip(" \t")
+    if not _CPUS.fullmatch(text):
+        raise _fail("cpus", f"{_clip(raw)!r} is not a number of CPU cores (e.g. '0.5' or '2')")
+    if len(text) > MAX_NUMBER_TEXT:
+        raise _fail("cpus", f"{_clip(raw)!r}: at most {MAX_NUMBER_TEXT} characters")
+    value = Decimal(text)
+    if value < MIN_CPUS:
+        raise _fail(
+            "cpus", f"{_clip(raw)!r}: the CPU limit must be at least {MIN_CPUS} (Docker's minimum)"
+        )
+    if value > MAX_CPUS:
+        raise _fail("cpus", f"{_clip(raw)!r}: the CPU limit must be at most {MAX_CPUS}")
+    if (Fraction(text) * 10**9).denominator != 1:
+        raise _fail("cpus", f"{_clip(raw)!r}: at most 9 decimal places")
     return value
 
 
@@ -204,16 +258,31 @@ MemoryString = Annotated[
 ]
 CpusString = Annotated[str, BeforeValidator(_number_to_text), AfterValidator(_parses(parse_cpus))]
 
-_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
-_SCALE = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)", re.ASCII)
+_DURATIONS = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ms|s|m|h))+", re.ASCII)
+_SCALE = {"ms": Fraction(1, 1000), "s": Fraction(1), "m": Fraction(60), "h": Fraction(3600)}
+MIN_DURATION = Fraction(1, 1000)  # Docker refuses a healthcheck duration under 1ms (but 0)
+MAX_DURATION = Fraction(365 * 24 * 3600)  # a year: far below Docker's 64-bit nanoseconds
 
 
 def parse_duration(raw: str) -> float:
     """Seconds of a compose-style duration (`10s`, `1m30s`, `500ms`)."""
-    text = raw.strip()
-    if not text or _DURATION.sub("", text):
-        raise _fail("duration", f"{raw!r} is not a duration like '10s', '1m30s' or '500ms'")
-    return sum(float(n) * _SCALE[u] for n, u in _DURATION.findall(text))
+    text = raw.strip(" \t")
+    if not _DURATIONS.fullmatch(text):
+        raise _fail("duration", f"{_clip(raw)!r} is not a duration like '10s', '1m30s' or '500ms'")
+    parts = _DURATION.findall(text)
+    if len(parts) > len(_SCALE):
+        raise _fail("duration", f"{_clip(raw)!r} has more than {len(_SCALE)} parts")
+    if any(len(number) > MAX_NUMBER_TEXT for number, _unit in parts):
+        raise _fail("duration", f"{_clip(raw)!r} is too large: at most 8760h (a year)")
+    seconds = sum((Fraction(number) * _SCALE[unit] for number, unit in parts), Fraction(0))
+    if seconds > MAX_DURATION:
+        raise _fail("duration", f"{_clip(raw)!r} is too large: at most 8760h (a year)")
+    if 0 < seconds < MIN_DURATION:
+        raise _fail(
+            "duration", f"{_clip(raw)!r} is below 1ms, the shortest duration Docker accepts"
+        )
+    return float(seconds)
 
 
 DurationString = Annotated[str, AfterValidator(_parses(parse_duration))]
@@ -228,12 +297,12 @@ def _env_value(value: Any) -> Any:
     return _number_to_text(value)
 
 
-EnvValue = Annotated[str, BeforeValidator(_env_value)]
+EnvValue = Annotated[str, BeforeValidator(_env_value), AfterValidator(check_no_nul)]
 
 
 def _check_env_name(value: str) -> str:
-    if not ENV_NAME.match(value):
-        raise _fail("env", f"{value!r} is not a valid environment variable name")
+    if not ENV_NAME.fullmatch(value):
+        raise _fail("env", f"{_clip(value)!r} is not a valid environment variable name")
     return value
 
 
@@ -241,10 +310,10 @@ EnvName = Annotated[str, AfterValidator(_check_env_name)]
 
 
 def _check_host(value: str) -> str:
-    if not HOST.match(value):
+    if not HOST.fullmatch(value):
         raise _fail(
             "uri",
-            f"{value!r} is not a registry host (e.g. 'registry.example.com' or "
+            f"{_clip(value)!r} is not a registry host (e.g. 'registry.example.com' or "
             "'registry.example.com:5000', without a scheme or path)",
         )
     return value
@@ -286,18 +355,28 @@ def image_registry_address(image: str) -> str:
 
 
 _IMAGE = re.compile(
-    r"^(?:(?P<host>[a-zA-Z0-9.-]+(?::[0-9]+)?)/)?"
+    r"(?:(?P<host>[a-zA-Z0-9.-]+(?::[0-9]+)?)/)?"
     r"(?P<path>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
-    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>[a-z0-9]+:[a-fA-F0-9]{32,}))?$"
+    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>[a-z0-9]+:[a-fA-F0-9]{32,128}))?",
+    re.ASCII,  # a tag's `\w` is [A-Za-z0-9_], as in Docker's grammar
 )
+MAX_IMAGE = 512  # Docker: a name of at most 255 characters, a tag of 128, a sha512 digest
+
+
+MAX_IMAGE_NAME = 255  # Docker: "repository name must not be more than 255 characters"
 
 
 def _check_image(value: str) -> str:
-    if not _IMAGE.match(value):
+    match = _IMAGE.fullmatch(value) if len(value) <= MAX_IMAGE else None
+    if match is None:
         raise _fail(
             "image",
-            f"{value!r} is not an image reference like 'nginx:1.27' or "
+            f"{_clip(value)!r} is not an image reference like 'nginx:1.27' or "
             "'registry.example.com/team/app:1.0'",
+        )
+    if match.end("path") > MAX_IMAGE_NAME:
+        raise _fail(
+            "image", f"{_clip(value)!r}: the name has more than {MAX_IMAGE_NAME} characters"
         )
     return value
 

@@ -17,6 +17,7 @@ from pydantic_core import PydanticCustomError
 from syncd.ids import DEFAULT_STACK, RegistryKey, StackKey
 from syncd.manifests.fields import (
     CpusString,
+    DockerText,
     DurationString,
     EnvName,
     EnvValue,
@@ -79,7 +80,7 @@ class Deploy(StrictModel):
 class HealthCheck(StrictModel):
     """syncd extension: a Docker healthcheck. `test` as in compose (`["CMD", ...]` or a string)."""
 
-    test: list[str] | str = Field(
+    test: list[DockerText] | DockerText = Field(
         description="['CMD', 'arg', ...], ['CMD-SHELL', 'cmd'], ['NONE'] or a shell command"
     )
     interval: DurationString | None = None
@@ -103,8 +104,8 @@ class Service(StrictModel):
 
     image: ImageRef | None = Field(None, description="required unless the strategy is update")
     description: str | None = None
-    command: list[str] | None = None
-    entrypoint: list[str] | None = None
+    command: list[DockerText] | None = None
+    entrypoint: list[DockerText] | None = None
     environment: dict[EnvName, EnvValue] | None = None
     envs: dict[EnvName, EnvValue] | None = Field(
         None, description="DEPRECATED alias of environment", json_schema_extra={"deprecated": True}

@@ -131,6 +131,12 @@ _EXPECTED = {
 }
 
 
+def _shown(value: Any) -> str:
+    """The repr of a value from the manifest, cut short: a message quotes, never floods."""
+    text = repr(value)
+    return text if len(text) <= 42 else text[:40] + "..."
+
+
 def _yaml_type(value: Any) -> str:
     if value is None:
         return "null"
@@ -153,7 +159,7 @@ def _message(error: ErrorDetails, model: type[BaseModel], path: Path, rest: list
         return f"expected {_EXPECTED[kind]}, got {_yaml_type(error['input'])}"
     if kind == "enum":
         expected = error.get("ctx", {}).get("expected", "")
-        return f"{error['input']!r} is not one of {expected}"
+        return f"{_shown(error['input'])} is not one of {expected}"
     return str(error["msg"]).removeprefix("Value error, ")
 
 
@@ -200,8 +206,8 @@ def parse_document(
         choices = ", ".join(k.value for k in Kind)
         return None, [blank.problem((), f"missing 'kind': one of {choices}")]
     if kind not in Kind.__members__.values():
-        hint = suggest(str(kind), [k.value for k in Kind])
-        return None, [blank.problem(("kind",), f"unknown kind {kind!r}{hint}")]
+        hint = suggest(str(kind)[:100], [k.value for k in Kind])
+        return None, [blank.problem(("kind",), f"unknown kind {_shown(kind)}{hint}")]
     filled = interpolate({k: v for k, v in data.items() if k != "kind"}, env)
     if filled.problems:
         # The model would only repeat these as format errors of the uninterpolated text.
