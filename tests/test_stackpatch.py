@@ -67,9 +67,13 @@ def test_values_added_and_then_removed_still_count() -> None:
 def test_a_test_op_compares_without_spending_the_budget() -> None:
     items = "[" + "x, " * 60_000 + "]"
     stack = "kind: Stack\nproject: p\nservices:\n  web: {image: 'busybox:1.36', command: "
-    stack += items + "}\n---\nkind: StackPatch\nproject: p\npatch:\n"
-    patch = "  - {op: test, path: /services/web/command, value: " + items + "}\n"
-    manifests = read_manifests([File("s.yaml", (stack + patch).encode())], {})
+    stack += items + "}\n"
+    patch = (
+        "kind: StackPatch\nproject: p\npatch:\n"  # its own file: the reader's budget is per file
+    )
+    patch += "  - {op: test, path: /services/web/command, value: " + items + "}\n"
+    files = [File("s.yaml", stack.encode()), File("t.yaml", patch.encode())]
+    manifests = read_manifests(files, {})
     [desired] = resolve(manifests, "rev").stacks.values()
     assert len(desired.services["web"].spec["command"]) == 60_000
 

@@ -284,5 +284,5 @@ def check_login_auth(auth: Mapping[str, str]) -> None:
     """A login goes to `serveraddress`, which must be a bare `host[:port]` (no scheme or path
     for Docker to read differently)."""
     server = auth.get("serveraddress", "")
-    if not HOST.match(server):
+    if not HOST.fullmatch(server):
         raise EngineError(f"refusing to log in to {server!r}: not a registry host[:port]")
