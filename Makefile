@@ -39,7 +39,8 @@ lint: venv
 # API on 127.0.0.1:8080; prints how to push a change to it.
 run: venv
 	$(MAKE) --no-print-directory docker-env
-	$(BIN)/syncd validate --repo sample-repo
+	SHOP_REGISTRY_PASSWORD="$${SHOP_REGISTRY_PASSWORD:-syncd-test-pw}" \
+		$(BIN)/syncd validate --repo sample-repo --allow-env SHOP_REGISTRY_PASSWORD
 	scripts/run-sample.sh
 
 bench: venv

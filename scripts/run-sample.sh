@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 DATA="$($BIN/python -c 'import os; from syncd.settings import default_data_dir; print(os.environ.get("SYNCD_DATA_DIR") or default_data_dir(os.environ))')"
 BARE="$DATA/sample-repo.git"
+LISTEN="${SYNCD_LISTEN:-127.0.0.1:8080}"  # SYNCD_LISTEN picks another address
 if [[ ! -d "$BARE" ]]; then
     mkdir -p "$DATA"
     git init -q --bare -b main "$BARE"
@@ -18,7 +19,7 @@ if [[ ! -d "$BARE" ]]; then
     echo "[run] made $BARE from sample-repo/"
 fi
 cat <<EOT
-[run] syncd run --repo $BARE --listen 127.0.0.1:8080 --allow-env SHOP_REGISTRY_PASSWORD
+[run] syncd run --repo $BARE --listen $LISTEN --allow-env SHOP_REGISTRY_PASSWORD
       (Ctrl-C stops it)
 
 Push a change from another terminal:
@@ -26,11 +27,11 @@ Push a change from another terminal:
     sed -i 's/hello from production/hello from a push/' overlays/production.yaml
     git commit -qam "new greeting" && git push
     docker inspect shop_default_web --format '{{.Config.Env}}'   # running within a second or two
-Status:   curl -s http://127.0.0.1:8080/v2/syncd/status
-History:  curl -s http://127.0.0.1:8080/v2/syncd/syncs
+Status:   curl -s http://$LISTEN/v2/syncd/status
+History:  curl -s http://$LISTEN/v2/syncd/syncs
 
 EOT
 # The sample's private image comes from the local test registry (scripts/ensure-registry.sh);
 # its manifests may read that one variable of syncd's environment, and nothing else.
 export SHOP_REGISTRY_PASSWORD="${SHOP_REGISTRY_PASSWORD:-syncd-test-pw}"
-exec "$BIN/syncd" run --repo "$BARE" --listen 127.0.0.1:8080 --allow-env SHOP_REGISTRY_PASSWORD
+exec "$BIN/syncd" run --repo "$BARE" --listen "$LISTEN" --allow-env SHOP_REGISTRY_PASSWORD
