@@ -131,10 +131,13 @@ def escape(token: str) -> str:
 
 
 def redact(value: Any, at: str, secrets: Iterable[str]) -> Any:
-    """`value` (found at JSON pointer `at`) with every secret pointer inside it redacted."""
+    """`value` (found at JSON pointer `at`) with every secret pointer inside it redacted; all of
+    it when it lies inside a secret (one element of an env-filled list is secret too)."""
     secret_set = set(secrets)
     if not secret_set:
         return value
+    if any(at.startswith(s + "/") for s in secret_set):
+        return REDACTED
     return _redact(value, at, secret_set)
 
 
