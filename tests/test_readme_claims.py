@@ -62,14 +62,21 @@ uri: mirror.example.com
 class InProcess:
     """The daemon's own objects (no loops started): `sync()` is one pass of the sync loop."""
 
-    def __init__(self, root: Path, manifests: str, engine: FakeEngine, **config: Any) -> None:
+    def __init__(
+        self,
+        root: Path,
+        manifests: str,
+        engine: FakeEngine,
+        env: dict[str, str] | None = None,
+        **config: Any,
+    ) -> None:
         self.repo = GitRepo(root / "repo")
         self.repo.write("stack.yaml", manifests)
         self.repo.commit("first")
         self.engine = engine
         settings = Settings(data_dir=root / "data", instance="claims", stop_timeout=0)
         run = RunConfig(repo=str(self.repo.path), **config)
-        self.daemon = Daemon(run, settings, {"TEAM_PW": REGISTRY_PW}, engine=engine)
+        self.daemon = Daemon(run, settings, {"TEAM_PW": REGISTRY_PW, **(env or {})}, engine=engine)
         sock = bind("127.0.0.1", 0)
         self.server = Server(create_app(self.daemon), sock)
         self.server.start()

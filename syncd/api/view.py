@@ -29,6 +29,7 @@ from syncd.canonical import Spec, redact
 from syncd.desired import DesiredService, DesiredState
 from syncd.engine.base import Names, Observed
 from syncd.ids import RegistryKey, ServiceKey, StackKey, VolumeKey, project_id, short_id
+from syncd.interpolate import REDACTED
 from syncd.live import LiveService, ServiceStatus
 from syncd.manifests.fields import parse_mount
 from syncd.observe import Observation
@@ -100,8 +101,19 @@ class View:
         return self.services.get(service_id) if service_id else None
 
 
+def _shown(spec: Spec, secrets: frozenset[str]) -> Spec:
+    """The spec as an answer may show it: every value filled from a secret is `<redacted>`, in
+    every field (a list filled from one is `["<redacted>"]`, so that it keeps its type)."""
+    out = redact(spec, "", secrets)
+    return {
+        k: [REDACTED] if v == REDACTED and isinstance(spec.get(k), list) else v
+        for k, v in out.items()
+    }
+
+
 def _state(spec: Spec, secrets: frozenset[str], digest: str | None) -> ServiceState:
-    env = redact(spec.get("environment") or {}, "/environment", secrets)
+    spec = _shown(spec, secrets)
+    env = spec.get("environment") or {}
     return ServiceState(
         image=str(spec.get("image") or ""),
         imageDigest=digest,
@@ -117,7 +129,8 @@ def _deploy(spec: Spec) -> Deploy | None:
     cpus, memory = spec.get("cpus"), spec.get("memory")
     if cpus is None and memory is None:
         return None
-    limits = ResourceSpec(cpus=cpus, memory=f"{memory}b" if memory is not None else None)
+    shown = f"{memory}b" if isinstance(memory, int) else memory  # bytes, or `<redacted>`
+    limits = ResourceSpec(cpus=cpus, memory=shown)
     return Deploy(resources=Resources(limits=limits))
 
 
@@ -227,10 +240,10 @@ class _Builder:
         record = self.inputs.records.get(str(key))
         container = self.inputs.observation.containers.get(key)
         digest = _digests(self.inputs.observed).get(live.image_id or "") if live else None
-        pending_spec = desired.spec if desired else (live.spec if live else {})
         secrets = (desired.secrets if desired else frozenset()) | (
             live.secrets if live else frozenset()
         )
+        pending_spec = _shown(desired.spec if desired else (live.spec if live else {}), secrets)
         running = self.inputs.deployed.get(key) or (live.spec if live else None)
         deployed = _state(running, secrets, digest) if running else ServiceState(image="")
         action = self._change(key)
