@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-import os
 import re
 import uuid
 from pathlib import Path
@@ -18,9 +17,10 @@ from typing import Any
 
 import httpx
 import jsonschema
-import pytest
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+
+from tests.requirements import missing
 
 REFERENCE = (
     Path(__file__).resolve().parents[2] / "shared" / "reference" / "mittwald-container-openapi.json"
@@ -34,9 +34,7 @@ HOSTNAME = re.compile(
 def reference() -> dict[str, Any]:
     """mittwald's spec (the routes syncd mirrors and every schema they use)."""
     if not REFERENCE.is_file():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"the reference spec {REFERENCE} is missing (required under CI=true)")
-        pytest.skip(f"the reference spec {REFERENCE} is missing")
+        missing(f"the reference spec {REFERENCE} is missing")
     spec: dict[str, Any] = json.loads(REFERENCE.read_text())
     return spec
 

@@ -6,8 +6,9 @@ Tests needing it should be marked ``@pytest.mark.docker`` and request ``docker_c
 ``busybox_image`` and/or ``test_registry``.
 
 When the engine or registry is unreachable these fixtures skip the requesting tests and a
-warning is printed in the terminal summary -- unless ``CI=true`` or
-``SYNCD_REQUIRE_DOCKER=1`` (``make test`` sets the latter), in which case they fail.
+warning is printed in the terminal summary -- unless ``CI=true``, ``SYNCD_REQUIRE_ALL=1``
+(``make test`` sets it) or ``SYNCD_REQUIRE_DOCKER=1``, in which case they fail. Every other
+skip of the run is listed in a banner too (see tests/requirements.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import docker.errors
 import pytest
 
 from tests.engine_support import Deployment
+from tests.requirements import docker_required
 
 # --------------------------------------------------------------------------------------
 # Docker engine and private test registry
@@ -75,18 +77,14 @@ class TestRegistry:
         )
 
 
-def _docker_required() -> bool:
-    return (
-        os.environ.get("CI", "").strip().lower() == "true"
-        or os.environ.get("SYNCD_REQUIRE_DOCKER", "").strip() == "1"
-    )
-
-
 def _unavailable(config: pytest.Config, reason: str) -> NoReturn:
     """Fail (CI / SYNCD_REQUIRE_DOCKER=1) or skip loudly when the Docker env is missing."""
     hint = "run `make test` or scripts/ensure-docker.sh + ensure-test-image.sh + ensure-registry.sh"
-    if _docker_required():
-        pytest.fail(f"{reason} ({hint}); required because CI=true or SYNCD_REQUIRE_DOCKER=1")
+    if docker_required():
+        pytest.fail(
+            f"{reason} ({hint}); required because CI=true, SYNCD_REQUIRE_ALL=1 or "
+            "SYNCD_REQUIRE_DOCKER=1"
+        )
     messages = config.stash.setdefault(_DOCKER_UNAVAILABLE, [])
     if reason not in messages:
         messages.append(reason)
@@ -159,6 +157,35 @@ def test_registry(request: pytest.FixtureRequest) -> TestRegistry:
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> None:
+    _docker_banner(terminalreporter, config)
+    _skip_banner(terminalreporter)
+
+
+def _skip_banner(terminalreporter: pytest.TerminalReporter) -> None:
+    """Every skipped test of the run, by reason: no skip goes unnoticed."""
+    reasons: dict[str, list[str]] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reasons.setdefault(reason.removeprefix("Skipped: "), []).append(report.nodeid)
+    if not reasons:
+        return
+    count = sum(len(ids) for ids in reasons.values())
+    terminalreporter.section(f"{count} TESTS WERE SKIPPED", sep="!", red=True, bold=True)
+    for reason, ids in sorted(reasons.items()):
+        terminalreporter.write_line(f"{len(ids)} skipped: {reason}", yellow=True, bold=True)
+        for nodeid in ids[:5]:
+            terminalreporter.write_line(f"  - {nodeid}", yellow=True)
+        if len(ids) > 5:
+            terminalreporter.write_line(f"  - ... and {len(ids) - 5} more", yellow=True)
+    terminalreporter.write_line(
+        "`make test` (SYNCD_REQUIRE_ALL=1) and CI (CI=true) turn a missing requirement into a "
+        "failure.",
+        yellow=True,
+    )
+
+
+def _docker_banner(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     messages = config.stash.get(_DOCKER_UNAVAILABLE, [])
     if not messages:
         return
@@ -171,8 +198,8 @@ def pytest_terminal_summary(
     for message in messages:
         terminalreporter.write_line(f"  - {message}", yellow=True)
     terminalreporter.write_line(
-        "Run `make test` (starts dockerd + registry) or set CI=true / SYNCD_REQUIRE_DOCKER=1 "
-        "to turn this into a failure.",
+        "Run `make test` (starts dockerd + registry) or set CI=true / SYNCD_REQUIRE_ALL=1 / "
+        "SYNCD_REQUIRE_DOCKER=1 to turn this into a failure.",
         yellow=True,
     )
 

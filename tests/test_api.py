@@ -260,7 +260,7 @@ def test_every_mirrored_route_answers_strictly_in_the_reference_shapes(
     assert "worker-log-line" in logs.text
 
 
-def test_pagination_filters_sort_orders_and_ids(api: RunningDaemon) -> None:
+def test_pagination_filters_sort_orders_and_ids(api: RunningDaemon, deployment: Deployment) -> None:
     pid = project_id()
     everything = api.http.get(f"/v2/projects/{pid}/services")
     assert everything.headers["x-pagination-totalcount"] == "3"
@@ -292,15 +292,14 @@ def test_pagination_filters_sort_orders_and_ids(api: RunningDaemon) -> None:
 
     stacks = api.http.get(f"/v2/projects/{pid}/stacks", params={"searchTerm": "jobs"}).json()
     assert [s["description"] for s in stacks] == ["Jobs"]
-    for order in ("nameAsc", "nameDesc", "storageAsc", "storageDesc"):
-        answer = api.http.get(f"/v2/projects/{pid}/volumes", params={"sortOrder": order})
-        assert answer.status_code == 200 and len(answer.json()) == 1
     other = api.http.get("/v2/projects/not-a-project/services")
     assert other.status_code == 200 and other.json() == []
     assert web["status"] == "running" and web["message"] == "Container ready"
     deployed = web["deployedState"]  # from Docker's inspect, in the declared forms
     assert deployed["image"] == "busybox:1.36"
-    assert deployed.get("imageDigest", "sha256:").startswith("sha256:")  # images from registries
+    pushed = deployment.client.images.get("busybox:1.36").attrs.get("RepoDigests") or []
+    digests = {d.split("@", 1)[1] for d in pushed}  # from a registry: its digest; else none
+    assert deployed["imageDigest"] in digests if digests else "imageDigest" not in deployed
     assert deployed["volumes"] == ["data:/data:rw"] == web["pendingState"]["volumes"]
     assert deployed["envs"] == {"MODE": "plain", "TOKEN": "<redacted>"}  # no image defaults
     assert deployed["command"] == web["pendingState"]["command"]
@@ -309,6 +308,34 @@ def test_pagination_filters_sort_orders_and_ids(api: RunningDaemon) -> None:
     assert volume["linkedServices"] == [web["id"]] and volume["orphaned"] is False
     projects = {p["description"]: p for p in api.http.get("/v2/projects").json()}
     assert projects["api"]["id"] == pid and projects["api"]["shortId"] == f"p-{pid[:6]}"
+
+    _volumes_sort_in_every_order(api, deployment, pid)
+
+
+def _volumes_sort_in_every_order(api: RunningDaemon, deployment: Deployment, pid: str) -> None:
+    """With a second volume, so that every sort order has work to do."""
+    repo = GitRepo(deployment.repo)
+    two = MANIFESTS.replace(
+        f'    command: [sh, -c, "{IDLE}"]\n---\nkind: Registry',
+        f'    command: [sh, -c, "{IDLE}"]\n    volumes: ["cache:/cache"]\n'
+        "volumes:\n  cache: {}\n---\nkind: Registry",
+    )
+    assert two != MANIFESTS
+    repo.write("api.yaml", two)
+    repo.commit("a second volume")
+
+    def volumes(order: str) -> list[dict[str, Any]]:
+        answer = api.http.get(f"/v2/projects/{pid}/volumes", params={"sortOrder": order})
+        assert answer.status_code == 200
+        listed: list[dict[str, Any]] = answer.json()
+        return listed
+
+    wait_for(lambda: len(volumes("nameAsc")) == 2, 30, "the second volume")
+    assert [v["name"] for v in volumes("nameAsc")] == ["cache", "data"]
+    assert [v["name"] for v in volumes("nameDesc")] == ["data", "cache"]
+    for order, reverse in (("storageAsc", False), ("storageDesc", True)):
+        keys = [(v["storageUsageInBytes"], v["name"]) for v in volumes(order)]
+        assert keys == sorted(keys, reverse=reverse) and len(keys) == 2
 
 
 def _time(stamp: str) -> float:

@@ -43,8 +43,19 @@ def test_fixture_reports_expected_problems(
     )
 
 
-def test_every_fixture_fails_validation() -> None:
-    for fixture in _cases():
-        text = fixture.read_bytes()
-        assert b"warning:" not in text or b"# expect" in text
+@pytest.mark.parametrize("fixture", _cases(), ids=lambda p: p.stem)
+def test_every_fixture_fails_validation(
+    fixture: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each fixture is bad input: validating it alone reports at least one error, exit code 1."""
+    shutil.copy(fixture, tmp_path / fixture.name)
+
+    code = main(["validate", "--repo", str(tmp_path)])
+
+    out = capsys.readouterr().out.splitlines()
+    errors = [o for o in out if o.startswith(f"{fixture.name}:") and ": warning:" not in o]
+    assert code == 1 and errors, f"{fixture.name} validated without an error:\n" + "\n".join(out)
+
+
+def test_there_are_fixtures_for_every_kind_of_bad_input() -> None:
     assert len(_cases()) >= 20

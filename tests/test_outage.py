@@ -14,6 +14,7 @@ import pytest
 from tests.daemon_support import RunningDaemon, wait_for
 from tests.engine_support import Deployment
 from tests.gitrepo import GitRepo
+from tests.requirements import missing
 from tests.test_daemon import env_of, stack
 
 pytestmark = pytest.mark.docker
@@ -31,7 +32,7 @@ def _dockerd_pid() -> int | None:
 def local_dockerd() -> Iterator[int]:
     pid = _dockerd_pid()
     if pid is None or os.geteuid() != 0 or os.environ.get("DOCKER_HOST"):
-        pytest.skip("needs a local dockerd that this test may stop and start (root)")
+        missing("the outage test needs a local dockerd that it may stop and start (as root)")
     try:
         yield pid
     finally:  # whatever happened, leave the engine running for the tests after this one
