@@ -41,7 +41,8 @@ def test_no_answer_shows_a_value_filled_from_the_env(tmp_path: Path) -> None:
         assert answer.status_code == 200, answer.text
         (web,) = answer.json()
         pending = web["pendingState"]
-        assert pending["image"] == "<redacted>" and pending["command"] == ["<redacted>"]
+        assert pending["image"] == "<redacted>"  # a tainted list item is that item only
+        assert pending["command"] == ["sh", "-c", "<redacted>"]
         assert pending["envs"] == {"MODE": "plain", "TOKEN": "<redacted>"}
         assert web["description"] == "<redacted>"
         assert web["deploy"]["resources"]["limits"] == {
