@@ -113,16 +113,22 @@ def scrub(
     if not wanted or not text:
         return text
     whole = sorted(wanted, key=len, reverse=True)
-    for value in whole:
-        text = text.replace(value, REDACTED)
+    for value in whole:  # any case: a host name or an error may quote a value lower-cased
+        text = re.sub(re.escape(value), REDACTED, text, flags=re.IGNORECASE)
     if "..." in text:
         text = _cut_short(text, whole)
     if whole_only:
         return text
-    for piece in sorted(pieces(wanted) - wanted - set(keep), key=len, reverse=True):
-        if piece in REDACTED:
+    public = {k.lower() for k in keep}
+    for piece in sorted(pieces(wanted) - wanted, key=len, reverse=True):
+        if piece.lower() in public or piece.lower() in REDACTED:
             continue
-        text = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(piece)}(?![A-Za-z0-9_])", REDACTED, text)
+        text = re.sub(
+            rf"(?<![A-Za-z0-9_]){re.escape(piece)}(?![A-Za-z0-9_])",
+            REDACTED,
+            text,
+            flags=re.IGNORECASE,
+        )
     return text
 
 
@@ -133,10 +139,11 @@ def _cut_short(text: str, values: list[str]) -> str:
     """Hide a tainted value quoted cut short (`'s3cr...`), as messages quote long values."""
     for value in values:
         for form in {value, repr(value)[1:-1]}:
+            lowered = text.lower()
             for size in range(min(len(form), 256), CUT_MIN - 1, -1):
                 quoted = form[:size] + "..."
-                if quoted in text:
-                    text = text.replace(quoted, REDACTED + "...")
+                if quoted.lower() in lowered:
+                    text = re.sub(re.escape(quoted), REDACTED + "...", text, flags=re.IGNORECASE)
                     break
     return text
 
@@ -146,14 +153,20 @@ class _Known:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.values: frozenset[str] = frozenset()
+        # The values, and the same lower-cased (to look for fast), swapped as one.
+        self.both: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
+
+    @property
+    def values(self) -> frozenset[str]:
+        return self.both[0]
 
     def add(self, values: Iterable[str]) -> None:
         new = {v for v in values if len(v) >= MIN_KNOWN}
         if new <= self.values:
             return
         with self._lock:
-            self.values = self.values | new
+            merged = self.values | new
+            self.both = (merged, frozenset(v.lower() for v in merged))
 
 
 _known = _Known()
@@ -166,11 +179,13 @@ def remember(values: Iterable[str]) -> None:
 
 def scrub_known(value: Any) -> Any:
     """`value` (a string, or a structure of them) with every remembered secret value hidden."""
-    known = _known.values
+    known, known_lowered = _known.both
     if not known:
         return value
     if isinstance(value, str):
-        return scrub(value, known, whole_only=True) if any(k in value for k in known) else value
+        lowered = value.lower()
+        found = any(k in lowered for k in known_lowered)
+        return scrub(value, known, whole_only=True) if found else value
     if isinstance(value, Mapping):
         return {k: scrub_known(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
