@@ -8,6 +8,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from syncd.errors import ManifestError, Problem, Severity, scrub_problem
 from syncd.ids import RegistryKey, ServiceKey, StackKey, VolumeKey
 from syncd.manifests import ManifestSet
 from syncd.manifests.checks import check
+from syncd.manifests.fields import MountKind, parse_mount
 from syncd.manifests.model import Registry, Service, Stack, StackPatch, Strategy
 from syncd.manifests.parse import Located
 from syncd.taint import REDACTED
@@ -255,6 +257,49 @@ class _Last:
     secrets: Mapping[ServiceKey, frozenset[str]]
 
 
+def _nested_files(
+    stacks: Mapping[StackKey, DesiredStack], located: Mapping[StackKey, Located[Stack]]
+) -> list[Problem]:
+    """A project-files mount inside another service's *writable* project-files mount is refused:
+    that container could replace the folder by a symlink (`ln -s / folder`), and Docker follows
+    it when it mounts the folder again (a restart), handing the host's root to the first. The
+    check runs on the resolved specs of the whole project (overlays and kept fields included)."""
+    writable: dict[tuple[str, str], ServiceKey] = {}
+    mounts: list[tuple[ServiceKey, str]] = []
+    for stack in stacks.values():
+        for service in stack.services.values():
+            for raw in service.spec.get("volumes") or []:
+                mount = parse_mount(raw)
+                if mount.kind is not MountKind.PROJECT_FILES:
+                    continue
+                source = posixpath.normpath("/" + mount.source.lstrip("/"))
+                mounts.append((service.key, source))
+                if not mount.read_only:
+                    writable.setdefault((service.key.project, source), service.key)
+    problems: list[Problem] = []
+    reported: set[ServiceKey] = set()
+    for key, source in mounts:
+        parent = source
+        while parent != "/":
+            parent = posixpath.dirname(parent)
+            writer = writable.get((key.project, parent))
+            if writer is None or key in reported:
+                continue
+            reported.add(key)
+            document = located[key.stack_key]
+            path: Path = ("services", key.name, "volumes")
+            position = document.document.positions.locate(path)
+            message = (  # names services only: a path may come from the environment
+                f"service {key} mounts a project-files folder inside the writable project-files "
+                f"mount of {writer}, which could replace it by a symlink leading out of the "
+                "project's file area; mount the outer folder read-only (':ro'), or use folders "
+                "side by side"
+            )
+            problems.append(Problem(document.path, message, pointer(path), position))
+            break
+    return problems
+
+
 def resolve(
     manifests: ManifestSet,
     revision: str | None,
@@ -285,6 +330,7 @@ def resolve(
         located.manifest.key: _stack(located, secrets, last, problems, warnings)
         for located, secrets in patched
     }
+    problems += _nested_files(stacks, {located.manifest.key: located for located, _ in patched})
     if problems:
         values = manifests.secret_values()
         raise ManifestError([scrub_problem(p, values) for p in problems])

@@ -1,0 +1,97 @@
+"""Issue 10 audit: holes an attacker with push access found after the hardening, one test each.
+
+Project-files mounts: Docker mounts a bind source again at every start of a container and follows
+the symlinks it finds then. A container that can write the folder *around* another service's
+project-files folder can replace that folder by `ln -s / folder`; the other container's next
+start (a crash under `restartPolicy: on-failure`, a restart task, a Docker restart) mounts the
+host's root. So a project-files mount inside another service's writable one is refused, in the
+resolved state (after overlays, and with the fields an `update` stack keeps)."""
+
+from __future__ import annotations
+
+import pytest
+
+from syncd.desired import DesiredState, resolve
+from syncd.errors import ManifestError, Problem
+from syncd.manifests import ManifestFile, read_manifests
+from syncd.plan import as_live
+
+STACK = "kind: Stack\nproject: {project}\nname: {name}\nservices:\n{services}"
+
+
+def _stack(services: str, project: str = "esc", name: str = "default") -> str:
+    return STACK.format(project=project, name=name, services=services)
+
+
+def _resolve(text: str, base: DesiredState | None = None) -> DesiredState:
+    manifests = read_manifests([ManifestFile("s.yaml", text.encode())], {"SUB": "/b"})
+    assert not manifests.errors, manifests.errors
+    if base is None:
+        return resolve(manifests, "rev")
+    live = as_live(base)
+    return resolve(manifests, "rev", live.last_applied(), live.last_secrets())
+
+
+def _refused(text: str, base: DesiredState | None = None) -> list[Problem]:
+    with pytest.raises(ManifestError) as raised:
+        _resolve(text, base)
+    return raised.value.problems
+
+
+WRITER = "  w: {image: busybox:1.36, restartPolicy: on-failure, volumes: ['/:/w']}\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        _stack(WRITER + "  v: {image: busybox:1.36, volumes: ['/b:/host']}\n"),
+        _stack(WRITER + "  v: {image: busybox:1.36, volumes: ['//b/./c/:/host:ro']}\n"),
+        _stack("  w: {image: busybox:1.36, volumes: ['/a:/w', '/a/b:/host']}\n"),
+        _stack(WRITER + "  v: {image: busybox:1.36, volumes: ['${SUB}:/host']}\n"),
+        # across the stacks of one project
+        _stack(WRITER)
+        + "---\n"
+        + _stack("  v: {image: busybox:1.36, volumes: ['/b:/h']}\n", name="two"),
+        # through a StackPatch
+        _stack(WRITER + "  v: {image: busybox:1.36}\n")
+        + "---\nkind: StackPatch\nproject: esc\npatch:\n"
+        + "  - {op: add, path: /services/v/volumes, value: ['/b:/host']}\n",
+    ],
+)
+def test_a_project_files_mount_inside_a_writable_one_is_refused(text: str) -> None:
+    problems = _refused(text)
+    assert any(
+        "inside the writable project-files mount of esc/default/w" in p.message
+        and p.pointer.endswith("/volumes")
+        for p in problems
+    ), problems
+    assert all("/b" not in p.message for p in problems)  # a path may come from the environment
+
+
+def test_an_update_stack_cannot_nest_a_mount_in_one_it_keeps() -> None:
+    base = _resolve(_stack(WRITER))
+    update = _stack(
+        "  w: {description: kept mounts}\n  v: {image: busybox:1.36, volumes: ['/b:/h']}\n"
+    ).replace("services:", "strategy: update\nservices:")
+    [problem] = _refused(update, base)
+    assert "esc/default/v mounts a project-files folder inside" in problem.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        _stack(  # the outer mount is read-only: its container cannot replace anything
+            "  w: {image: busybox:1.36, volumes: ['/:/w:ro']}\n"
+            "  v: {image: busybox:1.36, volumes: ['/b:/host']}\n"
+        ),
+        _stack(  # one folder, mounted twice: neither container can replace it
+            "  w: {image: busybox:1.36, volumes: ['/b:/w']}\n"
+            "  v: {image: busybox:1.36, volumes: ['/b:/host', '/bc:/x']}\n"
+        ),
+        _stack(WRITER)
+        + "---\n"
+        + _stack("  v: {image: busybox:1.36, volumes: ['/b:/h']}\n", "other"),
+    ],
+)
+def test_side_by_side_or_read_only_outer_mounts_are_fine(text: str) -> None:
+    assert _resolve(text).stacks
