@@ -5,16 +5,26 @@ the symlinks it finds then. A container that can write the folder *around* anoth
 project-files folder can replace that folder by `ln -s / folder`; the other container's next
 start (a crash under `restartPolicy: on-failure`, a restart task, a Docker restart) mounts the
 host's root. So a project-files mount inside another service's writable one is refused, in the
-resolved state (after overlays, and with the fields an `update` stack keeps)."""
+resolved state (after overlays, and with the fields an `update` stack keeps).
+
+Container logs: the read token may read a service's logs, and a container may print its own
+environment (a config dump, a crash report); the `/v2` logs route hides every secret value the
+daemon knows, as its own log does."""
 
 from __future__ import annotations
+
+import secrets
 
 import pytest
 
 from syncd.desired import DesiredState, resolve
 from syncd.errors import ManifestError, Problem
+from syncd.ids import project_id
 from syncd.manifests import ManifestFile, read_manifests
 from syncd.plan import as_live
+from tests.daemon_support import RunningDaemon, wait_for
+from tests.engine_support import Deployment
+from tests.gitrepo import GitRepo
 
 STACK = "kind: Stack\nproject: {project}\nname: {name}\nservices:\n{services}"
 
@@ -95,3 +105,37 @@ def test_an_update_stack_cannot_nest_a_mount_in_one_it_keeps() -> None:
 )
 def test_side_by_side_or_read_only_outer_mounts_are_fine(text: str) -> None:
     assert _resolve(text).stacks
+
+
+@pytest.mark.docker
+def test_the_logs_route_hides_a_secret_the_container_prints(deployment: Deployment) -> None:
+    secret = f"printed{secrets.token_hex(6)}"
+    repo = GitRepo(deployment.repo)
+    repo.write(
+        "logs.yaml",
+        "kind: Stack\nproject: logs\nservices:\n  app:\n    image: busybox:1.36\n"
+        '    command: [sh, -c, \'echo "config: password=$PW; upper=$(echo $PW | tr a-z A-Z)"; '
+        'trap "exit 0" TERM; sleep 3600 & wait\']\n'
+        "    environment: {PW: '${LOGS_PW}'}\n",
+    )
+    repo.commit("a service that prints its password")
+    env = {"LOGS_PW": secret, "SYNCD_ALLOW_ENV": "LOGS_PW"}
+    daemon = RunningDaemon(
+        str(repo.path), deployment.settings.data_dir, deployment.instance, env=env
+    )
+    try:
+        daemon.started()
+        services = f"/v2/projects/{project_id('logs')}/services"
+        [app] = wait_for(lambda: daemon.http.get(services).json(), 60, "the service")
+        url = f"/v2/stacks/{app['stackId']}/services/{app['id']}/logs"
+        text = wait_for(
+            lambda: (
+                (a := daemon.http.get(url)).status_code == 200 and "upper=" in a.text and a.text
+            ),
+            60,
+            "the container's output",
+        )
+    finally:
+        daemon.close()
+    assert "config: password=<redacted>; upper=<redacted>" in text, text
+    assert secret.lower() not in text.lower()

@@ -284,9 +284,11 @@ def router(daemon: Daemon) -> APIRouter:
         container = daemon.container_id(key) if key else None
         if container is None:
             return not_found("service", serviceId)
-        return PlainTextResponse(
-            daemon.engine.logs(container, tail if tail is not None else MAX_TAIL)
-        )
+        text = daemon.engine.logs(container, tail if tail is not None else MAX_TAIL)
+        # A container may print its own environment (a config dump, a crash): the read token
+        # never reads a secret value, whoever prints it.
+        hidden: str = taint.scrub_known(text)
+        return PlainTextResponse(hidden)
 
     actions(api, daemon)
 
