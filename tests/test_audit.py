@@ -9,15 +9,26 @@ resolved state (after overlays, and with the fields an `update` stack keeps).
 
 Container logs: the read token may read a service's logs, and a container may print its own
 environment (a config dump, a crash report); the `/v2` logs route hides every secret value the
-daemon knows, as its own log does."""
+daemon knows, as its own log does.
+
+Anonymous pulls: docker-py fills in a pull without `auth_config` from the Docker config of
+syncd's user (`~/.docker/config.json`, `docker login`): the read token (an image config), or a
+pusher (an image of a host without a `Registry`), would make syncd send the host's credentials.
+An anonymous pull sends none."""
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
+from pathlib import Path
 
+import docker
 import pytest
 
 from syncd.desired import DesiredState, resolve
+from syncd.engine.base import EngineError
+from syncd.engine.docker import DockerEngine
 from syncd.errors import ManifestError, Problem
 from syncd.ids import project_id
 from syncd.manifests import ManifestFile, read_manifests
@@ -25,6 +36,7 @@ from syncd.plan import as_live
 from tests.daemon_support import RunningDaemon, wait_for
 from tests.engine_support import Deployment
 from tests.gitrepo import GitRepo
+from tests.registry_support import recording_registry
 
 STACK = "kind: Stack\nproject: {project}\nname: {name}\nservices:\n{services}"
 
@@ -139,3 +151,24 @@ def test_the_logs_route_hides_a_secret_the_container_prints(deployment: Deployme
         daemon.close()
     assert "config: password=<redacted>; upper=<redacted>" in text, text
     assert secret.lower() not in text.lower()
+
+
+@pytest.mark.docker
+def test_an_anonymous_pull_sends_no_credentials_from_the_hosts_docker_config(
+    docker_client: docker.DockerClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    del docker_client  # only for the skip/fail when Docker is missing
+    with recording_registry() as (host, seen):
+        config = tmp_path / "docker-config"
+        config.mkdir()
+        login = base64.b64encode(b"host-user:host-password").decode()
+        (config / "config.json").write_text(json.dumps({"auths": {host: {"auth": login}}}))
+        monkeypatch.setenv("DOCKER_CONFIG", str(config))  # as `docker login` leaves it
+        engine = DockerEngine("anonymous-test")
+        try:
+            with pytest.raises(EngineError):
+                engine.pull(f"{host}/private/app:1")
+        finally:
+            engine.close()
+        assert seen.requests, "the pull reached the registry"
+        assert seen.authorizations == []

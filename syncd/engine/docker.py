@@ -224,8 +224,10 @@ class DockerEngine(Engine):
     def pull(self, reference: str, auth: Mapping[str, str] | None = None) -> None:
         check_pull_auth(reference, auth)
         repository, tag = split_reference(reference)
+        # `{}`, never None: docker-py fills a None from the Docker config of syncd's user
+        # (`docker login`, credential helpers), which no manifest nor API token may use.
         stream = self.api.pull(
-            repository, tag=tag, stream=True, decode=True, auth_config=dict(auth) if auth else None
+            repository, tag=tag, stream=True, decode=True, auth_config=dict(auth) if auth else {}
         )
         for message in stream:
             if "error" in message:
