@@ -14,7 +14,11 @@ daemon knows, as its own log does.
 Anonymous pulls: docker-py fills in a pull without `auth_config` from the Docker config of
 syncd's user (`~/.docker/config.json`, `docker login`): the read token (an image config), or a
 pusher (an image of a host without a `Registry`), would make syncd send the host's credentials.
-An anonymous pull sends none."""
+An anonymous pull sends none.
+
+Env files: python-dotenv expands `${NAME}` in an env file from syncd's own environment, so a line
+`X=${SYNCD_ADMIN_TOKEN}` (or `${HOME}`) handed the variable to manifests around `--allow-env`.
+Env file values are taken literally."""
 
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ from syncd.engine.docker import DockerEngine
 from syncd.errors import ManifestError, Problem
 from syncd.ids import project_id
 from syncd.manifests import ManifestFile, read_manifests
+from syncd.operatorenv import variables
 from syncd.plan import as_live
 from tests.daemon_support import RunningDaemon, wait_for
 from tests.engine_support import Deployment
@@ -172,3 +177,15 @@ def test_an_anonymous_pull_sends_no_credentials_from_the_hosts_docker_config(
             engine.close()
         assert seen.requests, "the pull reached the registry"
         assert seen.authorizations == []
+
+
+def test_an_env_file_value_never_takes_a_variable_of_syncds_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_file = tmp_path / "operator.env"
+    env_file.write_text("A=${SYNCD_ADMIN_TOKEN}\nB=x${HOME}y\nC=$$plain\n")
+    process = {"SYNCD_ADMIN_TOKEN": "admin-token-value", "HOME": "/home/syncd"}
+    for name, value in process.items():
+        monkeypatch.setenv(name, value)
+    found = variables([str(env_file)], [], process)
+    assert found == {"A": "${SYNCD_ADMIN_TOKEN}", "B": "x${HOME}y", "C": "$$plain"}
