@@ -18,7 +18,10 @@ An anonymous pull sends none.
 
 Env files: python-dotenv expands `${NAME}` in an env file from syncd's own environment, so a line
 `X=${SYNCD_ADMIN_TOKEN}` (or `${HOME}`) handed the variable to manifests around `--allow-env`.
-Env file values are taken literally."""
+Env file values are taken literally.
+
+Repository URLs: a token holding a raw `@` (`https://ci:p@ss@host/x`) kept its tail in every
+message; the whole user information, up to the authority's last `@`, is redacted."""
 
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ from syncd.desired import DesiredState, resolve
 from syncd.engine.base import EngineError
 from syncd.engine.docker import DockerEngine
 from syncd.errors import ManifestError, Problem
+from syncd.gitargs import redact_url
 from syncd.ids import project_id
 from syncd.manifests import ManifestFile, read_manifests
 from syncd.operatorenv import variables
@@ -189,3 +193,18 @@ def test_an_env_file_value_never_takes_a_variable_of_syncds_environment(
         monkeypatch.setenv(name, value)
     found = variables([str(env_file)], [], process)
     assert found == {"A": "${SYNCD_ADMIN_TOKEN}", "B": "x${HOME}y", "C": "$$plain"}
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (
+            "fetch https://ci:p@ss@git.example/x.git failed",
+            "fetch https://<redacted>@git.example/x.git failed",
+        ),
+        ("https://tok@en:x@h/a and ssh://u@h/b", "https://<redacted>@h/a and ssh://<redacted>@h/b"),
+        ("https://git.example/a@b and x@y", "https://git.example/a@b and x@y"),
+    ],
+)
+def test_a_repository_url_loses_all_of_its_user_information(text: str, shown: str) -> None:
+    assert redact_url(text) == shown
