@@ -269,7 +269,10 @@ def _nested_files(
     for stack in stacks.values():
         for service in stack.services.values():
             for raw in service.spec.get("volumes") or []:
-                mount = parse_mount(raw)
+                try:
+                    mount = parse_mount(raw)
+                except ValueError:  # canonical texts always parse; a stored one may not
+                    continue
                 if mount.kind is not MountKind.PROJECT_FILES:
                     continue
                 source = posixpath.normpath("/" + mount.source.lstrip("/"))
