@@ -8,7 +8,6 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -263,9 +262,10 @@ def _nested_files(
     """A project-files mount inside another service's *writable* project-files mount is refused:
     that container could replace the folder by a symlink (`ln -s / folder`), and Docker follows
     it when it mounts the folder again (a restart), handing the host's root to the first. The
-    check runs on the resolved specs of the whole project (overlays and kept fields included)."""
-    writable: dict[tuple[str, str], ServiceKey] = {}
-    mounts: list[tuple[ServiceKey, str]] = []
+    check runs on the resolved specs of the whole project (overlays and kept fields included),
+    in time linear in the length of the paths (a trie of folder names per project)."""
+    tries: dict[str, dict[str, Any]] = {}  # project -> folder name -> ...; _WRITER marks a mount
+    mounts: list[tuple[ServiceKey, list[str]]] = []
     for stack in stacks.values():
         for service in stack.services.values():
             for raw in service.spec.get("volumes") or []:
@@ -275,32 +275,36 @@ def _nested_files(
                     continue
                 if mount.kind is not MountKind.PROJECT_FILES:
                     continue
-                source = posixpath.normpath("/" + mount.source.lstrip("/"))
-                mounts.append((service.key, source))
+                names = [n for n in mount.source.split("/") if n not in ("", ".")]
+                mounts.append((service.key, names))
                 if not mount.read_only:
-                    writable.setdefault((service.key.project, source), service.key)
+                    node = tries.setdefault(service.key.project, {})
+                    for name in names:
+                        node = node.setdefault(name, {})
+                    node.setdefault(_WRITER, service.key)
     problems: list[Problem] = []
-    reported: set[ServiceKey] = set()
-    for key, source in mounts:
-        parent = source
-        while parent != "/":
-            parent = posixpath.dirname(parent)
-            writer = writable.get((key.project, parent))
-            if writer is None or key in reported:
-                continue
-            reported.add(key)
-            document = located[key.stack_key]
-            path: Path = ("services", key.name, "volumes")
-            position = document.document.positions.locate(path)
-            message = (  # names services only: a path may come from the environment
-                f"service {key} mounts a project-files folder inside the writable project-files "
-                f"mount of {writer}, which could replace it by a symlink leading out of the "
-                "project's file area; mount the outer folder read-only (':ro'), or use folders "
-                "side by side"
-            )
-            problems.append(Problem(document.path, message, pointer(path), position))
-            break
-    return problems
+    for key, names in mounts:
+        node = tries.get(key.project, {})
+        for name in names:
+            writer = node.get(_WRITER)
+            if writer is not None:
+                problems.append(_nested_problem(located[key.stack_key], key, writer))
+                break
+            node = node.get(name, {})
+    return list({(p.path, p.pointer): p for p in problems}.values())
+
+
+_WRITER = ""  # never a folder name (empty names are dropped)
+
+
+def _nested_problem(document: Located[Stack], key: ServiceKey, writer: ServiceKey) -> Problem:
+    path: Path = ("services", key.name, "volumes")
+    message = (  # names services only: a path may come from the environment
+        f"service {key} mounts a project-files folder inside the writable project-files mount "
+        f"of {writer}, which could replace it by a symlink leading out of the project's file "
+        "area; mount the outer folder read-only (':ro'), or use folders side by side"
+    )
+    return Problem(document.path, message, pointer(path), document.document.positions.locate(path))
 
 
 def resolve(
