@@ -129,6 +129,15 @@ def _patched(
             )
         )
         return located, set(located.secrets)
+    moved = patched.key != located.manifest.key or patched.kind != located.manifest.kind
+    if moved or any(path[:1] in (("project",), ("name",)) for path in secrets):
+        # Identity becomes ids, container names and labels: never from the environment (an op
+        # may write or copy a value there), and the patches' own target stays the stack's.
+        last = patches[-1]
+        message = "a StackPatch cannot change the stack's kind, project or name"
+        where = last.document.positions.locate(("patch",))
+        problems.append(Problem(last.path, message, pointer(("patch",)), where))
+        return located, set(located.secrets)
     values = located.secret_values.union(*(p.secret_values for p in patches))
     return Located(patched, located.document, frozenset(secrets), values), secrets
 

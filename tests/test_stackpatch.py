@@ -156,6 +156,23 @@ def test_a_patch_op_cannot_take_its_pointers_from_the_environment(op: str, field
     assert problem.message == f"a patch op's {field!r} cannot take a value from the environment"
 
 
+@pytest.mark.parametrize(
+    "op",
+    [  # the patch's target is the stack's identity; ids and names are never from the env
+        "{op: replace, path: /project, value: 'p${SECRET}'}",
+        "{op: add, path: /name, value: 'n${SECRET}'}",
+        "{op: copy, from: /services/web/environment/PASS, path: /name}",
+        "{op: replace, path: /project, value: other}",
+        "{op: replace, path: /project, value: '${SHOP}'}",  # the same name, from the env
+    ],
+)
+def test_a_patch_cannot_change_the_stacks_identity(op: str) -> None:
+    env = {"SECRET": SECRET, "SHOP": "shop"}
+    [problem] = _problems(_ops(op), env)
+    assert (problem.path, problem.pointer) == ("s.yaml", "/patch")
+    assert problem.message == "a StackPatch cannot change the stack's kind, project or name"
+
+
 def test_the_patched_stack_being_invalid_does_not_quote_a_secret() -> None:
     copy = "{op: copy, from: /services/web/environment/PASS, path: /services/web/ports/-}"
     [problem] = _problems(_ops("{op: add, path: /services/web/ports, value: []}", copy))
