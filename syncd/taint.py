@@ -104,32 +104,49 @@ def pieces(values: Iterable[str]) -> set[str]:
     return out
 
 
+SHORT = 4  # a shorter value cannot be cut out of a text without its place telling what it was
+WITHHELD = f"{REDACTED} (this text would show a value from the environment)"
+_BOUND = r"(?<![A-Za-z0-9_]){}(?![A-Za-z0-9_])"
+
+
 def scrub(
     text: str, values: Iterable[str], *, whole_only: bool = False, keep: Iterable[str] = ()
 ) -> str:
     """`text` with every tainted value (and, unless `whole_only`, each of its pieces but the
-    public names in `keep`) hidden."""
+    public names in `keep`) hidden, in any case (a host name may be quoted lower-cased).
+
+    Each pass replaces in one sweep, never inside a `<redacted>` it wrote. A value shorter than
+    `SHORT` is looked for as a word only, and a text that holds one is withheld whole: cut out
+    of `'on-failure'` or `is a daemon`, even a `<redacted>` in its place would tell it."""
     wanted = {v for v in values if v}
     if not wanted or not text:
         return text
-    whole = sorted(wanted, key=len, reverse=True)
-    for value in whole:  # any case: a host name or an error may quote a value lower-cased
-        text = re.sub(re.escape(value), REDACTED, text, flags=re.IGNORECASE)
+    short = {v for v in wanted if len(v) < SHORT}
+    if short and any(m.group(1) is None for m in _any_of(short, bounded=True).finditer(text)):
+        return WITHHELD
+    whole = sorted(wanted - short, key=len, reverse=True)
+    if whole:
+        text = _replace(_any_of(whole, bounded=False), text)
     if "..." in text:
         text = _cut_short(text, whole)
     if whole_only:
         return text
     public = {k.lower() for k in keep}
-    for piece in sorted(pieces(wanted) - wanted, key=len, reverse=True):
-        if piece.lower() in public or piece.lower() in REDACTED:
-            continue
-        text = re.sub(
-            rf"(?<![A-Za-z0-9_]){re.escape(piece)}(?![A-Za-z0-9_])",
-            REDACTED,
-            text,
-            flags=re.IGNORECASE,
-        )
+    found = {p for p in pieces(wanted) - wanted if p.lower() not in public}
+    if found:
+        text = _replace(_any_of(found, bounded=True), text)
     return text
+
+
+def _any_of(values: Iterable[str], *, bounded: bool) -> re.Pattern[str]:
+    """One pattern for `values` (longest first), or a `<redacted>` already written."""
+    ordered = sorted(values, key=len, reverse=True)
+    each = [_BOUND.format(re.escape(v)) if bounded else re.escape(v) for v in ordered]
+    return re.compile(f"({re.escape(REDACTED)})|" + "|".join(each), re.IGNORECASE)
+
+
+def _replace(pattern: re.Pattern[str], text: str) -> str:
+    return pattern.sub(lambda m: m.group(1) or REDACTED, text)
 
 
 CUT_MIN = 6  # a quote cut short to fewer characters says little, and would match too often

@@ -465,3 +465,19 @@ def test_a_secret_quoted_in_another_case_is_hidden_too() -> None:
 def test_a_public_name_stays_visible_in_any_case() -> None:
     shown = taint.scrub("stack Shop/web: port 7000", ["shop:7000"], keep=["shop"])
     assert shown == "stack Shop/web: port <redacted>"
+
+
+@pytest.mark.parametrize("short", ["a", "A", "ac", "80", "abc"])
+def test_a_short_secret_is_never_told_by_where_it_was_cut_out(short: str) -> None:
+    """Cut out of `'always'` or `<redacted>` itself, a one-letter secret shows through the
+    holes it leaves (`<red<redacted>cted>`, `'<redacted>lw<redacted>ys'`): such a text is
+    withheld whole, and a longer secret never cuts into a `<redacted>` already written."""
+    text = (
+        "kind: Stack\nproject: s\nservices:\n"
+        "  web: {image: busybox:1.36, restartPolicy: '${X}', ports: ['${X}:80/tcp']}\n"
+    )
+    manifests = read_manifests([ManifestFile("s.yaml", text.encode())], {"X": short})
+    assert manifests.errors  # the policy at least ('80:80/tcp' is a valid port)
+    for problem in manifests.errors:
+        assert problem.message == taint.WITHHELD, problem.message
+    assert taint.scrub("'<redacted>' x reda", ["reda"]) == "'<redacted>' x <redacted>"

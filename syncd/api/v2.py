@@ -287,8 +287,9 @@ def router(daemon: Daemon) -> APIRouter:
         text = daemon.engine.logs(container, tail if tail is not None else MAX_TAIL)
         # A container may print its own environment (a config dump, a crash): the read token
         # never reads a secret value, whoever prints it.
-        hidden: str = taint.scrub_known(text)
-        return PlainTextResponse(hidden)
+        # Line by line: a line that would show a short value is withheld, not the whole log.
+        lines: list[str] = taint.scrub_known(text.split("\n"))
+        return PlainTextResponse("\n".join(lines))
 
     actions(api, daemon)
 
