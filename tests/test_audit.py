@@ -20,6 +20,9 @@ Env files: python-dotenv expands `${NAME}` in an env file from syncd's own envir
 `X=${SYNCD_ADMIN_TOKEN}` (or `${HOME}`) handed the variable to manifests around `--allow-env`.
 Env file values are taken literally.
 
+Container logs are bounded in bytes too: a container chooses how long its lines are, and the
+10,000 lines of the logs route may hold gigabytes; the answer is at most the last 4 MiB.
+
 Repository URLs: a token holding a raw `@` (`https://ci:p@ss@host/x`) kept its tail in every
 message; the whole user information, up to the authority's last `@`, is redacted."""
 
@@ -33,6 +36,7 @@ from pathlib import Path
 import docker
 import pytest
 
+import syncd.engine.docker
 from syncd.desired import DesiredState, resolve
 from syncd.engine.base import EngineError
 from syncd.engine.docker import DockerEngine
@@ -208,3 +212,31 @@ def test_an_env_file_value_never_takes_a_variable_of_syncds_environment(
 )
 def test_a_repository_url_loses_all_of_its_user_information(text: str, shown: str) -> None:
     assert redact_url(text) == shown
+
+
+@pytest.mark.docker
+def test_the_logs_of_a_container_with_long_lines_are_bounded_in_bytes(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At a 64 KiB bound (4 MiB in use: the same code), 300 lines of 1,000 characters ask for
+    more than an answer holds; it keeps the last whole lines."""
+    monkeypatch.setattr(syncd.engine.docker, "MAX_LOG_BYTES", 64 * 1024)
+    deployment.write(
+        "s.yaml",
+        "kind: Stack\nproject: flood\nservices:\n  talker:\n    image: busybox:1.36\n"
+        '    command: [sh, -c, \'yes $(head -c 1000 /dev/zero | tr "\\\\0" a) | head -n 300; '
+        "echo last line; exec sleep 3600']\n",
+    )
+    assert deployment.sync().ok
+    container = deployment.container("talker")
+    text = wait_for(
+        lambda: (
+            (t := deployment.engine.logs(container.id, tail=10_000)).endswith("last line\n") and t
+        ),
+        60,
+        "the container's output",
+    )
+    assert len(text.encode()) <= 64 * 1024
+    lines = text.splitlines()
+    assert lines[-1] == "last line" and set(lines[:-1]) == {"a" * 1000}  # whole lines only
+    assert len(lines) > 50
