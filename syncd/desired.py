@@ -20,6 +20,7 @@ from syncd.errors import ManifestError, Problem, Severity, scrub_problem
 from syncd.ids import RegistryKey, ServiceKey, StackKey, VolumeKey
 from syncd.manifests import ManifestSet
 from syncd.manifests.checks import check
+from syncd.manifests.fields import MountKind, parse_mount
 from syncd.manifests.model import Registry, Service, Stack, StackPatch, Strategy
 from syncd.manifests.parse import Located
 from syncd.taint import REDACTED
@@ -127,6 +128,15 @@ def _patched(
                 ("patch",), f"the patched stack is invalid: {pointer(loc)}: {detail}"
             )
         )
+        return located, set(located.secrets)
+    moved = patched.key != located.manifest.key or patched.kind != located.manifest.kind
+    if moved or any(path[:1] in (("project",), ("name",)) for path in secrets):
+        # Identity becomes ids, container names and labels: never from the environment (an op
+        # may write or copy a value there), and the patches' own target stays the stack's.
+        last = patches[-1]
+        message = "a StackPatch cannot change the stack's kind, project or name"
+        where = last.document.positions.locate(("patch",))
+        problems.append(Problem(last.path, message, pointer(("patch",)), where))
         return located, set(located.secrets)
     values = located.secret_values.union(*(p.secret_values for p in patches))
     return Located(patched, located.document, frozenset(secrets), values), secrets
@@ -255,6 +265,57 @@ class _Last:
     secrets: Mapping[ServiceKey, frozenset[str]]
 
 
+def _nested_files(
+    stacks: Mapping[StackKey, DesiredStack], located: Mapping[StackKey, Located[Stack]]
+) -> list[Problem]:
+    """A project-files mount inside another service's *writable* project-files mount is refused:
+    that container could replace the folder by a symlink (`ln -s / folder`), and Docker follows
+    it when it mounts the folder again (a restart), handing the host's root to the first. The
+    check runs on the resolved specs of the whole project (overlays and kept fields included),
+    in time linear in the length of the paths (a trie of folder names per project)."""
+    tries: dict[str, dict[str, Any]] = {}  # project -> folder name -> ...; _WRITER marks a mount
+    mounts: list[tuple[ServiceKey, list[str]]] = []
+    for stack in stacks.values():
+        for service in stack.services.values():
+            for raw in service.spec.get("volumes") or []:
+                try:
+                    mount = parse_mount(raw)
+                except ValueError:  # canonical texts always parse; a stored one may not
+                    continue
+                if mount.kind is not MountKind.PROJECT_FILES:
+                    continue
+                names = [n for n in mount.source.split("/") if n not in ("", ".")]
+                mounts.append((service.key, names))
+                if not mount.read_only:
+                    node = tries.setdefault(service.key.project, {})
+                    for name in names:
+                        node = node.setdefault(name, {})
+                    node.setdefault(_WRITER, service.key)
+    problems: list[Problem] = []
+    for key, names in mounts:
+        node = tries.get(key.project, {})
+        for name in names:
+            writer = node.get(_WRITER)
+            if writer is not None:
+                problems.append(_nested_problem(located[key.stack_key], key, writer))
+                break
+            node = node.get(name, {})
+    return list({(p.path, p.pointer): p for p in problems}.values())
+
+
+_WRITER = ""  # never a folder name (empty names are dropped)
+
+
+def _nested_problem(document: Located[Stack], key: ServiceKey, writer: ServiceKey) -> Problem:
+    path: Path = ("services", key.name, "volumes")
+    message = (  # names services only: a path may come from the environment
+        f"service {key} mounts a project-files folder inside the writable project-files mount "
+        f"of {writer}, which could replace it by a symlink leading out of the project's file "
+        "area; mount the outer folder read-only (':ro'), or use folders side by side"
+    )
+    return Problem(document.path, message, pointer(path), document.document.positions.locate(path))
+
+
 def resolve(
     manifests: ManifestSet,
     revision: str | None,
@@ -285,6 +346,7 @@ def resolve(
         located.manifest.key: _stack(located, secrets, last, problems, warnings)
         for located, secrets in patched
     }
+    problems += _nested_files(stacks, {located.manifest.key: located for located, _ in patched})
     if problems:
         values = manifests.secret_values()
         raise ManifestError([scrub_problem(p, values) for p in problems])

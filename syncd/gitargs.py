@@ -18,7 +18,7 @@ ALLOWED_SCHEMES = ("https", "ssh", "file")
 GIT_ALLOW_PROTOCOL = "file:https:ssh"
 ACCEPTED = "a local path, https://…, ssh://…, user@host:path or file://…"
 
-_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+_USERINFO = re.compile(r"(?<=://)[^/\s]*@")  # up to the last '@' of the authority
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _SCP = re.compile(r"^([\w.-]+)@([\w.-]+):", re.ASCII)
 _HELPER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+.-]*::")

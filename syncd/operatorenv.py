@@ -96,7 +96,10 @@ def read_env_file(path: str) -> dict[str, str]:
         raise SyncdError(f"env file {path!r} does not exist ({ENV_FILE_SETTING})")
     from dotenv import dotenv_values
 
-    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+    # Taken literally: python-dotenv would expand `${NAME}` from syncd's own environment,
+    # `${SYNCD_ADMIN_TOKEN}` included, around `--allow-env`.
+    values = dotenv_values(path, interpolate=False)
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def variables(

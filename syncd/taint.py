@@ -104,26 +104,49 @@ def pieces(values: Iterable[str]) -> set[str]:
     return out
 
 
+SHORT = 4  # a shorter value cannot be cut out of a text without its place telling what it was
+WITHHELD = f"{REDACTED} (this text would show a value from the environment)"
+_BOUND = r"(?<![A-Za-z0-9_]){}(?![A-Za-z0-9_])"
+
+
 def scrub(
     text: str, values: Iterable[str], *, whole_only: bool = False, keep: Iterable[str] = ()
 ) -> str:
     """`text` with every tainted value (and, unless `whole_only`, each of its pieces but the
-    public names in `keep`) hidden."""
+    public names in `keep`) hidden, in any case (a host name may be quoted lower-cased).
+
+    Each pass replaces in one sweep, never inside a `<redacted>` it wrote. A value shorter than
+    `SHORT` is looked for as a word only, and a text that holds one is withheld whole: cut out
+    of `'on-failure'` or `is a daemon`, even a `<redacted>` in its place would tell it."""
     wanted = {v for v in values if v}
     if not wanted or not text:
         return text
-    whole = sorted(wanted, key=len, reverse=True)
-    for value in whole:
-        text = text.replace(value, REDACTED)
+    short = {v for v in wanted if len(v) < SHORT}
+    if short and any(m.group(1) is None for m in _any_of(short, bounded=True).finditer(text)):
+        return WITHHELD
+    whole = sorted(wanted - short, key=len, reverse=True)
+    if whole:
+        text = _replace(_any_of(whole, bounded=False), text)
     if "..." in text:
         text = _cut_short(text, whole)
     if whole_only:
         return text
-    for piece in sorted(pieces(wanted) - wanted - set(keep), key=len, reverse=True):
-        if piece in REDACTED:
-            continue
-        text = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(piece)}(?![A-Za-z0-9_])", REDACTED, text)
+    public = {k.lower() for k in keep}
+    found = {p for p in pieces(wanted) - wanted if p.lower() not in public}
+    if found:
+        text = _replace(_any_of(found, bounded=True), text)
     return text
+
+
+def _any_of(values: Iterable[str], *, bounded: bool) -> re.Pattern[str]:
+    """One pattern for `values` (longest first), or a `<redacted>` already written."""
+    ordered = sorted(values, key=len, reverse=True)
+    each = [_BOUND.format(re.escape(v)) if bounded else re.escape(v) for v in ordered]
+    return re.compile(f"({re.escape(REDACTED)})|" + "|".join(each), re.IGNORECASE)
+
+
+def _replace(pattern: re.Pattern[str], text: str) -> str:
+    return pattern.sub(lambda m: m.group(1) or REDACTED, text)
 
 
 CUT_MIN = 6  # a quote cut short to fewer characters says little, and would match too often
@@ -133,10 +156,11 @@ def _cut_short(text: str, values: list[str]) -> str:
     """Hide a tainted value quoted cut short (`'s3cr...`), as messages quote long values."""
     for value in values:
         for form in {value, repr(value)[1:-1]}:
+            lowered = text.lower()
             for size in range(min(len(form), 256), CUT_MIN - 1, -1):
                 quoted = form[:size] + "..."
-                if quoted in text:
-                    text = text.replace(quoted, REDACTED + "...")
+                if quoted.lower() in lowered:
+                    text = re.sub(re.escape(quoted), REDACTED + "...", text, flags=re.IGNORECASE)
                     break
     return text
 
@@ -146,14 +170,20 @@ class _Known:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.values: frozenset[str] = frozenset()
+        # The values, and the same lower-cased (to look for fast), swapped as one.
+        self.both: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
+
+    @property
+    def values(self) -> frozenset[str]:
+        return self.both[0]
 
     def add(self, values: Iterable[str]) -> None:
         new = {v for v in values if len(v) >= MIN_KNOWN}
         if new <= self.values:
             return
         with self._lock:
-            self.values = self.values | new
+            merged = self.values | new
+            self.both = (merged, frozenset(v.lower() for v in merged))
 
 
 _known = _Known()
@@ -166,11 +196,13 @@ def remember(values: Iterable[str]) -> None:
 
 def scrub_known(value: Any) -> Any:
     """`value` (a string, or a structure of them) with every remembered secret value hidden."""
-    known = _known.values
+    known, known_lowered = _known.both
     if not known:
         return value
     if isinstance(value, str):
-        return scrub(value, known, whole_only=True) if any(k in value for k in known) else value
+        lowered = value.lower()
+        found = any(k in lowered for k in known_lowered)
+        return scrub(value, known, whole_only=True) if found else value
     if isinstance(value, Mapping):
         return {k: scrub_known(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -4,6 +4,7 @@ deeply nested webhook payload each get one log line and never a traceback or a 5
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import http.client
@@ -134,3 +135,36 @@ def test_a_deeply_nested_payload_is_a_400_not_a_crash(daemon: RunningDaemon) -> 
     assert answer.status_code == 400 and answer.json()["type"] == "Error"
     log = daemon.log()
     assert "Traceback" not in log and log.count("webhook_malformed") == 1, log
+
+
+def test_concurrent_webhook_bodies_share_one_budget(daemon: RunningDaemon) -> None:
+    """A webhook body is read whole before its signature can be checked: without a shared
+    budget, N unsigned 5 MiB bodies held open at once cost N times 5 MiB."""
+    body = 4 * MiB + MiB // 2  # each within the 5 MiB route limit; 6 together pass the budget
+    socks = []
+    for _ in range(6):
+        sock = socket.create_connection(("127.0.0.1", daemon.port), timeout=30)
+        head = f"POST /hooks/git HTTP/1.1\r\nHost: syncd\r\nContent-Length: {5 * MiB - 1}\r\n\r\n"
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # answered meanwhile
+            sock.sendall(head.encode() + b"{" * body)  # the body never ends
+        socks.append(sock)
+    try:
+
+        def answered() -> list[socket.socket]:
+            return select.select(socks, [], [], 0)[0]
+
+        wait_for(lambda: bool(answered()), 30, "a request over the shared budget to be answered")
+        refused = answered()
+        for sock in refused:
+            response = http.client.HTTPResponse(sock)
+            response.begin()
+            assert response.status == 503, response.status
+            assert b"ServiceUnavailable" in response.read()
+        assert len(refused) < len(socks)  # the others are still being read
+    finally:
+        for sock in socks:
+            sock.close()
+    held = len(socks) - len(refused)
+    wait_for(lambda: daemon.log().count("request_abandoned") >= held, 30, "the budget freed")
+    assert daemon.http.post("/hooks/git", content=b"{}").status_code == 401  # unsigned, read
+    assert "Traceback" not in daemon.log()

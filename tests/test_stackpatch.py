@@ -127,7 +127,6 @@ def test_two_thousand_test_ops_on_twenty_thousand_keys_apply() -> None:
         ("{op: test, path: /services/web/environment/PASS/0, value: h}", "not a mapping or a"),
         ("{op: copy, from: /services/web/nope, path: /services/api}", "from: /services/web/nope"),
         ("{op: move, from: /services/web, path: /services/web/x}", "into itself"),
-        ("{op: add, path: '/services/web/environment/${SECRET}/x', value: 1}", "<redacted>"),
     ],
 )
 def test_a_failing_op_names_file_line_op_and_path_and_never_the_document(
@@ -138,6 +137,40 @@ def test_a_failing_op_names_file_line_op_and_path_and_never_the_document(
     assert problem.message.startswith("patch op 1 (") and reason in problem.message
     for leaked in (SECRET, "visible-neighbour", "busybox", "{", "run"):
         assert leaked not in problem.message
+
+
+@pytest.mark.parametrize(
+    ("op", "field"),
+    [  # a pointer names keys (a service, a variable name): shown everywhere, never redacted
+        ("{op: add, path: '/services/s${SECRET}', value: {image: busybox:1.36}}", "path"),
+        ("{op: add, path: '/services/web/environment/K${SECRET}', value: x}", "path"),
+        ("{op: copy, from: /services/web, path: '/services/${SECRET}'}", "path"),
+        ("{op: move, from: '/services/web/environment/${SECRET}', path: /services/x}", "from"),
+        ("{op: '${OP}', path: /services/web/environment/X, value: x}", "op"),
+    ],
+)
+def test_a_patch_op_cannot_take_its_pointers_from_the_environment(op: str, field: str) -> None:
+    env = {"SECRET": SECRET, "OP": "add"}
+    [problem] = _problems(_ops(op), env)
+    assert (problem.path, problem.pointer) == ("s.yaml", f"/patch/0/{field}")
+    assert problem.message == f"a patch op's {field!r} cannot take a value from the environment"
+
+
+@pytest.mark.parametrize(
+    "op",
+    [  # the patch's target is the stack's identity; ids and names are never from the env
+        "{op: replace, path: /project, value: 'p${SECRET}'}",
+        "{op: add, path: /name, value: 'n${SECRET}'}",
+        "{op: copy, from: /services/web/environment/PASS, path: /name}",
+        "{op: replace, path: /project, value: other}",
+        "{op: replace, path: /project, value: '${SHOP}'}",  # the same name, from the env
+    ],
+)
+def test_a_patch_cannot_change_the_stacks_identity(op: str) -> None:
+    env = {"SECRET": SECRET, "SHOP": "shop"}
+    [problem] = _problems(_ops(op), env)
+    assert (problem.path, problem.pointer) == ("s.yaml", "/patch")
+    assert problem.message == "a StackPatch cannot change the stack's kind, project or name"
 
 
 def test_the_patched_stack_being_invalid_does_not_quote_a_secret() -> None:

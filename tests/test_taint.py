@@ -17,6 +17,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from syncd import taint
 from syncd.desired import DesiredState, resolve
 from syncd.ids import project_id
 from syncd.live import LiveState
@@ -445,3 +446,38 @@ def test_update_strategy_keeps_the_taint_of_what_it_keeps() -> None:
     web = next(iter(updated.stacks.values())).services["web"]
     assert {"/environment/TOKEN", "/image"} <= web.secrets
     assert web.spec["environment"]["TOKEN"] == env["X"]
+
+
+def test_a_secret_quoted_in_another_case_is_hidden_too() -> None:
+    """Host names are compared and quoted lower-cased: `Reg<SECRET>/app` is the host
+    `reg<secret>`, which a case-sensitive scrub misses."""
+    env = {"X": f"CamelSecret{TAG}"}
+    text = "kind: Stack\nproject: c\nservices:\n  web: {image: 'Reg${X}/app:1'}\n"
+    manifests = read_manifests([ManifestFile("c.yaml", text.encode())], env)
+    [warning] = manifests.warnings
+    assert "no Registry for" in warning.message
+    assert env["X"].lower() not in warning.message.lower(), warning.message
+    assert taint.scrub(f"host {env['X'].upper()}:5000", [env["X"]]) == "host <redacted>:5000"
+    taint.remember([env["X"]])
+    assert env["X"].lower() not in taint.scrub_known(f"pull reg{env['X'].lower()}/app")
+
+
+def test_a_public_name_stays_visible_in_any_case() -> None:
+    shown = taint.scrub("stack Shop/web: port 7000", ["shop:7000"], keep=["shop"])
+    assert shown == "stack Shop/web: port <redacted>"
+
+
+@pytest.mark.parametrize("short", ["a", "A", "ac", "80", "abc"])
+def test_a_short_secret_is_never_told_by_where_it_was_cut_out(short: str) -> None:
+    """Cut out of `'always'` or `<redacted>` itself, a one-letter secret shows through the
+    holes it leaves (`<red<redacted>cted>`, `'<redacted>lw<redacted>ys'`): such a text is
+    withheld whole, and a longer secret never cuts into a `<redacted>` already written."""
+    text = (
+        "kind: Stack\nproject: s\nservices:\n"
+        "  web: {image: busybox:1.36, restartPolicy: '${X}', ports: ['${X}:80/tcp']}\n"
+    )
+    manifests = read_manifests([ManifestFile("s.yaml", text.encode())], {"X": short})
+    assert manifests.errors  # the policy at least ('80:80/tcp' is a valid port)
+    for problem in manifests.errors:
+        assert problem.message == taint.WITHHELD, problem.message
+    assert taint.scrub("'<redacted>' x reda", ["reda"]) == "'<redacted>' x <redacted>"

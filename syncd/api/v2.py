@@ -284,9 +284,12 @@ def router(daemon: Daemon) -> APIRouter:
         container = daemon.container_id(key) if key else None
         if container is None:
             return not_found("service", serviceId)
-        return PlainTextResponse(
-            daemon.engine.logs(container, tail if tail is not None else MAX_TAIL)
-        )
+        text = daemon.engine.logs(container, tail if tail is not None else MAX_TAIL)
+        # A container may print its own environment (a config dump, a crash): the read token
+        # never reads a secret value, whoever prints it.
+        # Line by line: a line that would show a short value is withheld, not the whole log.
+        lines: list[str] = taint.scrub_known(text.split("\n"))
+        return PlainTextResponse("\n".join(lines))
 
     actions(api, daemon)
 

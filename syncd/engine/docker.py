@@ -6,6 +6,7 @@ instance label, so a no-change reconcile costs four API calls whatever the numbe
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Callable, Iterator, Mapping
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
@@ -44,6 +45,7 @@ from syncd.ids import ServiceKey, StackKey, VolumeKey
 
 API_VERSION = "1.41"  # Docker 20.10; newer engines still accept it
 NANO = 1_000_000_000
+MAX_LOG_BYTES = 4 * 1024 * 1024  # a logs answer: the last 4 MiB of the lines asked for
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -172,8 +174,23 @@ class DockerEngine(Engine):
 
     @_engine_errors
     def logs(self, container_id: str, tail: int | None = None) -> str:
-        raw = self.api.logs(container_id, tail="all" if tail is None else tail)
-        return raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+        """The last `tail` lines, and at most their last `MAX_LOG_BYTES`: a container decides
+        how long its lines are, and Docker answers every line whole."""
+        stream = self.api.logs(
+            container_id, tail="all" if tail is None else tail, stream=True, follow=False
+        )
+        kept: collections.deque[bytes] = collections.deque()
+        size = 0
+        for chunk in stream:
+            kept.append(chunk)
+            size += len(chunk)
+            while size - len(kept[0]) >= MAX_LOG_BYTES:
+                size -= len(kept.popleft())
+        raw = b"".join(kept)
+        if len(raw) > MAX_LOG_BYTES:
+            cut = raw.find(b"\n", len(raw) - MAX_LOG_BYTES, len(raw) - 1)  # from a line's start
+            raw = raw[cut + 1 :] if cut != -1 else raw[-MAX_LOG_BYTES:]
+        return raw.decode(errors="replace")
 
     @_engine_errors
     def image_config(self, reference: str) -> dict[str, Any]:
@@ -224,8 +241,10 @@ class DockerEngine(Engine):
     def pull(self, reference: str, auth: Mapping[str, str] | None = None) -> None:
         check_pull_auth(reference, auth)
         repository, tag = split_reference(reference)
+        # `{}`, never None: docker-py fills a None from the Docker config of syncd's user
+        # (`docker login`, credential helpers), which no manifest nor API token may use.
         stream = self.api.pull(
-            repository, tag=tag, stream=True, decode=True, auth_config=dict(auth) if auth else None
+            repository, tag=tag, stream=True, decode=True, auth_config=dict(auth) if auth else {}
         )
         for message in stream:
             if "error" in message:

@@ -25,6 +25,8 @@ from syncd.yamlsafe import Document, Path, PathPart, pointer
 M = TypeVar("M", Stack, StackPatch, Registry)
 # Names that become ids, container names and labels everywhere: never from the environment.
 IDENTITY = frozenset({"project", "name", "stack"})
+# The parts of a StackPatch op that name places (keys), never values: not from the environment.
+PATCH_NAMES = frozenset({"op", "path", "from"})
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,21 @@ def _problems(located: Located[Any], model: type[BaseModel], err: ValidationErro
     return list(found.values())
 
 
+def _names_from_env(secrets: Iterable[Path]) -> list[tuple[Path, str]]:
+    """The places that took a value from the environment but name things rather than hold a
+    value: identity fields, and a StackPatch op's `op`, `path` and `from` (a pointer names
+    mapping keys, services and variable names, which are shown everywhere and never redacted)."""
+    found: list[tuple[Path, str]] = []
+    for path in sorted(secrets, key=str):
+        if len(path) == 1 and path[0] in IDENTITY:
+            found.append((path, "an identity field cannot take a value from the environment"))
+        elif len(path) == 3 and path[0] == "patch" and path[2] in PATCH_NAMES:
+            found.append(
+                (path, f"a patch op's {path[2]!r} cannot take a value from the environment")
+            )
+    return found
+
+
 def parse_document(
     document: Document, env: Mapping[str, str]
 ) -> tuple[Located[Any] | None, list[Problem]]:
@@ -214,13 +231,12 @@ def parse_document(
         return None, [blank.problem(path, message) for path, message in filled.problems]
     secrets, values = frozenset(filled.secrets), frozenset(filled.values)
     located_raw = Located(None, document, secrets, values)  # type: ignore[type-var]
-    identity = sorted(str(p[0]) for p in secrets if len(p) == 1 and p[0] in IDENTITY)
-    if identity:
+    named = _names_from_env(secrets)
+    if named:
+        # Fixed texts that quote nothing: not scrubbed (a piece of the value may be a word).
         return None, [
-            located_raw.problem(
-                (name,), "an identity field cannot take a value from the environment"
-            )
-            for name in identity
+            Problem(document.path, message, pointer(path), document.positions.locate(path))
+            for path, message in named
         ]
     model = MODELS[Kind(kind)]
     try:
