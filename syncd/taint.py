@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 REDACTED = "<redacted>"
+MAX_KNOWN = 10_000  # remembered values at most (the newest)
 MIN_KNOWN = 3  # shorter remembered values are not scrubbed from logs: they would garble them
 _PIECES = re.compile(r"[A-Za-z0-9_.\-]+")
 
@@ -166,10 +167,12 @@ def _cut_short(text: str, values: list[str]) -> str:
 
 
 class _Known:
-    """The secret values this process has seen (interpolated values, passwords read)."""
+    """The secret values this process has seen (interpolated values, passwords read): the
+    newest `MAX_KNOWN`, so that a daemon running for months does not grow without bound."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._order: dict[str, None] = {}  # insertion order: the oldest is forgotten first
         # The values, and the same lower-cased (to look for fast), swapped as one.
         self.both: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
 
@@ -182,8 +185,18 @@ class _Known:
         if new <= self.values:
             return
         with self._lock:
-            merged = self.values | new
+            for value in sorted(new):
+                self._order.pop(value, None)
+                self._order[value] = None
+            while len(self._order) > MAX_KNOWN:
+                del self._order[next(iter(self._order))]
+            merged = frozenset(self._order)
             self.both = (merged, frozenset(v.lower() for v in merged))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._order.clear()
+            self.both = (frozenset(), frozenset())
 
 
 _known = _Known()
@@ -192,6 +205,11 @@ _known = _Known()
 def remember(values: Iterable[str]) -> None:
     """Remember secret values, so that `scrub_known` hides them from every log line."""
     _known.add(values)
+
+
+def forget_all() -> None:
+    """Forget every remembered value (tests: each starts as a fresh process would)."""
+    _known.clear()
 
 
 def scrub_known(value: Any) -> Any:

@@ -91,6 +91,15 @@ def _unavailable(config: pytest.Config, reason: str) -> NoReturn:
     pytest.skip(f"{reason} ({hint})")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_secret_memory() -> None:
+    """Each test starts as a fresh process: no secret value remembered by an earlier test
+    scrubs this one's output (syncd.taint keeps them process-wide, as a daemon should)."""
+    from syncd import taint
+
+    taint.forget_all()
+
+
 @pytest.fixture(scope="session")
 def docker_client(request: pytest.FixtureRequest) -> Iterator[docker.DockerClient]:
     """A client for the local Docker engine (``docker.from_env()``), closed at session end."""

@@ -481,3 +481,13 @@ def test_a_short_secret_is_never_told_by_where_it_was_cut_out(short: str) -> Non
     for problem in manifests.errors:
         assert problem.message == taint.WITHHELD, problem.message
     assert taint.scrub("'<redacted>' x reda", ["reda"]) == "'<redacted>' x <redacted>"
+
+
+def test_the_remembered_secret_values_are_bounded_and_keep_the_newest() -> None:
+    from syncd import taint
+
+    taint.remember(f"old-secret-{i:05d}" for i in range(taint.MAX_KNOWN))
+    taint.remember(["the-newest-secret"])
+    assert "the-newest-secret" not in taint.scrub_known("a the-newest-secret b")
+    assert "old-secret-00000" in taint.scrub_known("a old-secret-00000 b")  # forgotten first
+    assert "old-secret-00001" not in taint.scrub_known("a old-secret-00001 b")
