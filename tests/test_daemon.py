@@ -149,14 +149,23 @@ def test_a_signed_webhook_triggers_a_sync_and_a_bad_signature_is_refused(
     assert daemon.syncs()[0]["trigger"] == "webhook"
 
 
-def test_a_broken_commit_changes_nothing_and_the_next_good_one_applies(
-    deployment: Deployment, daemons: list[RunningDaemon]
-) -> None:
+def _running_good(
+    deployment: Deployment, daemons: list[RunningDaemon], *args: str
+) -> tuple[GitRepo, str, RunningDaemon]:
+    """A repo whose one commit (N=1) a started daemon has applied: the repo, that revision and
+    the daemon."""
     repo = GitRepo(deployment.repo)
     repo.write("s.yaml", stack(1))
     good = repo.commit("good")
-    daemon = start(daemons, str(repo.path), deployment)
+    daemon = start(daemons, str(repo.path), deployment, *args)
     wait_for(lambda: env_of(deployment) == "1", what="the good revision")
+    return repo, good, daemon
+
+
+def test_a_broken_commit_changes_nothing_and_the_next_good_one_applies(
+    deployment: Deployment, daemons: list[RunningDaemon]
+) -> None:
+    repo, good, daemon = _running_good(deployment, daemons)
     before = deployment.container("app").id
     repo.write("s.yaml", stack(2).replace("image:", "imagee:"))
     broken = repo.commit("broken")
@@ -241,11 +250,7 @@ def _healed(deployment: Deployment, n: int) -> None:
 def test_an_unusable_head_keeps_the_last_good_revision_enforced(
     deployment: Deployment, daemons: list[RunningDaemon], file: str, content: str
 ) -> None:
-    repo = GitRepo(deployment.repo)
-    repo.write("s.yaml", stack(1))
-    good = repo.commit("good")
-    daemon = start(daemons, str(repo.path), deployment, "--drift-interval", "3600")
-    wait_for(lambda: env_of(deployment) == "1", what="the good revision")
+    repo, good, daemon = _running_good(deployment, daemons, "--drift-interval", "3600")
     repo.write(file, content)
     broken = repo.commit("unusable")
     status = _unusable_head(daemon, broken, file)
@@ -270,11 +275,7 @@ def test_an_unusable_head_keeps_the_last_good_revision_enforced(
 def test_a_restart_while_the_head_is_broken_still_enforces_the_last_good_revision(
     deployment: Deployment, daemons: list[RunningDaemon]
 ) -> None:
-    repo = GitRepo(deployment.repo)
-    repo.write("s.yaml", stack(1))
-    good = repo.commit("good")
-    first = start(daemons, str(repo.path), deployment, "--drift-interval", "3600")
-    wait_for(lambda: env_of(deployment) == "1", what="the good revision")
+    repo, good, first = _running_good(deployment, daemons, "--drift-interval", "3600")
     repo.write("s.yaml", stack(2).replace("image:", "imagee:"))
     broken = repo.commit("broken")
     _unusable_head(first, broken, "s.yaml:5:5")
@@ -296,11 +297,7 @@ def test_a_restart_while_the_head_is_broken_still_enforces_the_last_good_revisio
 def test_a_stack_patch_bomb_is_a_parse_error_that_waits_for_the_next_revision(
     deployment: Deployment, daemons: list[RunningDaemon]
 ) -> None:
-    repo = GitRepo(deployment.repo)
-    repo.write("s.yaml", stack(1))
-    good = repo.commit("good")
-    daemon = start(daemons, str(repo.path), deployment)
-    wait_for(lambda: env_of(deployment) == "1", what="the good revision")
+    repo, good, daemon = _running_good(deployment, daemons)
     copy = "  - {op: copy, from: /services/app/command, path: /services/app/command/-}\n"
     repo.write("p.yaml", "kind: StackPatch\nproject: live\npatch:\n" + copy * 18)
     bomb = repo.commit("a copy bomb")
