@@ -51,6 +51,7 @@ run: venv
 	scripts/run-sample.sh
 
 bench: venv
+	command -v wrk >/dev/null || apt-get install -y -q wrk  # the API load test (Debian's wrk)
 	$(BIN)/python -m bench
 
 schemas: venv
