@@ -103,10 +103,16 @@ def _remove_instance(instance: str) -> None:
     ids = _docker("ps", "-aq", "--filter", label).split()
     if ids:
         _docker("rm", "-f", *ids)
-    for kind in ("volume", "network"):
-        names = _docker(kind, "ls", "-q", "--filter", label).split()
-        if names:
-            _docker(kind, "rm", *names)
+    for _ in range(20):  # a network still held by a container being removed refuses at first
+        left = 0
+        for kind in ("volume", "network"):
+            names = _docker(kind, "ls", "-q", "--filter", label).split()
+            if names:
+                _docker(kind, "rm", *names)
+                left += len(_docker(kind, "ls", "-q", "--filter", label).split())
+        if not left:
+            return
+        time.sleep(0.5)
 
 
 class _Tools:
