@@ -19,7 +19,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Self
 
 import jsonpatch
 import jsonpointer
@@ -53,34 +53,28 @@ class _Invalid(Exception):
 # -- secret marks -------------------------------------------------------------------------------
 
 
-class _SecretStr(str):
+class _Kept:
+    """A marked value is its own copy: jsonpatch's copies keep the mark."""
+
     __slots__ = ()
 
-    def __copy__(self) -> _SecretStr:
+    def __copy__(self) -> Self:
         return self
 
-    def __deepcopy__(self, memo: Any) -> _SecretStr:
+    def __deepcopy__(self, memo: Any) -> Self:
         return self
 
 
-class _SecretInt(int):
+class _SecretStr(_Kept, str):
     __slots__ = ()
 
-    def __copy__(self) -> _SecretInt:
-        return self
 
-    def __deepcopy__(self, memo: Any) -> _SecretInt:
-        return self
-
-
-class _SecretFloat(float):
+class _SecretInt(_Kept, int):
     __slots__ = ()
 
-    def __copy__(self) -> _SecretFloat:
-        return self
 
-    def __deepcopy__(self, memo: Any) -> _SecretFloat:
-        return self
+class _SecretFloat(_Kept, float):
+    __slots__ = ()
 
 
 _MARKED = (_SecretStr, _SecretInt, _SecretFloat)
