@@ -37,7 +37,7 @@ lint: venv
 	$(BIN)/mypy
 
 # Mutation testing (mutmut) of the pure core against its fast tests; not part of `make test`.
-# Slow (about 0.5 mutant/s on 2 cores); MUTANTS='syncd.canonical*' runs one module's mutants.
+# Slow (about 0.5 mutant/s on 2 cores); MUTANTS='syncd.core.canonical*' runs one module's mutants.
 mutation: venv
 	$(BIN)/mutmut run $(MUTANTS)
 	$(BIN)/mutmut results

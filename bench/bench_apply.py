@@ -185,12 +185,12 @@ def scale_manifests(root: Path) -> None:
 
 
 def warm_noop_pass() -> list[Figure]:
+    from syncd.apply.reconcile import Reconciler
+    from syncd.apply.store import Store
     from syncd.engine.docker import DockerEngine
     from syncd.manifests import read_manifests
-    from syncd.reconcile import Reconciler
     from syncd.settings import Settings
-    from syncd.source import read_directory
-    from syncd.store import Store
+    from syncd.source.reader import read_directory
 
     instance = "benchscale"
     with tempfile.TemporaryDirectory() as tmp:

@@ -17,7 +17,7 @@ import yaml
 from bench.common import BenchFailure, Figure, timeit_median
 from bench.gen import generate_repo
 from syncd.manifests import ManifestSet, read_manifests
-from syncd.source import SourceFile, read_directory, read_revision
+from syncd.source.reader import SourceFile, read_directory, read_revision
 
 STACKS, SERVICES, PROJECTS = 100, 10, 10
 REPEAT = 7

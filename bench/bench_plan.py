@@ -11,11 +11,11 @@ from pathlib import Path
 
 from bench.common import BenchFailure, Figure, timeit_median
 from bench.gen import generate_repo
-from syncd.desired import DesiredState, resolve
-from syncd.live import LiveState, ServiceStatus
+from syncd.core.desired import DesiredState, resolve
+from syncd.core.live import LiveState, ServiceStatus
+from syncd.core.plan import Action, as_live, plan
 from syncd.manifests import read_manifests
-from syncd.plan import Action, as_live, plan
-from syncd.source import read_directory
+from syncd.source.reader import read_directory
 
 STACKS, SERVICES = 100, 10
 TARGET_S = 0.2

@@ -7,7 +7,7 @@ The first must stay linear in the ops, the second must be refused at the value b
 from __future__ import annotations
 
 from bench.common import BenchFailure, Figure, timeit_median
-from syncd.desired import DesiredState, resolve
+from syncd.core.desired import DesiredState, resolve
 from syncd.errors import ManifestError
 from syncd.manifests import ManifestSet, read_manifests
 

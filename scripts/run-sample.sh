@@ -27,7 +27,7 @@ Push a change from another terminal:
     sed -i 's/hello from production/hello from a push/' overlays/production.yaml
     git commit -qam "new greeting" && git push
     docker inspect shop_default_web --format '{{.Config.Env}}'   # running within a second or two
-Status:   curl -s http://$LISTEN/v2/syncd/status
+Status:   curl -s http://$LISTEN/v2/syncd/daemon/status
 History:  curl -s http://$LISTEN/v2/syncd/syncs
 
 EOT

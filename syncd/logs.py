@@ -15,7 +15,7 @@ from typing import Any
 import structlog
 
 from syncd import taint
-from syncd.gitargs import redact_url
+from syncd.taint import redact_url
 
 _configured = False
 

@@ -31,6 +31,20 @@ INSTANCE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
 DEFAULT_INSTANCE = "default"
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what one revision may make syncd read: files, YAML depth, values, documents."""
+
+    max_file_bytes: int = 1024 * 1024
+    max_depth: int = 64
+    max_nodes: int = 100_000  # values of one file, aliases expanded
+    max_documents: int = 1000  # documents of one file
+    max_dir_depth: int = 64  # directories, on disk and in a commit (source/reader.py)
+
+
+DEFAULT_LIMITS = Limits()
+
+
 class EngineKind(StrEnum):
     DOCKER = "docker"
 

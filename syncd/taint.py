@@ -226,3 +226,11 @@ def scrub_known(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return type(value)(scrub_known(v) for v in value)
     return value
+
+
+_USERINFO = re.compile(r"(?<=://)[^/\s]*@")  # up to the last '@' of the authority
+
+
+def redact_url(text: str) -> str:
+    """`https://user:token@host/x` -> `https://<redacted>@host/x`, wherever it appears."""
+    return _USERINFO.sub("<redacted>@", text)

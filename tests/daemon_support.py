@@ -69,7 +69,7 @@ class RunningDaemon:
         return self
 
     def status(self) -> dict[str, Any]:
-        answer: dict[str, Any] = self.http.get("/v2/syncd/status").json()
+        answer: dict[str, Any] = self.http.get("/v2/syncd/daemon/status").json()
         return answer
 
     def syncs(self) -> list[dict[str, Any]]:

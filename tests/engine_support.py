@@ -17,13 +17,13 @@ import docker
 import docker.errors
 import requests
 
+from syncd.apply.reconcile import Reconciler, SyncResult
+from syncd.apply.store import Store
 from syncd.engine.base import LABEL_INSTANCE, LABEL_SERVICE
 from syncd.engine.docker import API_VERSION, DockerEngine
 from syncd.manifests import read_manifests
-from syncd.reconcile import Reconciler, SyncResult
 from syncd.settings import Settings
-from syncd.source import read_directory
-from syncd.store import Store
+from syncd.source.reader import read_directory
 
 
 class Deployment:

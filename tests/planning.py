@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from syncd.desired import DesiredState, resolve
-from syncd.live import LiveState
+from syncd.core.desired import DesiredState, resolve
+from syncd.core.live import LiveState
+from syncd.core.plan import Plan, as_live, plan
 from syncd.manifests import read_manifests
-from syncd.plan import Plan, as_live, plan
 
 
 @dataclass(frozen=True)

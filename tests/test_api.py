@@ -27,7 +27,10 @@ from tests.gitrepo import GitRepo
 pytestmark = pytest.mark.docker
 
 ENGINES = ("docker",)  # every API test runs on each; "swarm" joins when syncd has that engine
-OWN_ROUTES = {("/v2/syncd/status", "get"), ("/v2/syncd/syncs", "get")}  # syncd's, not mittwald's
+OWN_ROUTES = {
+    ("/v2/syncd/daemon/status", "get"),
+    ("/v2/syncd/syncs", "get"),
+}  # syncd's, not mittwald's
 SECRET_ENV = "planted-interpolated-secret-4711"
 REGISTRY_PASSWORD = TestRegistry.from_env().password  # the real one: checks must pass with it
 IDLE = "trap 'exit 0' TERM; sleep 3600 & wait"
@@ -405,7 +408,7 @@ def test_no_answer_or_log_line_holds_a_secret(api: RunningDaemon) -> None:
         seen.extend(api.http.request(method, c.url, json=c.body).text for c in cases)
     for url in (
         "/v2/projects",
-        "/v2/syncd/status",
+        "/v2/syncd/daemon/status",
         "/v2/syncd/syncs",
         "/healthz",
         "/v2/openapi.json",

@@ -101,7 +101,7 @@ def test_every_route_answers_each_token_as_documented(
         ("GET", "/metrics"): [("/metrics", READS)],
         ("GET", "/v2/openapi.json"): [("/v2/openapi.json", READS)],
         ("HEAD", "/v2/openapi.json"): [("/v2/openapi.json", READS)],
-        ("GET", "/v2/syncd/status"): [("/v2/syncd/status", READS)],
+        ("GET", "/v2/syncd/daemon/status"): [("/v2/syncd/daemon/status", READS)],
         ("GET", "/v2/syncd/syncs"): [("/v2/syncd/syncs", READS)],
         ("GET", "/v2/projects"): [("/v2/projects", READS)],
         ("GET", "/v2/projects/{projectId}"): [(f"/v2/projects/{pid}", READS)],

@@ -50,7 +50,7 @@ def test_no_answer_shows_a_value_filled_from_the_env(tmp_path: Path) -> None:
             "memory": "<redacted>",
         }
         stack = made.http.get(f"/v2/stacks/{SHOP.id}").json()
-        status = made.http.get("/v2/syncd/status").json()
+        status = made.http.get("/v2/syncd/daemon/status").json()
         for shown in (answer.text, str(stack), str(status)):
             for value in (SECRET, "18471", "0.25", "vol4711:/data", "busybox:1.36"):
                 assert value not in shown, (value, shown)

@@ -37,15 +37,15 @@ import docker
 import pytest
 
 import syncd.engine.docker
-from syncd.desired import DesiredState, resolve
+from syncd.core.desired import DesiredState, resolve
+from syncd.core.plan import as_live
 from syncd.engine.base import EngineError
 from syncd.engine.docker import DockerEngine
 from syncd.errors import ManifestError, Problem
-from syncd.gitargs import redact_url
 from syncd.ids import project_id
 from syncd.manifests import ManifestFile, read_manifests
 from syncd.operatorenv import variables
-from syncd.plan import as_live
+from syncd.taint import redact_url
 from tests.daemon_support import RunningDaemon, wait_for
 from tests.engine_support import Deployment
 from tests.gitrepo import GitRepo

@@ -7,8 +7,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from syncd import canonical
-from syncd.canonical import canonical_json, config_hash, escape, redact
+from syncd.core import canonical
+from syncd.core.canonical import canonical_json, config_hash, escape, redact
 from syncd.manifests.model import Service
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import jsonpatch
 import pytest
 
-from syncd.cli import main
+from syncd.cli.main import main
 from tests.gitrepo import GitRepo
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from syncd.cli import main
+from syncd.cli.main import main
 from tests.engine_support import Deployment
 from tests.gitrepo import GitRepo
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from syncd.repository import Repository
-from syncd.store import Store
+from syncd.apply.store import Store
+from syncd.source.repository import Repository
 from tests.daemon_support import RunningDaemon, wait_for
 from tests.engine_support import Deployment
 from tests.gitrepo import GitRepo

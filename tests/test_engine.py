@@ -13,11 +13,11 @@ from pathlib import Path
 import docker
 import pytest
 
+from syncd.core.plan import Action
 from syncd.engine.base import LABEL_HASH
 from syncd.ids import ServiceKey
 from syncd.manifests import read_manifests
-from syncd.plan import Action
-from syncd.source import read_directory
+from syncd.source.reader import read_directory
 from tests.conftest import TestRegistry
 from tests.engine_support import Deployment
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from syncd.execute import SyncResult
+from syncd.apply.execute import SyncResult
+from syncd.apply.reconcile import Reconciler
+from syncd.apply.store import Store
+from syncd.core.plan import Action, PlanRefused, Reason
 from syncd.ids import StackKey
 from syncd.manifests import read_manifests
-from syncd.plan import Action, PlanRefused, Reason
-from syncd.reconcile import Reconciler
 from syncd.settings import Settings
-from syncd.store import Store
 from tests.fake_engine import FakeEngine, image_id_of
 from tests.planning import File
 

@@ -12,8 +12,8 @@ import pytest
 
 from syncd import logs
 from syncd.errors import SourceError
-from syncd.gitargs import check_branch, check_location, check_revision
-from syncd.repository import Repository
+from syncd.source.gitargs import check_branch, check_location, check_revision
+from syncd.source.repository import Repository
 from tests.daemon_support import free_port
 from tests.gitrepo import GitRepo
 

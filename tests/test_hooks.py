@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from syncd.hooks import Provider, WebhookRejected, pushed_branch, verify
-from syncd.repository import Credentials, redact_url
+from syncd.source.repository import Credentials, redact_url
+from syncd.source.webhooks import Provider, WebhookRejected, pushed_branch, verify
 
 SECRET = b"s3cret"
 BODY = b'{"ref": "refs/heads/main"}'

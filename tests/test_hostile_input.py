@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from syncd import runconfig
 from syncd.api.imageconfig import image_config
-from syncd.cli import main
+from syncd.cli.main import main
+from syncd.daemon import config as runconfig
 from syncd.errors import SyncdError
 from syncd.manifests import read_manifests
-from syncd.source import SourceFile
+from syncd.source.reader import SourceFile
 from tests.gitrepo import GitRepo
 
 HEAD = "kind: Stack\nproject: shop\nservices:\n  web:\n"

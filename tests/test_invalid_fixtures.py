@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from syncd.cli import main
+from syncd.cli.main import main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "invalid"
 EXPECT = re.compile(rb"^# expect: (\d+):(\d+): (.*)$", re.M)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from syncd.desired import DesiredService, DesiredStack, DesiredState
+from syncd.core.desired import DesiredService, DesiredStack, DesiredState
+from syncd.core.live import ServiceStatus
+from syncd.core.observe import observe
+from syncd.core.plan import Action, plan
+from syncd.core.records import ServiceRecord
 from syncd.engine.base import ContainerState, Observed, ObservedContainer
 from syncd.ids import StackKey
-from syncd.live import ServiceStatus
 from syncd.manifests.model import Strategy
-from syncd.observe import observe
-from syncd.plan import Action, plan
-from syncd.records import ServiceRecord
 
 STACK = StackKey("shop", "default")
 WEB = STACK.service("web")

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from syncd.canonical import Spec
-from syncd.desired import DesiredService, DesiredStack, DesiredState
+from syncd.core.canonical import Spec
+from syncd.core.desired import DesiredService, DesiredStack, DesiredState
+from syncd.core.live import LiveVolume, ServiceStatus
+from syncd.core.observe import observe, status_of
+from syncd.core.records import ServiceRecord
 from syncd.engine.base import ContainerState, Observed, ObservedContainer, ObservedVolume
 from syncd.ids import StackKey
-from syncd.live import LiveVolume, ServiceStatus
 from syncd.manifests.model import Strategy
-from syncd.observe import observe, status_of
-from syncd.records import ServiceRecord
 
 STACK = StackKey("shop", "default")
 WEB = STACK.service("web")

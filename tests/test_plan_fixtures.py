@@ -11,8 +11,8 @@ import jsonpatch
 import pytest
 import yaml
 
+from syncd.core.plan import Action, VolumeAction
 from syncd.errors import SyncdError
-from syncd.plan import Action, VolumeAction
 from tests.planning import plan_texts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "plan"

@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from syncd.desired import DesiredService, DesiredStack, DesiredState
+from syncd.core.desired import DesiredService, DesiredStack, DesiredState
+from syncd.core.live import LiveService, LiveStack, LiveState, ServiceStatus
+from syncd.core.observe import observe
+from syncd.core.plan import Action, Reason, ServiceChange, plan
+from syncd.core.records import ServiceRecord
 from syncd.engine.base import ContainerState, Observed, ObservedContainer
 from syncd.ids import StackKey
-from syncd.live import LiveService, LiveStack, LiveState, ServiceStatus
 from syncd.manifests.model import Strategy
-from syncd.observe import observe
-from syncd.plan import Action, Reason, ServiceChange, plan
-from syncd.records import ServiceRecord
 from syncd.render import PlanFormat, render
 from tests.planning import desired, plan_texts
 

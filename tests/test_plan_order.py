@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from syncd.desired import DesiredService, DesiredStack, DesiredState, DesiredVolume
+from syncd.core.desired import DesiredService, DesiredStack, DesiredState, DesiredVolume
+from syncd.core.live import LiveStack, LiveState, LiveVolume
+from syncd.core.plan import Action, PlanRefused, Reason, VolumeAction, as_live, plan, plan_stack
 from syncd.ids import StackKey
-from syncd.live import LiveStack, LiveState, LiveVolume
 from syncd.manifests.model import Strategy
-from syncd.plan import Action, PlanRefused, Reason, VolumeAction, as_live, plan, plan_stack
 
 STACK = StackKey("shop", "default")
 

@@ -9,7 +9,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syncd.plan import Action, VolumeAction
+from syncd.core.plan import Action, VolumeAction
 from tests.planning import plan_texts
 
 NAMES = ["web", "db", "api", "worker", "cache"]

@@ -12,10 +12,10 @@ import pytest
 from syncd.api.models import ProjectReadiness, ProjectStatus
 from syncd.api.projects import STATUS, ProjectFacts, instance_id, project_models, project_status
 from syncd.api.view import timestamp
+from syncd.apply.store import Store
+from syncd.core.live import ServiceStatus
+from syncd.daemon.usage import tree_size
 from syncd.ids import project_id
-from syncd.live import ServiceStatus
-from syncd.store import Store
-from syncd.usage import tree_size
 from tests.conformance import Conformance, reference
 
 R, P, E = ProjectStatus.READY, ProjectStatus.PENDING, ProjectStatus.ERROR

@@ -14,21 +14,21 @@ PACKAGE = Path(__file__).resolve().parent.parent / "syncd"
 PURE = [
     "syncd.errors",
     "syncd.ids",
-    "syncd.yamlsafe",
-    "syncd.interpolate",
+    "syncd.manifests.yamlsafe",
+    "syncd.manifests.interpolate",
     "syncd.secretpolicy",
     "syncd.manifests",
-    "syncd.canonical",
-    "syncd.desired",
-    "syncd.live",
-    "syncd.plan",
+    "syncd.core.canonical",
+    "syncd.core.desired",
+    "syncd.core.live",
+    "syncd.core.plan",
     "syncd.render",
-    "syncd.records",
-    "syncd.observe",
-    "syncd.runspec",
+    "syncd.core.records",
+    "syncd.core.observe",
+    "syncd.core.runspec",
     "syncd.engine.base",
-    "syncd.hooks",
-    "syncd.status",
+    "syncd.source.webhooks",
+    "syncd.daemon.status",
     "syncd.api.models",
     "syncd.api.view",
     "syncd.api.projects",
@@ -107,8 +107,8 @@ def test_pure_modules_do_no_io(module: str) -> None:
 
 def test_the_walker_sees_real_imports() -> None:
     # The adapter really imports git: the walk must notice (so the test above can fail).
-    assert "git" in {n.split(".")[0] for n in _closure("syncd.source")}
-    assert "syncd.yamlsafe" in _closure("syncd.manifests")
+    assert "git" in {n.split(".")[0] for n in _closure("syncd.source.reader")}
+    assert "syncd.manifests.yamlsafe" in _closure("syncd.manifests")
 
 
 def test_importing_the_core_loads_no_io_library() -> None:

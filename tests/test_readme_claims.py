@@ -20,17 +20,17 @@ import httpx
 import pytest
 
 from syncd.api import create_app
-from syncd.cli import main
-from syncd.daemon import BACKOFF_MAX, ENGINE_BACKOFF_MAX, Daemon
+from syncd.api.server import Server, bind
+from syncd.apply.reconcile import Reconciler
+from syncd.apply.store import Store
+from syncd.cli.main import main
+from syncd.daemon.config import RunConfig
+from syncd.daemon.loop import BACKOFF_MAX, ENGINE_BACKOFF_MAX, Daemon
+from syncd.daemon.status import Trigger
 from syncd.engine.base import EngineUnavailable, Observed
 from syncd.ids import StackKey
 from syncd.manifests import read_manifests
-from syncd.reconcile import Reconciler
-from syncd.runconfig import RunConfig
-from syncd.server import Server, bind
 from syncd.settings import Settings
-from syncd.status import Trigger
-from syncd.store import Store
 from tests.fake_engine import FakeEngine
 from tests.gitrepo import GitRepo
 from tests.planning import File
@@ -305,7 +305,7 @@ def test_failed_syncs_are_retried_with_exponential_backoff(tmp_path: Path) -> No
             delays.append(made.daemon.status.next_retry_in)
         assert delays == [2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 300.0, 300.0]
         assert BACKOFF_MAX == 300.0
-        assert made.http.get("/v2/syncd/status").json()["nextRetryIn"] == 300.0
+        assert made.http.get("/v2/syncd/daemon/status").json()["nextRetryIn"] == 300.0
 
         engine.fail_start.clear()
         made.sync()  # success resets the backoff

@@ -11,13 +11,13 @@ import docker
 import docker.errors
 import pytest
 
-from syncd.desired import DesiredRegistry
+from syncd.apply.registries import CredentialsError, auth_for, registry_for
+from syncd.core.desired import DesiredRegistry
 from syncd.engine.base import EngineError, check_login_auth, check_pull_auth
 from syncd.engine.docker import API_VERSION, DockerEngine
 from syncd.errors import CredentialsHostMismatch
 from syncd.ids import RegistryKey
 from syncd.manifests.fields import image_registry_address, image_registry_host, registry_address
-from syncd.registries import CredentialsError, auth_for, registry_for
 from tests.conftest import TestRegistry
 from tests.registry_support import recording_registry
 

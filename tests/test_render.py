@@ -11,11 +11,11 @@ from typing import Any
 import jsonpatch
 import pytest
 
-from syncd.desired import DesiredState, resolve
+from syncd.core.desired import DesiredState, resolve
+from syncd.core.live import LiveState, ServiceStatus
+from syncd.core.plan import EMPTY_STACK, Action, Plan, VolumeAction, as_live, plan
 from syncd.ids import StackKey
-from syncd.live import LiveState, ServiceStatus
 from syncd.manifests import ManifestFile, read_manifests
-from syncd.plan import EMPTY_STACK, Action, Plan, VolumeAction, as_live, plan
 from syncd.render import PlanFormat, render
 from syncd.render.markdown import cell
 from syncd.render.vocabulary import action_symbol, volume_symbol

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from syncd import schema
+from syncd.manifests import schema
 from syncd.manifests.model import Service, Stack, Volume
 from tests.requirements import missing
 

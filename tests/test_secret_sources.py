@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from syncd.cli import main
-from syncd.desired import DesiredRegistry
+from syncd.apply.registries import CredentialsError, read_password
+from syncd.cli.main import main
+from syncd.core.desired import DesiredRegistry
 from syncd.errors import SyncdError
 from syncd.ids import RegistryKey
 from syncd.manifests import ManifestFile, read_manifests
 from syncd.operatorenv import MAX_SECRET_BYTES, allow_patterns, variables
-from syncd.registries import CredentialsError, read_password
 from tests.daemon_support import RunningDaemon, wait_for
 from tests.engine_support import Deployment
 from tests.gitrepo import GitRepo
@@ -234,7 +234,7 @@ def test_a_pushed_manifest_cannot_hand_the_daemons_admin_token_to_a_container(
         assert "--allow-env / SYNCD_ALLOW_ENV" in error["message"]
         assert status["appliedRevision"] is None
         assert deployment.containers() == []
-        assert TOKEN not in daemon.http.get("/v2/syncd/status").text
+        assert TOKEN not in daemon.http.get("/v2/syncd/daemon/status").text
         assert TOKEN not in daemon.log()
     finally:
         daemon.close()

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from syncd.errors import SourceError
-from syncd.source import read_directory, read_revision
-from syncd.yamlsafe import Limits
+from syncd.settings import Limits
+from syncd.source.reader import read_directory, read_revision
 from tests.gitrepo import GitRepo
 
 STACK = "kind: Stack\nproject: shop\nservices:\n  web: {image: busybox:1.36}\n"

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from syncd.cli import main
-from syncd.desired import resolve
+from syncd.cli.main import main
+from syncd.core.desired import resolve
 from syncd.errors import ManifestError, Problem
 from syncd.manifests import read_manifests
 from syncd.manifests.model import MAX_PATCH_OPS
-from syncd.yamlsafe import DEFAULT_LIMITS
+from syncd.settings import DEFAULT_LIMITS
 from tests.gitrepo import GitRepo
 from tests.planning import File, plan_texts
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from syncd.apply.store import Store
+from syncd.core.records import DIGEST_PREFIX
 from syncd.ids import ServiceKey, VolumeKey
-from syncd.records import DIGEST_PREFIX
-from syncd.store import Store
 
 KEY = ServiceKey("shop", "default", "web")
 ENV = {"TOKEN": "s3cr3t-value", "MODE": "prod"}

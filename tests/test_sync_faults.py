@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import structlog.testing
 
-from syncd.daemon import Daemon
+from syncd.daemon.config import RunConfig
+from syncd.daemon.loop import Daemon
+from syncd.daemon.status import Trigger
 from syncd.manifests import read_manifests
-from syncd.runconfig import RunConfig
-from syncd.status import Trigger
 from tests.engine_support import Deployment
 from tests.gitrepo import GitRepo
 from tests.test_daemon import env_of, stack
@@ -72,7 +72,7 @@ def _inject(daemon: Daemon, stage: str, head: str, monkeypatch: pytest.MonkeyPat
             monkeypatch.setattr(daemon.repo, "head", faulty)
         case "parse":
             faulty = _faulty(read_manifests, always, lambda *_: always)
-            monkeypatch.setattr("syncd.daemon.read_manifests", faulty)
+            monkeypatch.setattr("syncd.daemon.loop.read_manifests", faulty)
         case "resolve":
             faulty = _faulty(reconciler.resolve, head, lambda _m, revision, _o: revision)
             monkeypatch.setattr(reconciler, "resolve", faulty)
@@ -149,7 +149,7 @@ def test_a_revision_that_failed_on_its_own_is_not_read_again_until_the_branch_mo
         calls.append(1)
         return read_manifests(*args, **kwargs)
 
-    monkeypatch.setattr("syncd.daemon.read_manifests", counted)
+    monkeypatch.setattr("syncd.daemon.loop.read_manifests", counted)
     daemon.sync_once({Trigger.WATCH})
     assert calls and daemon.status.next_retry_in is None
     read, rows = len(calls), len(daemon.store.syncs())

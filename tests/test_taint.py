@@ -18,11 +18,11 @@ import docker
 import pytest
 
 from syncd import taint
-from syncd.desired import DesiredState, resolve
+from syncd.core.desired import DesiredState, resolve
+from syncd.core.live import LiveState
+from syncd.core.plan import as_live, plan
 from syncd.ids import project_id
-from syncd.live import LiveState
 from syncd.manifests import ManifestFile, read_manifests
-from syncd.plan import as_live, plan
 from syncd.render import PlanFormat, render
 from tests.conftest import TestRegistry
 from tests.daemon_support import RunningDaemon, free_port, wait_for
@@ -386,7 +386,7 @@ def test_no_output_of_apply_or_of_a_running_daemon_shows_a_planted_secret(
             f"/v2/projects/{pid}/volumes",
             f"/v2/projects/{pid}/registries",
             f"/v2/stacks/{web['stackId']}",
-            "/v2/syncd/status",
+            "/v2/syncd/daemon/status",
             "/v2/syncd/syncs",
             "/healthz",
             "/metrics",
@@ -398,7 +398,7 @@ def test_no_output_of_apply_or_of_a_running_daemon_shows_a_planted_secret(
             urls.append(f"/v2/registries/{registry['id']}")
         answers = [daemon.http.get(url) for url in urls]
         assert all(a.status_code == 200 for a in answers), [a.status_code for a in answers]
-        status = answers[urls.index("/v2/syncd/status")].json()
+        status = answers[urls.index("/v2/syncd/daemon/status")].json()
         assert status["lastError"] and "private" in status["lastError"]["message"]
         outputs += [a.text for a in answers]
         outputs.append(daemon.log())

@@ -20,14 +20,14 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syncd import report
-from syncd.canonical import Spec
-from syncd.desired import resolve
+from syncd.cli import report
+from syncd.cli.report import ReportFormat
+from syncd.core.canonical import Spec
+from syncd.core.desired import resolve
 from syncd.errors import ManifestError
 from syncd.ids import ServiceKey
 from syncd.manifests import INTERNAL_ERROR, read_manifests
-from syncd.report import ReportFormat
-from syncd.source import SourceFile
+from syncd.source.reader import SourceFile
 
 FUZZ = settings(
     derandomize=True,

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from syncd.errors import Position
-from syncd.yamlsafe import Limits, load
+from syncd.manifests.yamlsafe import load
+from syncd.settings import Limits
 
 
 def test_positions_of_keys_and_values() -> None:

@@ -11,13 +11,14 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from syncd import __version__, hooks
+from syncd import __version__
 from syncd.api import v2
 from syncd.api.limits import BodyLimit
 from syncd.api.models import Error, ValidationErrorItem, ValidationErrors
+from syncd.source import webhooks as hooks
 
 if TYPE_CHECKING:
-    from syncd.daemon import Daemon
+    from syncd.daemon.loop import Daemon
 
 
 def error(status: int, kind: str, message: str) -> JSONResponse:
@@ -63,7 +64,7 @@ def create_app(daemon: Daemon) -> FastAPI:
             return JSONResponse(
                 {"accepted": True, "sync": False, "reason": f"branch {branch}"}, 202
             )
-        from syncd.status import Trigger
+        from syncd.daemon.status import Trigger
 
         daemon.request(Trigger.WEBHOOK)
         return JSONResponse({"accepted": True, "sync": True}, status_code=202)
@@ -72,7 +73,7 @@ def create_app(daemon: Daemon) -> FastAPI:
     def metrics() -> Response:
         return Response(daemon.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/v2/syncd/status")
+    @app.get("/v2/syncd/daemon/status")
     def sync_status() -> dict[str, Any]:
         status = daemon.status.as_dict()
         status["stacks"] = daemon.store.stacks()

@@ -8,7 +8,7 @@ import posixpath
 from collections.abc import Mapping
 from typing import Any
 
-from syncd.canonical import Spec
+from syncd.core.canonical import Spec
 
 
 def _env(items: list[str] | None) -> dict[str, str]:

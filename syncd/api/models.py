@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from syncd.live import ServiceStatus
+from syncd.core.live import ServiceStatus
 
 RestartPolicyName = Literal["no", "always", "on-failure", "unless-stopped"]
 

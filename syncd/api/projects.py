@@ -32,11 +32,11 @@ from syncd.api.models import (
     ProjectReadiness,
     ProjectStatus,
 )
-from syncd.desired import DesiredState
+from syncd.core.desired import DesiredState
+from syncd.core.live import LiveState, ServiceStatus
+from syncd.core.observe import Observation
+from syncd.core.records import ServiceRecord
 from syncd.ids import NAMESPACE, project_id, short_id
-from syncd.live import LiveState, ServiceStatus
-from syncd.observe import Observation
-from syncd.records import ServiceRecord
 
 # A service's status -> (weight, project status, readiness); a project takes its heaviest.
 STATUS: dict[ServiceStatus, tuple[int, ProjectStatus, ProjectReadiness]] = {

@@ -28,13 +28,13 @@ from syncd.api.models import (
     VolumeResponse,
 )
 from syncd.api.view import View
+from syncd.core.live import ServiceStatus
+from syncd.daemon.tasks import OperationRefused, Operator, UnknownRegistry
 from syncd.errors import CredentialsHostMismatch, SyncdError
-from syncd.live import ServiceStatus
 from syncd.manifests.fields import ImageRef, RegistryHost
-from syncd.operator import OperationRefused, Operator, UnknownRegistry
 
 if TYPE_CHECKING:
-    from syncd.daemon import Daemon
+    from syncd.daemon.loop import Daemon
 
 T = TypeVar("T", bound=BaseModel)
 MAX_TAIL = 10_000

@@ -25,15 +25,15 @@ from syncd.api.models import (
     VolumeResponse,
 )
 from syncd.api.projects import ProjectFacts, project_models
-from syncd.canonical import Spec
-from syncd.desired import DesiredService, DesiredState
+from syncd.core.canonical import Spec
+from syncd.core.desired import DesiredService, DesiredState
+from syncd.core.live import LiveService, ServiceStatus
+from syncd.core.observe import Observation
+from syncd.core.plan import Action, Plan
+from syncd.core.records import ServiceRecord
 from syncd.engine.base import Names, Observed
 from syncd.ids import RegistryKey, ServiceKey, StackKey, VolumeKey, project_id, short_id
-from syncd.live import LiveService, ServiceStatus
 from syncd.manifests.fields import parse_mount
-from syncd.observe import Observation
-from syncd.plan import Action, Plan
-from syncd.records import ServiceRecord
 from syncd.taint import REDACTED, covered, redact
 
 

@@ -1,4 +1,10 @@
-"""Container engines behind one interface (`Engine`); `connect` picks one from the settings."""
+"""Container engines behind one interface (`Engine`); `connect` picks one from the settings.
+
+`engine.base` is the boundary's vocabulary (requests, observations, names, labels) and is pure;
+`engine.docker` is the only module that imports docker.
+
+Stage 3. May import: the root leaves and `manifests` (field syntaxes such as registry hosts).
+"""
 
 from __future__ import annotations
 

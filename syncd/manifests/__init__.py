@@ -1,4 +1,10 @@
-"""Manifests: read every document of a revision into typed, located values, or say what is wrong."""
+"""Manifests: read every document of a revision into typed, located values, or say what is wrong.
+
+Owns safe YAML loading, interpolation, the manifest models and field syntaxes, the checks and the
+JSON Schemas. Pure: no I/O beyond the bytes it is handed.
+
+Stage 2. May import: the root leaves only.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,8 @@ from syncd.errors import Problem, Severity, scrub_problem
 from syncd.manifests.checks import check, secret_sources
 from syncd.manifests.model import Registry, Stack, StackPatch
 from syncd.manifests.parse import Located, parse_document
-from syncd.yamlsafe import DEFAULT_LIMITS, Document, Limits, load
+from syncd.manifests.yamlsafe import Document, load
+from syncd.settings import DEFAULT_LIMITS, Limits
 
 
 @dataclass(frozen=True)

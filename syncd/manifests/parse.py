@@ -17,10 +17,10 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from syncd.errors import Problem
-from syncd.interpolate import interpolate
+from syncd.manifests.interpolate import interpolate
 from syncd.manifests.model import MODELS, Kind, Registry, Stack, StackPatch
+from syncd.manifests.yamlsafe import Document, Path, PathPart, pointer
 from syncd.taint import scrub
-from syncd.yamlsafe import Document, Path, PathPart, pointer
 
 M = TypeVar("M", Stack, StackPatch, Registry)
 # Names that become ids, container names and labels everywhere: never from the environment.

@@ -2,6 +2,8 @@
 
 Every rendering shows values only from the plan's patch ops, which the planner has redacted, so
 no format can print a secret. Pure: no I/O; each function returns a string.
+
+Stage 5. May import: the root leaves, `manifests`, `engine.base` and `core`.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import assert_never
 
-from syncd.plan import Plan
+from syncd.core.plan import Plan
 from syncd.render.json_format import render_json, render_json_patch
 from syncd.render.markdown import render_markdown
 from syncd.render.text import render_text

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from syncd.plan import Plan, ServiceChange, StackPlan, VolumeChange
+from syncd.core.plan import Plan, ServiceChange, StackPlan, VolumeChange
 
 
 def _service(change: ServiceChange) -> dict[str, Any]:

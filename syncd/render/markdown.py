@@ -9,7 +9,7 @@ import html
 import re
 from typing import Any
 
-from syncd.plan import Action, Plan, ServiceChange, StackPlan
+from syncd.core.plan import Action, Plan, ServiceChange, StackPlan
 from syncd.render.vocabulary import (
     action_symbol,
     base_name,

@@ -5,7 +5,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-from syncd.plan import Plan, ServiceChange, StackPlan, VolumeChange
+from syncd.core.plan import Plan, ServiceChange, StackPlan, VolumeChange
 from syncd.render.vocabulary import (
     action_symbol,
     base_name,

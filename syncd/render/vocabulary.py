@@ -10,8 +10,16 @@ import json
 import re
 from typing import Any, assert_never
 
-from syncd.canonical import DEFAULTS
-from syncd.plan import Action, Plan, Reason, ServiceChange, StackPlan, VolumeAction, VolumeChange
+from syncd.core.canonical import DEFAULTS
+from syncd.core.plan import (
+    Action,
+    Plan,
+    Reason,
+    ServiceChange,
+    StackPlan,
+    VolumeAction,
+    VolumeChange,
+)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

@@ -13,7 +13,7 @@ from prometheus_client.registry import Collector
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
 
-    from syncd.daemon import Daemon
+    from syncd.daemon.loop import Daemon
 
 
 class _State(Collector):

@@ -1,5 +1,5 @@
 """The daemon's vocabulary and the status it shows: what starts a sync, which stage failed,
-and the snapshot of its state that `/v2/syncd/status` and `/healthz` answer with."""
+and the snapshot of its state that `/v2/syncd/daemon/status` and `/healthz` answer with."""
 
 from __future__ import annotations
 

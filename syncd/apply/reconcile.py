@@ -13,17 +13,17 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from syncd import datadir, logs
-from syncd.desired import DesiredState, resolve
+from syncd.apply.execute import Execution, Planned, ServiceFailed, ServiceResult, SyncResult
+from syncd.apply.store import Store
+from syncd.core.desired import DesiredState, resolve
+from syncd.core.observe import Observation, observe
+from syncd.core.plan import plan
 from syncd.engine.base import Engine, Observed
 from syncd.errors import SyncdError
-from syncd.execute import Execution, Planned, ServiceFailed, ServiceResult, SyncResult
 from syncd.ids import ServiceKey
 from syncd.manifests import ManifestSet
 from syncd.manifests.model import Strategy
-from syncd.observe import Observation, observe
-from syncd.plan import plan
 from syncd.settings import Settings
-from syncd.store import Store
 
 __all__ = ["Reconciler", "ServiceFailed", "ServiceResult", "SyncResult"]
 

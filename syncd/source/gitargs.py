@@ -12,23 +12,18 @@ import re
 from urllib.parse import urlsplit
 
 from syncd.errors import SourceError
+from syncd.taint import redact_url
 
 ALLOWED_SCHEMES = ("https", "ssh", "file")
 # git itself refuses every other transport (defence in depth: set for every git command)
 GIT_ALLOW_PROTOCOL = "file:https:ssh"
 ACCEPTED = "a local path, https://…, ssh://…, user@host:path or file://…"
 
-_USERINFO = re.compile(r"(?<=://)[^/\s]*@")  # up to the last '@' of the authority
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _SCP = re.compile(r"^([\w.-]+)@([\w.-]+):", re.ASCII)
 _HELPER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+.-]*::")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
-
-
-def redact_url(text: str) -> str:
-    """`https://user:token@host/x` -> `https://<redacted>@host/x`, wherever it appears."""
-    return _USERINFO.sub("<redacted>@", text)
 
 
 def _refuse(location: str, why: str) -> SourceError:

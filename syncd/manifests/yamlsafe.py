@@ -27,6 +27,7 @@ from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
 from syncd.errors import Position, Problem
+from syncd.settings import DEFAULT_LIMITS, Limits
 
 PathPart = str | int
 Path = tuple[PathPart, ...]
@@ -40,18 +41,6 @@ _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
 _MAP_TAGS = {None, "!", "tag:yaml.org,2002:map"}
 _SEQ_TAGS = {None, "!", "tag:yaml.org,2002:seq"}
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_file_bytes: int = 1024 * 1024
-    max_depth: int = 64
-    max_nodes: int = 100_000  # values of one file, aliases expanded
-    max_documents: int = 1000  # documents of one file
-    max_dir_depth: int = 64  # directories, on disk and in a commit (source.py)
-
-
-DEFAULT_LIMITS = Limits()
 
 
 @dataclass

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from syncd import canonical
-from syncd.canonical import Spec
+from syncd.core import canonical
+from syncd.core.canonical import Spec
 from syncd.ids import ServiceKey, StackKey, VolumeKey
 
 

@@ -28,9 +28,9 @@ from typing import Any
 import jsonpointer
 
 from syncd import datadir
-from syncd.canonical import Spec, canonical_json
+from syncd.core.canonical import Spec, canonical_json
+from syncd.core.records import DIGEST_PREFIX, ServiceRecord
 from syncd.ids import ServiceKey, VolumeKey
-from syncd.records import DIGEST_PREFIX, ServiceRecord
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -16,19 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from syncd import logs, taint
-from syncd.desired import DesiredService, DesiredState
+from syncd.apply.registries import CredentialsError, auth_for, registry_for
+from syncd.apply.store import Store
+from syncd.core.desired import DesiredService, DesiredState
+from syncd.core.live import LiveService, ServiceStatus
+from syncd.core.observe import Observation
+from syncd.core.plan import Action, Plan, ServiceChange, VolumeAction
+from syncd.core.records import DIGEST_PREFIX
+from syncd.core.runspec import container_request
 from syncd.engine.base import ContainerState, Engine, EngineError, EngineUnavailable, Observed
 from syncd.errors import CredentialsHostMismatch, SyncdError
 from syncd.ids import ServiceKey
-from syncd.live import LiveService, ServiceStatus
 from syncd.manifests.model import DependsCondition
-from syncd.observe import Observation
-from syncd.plan import Action, Plan, ServiceChange, VolumeAction
-from syncd.records import DIGEST_PREFIX
-from syncd.registries import CredentialsError, auth_for, registry_for
-from syncd.runspec import container_request
 from syncd.settings import Settings
-from syncd.store import Store
 
 STARTS = frozenset({Action.CREATE, Action.RECREATE, Action.START})
 # Fields whose values Docker quotes (in pieces, too) in its errors: image refs, bindings, paths.

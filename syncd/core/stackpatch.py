@@ -27,7 +27,8 @@ import jsonpointer
 from syncd.errors import Problem
 from syncd.manifests.model import StackPatch
 from syncd.manifests.parse import Located
-from syncd.yamlsafe import DEFAULT_LIMITS, Path, PathPart, pointer
+from syncd.manifests.yamlsafe import Path, PathPart, pointer
+from syncd.settings import DEFAULT_LIMITS
 
 REDACTED = "<redacted>"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from syncd.desired import DesiredService
+from syncd.core.desired import DesiredService
 from syncd.engine.base import ContainerRequest, HealthProbe, Mount, Port, service_labels
 from syncd.manifests.fields import MountKind, parse_mount, parse_port
 

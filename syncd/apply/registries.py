@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from syncd import taint
-from syncd.desired import DesiredRegistry
+from syncd.core.desired import DesiredRegistry
 from syncd.errors import CredentialsHostMismatch, SyncdError
 from syncd.ids import RegistryKey
 from syncd.manifests.fields import image_registry_address, registry_address

@@ -23,8 +23,8 @@ if TYPE_CHECKING:  # imported where used: `apply` on a plain directory never loa
     import git
 
 from syncd.errors import Position, Problem, Severity, SourceError
-from syncd.gitargs import check_revision
-from syncd.yamlsafe import DEFAULT_LIMITS, Limits
+from syncd.settings import DEFAULT_LIMITS, Limits
+from syncd.source.gitargs import check_revision
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 _SYMLINK_MODE = 0o120000

@@ -18,8 +18,9 @@ from pathlib import Path
 
 from syncd import datadir
 from syncd.errors import SourceError
-from syncd.gitargs import GIT_ALLOW_PROTOCOL, check_branch, check_location, redact_url
-from syncd.source import Snapshot, read_revision
+from syncd.source.gitargs import GIT_ALLOW_PROTOCOL, check_branch, check_location
+from syncd.source.reader import Snapshot, read_revision
+from syncd.taint import redact_url
 
 __all__ = ["Credentials", "RepoKind", "Repository", "redact_url"]
 

@@ -14,12 +14,13 @@ from typing import Any
 
 import jsonpatch
 
-from syncd import canonical, taint
-from syncd.canonical import Spec
-from syncd.desired import DesiredService, DesiredStack, DesiredState
+from syncd import taint
+from syncd.core import canonical
+from syncd.core.canonical import Spec
+from syncd.core.desired import DesiredService, DesiredStack, DesiredState
+from syncd.core.live import LiveService, LiveStack, LiveState, LiveVolume, ServiceStatus
 from syncd.errors import SyncdError
 from syncd.ids import ServiceKey, StackKey, VolumeKey
-from syncd.live import LiveService, LiveStack, LiveState, LiveVolume, ServiceStatus
 from syncd.manifests.checks import find_cycle
 from syncd.manifests.model import Strategy
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from syncd.canonical import Spec
+from syncd.core.canonical import Spec
 
 DIGEST_PREFIX = "<digest:"  # a secret value as the store keeps it: `<digest:hmac-sha256>`
 

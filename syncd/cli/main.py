@@ -8,18 +8,19 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from syncd import __version__, logs, operatorenv, report, settings, taint
-from syncd.desired import DesiredState, resolve
+from syncd import __version__, logs, operatorenv, settings, taint
+from syncd.apply.reconcile import Reconciler, SyncResult
+from syncd.cli import report
+from syncd.cli.report import ReportFormat
+from syncd.core.desired import DesiredState, resolve
+from syncd.core.live import LiveState
+from syncd.core.plan import REASON_TEXT, Action, Plan, Reason, as_live, plan
 from syncd.errors import ManifestError, Problem, SyncdError, errors_only
 from syncd.ids import ServiceKey
-from syncd.live import LiveState
 from syncd.manifests import ManifestSet, read_manifests
-from syncd.plan import REASON_TEXT, Action, Plan, Reason, as_live, plan
-from syncd.reconcile import Reconciler, SyncResult
 from syncd.render import PlanFormat, render
-from syncd.report import ReportFormat
 from syncd.settings import Layers
-from syncd.source import Snapshot, read_directory, read_revision
+from syncd.source.reader import Snapshot, read_directory, read_revision
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -230,7 +231,7 @@ def cmd_volume(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from syncd import runconfig
+    from syncd.daemon import config as runconfig
 
     config, settings_, layers = runconfig.resolve(args)
     variables = operatorenv.variables(config.env_files, config.allow_env, os.environ)
@@ -238,13 +239,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(runconfig.describe(config, settings_, layers))
         print(operatorenv.describe(variables))
         return EXIT_OK
-    from syncd.runner import run_daemon
+    from syncd.cli.run import run_daemon
 
     return run_daemon(config, settings_, variables)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from syncd import schema
+    from syncd.manifests import schema
 
     for path in schema.write(Path(args.out)):
         print(path)
@@ -341,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     volume.add_argument("volume", help="project/stack/volume, or project/volume")
     volume.set_defaults(func=cmd_volume)
 
-    from syncd import runconfig
+    from syncd.daemon import config as runconfig
 
     run = sub.add_parser(
         "run",

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from syncd.canonical import Spec
-from syncd.desired import DesiredService, DesiredState
+from syncd.core.canonical import Spec
+from syncd.core.desired import DesiredService, DesiredState
+from syncd.core.live import LiveService, LiveStack, LiveState, LiveVolume, ServiceStatus
+from syncd.core.records import ServiceRecord
 from syncd.engine.base import ContainerState, Observed, ObservedContainer
 from syncd.ids import ServiceKey, StackKey
-from syncd.live import LiveService, LiveStack, LiveState, LiveVolume, ServiceStatus
-from syncd.records import ServiceRecord
 
 Restore = Callable[[ServiceRecord, Spec | None], Spec]
 

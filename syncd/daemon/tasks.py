@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from syncd.apply.registries import CredentialsError, auth_for, check_host, login_auth, registry_for
 from syncd.engine.base import EngineError
 from syncd.errors import SyncdError
 from syncd.ids import RegistryKey, ServiceKey, VolumeKey
-from syncd.registries import CredentialsError, auth_for, check_host, login_auth, registry_for
 
 if TYPE_CHECKING:
-    from syncd.daemon import Daemon
-    from syncd.desired import DesiredRegistry
+    from syncd.core.desired import DesiredRegistry
+    from syncd.daemon.loop import Daemon
 
 ACTIONS = ("pull", "recreate", "restart", "start", "stop")
 
@@ -73,7 +73,7 @@ class Operator:
         else:
             raise OperationRefused(f"unknown action {action!r}")
         self._record(action, str(key))
-        from syncd.status import Trigger
+        from syncd.daemon.status import Trigger
 
         self.daemon.request(Trigger.OPERATOR)
 
@@ -98,7 +98,7 @@ class Operator:
             self.daemon.engine.remove_volume(key)
             self.daemon.store.set_orphaned(key, False)
         self._record("delete_volume", str(key))
-        from syncd.status import Trigger
+        from syncd.daemon.status import Trigger
 
         self.daemon.request(Trigger.OPERATOR)
 

@@ -27,25 +27,25 @@ from syncd.api.deployed import deployed_spec
 from syncd.api.projects import first_applied, project_names
 from syncd.api.view import Inputs, View
 from syncd.api.view import build as build_view
-from syncd.canonical import Spec
-from syncd.desired import DesiredState
+from syncd.apply.execute import SyncResult
+from syncd.apply.reconcile import Reconciler
+from syncd.apply.store import Store
+from syncd.core.canonical import Spec
+from syncd.core.desired import DesiredState
+from syncd.core.observe import Observation
+from syncd.daemon.config import RunConfig
+from syncd.daemon.metrics import Metrics
+from syncd.daemon.status import Outcome, Stage, Status, Trigger
+from syncd.daemon.usage import FilesUsage
 from syncd.engine import EngineUnavailable, connect
 from syncd.engine.base import Engine, Names
 from syncd.errors import ManifestError, Problem, SourceError, SyncdError
-from syncd.execute import SyncResult
 from syncd.ids import RegistryKey, ServiceKey
 from syncd.manifests import ManifestSet, read_manifests
-from syncd.metrics import Metrics
-from syncd.observe import Observation
-from syncd.reconcile import Reconciler
 from syncd.render import PlanFormat, render
-from syncd.repository import Credentials, RepoKind, Repository
-from syncd.runconfig import RunConfig
 from syncd.settings import Settings
-from syncd.source import Snapshot
-from syncd.status import Outcome, Stage, Status, Trigger
-from syncd.store import Store
-from syncd.usage import FilesUsage
+from syncd.source.reader import Snapshot
+from syncd.source.repository import Credentials, RepoKind, Repository
 
 BACKOFF_BASE = 2.0
 BACKOFF_MAX = 300.0
@@ -684,7 +684,7 @@ class Daemon:
         ]
 
     def _watch(self) -> None:
-        from syncd.watcher import watch_refs
+        from syncd.source.watcher import watch_refs
 
         def changed() -> None:
             self.request(Trigger.WATCH)

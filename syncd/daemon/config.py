@@ -12,9 +12,9 @@ from pathlib import Path
 
 from syncd import operatorenv
 from syncd.errors import SyncdError
-from syncd.gitargs import redact_url
-from syncd.interpolate import REDACTED
+from syncd.manifests.interpolate import REDACTED
 from syncd.settings import SETTING_NAMES, Layers, Settings, from_args
+from syncd.taint import redact_url
 
 RUN_NAMES = {
     "repo",

@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from syncd.manifests.yamlsafe import Path
 from syncd.secretpolicy import is_own, unset_variable
 from syncd.taint import REDACTED
-from syncd.yamlsafe import Path
 
 __all__ = ["REDACTED", "Interpolation", "interpolate"]
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from syncd import canonical, stackpatch
-from syncd.canonical import Spec, escape
+from syncd.core import canonical, stackpatch
+from syncd.core.canonical import Spec, escape
 from syncd.errors import ManifestError, Problem, Severity, scrub_problem
 from syncd.ids import RegistryKey, ServiceKey, StackKey, VolumeKey
 from syncd.manifests import ManifestSet
@@ -23,8 +23,8 @@ from syncd.manifests.checks import check
 from syncd.manifests.fields import MountKind, parse_mount
 from syncd.manifests.model import Registry, Service, Stack, StackPatch, Strategy
 from syncd.manifests.parse import Located
+from syncd.manifests.yamlsafe import Path, pointer
 from syncd.taint import REDACTED
-from syncd.yamlsafe import Path, pointer
 
 
 @dataclass(frozen=True)

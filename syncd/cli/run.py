@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from syncd import logs
-from syncd.daemon import Daemon, StartupError
-from syncd.runconfig import RunConfig
+from syncd.daemon.config import RunConfig
+from syncd.daemon.loop import Daemon, StartupError
+from syncd.daemon.status import Trigger
 from syncd.settings import Settings
-from syncd.status import Trigger
 
 EXIT_UNAVAILABLE = 69
 EXIT_CANTCREAT = 73
@@ -22,7 +22,7 @@ def run_daemon(config: RunConfig, settings: Settings, env: Mapping[str, str]) ->
     import sys
 
     from syncd.api import create_app
-    from syncd.server import PortInUse, Server, bind
+    from syncd.api.server import PortInUse, Server, bind
 
     log = logs.get()
     # The API shares the process with syncs: a short GIL switch interval keeps a drift pass's
