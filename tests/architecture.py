@@ -52,6 +52,10 @@ ROOT_LEAVES: Mapping[str, Layer] = {
     "datadir": Layer(0, "the data dir's layout and modes (makes folders)", pure=True),
     "secretpolicy": Layer(0, "which secret sources a manifest may name", pure=True),
     "operatorenv": Layer(0, "the operator's variables and secret files (reads them)", pure=True),
+    # arriving with issue 12's other branches: dependency graphs shared by manifests and core,
+    # and the operator's policy (checked by manifests, applied by the engine)
+    "graph": Layer(0, "service dependency graphs: start order, one cycle to name", pure=True),
+    "policy": Layer(0, "the operator's policy: what a manifest may ask of the host", pure=True),
 }
 # Entry points: not imported by syncd's modules, may import anything. `syncd` itself (the root
 # `__init__`, only `__version__`) counts as a root leaf when imported.
