@@ -10,6 +10,7 @@ table gives it a rank and a reason.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -70,19 +71,33 @@ def test_known_violations_are_still_real(graph: Graph) -> None:
 
 def test_the_walk_sees_the_tree(graph: Graph) -> None:
     """The checks above can only pass honestly if the walk really sees syncd's imports."""
-    targets = {i.target for imps in graph.imports.values() for i in imps}
-    assert {"git", "docker", "watchfiles", "sqlite3", "fastapi"} <= {
-        t.split(".")[0] for t in targets
-    }
-    # lazy, TYPE_CHECKING and package-level imports are all seen
-    reader = graph.imports["syncd.source.reader"]
-    assert any(i.library == "git" and i.lazy for i in reader)
-    assert any(i.library == "git" and i.type_only for i in reader)
-    assert "syncd.engine.docker" in {i.target for i in graph.imports["syncd.engine"]}
+    libraries = {i.library for imps in graph.imports.values() for i in imps}
+    assert {"git", "docker", "watchfiles", "sqlite3", "fastapi", "uvicorn"} <= libraries
     assert ("syncd.core", "syncd.manifests") in package_arrows(graph)
+    assert ("syncd.render", "syncd.core") in package_arrows(graph)
     assert is_pure(graph, "syncd.core.plan") and not is_pure(graph, "syncd.engine.docker")
-    every_package = {m.split(".")[1] for m in graph.files if m.count(".") >= 2}
-    assert every_package == set(PACKAGES)
+    assert is_pure(graph, "syncd.engine.base") and not is_pure(graph, "syncd.logs")
+    packages = {m.split(".")[1] for m in graph.files if m.count(".") >= 2}
+    assert packages == set(PACKAGES)
+
+
+def test_the_import_graph_output(graph: Graph) -> None:
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "import-graph.py")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = run.stdout.splitlines()
+    render = next(line for line in lines if line.split()[:3] == ["[5]", "render", "->"])
+    assert re.search(rf"\bcore {_count(graph)}\b", render), render
+    assert run.returncode == (1 if check(graph) else 0), run.stderr
+    circles = [v for v in check(graph) if v.rule is Rule.CYCLE]
+    assert f"import circles (module-level imports): {len(circles) or 'none'}" in lines
+
+
+def _count(graph: Graph) -> int:
+    return package_arrows(graph)["syncd.render", "syncd.core"]
 
 
 # --- each rule can fail: a small fake tree in tmp_path --------------------------------------
@@ -119,6 +134,52 @@ CLEAN = {
     "syncd/api/app.py": "import fastapi\nfrom syncd.daemon.loop import f\n",
     "syncd/__main__.py": "from syncd.api import app\n",
 }
+
+
+def test_the_reader_resolves_every_form_of_import(tmp_path: Path) -> None:
+    graph = _tree(
+        tmp_path,
+        {
+            "syncd/core/plan.py": """\
+                import os.path
+                import syncd.core.live as live
+                from typing import TYPE_CHECKING
+                from syncd import ids, __version__
+                from . import live
+                from .live import LiveState
+                from ..manifests import model
+
+                if TYPE_CHECKING:
+                    from syncd.engine.base import Engine
+                else:
+                    import json
+
+                class Planner:
+                    def run(self) -> None:
+                        from syncd.apply.store import Store
+                """,
+            "syncd/core/live.py": "",
+            "syncd/ids.py": "",
+            "syncd/manifests/model.py": "",
+            "syncd/engine/base.py": "",
+            "syncd/apply/store.py": "",
+        },
+    )
+    found = {(i.target, i.line, i.lazy, i.type_only) for i in graph.imports["syncd.core.plan"]}
+    assert found == {
+        ("os.path", 1, False, False),
+        ("syncd.core.live", 2, False, False),
+        ("typing", 3, False, False),
+        ("syncd.ids", 4, False, False),
+        ("syncd", 4, False, False),
+        ("syncd.core.live", 5, False, False),
+        ("syncd.core.live", 6, False, False),
+        ("syncd.manifests.model", 7, False, False),
+        ("syncd.engine.base", 10, False, True),
+        ("json", 12, False, False),
+        ("syncd.apply.store", 16, True, False),
+    }
+    assert graph.place("syncd.core") == "syncd/core/__init__.py"
 
 
 def test_a_clean_fake_tree_has_no_violation(tmp_path: Path) -> None:
