@@ -16,6 +16,8 @@ PURE = [
     "syncd.ids",
     "syncd.manifests.yamlsafe",
     "syncd.manifests.interpolate",
+    "syncd.manifests.yamlscalars",
+    "syncd.manifests.compose",
     "syncd.secretpolicy",
     "syncd.manifests",
     "syncd.core.canonical",
