@@ -6,7 +6,9 @@ It builds plain Python values straight from the parser's event stream, so that:
   size passes `Limits.max_nodes` is refused in linear time, before anything expands (one budget
   for all documents of a file, which may hold at most `Limits.max_documents`);
 - every scalar's construction is total: a value its tag cannot hold (`!!bool maybe`), a number
-  too long to convert safely, a NUL character are located errors, never an exception;
+  too long to convert safely, a NUL character are located errors, never an exception; what a
+  plain scalar means is the `Schema`'s (YAML 1.1 for syncd's manifests, 1.2 for Compose files,
+  see `yamlscalars`);
 - nesting deeper than `Limits.max_depth` is refused without recursion;
 - duplicate keys in one mapping, unknown tags and complex keys are reported, not ignored;
 - non-UTF-8 bytes are reported with their position.
@@ -17,28 +19,25 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from yaml.constructor import SafeConstructor
-from yaml.resolver import Resolver
 
 from syncd.errors import Position, Problem
+from syncd.manifests.yamlscalars import MERGE as _MERGE
+from syncd.manifests.yamlscalars import Fatal as _Fatal
+from syncd.manifests.yamlscalars import Schema, scalar, unsupported
+from syncd.manifests.yamlscalars import pos as _pos
 from syncd.settings import DEFAULT_LIMITS, Limits
+
+__all__ = ["Document", "Path", "PathPart", "Positions", "Schema", "load", "pointer"]
 
 PathPart = str | int
 Path = tuple[PathPart, ...]
 
 _Parser: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_resolver = Resolver()
-_constructor = SafeConstructor()
-
-_CORE = "tag:yaml.org,2002:"
-_STR = "tag:yaml.org,2002:str"
-_MERGE = "tag:yaml.org,2002:merge"
 _MAP_TAGS = {None, "!", "tag:yaml.org,2002:map"}
 _SEQ_TAGS = {None, "!", "tag:yaml.org,2002:seq"}
 
@@ -70,19 +69,6 @@ class Document:
     positions: Positions
 
 
-class _Fatal(Exception):
-    def __init__(self, position: Position, message: str) -> None:
-        super().__init__(message)
-        self.position = position
-        self.message = message
-
-
-def _pos(mark: Any) -> Position:
-    if mark is None:
-        return Position(1, 1)
-    return Position(mark.line + 1, mark.column + 1)
-
-
 @dataclass
 class _Frame:
     path: Path
@@ -95,80 +81,11 @@ class _Frame:
     merges: list[tuple[Any, Position]] = field(default_factory=list)
 
 
-_SCALARS = {
-    "tag:yaml.org,2002:null": _constructor.construct_yaml_null,
-    "tag:yaml.org,2002:bool": _constructor.construct_yaml_bool,
-    "tag:yaml.org,2002:int": _constructor.construct_yaml_int,
-    "tag:yaml.org,2002:float": _constructor.construct_yaml_float,
-}
-_NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
-# A 64-bit integer has at most 19 digits; with sign, `0x`/`0o`/`0b`, `_` and sexagesimal `:`
-# a sane number stays far below this. Longer text is refused before it is converted, so that
-# neither Python's int-string limit nor a quadratic base-60 conversion is ever reached.
-MAX_NUMBER_TEXT = 100
-MAX_INT = 2**63 - 1
-
-
-def _construct(tag: str, event: Any) -> Any:
-    """The value of a scalar of `tag`, or `_Fatal` at the scalar: never a constructor's error."""
-    mark = _pos(event.start_mark)
-    if tag in _NUMBER_TAGS and len(event.value) > MAX_NUMBER_TEXT:
-        raise _Fatal(
-            mark,
-            f"a number of {len(event.value)} characters is too large "
-            f"(at most {MAX_NUMBER_TEXT}); quote it to use it as text",
-        )
-    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
-    try:
-        value = _SCALARS[tag](node)
-    except Exception:  # PyYAML's constructors raise KeyError, ValueError, IndexError, ...
-        short = tag.removeprefix(_CORE)
-        raise _Fatal(mark, f"{_clip(event.value)!r} is not a valid !!{short}") from None
-    if isinstance(value, float) and not math.isfinite(value):
-        raise _Fatal(mark, f"{_clip(event.value)!r} is not a finite number")
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
-        raise _Fatal(
-            mark,
-            f"{_clip(event.value)!r} is outside the 64-bit integer range; "
-            "quote it to use it as text",
-        )
-    return value
-
-
-def _clip(text: str, size: int = 40) -> str:
-    return text if len(text) <= size else text[:size] + "..."
-
-
-def _scalar(event: Any) -> tuple[Any, str]:
-    tag = event.tag
-    if tag is None or tag == "!":
-        tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
-    if "\x00" in event.value:
-        raise _Fatal(
-            _pos(event.start_mark),
-            "a NUL character (\\0) is not allowed: Docker cannot pass it to a container",
-        )
-    if tag in (_STR, _MERGE, "tag:yaml.org,2002:timestamp"):
-        # Timestamps stay text: manifests have no date fields.
-        return event.value, tag
-    if tag not in _SCALARS:
-        raise _Fatal(_pos(event.start_mark), _unsupported(tag, "a scalar"))
-    return _construct(tag, event), tag
-
-
-_COLLECTION_TAGS = {_CORE + name for name in ("map", "seq", "set", "omap", "pairs")}
-
-
-def _unsupported(tag: str, node: str) -> str:
-    if tag in _COLLECTION_TAGS or tag in _SCALARS or tag in (_STR, _CORE + "timestamp"):
-        return f"the tag !!{tag.removeprefix(_CORE)} cannot be given to {node}"
-    return f"unsupported YAML tag {_clip(tag)!r}"
-
-
 class _Builder:
-    def __init__(self, path: str, limits: Limits) -> None:
+    def __init__(self, path: str, limits: Limits, schema: Schema) -> None:
         self.path = path
         self.limits = limits
+        self.schema = schema
         self.documents: list[Document] = []
         self.problems: list[Problem] = []
         self.nodes = 0  # one budget for the whole file: documents share it
@@ -226,7 +143,7 @@ class _Builder:
 
     def _scalar_event(self, event: Any) -> None:
         mark = _pos(event.start_mark)
-        value, tag = _scalar(event)
+        value, tag = scalar(event, self.schema)
         if self._is_key():
             self._key(event.value, tag == _MERGE, mark)
             return
@@ -251,7 +168,7 @@ class _Builder:
             raise _Fatal(mark, "complex mapping keys are not supported; use a plain string key")
         is_map = isinstance(event, yaml.MappingStartEvent)
         if event.tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
-            raise _Fatal(mark, _unsupported(event.tag, "a mapping" if is_map else "a list"))
+            raise _Fatal(mark, unsupported(event.tag, "a mapping" if is_map else "a list"))
         if len(self.stack) >= self.limits.max_depth:
             raise _Fatal(mark, f"nesting is deeper than {self.limits.max_depth} levels; refused")
         self._count(1, mark)
@@ -356,9 +273,10 @@ def _text_position(text: str, index: int) -> Position:
 
 
 def load(
-    path: str, data: bytes, limits: Limits = DEFAULT_LIMITS
+    path: str, data: bytes, limits: Limits = DEFAULT_LIMITS, *, schema: Schema = Schema.YAML11
 ) -> tuple[list[Document], list[Problem]]:
-    """Every document of one file, or the problems that stop it from being read."""
+    """Every document of one file, or the problems that stop it from being read; `schema`
+    says what plain scalars mean (`Schema.COMPOSE` for Compose files: YAML 1.2)."""
     if len(data) > limits.max_file_bytes:
         return [], [
             Problem(
@@ -373,7 +291,7 @@ def load(
     if text is None:
         assert problem is not None
         return [], [problem]
-    builder = _Builder(path, limits)
+    builder = _Builder(path, limits, schema)
     try:
         for event in yaml.parse(text, Loader=_Parser):
             builder.feed(event)
