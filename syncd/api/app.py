@@ -15,6 +15,7 @@ from syncd import __version__
 from syncd.api import v2
 from syncd.api.limits import BodyLimit
 from syncd.api.models import Error, ValidationErrorItem, ValidationErrors
+from syncd.errors import WebhookMalformed, WebhookRejected
 from syncd.source import webhooks as hooks
 
 if TYPE_CHECKING:
@@ -48,14 +49,14 @@ def create_app(daemon: Daemon) -> FastAPI:
             provider = hooks.verify(
                 dict(request.headers), body, secret.encode() if secret else None
             )
-        except hooks.WebhookRejected as err:
+        except WebhookRejected as err:
             client = request.client.host if request.client else "?"
             log.warning("webhook_rejected", reason=str(err), client=client)
             daemon.metrics.webhooks_rejected.inc()
             return error(401, "Unauthorized", str(err))
         try:
             branch = hooks.pushed_branch(body)
-        except hooks.WebhookMalformed as err:
+        except WebhookMalformed as err:
             client = request.client.host if request.client else "?"
             log.warning("webhook_malformed", reason=str(err), client=client)
             return error(400, "BadRequest", str(err))
