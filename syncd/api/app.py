@@ -77,14 +77,14 @@ def create_app(daemon: Daemon) -> FastAPI:
     @app.get("/v2/syncd/daemon/status")
     def sync_status() -> dict[str, Any]:
         status = daemon.status.as_dict()
-        status["stacks"] = daemon.store.stacks()
+        status["stacks"] = {key: row.as_json() for key, row in daemon.store.stacks().items()}
         status["pendingPlan"] = daemon.status.plan_json
         status["pendingPlanMarkdown"] = daemon.status.plan_markdown
         return status
 
     @app.get("/v2/syncd/syncs")
     def sync_history(limit: int = 50) -> Any:
-        return daemon.store.syncs(max(1, min(limit, 1000)))
+        return [row.as_json() for row in daemon.store.syncs(max(1, min(limit, 1000)))]
 
     app.include_router(v2.router(daemon))
 
