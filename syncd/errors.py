@@ -1,8 +1,20 @@
-"""Every error syncd reports, split by what the caller should do about it.
+"""Every error syncd reports, split by what the caller should do about it (kopf's split).
 
-`Problem` is one finding about a manifest, with the place it comes from. `ManifestError` carries
-all problems of a revision at once: the loop waits for a new revision. Infrastructure errors
-(`SourceError`, later engine errors) mean "retry later".
+`Problem` is one finding about a manifest, with the place it comes from. Then the classes, by
+what the caller does next:
+
+- wait for a new revision: the revision itself is wrong (`ManifestError`, `PatchRefused`,
+  `PlanRefused`); retrying the same revision gives the same answer.
+- retry later: the outside world failed (`SourceError`, `EngineError`, `EngineUnavailable`); the
+  same revision may well work next time.
+- refuse the request: a caller sent something syncd will not act on (`WebhookRejected`,
+  `WebhookMalformed`, `CredentialsHostMismatch`); answer it, change nothing.
+- fix the settings: the operator's configuration cannot work (`SecretFileError`,
+  `CredentialsError`, `PortInUse`); nothing improves until the operator acts.
+
+Adapters translate third-party exceptions at the boundary and chain them
+(`raise EngineUnavailable(...) from err`); `from None` only where the cause could carry a secret
+or bytes a user controls, with a comment saying which.
 """
 
 from __future__ import annotations
@@ -63,6 +75,9 @@ class SyncdError(Exception):
     """Base of syncd's own errors."""
 
 
+# -- wait for a new revision ------------------------------------------------------------------
+
+
 class ManifestError(SyncdError):
     """The revision's manifests are invalid: wait for a new revision, keep the last good state."""
 
@@ -74,8 +89,42 @@ class ManifestError(SyncdError):
         super().__init__(f"{first}{more}")
 
 
+class PatchRefused(SyncdError):
+    """An op of an overlay cannot be applied; `problem` says where and why, and nothing more."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+class PlanRefused(SyncdError):
+    """The plan would do something syncd refuses to do without being told to."""
+
+
+# -- retry later -------------------------------------------------------------------------------
+
+
 class SourceError(SyncdError):
     """The repository or revision could not be read: retry later or fix the settings."""
+
+
+class EngineError(SyncdError):
+    """The engine refused or failed an operation; the message is the engine's answer."""
+
+
+class EngineUnavailable(EngineError):
+    """The engine cannot be reached at all (daemon down, socket missing, no permission)."""
+
+
+# -- refuse the request ------------------------------------------------------------------------
+
+
+class WebhookRejected(SyncdError):
+    """The request is not a genuine webhook of a configured host: answer 401."""
+
+
+class WebhookMalformed(SyncdError):
+    """A genuine webhook whose payload cannot be read safely: answer 400."""
 
 
 class CredentialsHostMismatch(SyncdError):
@@ -89,3 +138,18 @@ class CredentialsHostMismatch(SyncdError):
             f"the credentials of registry {registry_host} are only ever sent to {registry_host}, "
             f"but {image} is pulled from {target_host}: refused, nothing was sent"
         )
+
+
+# -- fix the settings --------------------------------------------------------------------------
+
+
+class SecretFileError(SyncdError):
+    """A `{file: …}` secret cannot be read, or may not be (outside the secrets directory)."""
+
+
+class CredentialsError(SyncdError):
+    """A registry's password cannot be read (variable unset, file missing)."""
+
+
+class PortInUse(SyncdError):
+    """The listen address cannot be bound."""

@@ -21,7 +21,7 @@ import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from syncd.errors import SyncdError
+from syncd.errors import SecretFileError, SyncdError
 from syncd.secretpolicy import (
     ENV_FILE_SETTING,
     OWN_PREFIX,
@@ -33,10 +33,6 @@ from syncd.settings import Layers
 
 MAX_SECRET_BYTES = 64 * 1024
 _PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\*?$|^\*$")
-
-
-class SecretFileError(SyncdError):
-    """A `{file: …}` secret cannot be read, or may not be (outside the secrets directory)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -146,7 +142,7 @@ def read_secret_file(ref: str, secrets_dir: Path) -> str:
     except OSError as err:
         raise SecretFileError(
             f"cannot read the password file {ref} in {secrets_dir}: {err.strerror}"
-        ) from None
+        ) from err
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise SecretFileError(f"the password file {ref} is not a regular file; refused")
@@ -159,4 +155,5 @@ def read_secret_file(ref: str, secrets_dir: Path) -> str:
     try:
         return data.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError:
+        # from None: the cause holds the file's bytes, the password itself
         raise SecretFileError(f"the password file {ref} is not UTF-8 text") from None

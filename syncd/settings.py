@@ -75,10 +75,10 @@ class Settings:
             )
         try:
             ipaddress.ip_address(self.publish_address)
-        except ValueError:
+        except ValueError as err:
             raise SyncdError(
                 f"publish address {self.publish_address!r} is not an IP address"
-            ) from None
+            ) from err
         if self.parallelism < 1:
             raise SyncdError("parallelism must be at least 1")
         if self.stop_timeout < 0 or self.health_timeout <= 0:
@@ -174,15 +174,29 @@ class Layers:
             )
 
 
+def _yaml_problem(path: Path, err: Exception) -> str:
+    """`path:line:col: problem`, never the snippet of the file PyYAML quotes after it."""
+    import yaml
+
+    if isinstance(err, yaml.MarkedYAMLError) and err.problem_mark is not None:
+        mark = err.problem_mark
+        return f"{path}:{mark.line + 1}:{mark.column + 1}: not valid YAML: {err.problem}"
+    return f"{path} is not valid YAML"
+
+
 def _read_config(path: Path) -> dict[str, Any]:
     import yaml
 
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as err:
-        raise SyncdError(f"cannot read the config file {path}: {err.strerror}") from None
+        raise SyncdError(f"cannot read the config file {path}: {err.strerror}") from err
+    except UnicodeDecodeError:
+        # from None: the cause holds the file's bytes (tokens may sit there)
+        raise SyncdError(f"config file {path} is not UTF-8 text") from None
     except yaml.YAMLError as err:
-        raise SyncdError(f"config file {path} is not valid YAML: {err}") from None
+        # from None: the cause quotes the file's lines around the error (a token may sit there)
+        raise SyncdError(f"config file {_yaml_problem(path, err)}") from None
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -225,7 +239,7 @@ def from_args(
         health_timeout = float(layers.get("health_timeout", "120"))
         parallelism = int(layers.get("parallelism", "8"))
     except ValueError as err:
-        raise SyncdError(f"a numeric setting is not a number: {err}") from None
+        raise SyncdError(f"a numeric setting is not a number: {err}") from err
     return Settings(
         stop_timeout=stop_timeout,
         health_timeout=health_timeout,

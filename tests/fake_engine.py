@@ -21,7 +21,6 @@ from syncd.engine.base import (
     ContainerRequest,
     ContainerState,
     Engine,
-    EngineError,
     Health,
     Names,
     Observed,
@@ -31,6 +30,7 @@ from syncd.engine.base import (
     check_pull_auth,
     normalize_reference,
 )
+from syncd.errors import EngineError
 from syncd.ids import ServiceKey, VolumeKey
 
 

@@ -39,9 +39,8 @@ import pytest
 import syncd.engine.docker
 from syncd.core.desired import DesiredState, resolve
 from syncd.core.plan import as_live
-from syncd.engine.base import EngineError
 from syncd.engine.docker import DockerEngine
-from syncd.errors import ManifestError, Problem
+from syncd.errors import EngineError, ManifestError, Problem
 from syncd.ids import project_id
 from syncd.manifests import ManifestFile, read_manifests
 from syncd.operatorenv import variables

@@ -13,7 +13,8 @@ import pytest
 from syncd.apply.execute import SyncResult
 from syncd.apply.reconcile import Reconciler
 from syncd.apply.store import Store
-from syncd.core.plan import Action, PlanRefused, Reason
+from syncd.core.plan import Action, Reason
+from syncd.errors import PlanRefused
 from syncd.ids import StackKey
 from syncd.manifests import read_manifests
 from syncd.settings import Settings

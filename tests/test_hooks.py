@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from syncd.errors import WebhookRejected
 from syncd.source.repository import Credentials, redact_url
-from syncd.source.webhooks import Provider, WebhookRejected, pushed_branch, verify
+from syncd.source.webhooks import Provider, pushed_branch, verify
 
 SECRET = b"s3cret"
 BODY = b'{"ref": "refs/heads/main"}'

@@ -10,7 +10,13 @@ from syncd.core.desired import DesiredService, DesiredStack, DesiredState
 from syncd.core.live import LiveVolume, ServiceStatus
 from syncd.core.observe import observe, status_of
 from syncd.core.records import ServiceRecord
-from syncd.engine.base import ContainerState, Observed, ObservedContainer, ObservedVolume
+from syncd.engine.base import (
+    ContainerHealth,
+    ContainerState,
+    Observed,
+    ObservedContainer,
+    ObservedVolume,
+)
 from syncd.ids import StackKey
 from syncd.manifests.model import Strategy
 
@@ -20,7 +26,9 @@ SPEC: dict[str, Any] = {"image": "busybox:1.36", "environment": {"PW": "real"}}
 
 
 def _container(
-    state: ContainerState = ContainerState.RUNNING, health: str | None = None, hash_: str = "h1"
+    state: ContainerState = ContainerState.RUNNING,
+    health: ContainerHealth | None = None,
+    hash_: str = "h1",
 ) -> ObservedContainer:
     return ObservedContainer("c1", "shop_default_web", WEB, hash_, "r1", "img1", state, health, 1.0)
 
@@ -104,9 +112,12 @@ def test_volumes_networks_and_descriptions() -> None:
 
 
 def test_a_starting_healthcheck_is_starting_and_other_health_follows_the_state() -> None:
-    assert status_of(_container(health="starting")) is ServiceStatus.STARTING
-    assert status_of(_container(health="healthy")) is ServiceStatus.RUNNING
-    assert status_of(_container(health="unhealthy")) is ServiceStatus.RUNNING
-    assert status_of(_container(ContainerState.EXITED, "starting")) is ServiceStatus.STOPPED
+    assert status_of(_container(health=ContainerHealth.STARTING)) is ServiceStatus.STARTING
+    assert status_of(_container(health=ContainerHealth.HEALTHY)) is ServiceStatus.RUNNING
+    assert status_of(_container(health=ContainerHealth.UNHEALTHY)) is ServiceStatus.RUNNING
+    assert (
+        status_of(_container(ContainerState.EXITED, ContainerHealth.STARTING))
+        is ServiceStatus.STOPPED
+    )
     assert status_of(_container(ContainerState.PAUSED)) is ServiceStatus.STOPPED
     assert status_of(_container(ContainerState.REMOVING)) is ServiceStatus.STOPPING

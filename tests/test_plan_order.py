@@ -10,7 +10,8 @@ import pytest
 
 from syncd.core.desired import DesiredService, DesiredStack, DesiredState, DesiredVolume
 from syncd.core.live import LiveStack, LiveState, LiveVolume
-from syncd.core.plan import Action, PlanRefused, Reason, VolumeAction, as_live, plan, plan_stack
+from syncd.core.plan import Action, Reason, VolumeAction, as_live, plan, plan_stack
+from syncd.errors import PlanRefused
 from syncd.ids import StackKey
 from syncd.manifests.model import Strategy
 

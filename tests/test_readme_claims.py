@@ -27,7 +27,8 @@ from syncd.cli.main import main
 from syncd.daemon.config import RunConfig
 from syncd.daemon.loop import BACKOFF_MAX, ENGINE_BACKOFF_MAX, Daemon
 from syncd.daemon.status import Trigger
-from syncd.engine.base import EngineUnavailable, Observed
+from syncd.engine.base import Observed
+from syncd.errors import EngineUnavailable
 from syncd.ids import StackKey
 from syncd.manifests import read_manifests
 from syncd.settings import Settings

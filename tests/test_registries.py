@@ -11,11 +11,11 @@ import docker
 import docker.errors
 import pytest
 
-from syncd.apply.registries import CredentialsError, auth_for, registry_for
+from syncd.apply.registries import auth_for, registry_for
 from syncd.core.desired import DesiredRegistry
-from syncd.engine.base import EngineError, check_login_auth, check_pull_auth
+from syncd.engine.base import check_login_auth, check_pull_auth
 from syncd.engine.docker import API_VERSION, DockerEngine
-from syncd.errors import CredentialsHostMismatch
+from syncd.errors import CredentialsError, CredentialsHostMismatch, EngineError
 from syncd.ids import RegistryKey
 from syncd.manifests.fields import image_registry_address, image_registry_host, registry_address
 from tests.conftest import TestRegistry

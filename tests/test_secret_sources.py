@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from syncd.apply.registries import CredentialsError, read_password
+from syncd.apply.registries import read_password
 from syncd.cli.main import main
 from syncd.core.desired import DesiredRegistry
-from syncd.errors import SyncdError
+from syncd.errors import CredentialsError, SyncdError
 from syncd.ids import RegistryKey
 from syncd.manifests import ManifestFile, read_manifests
 from syncd.operatorenv import MAX_SECRET_BYTES, allow_patterns, variables

@@ -120,8 +120,8 @@ def test_an_unexpected_error_in_any_stage_ends_the_sync_and_self_heal_goes_on(
         daemon.sync_once({Trigger.WATCH})
 
     rows = daemon.store.syncs()
-    assert [r for r in rows if r["result"] == "running"] == [], rows
-    assert (rows[0]["result"], rows[0]["stage"]) == (result, stage), rows[0]
+    assert [r for r in rows if r.result == "running"] == [], rows
+    assert (rows[0].result, rows[0].stage) == (result, stage), rows[0]
     error = daemon.status.last_error
     assert error is not None and error["stage"] == stage, error
     if stage == "parse":  # the reader broke: the file it broke on is named
@@ -195,6 +195,6 @@ def test_a_garbage_collected_last_good_revision_is_reported_after_a_restart(
         assert "garbage-collected" in status["goodRevisionError"]
         assert good[:12] in status["goodRevisionError"]
         assert env_of(deployment) == "1"  # nothing was torn down either
-        assert again.store.syncs()[0]["result"] == "failed"
+        assert again.store.syncs()[0].result == "failed"
     finally:
         again.store.close()

@@ -15,6 +15,7 @@ from syncd import __version__
 from syncd.api import v2
 from syncd.api.limits import BodyLimit
 from syncd.api.models import Error, ValidationErrorItem, ValidationErrors
+from syncd.errors import WebhookMalformed, WebhookRejected
 from syncd.source import webhooks as hooks
 
 if TYPE_CHECKING:
@@ -48,14 +49,14 @@ def create_app(daemon: Daemon) -> FastAPI:
             provider = hooks.verify(
                 dict(request.headers), body, secret.encode() if secret else None
             )
-        except hooks.WebhookRejected as err:
+        except WebhookRejected as err:
             client = request.client.host if request.client else "?"
             log.warning("webhook_rejected", reason=str(err), client=client)
             daemon.metrics.webhooks_rejected.inc()
             return error(401, "Unauthorized", str(err))
         try:
             branch = hooks.pushed_branch(body)
-        except hooks.WebhookMalformed as err:
+        except WebhookMalformed as err:
             client = request.client.host if request.client else "?"
             log.warning("webhook_malformed", reason=str(err), client=client)
             return error(400, "BadRequest", str(err))
@@ -76,14 +77,14 @@ def create_app(daemon: Daemon) -> FastAPI:
     @app.get("/v2/syncd/daemon/status")
     def sync_status() -> dict[str, Any]:
         status = daemon.status.as_dict()
-        status["stacks"] = daemon.store.stacks()
+        status["stacks"] = {key: row.as_json() for key, row in daemon.store.stacks().items()}
         status["pendingPlan"] = daemon.status.plan_json
         status["pendingPlanMarkdown"] = daemon.status.plan_markdown
         return status
 
     @app.get("/v2/syncd/syncs")
     def sync_history(limit: int = 50) -> Any:
-        return daemon.store.syncs(max(1, min(limit, 1000)))
+        return [row.as_json() for row in daemon.store.syncs(max(1, min(limit, 1000)))]
 
     app.include_router(v2.router(daemon))
 

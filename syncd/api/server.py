@@ -10,11 +10,7 @@ import threading
 import uvicorn
 from fastapi import FastAPI
 
-from syncd.errors import SyncdError
-
-
-class PortInUse(SyncdError):
-    """The listen address cannot be bound."""
+from syncd.errors import PortInUse
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -27,7 +23,7 @@ def bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as err:
         sock.close()
-        raise PortInUse(f"cannot listen on {host}:{port}: {err.strerror}") from None
+        raise PortInUse(f"cannot listen on {host}:{port}: {err.strerror}") from err
     sock.listen(128)
     sock.set_inheritable(True)
     return sock

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from syncd import logs, taint
-from syncd.apply.registries import CredentialsError, auth_for, registry_for
+from syncd.apply.registries import auth_for, registry_for
 from syncd.apply.store import Store
 from syncd.core.desired import DesiredService, DesiredState
 from syncd.core.live import LiveService, ServiceStatus
@@ -24,8 +24,14 @@ from syncd.core.observe import Observation
 from syncd.core.plan import Action, Plan, ServiceChange, VolumeAction
 from syncd.core.records import DIGEST_PREFIX
 from syncd.core.runspec import container_request
-from syncd.engine.base import ContainerState, Engine, EngineError, EngineUnavailable, Observed
-from syncd.errors import CredentialsHostMismatch, SyncdError
+from syncd.engine.base import ContainerState, Engine, Observed
+from syncd.errors import (
+    CredentialsError,
+    CredentialsHostMismatch,
+    EngineError,
+    EngineUnavailable,
+    SyncdError,
+)
 from syncd.ids import ServiceKey
 from syncd.manifests.model import DependsCondition
 from syncd.settings import Settings

@@ -10,15 +10,11 @@ from pathlib import Path
 
 from syncd import taint
 from syncd.core.desired import DesiredRegistry
-from syncd.errors import CredentialsHostMismatch, SyncdError
+from syncd.errors import CredentialsError, CredentialsHostMismatch, SecretFileError
 from syncd.ids import RegistryKey
 from syncd.manifests.fields import image_registry_address, registry_address
-from syncd.operatorenv import SecretFileError, read_secret_file
+from syncd.operatorenv import read_secret_file
 from syncd.secretpolicy import is_own
-
-
-class CredentialsError(SyncdError):
-    """A registry's password cannot be read (variable unset, file missing)."""
 
 
 def registry_for(
@@ -62,7 +58,7 @@ def _read_password(registry: DesiredRegistry, env: Mapping[str, str], secrets_di
         try:
             return read_secret_file(where, secrets_dir)
         except SecretFileError as err:
-            raise CredentialsError(f"registry {registry.key} ({uri}): {err}") from None
+            raise CredentialsError(f"registry {registry.key} ({uri}): {err}") from err
     raise CredentialsError(f"registry {registry.key}: no password reference")
 
 

@@ -29,7 +29,7 @@ import jsonpointer
 
 from syncd import datadir
 from syncd.core.canonical import Spec, canonical_json
-from syncd.core.records import DIGEST_PREFIX, ServiceRecord
+from syncd.core.records import DIGEST_PREFIX, ServiceRecord, StackRecord, SyncRecord
 from syncd.ids import ServiceKey, VolumeKey
 
 SCHEMA = """
@@ -83,16 +83,23 @@ class Store:
         self.path = path
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row  # rows are read by column name, never by position
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
-        row = self._db.execute("SELECT value FROM meta WHERE name='digest_key'").fetchone()
-        if row is None:
+        key = self._meta("digest_key")
+        if key is None:
             self._db.execute(
-                "INSERT OR IGNORE INTO meta VALUES ('digest_key', ?)", (secrets.token_hex(32),)
+                "INSERT OR IGNORE INTO meta (name, value) VALUES ('digest_key', ?)",
+                (secrets.token_hex(32),),
             )
-            row = self._db.execute("SELECT value FROM meta WHERE name='digest_key'").fetchone()
-        self._key = bytes.fromhex(row[0])
+            key = self._meta("digest_key")
+        assert key is not None  # inserted just now, or by another process meanwhile
+        self._key = bytes.fromhex(key)
+
+    def _meta(self, name: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE name=?", (name,)).fetchone()
+        return str(row["value"]) if row else None
 
     def close(self) -> None:
         self._db.close()
@@ -102,12 +109,14 @@ class Store:
     def good_revision(self) -> str | None:
         """The last revision that was read and applied: enforced while newer ones are broken."""
         with self._lock:
-            row = self._db.execute("SELECT value FROM meta WHERE name='good_revision'").fetchone()
-        return str(row[0]) if row else None
+            return self._meta("good_revision")
 
     def set_good_revision(self, revision: str) -> None:
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('good_revision', ?)", (revision,))
+            db.execute(
+                "INSERT OR REPLACE INTO meta (name, value) VALUES ('good_revision', ?)",
+                (revision,),
+            )
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -162,7 +171,8 @@ class Store:
     ) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT OR REPLACE INTO services VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+                "INSERT OR REPLACE INTO services (key, revision, spec, secrets, container_hash, "
+                "applied_at, result, error) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
                 (
                     str(key),
                     revision,
@@ -183,7 +193,8 @@ class Store:
             ).rowcount
             if not updated:
                 db.execute(
-                    "INSERT INTO services VALUES (?, NULL, '{}', '[]', '', ?, 'error', ?)",
+                    "INSERT INTO services (key, revision, spec, secrets, container_hash, "
+                    "applied_at, result, error) VALUES (?, NULL, '{}', '[]', '', ?, 'error', ?)",
                     (str(key), time.time(), error),
                 )
 
@@ -196,15 +207,15 @@ class Store:
         with self._lock:
             rows = self._db.execute("SELECT * FROM services").fetchall()
         return {
-            row[0]: ServiceRecord(
-                key=row[0],
-                revision=row[1],
-                spec=json.loads(row[2]),
-                secrets=frozenset(json.loads(row[3])),
-                container_hash=row[4],
-                applied_at=row[5],
-                result=row[6],
-                error=row[7],
+            row["key"]: ServiceRecord(
+                key=row["key"],
+                revision=row["revision"],
+                spec=json.loads(row["spec"]),
+                secrets=frozenset(json.loads(row["secrets"])),
+                container_hash=row["container_hash"],
+                applied_at=row["applied_at"],
+                result=row["result"],
+                error=row["error"],
             )
             for row in rows
         }
@@ -260,18 +271,27 @@ class Store:
                 "UPDATE syncs SET result='interrupted' WHERE result='running'"
             ).rowcount
 
-    def syncs(self, limit: int = 50) -> list[dict[str, Any]]:
+    def syncs(self, limit: int = 50) -> list[SyncRecord]:
+        """The latest `limit` syncs, newest first."""
         with self._lock:
-            cursor = self._db.execute("SELECT * FROM syncs ORDER BY id DESC LIMIT ?", (limit,))
-            names = [c[0] for c in cursor.description]
-            rows = cursor.fetchall()
-        out = []
-        for row in rows:
-            item = dict(zip(names, row, strict=True))
-            item["summary"] = json.loads(item["summary"])
-            item["services"] = json.loads(item["services"])
-            out.append(item)
-        return out
+            rows = self._db.execute(
+                "SELECT * FROM syncs ORDER BY id DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [
+            SyncRecord(
+                id=row["id"],
+                trigger=row["trigger"],
+                revision=row["revision"],
+                started_at=row["started_at"],
+                duration=row["duration"],
+                result=row["result"],
+                stage=row["stage"],
+                error=row["error"],
+                summary=json.loads(row["summary"]),
+                services=tuple(json.loads(row["services"])),
+            )
+            for row in rows
+        ]
 
     def set_stack(
         self,
@@ -284,18 +304,25 @@ class Store:
         """Per stack: the revision last seen, the one last applied (kept when None), last error."""
         with self._tx() as db:
             db.execute(
-                "INSERT INTO stacks VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                "INSERT INTO stacks (key, applied_revision, seen_revision, error, at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
                 "applied_revision=COALESCE(excluded.applied_revision, applied_revision), "
                 "seen_revision=excluded.seen_revision, error=excluded.error, at=excluded.at",
                 (key, applied, seen, error, time.time()),
             )
 
-    def stacks(self) -> dict[str, dict[str, Any]]:
+    def stacks(self) -> dict[str, StackRecord]:
         with self._lock:
             rows = self._db.execute("SELECT * FROM stacks").fetchall()
         return {
-            r[0]: {"appliedRevision": r[1], "seenRevision": r[2], "error": r[3], "at": r[4]}
-            for r in rows
+            row["key"]: StackRecord(
+                key=row["key"],
+                applied_revision=row["applied_revision"],
+                seen_revision=row["seen_revision"],
+                error=row["error"],
+                at=row["at"],
+            )
+            for row in rows
         }
 
     # -- volumes -------------------------------------------------------------------------------
@@ -303,14 +330,14 @@ class Store:
     def set_orphaned(self, key: VolumeKey, orphaned: bool) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT OR REPLACE INTO volumes VALUES (?, ?, ?)",
+                "INSERT OR REPLACE INTO volumes (key, orphaned, at) VALUES (?, ?, ?)",
                 (str(key), int(orphaned), time.time()),
             )
 
     def orphaned_volumes(self) -> frozenset[str]:
         with self._lock:
             rows = self._db.execute("SELECT key FROM volumes WHERE orphaned=1").fetchall()
-        return frozenset(r[0] for r in rows)
+        return frozenset(row["key"] for row in rows)
 
     # -- operator overrides --------------------------------------------------------------------
 
@@ -318,7 +345,8 @@ class Store:
         with self._tx() as db:
             if stopped:
                 db.execute(
-                    "INSERT OR REPLACE INTO overrides VALUES (?, 1, ?)", (str(key), time.time())
+                    "INSERT OR REPLACE INTO overrides (key, stopped, at) VALUES (?, 1, ?)",
+                    (str(key), time.time()),
                 )
             else:
                 db.execute("DELETE FROM overrides WHERE key=?", (str(key),))
@@ -326,7 +354,7 @@ class Store:
     def stopped(self) -> frozenset[str]:
         with self._lock:
             rows = self._db.execute("SELECT key FROM overrides WHERE stopped=1").fetchall()
-        return frozenset(r[0] for r in rows)
+        return frozenset(row["key"] for row in rows)
 
     # -- projects ------------------------------------------------------------------------------
 
@@ -335,11 +363,14 @@ class Store:
         candidate time; a recorded one keeps its first time forever (stable across restarts)."""
         with self._lock:
             rows = self._db.execute("SELECT name, created_at FROM projects").fetchall()
-        known: dict[str, float] = dict(rows)
+        known = {row["name"]: float(row["created_at"]) for row in rows}
         new = {name: at for name, at in candidates.items() if name not in known}
         if new:
             with self._tx() as db:
-                db.executemany("INSERT OR IGNORE INTO projects VALUES (?, ?)", sorted(new.items()))
+                db.executemany(
+                    "INSERT OR IGNORE INTO projects (name, created_at) VALUES (?, ?)",
+                    sorted(new.items()),
+                )
                 rows = db.execute("SELECT name, created_at FROM projects").fetchall()
-            known = dict(rows)
+            known = {row["name"]: float(row["created_at"]) for row in rows}
         return {name: known[name] for name in candidates if name in known}

@@ -22,7 +22,8 @@ def run_daemon(config: RunConfig, settings: Settings, env: Mapping[str, str]) ->
     import sys
 
     from syncd.api import create_app
-    from syncd.api.server import PortInUse, Server, bind
+    from syncd.api.server import Server, bind
+    from syncd.errors import PortInUse
 
     log = logs.get()
     # The API shares the process with syncs: a short GIL switch interval keeps a drift pass's

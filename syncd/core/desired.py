@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from syncd.core import canonical, stackpatch
 from syncd.core.canonical import Spec, escape
-from syncd.errors import ManifestError, Problem, Severity, scrub_problem
+from syncd.errors import ManifestError, PatchRefused, Problem, Severity, scrub_problem
 from syncd.ids import RegistryKey, ServiceKey, StackKey, VolumeKey
 from syncd.manifests import ManifestSet
 from syncd.manifests.checks import check
@@ -112,7 +112,7 @@ def _patched(
     body["kind"] = "Stack"
     try:
         patched_body, secrets = stackpatch.apply(body, located.secrets, patches)
-    except stackpatch.PatchRefused as err:
+    except PatchRefused as err:
         problems.append(err.problem)
         return located, set(located.secrets)
     try:

@@ -19,7 +19,7 @@ from syncd.core import canonical
 from syncd.core.canonical import Spec
 from syncd.core.desired import DesiredService, DesiredStack, DesiredState
 from syncd.core.live import LiveService, LiveStack, LiveState, LiveVolume, ServiceStatus
-from syncd.errors import SyncdError
+from syncd.errors import PlanRefused
 from syncd.ids import ServiceKey, StackKey, VolumeKey
 from syncd.manifests.checks import find_cycle
 from syncd.manifests.model import Strategy
@@ -68,10 +68,6 @@ REASON_TEXT = {
     Reason.DECLARED: "declared by its stack",
     Reason.UNCHANGED: "unchanged",
 }
-
-
-class PlanRefused(SyncdError):
-    """The plan would do something syncd refuses to do without being told to."""
 
 
 @dataclass(frozen=True)

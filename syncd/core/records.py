@@ -1,8 +1,11 @@
-"""What syncd records per service when it applies one (kept by `store`). Pure: no I/O."""
+"""What syncd records (kept by `apply.store`): per service when it applies one, per stack, and
+per sync. Typed rows, read by column name; the store's file format is the store's. Pure: no I/O."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from syncd.core.canonical import Spec
 
@@ -19,3 +22,62 @@ class ServiceRecord:
     applied_at: float
     result: str
     error: str | None
+
+
+@dataclass(frozen=True)
+class StackRecord:
+    """Per stack: the revision last seen, the one last applied, and the last error."""
+
+    key: str
+    applied_revision: str | None
+    seen_revision: str | None
+    error: str | None
+    at: float | None
+
+    @property
+    def in_sync(self) -> bool:
+        """Applied what was last seen, without an error since."""
+        applied = self.applied_revision
+        return applied is not None and applied == self.seen_revision and not self.error
+
+    def as_json(self) -> dict[str, Any]:
+        """As `/v2/syncd/daemon/status` shows it under `stacks`."""
+        return {
+            "appliedRevision": self.applied_revision,
+            "seenRevision": self.seen_revision,
+            "error": self.error,
+            "at": self.at,
+        }
+
+
+@dataclass(frozen=True)
+class SyncRecord:
+    """One sync of the history: what triggered it, on which revision, how it ended, at which
+    stage it failed, the plan's counts and what happened to each service. The words
+    (`trigger`, `result`, `stage`) are the daemon's vocabulary, kept as the store holds them."""
+
+    id: int
+    trigger: str
+    revision: str | None
+    started_at: float
+    duration: float | None
+    result: str
+    stage: str | None
+    error: str | None
+    summary: Mapping[str, int] = field(default_factory=dict)
+    services: tuple[Mapping[str, Any], ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        """As `/v2/syncd/syncs` answers it: the store's column names."""
+        return {
+            "id": self.id,
+            "trigger": self.trigger,
+            "revision": self.revision,
+            "started_at": self.started_at,
+            "duration": self.duration,
+            "result": self.result,
+            "stage": self.stage,
+            "error": self.error,
+            "summary": dict(self.summary),
+            "services": [dict(s) for s in self.services],
+        }

@@ -12,6 +12,7 @@ from decimal import Decimal
 from syncd.core.desired import DesiredService
 from syncd.engine.base import ContainerRequest, HealthProbe, Mount, Port, service_labels
 from syncd.manifests.fields import MountKind, parse_mount, parse_port
+from syncd.manifests.model import RestartPolicy
 
 NANO = 1_000_000_000
 FilesResolver = Callable[[str, str], str]  # (project, "/sub/dir") -> absolute host path
@@ -66,7 +67,7 @@ def container_request(
         mounts=tuple(mounts),
         nano_cpus=int(Decimal(cpus) * NANO) if cpus is not None else None,
         memory=spec.get("memory"),
-        restart_policy=str(spec.get("restartPolicy") or "no"),
+        restart_policy=RestartPolicy(spec.get("restartPolicy") or RestartPolicy.NO),
         healthcheck=probe,
         stop_timeout=stop_timeout,
     )

@@ -24,21 +24,13 @@ from typing import Any, Self
 import jsonpatch
 import jsonpointer
 
-from syncd.errors import Problem
+from syncd.errors import PatchRefused
 from syncd.manifests.model import StackPatch
 from syncd.manifests.parse import Located
 from syncd.manifests.yamlsafe import Path, PathPart, pointer
 from syncd.settings import DEFAULT_LIMITS
 
 REDACTED = "<redacted>"
-
-
-class PatchRefused(Exception):
-    """An op of an overlay cannot be applied; `problem` says where and why, and nothing more."""
-
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(str(problem))
-        self.problem = problem
 
 
 class _Invalid(Exception):

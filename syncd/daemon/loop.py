@@ -37,9 +37,9 @@ from syncd.daemon.config import RunConfig
 from syncd.daemon.metrics import Metrics
 from syncd.daemon.status import Outcome, Stage, Status, Trigger
 from syncd.daemon.usage import FilesUsage
-from syncd.engine import EngineUnavailable, connect
+from syncd.engine import connect
 from syncd.engine.base import Engine, Names
-from syncd.errors import ManifestError, Problem, SourceError, SyncdError
+from syncd.errors import EngineUnavailable, ManifestError, Problem, SourceError, SyncdError
 from syncd.ids import RegistryKey, ServiceKey
 from syncd.manifests import ManifestSet, read_manifests
 from syncd.render import PlanFormat, render

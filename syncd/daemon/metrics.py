@@ -51,10 +51,7 @@ class _State(Collector):
             labels=["stack"],
         )
         for key, row in sorted(self.daemon.store.stacks().items()):
-            in_sync = (
-                row["appliedRevision"] is not None and row["appliedRevision"] == row["seenRevision"]
-            )
-            stacks.add_metric([key], 1.0 if in_sync and not row["error"] else 0.0)
+            stacks.add_metric([key], 1.0 if row.in_sync else 0.0)
         yield stacks
 
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from syncd.apply.registries import CredentialsError, auth_for, check_host, login_auth, registry_for
-from syncd.engine.base import EngineError
-from syncd.errors import SyncdError
+from syncd.apply.registries import auth_for, check_host, login_auth, registry_for
+from syncd.errors import CredentialsError, EngineError, SyncdError
 from syncd.ids import RegistryKey, ServiceKey, VolumeKey
 
 if TYPE_CHECKING:

@@ -8,10 +8,11 @@ Stage 3. May import: the root leaves and `manifests` (field syntaxes such as reg
 
 from __future__ import annotations
 
-from syncd.engine.base import Engine, EngineError, EngineUnavailable
+from syncd.engine.base import Engine
+from syncd.errors import EngineError
 from syncd.settings import EngineKind, Settings
 
-__all__ = ["Engine", "EngineError", "EngineUnavailable", "connect"]
+__all__ = ["Engine", "connect"]
 
 
 def connect(settings: Settings) -> Engine:

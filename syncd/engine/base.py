@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from syncd.errors import CredentialsHostMismatch, SyncdError
+from syncd.errors import CredentialsHostMismatch, EngineError
 from syncd.ids import ServiceKey, StackKey, VolumeKey
 from syncd.manifests.fields import HOST, image_registry_address, registry_address
+from syncd.manifests.model import RestartPolicy
 
 LABEL_PREFIX = "syncd."
 LABEL_INSTANCE = "syncd.instance"
@@ -27,14 +28,6 @@ LABEL_HASH = "syncd.hash"
 LABEL_REVISION = "syncd.revision"
 
 
-class EngineError(SyncdError):
-    """The engine refused or failed an operation; the message is the engine's answer."""
-
-
-class EngineUnavailable(EngineError):
-    """The engine cannot be reached at all (daemon down, socket missing, no permission)."""
-
-
 class ContainerState(StrEnum):
     CREATED = "created"
     RUNNING = "running"
@@ -43,6 +36,31 @@ class ContainerState(StrEnum):
     REMOVING = "removing"
     EXITED = "exited"
     DEAD = "dead"
+
+    @classmethod
+    def parse(cls, value: Any) -> ContainerState:
+        """The engine's word; one syncd does not know reads as `DEAD` (not a state to trust)."""
+        try:
+            return cls(value)
+        except ValueError:
+            return cls.DEAD
+
+
+class ContainerHealth(StrEnum):
+    """A container's healthcheck verdict; None where a container has no healthcheck."""
+
+    STARTING = "starting"
+    HEALTHY = "healthy"
+    UNHEALTHY = "unhealthy"
+
+    @classmethod
+    def parse(cls, value: Any) -> ContainerHealth | None:
+        """The engine's word; None for no healthcheck (`none`, absent) or a word syncd does
+        not know."""
+        try:
+            return cls(value)
+        except ValueError:
+            return None
 
 
 @dataclass(frozen=True)
@@ -54,7 +72,7 @@ class ObservedContainer:
     revision: str | None
     image_id: str
     state: ContainerState
-    health: str | None  # healthy | unhealthy | starting | None (no healthcheck)
+    health: ContainerHealth | None  # None: no healthcheck
     created: float
 
 
@@ -115,7 +133,7 @@ class ContainerRequest:
     mounts: tuple[Mount, ...] = ()
     nano_cpus: int | None = None
     memory: int | None = None
-    restart_policy: str = "no"
+    restart_policy: RestartPolicy = RestartPolicy.NO
     healthcheck: HealthProbe | None = None
     stop_timeout: int = 10
 
@@ -123,7 +141,7 @@ class ContainerRequest:
 @dataclass(frozen=True)
 class Health:
     state: ContainerState
-    health: str | None
+    health: ContainerHealth | None
     exit_code: int | None
 
 

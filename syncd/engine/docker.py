@@ -25,11 +25,10 @@ from syncd.engine.base import (
     LABEL_SERVICE,
     LABEL_STACK,
     LABEL_VOLUME,
+    ContainerHealth,
     ContainerRequest,
     ContainerState,
     Engine,
-    EngineError,
-    EngineUnavailable,
     Health,
     Names,
     Observed,
@@ -41,7 +40,9 @@ from syncd.engine.base import (
     owner_labels,
     split_reference,
 )
+from syncd.errors import EngineError, EngineUnavailable
 from syncd.ids import ServiceKey, StackKey, VolumeKey
+from syncd.manifests.model import RestartPolicy
 
 API_VERSION = "1.41"  # Docker 20.10; newer engines still accept it
 NANO = 1_000_000_000
@@ -58,9 +59,9 @@ def _engine_errors(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except docker.errors.APIError as err:
-            raise EngineError(_explain(err)) from None
+            raise EngineError(_explain(err)) from err
         except (requests.RequestException, docker.errors.DockerException) as err:
-            raise EngineUnavailable(f"cannot reach the Docker engine: {err}") from None
+            raise EngineUnavailable(f"cannot reach the Docker engine: {err}") from err
 
     return wrapper
 
@@ -72,11 +73,18 @@ def _explain(err: docker.errors.APIError) -> str:
     return str(explanation or err)
 
 
-def _health(status: str) -> str | None:
-    """`Up 3 seconds (healthy)` -> `healthy`; the listing's status line carries the health."""
-    for word in ("health: starting", "unhealthy", "healthy"):
-        if f"({word})" in status:
-            return "starting" if word == "health: starting" else word
+_STATUS_HEALTH = {
+    "(health: starting)": ContainerHealth.STARTING,
+    "(unhealthy)": ContainerHealth.UNHEALTHY,
+    "(healthy)": ContainerHealth.HEALTHY,
+}
+
+
+def _health(status: str) -> ContainerHealth | None:
+    """`Up 3 seconds (healthy)` -> `HEALTHY`; the listing's status line carries the health."""
+    for words, health in _STATUS_HEALTH.items():
+        if words in status:
+            return health
     return None
 
 
@@ -94,7 +102,7 @@ class DockerEngine(Engine):
             try:
                 client = docker.APIClient(version=API_VERSION, **docker.utils.kwargs_from_env())
             except docker.errors.DockerException as err:
-                raise EngineUnavailable(f"cannot reach the Docker engine: {err}") from None
+                raise EngineUnavailable(f"cannot reach the Docker engine: {err}") from err
         self.api = client
 
     @property
@@ -135,10 +143,7 @@ class DockerEngine(Engine):
         labels = raw.get("Labels") or {}
         if not all(k in labels for k in (LABEL_PROJECT, LABEL_STACK, LABEL_SERVICE, LABEL_HASH)):
             return None
-        try:
-            state = ContainerState(raw.get("State", "exited"))
-        except ValueError:
-            state = ContainerState.DEAD
+        state = ContainerState.parse(raw.get("State", "exited"))
         names = raw.get("Names") or ["/"]
         return ObservedContainer(
             id=raw["Id"],
@@ -155,12 +160,10 @@ class DockerEngine(Engine):
     @_engine_errors
     def health(self, container_id: str) -> Health:
         state = self.api.inspect_container(container_id)["State"]
-        try:
-            status = ContainerState(state.get("Status", "exited"))
-        except ValueError:
-            status = ContainerState.DEAD
-        health = (state.get("Health") or {}).get("Status")
-        return Health(status, health, state.get("ExitCode"))
+        health = ContainerHealth.parse((state.get("Health") or {}).get("Status"))
+        return Health(
+            ContainerState.parse(state.get("Status", "exited")), health, state.get("ExitCode")
+        )
 
     @_engine_errors
     def inspect(self, container_id: str) -> dict[str, Any]:
@@ -213,9 +216,9 @@ class DockerEngine(Engine):
         try:
             yield from self.api.events(since=since, until=until, filters=self._filter, decode=True)
         except docker.errors.APIError as err:
-            raise EngineError(_explain(err)) from None
+            raise EngineError(_explain(err)) from err
         except (requests.RequestException, docker.errors.DockerException) as err:
-            raise EngineUnavailable(f"cannot reach the Docker engine: {err}") from None
+            raise EngineUnavailable(f"cannot reach the Docker engine: {err}") from err
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -272,9 +275,7 @@ class DockerEngine(Engine):
                 )
                 for m in request.mounts
             ],
-            restart_policy={
-                "Name": "" if request.restart_policy == "no" else request.restart_policy
-            },
+            restart_policy={"Name": _restart_name(request.restart_policy)},
             nano_cpus=request.nano_cpus,
             mem_limit=request.memory,
             network_mode=network,
@@ -346,6 +347,11 @@ class DockerEngine(Engine):
             self.api.remove_container(container_id, force=True, v=False)
         except docker.errors.NotFound:
             return
+
+
+def _restart_name(policy: RestartPolicy) -> str:
+    """Docker's name of a policy: the manifest's word, except `no`, which Docker leaves empty."""
+    return "" if policy is RestartPolicy.NO else policy.value
 
 
 def _volume_key(service: ServiceKey, volume: str) -> VolumeKey:

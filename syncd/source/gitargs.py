@@ -48,6 +48,7 @@ def check_location(location: str) -> bool:
             parts = urlsplit(location)
             parts.port  # noqa: B018 - raises ValueError for a port that is not a number
         except ValueError:
+            # from None: urllib's message quotes parts of the URL, credentials included
             raise _refuse(location, "it is not a valid URL") from None
         if scheme != "file" and not parts.hostname:
             raise _refuse(location, "it names no host")

@@ -51,7 +51,7 @@ class Credentials:
             except OSError as err:
                 raise SourceError(
                     f"cannot read the token file {self.token_file}: {err.strerror}"
-                ) from None
+                ) from err
             basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
             env.update(
                 GIT_CONFIG_COUNT="1",
@@ -117,9 +117,10 @@ class Repository:
                 umask=0o077,  # a mirror in the data dir: files 0600, folders 0700
             )
         except subprocess.TimeoutExpired:
+            # from None: the cause quotes the whole command, and a remote URL with its token
             raise SourceError(f"git {args[0]} on {self.display} timed out") from None
         except OSError as err:
-            raise SourceError(f"cannot run git: {err.strerror}") from None
+            raise SourceError(f"cannot run git: {err.strerror}") from err
         if done.returncode != 0:
             detail = redact_url(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "")
             raise SourceError(f"git {args[0]} on {self.display} failed: {detail}")
@@ -151,8 +152,8 @@ class Repository:
                 "--end-of-options",
                 f"refs/heads/{self.branch}^{{commit}}",
             ).strip()
-        except SourceError:
-            raise SourceError(f"branch {self.branch!r} does not exist in {self.display}") from None
+        except SourceError as err:
+            raise SourceError(f"branch {self.branch!r} does not exist in {self.display}") from err
 
     def _remote_head(self) -> str:
         out = self._git(

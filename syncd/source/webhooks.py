@@ -13,21 +13,13 @@ import json
 from collections.abc import Mapping
 from enum import StrEnum
 
-from syncd.errors import SyncdError
+from syncd.errors import WebhookMalformed, WebhookRejected
 
 
 class Provider(StrEnum):
     GITHUB = "github"
     GITEA = "gitea"
     GITLAB = "gitlab"
-
-
-class WebhookRejected(SyncdError):
-    """The request is not a genuine webhook of a configured host: answer 401."""
-
-
-class WebhookMalformed(SyncdError):
-    """A genuine webhook whose payload cannot be read safely: answer 400."""
 
 
 def _hmac(secret: bytes, body: bytes) -> str:
@@ -63,8 +55,8 @@ def pushed_branch(body: bytes) -> str | None:
     """`refs/heads/main` of a push payload -> `main` (None when the payload says nothing)."""
     try:
         payload = json.loads(body)
-    except RecursionError:  # the C parser's nesting bound: a clean error, not a crash
-        raise WebhookMalformed("the payload nests too deeply to be a push event") from None
+    except RecursionError as err:  # the C parser's nesting bound: a clean error, not a crash
+        raise WebhookMalformed("the payload nests too deeply to be a push event") from err
     except ValueError:
         return None
     ref = payload.get("ref") if isinstance(payload, dict) else None
