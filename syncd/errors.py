@@ -89,6 +89,20 @@ class ManifestError(SyncdError):
         super().__init__(f"{first}{more}")
 
 
+class YamlFatal(SyncdError):
+    """A problem that stops the reading of a YAML file, at a place in it (the loader turns it into
+    a located `Problem`)."""
+
+    def __init__(self, position: Position, message: str) -> None:
+        super().__init__(message)
+        self.position = position
+        self.message = message
+
+
+class TemplateError(SyncdError):
+    """A string cannot be interpolated; the message quotes only the template, never a value."""
+
+
 class PatchRefused(SyncdError):
     """An op of an overlay cannot be applied; `problem` says where and why, and nothing more."""
 

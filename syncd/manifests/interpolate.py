@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, assert_never
 
-from syncd.manifests.compose.template import TemplateError, substitute
+from syncd.errors import TemplateError
+from syncd.manifests.compose.template import substitute
 from syncd.manifests.yamlsafe import Path
 from syncd.secretpolicy import is_own, unset_variable
 from syncd.taint import REDACTED

@@ -26,8 +26,8 @@ from typing import Any
 import yaml
 
 from syncd.errors import Position, Problem
+from syncd.errors import YamlFatal as _Fatal
 from syncd.manifests.yamlscalars import MERGE as _MERGE
-from syncd.manifests.yamlscalars import Fatal as _Fatal
 from syncd.manifests.yamlscalars import Schema, scalar, unsupported
 from syncd.manifests.yamlscalars import pos as _pos
 from syncd.settings import DEFAULT_LIMITS, Limits

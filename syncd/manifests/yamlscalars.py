@@ -11,7 +11,7 @@
   Digits with a leading zero that are not octal (`089`) are decimal.
 
 Every construction is total: a value the tag cannot hold, a number too long to convert, a NUL
-character are `Fatal` at the scalar, never a constructor's exception. Timestamps stay text in
+character are `YamlFatal` at the scalar, never a constructor's exception. Timestamps stay text in
 both schemas (manifests have no date fields). Pure: no I/O.
 """
 
@@ -27,7 +27,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
-from syncd.errors import Position
+from syncd.errors import Position, YamlFatal
 
 CORE = "tag:yaml.org,2002:"
 STR = CORE + "str"
@@ -45,15 +45,6 @@ MAX_INT = 2**63 - 1
 class Schema(StrEnum):
     YAML11 = "yaml-1.1"  # syncd's own manifests
     COMPOSE = "yaml-1.2"  # Compose files: YAML 1.2 core, as go-yaml v3 (docker compose) reads it
-
-
-class Fatal(Exception):
-    """A problem that stops the reading of a file, at a place in it."""
-
-    def __init__(self, position: Position, message: str) -> None:
-        super().__init__(message)
-        self.position = position
-        self.message = message
 
 
 def pos(mark: Any) -> Position:
@@ -163,24 +154,24 @@ def _tag(event: Any, schema: Schema) -> str:
 
 
 def scalar(event: Any, schema: Schema) -> tuple[Any, str]:
-    """The value of a scalar event and its resolved tag, or `Fatal` at the scalar."""
+    """The value of a scalar event and its resolved tag, or `YamlFatal` at the scalar."""
     tag = _tag(event, schema)
     if "\x00" in event.value:
-        raise Fatal(
+        raise YamlFatal(
             pos(event.start_mark),
             "a NUL character (\\0) is not allowed: Docker cannot pass it to a container",
         )
     if tag in (STR, MERGE, _TIMESTAMP):
         return event.value, tag
     if tag not in _YAML11:
-        raise Fatal(pos(event.start_mark), unsupported(tag, "a scalar"))
+        raise YamlFatal(pos(event.start_mark), unsupported(tag, "a scalar"))
     return _construct(tag, event, schema), tag
 
 
 def _construct(tag: str, event: Any, schema: Schema) -> Any:
     mark = pos(event.start_mark)
     if tag in _NUMBER_TAGS and len(event.value) > MAX_NUMBER_TEXT:
-        raise Fatal(
+        raise YamlFatal(
             mark,
             f"a number of {len(event.value)} characters is too large "
             f"(at most {MAX_NUMBER_TEXT}); quote it to use it as text",
@@ -193,11 +184,11 @@ def _construct(tag: str, event: Any, schema: Schema) -> Any:
             value = _YAML11[tag](node)
     except Exception:  # PyYAML's constructors raise KeyError, ValueError, IndexError, ...
         short = tag.removeprefix(CORE)
-        raise Fatal(mark, f"{clip(event.value)!r} is not a valid !!{short}") from None
+        raise YamlFatal(mark, f"{clip(event.value)!r} is not a valid !!{short}") from None
     if isinstance(value, float) and not math.isfinite(value):
-        raise Fatal(mark, f"{clip(event.value)!r} is not a finite number")
+        raise YamlFatal(mark, f"{clip(event.value)!r} is not a finite number")
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
-        raise Fatal(
+        raise YamlFatal(
             mark,
             f"{clip(event.value)!r} is outside the 64-bit integer range; "
             "quote it to use it as text",

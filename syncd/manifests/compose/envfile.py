@@ -29,8 +29,8 @@ from collections import ChainMap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from syncd.errors import Position, Problem, Severity
-from syncd.manifests.compose.template import TemplateError, substitute
+from syncd.errors import Position, Problem, Severity, TemplateError
+from syncd.manifests.compose.template import substitute
 from syncd.manifests.interpolate import MAX_INTERPOLATED
 from syncd.secretpolicy import is_own, unset_variable
 

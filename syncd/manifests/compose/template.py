@@ -20,16 +20,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from syncd.errors import TemplateError
 from syncd.secretpolicy import is_own, unset_variable
 
 MAX_NESTING = 16  # `${A:-${B:-...}}` levels
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 _OP = re.compile(r":?[-?+]")
 _PLAIN = re.compile(r"[^$}]+")
-
-
-class TemplateError(Exception):
-    """The string cannot be interpolated; the message quotes only the template, never a value."""
 
 
 @dataclass(frozen=True)
