@@ -223,7 +223,7 @@ class Refusal:
 
     def __str__(self) -> str:
         if self.key is None:
-            return f"{self.what}: syncd never allows this"
+            return f"{self.what}; no policy can allow this"
         if self.key in _FLAGS:
             change = f"set {self.key}: true"
         else:
@@ -307,8 +307,8 @@ def check_bind(allowed: Allowed, host_path: str, *, resolved: str | None = None)
             continue
         normal = normalize_path(path)
         if normal is None:
-            what = f"host path {path[:120]!r} (only absolute paths without '..' can be allowed)"
-            return Refusal(allowed.project, what, PolicyKey.HOST_PATHS, repr(ANY_PATH))
+            what = f"host path {path[:120]!r} is not absolute or has a '..': write it as /a/b"
+            return Refusal(allowed.project, what, None)
         if not path_allowed(allowed.host_paths, normal):
             return Refusal(
                 allowed.project, f"host path {normal!r}", PolicyKey.HOST_PATHS, repr(normal)
@@ -320,7 +320,8 @@ def check_capabilities(allowed: Allowed, cap_add: Iterable[str]) -> Refusal | No
     for raw in cap_add:
         name = normalize_capability(raw)
         if name != ANY_CAPABILITY and name not in CAPABILITIES:
-            return Refusal(allowed.project, f"cap_add {raw[:80]!r} is not a Linux capability", None)
+            what = f"cap_add {raw[:80]!r} is not a Linux capability (e.g. NET_ADMIN)"
+            return Refusal(allowed.project, what, None)
         if name in DEFAULT_CAPABILITIES or ANY_CAPABILITY in allowed.capabilities:
             continue
         if name not in allowed.capabilities:
@@ -396,9 +397,9 @@ def check_sysctl(allowed: Allowed, name: str, *, host_network: bool) -> Refusal 
     """Docker sets only namespaced sysctls, and no `net.*` one with the host's network: the rest
     would change the host's kernel. No policy key allows them."""
     if not _NAMESPACED_SYSCTLS.fullmatch(name):
-        what = f"sysctl {name[:80]!r} is not namespaced (it would change the host's kernel)"
+        what = f"sysctl {name[:80]!r} is not namespaced: it would change the host's kernel"
         return Refusal(allowed.project, what, None)
     if host_network and name.startswith("net."):
-        what = f"sysctl {name[:80]!r} with the host's network would change the host's network"
+        what = f"sysctl {name[:80]!r} with network_mode host would change the host's network"
         return Refusal(allowed.project, what, None)
     return None

@@ -1,0 +1,319 @@
+"""Every place of a Compose file that could reach the host, checked against the operator's policy.
+
+`compose_findings` walks a Compose file's mapping (top-level `services`, `volumes`, `networks`,
+`configs`, `secrets`, `include`) and returns one `Finding` per refused value, at its path, so
+the caller reports it at file:line:col (`Located.problem(finding.path, str(finding.refusal))`,
+which also scrubs tainted values). Run it on interpolated values (a `${DIR}:/data` bind is only
+known after interpolation) and again on the final spec after StackPatches (a patch may add a
+`cap_add`). Keys are looked up in Compose's snake_case and in syncd's camelCase (`cap_add`,
+`capAdd`), so the native `Stack` kind is checked by the same walk. Shapes the model would refuse
+are skipped here: the model reports them. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic.alias_generators import to_camel
+
+from syncd.errors import Problem
+from syncd.manifests.yamlsafe import Document, Path, pointer
+from syncd.policy import (
+    ANY_PATH,
+    Allowed,
+    PolicyKey,
+    Refusal,
+    check_bind,
+    check_capabilities,
+    check_flag,
+    check_logging,
+    check_namespace,
+    check_security_opt,
+    check_sysctl,
+    path_allowed,
+)
+
+DOCKER_SOCKET = "/var/run/docker.sock"
+# Compose keys that share a namespace with the host or another container; `net` is Compose v1's.
+NAMESPACE_KEYS = {
+    "network_mode": "network_mode",
+    "net": "network_mode",
+    "pid": "pid",
+    "ipc": "ipc",
+    "uts": "uts",
+    "userns_mode": "userns_mode",
+    "cgroup": "cgroup",
+}
+# Keys naming a file syncd itself would read: an absolute one is a host path.
+FILE_KEYS = ("env_file", "label_file")
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: Path
+    refusal: Refusal
+
+
+def _get(mapping: Mapping[str, Any], key: str) -> tuple[str, Any]:
+    """The key as spelled in `mapping` (Compose's `cap_add` or syncd's `capAdd`) and its value."""
+    for spelling in (key, to_camel(key)):
+        if spelling in mapping:
+            return spelling, mapping[spelling]
+    return key, None
+
+
+def _any_path(allowed: Allowed, what: str) -> Refusal | None:
+    """Something that may reach any host path: allowed only with `hostPaths: ["/"]`."""
+    if path_allowed(allowed.host_paths, ANY_PATH):
+        return None
+    return Refusal(allowed.project, what, PolicyKey.HOST_PATHS, repr(ANY_PATH))
+
+
+def _host_file(allowed: Allowed, value: Any) -> Refusal | None:
+    """A file or folder source: relative ones stay in the repo (the Compose reader keeps them
+    there); `~` is the host's home folder; an absolute one is a host path."""
+    if not isinstance(value, str):
+        return None
+    if value.startswith("~"):
+        what = f"host path {value[:120]!r} is in a home folder on the host: write it as /a/b"
+        return Refusal(allowed.project, what, None)
+    if value.startswith("/"):
+        return check_bind(allowed, value)
+    return None
+
+
+def compose_findings(allowed: Allowed, data: Any) -> list[Finding]:
+    """Every refused value of one Compose file (or native Stack) mapping."""
+    if not isinstance(data, Mapping):
+        return []
+    found: list[Finding] = []
+    for section, check in (
+        ("services", service_findings),
+        ("volumes", volume_findings),
+        ("networks", network_findings),
+        ("configs", file_source_findings),
+        ("secrets", file_source_findings),
+    ):
+        entries = data.get(section)
+        if isinstance(entries, Mapping):
+            for name, entry in entries.items():
+                if isinstance(entry, Mapping):
+                    found += check(allowed, entry, (section, name))
+    found += _include_findings(allowed, data.get("include"))
+    return found
+
+
+def service_findings(allowed: Allowed, service: Mapping[str, Any], at: Path) -> list[Finding]:
+    return [Finding((*at, *where), refusal) for where, refusal in _service(allowed, service)]
+
+
+def _service(allowed: Allowed, svc: Mapping[str, Any]) -> Iterator[tuple[Path, Refusal]]:
+    key, value = _get(svc, "privileged")
+    if value not in (None, False):
+        yield from _one((key,), check_flag(allowed, PolicyKey.PRIVILEGED, True, "privileged"))
+    key, value = _get(svc, "cap_add")
+    for index, cap in _items(value):
+        yield from _one((key, index), check_capabilities(allowed, [str(cap)]))
+    key, value = _get(svc, "security_opt")
+    for index, option in _items(value):
+        yield from _one((key, index), check_security_opt(allowed, [str(option)]))
+    yield from _devices(allowed, svc)
+    yield from _namespaces(allowed, svc)
+    yield from _mounts(allowed, svc)
+    yield from _logging(allowed, svc)
+    yield from _kernel(allowed, svc)
+    for name in ("post_start", "pre_stop"):
+        key, hooks = _get(svc, name)
+        for index, hook in _items(hooks):
+            if isinstance(hook, Mapping) and hook.get("privileged") not in (None, False):
+                what = f"{name} hook with privileged"
+                refusal = check_flag(allowed, PolicyKey.PRIVILEGED, True, what)
+                yield from _one((key, index, "privileged"), refusal)
+    key, value = _get(svc, "provider")
+    if value is not None:
+        what = "provider: it runs a program on the host"
+        yield (key,), Refusal(allowed.project, what, None)
+
+
+def _one(at: Path, refusal: Refusal | None) -> Iterator[tuple[Path, Refusal]]:
+    if refusal is not None:
+        yield at, refusal
+
+
+def _items(value: Any) -> list[tuple[int, Any]]:
+    return list(enumerate(value)) if isinstance(value, list) else []
+
+
+def _devices(allowed: Allowed, svc: Mapping[str, Any]) -> Iterator[tuple[Path, Refusal]]:
+    for name in ("devices", "device_cgroup_rules", "gpus"):
+        key, value = _get(svc, name)
+        if value not in (None, [], ""):
+            yield from _one((key,), check_flag(allowed, PolicyKey.DEVICES, True, name))
+    key, deploy = _get(svc, "deploy")
+    if isinstance(deploy, Mapping):
+        resources = deploy.get("resources")
+        reservations = resources.get("reservations") if isinstance(resources, Mapping) else None
+        if isinstance(reservations, Mapping) and reservations.get("devices"):
+            at = (key, "resources", "reservations", "devices")
+            what = "deploy.resources.reservations.devices"
+            yield from _one(at, check_flag(allowed, PolicyKey.DEVICES, True, what))
+    key, runtime = _get(svc, "runtime")
+    if runtime not in (None, "runc"):
+        what = f"runtime {str(runtime)[:80]!r} (the container runtime is the operator's choice)"
+        yield from _one((key,), check_flag(allowed, PolicyKey.PRIVILEGED, True, what))
+
+
+def _namespaces(allowed: Allowed, svc: Mapping[str, Any]) -> Iterator[tuple[Path, Refusal]]:
+    for name, namespace in NAMESPACE_KEYS.items():
+        key, value = _get(svc, name)
+        if value is not None:
+            yield from _one((key,), check_namespace(allowed, namespace, str(value)))
+    key, value = _get(svc, "cgroup_parent")
+    if value not in (None, ""):
+        what = "cgroup_parent (it places the container in a host cgroup)"
+        yield from _one((key,), check_flag(allowed, PolicyKey.HOST_NAMESPACES, True, what))
+
+
+def _mounts(allowed: Allowed, svc: Mapping[str, Any]) -> Iterator[tuple[Path, Refusal]]:
+    key, volumes = _get(svc, "volumes")
+    for index, volume in _items(volumes):
+        if isinstance(volume, str):
+            parts = volume.split(":")
+            if len(parts) > 1:
+                yield from _one((key, index), _host_file(allowed, parts[0]))
+        elif isinstance(volume, Mapping) and volume.get("type") == "bind":
+            yield from _one((key, index, "source"), _host_file(allowed, volume.get("source")))
+    key, sources = _get(svc, "volumes_from")
+    for index, source in _items(sources):
+        if isinstance(source, str) and source.startswith("container:"):
+            what = f"volumes_from {source[:80]!r} (another container's mounts may be any path)"
+            yield from _one((key, index), _any_path(allowed, what))
+    key, value = _get(svc, "volume_driver")
+    if value not in (None, "", "local"):
+        what = f"volume_driver {str(value)[:80]!r} (a volume plugin may mount any host path)"
+        yield from _one((key,), _any_path(allowed, what))
+    key, value = _get(svc, "use_api_socket")
+    if value not in (None, False):
+        yield from _one((key,), check_bind(allowed, DOCKER_SOCKET))
+    for name in FILE_KEYS:
+        key, value = _get(svc, name)
+        entries = value if isinstance(value, list) else [value]
+        for index, entry in enumerate(entries):
+            path = entry.get("path") if isinstance(entry, Mapping) else entry
+            at = (key, index) if isinstance(value, list) else (key,)
+            yield from _one(at, _host_file(allowed, path))
+    key, extends = _get(svc, "extends")
+    if isinstance(extends, Mapping):
+        yield from _one((key, "file"), _host_file(allowed, extends.get("file")))
+
+
+def _logging(allowed: Allowed, svc: Mapping[str, Any]) -> Iterator[tuple[Path, Refusal]]:
+    key, logging = _get(svc, "logging")
+    if isinstance(logging, Mapping) and logging.get("driver") is not None:
+        yield from _one((key, "driver"), check_logging(allowed, str(logging["driver"])))
+    key, driver = _get(svc, "log_driver")
+    if driver is not None:
+        yield from _one((key,), check_logging(allowed, str(driver)))
+
+
+def _kernel(allowed: Allowed, svc: Mapping[str, Any]) -> Iterator[tuple[Path, Refusal]]:
+    host_network = _get(svc, "network_mode")[1] == "host"
+    key, sysctls = _get(svc, "sysctls")
+    if isinstance(sysctls, Mapping):
+        for name in sysctls:
+            refusal = check_sysctl(allowed, str(name), host_network=host_network)
+            yield from _one((key, name), refusal)
+    for index, entry in _items(sysctls):
+        name = str(entry).split("=", 1)[0].strip()
+        yield from _one((key, index), check_sysctl(allowed, name, host_network=host_network))
+    key, value = _get(svc, "oom_kill_disable")
+    if value not in (None, False) and not _memory_limit(svc):
+        what = "oom_kill_disable without a memory limit: the host would run out of memory"
+        yield (key,), Refusal(allowed.project, what, None)
+    key, value = _get(svc, "oom_score_adj")
+    if isinstance(value, int) and value < 0:
+        what = "a negative oom_score_adj (the host's own processes would be killed first)"
+        yield from _one((key,), check_flag(allowed, PolicyKey.PRIVILEGED, True, what))
+    key, value = _get(svc, "isolation")
+    if value not in (None, "default"):
+        yield (
+            (key,),
+            Refusal(allowed.project, f"isolation {str(value)[:80]!r} is for Windows", None),
+        )
+
+
+def _memory_limit(svc: Mapping[str, Any]) -> bool:
+    if _get(svc, "mem_limit")[1] is not None:
+        return True
+    deploy = _get(svc, "deploy")[1]
+    resources = deploy.get("resources") if isinstance(deploy, Mapping) else None
+    limits = resources.get("limits") if isinstance(resources, Mapping) else None
+    return isinstance(limits, Mapping) and limits.get("memory") is not None
+
+
+def volume_findings(allowed: Allowed, volume: Mapping[str, Any], at: Path) -> list[Finding]:
+    """A top-level volume: the `local` driver with `o: bind` (or a `device` path) mounts a host
+    path; other `driver_opts` make the host kernel mount something; another driver is a plugin."""
+    found: list[Finding] = []
+    driver = volume.get("driver")
+    if driver not in (None, "local"):
+        what = f"volume driver {str(driver)[:80]!r} (a volume plugin may mount any host path)"
+        found += _found((*at, "driver"), _any_path(allowed, what))
+    opts = volume.get("driver_opts")
+    if not isinstance(opts, Mapping) or not opts:
+        return found
+    options = {o.strip().split("=")[0] for o in str(opts.get("o", "")).split(",")}
+    device = opts.get("device")
+    if options & {"bind", "rbind"} or (isinstance(device, str) and device.startswith("/")):
+        refusal = check_bind(allowed, str(device))
+        found += _found((*at, "driver_opts", "device"), refusal)
+    elif opts.get("type") != "tmpfs":
+        what = f"a volume of type {str(opts.get('type'))[:80]!r} mounted by the host's kernel"
+        found += _found((*at, "driver_opts"), _any_path(allowed, what))
+    return found
+
+
+def network_findings(allowed: Allowed, network: Mapping[str, Any], at: Path) -> list[Finding]:
+    """A top-level network: the host's own network (by driver or as an external network named
+    `host`), or a macvlan/ipvlan network on a host interface."""
+    driver = network.get("driver")
+    external = network.get("external")
+    name = network.get("name", at[-1])
+    if isinstance(external, Mapping):  # Compose's legacy `external: {name: …}`
+        name = external.get("name", name)
+    if driver in ("host", "macvlan", "ipvlan") or (external and name == "host"):
+        what = f"network {str(at[-1])[:80]!r} (driver {driver or 'host'}: the host's network)"
+        return _found(at, check_flag(allowed, PolicyKey.HOST_NAMESPACES, True, what))
+    return []
+
+
+def file_source_findings(allowed: Allowed, entry: Mapping[str, Any], at: Path) -> list[Finding]:
+    """A top-level config or secret: an absolute `file:` is read from the host."""
+    return _found((*at, "file"), _host_file(allowed, entry.get("file")))
+
+
+def _include_findings(allowed: Allowed, include: Any) -> list[Finding]:
+    found: list[Finding] = []
+    for index, entry in _items(include):
+        paths = entry.get("path") if isinstance(entry, Mapping) else entry
+        listed = paths if isinstance(paths, list) else [paths]
+        for inner, path in enumerate(listed):
+            at: Path = ("include", index)
+            if isinstance(entry, Mapping):
+                at = (*at, "path", inner) if isinstance(paths, list) else (*at, "path")
+            found += _found(at, _host_file(allowed, path))
+    return found
+
+
+def _found(at: Path, refusal: Refusal | None) -> list[Finding]:
+    return [] if refusal is None else [Finding(at, refusal)]
+
+
+def problems(document: Document, findings: list[Finding]) -> list[Problem]:
+    """The findings placed in `document` (for messages that quote no tainted value)."""
+    return [
+        Problem(document.path, str(f.refusal), pointer(f.path), document.positions.locate(f.path))
+        for f in findings
+    ]
