@@ -93,6 +93,7 @@ CAPABILITIES = DEFAULT_CAPABILITIES | frozenset(
 # Logging drivers that keep the logs on the host, in Docker's own files (or drop them).
 LOCAL_LOGGING_DRIVERS = ("json-file", "local", "none")
 NO_NEW_PRIVILEGES = "no-new-privileges"
+_TRUE = frozenset({"1", "t", "T", "true", "TRUE", "True"})
 # Namespaced sysctls: the only ones Docker lets a container set (`net.*` not with host network).
 _NAMESPACED_SYSCTLS = re.compile(
     r"(kernel\.(msgmax|msgmnb|msgmni|sem|shmall|shmmax|shmmni|shm_rmid_forced)"
@@ -365,8 +366,10 @@ def check_namespace(allowed: Allowed, key: str, value: str) -> Refusal | None:
 
 
 def security_opt_harmless(option: str) -> bool:
+    """`no-new-privileges`, alone or true (as Go's ParseBool reads it): it only takes away."""
     normal = normalize_security_opt(option)
-    return normal in (NO_NEW_PRIVILEGES, f"{NO_NEW_PRIVILEGES}=true")
+    key, _, value = normal.partition("=")
+    return key == NO_NEW_PRIVILEGES and (normal == key or value in _TRUE)
 
 
 def check_security_opt(allowed: Allowed, options: Iterable[str]) -> Refusal | None:

@@ -268,6 +268,8 @@ def test_privileged_needs_the_key() -> None:
         ("network_mode", "container:portainer", True),
         ("network_mode", "otherproject_default", True),  # joins another project's network
         ("network_mode", " none", True),
+        ("network_mode", "NONE", True),  # a network named NONE, maybe another project's
+        ("ipc", "Private", True),
         ("network_mode", "none", False),
         ("network_mode", "bridge", False),
         ("network_mode", "default", False),
@@ -305,7 +307,12 @@ def test_namespaces(key: str, value: str, shares: bool) -> None:
         ("no-new-privileges", [], False),
         ("no-new-privileges:true", [], False),
         ("no-new-privileges=true", [], False),
+        ("no-new-privileges=True", [], False),
+        ("no-new-privileges=1", [], False),
         ("no-new-privileges=false", [], True),  # would undo the daemon's own default
+        ("no-new-privileges=0", [], True),
+        ("no-new-privileges=yes", [], True),
+        ("no-new-privileges-x", [], True),
         ("no-new-privileges:false", [], True),
         ("seccomp=unconfined", [], True),
         ("seccomp:unconfined", [], True),
@@ -445,3 +452,62 @@ def test_camel_case_keys_of_the_native_kind_are_checked_too() -> None:
         ("services", "web", "volumes", 0),
         ("services", "web", "deviceCgroupRules"),
     }
+
+
+@pytest.mark.parametrize(
+    ("volume", "refused"),
+    [
+        ("/etc:/x", True),
+        ("/etc:/x:ro", True),
+        ("//etc/:/x", True),
+        ("/srv/shared/app:/x:rw", False),
+        ("/srv/shared-evil:/x", True),
+        ("/srv/shared/../../etc:/x", True),
+        ("~/x:/x", True),
+        ("./x:/x", False),
+        ("x:/x", False),  # a named volume
+        ("/x", False),  # an anonymous volume at /x
+        ({"type": "bind", "source": "/etc", "target": "/x"}, True),
+        ({"type": "bind", "source": "/srv/shared", "target": "/x"}, False),
+        ({"type": "BIND", "source": "/etc", "target": "/x"}, True),
+        ({"source": "/etc", "target": "/x"}, True),
+        ({"type": "volume", "source": "/etc", "target": "/x"}, True),
+        ({"type": "volume", "source": "data", "target": "/x"}, False),
+        ({"type": "tmpfs", "target": "/x"}, False),
+    ],
+)
+def test_service_volumes_short_and_long(volume: object, refused: bool) -> None:
+    data = {"services": {"web": {"volumes": [volume]}}}
+    found = compose_findings(SHARED, data)
+    assert bool(found) == refused, found
+
+
+def test_the_policy_modules_stay_in_their_rank_and_do_no_io() -> None:
+    import ast
+
+    allowed = {
+        "syncd/policy.py": {"syncd.errors", "syncd.ids", "syncd.settings", "syncd.taint"},
+        "syncd/manifests/policyfile.py": {"syncd.errors", "syncd.settings", "syncd.policy"},
+        "syncd/manifests/policyguard.py": {"syncd.errors", "syncd.policy"},
+    }
+    root = Path(__file__).parent.parent
+    for name, own in allowed.items():
+        tree = ast.parse((root / name).read_text(encoding="utf-8"))
+        modules = {
+            m
+            for node in ast.walk(tree)
+            for m in (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+        }
+        syncd = {m for m in modules if m.startswith("syncd")}
+        bad = {m for m in syncd if m not in own and not m.startswith("syncd.manifests.")}
+        assert not bad, f"{name} imports {bad}"
+        if name == "syncd/policy.py":
+            assert not {m for m in syncd if m.startswith("syncd.manifests")}
+        io = {"os", "socket", "subprocess", "docker", "git", "pathlib", "sqlite3", "http"}
+        assert not {m.split(".")[0] for m in modules} & io, f"{name} does I/O"

@@ -183,7 +183,8 @@ def _mounts(allowed: Allowed, svc: Mapping[str, Any]) -> Iterator[tuple[Path, Re
             parts = volume.split(":")
             if len(parts) > 1:
                 yield from _one((key, index), _host_file(allowed, parts[0]))
-        elif isinstance(volume, Mapping) and volume.get("type") == "bind":
+        elif isinstance(volume, Mapping):
+            # A bind's source; any other type's named a host path is refused all the same.
             yield from _one((key, index, "source"), _host_file(allowed, volume.get("source")))
     key, sources = _get(svc, "volumes_from")
     for index, source in _items(sources):
