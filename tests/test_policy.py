@@ -511,3 +511,14 @@ def test_the_policy_modules_stay_in_their_rank_and_do_no_io() -> None:
             assert not {m for m in syncd if m.startswith("syncd.manifests")}
         io = {"os", "socket", "subprocess", "docker", "git", "pathlib", "sqlite3", "http"}
         assert not {m.split(".")[0] for m in modules} & io, f"{name} does I/O"
+
+
+def test_the_native_kind_keeps_absolute_sources_as_project_files() -> None:
+    stack = {"services": {"web": {"volumes": ["/uploads:/data", "~/x:/y"], "capAdd": ["BPF"]}}}
+    native = compose_findings(BUILTIN.allowed("shop"), stack, project_files=True)
+    assert {f.path for f in native} == {
+        ("services", "web", "volumes", 1),
+        ("services", "web", "capAdd", 0),
+    }
+    compose = compose_findings(BUILTIN.allowed("shop"), stack)
+    assert ("services", "web", "volumes", 0) in {f.path for f in compose}

@@ -6,8 +6,9 @@ the caller reports it at file:line:col (`Located.problem(finding.path, str(findi
 which also scrubs tainted values). Run it on interpolated values (a `${DIR}:/data` bind is only
 known after interpolation) and again on the final spec after StackPatches (a patch may add a
 `cap_add`). Keys are looked up in Compose's snake_case and in syncd's camelCase (`cap_add`,
-`capAdd`), so the native `Stack` kind is checked by the same walk. Shapes the model would refuse
-are skipped here: the model reports them. Pure: no I/O.
+`capAdd`), so the native `Stack` kind is checked by the same walk, with `project_files=True`: in
+a native `Stack`, `/uploads:/data` is a path in the project's file area, not on the host.
+Shapes the model would refuse are skipped here: the model reports them. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -84,32 +85,42 @@ def _host_file(allowed: Allowed, value: Any) -> Refusal | None:
     return None
 
 
-def compose_findings(allowed: Allowed, data: Any) -> list[Finding]:
-    """Every refused value of one Compose file (or native Stack) mapping."""
+def compose_findings(allowed: Allowed, data: Any, *, project_files: bool = False) -> list[Finding]:
+    """Every refused value of one Compose file (or, with `project_files`, native Stack)."""
     if not isinstance(data, Mapping):
         return []
     found: list[Finding] = []
+    for name, service in _entries(data, "services"):
+        found += service_findings(allowed, service, ("services", name), project_files)
     for section, check in (
-        ("services", service_findings),
         ("volumes", volume_findings),
         ("networks", network_findings),
         ("configs", file_source_findings),
         ("secrets", file_source_findings),
     ):
-        entries = data.get(section)
-        if isinstance(entries, Mapping):
-            for name, entry in entries.items():
-                if isinstance(entry, Mapping):
-                    found += check(allowed, entry, (section, name))
+        for name, entry in _entries(data, section):
+            found += check(allowed, entry, (section, name))
     found += _include_findings(allowed, data.get("include"))
     return found
 
 
-def service_findings(allowed: Allowed, service: Mapping[str, Any], at: Path) -> list[Finding]:
-    return [Finding((*at, *where), refusal) for where, refusal in _service(allowed, service)]
+def _entries(data: Mapping[str, Any], section: str) -> list[tuple[str, Mapping[str, Any]]]:
+    entries = data.get(section)
+    if not isinstance(entries, Mapping):
+        return []
+    return [(name, entry) for name, entry in entries.items() if isinstance(entry, Mapping)]
 
 
-def _service(allowed: Allowed, svc: Mapping[str, Any]) -> Iterator[tuple[Path, Refusal]]:
+def service_findings(
+    allowed: Allowed, service: Mapping[str, Any], at: Path, project_files: bool = False
+) -> list[Finding]:
+    found = _service(allowed, service, project_files)
+    return [Finding((*at, *where), refusal) for where, refusal in found]
+
+
+def _service(
+    allowed: Allowed, svc: Mapping[str, Any], project_files: bool
+) -> Iterator[tuple[Path, Refusal]]:
     key, value = _get(svc, "privileged")
     if value not in (None, False):
         yield from _one((key,), check_flag(allowed, PolicyKey.PRIVILEGED, True, "privileged"))
@@ -121,7 +132,7 @@ def _service(allowed: Allowed, svc: Mapping[str, Any]) -> Iterator[tuple[Path, R
         yield from _one((key, index), check_security_opt(allowed, [str(option)]))
     yield from _devices(allowed, svc)
     yield from _namespaces(allowed, svc)
-    yield from _mounts(allowed, svc)
+    yield from _mounts(allowed, svc, project_files)
     yield from _logging(allowed, svc)
     yield from _kernel(allowed, svc)
     for name in ("post_start", "pre_stop"):
@@ -176,11 +187,15 @@ def _namespaces(allowed: Allowed, svc: Mapping[str, Any]) -> Iterator[tuple[Path
         yield from _one((key,), check_flag(allowed, PolicyKey.HOST_NAMESPACES, True, what))
 
 
-def _mounts(allowed: Allowed, svc: Mapping[str, Any]) -> Iterator[tuple[Path, Refusal]]:
+def _mounts(
+    allowed: Allowed, svc: Mapping[str, Any], project_files: bool
+) -> Iterator[tuple[Path, Refusal]]:
     key, volumes = _get(svc, "volumes")
     for index, volume in _items(volumes):
         if isinstance(volume, str):
             parts = volume.split(":")
+            if project_files and parts[0].startswith("/"):
+                continue  # the native kind's project files: `checks` keeps them inside
             if len(parts) > 1:
                 yield from _one((key, index), _host_file(allowed, parts[0]))
         elif isinstance(volume, Mapping):
