@@ -40,56 +40,15 @@ ANY_PATH = "/"
 ANY_CAPABILITY = "ALL"
 ANY_SECURITY_OPT = "*"
 # Docker's default capability set: adding one of these changes nothing, so it needs no policy.
-DEFAULT_CAPABILITIES = frozenset(
-    [
-        "CHOWN",
-        "DAC_OVERRIDE",
-        "FSETID",
-        "FOWNER",
-        "MKNOD",
-        "NET_RAW",
-        "SETGID",
-        "SETUID",
-        "SETFCAP",
-        "SETPCAP",
-        "NET_BIND_SERVICE",
-        "SYS_CHROOT",
-        "KILL",
-        "AUDIT_WRITE",
-    ]
-)
-# Every Linux capability (capability.h, 0..40), without the CAP_ prefix.
-CAPABILITIES = DEFAULT_CAPABILITIES | frozenset(
-    [
-        "DAC_READ_SEARCH",
-        "LINUX_IMMUTABLE",
-        "NET_BROADCAST",
-        "NET_ADMIN",
-        "IPC_LOCK",
-        "IPC_OWNER",
-        "SYS_MODULE",
-        "SYS_RAWIO",
-        "SYS_PTRACE",
-        "SYS_PACCT",
-        "SYS_ADMIN",
-        "SYS_BOOT",
-        "SYS_NICE",
-        "SYS_RESOURCE",
-        "SYS_TIME",
-        "SYS_TTY_CONFIG",
-        "LEASE",
-        "AUDIT_CONTROL",
-        "MAC_OVERRIDE",
-        "MAC_ADMIN",
-        "SYSLOG",
-        "WAKE_ALARM",
-        "BLOCK_SUSPEND",
-        "AUDIT_READ",
-        "PERFMON",
-        "BPF",
-        "CHECKPOINT_RESTORE",
-    ]
-)
+_DOCKER_DEFAULT = """CHOWN DAC_OVERRIDE FSETID FOWNER MKNOD NET_RAW SETGID SETUID SETFCAP SETPCAP
+    NET_BIND_SERVICE SYS_CHROOT KILL AUDIT_WRITE"""
+# The other Linux capabilities (capability.h, 0..40), without the CAP_ prefix.
+_OTHERS = """DAC_READ_SEARCH LINUX_IMMUTABLE NET_BROADCAST NET_ADMIN IPC_LOCK IPC_OWNER SYS_MODULE
+    SYS_RAWIO SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME
+    SYS_TTY_CONFIG LEASE AUDIT_CONTROL MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND
+    AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE"""
+DEFAULT_CAPABILITIES = frozenset(_DOCKER_DEFAULT.split())
+CAPABILITIES = DEFAULT_CAPABILITIES | frozenset(_OTHERS.split())
 # Logging drivers that keep the logs on the host, in Docker's own files (or drop them).
 LOCAL_LOGGING_DRIVERS = ("json-file", "local", "none")
 NO_NEW_PRIVILEGES = "no-new-privileges"
@@ -210,17 +169,23 @@ class Allowed:
     devices: bool = False
     security_opt: frozenset[str] = frozenset()
     logging_drivers: frozenset[str] = frozenset(LOCAL_LOGGING_DRIVERS)
+    own: frozenset[PolicyKey] = frozenset()  # the keys the project's own entry sets
+
+    def refuse(self, what: str, key: PolicyKey | None, needs: str = "") -> Refusal:
+        return Refusal(self.project, what, key, needs, own=key in self.own)
 
 
 @dataclass(frozen=True)
 class Refusal:
     """A manifest asks for something the policy does not allow. `key` is the policy key that
-    would allow it, `needs` what to write there; `key` None: no policy can allow it."""
+    would allow it, `needs` what to write there; `key` None: no policy can allow it. `own`:
+    the project's entry sets that key, so `default` cannot change it."""
 
     project: str
     what: str
     key: PolicyKey | None
     needs: str = ""
+    own: bool = False
 
     def __str__(self) -> str:
         if self.key is None:
@@ -229,10 +194,11 @@ class Refusal:
             change = f"set {self.key}: true"
         else:
             change = f"add {self.needs} to {self.key}"
-        return (
-            f"{self.what} is not allowed by the operator's policy: {change} "
-            f"(projects.{self.project}.{self.key} or default.{self.key} in the policy file)"
-        )
+        where = f"projects.{self.project}.{self.key}"
+        if not self.own:
+            where += f", or default.{self.key} for every project,"
+        policy = f"{change} ({where} in the policy file)"
+        return f"{self.what} is not allowed by the operator's policy: {policy}"
 
 
 _FLAGS = frozenset({PolicyKey.PRIVILEGED, PolicyKey.HOST_NAMESPACES, PolicyKey.DEVICES})
@@ -268,6 +234,11 @@ class Policy(BaseModel):
             devices=bool(either(pick("devices"), False)),
             security_opt=frozenset(either(pick("security_opt"), ())),
             logging_drivers=frozenset(either(pick("logging_drivers"), LOCAL_LOGGING_DRIVERS)),
+            own=frozenset(
+                PolicyKey(to_camel(name))
+                for name in Rules.model_fields
+                if getattr(own, name) is not None
+            ),
         )
 
     def check_bind(
@@ -309,7 +280,7 @@ def check_bind(allowed: Allowed, host_path: str, *, resolved: str | None = None)
         normal = normalize_path(path)
         if normal is None:
             what = f"host path {path[:120]!r} is not absolute or has a '..': write it as /a/b"
-            return Refusal(allowed.project, what, None)
+            return allowed.refuse(what, None)
         if not path_allowed(allowed.host_paths, normal):
             return Refusal(
                 allowed.project, f"host path {normal!r}", PolicyKey.HOST_PATHS, repr(normal)
@@ -322,11 +293,11 @@ def check_capabilities(allowed: Allowed, cap_add: Iterable[str]) -> Refusal | No
         name = normalize_capability(raw)
         if name != ANY_CAPABILITY and name not in CAPABILITIES:
             what = f"cap_add {raw[:80]!r} is not a Linux capability (e.g. NET_ADMIN)"
-            return Refusal(allowed.project, what, None)
+            return allowed.refuse(what, None)
         if name in DEFAULT_CAPABILITIES or ANY_CAPABILITY in allowed.capabilities:
             continue
         if name not in allowed.capabilities:
-            return Refusal(allowed.project, f"cap_add {name}", PolicyKey.CAPABILITIES, name)
+            return allowed.refuse(f"cap_add {name}", PolicyKey.CAPABILITIES, name)
     return None
 
 
@@ -339,7 +310,7 @@ def check_flag(allowed: Allowed, key: PolicyKey, asked: bool, what: str) -> Refu
         PolicyKey.HOST_NAMESPACES: allowed.host_namespaces,
         PolicyKey.DEVICES: allowed.devices,
     }.get(key, False)
-    return None if value else Refusal(allowed.project, what, key, "true")
+    return None if value else allowed.refuse(what, key, "true")
 
 
 # Per Compose key: the values that keep the container in its own namespace (anything else —
@@ -388,8 +359,7 @@ def check_security_opt(allowed: Allowed, options: Iterable[str]) -> Refusal | No
 def check_logging(allowed: Allowed, driver: str) -> Refusal | None:
     if driver in allowed.logging_drivers:
         return None
-    return Refusal(
-        allowed.project,
+    return allowed.refuse(
         f"logging driver {driver[:80]!r}",
         PolicyKey.LOGGING_DRIVERS,
         repr(driver[:80]),
@@ -401,8 +371,8 @@ def check_sysctl(allowed: Allowed, name: str, *, host_network: bool) -> Refusal 
     would change the host's kernel. No policy key allows them."""
     if not _NAMESPACED_SYSCTLS.fullmatch(name):
         what = f"sysctl {name[:80]!r} is not namespaced: it would change the host's kernel"
-        return Refusal(allowed.project, what, None)
+        return allowed.refuse(what, None)
     if host_network and name.startswith("net."):
         what = f"sysctl {name[:80]!r} with network_mode host would change the host's network"
-        return Refusal(allowed.project, what, None)
+        return allowed.refuse(what, None)
     return None

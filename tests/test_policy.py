@@ -202,8 +202,24 @@ def test_a_refused_bind_names_the_key_and_the_value_to_add() -> None:
     assert refusal == Refusal("shop", "host path '/etc/ssh'", PolicyKey.HOST_PATHS, "'/etc/ssh'")
     assert str(refusal) == (
         "host path '/etc/ssh' is not allowed by the operator's policy: add '/etc/ssh' to "
-        "hostPaths (projects.shop.hostPaths or default.hostPaths in the policy file)"
+        "hostPaths (projects.shop.hostPaths, or default.hostPaths for every project, in the "
+        "policy file)"
     )
+
+
+def test_a_refusal_names_only_the_project_entry_when_that_entry_sets_the_key() -> None:
+    policy = _policy("issue-example.yaml")
+    own = policy.check_bind("monitoring", "/etc")
+    assert own is not None and own.own
+    assert str(own).endswith("(projects.monitoring.hostPaths in the policy file)")
+    # monitoring sets no capabilities: default's apply, and default can change them.
+    shared = policy.check_capabilities("monitoring", ["SYS_ADMIN"])
+    assert shared is not None and not shared.own
+    assert "or default.capabilities for every project" in str(shared)
+    # An explicit null falls back to default, so default is where to change it.
+    nulled = Policy.model_validate({"projects": {"web": {"hostPaths": None}}})
+    refusal = nulled.check_bind("web", "/etc")
+    assert refusal is not None and not refusal.own
 
 
 # --- capabilities --------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ def _any_path(allowed: Allowed, what: str) -> Refusal | None:
     """Something that may reach any host path: allowed only with `hostPaths: ["/"]`."""
     if path_allowed(allowed.host_paths, ANY_PATH):
         return None
-    return Refusal(allowed.project, what, PolicyKey.HOST_PATHS, repr(ANY_PATH))
+    return allowed.refuse(what, PolicyKey.HOST_PATHS, repr(ANY_PATH))
 
 
 def _host_file(allowed: Allowed, value: Any) -> Refusal | None:
@@ -79,7 +79,7 @@ def _host_file(allowed: Allowed, value: Any) -> Refusal | None:
         return None
     if value.startswith("~"):
         what = f"host path {value[:120]!r} is in a home folder on the host: write it as /a/b"
-        return Refusal(allowed.project, what, None)
+        return allowed.refuse(what, None)
     if value.startswith("/"):
         return check_bind(allowed, value)
     return None
@@ -145,7 +145,7 @@ def _service(
     key, value = _get(svc, "provider")
     if value is not None:
         what = "provider: it runs a program on the host"
-        yield (key,), Refusal(allowed.project, what, None)
+        yield (key,), allowed.refuse(what, None)
 
 
 def _one(at: Path, refusal: Refusal | None) -> Iterator[tuple[Path, Refusal]]:
@@ -247,7 +247,7 @@ def _kernel(allowed: Allowed, svc: Mapping[str, Any]) -> Iterator[tuple[Path, Re
     key, value = _get(svc, "oom_kill_disable")
     if value not in (None, False) and not _memory_limit(svc):
         what = "oom_kill_disable without a memory limit: the host would run out of memory"
-        yield (key,), Refusal(allowed.project, what, None)
+        yield (key,), allowed.refuse(what, None)
     key, value = _get(svc, "oom_score_adj")
     if isinstance(value, int) and value < 0:
         what = "a negative oom_score_adj (the host's own processes would be killed first)"
@@ -256,7 +256,7 @@ def _kernel(allowed: Allowed, svc: Mapping[str, Any]) -> Iterator[tuple[Path, Re
     if value not in (None, "default"):
         yield (
             (key,),
-            Refusal(allowed.project, f"isolation {str(value)[:80]!r} is for Windows", None),
+            allowed.refuse(f"isolation {str(value)[:80]!r} is for Windows", None),
         )
 
 
