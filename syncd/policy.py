@@ -282,9 +282,7 @@ def check_bind(allowed: Allowed, host_path: str, *, resolved: str | None = None)
             what = f"host path {path[:120]!r} is not absolute or has a '..': write it as /a/b"
             return allowed.refuse(what, None)
         if not path_allowed(allowed.host_paths, normal):
-            return Refusal(
-                allowed.project, f"host path {normal!r}", PolicyKey.HOST_PATHS, repr(normal)
-            )
+            return allowed.refuse(f"host path {normal!r}", PolicyKey.HOST_PATHS, repr(normal))
     return None
 
 
@@ -350,9 +348,8 @@ def check_security_opt(allowed: Allowed, options: Iterable[str]) -> Refusal | No
         normal = normalize_security_opt(option)
         if ANY_SECURITY_OPT in allowed.security_opt or normal in allowed.security_opt:
             continue
-        return Refusal(
-            allowed.project, f"security_opt {normal[:120]!r}", PolicyKey.SECURITY_OPT, repr(normal)
-        )
+        what = f"security_opt {normal[:120]!r}"
+        return allowed.refuse(what, PolicyKey.SECURITY_OPT, repr(normal))
     return None
 
 

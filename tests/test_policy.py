@@ -216,6 +216,14 @@ def test_a_refusal_names_only_the_project_entry_when_that_entry_sets_the_key() -
     shared = policy.check_capabilities("monitoring", ["SYS_ADMIN"])
     assert shared is not None and not shared.own
     assert "or default.capabilities for every project" in str(shared)
+    web = Policy.model_validate(
+        {"projects": {"web": {"securityOpt": ["label=disable"], "loggingDrivers": ["local"]}}}
+    )
+    for refused in (
+        web.check_security_opt("web", ["seccomp=unconfined"]),
+        web.check_logging("web", "json-file"),
+    ):
+        assert refused is not None and refused.own, refused
     # An explicit null falls back to default, so default is where to change it.
     nulled = Policy.model_validate({"projects": {"web": {"hostPaths": None}}})
     refusal = nulled.check_bind("web", "/etc")
