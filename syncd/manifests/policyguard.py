@@ -47,6 +47,8 @@ NAMESPACE_KEYS = {
     "userns_mode": "userns_mode",
     "cgroup": "cgroup",
 }
+# Bridge network options that stay inside the network (the rest name host interfaces, routing).
+SAFE_NETWORK_OPTIONS = frozenset({"com.docker.network.driver.mtu"})
 # Keys naming a file syncd itself would read: an absolute one is a host path.
 FILE_KEYS = ("env_file", "label_file")
 
@@ -142,6 +144,10 @@ def _service(
                 what = f"{name} hook with privileged"
                 refusal = check_flag(allowed, PolicyKey.PRIVILEGED, True, what)
                 yield from _one((key, index, "privileged"), refusal)
+    key, value = _get(svc, "annotations")
+    if value:
+        what = "annotations (the container runtime reads them, e.g. org.systemd.property.*)"
+        yield from _one((key,), check_flag(allowed, PolicyKey.PRIVILEGED, True, what))
     key, value = _get(svc, "provider")
     if value is not None:
         what = "provider: it runs a program on the host"
@@ -292,16 +298,27 @@ def volume_findings(allowed: Allowed, volume: Mapping[str, Any], at: Path) -> li
 
 
 def network_findings(allowed: Allowed, network: Mapping[str, Any], at: Path) -> list[Finding]:
-    """A top-level network: the host's own network (by driver or as an external network named
-    `host`), or a macvlan/ipvlan network on a host interface."""
+    """A top-level network: the host's own network (an external network named `host`), another
+    driver than `bridge` (host, macvlan, ipvlan on a host interface, a plugin), or bridge
+    options that reach into the host's network (an existing bridge, routed mode, no NAT)."""
     driver = network.get("driver")
     external = network.get("external")
     name = network.get("name", at[-1])
     if isinstance(external, Mapping):  # Compose's legacy `external: {name: …}`
         name = external.get("name", name)
-    if driver in ("host", "macvlan", "ipvlan") or (external and name == "host"):
-        what = f"network {str(at[-1])[:80]!r} (driver {driver or 'host'}: the host's network)"
-        return _found(at, check_flag(allowed, PolicyKey.HOST_NAMESPACES, True, what))
+    flag = PolicyKey.HOST_NAMESPACES
+    if external and name == "host":
+        what = f"network {str(at[-1])[:80]!r} (the host's own network)"
+        return _found(at, check_flag(allowed, flag, True, what))
+    if driver not in (None, "bridge"):
+        what = f"network {str(at[-1])[:80]!r} with driver {str(driver)[:80]!r}"
+        return _found((*at, "driver"), check_flag(allowed, flag, True, what))
+    opts = network.get("driver_opts")
+    if isinstance(opts, Mapping):
+        for option in opts:
+            if option not in SAFE_NETWORK_OPTIONS:
+                what = f"network option {str(option)[:80]!r} (it changes the host's network)"
+                return _found((*at, "driver_opts", option), check_flag(allowed, flag, True, what))
     return []
 
 
