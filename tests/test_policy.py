@@ -546,3 +546,9 @@ def test_the_native_kind_keeps_absolute_sources_as_project_files() -> None:
     }
     compose = compose_findings(BUILTIN.allowed("shop"), stack)
     assert ("services", "web", "volumes", 0) in {f.path for f in compose}
+
+
+def test_a_frozen_spec_with_tuples_is_walked_like_lists() -> None:
+    spec = {"services": {"web": {"capAdd": ("SYS_ADMIN",), "devices": (), "gpus": None}}}
+    found = compose_findings(BUILTIN.allowed("shop"), spec)
+    assert [f.path for f in found] == [("services", "web", "capAdd", 0)]

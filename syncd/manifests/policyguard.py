@@ -160,13 +160,13 @@ def _one(at: Path, refusal: Refusal | None) -> Iterator[tuple[Path, Refusal]]:
 
 
 def _items(value: Any) -> list[tuple[int, Any]]:
-    return list(enumerate(value)) if isinstance(value, list) else []
+    return list(enumerate(value)) if isinstance(value, list | tuple) else []
 
 
 def _devices(allowed: Allowed, svc: Mapping[str, Any]) -> Iterator[tuple[Path, Refusal]]:
     for name in ("devices", "device_cgroup_rules", "gpus"):
         key, value = _get(svc, name)
-        if value not in (None, [], ""):
+        if value:
             yield from _one((key,), check_flag(allowed, PolicyKey.DEVICES, True, name))
     key, deploy = _get(svc, "deploy")
     if isinstance(deploy, Mapping):
