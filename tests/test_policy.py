@@ -3,10 +3,14 @@ pusher could try to get around, table by table; then whole Compose files, placed
 
 from __future__ import annotations
 
+import posixpath
+import random
 import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from syncd.errors import Problem
 from syncd.manifests.policyfile import load_policy
@@ -552,3 +556,59 @@ def test_a_frozen_spec_with_tuples_is_walked_like_lists() -> None:
     spec = {"services": {"web": {"capAdd": ("SYS_ADMIN",), "devices": (), "gpus": None}}}
     found = compose_findings(BUILTIN.allowed("shop"), spec)
     assert [f.path for f in found] == [("services", "web", "capAdd", 0)]
+
+
+# --- properties ----------------------------------------------------------------------------------
+
+_SEGMENTS = st.sampled_from(["srv", "shared", "shared-evil", "SHARED", "..", ".", "", "etc", "x"])
+
+
+_STARTS = st.sampled_from(["/srv/shared", "/srv/shared/", "//srv//shared", "/var/run", "/srv", ""])
+
+
+@given(_STARTS, st.lists(_SEGMENTS, max_size=6), st.booleans())
+@settings(max_examples=400, deadline=None)
+def test_an_allowed_bind_always_lies_under_an_allowed_prefix(
+    start: str, parts: list[str], lead: bool
+) -> None:
+    path = start + ("/" if lead else "") + "/".join(parts)
+    if check_bind(SHARED, path) is not None:
+        return
+    # What the kernel would mount, resolving `..` lexically (the best case for an attacker).
+    real = "/" + posixpath.normpath(path).lstrip("/")
+    assert path.startswith("/") and ".." not in path.split("/")
+    assert real in ("/srv/shared", "/var/run/docker.sock") or real.startswith("/srv/shared/")
+
+
+_KEY_TEXT = """privileged cap_add capAdd security_opt devices network_mode pid volumes volumes_from
+    logging sysctls env_file extends deploy oom_kill_disable oom_score_adj isolation post_start
+    annotations runtime driver driver_opts external name file gpus use_api_socket resources
+    reservations o device type source path"""
+_KEYS = _KEY_TEXT.split()
+_LEAVES = [None, True, False, 0, -5, "", "host", "/", "/etc", "~/x", "a:b", "bind", "..", "ALL"]
+
+
+def _shape(rng: random.Random, depth: int = 0) -> object:
+    """Any JSON-like value, built from one seed (hypothesis draws the seed: fast)."""
+    roll = rng.random()
+    if depth > 3 or roll < 0.4:
+        return rng.choice(_LEAVES)
+    if roll < 0.7:
+        return [_shape(rng, depth + 1) for _ in range(rng.randint(0, 3))]
+    return {rng.choice(_KEYS): _shape(rng, depth + 1) for _ in range(rng.randint(0, 4))}
+
+
+@given(st.integers(min_value=0, max_value=2**32))
+@settings(max_examples=300, deadline=None)
+def test_the_walk_never_raises_on_any_shape(seed: int) -> None:
+    rng = random.Random(seed)
+    sections = ("services", "volumes", "networks", "configs", "secrets", "include")
+    data = {
+        s: {"a": _shape(rng), "b": {k: _shape(rng) for k in rng.sample(_KEYS, 5)}}
+        for s in rng.sample(sections, 3)
+    }
+    for found in (
+        compose_findings(BUILTIN.allowed("shop"), data),
+        compose_findings(_rules(hostPaths=["/"]), data, project_files=True),
+    ):
+        assert all(isinstance(f.refusal, Refusal) and str(f.refusal) for f in found)
