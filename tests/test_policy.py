@@ -612,3 +612,20 @@ def test_the_walk_never_raises_on_any_shape(seed: int) -> None:
         compose_findings(_rules(hostPaths=["/"]), data, project_files=True),
     ):
         assert all(isinstance(f.refusal, Refusal) and str(f.refusal) for f in found)
+
+
+def test_both_spellings_of_one_key_are_checked() -> None:
+    # Whichever spelling a model lets win, neither can smuggle a value past the walk.
+    service = {
+        "cap_add": ["CHOWN"],
+        "capAdd": ["SYS_ADMIN"],
+        "network_mode": "none",
+        "networkMode": "host",
+        "sysctls": {"net.ipv4.ip_forward": "1"},
+    }
+    found = compose_findings(BUILTIN.allowed("shop"), {"services": {"web": service}})
+    assert {f.path for f in found} == {
+        ("services", "web", "capAdd", 0),
+        ("services", "web", "networkMode"),
+        ("services", "web", "sysctls", "net.ipv4.ip_forward"),
+    }

@@ -59,12 +59,19 @@ class Finding:
     refusal: Refusal
 
 
-def _get(mapping: Mapping[str, Any], key: str) -> tuple[str, Any]:
-    """The key as spelled in `mapping` (Compose's `cap_add` or syncd's `capAdd`) and its value."""
-    for spelling in (key, to_camel(key)):
-        if spelling in mapping:
-            return spelling, mapping[spelling]
-    return key, None
+@dataclass(frozen=True)
+class _Spelled:
+    """A service read in one spelling: Compose's `cap_add`, or syncd's `capAdd`. Both are
+    walked, so a mapping that holds both spellings of a key is checked for each."""
+
+    mapping: Mapping[str, Any]
+    camel: bool
+
+
+def _get(svc: _Spelled, key: str) -> tuple[str, Any]:
+    """The key as spelled in this reading, and its value (None when absent)."""
+    spelling = to_camel(key) if svc.camel else key
+    return spelling, svc.mapping.get(spelling)
 
 
 def _any_path(allowed: Allowed, what: str) -> Refusal | None:
@@ -116,12 +123,16 @@ def _entries(data: Mapping[str, Any], section: str) -> list[tuple[str, Mapping[s
 def service_findings(
     allowed: Allowed, service: Mapping[str, Any], at: Path, project_files: bool = False
 ) -> list[Finding]:
-    found = _service(allowed, service, project_files)
-    return [Finding((*at, *where), refusal) for where, refusal in found]
+    found: dict[tuple[Path, str], Finding] = {}
+    for camel in (False, True):
+        for where, refusal in _service(allowed, _Spelled(service, camel), project_files):
+            path = (*at, *where)
+            found.setdefault((path, str(refusal)), Finding(path, refusal))
+    return list(found.values())
 
 
 def _service(
-    allowed: Allowed, svc: Mapping[str, Any], project_files: bool
+    allowed: Allowed, svc: _Spelled, project_files: bool
 ) -> Iterator[tuple[Path, Refusal]]:
     key, value = _get(svc, "privileged")
     if value not in (None, False):
@@ -163,7 +174,7 @@ def _items(value: Any) -> list[tuple[int, Any]]:
     return list(enumerate(value)) if isinstance(value, list | tuple) else []
 
 
-def _devices(allowed: Allowed, svc: Mapping[str, Any]) -> Iterator[tuple[Path, Refusal]]:
+def _devices(allowed: Allowed, svc: _Spelled) -> Iterator[tuple[Path, Refusal]]:
     for name in ("devices", "device_cgroup_rules", "gpus"):
         key, value = _get(svc, name)
         if value:
@@ -182,7 +193,7 @@ def _devices(allowed: Allowed, svc: Mapping[str, Any]) -> Iterator[tuple[Path, R
         yield from _one((key,), check_flag(allowed, PolicyKey.PRIVILEGED, True, what))
 
 
-def _namespaces(allowed: Allowed, svc: Mapping[str, Any]) -> Iterator[tuple[Path, Refusal]]:
+def _namespaces(allowed: Allowed, svc: _Spelled) -> Iterator[tuple[Path, Refusal]]:
     for name, namespace in NAMESPACE_KEYS.items():
         key, value = _get(svc, name)
         if value is not None:
@@ -193,9 +204,7 @@ def _namespaces(allowed: Allowed, svc: Mapping[str, Any]) -> Iterator[tuple[Path
         yield from _one((key,), check_flag(allowed, PolicyKey.HOST_NAMESPACES, True, what))
 
 
-def _mounts(
-    allowed: Allowed, svc: Mapping[str, Any], project_files: bool
-) -> Iterator[tuple[Path, Refusal]]:
+def _mounts(allowed: Allowed, svc: _Spelled, project_files: bool) -> Iterator[tuple[Path, Refusal]]:
     key, volumes = _get(svc, "volumes")
     for index, volume in _items(volumes):
         if isinstance(volume, str):
@@ -231,7 +240,7 @@ def _mounts(
         yield from _one((key, "file"), _host_file(allowed, extends.get("file")))
 
 
-def _logging(allowed: Allowed, svc: Mapping[str, Any]) -> Iterator[tuple[Path, Refusal]]:
+def _logging(allowed: Allowed, svc: _Spelled) -> Iterator[tuple[Path, Refusal]]:
     key, logging = _get(svc, "logging")
     if isinstance(logging, Mapping) and logging.get("driver") is not None:
         yield from _one((key, "driver"), check_logging(allowed, str(logging["driver"])))
@@ -240,7 +249,7 @@ def _logging(allowed: Allowed, svc: Mapping[str, Any]) -> Iterator[tuple[Path, R
         yield from _one((key,), check_logging(allowed, str(driver)))
 
 
-def _kernel(allowed: Allowed, svc: Mapping[str, Any]) -> Iterator[tuple[Path, Refusal]]:
+def _kernel(allowed: Allowed, svc: _Spelled) -> Iterator[tuple[Path, Refusal]]:
     host_network = _get(svc, "network_mode")[1] == "host"
     key, sysctls = _get(svc, "sysctls")
     if isinstance(sysctls, Mapping):
@@ -266,7 +275,7 @@ def _kernel(allowed: Allowed, svc: Mapping[str, Any]) -> Iterator[tuple[Path, Re
         )
 
 
-def _memory_limit(svc: Mapping[str, Any]) -> bool:
+def _memory_limit(svc: _Spelled) -> bool:
     if _get(svc, "mem_limit")[1] is not None:
         return True
     deploy = _get(svc, "deploy")[1]
