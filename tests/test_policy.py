@@ -629,3 +629,26 @@ def test_both_spellings_of_one_key_are_checked() -> None:
         ("services", "web", "networkMode"),
         ("services", "web", "sysctls", "net.ipv4.ip_forward"),
     }
+
+
+@pytest.mark.parametrize(
+    ("volume", "refused"),
+    [
+        ({}, False),
+        ({"driver": "local"}, False),
+        ({"driver_opts": {"type": "tmpfs", "device": "tmpfs", "o": "size=1m"}}, False),
+        ({"driver_opts": {"type": "none", "o": "bind", "device": "/srv/shared/db"}}, False),
+        ({"driver_opts": {"type": "none", "o": "bind", "device": "/"}}, True),
+        ({"driver_opts": {"type": "none", "o": "ro, rbind", "device": "/etc"}}, True),
+        ({"driver_opts": {"type": "none", "o": "bind", "device": "etc"}}, True),  # dockerd's cwd
+        ({"driver_opts": {"type": "tmpfs", "o": "bind", "device": "/etc"}}, True),
+        ({"driver_opts": {"type": "none", "o": ["bind"], "device": "etc"}}, True),
+        ({"driver_opts": {"type": "ext4", "device": "/dev/sda1"}}, True),
+        ({"driver_opts": {"type": "nfs", "o": "addr=10.0.0.1", "device": ":/export"}}, True),
+        ({"driverOpts": {"type": "none", "o": "bind", "device": "/"}}, True),
+        ({"driver": "local-persist", "driver_opts": {"mountpoint": "/"}}, True),
+    ],
+)
+def test_top_level_volumes(volume: dict[str, object], refused: bool) -> None:
+    found = compose_findings(SHARED, {"volumes": {"v": volume}})
+    assert bool(found) == refused, found

@@ -292,18 +292,22 @@ def volume_findings(allowed: Allowed, volume: Mapping[str, Any], at: Path) -> li
     if driver not in (None, "local"):
         what = f"volume driver {str(driver)[:80]!r} (a volume plugin may mount any host path)"
         found += _found((*at, "driver"), _any_path(allowed, what))
-    opts = volume.get("driver_opts")
+    for spelling in ("driver_opts", "driverOpts"):
+        found += _volume_options(allowed, volume.get(spelling), (*at, spelling))
+    return found
+
+
+def _volume_options(allowed: Allowed, opts: Any, at: Path) -> list[Finding]:
     if not isinstance(opts, Mapping) or not opts:
-        return found
+        return []
     options = {o.strip().split("=")[0] for o in str(opts.get("o", "")).split(",")}
     device = opts.get("device")
     if options & {"bind", "rbind"} or (isinstance(device, str) and device.startswith("/")):
-        refusal = check_bind(allowed, str(device))
-        found += _found((*at, "driver_opts", "device"), refusal)
-    elif opts.get("type") != "tmpfs":
+        return _found((*at, "device"), check_bind(allowed, str(device)))
+    if opts.get("type") != "tmpfs":
         what = f"a volume of type {str(opts.get('type'))[:80]!r} mounted by the host's kernel"
-        found += _found((*at, "driver_opts"), _any_path(allowed, what))
-    return found
+        return _found(at, _any_path(allowed, what))
+    return []
 
 
 def network_findings(allowed: Allowed, network: Mapping[str, Any], at: Path) -> list[Finding]:
@@ -322,12 +326,12 @@ def network_findings(allowed: Allowed, network: Mapping[str, Any], at: Path) -> 
     if driver not in (None, "bridge"):
         what = f"network {str(at[-1])[:80]!r} with driver {str(driver)[:80]!r}"
         return _found((*at, "driver"), check_flag(allowed, flag, True, what))
-    opts = network.get("driver_opts")
-    if isinstance(opts, Mapping):
-        for option in opts:
+    for spelling in ("driver_opts", "driverOpts"):
+        opts = network.get(spelling)
+        for option in opts if isinstance(opts, Mapping) else ():
             if option not in SAFE_NETWORK_OPTIONS:
                 what = f"network option {str(option)[:80]!r} (it changes the host's network)"
-                return _found((*at, "driver_opts", option), check_flag(allowed, flag, True, what))
+                return _found((*at, spelling, option), check_flag(allowed, flag, True, what))
     return []
 
 
