@@ -1,0 +1,365 @@
+"""Every place of a Compose file that could reach the host, checked against the operator's policy.
+
+`compose_findings` walks a Compose file's mapping (top-level `services`, `volumes`, `networks`,
+`configs`, `secrets`, `include`) and returns one `Finding` per refused value, at its path, so
+the caller reports it at file:line:col (`Located.problem(finding.path, str(finding.refusal))`,
+which also scrubs tainted values). Run it on interpolated values (a `${DIR}:/data` bind is only
+known after interpolation) and again on the final spec after StackPatches (a patch may add a
+`cap_add`). Keys are looked up in Compose's snake_case and in syncd's camelCase (`cap_add`,
+`capAdd`), so the native `Stack` kind is checked by the same walk, with `project_files=True`: in
+a native `Stack`, `/uploads:/data` is a path in the project's file area, not on the host.
+Shapes the model would refuse are skipped here: the model reports them. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic.alias_generators import to_camel
+
+from syncd.errors import Problem
+from syncd.manifests.yamlsafe import Document, Path, pointer
+from syncd.policy import (
+    ANY_PATH,
+    Allowed,
+    PolicyKey,
+    Refusal,
+    check_bind,
+    check_capabilities,
+    check_flag,
+    check_logging,
+    check_namespace,
+    check_security_opt,
+    check_sysctl,
+    path_allowed,
+)
+
+DOCKER_SOCKET = "/var/run/docker.sock"
+# Compose keys that share a namespace with the host or another container; `net` is Compose v1's.
+NAMESPACE_KEYS = {
+    "network_mode": "network_mode",
+    "net": "network_mode",
+    "pid": "pid",
+    "ipc": "ipc",
+    "uts": "uts",
+    "userns_mode": "userns_mode",
+    "cgroup": "cgroup",
+}
+# Bridge network options that stay inside the network (the rest name host interfaces, routing).
+SAFE_NETWORK_OPTIONS = frozenset({"com.docker.network.driver.mtu"})
+# Keys naming a file syncd itself would read: an absolute one is a host path.
+FILE_KEYS = ("env_file", "label_file")
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: Path
+    refusal: Refusal
+
+
+@dataclass(frozen=True)
+class _Spelled:
+    """A service read in one spelling: Compose's `cap_add`, or syncd's `capAdd`. Both are
+    walked, so a mapping that holds both spellings of a key is checked for each."""
+
+    mapping: Mapping[str, Any]
+    camel: bool
+
+
+def _get(svc: _Spelled, key: str) -> tuple[str, Any]:
+    """The key as spelled in this reading, and its value (None when absent)."""
+    spelling = to_camel(key) if svc.camel else key
+    return spelling, svc.mapping.get(spelling)
+
+
+def _any_path(allowed: Allowed, what: str) -> Refusal | None:
+    """Something that may reach any host path: allowed only with `hostPaths: ["/"]`."""
+    if path_allowed(allowed.host_paths, ANY_PATH):
+        return None
+    return allowed.refuse(what, PolicyKey.HOST_PATHS, repr(ANY_PATH))
+
+
+def _host_file(allowed: Allowed, value: Any) -> Refusal | None:
+    """A file or folder source: relative ones stay in the repo (the Compose reader keeps them
+    there); `~` is the host's home folder; an absolute one is a host path."""
+    if not isinstance(value, str):
+        return None
+    if value.startswith("~"):
+        what = f"host path {value[:120]!r} is in a home folder on the host: write it as /a/b"
+        return allowed.refuse(what, None)
+    if value.startswith("/"):
+        return check_bind(allowed, value)
+    return None
+
+
+def compose_findings(allowed: Allowed, data: Any, *, project_files: bool = False) -> list[Finding]:
+    """Every refused value of one Compose file (or, with `project_files`, native Stack)."""
+    if not isinstance(data, Mapping):
+        return []
+    found: list[Finding] = []
+    for name, service in _entries(data, "services"):
+        found += service_findings(allowed, service, ("services", name), project_files)
+    for section, check in (
+        ("volumes", volume_findings),
+        ("networks", network_findings),
+        ("configs", file_source_findings),
+        ("secrets", file_source_findings),
+    ):
+        for name, entry in _entries(data, section):
+            found += check(allowed, entry, (section, name))
+    found += _include_findings(allowed, data.get("include"))
+    return found
+
+
+def _entries(data: Mapping[str, Any], section: str) -> list[tuple[str, Mapping[str, Any]]]:
+    entries = data.get(section)
+    if not isinstance(entries, Mapping):
+        return []
+    return [(name, entry) for name, entry in entries.items() if isinstance(entry, Mapping)]
+
+
+def service_findings(
+    allowed: Allowed, service: Mapping[str, Any], at: Path, project_files: bool = False
+) -> list[Finding]:
+    found: dict[tuple[Path, str], Finding] = {}
+    for camel in (False, True):
+        for where, refusal in _service(allowed, _Spelled(service, camel), project_files):
+            path = (*at, *where)
+            found.setdefault((path, str(refusal)), Finding(path, refusal))
+    return list(found.values())
+
+
+def _service(
+    allowed: Allowed, svc: _Spelled, project_files: bool
+) -> Iterator[tuple[Path, Refusal]]:
+    key, value = _get(svc, "privileged")
+    if value not in (None, False):
+        yield from _one((key,), check_flag(allowed, PolicyKey.PRIVILEGED, True, "privileged"))
+    key, value = _get(svc, "cap_add")
+    for index, cap in _items(value):
+        yield from _one((key, index), check_capabilities(allowed, [str(cap)]))
+    key, value = _get(svc, "security_opt")
+    for index, option in _items(value):
+        yield from _one((key, index), check_security_opt(allowed, [str(option)]))
+    yield from _devices(allowed, svc)
+    yield from _namespaces(allowed, svc)
+    yield from _mounts(allowed, svc, project_files)
+    yield from _logging(allowed, svc)
+    yield from _kernel(allowed, svc)
+    for name in ("post_start", "pre_stop"):
+        key, hooks = _get(svc, name)
+        for index, hook in _items(hooks):
+            if isinstance(hook, Mapping) and hook.get("privileged") not in (None, False):
+                what = f"{name} hook with privileged"
+                refusal = check_flag(allowed, PolicyKey.PRIVILEGED, True, what)
+                yield from _one((key, index, "privileged"), refusal)
+    key, value = _get(svc, "annotations")
+    if value:
+        what = "annotations (the container runtime reads them, e.g. org.systemd.property.*)"
+        yield from _one((key,), check_flag(allowed, PolicyKey.PRIVILEGED, True, what))
+    key, value = _get(svc, "provider")
+    if value is not None:
+        what = "provider: it runs a program on the host"
+        yield (key,), allowed.refuse(what, None)
+
+
+def _one(at: Path, refusal: Refusal | None) -> Iterator[tuple[Path, Refusal]]:
+    if refusal is not None:
+        yield at, refusal
+
+
+def _items(value: Any) -> list[tuple[int, Any]]:
+    return list(enumerate(value)) if isinstance(value, list | tuple) else []
+
+
+def _devices(allowed: Allowed, svc: _Spelled) -> Iterator[tuple[Path, Refusal]]:
+    for name in ("devices", "device_cgroup_rules", "gpus"):
+        key, value = _get(svc, name)
+        if value:
+            yield from _one((key,), check_flag(allowed, PolicyKey.DEVICES, True, name))
+    key, deploy = _get(svc, "deploy")
+    if isinstance(deploy, Mapping):
+        resources = deploy.get("resources")
+        reservations = resources.get("reservations") if isinstance(resources, Mapping) else None
+        if isinstance(reservations, Mapping) and reservations.get("devices"):
+            at = (key, "resources", "reservations", "devices")
+            what = "deploy.resources.reservations.devices"
+            yield from _one(at, check_flag(allowed, PolicyKey.DEVICES, True, what))
+    key, runtime = _get(svc, "runtime")
+    if runtime not in (None, "runc"):
+        what = f"runtime {str(runtime)[:80]!r} (the container runtime is the operator's choice)"
+        yield from _one((key,), check_flag(allowed, PolicyKey.PRIVILEGED, True, what))
+
+
+def _namespaces(allowed: Allowed, svc: _Spelled) -> Iterator[tuple[Path, Refusal]]:
+    for name, namespace in NAMESPACE_KEYS.items():
+        key, value = _get(svc, name)
+        if value is not None:
+            yield from _one((key,), check_namespace(allowed, namespace, str(value)))
+    key, value = _get(svc, "cgroup_parent")
+    if value not in (None, ""):
+        what = "cgroup_parent (it places the container in a host cgroup)"
+        yield from _one((key,), check_flag(allowed, PolicyKey.HOST_NAMESPACES, True, what))
+
+
+def _mounts(allowed: Allowed, svc: _Spelled, project_files: bool) -> Iterator[tuple[Path, Refusal]]:
+    key, volumes = _get(svc, "volumes")
+    for index, volume in _items(volumes):
+        if isinstance(volume, str):
+            parts = volume.split(":")
+            if project_files and parts[0].startswith("/"):
+                continue  # the native kind's project files: `checks` keeps them inside
+            if len(parts) > 1:
+                yield from _one((key, index), _host_file(allowed, parts[0]))
+        elif isinstance(volume, Mapping):
+            # A bind's source; any other type's named a host path is refused all the same.
+            yield from _one((key, index, "source"), _host_file(allowed, volume.get("source")))
+    key, sources = _get(svc, "volumes_from")
+    for index, source in _items(sources):
+        if isinstance(source, str) and source.startswith("container:"):
+            what = f"volumes_from {source[:80]!r} (another container's mounts may be any path)"
+            yield from _one((key, index), _any_path(allowed, what))
+    key, value = _get(svc, "volume_driver")
+    if value not in (None, "", "local"):
+        what = f"volume_driver {str(value)[:80]!r} (a volume plugin may mount any host path)"
+        yield from _one((key,), _any_path(allowed, what))
+    key, value = _get(svc, "use_api_socket")
+    if value not in (None, False):
+        yield from _one((key,), check_bind(allowed, DOCKER_SOCKET))
+    for name in FILE_KEYS:
+        key, value = _get(svc, name)
+        entries = value if isinstance(value, list) else [value]
+        for index, entry in enumerate(entries):
+            path = entry.get("path") if isinstance(entry, Mapping) else entry
+            at = (key, index) if isinstance(value, list) else (key,)
+            yield from _one(at, _host_file(allowed, path))
+    key, extends = _get(svc, "extends")
+    if isinstance(extends, Mapping):
+        yield from _one((key, "file"), _host_file(allowed, extends.get("file")))
+
+
+def _logging(allowed: Allowed, svc: _Spelled) -> Iterator[tuple[Path, Refusal]]:
+    key, logging = _get(svc, "logging")
+    if isinstance(logging, Mapping) and logging.get("driver") is not None:
+        yield from _one((key, "driver"), check_logging(allowed, str(logging["driver"])))
+    key, driver = _get(svc, "log_driver")
+    if driver is not None:
+        yield from _one((key,), check_logging(allowed, str(driver)))
+
+
+def _kernel(allowed: Allowed, svc: _Spelled) -> Iterator[tuple[Path, Refusal]]:
+    host_network = _get(svc, "network_mode")[1] == "host"
+    key, sysctls = _get(svc, "sysctls")
+    if isinstance(sysctls, Mapping):
+        for name in sysctls:
+            refusal = check_sysctl(allowed, str(name), host_network=host_network)
+            yield from _one((key, name), refusal)
+    for index, entry in _items(sysctls):
+        name = str(entry).split("=", 1)[0].strip()
+        yield from _one((key, index), check_sysctl(allowed, name, host_network=host_network))
+    key, value = _get(svc, "oom_kill_disable")
+    if value not in (None, False) and not _memory_limit(svc):
+        what = "oom_kill_disable without a memory limit: the host would run out of memory"
+        yield (key,), allowed.refuse(what, None)
+    key, value = _get(svc, "oom_score_adj")
+    if isinstance(value, int) and value < 0:
+        what = "a negative oom_score_adj (the host's own processes would be killed first)"
+        yield from _one((key,), check_flag(allowed, PolicyKey.PRIVILEGED, True, what))
+    key, value = _get(svc, "isolation")
+    if value not in (None, "default"):
+        yield (
+            (key,),
+            allowed.refuse(f"isolation {str(value)[:80]!r} is for Windows", None),
+        )
+
+
+def _memory_limit(svc: _Spelled) -> bool:
+    if _get(svc, "mem_limit")[1] is not None:
+        return True
+    deploy = _get(svc, "deploy")[1]
+    resources = deploy.get("resources") if isinstance(deploy, Mapping) else None
+    limits = resources.get("limits") if isinstance(resources, Mapping) else None
+    return isinstance(limits, Mapping) and limits.get("memory") is not None
+
+
+def volume_findings(allowed: Allowed, volume: Mapping[str, Any], at: Path) -> list[Finding]:
+    """A top-level volume: the `local` driver with `o: bind` (or a `device` path) mounts a host
+    path; other `driver_opts` make the host kernel mount something; another driver is a plugin."""
+    found: list[Finding] = []
+    driver = volume.get("driver")
+    if driver not in (None, "local"):
+        what = f"volume driver {str(driver)[:80]!r} (a volume plugin may mount any host path)"
+        found += _found((*at, "driver"), _any_path(allowed, what))
+    for spelling in ("driver_opts", "driverOpts"):
+        found += _volume_options(allowed, volume.get(spelling), (*at, spelling))
+    return found
+
+
+def _volume_options(allowed: Allowed, opts: Any, at: Path) -> list[Finding]:
+    if not isinstance(opts, Mapping) or not opts:
+        return []
+    options = {o.strip().split("=")[0] for o in str(opts.get("o", "")).split(",")}
+    device = opts.get("device")
+    if options & {"bind", "rbind"} or (isinstance(device, str) and device.startswith("/")):
+        return _found((*at, "device"), check_bind(allowed, str(device)))
+    if opts.get("type") != "tmpfs":
+        what = f"a volume of type {str(opts.get('type'))[:80]!r} mounted by the host's kernel"
+        return _found(at, _any_path(allowed, what))
+    return []
+
+
+def network_findings(allowed: Allowed, network: Mapping[str, Any], at: Path) -> list[Finding]:
+    """A top-level network: the host's own network (an external network named `host`), another
+    driver than `bridge` (host, macvlan, ipvlan on a host interface, a plugin), or bridge
+    options that reach into the host's network (an existing bridge, routed mode, no NAT)."""
+    driver = network.get("driver")
+    external = network.get("external")
+    name = network.get("name", at[-1])
+    if isinstance(external, Mapping):  # Compose's legacy `external: {name: …}`
+        name = external.get("name", name)
+    flag = PolicyKey.HOST_NAMESPACES
+    if external and name == "host":
+        what = f"network {str(at[-1])[:80]!r} (the host's own network)"
+        return _found(at, check_flag(allowed, flag, True, what))
+    if driver not in (None, "bridge"):
+        what = f"network {str(at[-1])[:80]!r} with driver {str(driver)[:80]!r}"
+        return _found((*at, "driver"), check_flag(allowed, flag, True, what))
+    for spelling in ("driver_opts", "driverOpts"):
+        opts = network.get(spelling)
+        for option in opts if isinstance(opts, Mapping) else ():
+            if option not in SAFE_NETWORK_OPTIONS:
+                what = f"network option {str(option)[:80]!r} (it changes the host's network)"
+                return _found((*at, spelling, option), check_flag(allowed, flag, True, what))
+    return []
+
+
+def file_source_findings(allowed: Allowed, entry: Mapping[str, Any], at: Path) -> list[Finding]:
+    """A top-level config or secret: an absolute `file:` is read from the host."""
+    return _found((*at, "file"), _host_file(allowed, entry.get("file")))
+
+
+def _include_findings(allowed: Allowed, include: Any) -> list[Finding]:
+    found: list[Finding] = []
+    for index, entry in _items(include):
+        paths = entry.get("path") if isinstance(entry, Mapping) else entry
+        listed = paths if isinstance(paths, list) else [paths]
+        for inner, path in enumerate(listed):
+            at: Path = ("include", index)
+            if isinstance(entry, Mapping):
+                at = (*at, "path", inner) if isinstance(paths, list) else (*at, "path")
+            found += _found(at, _host_file(allowed, path))
+    return found
+
+
+def _found(at: Path, refusal: Refusal | None) -> list[Finding]:
+    return [] if refusal is None else [Finding(at, refusal)]
+
+
+def problems(document: Document, findings: list[Finding]) -> list[Problem]:
+    """The findings placed in `document` (for messages that quote no tainted value)."""
+    return [
+        Problem(document.path, str(f.refusal), pointer(f.path), document.positions.locate(f.path))
+        for f in findings
+    ]
