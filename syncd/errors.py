@@ -103,7 +103,16 @@ class DependencyNotHealthy(ServiceFailed):
     """A `service_healthy` gate failed: the dependency never became healthy (stage `health`)."""
 
 
-# -- the `syncd` command's exit codes ------------------------------------------------------------
+# -- the `syncd` command: a named revision's problems, and the exit codes ------------------------
+
+
+class InvalidRevision(ManifestError):
+    """The manifests of a revision named on the command line (`plan --base/--head`) are invalid;
+    `revision` says which, e.g. `revision main (0123456789ab)`."""
+
+    def __init__(self, revision: str, problems: Sequence[Problem]) -> None:
+        super().__init__(problems)
+        self.revision = revision
 
 
 class ExitCode(IntEnum):
