@@ -18,7 +18,7 @@ import jsonpatch
 import pytest
 
 from syncd.cli.main import build_parser, main
-from syncd.errors import SyncdError
+from syncd.errors import ExitCode, SyncdError
 from syncd.ids import ServiceKey
 from tests.gitrepo import GitRepo
 
@@ -302,3 +302,11 @@ def test_service_tasks_go_to_the_daemon_and_refusals_keep_their_cause(
     with pytest.raises(SyncdError, match="cannot reach the daemon") as unreachable:
         parsed.func(parsed)
     assert isinstance(unreachable.value.__cause__, urllib.error.URLError)
+
+
+def test_every_exit_code_is_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    cli = readme[readme.index("\n## CLI") : readme.index("\n## The `/v2` API")]
+    for code in ExitCode:
+        assert f"**{code.value}**" in cli or f"| {code.value} |" in cli, code
+    assert [int(c) for c in ExitCode] == [0, 1, 2, 3, 69, 73, 78]  # scripts rely on them
