@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 from syncd.taint import scrub
 
@@ -167,3 +167,39 @@ class CredentialsError(SyncdError):
 
 class PortInUse(SyncdError):
     """The listen address cannot be bound."""
+
+
+# -- apply: one service's failure (the others go on) ---------------------------------------------
+
+
+class ServiceFailed(SyncdError):
+    """One service could not be brought to its desired state; the other services go on, and its
+    dependents are skipped with the reason."""
+
+
+class DependencyNotHealthy(ServiceFailed):
+    """A `service_healthy` gate failed: the dependency never became healthy (stage `health`)."""
+
+
+# -- the `syncd` command: a named revision's problems, and the exit codes ------------------------
+
+
+class InvalidRevision(ManifestError):
+    """The manifests of a revision named on the command line (`plan --base/--head`) are invalid;
+    `revision` says which, e.g. `revision main (0123456789ab)`."""
+
+    def __init__(self, revision: str, problems: Sequence[Problem]) -> None:
+        super().__init__(problems)
+        self.revision = revision
+
+
+class ExitCode(IntEnum):
+    """What the `syncd` process exits with (the README's CLI section lists them)."""
+
+    OK = 0
+    ERROR = 1  # nothing applied: invalid manifests or input, no engine, plan refused
+    CHANGES = 2  # `plan`, `apply --dry-run --detailed-exitcode`: there are changes (terraform)
+    PARTIAL = 3  # `apply`: applied, but some services failed
+    UNAVAILABLE = 69  # `run` at start-up: no Docker engine (sysexits EX_UNAVAILABLE)
+    CANTCREAT = 73  # `run` at start-up: the listen address is taken (EX_CANTCREAT)
+    CONFIG = 78  # `run` at start-up: repository or settings unusable (EX_CONFIG)

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
+import traceback
+import urllib.error
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import jsonpatch
 import pytest
 
-from syncd.cli.main import main
+from syncd.cli.main import build_parser, main
+from syncd.errors import ExitCode, SyncdError
+from syncd.ids import ServiceKey
 from tests.gitrepo import GitRepo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,3 +202,111 @@ def test_hostile_trees_fail_validation_with_positions(
         assert "big.yaml:1:1: file is 1048589 bytes, over the 1048576-byte limit" in out
         assert "escape.yaml:1:1: symlink to '../secret.yaml' points outside the repository" in out
         assert "1 manifest file(s)" in out
+
+
+def test_plan_detailed_exitcode_as_terraform_spells_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo, base, head = _two_commits(tmp_path)
+    args = ["plan", "--repo", str(repo.path), "--detailed-exitcode"]
+    assert main([*args, "--base", base, "--head", head]) == 2
+    assert "to create" in capsys.readouterr().out
+    assert main([*args, "--base", head, "--head", head]) == 0
+    assert "No changes." in capsys.readouterr().out
+    repo.write("stacks/shop.yaml", "kind: Stack\nproject: shop\nservices: {web: {imag: x}}\n")
+    broken = repo.commit("broken")
+    assert main([*args, "--base", head, "--head", broken]) == 1
+    err = capsys.readouterr().err
+    assert f"syncd: revision {broken} ({broken[:12]}) has invalid manifests:" in err
+    done = subprocess.run(  # the real process exits with the code, not only main()
+        [sys.executable, "-m", "syncd", *args, "--base", base, "--head", head],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+
+
+def test_apply_detailed_exitcode_needs_dry_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    repo.write("shop.yaml", "kind: Stack\nproject: shop\nservices:\n  web: {image: busybox:1.36}\n")
+    repo.commit()
+    args = ["--repo", str(repo.path), "--data-dir", str(tmp_path / "d")]
+    code = main(["apply", *args, "--detailed-exitcode"])
+    assert code == 1
+    assert "--detailed-exitcode goes with --dry-run" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()  # refused before anything was read or opened
+
+
+class _Daemon(http.server.BaseHTTPRequestHandler):
+    """A stand-in for the daemon's API on a real socket: answers `status`, records requests."""
+
+    status: ClassVar[int] = 200
+    seen: ClassVar[list[tuple[str, str, str]]] = []
+
+    def do_POST(self) -> None:
+        self.seen.append((self.command, self.path, self.headers.get("Authorization", "")))
+        body = json.dumps({"type": "forbidden", "message": "wrong token"}).encode()
+        self.send_response(self.status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_daemon() -> Iterator[tuple[str, type[_Daemon]]]:
+    handler = type("Handler", (_Daemon,), {"seen": [], "status": 200})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_service_tasks_go_to_the_daemon_and_refusals_keep_their_cause(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    fake_daemon: tuple[str, type[_Daemon]],
+) -> None:
+    url, handler = fake_daemon
+    token = "admin-" + "t0ken-s3cret"
+    (tmp_path / "token").write_text(token + "\n")
+    args = ["service", "restart", "shop/web", "--api", url, "--token-file", str(tmp_path / "token")]
+    assert main(args) == 0
+    assert "shop/default/web: restart done by the daemon" in capsys.readouterr().out
+    stack_id = ServiceKey("shop", "default", "web").stack_key.id
+    path = f"/v2/stacks/{stack_id}/services/web/actions/restart"
+    assert handler.seen == [("POST", path, f"Bearer {token}")]
+
+    handler.status = 403
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "the daemon answered 403" in err and "wrong token" in err and token not in err
+    parsed = build_parser().parse_args(args)
+    with pytest.raises(SyncdError) as refused:
+        parsed.func(parsed)
+    assert isinstance(refused.value.__cause__, urllib.error.HTTPError)
+    assert refused.value.__cause__.code == 403
+    assert token not in "".join(traceback.format_exception(refused.value))
+
+    server_gone = url.rsplit(":", 1)[0] + ":9"  # the discard port: nothing listens
+    parsed = build_parser().parse_args([*args[:3], "--api", server_gone])
+    with pytest.raises(SyncdError, match="cannot reach the daemon") as unreachable:
+        parsed.func(parsed)
+    assert isinstance(unreachable.value.__cause__, urllib.error.URLError)
+
+
+def test_every_exit_code_is_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    cli = readme[readme.index("\n## CLI") : readme.index("\n## The `/v2` API")]
+    for code in ExitCode:
+        assert f"**{code.value}**" in cli or f"| {code.value} |" in cli, code
+    assert [int(c) for c in ExitCode] == [0, 1, 2, 3, 69, 73, 78]  # scripts rely on them

@@ -82,3 +82,33 @@ def test_apply_reports_a_failed_service_with_exit_code_3(
     out = capsys.readouterr().out
     assert "ERROR cli/default/app" in out and "pulling 127.0.0.1:9/none/such:1 failed" in out
     assert time.monotonic() - started < 60
+
+
+def test_apply_dry_run_prints_the_plan_and_claims_nothing(
+    deployment: Deployment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = GitRepo(deployment.repo)
+    repo.write("cli.yaml", STACK.format(n=1))
+    first = repo.commit("one")
+    args = ["apply", "--repo", str(repo.path), "--rev", first, *_settings(deployment)]
+
+    assert main([*args, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "+ cli/default/app" in out and "1 to create" in out
+    assert out.rstrip().endswith("dry run: nothing was applied")
+    assert "applied in" not in out and "converged" not in out
+    assert main([*args, "--dry-run", "--detailed-exitcode"]) == 2
+    assert "1 to create" in capsys.readouterr().out
+    assert deployment.containers() == []
+
+    assert main(args) == 0
+    assert "converged (0 unchanged)" in capsys.readouterr().out
+    assert main([*args, "--dry-run", "--detailed-exitcode"]) == 0
+    out = capsys.readouterr().out
+    assert "No changes" in out and "applied in" not in out
+
+    assert main(["service", "stop", "cli/app", *_settings(deployment)]) == 0
+    capsys.readouterr()
+    assert main(args) == 0  # the operator's stop is kept, and the summary says so
+    assert "converged (1 unchanged, 1 stopped by an operator)" in capsys.readouterr().out
+    assert deployment.container("app").status == "exited"

@@ -43,8 +43,6 @@ PENDING = {
     "syncd.daemon.loop.StartupError",
     "syncd.daemon.tasks.OperationRefused",
     "syncd.daemon.tasks.UnknownRegistry",
-    "syncd.apply.execute.ServiceFailed",
-    "syncd.apply.execute.DependencyNotHealthy",
 }
 
 

@@ -13,7 +13,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from syncd import datadir, logs
-from syncd.apply.execute import Execution, Planned, ServiceFailed, ServiceResult, SyncResult
+from syncd.apply.execute import Execution
+from syncd.apply.results import Planned, ServiceResult, SyncResult
 from syncd.apply.store import Store
 from syncd.core.desired import DesiredState, resolve
 from syncd.core.observe import Observation, observe
@@ -25,7 +26,7 @@ from syncd.manifests import ManifestSet
 from syncd.manifests.model import Strategy
 from syncd.settings import Settings
 
-__all__ = ["Reconciler", "ServiceFailed", "ServiceResult", "SyncResult"]
+__all__ = ["Planned", "Reconciler", "ServiceResult", "SyncResult"]
 
 
 class Reconciler:

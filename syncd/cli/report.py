@@ -1,4 +1,5 @@
-"""Problem reports for people (text), programs (json) and GitHub Actions (annotations)."""
+"""Problem reports for people (text), programs (json) and GitHub Actions (annotations), and
+the outcome of `syncd apply`."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ import json
 from collections.abc import Sequence
 from enum import StrEnum
 
+from syncd.apply.results import SyncResult
+from syncd.core.plan import Action, Reason
 from syncd.errors import Problem, Severity
+
+DRY_RUN = "dry run: nothing was applied"
 
 
 class ReportFormat(StrEnum):
@@ -66,3 +71,24 @@ def render(
     else:
         lines = [str(p) for p in problems]
     return "\n".join([*lines, summary(problems, files, revision)])
+
+
+def applied(result: SyncResult) -> str:
+    """One line per service that changed or failed, one per other failure, then the verdict."""
+    lines: list[str] = []
+    shown = [r for r in result.services if r.action is not Action.NONE or not r.ok]
+    if shown or result.errors:
+        lines.append("")
+    width = max((len(str(r.key)) for r in shown), default=0)
+    for item in shown:
+        mark = "ok   " if item.ok else "ERROR"
+        lines.append(f"{mark} {item.key!s:<{width}}  {item.action.value:<8}  {item.detail}")
+    lines += [f"ERROR {error}" for error in result.errors]
+    reasons = {c.key: c.reason for stack in result.plan.stacks for c in stack.services}
+    quiet = [r for r in result.services if r.action is Action.NONE and r.ok]
+    kept = sum(1 for r in quiet if reasons.get(r.key) is Reason.OPERATOR_STOPPED)
+    failed = len(result.failed) + len(result.errors)
+    verdict = "converged" if result.ok else f"{failed} failed"
+    notes = f"{len(quiet)} unchanged" + (f", {kept} stopped by an operator" if kept else "")
+    lines += ["", f"applied in {result.duration:.2f} s: {verdict} ({notes})"]
+    return "\n".join(lines)

@@ -8,11 +8,9 @@ from syncd import logs
 from syncd.daemon.config import RunConfig
 from syncd.daemon.loop import Daemon, StartupError
 from syncd.daemon.status import Trigger
+from syncd.errors import ExitCode
 from syncd.settings import Settings
 
-EXIT_UNAVAILABLE = 69
-EXIT_CANTCREAT = 73
-EXIT_CONFIG = 78
 STOP_GRACE = 8.0  # seconds the current sync gets to finish after SIGTERM (exit within 10 s)
 
 
@@ -33,7 +31,7 @@ def run_daemon(config: RunConfig, settings: Settings, env: Mapping[str, str]) ->
         sock = bind(config.host, config.port)
     except PortInUse as err:
         print(f"syncd: {err} (is another syncd running? choose --listen)", file=sys.stderr)
-        return EXIT_CANTCREAT
+        return ExitCode.CANTCREAT
     try:
         daemon = Daemon(config, settings, env)
     except StartupError as err:
@@ -71,4 +69,4 @@ def run_daemon(config: RunConfig, settings: Settings, env: Mapping[str, str]) ->
     else:
         daemon.close()
     log.info("stopped")
-    return 0
+    return ExitCode.OK

@@ -1,0 +1,167 @@
+"""The engine steps of one service change: remove it, record it, start it, or create (or
+replace) its container after its dependency gates open. Each step is safe to interrupt."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from pathlib import Path
+
+from syncd.apply.gates import dependencies, wait_for_dependencies
+from syncd.apply.results import Planned, ServiceResult
+from syncd.apply.store import Store
+from syncd.core.desired import DesiredService
+from syncd.core.live import LiveService, ServiceStatus
+from syncd.core.plan import Action, ServiceChange
+from syncd.core.records import DIGEST_PREFIX
+from syncd.core.runspec import container_request
+from syncd.engine.base import Engine
+from syncd.errors import ServiceFailed
+from syncd.ids import ServiceKey
+from syncd.settings import Settings
+
+
+def project_files(settings: Settings, project: str, source: str) -> str:
+    """`/uploads` -> `<data>/projects/<project>/files/uploads`, created, and confined to it."""
+    root = settings.project_files(project)
+    root.mkdir(parents=True, exist_ok=True)
+    root = root.resolve()
+    target = (root / source.lstrip("/")).resolve()
+    if not target.is_relative_to(root):
+        raise ServiceFailed(
+            f"project-files path {source!r} resolves outside the project's file area "
+            "(a symlink?); refused"
+        )
+    target.mkdir(parents=True, exist_ok=True)
+    if not Path(target).resolve().is_relative_to(root):  # replaced by a symlink meanwhile
+        raise ServiceFailed(f"project-files path {source!r} left the project's file area")
+    return str(target)
+
+
+class ServiceSteps:
+    """One plan's service steps. `results` and `pull_errors` are the execution's, read as they
+    fill: a dependency's result, a failed pull."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        store: Store,
+        planned: Planned,
+        *,
+        results: Mapping[ServiceKey, ServiceResult],
+        pull_errors: Mapping[str, str],
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.store = store
+        self.planned = planned
+        self.results = results
+        self.pull_errors = pull_errors
+
+    def remove(self, change: ServiceChange) -> ServiceResult:
+        live = change.live
+        assert live is not None and live.container_id is not None
+        self.engine.stop(live.container_id, self.settings.stop_timeout)
+        self.engine.remove(live.container_id)
+        self.store.forget(change.key)
+        return ServiceResult(change.key, change.action, True, "removed (volumes kept)")
+
+    def apply(self, change: ServiceChange) -> ServiceResult:
+        """Any action but a removal: `ServiceFailed` when the service cannot get there."""
+        desired, live = change.desired, change.live
+        assert desired is not None
+        for dep in dependencies(change):
+            if dep in self.results and not self.results[dep].ok:
+                raise ServiceFailed(f"not started: its dependency {dep.name} failed")
+        if change.action is Action.NONE:
+            if live is not None and change.key in self.planned.observation.unrecorded:
+                self._record(desired, live.hash, "adopted")
+            return ServiceResult(change.key, change.action, True, change.reason_text, cid(live))
+        if change.action is Action.UPDATE:
+            assert live is not None
+            self._record(desired, live.hash, "updated")
+            if (
+                live.status is ServiceStatus.STOPPED
+                and not live.operator_stopped
+                and live.container_id
+            ):
+                self._wait_for_dependencies(change)
+                self.engine.start(live.container_id)
+            return ServiceResult(
+                change.key, change.action, True, "recorded; no new container", cid(live)
+            )
+        self._wait_for_dependencies(change)
+        if change.action is Action.START:
+            assert live is not None and live.container_id is not None
+            self.engine.start(live.container_id)
+            self._record(desired, live.hash, "started")
+            return ServiceResult(change.key, change.action, True, "started", live.container_id)
+        return self._replace(change, desired, live)
+
+    def _replace(
+        self, change: ServiceChange, desired: DesiredService, live: LiveService | None
+    ) -> ServiceResult:
+        """A new container (after removing the old one, if any) with the desired spec."""
+        image = str(desired.spec.get("image"))
+        if image in self.pull_errors:
+            kept = "; the old container keeps running" if live and live.container_id else ""
+            raise ServiceFailed(self.pull_errors[image] + kept)
+        request = container_request(
+            desired,
+            instance=self.settings.instance,
+            revision=self.planned.desired.revision,
+            files=functools.partial(project_files, self.settings),
+            environment=self._environment(desired, live.container_id if live else None),
+            stop_timeout=self.settings.stop_timeout,
+        )
+        if live is not None and live.container_id is not None:
+            self.engine.stop(live.container_id, self.settings.stop_timeout)
+            self.engine.remove(live.container_id)
+        container_id = self.engine.create(request)
+        self.engine.start(container_id)
+        done = "created" if change.action is Action.CREATE else "recreated"
+        self._record(desired, desired.hash, done)
+        return ServiceResult(change.key, change.action, True, done, container_id)
+
+    def _record(self, desired: DesiredService, container_hash: str, result: str) -> None:
+        self.store.record(
+            desired.key,
+            revision=self.planned.desired.revision,
+            spec=desired.spec,
+            secrets=desired.secrets,
+            container_hash=container_hash,
+            result=result,
+        )
+
+    def _environment(self, desired: DesiredService, old: str | None) -> dict[str, str]:
+        """The environment to run with. A PATCH stack that omits `environment` keeps the last
+        applied one, whose secret values syncd never stored: they come from the old container."""
+        env = {k: str(v) for k, v in (desired.spec.get("environment") or {}).items()}
+        hidden = [k for k, v in env.items() if v.startswith(DIGEST_PREFIX)]
+        if hidden:
+            running = self.engine.environment(old) if old else {}
+            for name in hidden:
+                if name not in running:
+                    raise ServiceFailed(
+                        f"the value of {name} was a secret that syncd does not keep, and no "
+                        "container holds it any more; declare the variable again"
+                    )
+                env[name] = running[name]
+        return env
+
+    def _wait_for_dependencies(self, change: ServiceChange) -> None:
+        timeout = self.settings.health_timeout
+        wait_for_dependencies(self.engine, timeout, change, self._container_id)
+
+    def _container_id(self, key: ServiceKey) -> str | None:
+        """The container a dependency runs in: the one this execution made, or the one found."""
+        result = self.results.get(key)
+        if result is not None and result.container_id:
+            return result.container_id
+        found = self.planned.observation.containers.get(key)
+        return found.id if found else None
+
+
+def cid(live: LiveService | None) -> str | None:
+    return live.container_id if live is not None else None

@@ -1,0 +1,171 @@
+"""`syncd validate`, `plan`, `apply`, `run` and `schema`: read the input, call the core, print.
+
+Each command returns its `ExitCode`; `main` turns a `SyncdError` into `ExitCode.ERROR`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from syncd import logs, operatorenv, settings, taint
+from syncd.apply.reconcile import Reconciler
+from syncd.cli import report
+from syncd.cli.report import ReportFormat
+from syncd.core.desired import DesiredState, resolve
+from syncd.core.live import LiveState
+from syncd.core.plan import Plan, as_live, plan
+from syncd.errors import ExitCode, InvalidRevision, ManifestError, Problem, SyncdError, errors_only
+from syncd.manifests import ManifestSet, read_manifests
+from syncd.render import PlanFormat, render
+from syncd.settings import Layers
+from syncd.source.reader import Snapshot, read_directory, read_revision
+
+
+def environment(args: argparse.Namespace) -> dict[str, str]:
+    """The operator's variables (env files + allowed process variables, never `SYNCD_*`)."""
+    return operatorenv.from_layers(Layers(args, os.environ), os.environ)
+
+
+def _read(args: argparse.Namespace, snap: Snapshot) -> ManifestSet:
+    """The snapshot's manifests; their variables' values are remembered, so no log line shows
+    them."""
+    layers = Layers(args, os.environ)
+    manifests = read_manifests(
+        snap.files,
+        operatorenv.from_layers(layers, os.environ),
+        problems=snap.problems,
+        secrets_dir=settings.secrets_dir(layers, os.environ),
+    )
+    taint.remember(manifests.secret_values())
+    return manifests
+
+
+def snapshot(repo: str, rev: str | None, paths: Sequence[str]) -> Snapshot:
+    """A git revision when `rev` is given, else the directory as it is on disk."""
+    if rev is not None:
+        return read_revision(repo, rev, paths)
+    return read_directory(repo, paths)
+
+
+def cmd_validate(args: argparse.Namespace) -> ExitCode:
+    snap = snapshot(args.repo, args.rev, args.path)
+    result = _read(args, snap)
+    problems = result.problems
+    if not result.errors:  # StackPatches apply only to valid documents: build the state too
+        try:
+            resolve(result, snap.revision)
+        except ManifestError as err:
+            problems = sorted([*problems, *err.problems], key=Problem.sort_key)
+    errors = errors_only(problems)
+    fmt = ReportFormat(args.format)
+    print(report.render(problems, fmt, files=len(snap.files), revision=snap.revision))
+    logs.get().info(
+        "manifests_validated",
+        revision=snap.revision,
+        files=len(snap.files),
+        errors=len(errors),
+        warnings=len(problems) - len(errors),
+    )
+    return ExitCode.ERROR if errors else ExitCode.OK
+
+
+def desired_at(args: argparse.Namespace, rev: str, last_applied: LiveState | None) -> DesiredState:
+    """One revision's desired state; PATCH-strategy stacks build on `last_applied` when given."""
+    snap = read_revision(args.repo, rev, args.path)
+    manifests = _read(args, snap)
+    base = last_applied.last_applied() if last_applied is not None else None
+    secrets = last_applied.last_secrets() if last_applied is not None else None
+    try:
+        return resolve(manifests, snap.revision, base, secrets)
+    except ManifestError as err:
+        label = f"revision {rev} ({(snap.revision or '')[:12]})"
+        raise InvalidRevision(label, err.problems) from err
+
+
+def manifests_at(args: argparse.Namespace, rev: str | None) -> tuple[ManifestSet, str | None]:
+    """Every manifest of a revision (or of the files on disk), or `ManifestError`."""
+    snap = snapshot(args.repo, rev, args.path)
+    manifests = _read(args, snap)
+    if manifests.errors:
+        raise ManifestError(manifests.errors)
+    return manifests, snap.revision
+
+
+def _print_plan(result: Plan, fmt: PlanFormat) -> None:
+    print(render(result, fmt, color=fmt is PlanFormat.TEXT and sys.stdout.isatty()))
+
+
+def plan_exit(result: Plan) -> ExitCode:
+    """terraform's `-detailed-exitcode`: 2 when the plan changes something, else 0."""
+    return ExitCode.CHANGES if result.changed else ExitCode.OK
+
+
+def cmd_plan(args: argparse.Namespace) -> ExitCode:
+    """Exit codes are always the detailed ones (`--detailed-exitcode` is accepted, a no-op)."""
+    fmt = PlanFormat(args.format)
+    if args.base is None:  # against what runs
+        manifests, revision = manifests_at(args, args.head)
+        with Reconciler.open(settings.from_args(args), environment(args)) as rec:
+            planned = rec.prepare(manifests, revision, allow_empty=args.allow_empty)
+        _print_plan(planned.plan, fmt)
+        for warning in planned.desired.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        return plan_exit(planned.plan)
+    old = desired_at(args, args.base, None)
+    live = as_live(old)
+    new = desired_at(args, args.head or "HEAD", live)
+    result = plan(new, live, base=old.revision, allow_empty=args.allow_empty)
+    _print_plan(result, fmt)
+    for warning in new.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    logs.get().info(
+        "plan_computed",
+        base=old.revision,
+        head=new.revision,
+        changed=result.changed,
+        **result.counts(),
+    )
+    return plan_exit(result)
+
+
+def cmd_apply(args: argparse.Namespace) -> ExitCode:
+    if args.detailed_exitcode and not args.dry_run:
+        raise SyncdError(
+            "--detailed-exitcode goes with --dry-run; an apply exits 0 when converged, "
+            "3 when some services failed"
+        )
+    manifests, revision = manifests_at(args, args.rev)
+    with Reconciler.open(settings.from_args(args), environment(args)) as rec:
+        result = rec.sync(manifests, revision, dry_run=args.dry_run, allow_empty=args.allow_empty)
+    _print_plan(result.plan, PlanFormat.TEXT)
+    if result.dry_run:
+        print(f"\n{report.DRY_RUN}")
+        return plan_exit(result.plan) if args.detailed_exitcode else ExitCode.OK
+    print(report.applied(result))
+    return ExitCode.OK if result.ok else ExitCode.PARTIAL
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from syncd.daemon import config as runconfig
+
+    config, settings_, layers = runconfig.resolve(args)
+    variables = operatorenv.variables(config.env_files, config.allow_env, os.environ)
+    if args.print_config:
+        print(runconfig.describe(config, settings_, layers))
+        print(operatorenv.describe(variables))
+        return ExitCode.OK
+    from syncd.cli.run import run_daemon
+
+    return run_daemon(config, settings_, variables)
+
+
+def cmd_schema(args: argparse.Namespace) -> ExitCode:
+    from syncd.manifests import schema
+
+    for path in schema.write(Path(args.out)):
+        print(path)
+    return ExitCode.OK
