@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
@@ -24,6 +24,11 @@ from syncd.api.wiring import Wiring
 from syncd.daemon.tasks import Task
 from syncd.errors import CredentialsHostMismatch, OperationRefused, SyncdError, UnknownRegistry
 from syncd.manifests.fields import ImageRef, RegistryHost
+
+if TYPE_CHECKING:
+    TaskName = str
+else:  # the path parameter's inline enum (as the reference has it), from `Task`: listed once
+    TaskName = Literal[tuple(t.value for t in Task)]
 
 
 def routes(api: APIRouter, wiring: Wiring) -> None:
@@ -55,14 +60,14 @@ def routes(api: APIRouter, wiring: Wiring) -> None:
     def service_action(
         stackId: str,
         serviceId: str,
-        action: Task,
+        action: TaskName,
     ) -> Response:
         current = wiring.view()
         service = current.service(stackId, serviceId)
         key = current.service_keys.get(service.id) if service else None
         if key is None:
             return not_found("service", serviceId)
-        return run(lambda: operator.service(action, key))
+        return run(lambda: operator.service(Task(action), key))
 
     @api.delete(
         "/stacks/{stackId}/volumes/{volumeId}",

@@ -15,6 +15,7 @@ from syncd.cli.report import ReportFormat
 from syncd.core.desired import DesiredState, resolve
 from syncd.core.live import LiveState
 from syncd.core.plan import REASON_TEXT, Action, Plan, Reason, as_live, plan
+from syncd.daemon.tasks import Task
 from syncd.errors import ManifestError, Problem, SyncdError, errors_only
 from syncd.ids import ServiceKey
 from syncd.manifests import ManifestSet, read_manifests
@@ -332,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     settings.add_arguments(service)
     _add_daemon_args(service)
-    service.add_argument("action", choices=["stop", "start", "restart", "recreate", "pull"])
+    service.add_argument("action", choices=[t.value for t in Task])
     service.add_argument("service", help="project/stack/service, or project/service")
     service.set_defaults(func=cmd_service)
 
