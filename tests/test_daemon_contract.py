@@ -143,7 +143,9 @@ def test_an_engine_outage_is_logged_and_reported_until_docker_answers() -> None:
 def test_whether_and_when_to_retry_is_the_failures_own() -> None:
     temporary = TemporaryFailure(Stage.APPLY, "a service failed")
     engine = EngineFailure(Stage.ENGINE, "Docker is away")
-    permanent = PermanentFailure(Stage.PARSE, "invalid", revision="abc", problems=["x"])
+    permanent: SyncFailure = PermanentFailure(
+        Stage.PARSE, "invalid", revision="abc", problems=["x"]
+    )
     assert [temporary.retry_after(n) for n in range(1, 11)] == [
         2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 300.0, 300.0
     ]  # fmt: skip

@@ -139,7 +139,7 @@ class Refresher:
                 usage_at, usage = time.time(), self.engine.volume_usage()
                 self._usage = (usage_at, usage)
         except SyncdError as err:
-            self.log.warning("view_refresh_failed", error=str(err))
+            self.log.bind(revision=revision).warning("view_refresh_failed", error=str(err))
             return None
         deployed = self.inspector.deployed(planned.observation)
         records = self.store.services()
