@@ -203,3 +203,94 @@ class ExitCode(IntEnum):
     UNAVAILABLE = 69  # `run` at start-up: no Docker engine (sysexits EX_UNAVAILABLE)
     CANTCREAT = 73  # `run` at start-up: the listen address is taken (EX_CANTCREAT)
     CONFIG = 78  # `run` at start-up: repository or settings unusable (EX_CONFIG)
+
+
+class StartupError(SyncdError):
+    """`syncd run` cannot start: the message for the operator and the process's exit code."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class OperationRefused(SyncdError):
+    """An operator task cannot be done in the current state (the API answers 412)."""
+
+
+class UnknownRegistry(SyncdError):
+    """No declared registry has the id a request names (the API answers 404)."""
+
+
+# -- sync failures: what failed, where, and what the daemon does next -----------------------------
+
+
+class Stage(StrEnum):
+    """The step of a sync that failed. A failure before the head revision has a plan (fetch,
+    parse, resolve, plan) falls back to the last good revision; of those, parse, resolve and
+    plan are the revision's own and wait for a new commit, the others are retried."""
+
+    FETCH = "fetch"  # reading the branch head and its files from git
+    PARSE = "parse"  # manifests, and resolving them (StackPatch ops, interpolation)
+    RESOLVE = "resolve"  # an internal error while resolving the desired state
+    PLAN = "plan"  # comparing with what runs; a refused plan
+    APPLY = "apply"
+    HEALTH = "health"
+    ENGINE = "engine"
+    RECORD = "record"  # storing the result
+
+    @property
+    def before_plan(self) -> bool:
+        """The head has no plan yet: the last good revision is enforced instead."""
+        return self in (Stage.FETCH, Stage.PARSE, Stage.RESOLVE, Stage.PLAN)
+
+
+class SyncFailure(SyncdError):
+    """A sync step failed: its stage, the revision it was on and the located problems. The
+    status, history, metrics and API read these fields, never the message text. `crashed`: an
+    error syncd did not expect (a bug), reported by its type only."""
+
+    def __init__(
+        self,
+        stage: Stage,
+        message: str,
+        *,
+        revision: str | None = None,
+        problems: Sequence[str] = (),
+        crashed: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.stage = stage
+        self.message = message
+        self.revision = revision
+        self.problems = tuple(problems)
+        self.crashed = crashed
+
+    def retry_after(self, failures: int) -> float | None:
+        """Seconds until the sync is tried again after `failures` in a row; None: never, a new
+        revision is awaited."""
+        raise NotImplementedError
+
+
+class TemporaryFailure(SyncFailure):
+    """Trying again may succeed (git unreachable, a service that failed to start, a crash while
+    applying): retried with exponential backoff, at most `ceiling` seconds apart."""
+
+    base = 2.0
+    ceiling = 300.0
+
+    def retry_after(self, failures: int) -> float:
+        return min(self.ceiling, self.base ** max(1, failures))
+
+
+class EngineFailure(TemporaryFailure):
+    """Docker does not answer: checked again at least every `ceiling` seconds."""
+
+    ceiling = 15.0
+
+
+class PermanentFailure(SyncFailure):
+    """The revision fails on its own (invalid manifests, a refused plan): trying it again gives
+    the same answer, so it waits for a new commit."""
+
+    def retry_after(self, failures: int) -> None:
+        del failures

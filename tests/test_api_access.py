@@ -15,7 +15,6 @@ import httpx
 import pytest
 from starlette.routing import Route
 
-from syncd import logs
 from syncd.api.app import create_app
 from syncd.ids import RegistryKey
 from tests.conformance import Conformance, reference
@@ -61,8 +60,11 @@ def as_admin(daemon: RunningDaemon, method: str, url: str, **kw: Any) -> httpx.R
 
 def app_routes() -> set[tuple[str, str]]:
     """(method, path) of every route the app serves, read from the app itself."""
-    stand_in = SimpleNamespace(
-        log=logs.get(), config=SimpleNamespace(read_token=READ, admin_token=ADMIN)
+    stand_in = SimpleNamespace(  # the app's wiring, read only when a request comes
+        config=SimpleNamespace(read_token=READ, admin_token=ADMIN),
+        state=None,
+        tasks=None,
+        view=None,
     )
     app = create_app(cast(Any, stand_in))
     found = set()

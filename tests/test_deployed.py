@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from syncd.api.deployed import deployed_spec
+from syncd.daemon.deployed import deployed_spec
 
 INSPECT = {
     "Config": {

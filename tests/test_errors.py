@@ -37,14 +37,6 @@ from syncd.source.gitargs import check_location
 from syncd.source.repository import Credentials
 from syncd.source.webhooks import pushed_branch
 
-# Moved into syncd/errors.py by the other helpers of issue 12 (daemon/api, apply/execute):
-# empty this set once their branches are merged.
-PENDING = {
-    "syncd.daemon.loop.StartupError",
-    "syncd.daemon.tasks.OperationRefused",
-    "syncd.daemon.tasks.UnknownRegistry",
-}
-
 
 def _modules() -> list[str]:
     found = pkgutil.walk_packages(syncd.__path__, prefix="syncd.")
@@ -59,7 +51,7 @@ def test_every_public_error_class_is_defined_in_syncd_errors() -> None:
             defined_here = inspect.isclass(value) and value.__module__ == name
             if defined_here and issubclass(value, BaseException) and not attr.startswith("_"):
                 elsewhere.append(f"{name}.{attr}")
-    assert sorted(set(elsewhere) - {f"syncd.errors.{n}" for n in vars(errors)} - PENDING) == []
+    assert sorted(set(elsewhere) - {f"syncd.errors.{n}" for n in vars(errors)}) == []
 
 
 def test_every_error_of_the_errors_module_is_a_syncd_error() -> None:

@@ -36,17 +36,9 @@ from tests.importgraph import Graph, package_arrows, read_graph
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Violations in today's tree that are being fixed in parallel (issue 12): the daemon's loop
-# imports the API's views, and the loop and the metrics import each other (TYPE_CHECKING).
-# Empty this list once those fixes are merged; `test_known_violations_are_still_real` says when.
-KNOWN_VIOLATIONS: frozenset[str] = frozenset(
-    {
-        "rank: syncd.daemon.loop -> syncd.api.deployed",
-        "rank: syncd.daemon.loop -> syncd.api.projects",
-        "rank: syncd.daemon.loop -> syncd.api.view",
-        "cycle: syncd.daemon.loop -> syncd.daemon.metrics -> syncd.daemon.loop",
-    }
-)
+# A violation that must be tolerated for a while is listed here with the reason; empty since
+# issue 12. `test_known_violations_are_still_real` fails once a listed one is gone.
+KNOWN_VIOLATIONS: frozenset[str] = frozenset()
 
 
 @pytest.fixture(scope="module")

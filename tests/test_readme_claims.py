@@ -19,11 +19,11 @@ from typing import Any
 import httpx
 import pytest
 
-from syncd.api import create_app
 from syncd.api.server import Server, bind
 from syncd.apply.reconcile import Reconciler
 from syncd.apply.store import Store
 from syncd.cli.main import main
+from syncd.cli.run import api_of
 from syncd.daemon.config import RunConfig
 from syncd.daemon.loop import BACKOFF_MAX, ENGINE_BACKOFF_MAX, Daemon
 from syncd.daemon.status import Trigger
@@ -79,7 +79,7 @@ class InProcess:
         run = RunConfig(repo=str(self.repo.path), **config)
         self.daemon = Daemon(run, settings, {"TEAM_PW": REGISTRY_PW, **(env or {})}, engine=engine)
         sock = bind("127.0.0.1", 0)
-        self.server = Server(create_app(self.daemon), sock)
+        self.server = Server(api_of(self.daemon), sock)
         self.server.start()
         self.http = httpx.Client(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}", timeout=5)
 
@@ -211,7 +211,7 @@ def test_the_daemon_removes_every_stack_only_with_allow_empty(tmp_path: Path) ->
             made.repo.commit("remove everything")
             made.sync()
             assert bool(made.engine.of(SHOP.service("db"))) is kept
-            error = made.daemon.status.last_error
+            error = made.daemon.status.as_dict()["lastError"]
             if kept:
                 assert error is not None and error["stage"] == "plan"
                 assert "--allow-empty" in error["message"]

@@ -72,7 +72,7 @@ def _inject(daemon: Daemon, stage: str, head: str, monkeypatch: pytest.MonkeyPat
             monkeypatch.setattr(daemon.repo, "head", faulty)
         case "parse":
             faulty = _faulty(read_manifests, always, lambda *_: always)
-            monkeypatch.setattr("syncd.daemon.loop.read_manifests", faulty)
+            monkeypatch.setattr("syncd.daemon.revisions.read_manifests", faulty)
         case "resolve":
             faulty = _faulty(reconciler.resolve, head, lambda _m, revision, _o: revision)
             monkeypatch.setattr(reconciler, "resolve", faulty)
@@ -122,7 +122,7 @@ def test_an_unexpected_error_in_any_stage_ends_the_sync_and_self_heal_goes_on(
     rows = daemon.store.syncs()
     assert [r for r in rows if r.result == "running"] == [], rows
     assert (rows[0].result, rows[0].stage) == (result, stage), rows[0]
-    error = daemon.status.last_error
+    error = daemon.status.as_dict()["lastError"]
     assert error is not None and error["stage"] == stage, error
     if stage == "parse":  # the reader broke: the file it broke on is named
         assert error["problems"] and error["problems"][0].startswith("s.yaml: "), error
@@ -149,7 +149,7 @@ def test_a_revision_that_failed_on_its_own_is_not_read_again_until_the_branch_mo
         calls.append(1)
         return read_manifests(*args, **kwargs)
 
-    monkeypatch.setattr("syncd.daemon.loop.read_manifests", counted)
+    monkeypatch.setattr("syncd.daemon.revisions.read_manifests", counted)
     daemon.sync_once({Trigger.WATCH})
     assert calls and daemon.status.next_retry_in is None
     read, rows = len(calls), len(daemon.store.syncs())
@@ -159,7 +159,7 @@ def test_a_revision_that_failed_on_its_own_is_not_read_again_until_the_branch_mo
     assert len(daemon.store.syncs()) == rows + 1  # a pass that restarted a container is kept
     daemon.sync_once({Trigger.DRIFT})  # nothing to heal: a routine pass is not kept
     assert len(daemon.store.syncs()) == rows + 1 and len(calls) == read
-    assert daemon.status.last_error is not None and daemon.status.last_error["stage"] == "parse"
+    assert (error := daemon.status.as_dict()["lastError"]) is not None and error["stage"] == "parse"
 
     repo.write("s.yaml", stack(3))
     repo.commit("fixed")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -11,28 +11,29 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from syncd import __version__
+from syncd import __version__, logs
 from syncd.api import v2
+from syncd.api.auth import token_matches
 from syncd.api.limits import BodyLimit
 from syncd.api.models import Error, ValidationErrorItem, ValidationErrors
+from syncd.api.wiring import Wiring
+from syncd.daemon.status import Trigger
 from syncd.errors import WebhookMalformed, WebhookRejected
 from syncd.source import webhooks as hooks
-
-if TYPE_CHECKING:
-    from syncd.daemon.loop import Daemon
 
 
 def error(status: int, kind: str, message: str) -> JSONResponse:
     return JSONResponse({"type": kind, "message": message}, status_code=status)
 
 
-def create_app(daemon: Daemon) -> FastAPI:
+def create_app(wiring: Wiring) -> FastAPI:
     app = FastAPI(title="syncd", docs_url=None, redoc_url=None, openapi_url="/v2/openapi.json")
-    log = daemon.log
+    log = logs.get()
+    config, state = wiring.config, wiring.state
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
-        status = daemon.status
+        status = state.status
         healthy = status.engine_available
         body = {
             "status": "ok" if healthy else "degraded",
@@ -44,7 +45,7 @@ def create_app(daemon: Daemon) -> FastAPI:
     @app.post("/hooks/git", status_code=202)
     async def git_hook(request: Request) -> JSONResponse:
         body = await request.body()  # at most 5 MiB: `BodyLimit` answered 413 beyond
-        secret = daemon.config.webhook_secret
+        secret = config.webhook_secret
         try:
             provider = hooks.verify(
                 dict(request.headers), body, secret.encode() if secret else None
@@ -52,7 +53,7 @@ def create_app(daemon: Daemon) -> FastAPI:
         except WebhookRejected as err:
             client = request.client.host if request.client else "?"
             log.warning("webhook_rejected", reason=str(err), client=client)
-            daemon.metrics.webhooks_rejected.inc()
+            wiring.metrics.webhook_rejected()
             return error(401, "Unauthorized", str(err))
         try:
             branch = hooks.pushed_branch(body)
@@ -61,40 +62,39 @@ def create_app(daemon: Daemon) -> FastAPI:
             log.warning("webhook_malformed", reason=str(err), client=client)
             return error(400, "BadRequest", str(err))
         log.info("webhook_accepted", provider=provider.value, branch=branch)
-        if branch is not None and branch != daemon.repo.branch:
+        if branch is not None and branch != state.status.branch:
             return JSONResponse(
                 {"accepted": True, "sync": False, "reason": f"branch {branch}"}, 202
             )
-        from syncd.daemon.status import Trigger
-
-        daemon.request(Trigger.WEBHOOK)
+        wiring.triggers.request(Trigger.WEBHOOK)
         return JSONResponse({"accepted": True, "sync": True}, status_code=202)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
-        return Response(daemon.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+        return Response(wiring.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/v2/syncd/daemon/status")
     def sync_status() -> dict[str, Any]:
-        status = daemon.status.as_dict()
-        status["stacks"] = {key: row.as_json() for key, row in daemon.store.stacks().items()}
-        status["pendingPlan"] = daemon.status.plan_json
-        status["pendingPlanMarkdown"] = daemon.status.plan_markdown
+        current = state.status
+        status = current.as_dict()
+        status["stacks"] = {key: row.as_json() for key, row in state.stacks().items()}
+        status["pendingPlan"] = current.plan_json
+        status["pendingPlanMarkdown"] = current.plan_markdown
         return status
 
     @app.get("/v2/syncd/syncs")
     def sync_history(limit: int = 50) -> Any:
-        return [row.as_json() for row in daemon.store.syncs(max(1, min(limit, 1000)))]
+        return [row.as_json() for row in state.syncs(max(1, min(limit, 1000)))]
 
-    app.include_router(v2.router(daemon))
+    app.include_router(v2.router(wiring))
 
-    if daemon.config.read_token:  # only then: a middleware costs every request
+    if config.read_token:  # only then: a middleware costs every request
 
         @app.middleware("http")
         async def read_token(request: Request, call_next: Any) -> Any:
             if request.url.path not in ("/healthz", "/hooks/git"):
-                allowed = [t for t in (daemon.config.read_token, daemon.config.admin_token) if t]
-                if not any(v2.token_matches(request, t) for t in allowed):
+                allowed = [t for t in (config.read_token, config.admin_token) if t]
+                if not any(token_matches(request, t) for t in allowed):
                     return error(
                         401, "Unauthorized", "this API needs a token (Authorization: Bearer)"
                     )

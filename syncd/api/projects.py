@@ -21,7 +21,7 @@ documented *constant* where the concept does not exist in syncd (README, "The `/
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from syncd.api.models import (
@@ -32,10 +32,7 @@ from syncd.api.models import (
     ProjectReadiness,
     ProjectStatus,
 )
-from syncd.core.desired import DesiredState
-from syncd.core.live import LiveState, ServiceStatus
-from syncd.core.observe import Observation
-from syncd.core.records import ServiceRecord
+from syncd.core.live import ServiceStatus
 from syncd.ids import NAMESPACE, project_id, short_id
 
 # A service's status -> (weight, project status, readiness); a project takes its heaviest.
@@ -61,34 +58,6 @@ def project_status(statuses: Iterable[ServiceStatus]) -> tuple[ProjectStatus, Pr
     """The project's status and readiness: those of its worst service (ready without any)."""
     worst = max((STATUS[s] for s in statuses), default=STATUS[ServiceStatus.RUNNING])
     return worst[1], worst[2]
-
-
-def project_names(desired: DesiredState | None, live: LiveState) -> set[str]:
-    """Every project the API shows: declared stacks and registries, and running stacks."""
-    names = {key.project for key in live.stacks}
-    if desired is not None:
-        names |= {key.project for key in desired.stacks}
-        names |= {key.project for key in desired.registries}
-    return names
-
-
-def first_applied(
-    names: Iterable[str],
-    observation: Observation,
-    records: Mapping[str, ServiceRecord],
-    now: float,
-) -> dict[str, float]:
-    """Per project, the earliest time syncd is known to have applied it: its oldest container,
-    its oldest service record, or `now` (the store keeps the first value it is given)."""
-    earliest = dict.fromkeys(names, now)
-    for key, container in observation.containers.items():
-        if key.project in earliest:
-            earliest[key.project] = min(earliest[key.project], container.created)
-    for record in records.values():
-        project = record.key.split("/", 1)[0]
-        if project in earliest and record.container_hash:  # something was applied
-            earliest[project] = min(earliest[project], record.applied_at)
-    return earliest
 
 
 @dataclass(frozen=True)

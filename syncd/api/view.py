@@ -4,7 +4,6 @@ state, the engine's listing, the plan and the records. Requests only read it. Pu
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,39 +25,19 @@ from syncd.api.models import (
 )
 from syncd.api.projects import ProjectFacts, project_models
 from syncd.core.canonical import Spec
-from syncd.core.desired import DesiredService, DesiredState
+from syncd.core.desired import DesiredService
 from syncd.core.live import LiveService, ServiceStatus
-from syncd.core.observe import Observation
-from syncd.core.plan import Action, Plan
+from syncd.core.plan import Action
 from syncd.core.records import ServiceRecord
+from syncd.daemon.snapshot import DaemonSnapshot, SnapshotProvider
 from syncd.engine.base import Names, Observed
-from syncd.ids import RegistryKey, ServiceKey, StackKey, VolumeKey, project_id, short_id
+from syncd.ids import ServiceKey, StackKey, VolumeKey, project_id, short_id
 from syncd.manifests.fields import parse_mount
 from syncd.taint import REDACTED, covered, redact
 
 
 def timestamp(seconds: float) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat().replace("+00:00", "Z")
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """Everything a view is built from (gathered by the daemon off the request path)."""
-
-    desired: DesiredState | None
-    observation: Observation
-    observed: Observed
-    plan: Plan | None
-    records: Mapping[str, ServiceRecord]
-    instance: str
-    built_at: float
-    volume_usage: Mapping[str, int] = field(default_factory=dict)  # engine volume name -> bytes
-    usage_at: float = 0.0
-    registry_valid: Mapping[RegistryKey, bool] = field(default_factory=dict)
-    deployed: Mapping[ServiceKey, Spec] = field(default_factory=dict)  # from inspect
-    created: Mapping[str, float] = field(default_factory=dict)  # project -> first applied (store)
-    files_usage: Mapping[str, int] = field(default_factory=dict)  # project -> file area bytes
-    files_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -159,7 +138,7 @@ def _digests(observed: Observed) -> dict[str, str]:
 
 @dataclass
 class _Builder:
-    inputs: Inputs
+    inputs: DaemonSnapshot
     view: View = field(default_factory=View)
     _actions: dict[ServiceKey, Action] | None = None
     _statuses: dict[str, list[tuple[ServiceStatus, float]]] = field(default_factory=dict)
@@ -354,9 +333,31 @@ class _Builder:
             return None
 
 
-def build(inputs: Inputs) -> View:
+def build(inputs: DaemonSnapshot) -> View:
     return _Builder(inputs).build()
 
 
 def dump(models: list[Any]) -> list[dict[str, Any]]:
     return [m.model_dump(mode="json", exclude_none=True) for m in models]
+
+
+class Views:
+    """The view of the daemon's current snapshot, built once per snapshot object: a request
+    never rebuilds it when nothing changed. `update` builds it ahead, in the sync thread."""
+
+    def __init__(self, state: SnapshotProvider) -> None:
+        self.state = state
+        self._cached: tuple[DaemonSnapshot | None, View] = (None, View())
+
+    def update(self, snapshot: DaemonSnapshot) -> None:
+        if self._cached[0] is not snapshot:
+            self._cached = (snapshot, build(snapshot))
+
+    def current(self) -> View:
+        snapshot = self.state.snapshot()
+        cached_for, view = self._cached
+        if snapshot is None or snapshot is cached_for:
+            return view
+        view = build(snapshot)
+        self._cached = (snapshot, view)
+        return view

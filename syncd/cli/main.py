@@ -13,6 +13,7 @@ from syncd import __version__, logs, operatorenv, settings, taint
 from syncd.cli.commands import cmd_apply, cmd_plan, cmd_run, cmd_schema, cmd_validate
 from syncd.cli.report import ReportFormat
 from syncd.cli.tasks import cmd_service, cmd_volume
+from syncd.daemon.tasks import Task
 from syncd.errors import ExitCode, InvalidRevision, ManifestError, SyncdError
 from syncd.render import PlanFormat
 
@@ -125,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     settings.add_arguments(service)
     _add_daemon_args(service)
-    service.add_argument("action", choices=["stop", "start", "restart", "recreate", "pull"])
+    service.add_argument("action", choices=[t.value for t in Task])
     service.add_argument("service", help="project/stack/service, or project/service")
     service.set_defaults(func=cmd_service)
 

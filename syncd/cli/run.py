@@ -1,17 +1,75 @@
-"""`syncd run`'s process: start the daemon, its API and its loops; stop on SIGTERM/SIGINT."""
+"""`syncd run`'s process: start the daemon, its API and its loops; stop on SIGTERM/SIGINT.
+Here the parts are wired: the API and the metrics get the daemon's snapshot provider, trigger
+sink and task runner, never the daemon itself."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+
+from fastapi import FastAPI
 
 from syncd import logs
+from syncd.api.view import Views
+from syncd.api.wiring import Wiring
+from syncd.core.live import ServiceStatus
+from syncd.core.records import StackRecord
 from syncd.daemon.config import RunConfig
-from syncd.daemon.loop import Daemon, StartupError
+from syncd.daemon.loop import Daemon
 from syncd.daemon.status import Trigger
-from syncd.errors import ExitCode
+from syncd.daemon.tasks import Operator
+from syncd.errors import ExitCode, StartupError
 from syncd.settings import Settings
 
 STOP_GRACE = 8.0  # seconds the current sync gets to finish after SIGTERM (exit within 10 s)
+
+
+class _Gauges:
+    """The metrics' gauges: the daemon's status and stacks, the services as the API shows them."""
+
+    def __init__(self, daemon: Daemon, views: Views) -> None:
+        self.daemon = daemon
+        self.views = views
+
+    def engine_available(self) -> bool:
+        return self.daemon.status.engine_available
+
+    def service_states(self) -> Iterable[tuple[ServiceStatus, bool]]:
+        return [(s.status, s.requiresRecreate) for s in self.views.current().services.values()]
+
+    def stacks(self) -> Mapping[str, StackRecord]:
+        return self.daemon.stacks()
+
+
+def wire(daemon: Daemon) -> Wiring:
+    """What the API is given: views of the daemon's snapshots (built in the sync thread as
+    each is published), the operator tasks, the trigger sink and the metrics."""
+    views = Views(daemon)
+    daemon.subscribe(views.update)
+    operator = Operator(
+        engine=daemon.engine,
+        reconciler=daemon.reconciler,
+        settings=daemon.settings,
+        env=daemon.env,
+        status=daemon.status,
+        snapshot=daemon.snapshot,
+        request=daemon.request,
+        registry_checks=daemon.refresher.registry_checks,
+    )
+    daemon.metrics.watch(_Gauges(daemon, views))
+    return Wiring(
+        config=daemon.config,
+        state=daemon,
+        views=views,
+        tasks=operator,
+        triggers=daemon,
+        metrics=daemon.metrics,
+    )
+
+
+def api_of(daemon: Daemon) -> FastAPI:
+    from syncd.api import create_app
+
+    return create_app(wire(daemon))
 
 
 def run_daemon(config: RunConfig, settings: Settings, env: Mapping[str, str]) -> int:
@@ -19,7 +77,6 @@ def run_daemon(config: RunConfig, settings: Settings, env: Mapping[str, str]) ->
     import signal
     import sys
 
-    from syncd.api import create_app
     from syncd.api.server import Server, bind
     from syncd.errors import PortInUse
 
@@ -38,7 +95,7 @@ def run_daemon(config: RunConfig, settings: Settings, env: Mapping[str, str]) ->
         sock.close()
         print(f"syncd: {err}", file=sys.stderr)
         return err.code
-    server = Server(create_app(daemon), sock)
+    server = Server(api_of(daemon), sock)
     threads = daemon.threads()
 
     def stop(signum: int, _frame: object) -> None:

@@ -1,35 +1,49 @@
-"""Prometheus metrics of one daemon: counters updated as syncs end, gauges read from the
-daemon's status and snapshot at scrape time. Labels carry keys and counts, never values."""
+"""Prometheus metrics of one daemon: counters updated as syncs end (`sync_done`, the sink the
+daemon is given), gauges read at scrape time from a `GaugeSource`. Labels carry keys and
+counts, never values."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from syncd.core.live import ServiceStatus
+from syncd.core.records import StackRecord
+from syncd.errors import Stage
+
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
 
-    from syncd.daemon.loop import Daemon
+
+class GaugeSource(Protocol):
+    """What the gauges show, read when scraped."""
+
+    def engine_available(self) -> bool: ...
+
+    def service_states(self) -> Iterable[tuple[ServiceStatus, bool]]:
+        """(status, requires recreate) of every service the API shows."""
+        ...
+
+    def stacks(self) -> Mapping[str, StackRecord]: ...
 
 
 class _State(Collector):
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
+    def __init__(self, source: GaugeSource) -> None:
+        self.source = source
 
     def collect(self) -> Iterator[Metric]:
-        view = self.daemon.view
-        status = self.daemon.status
         engine = GaugeMetricFamily("syncd_engine_available", "1 while Docker answers")
-        engine.add_metric([], 1.0 if status.engine_available else 0.0)
+        engine.add_metric([], 1.0 if self.source.engine_available() else 0.0)
         yield engine
+        states = list(self.source.service_states())
         services = GaugeMetricFamily("syncd_services", "services by status", labels=["status"])
         counts: dict[str, int] = {}
-        for service in view.services.values():
-            counts[service.status.value] = counts.get(service.status.value, 0) + 1
+        for status, _ in states:
+            counts[status.value] = counts.get(status.value, 0) + 1
         for name, count in sorted(counts.items()):
             services.add_metric([name], count)
         yield services
@@ -39,9 +53,7 @@ class _State(Collector):
         drift.add_metric(
             [],
             sum(
-                1
-                for s in view.services.values()
-                if s.requiresRecreate or s.status.value != "running"
+                1 for status, recreate in states if recreate or status is not ServiceStatus.RUNNING
             ),
         )
         yield drift
@@ -50,13 +62,13 @@ class _State(Collector):
             "1 when the stack's applied revision is the one last seen",
             labels=["stack"],
         )
-        for key, row in sorted(self.daemon.store.stacks().items()):
+        for key, row in sorted(self.source.stacks().items()):
             stacks.add_metric([key], 1.0 if row.in_sync else 0.0)
         yield stacks
 
 
 class Metrics:
-    def __init__(self, daemon: Daemon) -> None:
+    def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.syncs = Counter("syncd_syncs", "syncs by result", ["result"], registry=self.registry)
         self.failures = Counter(
@@ -71,13 +83,19 @@ class Metrics:
         self.webhooks_rejected = Counter(
             "syncd_webhooks_rejected", "webhook requests refused (401)", registry=self.registry
         )
-        self.registry.register(_State(daemon))
 
-    def sync_done(self, ok: bool, duration: float, stage: str | None) -> None:
+    def watch(self, source: GaugeSource) -> None:
+        """Show `source`'s gauges from now on (once per registry)."""
+        self.registry.register(_State(source))
+
+    def sync_done(self, ok: bool, duration: float, stage: Stage | None) -> None:
         self.syncs.labels("ok" if ok else "failed").inc()
         self.duration.observe(duration)
         if stage is not None:
-            self.failures.labels(stage).inc()
+            self.failures.labels(stage.value).inc()
+
+    def webhook_rejected(self) -> None:
+        self.webhooks_rejected.inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

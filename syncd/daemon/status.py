@@ -3,9 +3,14 @@ and the snapshot of its state that `/v2/syncd/daemon/status` and `/healthz` answ
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from syncd.errors import Stage, SyncFailure
+
+__all__ = ["LastError", "Outcome", "Stage", "Status", "Trigger", "trigger_text"]
 
 
 class Trigger(StrEnum):
@@ -19,20 +24,20 @@ class Trigger(StrEnum):
     ENGINE_BACK = "engine_back"
     OPERATOR = "operator"
 
+    @property
+    def routine(self) -> bool:
+        """A routine check: a sync it alone starts is kept in the history only if it changed
+        something."""
+        return self not in (Trigger.START, Trigger.WATCH, Trigger.WEBHOOK)
 
-class Stage(StrEnum):
-    """The step of a sync that failed. A failure before the head revision has a plan (fetch,
-    parse, resolve, plan) falls back to the last good revision; of those, parse, resolve and
-    plan are the revision's own and wait for a new commit, the others are retried."""
 
-    FETCH = "fetch"  # reading the branch head and its files from git
-    PARSE = "parse"  # manifests, and resolving them (StackPatch ops, interpolation)
-    RESOLVE = "resolve"  # an internal error while resolving the desired state
-    PLAN = "plan"  # comparing with what runs; a refused plan
-    APPLY = "apply"
-    HEALTH = "health"
-    ENGINE = "engine"
-    RECORD = "record"  # storing the result
+def trigger_text(triggers: Iterable[Trigger]) -> str:
+    """The triggers of one sync as the history, the status and the log show them."""
+    return ",".join(sorted(t.value for t in triggers))
+
+
+def routine(triggers: Iterable[Trigger]) -> bool:
+    return all(t.routine for t in triggers)
 
 
 class Outcome(StrEnum):
@@ -44,10 +49,42 @@ class Outcome(StrEnum):
     CRASHED = "crashed"  # an internal error (a bug in syncd); reported the same way
     INTERRUPTED = "interrupted"  # the process died during the sync
 
+    @classmethod
+    def of(cls, failure: SyncFailure) -> Outcome:
+        return cls.CRASHED if failure.crashed else cls.FAILED
+
+
+@dataclass(frozen=True)
+class LastError:
+    """The last failure as the status shows it (`lastError`). An engine outage seen outside a
+    sync has no revision and no problems (`outage`)."""
+
+    stage: Stage
+    message: str
+    at: float
+    revision: str | None = None
+    problems: tuple[str, ...] = ()
+    outage: bool = False
+
+    @classmethod
+    def of(cls, failure: SyncFailure, message: str, at: float) -> LastError:
+        return cls(failure.stage, message, at, failure.revision, failure.problems)
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.outage:
+            return {"stage": self.stage.value, "message": self.message, "at": self.at}
+        return {
+            "stage": self.stage.value,
+            "message": self.message,
+            "revision": self.revision,
+            "problems": list(self.problems),
+            "at": self.at,
+        }
+
 
 @dataclass
 class Status:
-    """The daemon's state as the API shows it (replaced whole, never mutated in place)."""
+    """The daemon's state as the API shows it; each field is replaced whole, never mutated."""
 
     repo: str
     branch: str
@@ -60,7 +97,7 @@ class Status:
     good_revision: str | None = None  # the last revision that parsed (enforced meanwhile)
     good_revision_error: str | None = None  # why the last good revision cannot be enforced
     last_sync: dict[str, Any] | None = None
-    last_error: dict[str, Any] | None = None
+    last_error: LastError | None = None
     plan_json: dict[str, Any] | None = None
     plan_markdown: str = ""
     next_retry_in: float | None = None
@@ -79,7 +116,7 @@ class Status:
             "goodRevision": self.good_revision,
             "goodRevisionError": self.good_revision_error,
             "lastSync": self.last_sync,
-            "lastError": self.last_error,
+            "lastError": self.last_error.as_dict() if self.last_error else None,
             "nextRetryIn": self.next_retry_in,
             "syncs": self.syncs,
         }

@@ -2,82 +2,110 @@
 recreate, pull, delete an orphaned volume, and the two checks (image config, credentials).
 
 Each runs under the instance's sync lock, is logged and recorded in the sync history, and asks
-for a sync so the status follows. A stop is an operator override that self-heal respects.
+for a sync so the status follows. A stop is an operator override that self-heal respects. The
+operator gets what it uses (the engine, the reconciler, the store, the snapshot), never the
+daemon.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from enum import StrEnum
+from typing import Any, assert_never
 
+from syncd import logs
+from syncd.apply.reconcile import Reconciler
 from syncd.apply.registries import auth_for, check_host, login_auth, registry_for
-from syncd.errors import CredentialsError, EngineError, SyncdError
+from syncd.core.desired import DesiredRegistry, DesiredState
+from syncd.daemon.snapshot import DaemonSnapshot
+from syncd.daemon.status import Status, Trigger
+from syncd.engine.base import Engine
+from syncd.errors import CredentialsError, EngineError, OperationRefused, UnknownRegistry
 from syncd.ids import RegistryKey, ServiceKey, VolumeKey
-
-if TYPE_CHECKING:
-    from syncd.core.desired import DesiredRegistry
-    from syncd.daemon.loop import Daemon
-
-ACTIONS = ("pull", "recreate", "restart", "start", "stop")
+from syncd.settings import Settings
 
 
-class OperationRefused(SyncdError):
-    """The task cannot be done in the current state (answer 412)."""
+class Task(StrEnum):
+    """An operator task on one service (`/actions/{action}`, `syncd service <action>`)."""
 
-
-class UnknownRegistry(SyncdError):
-    """No declared registry has the id a request names (answer 404)."""
+    PULL = "pull"
+    RECREATE = "recreate"
+    RESTART = "restart"
+    START = "start"
+    STOP = "stop"
 
 
 class Operator:
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        reconciler: Reconciler,
+        settings: Settings,
+        env: Mapping[str, str],
+        status: Status,
+        snapshot: Callable[[], DaemonSnapshot | None],
+        request: Callable[[Trigger], None],
+        registry_checks: dict[RegistryKey, bool],
+    ) -> None:
+        self.engine = engine
+        self.reconciler = reconciler
+        self.store = reconciler.store
+        self.settings = settings
+        self.env = env
+        self.status = status  # the last good revision, for the history row
+        self.snapshot = snapshot  # the daemon's last snapshot: desired state, containers
+        self.request = request  # a sync after each task, so the status follows
+        self.registry_checks = registry_checks  # explicit checks win over a pull's outcome
+        self.log = logs.get()
 
-    def _record(self, action: str, subject: str) -> None:
-        store = self.daemon.store
-        sync_id = store.begin_sync(f"operator_{action}", self.daemon.status.good_revision)
-        store.finish_sync(
+    def _desired(self) -> DesiredState | None:
+        snapshot = self.snapshot()
+        return snapshot.desired if snapshot else None
+
+    def _record(self, action: str, subject: str, **bound: str) -> None:
+        revision = self.status.good_revision
+        sync_id = self.store.begin_sync(f"operator_{action}", revision)
+        self.store.finish_sync(
             sync_id,
-            revision=self.daemon.status.good_revision,
+            revision=revision,
             result="ok",
             services=[{"service": subject, "action": action, "ok": True, "detail": "by API"}],
         )
-        self.daemon.log.info("operator_action", action=action, subject=subject)
+        self.log.bind(**bound).info("operator_action", action=action, subject=subject)
+        self.request(Trigger.OPERATOR)
 
     def _container(self, key: ServiceKey) -> str:
-        container = self.daemon.container_id(key)
+        snapshot = self.snapshot()
+        container = snapshot.container_id(key) if snapshot else None
         if container is None:
             raise OperationRefused(f"service {key} has no container yet")
         return container
 
-    def service(self, action: str, key: ServiceKey) -> None:
-        reconciler = self.daemon.reconciler
-        settings = self.daemon.settings
-        if action == "stop":
-            reconciler.operator_stop(key)
-        elif action == "start":
-            reconciler.operator_start(key)
-        elif action == "restart":
-            with reconciler.lock():
-                self.daemon.engine.restart(self._container(key), settings.stop_timeout)
-        elif action == "recreate":
-            with reconciler.lock():  # the next sync creates it again, from the declared spec
-                container = self._container(key)
-                self.daemon.engine.stop(container, settings.stop_timeout)
-                self.daemon.engine.remove(container)
-        elif action == "pull":
-            image, registry = self._image_of(key)
-            self.daemon.engine.pull(
-                image, auth_for(registry, image, self.daemon.env, self.daemon.settings.secrets)
-            )
-        else:
-            raise OperationRefused(f"unknown action {action!r}")
-        self._record(action, str(key))
-        from syncd.daemon.status import Trigger
-
-        self.daemon.request(Trigger.OPERATOR)
+    def service(self, task: Task, key: ServiceKey) -> None:
+        timeout = self.settings.stop_timeout
+        match task:
+            case Task.STOP:
+                self.reconciler.operator_stop(key)
+            case Task.START:
+                self.reconciler.operator_start(key)
+            case Task.RESTART:
+                with self.reconciler.lock():
+                    self.engine.restart(self._container(key), timeout)
+            case Task.RECREATE:
+                with self.reconciler.lock():  # the next sync creates it again, from the spec
+                    container = self._container(key)
+                    self.engine.stop(container, timeout)
+                    self.engine.remove(container)
+            case Task.PULL:
+                image, registry = self._image_of(key)
+                self.engine.pull(image, auth_for(registry, image, self.env, self.settings.secrets))
+            case _:
+                assert_never(task)
+        self._record(task.value, str(key), project=key.project, stack=key.stack, service=key.name)
 
     def _image_of(self, key: ServiceKey) -> tuple[str, DesiredRegistry | None]:
-        desired = self.daemon.desired()
+        desired = self._desired()
         stack = desired.stacks.get(key.stack_key) if desired else None
         service = stack.services.get(key.name) if stack else None
         if desired is None or service is None:
@@ -86,46 +114,43 @@ class Operator:
         return image, registry_for(image, key.project, desired.registries)
 
     def delete_volume(self, key: VolumeKey) -> None:
-        desired = self.daemon.desired()
+        desired = self._desired()
         stack = desired.stacks.get(key.stack_key) if desired else None
         if stack is not None and key.name in stack.volumes:
             raise OperationRefused(
                 f"volume {key} is declared by its stack; remove it from the manifest first, "
                 "then delete the orphaned volume"
             )
-        with self.daemon.reconciler.lock():
-            self.daemon.engine.remove_volume(key)
-            self.daemon.store.set_orphaned(key, False)
-        self._record("delete_volume", str(key))
-        from syncd.daemon.status import Trigger
-
-        self.daemon.request(Trigger.OPERATOR)
-
-    def _registry(self, key: RegistryKey) -> DesiredRegistry | None:
-        desired = self.daemon.desired()
-        return desired.registries.get(key) if desired else None
+        with self.reconciler.lock():
+            self.engine.remove_volume(key)
+            self.store.set_orphaned(key, False)
+        self._record("delete_volume", str(key), project=key.project, stack=key.stack)
 
     def registry_by_id(self, registry_id: str) -> DesiredRegistry | None:
-        desired = self.daemon.desired()
+        desired = self._desired()
         if desired is None:
             return None
         return next((r for r in desired.registries.values() if r.key.id == registry_id), None)
 
+    def stack_source(self, stack_id: str) -> str | None:
+        """Where a stack is declared (`file:line`), for the API's answer to a write."""
+        desired = self._desired()
+        found = [s for s in desired.stacks.values() if s.key.id == stack_id] if desired else []
+        return found[0].source if found else None
+
     def validate_credentials(self, registry: DesiredRegistry) -> bool:
         if registry.username is None:
             return False
+        log = self.log.bind(project=registry.key.project)
         try:
-            auth = login_auth(registry, self.daemon.env, self.daemon.settings.secrets)
+            auth = login_auth(registry, self.env, self.settings.secrets)
         except CredentialsError as err:
-            self.daemon.log.warning("registry_credentials_unreadable", error=str(err))
+            log.warning("registry_credentials_unreadable", error=str(err))
             return False
-        valid, answer = self.daemon.engine.login(auth)
-        del auth
-        self.daemon.log.info(
-            "registry_credentials_checked", registry=str(registry.key), valid=valid
-        )
-        self.daemon.registry_checked(registry.key, valid)
-        del answer
+        valid, answer = self.engine.login(auth)
+        del auth, answer
+        log.info("registry_credentials_checked", registry=str(registry.key), valid=valid)
+        self.registry_checks[registry.key] = valid
         return valid
 
     def image_config(
@@ -139,14 +164,17 @@ class Operator:
         if registry is not None:
             check_host(registry, reference)
         try:
-            return self.daemon.engine.image_config(reference)
+            return self.engine.image_config(reference)
         except EngineError:
             pass
-        self.daemon.engine.pull(
-            reference,
-            auth_for(registry, reference, self.daemon.env, self.daemon.settings.secrets),
-        )
-        return self.daemon.engine.image_config(reference)
+        self.engine.pull(reference, auth_for(registry, reference, self.env, self.settings.secrets))
+        return self.engine.image_config(reference)
+
+    def logs(self, key: ServiceKey, tail: int) -> str | None:
+        """The service container's log (None: it has no container)."""
+        snapshot = self.snapshot()
+        container = snapshot.container_id(key) if snapshot else None
+        return self.engine.logs(container, tail) if container else None
 
     def _credentials_for(
         self, reference: str, project_id: str | None, registry_id: str | None
@@ -156,7 +184,7 @@ class Operator:
             if registry is None:
                 raise UnknownRegistry(f"registry {registry_id!r} was not found")
             return registry
-        desired = self.daemon.desired()
+        desired = self._desired()
         if not project_id or desired is None:
             return None
         project = next(

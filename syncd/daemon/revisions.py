@@ -1,0 +1,131 @@
+"""The branch's revisions as the daemon reads them: the head, its files and its manifests,
+the last good revision (kept in memory, read again from git after a restart) and a head that
+failed on its own (not read again until the branch moves)."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from syncd import logs, taint
+from syncd.daemon.status import LastError, Status
+from syncd.errors import ManifestError, PermanentFailure, Problem, SyncdError
+from syncd.manifests import ManifestSet, read_manifests
+from syncd.settings import Settings
+from syncd.source.reader import Snapshot
+from syncd.source.repository import Repository
+
+
+def internal(err: BaseException, what: str) -> str:
+    """An unexpected error, by its type only: its text may hold a secret's value."""
+    return f"syncd {what} (internal error {type(err).__name__}; a bug, please report it)"
+
+
+def describe(err: BaseException) -> str:
+    return str(err) if isinstance(err, SyncdError) else internal(err, "failed")
+
+
+def log_frames(event: str, err: BaseException, **fields: Any) -> None:
+    """An unexpected error's frames, to the debug log (never its text)."""
+    frames = [f"{f.filename}:{f.lineno} {f.name}" for f in traceback.extract_tb(err.__traceback__)]
+    logs.get().debug(event, error=type(err).__name__, frames=frames, **fields)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    revision: str
+    manifests: ManifestSet
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A revision's files, or its manifests when they were parsed before."""
+
+    revision: str
+    files: Snapshot | None
+    parsed: Parsed | None
+
+
+class Revisions:
+    def __init__(
+        self, repo: Repository, settings: Settings, env: Mapping[str, str], status: Status
+    ) -> None:
+        self.repo = repo
+        self.settings = settings
+        self.env = env
+        self.log = logs.get()
+        self.status = status  # `good_revision` (from the store) and `good_revision_error`
+        self._good: Parsed | None = None  # the last good revision, enforced meanwhile
+        # the head's own failure, as it was reported: it waits for the branch to move
+        self.unusable: tuple[PermanentFailure, LastError] | None = None
+
+    def head(self) -> str:
+        return self.repo.head()
+
+    def raise_if_unusable(self, revision: str) -> None:
+        """The head failed on its own before: the same failure again, without reading it."""
+        if self.unusable is not None and self.unusable[0].revision == revision:
+            raise self.unusable[0].with_traceback(None)  # raised again: no frames pile up
+
+    def fetch(self, revision: str) -> Fetched:
+        if self._good is not None and self._good.revision == revision:
+            return Fetched(revision, None, self._good)
+        return Fetched(revision, self.repo.snapshot(revision), None)
+
+    def parse(self, fetched: Fetched) -> Parsed:
+        if fetched.parsed is not None:
+            return fetched.parsed
+        assert fetched.files is not None
+        return Parsed(fetched.revision, self.manifests(fetched.files))
+
+    def manifests(self, snap: Snapshot) -> ManifestSet:
+        """The snapshot's manifests, or a ManifestError, also when the reader itself breaks."""
+        try:
+            manifests = read_manifests(
+                snap.files, self.env, problems=snap.problems, secrets_dir=self.settings.secrets
+            )
+        except Exception as err:  # a reader bug: still say in which file(s)
+            log_frames("reader_crashed", err)
+            # from None: the reader's exception text may quote a secret's value
+            raise ManifestError(self._reader_crash(snap, err)) from None
+        taint.remember(manifests.secret_values())  # no log line shows them, whatever quotes them
+        if manifests.errors:
+            raise ManifestError(manifests.errors)
+        return manifests
+
+    def _reader_crash(self, snap: Snapshot, err: Exception) -> list[Problem]:
+        problems = []
+        for file in snap.files:
+            try:
+                read_manifests((file,), self.env, secrets_dir=self.settings.secrets)
+            except Exception as each:  # only its type is reported
+                problems.append(Problem(file.path, internal(each, "cannot read this file")))
+        return problems or [Problem("(revision)", internal(err, "cannot read the manifests"))]
+
+    def applied(self, parsed: Parsed) -> None:
+        """`parsed` applied: the new last good revision; the head's own failure is gone."""
+        self._good, self.unusable = parsed, None
+        self.status.good_revision, self.status.good_revision_error = parsed.revision, None
+
+    def last_good(self) -> Parsed | None:
+        """The last good revision: in memory, or (after a restart) read again from git."""
+        revision = self.status.good_revision
+        if self._good is not None or revision is None or self.status.good_revision_error:
+            return self._good
+        try:
+            self._good = Parsed(revision, self.manifests(self.repo.snapshot(revision)))
+        except Exception as err:  # reported in the status
+            reason = describe(err)
+            self.status.good_revision_error = (
+                f"the last good revision {revision[:12]} cannot be read ({reason}); "
+                "was it garbage-collected? Nothing is enforced until a revision applies"
+            )
+            self.log.error("good_revision_unreadable", revision=revision, error=reason)
+        return self._good
+
+    def good_stacks(self) -> list[str]:
+        if self._good is None:
+            return []
+        return [str(s.manifest.key) for s in self._good.manifests.stacks]
