@@ -1,0 +1,263 @@
+"""One Compose file -> the data of a native syncd `Stack` document, the problems found (each at
+file:line:col with its JSON pointer), and the keys syncd's model cannot carry yet.
+
+The steps, in Compose's order: the `.env` beside the file (committed; it may read the operator's
+variables) feeds interpolation, with the operator's variables winning; every string value is
+interpolated (Compose's rules; keys never); then the top level and each service are read.
+Identity is never taken from the operator's environment: `x-syncd` takes no variables, and `name:`
+only those of the committed `.env`. Project: `x-syncd.project`, else `COMPOSE_PROJECT_NAME` from
+the `.env` (mapping D24), else `name:`, else the folder holding the file; stack: `x-syncd.stack`,
+else `default`; strategy `declare`. Services outside the active `profiles` are read and checked
+but not part of the stack. Pure: no I/O (the revision's files come as a mapping).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from syncd.errors import Problem, Severity
+from syncd.ids import DEFAULT_STACK
+from syncd.manifests.compose import keys
+from syncd.manifests.compose.context import Context, NotCarried, clip, is_extension, kind_of
+from syncd.manifests.compose.envfile import parse_env_file
+from syncd.manifests.compose.names import (
+    case_collisions,
+    is_dns_label,
+    member_problem,
+    project_name,
+)
+from syncd.manifests.compose.services import Scope, convert_service
+from syncd.manifests.interpolate import Flavour, interpolate
+from syncd.manifests.model import Stack
+from syncd.manifests.parse import suggest
+from syncd.manifests.yamlsafe import Document, Path
+from syncd.secretpolicy import is_own
+
+IDENTITY = frozenset({"x-syncd", "name"})
+_X_SYNCD_KEYS = ("project", "stack")
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """`data` is a native `Stack` document (None when the file has errors); `secrets` are the
+    paths inside it that took values from the environment, `secret_values` those values."""
+
+    path: str
+    data: dict[str, Any] | None
+    problems: tuple[Problem, ...]
+    not_carried: tuple[NotCarried, ...]
+    secrets: frozenset[Path] = frozenset()
+    secret_values: frozenset[str] = frozenset()
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity is Severity.ERROR]
+
+    def stack(self) -> Stack | None:
+        return Stack.model_validate(self.data) if self.data is not None else None
+
+
+def _dotenv(
+    folder: str, files: Mapping[str, bytes], env: Mapping[str, str], ctx: Context
+) -> tuple[dict[str, str], set[str]]:
+    name = posixpath.normpath(posixpath.join(folder, ".env"))
+    data = files.get(name)
+    if data is None:
+        return {}, set()
+    parsed = parse_env_file(name, data, env)
+    for problem in parsed.problems:
+        ctx.add(problem)
+    return parsed.values, parsed.tainted
+
+
+def _identity(
+    data: dict[str, Any], committed: Mapping[str, str], folder: str, ctx: Context
+) -> tuple[str | None, str]:
+    x_syncd = data.get("x-syncd", {})
+    if not isinstance(x_syncd, dict):
+        ctx.error(("x-syncd",), f"x-syncd is a mapping {{project, stack}}, got {kind_of(x_syncd)}")
+        x_syncd = {}
+    for key, value in x_syncd.items():
+        if key not in _X_SYNCD_KEYS:
+            ctx.error(
+                ("x-syncd", key), f"unknown key {key!r}{suggest(key, _X_SYNCD_KEYS)}", key=True
+            )
+        elif not isinstance(value, str) or "$" in value:
+            ctx.error(("x-syncd", key), f"x-syncd.{key} is plain text (no variables)")
+    stack = x_syncd.get("stack", DEFAULT_STACK)
+    if isinstance(stack, str) and not is_dns_label(stack):
+        ctx.error(("x-syncd", "stack"), f"x-syncd.stack {clip(stack)!r} is not a DNS label")
+    name = data.get("name")
+    if name is not None:
+        filled = interpolate(name, committed, ("name",), flavour=Flavour.COMPOSE)
+        for at, message in filled.problems:
+            ctx.error(at, message)
+        name = filled.value if isinstance(filled.value, str) else None
+        if name is None:
+            ctx.error(("name",), "name is text")
+    name = committed.get("COMPOSE_PROJECT_NAME") or name
+    explicit = x_syncd.get("project")
+    found = project_name(explicit if isinstance(explicit, str) else None, name, folder)
+    if found.message is not None:
+        where: Path = ("x-syncd", "project") if explicit is not None else ("name",) if name else ()
+        report = ctx.error if found.severity is Severity.ERROR else ctx.warn
+        report(where, found.message)
+    return found.project, stack if isinstance(stack, str) else DEFAULT_STACK
+
+
+def _top_level(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """The declared volumes (by key), after checking every top-level key."""
+    for key in data:
+        if key in IDENTITY or is_extension(key):
+            continue
+        if key not in keys.TOP_LEVEL:
+            ctx.error((key,), f"unknown key {key!r}{suggest(key, keys.TOP_LEVEL)}", key=True)
+        elif key == "version":
+            ctx.warn((key,), "version is obsolete in the Compose Specification: ignored")
+        elif key == "models":
+            ctx.error((key,), f"models: {keys.NEVER['models']}", key=True)
+        elif key == "include":
+            ctx.later((key,), "include", "including other Compose files")
+    for section in ("networks", "configs", "secrets"):
+        _members(data, section, ctx)
+    volumes = _members(data, "volumes", ctx)
+    for name, spec in volumes.items():
+        at = ("volumes", name)
+        for key in spec:
+            if key not in keys.VOLUME_KEYS and not is_extension(key):
+                ctx.error(
+                    (*at, key), f"unknown key {key!r}{suggest(key, keys.VOLUME_KEYS)}", key=True
+                )
+            elif not is_extension(key):
+                ctx.later((*at, key), f"volumes.{key}", f"a volume's {key}")
+        if not is_dns_label(name):
+            ctx.later(at, "volumes.name_alphabet", f"volume name {clip(name)!r} ('_', '.', case)")
+    return volumes
+
+
+def _members(data: dict[str, Any], section: str, ctx: Context) -> dict[str, Any]:
+    value = data.get(section)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        ctx.error((section,), f"{section} is a mapping, got {kind_of(value)}")
+        return {}
+    out: dict[str, Any] = {}
+    for name, spec in value.items():
+        at = (section, name)
+        problem = member_problem(section.rstrip("s"), name)
+        if problem is not None:
+            ctx.error(at, problem, key=True)
+            continue
+        if spec is not None and not isinstance(spec, dict):
+            ctx.error(at, f"expected a mapping, got {kind_of(spec)}")
+            continue
+        out[name] = spec or {}
+        if section == "networks":
+            ctx.later(at, "networks", "a network other than the project network")
+        elif section != "volumes":
+            if section == "secrets" and out[name].get("external"):
+                ctx.error((*at, "external"), "an external secret is a Swarm object: not on Docker")
+            else:
+                ctx.later(at, section, f"top-level {section}")
+    return out
+
+
+def _active(name: str, service: object, profiles: Collection[str], ctx: Context) -> bool:
+    wanted = service.get("profiles") if isinstance(service, dict) else None
+    if wanted is None:
+        return True
+    if not isinstance(wanted, list) or not all(isinstance(p, str) for p in wanted):
+        ctx.error(("services", name, "profiles"), "profiles is a list of names")
+        return False
+    return not wanted or any(p in profiles for p in wanted)
+
+
+def compose_to_stack(
+    document: Document,
+    env: Mapping[str, str],
+    files: Mapping[str, bytes],
+    *,
+    profiles: Collection[str] = (),
+) -> Conversion:
+    """Read one Compose file (`document`, at its repository path) against the operator's
+    variables `env` and the revision's `files` (repository path -> content)."""
+    path = document.path
+    folder = posixpath.dirname(path)
+    ctx = Context(path, document.positions)
+    data = document.data
+    if not isinstance(data, dict):
+        ctx.error((), f"a Compose file is a mapping with 'services', got {kind_of(data)}")
+        return Conversion(path, None, tuple(ctx.problems), ())
+    operator = {k: v for k, v in env.items() if not is_own(k)}
+    dotenv, dotenv_tainted = _dotenv(folder, files, operator, ctx)
+    committed = {k: v for k, v in dotenv.items() if k not in dotenv_tainted}
+    project, stack = _identity(data, committed, posixpath.basename(folder), ctx)
+    lookup = {**dotenv, **operator}
+    filled = interpolate(
+        {k: v for k, v in data.items() if k not in IDENTITY}, lookup, flavour=Flavour.COMPOSE
+    )
+    ctx.secrets, ctx.secret_values = frozenset(filled.secrets), frozenset(filled.values)
+    for at, message in filled.problems:
+        ctx.error(at, message)
+    for at, message in filled.warnings:
+        ctx.warn(at, message)
+    if filled.problems:
+        return Conversion(path, None, tuple(ctx.problems), tuple(ctx.not_carried))
+    body: dict[str, Any] = filled.value
+    volumes = _top_level(body, ctx)
+    services = body.get("services") or {}
+    if not isinstance(services, dict):
+        ctx.error(("services",), f"services is a mapping, got {kind_of(services)}")
+        services = {}
+    for first, second in case_collisions(services):
+        ctx.error(
+            ("services", second), f"services {first!r} and {second!r} differ only in case", key=True
+        )
+    deployed = [n for n, s in services.items() if _active(n, s, profiles, ctx)]
+    scope = Scope(lookup, folder, files, volumes, list(services), deployed)
+    native: dict[str, Any] = {}
+    secrets: set[Path] = set()
+    for name, service in services.items():
+        at = ("services", name)
+        problem = member_problem("service", name)
+        if problem is not None:
+            ctx.error(at, problem, key=True)
+            continue
+        converted = convert_service(name, service, at, ctx, scope)
+        if converted is None or name not in deployed:
+            continue
+        if not is_dns_label(name):
+            ctx.later(at, "services.name_alphabet", f"service name {clip(name)!r} ('_', '.', case)")
+            continue
+        native[name] = converted.data
+        secrets.update(("services", name, *p) for p in converted.secrets)
+    result: dict[str, Any] = {
+        "kind": "Stack",
+        "project": project,
+        "name": stack,
+        "strategy": "declare",
+        "services": native,
+        "volumes": {n: {} for n in volumes if is_dns_label(n) and not volumes[n].get("external")},
+    }
+    if not ctx.has_errors():
+        try:
+            Stack.model_validate(result)
+        except ValidationError as err:
+            detail = err.errors(include_url=False)[0]
+            where = "/".join(str(p) for p in detail["loc"])
+            ctx.error((), f"the converted stack is not valid at {where}: {detail['msg']}")
+    ok = not ctx.has_errors()
+    return Conversion(
+        path,
+        result if ok else None,
+        tuple(ctx.problems),
+        tuple(ctx.not_carried),
+        frozenset(secrets),
+        ctx.secret_values,
+    )

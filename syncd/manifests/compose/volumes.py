@@ -1,0 +1,206 @@
+"""A service's `volumes` (short `SOURCE:TARGET[:OPTIONS]`, `TARGET` alone, and the long form) in
+Compose's meaning, and what syncd's `Stack` model carries of them today.
+
+Compose's rules (compose-go `format/volume.go`): a source starting with `.`, `/` or `~` is a bind,
+anything else names a volume declared under the top-level `volumes` (an undeclared one is an
+error); options are `ro`, `rw`, `nocopy`, `z`, `Z` and the bind propagations. Unlike compose-go,
+an unknown option is an error, never dropped. A `~` source (the home of whoever runs compose) has
+no meaning for syncd: refused.
+
+syncd's model carries a named volume mounted read-write or read-only (`name:/target[:ro]`), when
+the volume's name is one of its names (a DNS label) and the volume is syncd's own (not
+`external`). Anonymous volumes, binds (files from git, data folders, host paths), tmpfs and the
+volume options are honoured once the model carries them. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping
+from typing import Any
+
+from syncd.manifests.compose.context import Context, clip, kind_of
+from syncd.manifests.compose.names import is_dns_label
+from syncd.manifests.fields import parse_mount
+from syncd.manifests.yamlsafe import Path
+
+PROPAGATIONS = frozenset({"private", "rprivate", "shared", "rshared", "slave", "rslave"})
+OPTIONS = frozenset({"ro", "rw", "nocopy", "z", "Z"}) | PROPAGATIONS
+TYPES = frozenset({"volume", "bind", "tmpfs", "npipe", "cluster", "image"})
+_LONG_KEYS = frozenset(
+    {"type", "source", "target", "read_only", "consistency", "bind", "volume", "tmpfs", "image"}
+)
+_NEVER = {
+    "npipe": "a Windows named pipe",
+    "cluster": "a Swarm cluster volume",
+}
+
+
+def _bind_origin(source: str, folder: str, files: Mapping[str, bytes]) -> str:
+    """`git`: a relative source in the revision; `data`: one not in it; `host`: absolute."""
+    if source.startswith("/"):
+        return "host"
+    rel = posixpath.normpath(posixpath.join(folder, source))
+    exists = rel in files or any(name.startswith(rel + "/") for name in files)
+    return "git" if exists else "data"
+
+
+def _bind(source: str, at: Path, ctx: Context, folder: str, files: Mapping[str, bytes]) -> None:
+    if source.startswith("~"):
+        ctx.error(at, f"bind source {clip(source)!r}: '~' has no meaning for syncd; use a path")
+        return
+    rel = posixpath.normpath(posixpath.join(folder, source))
+    if not source.startswith("/") and (rel == ".." or rel.startswith("../")):
+        ctx.error(at, f"bind source {clip(source)!r} leaves the repository")
+        return
+    origin = _bind_origin(source, folder, files)
+    why = {
+        "git": "a file or folder from the revision, mounted read-only",
+        "data": "a persistent data folder in the project's file area",
+        "host": "a host path (policy: hostPaths)",
+    }[origin]
+    ctx.later(at, f"volumes.bind.{origin}", why)
+
+
+def _named(
+    source: str,
+    target: str,
+    *,
+    read_only: bool,
+    at: Path,
+    ctx: Context,
+    declared: Mapping[str, Any],
+) -> str | None:
+    if source not in declared:
+        ctx.error(at, f"volume {clip(source)!r} is not declared under the top-level 'volumes'")
+        return None
+    spec = declared[source]
+    if isinstance(spec, dict) and spec.get("external"):
+        ctx.later(at, "volumes.external", "a volume syncd neither creates nor deletes")
+        return None
+    if not is_dns_label(source):
+        ctx.later(at, "volumes.name_alphabet", f"volume name {clip(source)!r} ('_', '.', case)")
+        return None
+    native = f"{source}:{target}{':ro' if read_only else ''}"
+    try:
+        parse_mount(native)
+    except ValueError as err:
+        ctx.error(at, str(err))
+        return None
+    return native
+
+
+def _short(
+    text: str,
+    at: Path,
+    ctx: Context,
+    *,
+    declared: Mapping[str, Any],
+    folder: str,
+    files: Mapping[str, bytes],
+) -> str | None:
+    parts = text.split(":")
+    if len(parts) > 3 or any(not part for part in parts):
+        ctx.error(at, f"{clip(text)!r} is not SOURCE:TARGET[:OPTIONS] or TARGET")
+        return None
+    if len(parts) == 1:
+        ctx.later(at, "volumes.anonymous", "an anonymous volume")
+        return None
+    source, target = parts[0], parts[1]
+    options = parts[2].split(",") if len(parts) == 3 else []
+    for option in options:
+        if option not in OPTIONS:
+            ctx.error(
+                at, f"{clip(text)!r}: unknown option {clip(option)!r} (one of {sorted(OPTIONS)})"
+            )
+            return None
+    if source.startswith((".", "/", "~")):
+        _bind(source, at, ctx, folder, files)
+        return None
+    if any(o in PROPAGATIONS for o in options):
+        ctx.error(at, f"{clip(text)!r}: a propagation option applies to binds only")
+        return None
+    if "nocopy" in options or "z" in options or "Z" in options:
+        ctx.later(at, "volumes.options", "volume options (nocopy, SELinux relabel)")
+        return None
+    read_only = bool(options) and [o for o in options if o in ("ro", "rw")][-1:] == ["ro"]
+    return _named(source, target, read_only=read_only, at=at, ctx=ctx, declared=declared)
+
+
+def _long(
+    value: dict[str, Any],
+    at: Path,
+    ctx: Context,
+    *,
+    declared: Mapping[str, Any],
+    folder: str,
+    files: Mapping[str, bytes],
+) -> str | None:
+    for key in value:
+        if key not in _LONG_KEYS and not key.startswith("x-"):
+            ctx.error((*at, key), f"unknown key {key!r} in a volume", key=True)
+            return None
+    kind, source, target = value.get("type"), value.get("source"), value.get("target")
+    if kind not in TYPES:
+        ctx.error((*at, "type"), f"type must be one of {', '.join(sorted(TYPES))}")
+        return None
+    if not isinstance(target, str) or not target:
+        ctx.error((*at, "target"), "a volume needs 'target', the path in the container")
+        return None
+    if source is not None and not isinstance(source, str):
+        ctx.error((*at, "source"), f"expected a string, got {kind_of(source)}")
+        return None
+    if kind in _NEVER:
+        ctx.error((*at, "type"), f"type {kind!r} is {_NEVER[kind]}: not on a Docker host")
+        return None
+    read_only = value.get("read_only", False)
+    if not isinstance(read_only, bool):
+        ctx.error((*at, "read_only"), f"expected true or false, got {kind_of(read_only)}")
+        return None
+    if kind == "image":
+        ctx.later((*at, "type"), "volumes.image", "an image mount (Engine API 1.47)")
+        return None
+    if kind == "tmpfs":
+        ctx.later(at, "volumes.tmpfs", "a tmpfs mount")
+        return None
+    if kind == "bind":
+        if not source:
+            ctx.error((*at, "source"), "a bind needs 'source'")
+            return None
+        _bind(source, at, ctx, folder, files)
+        return None
+    if not source:
+        ctx.later(at, "volumes.anonymous", "an anonymous volume")
+        return None
+    if value.get("volume"):
+        ctx.later((*at, "volume"), "volumes.options", "volume options (nocopy, subpath, labels)")
+        return None
+    return _named(source, target, read_only=read_only, at=at, ctx=ctx, declared=declared)
+
+
+def read_volumes(
+    value: object,
+    at: Path,
+    ctx: Context,
+    *,
+    declared: Mapping[str, Any],
+    folder: str,
+    files: Mapping[str, bytes],
+) -> list[str]:
+    """The `volumes` strings of syncd's model for the mounts it can carry; the rest is noted."""
+    if not isinstance(value, list):
+        ctx.error(at, f"volumes is a list, got {kind_of(value)}")
+        return []
+    out: list[str] = []
+    for index, item in enumerate(value):
+        here = (*at, index)
+        if isinstance(item, str):
+            native = _short(item, here, ctx, declared=declared, folder=folder, files=files)
+        elif isinstance(item, dict):
+            native = _long(item, here, ctx, declared=declared, folder=folder, files=files)
+        else:
+            ctx.error(here, f"a volume is a string or a mapping, got {kind_of(item)}")
+            continue
+        if native is not None:
+            out.append(native)
+    return out
