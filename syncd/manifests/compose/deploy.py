@@ -73,7 +73,8 @@ def _limits(service: Mapping[str, Any], at: Path, ctx: Context) -> dict[str, Any
         if new is not None and old is not None:
             differ = not same_cpus(str(new), str(old)) if key == "cpus" else new != old
             if differ:
-                ctx.error((*at, legacy), f"{legacy} and deploy.resources.limits.{key} differ")
+                here = (*where, "limits", key)
+                ctx.error(here, f"{legacy} and deploy.resources.limits.{key} differ")
                 continue
         chosen = new if new is not None else old
         if chosen is not None:
@@ -119,6 +120,18 @@ def read_deploy(service: Mapping[str, Any], at: Path, ctx: Context) -> dict[str,
             _update(value, here, ctx)
     if "scale" in service:
         _replicas(service["scale"], (*at, "scale"), ctx)
+        replicas = deploy.get("replicas")
+        if "replicas" in deploy and replicas != service["scale"]:
+            ctx.error((*where, "replicas"), "scale and deploy.replicas differ")
+        if (
+            isinstance(service["scale"], int)
+            and service["scale"] > 1
+            and "container_name" in service
+        ):
+            ctx.error((*at, "container_name"), "container_name names one container; scale is more")
+    replicas = deploy.get("replicas")
+    if isinstance(replicas, int) and replicas > 1 and "container_name" in service:
+        ctx.error((*at, "container_name"), "container_name names one container; replicas is more")
     for key in ("pids_limit", "mem_reservation"):
         if key in service:
             ctx.later((*at, key), key, "a resource setting the model does not carry")

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from syncd.errors import Problem, Severity
 from syncd.ids import DEFAULT_STACK
+from syncd.manifests.checks import find_cycle
 from syncd.manifests.compose import keys
 from syncd.manifests.compose.context import Context, NotCarried, clip, is_extension, kind_of
 from syncd.manifests.compose.envfile import parse_env_file
@@ -111,7 +112,7 @@ def _identity(
 
 
 def _top_level(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    """The declared volumes (by key), after checking every top-level key."""
+    """The declared volumes (by key), after checking every top-level key but `networks`."""
     for key in data:
         if key in IDENTITY or is_extension(key):
             continue
@@ -123,7 +124,7 @@ def _top_level(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
             ctx.error((key,), f"models: {keys.NEVER['models']}", key=True)
         elif key == "include":
             ctx.later((key,), "include", "including other Compose files")
-    for section in ("networks", "configs", "secrets"):
+    for section in ("configs", "secrets"):
         _members(data, section, ctx)
     volumes = _members(data, "volumes", ctx)
     for name, spec in volumes.items():
@@ -178,6 +179,37 @@ def _active(name: str, service: object, profiles: Collection[str], ctx: Context)
     return not wanted or any(p in profiles for p in wanted)
 
 
+def _cycles(native: Mapping[str, Any], ctx: Context) -> None:
+    graph = {name: list(service.get("dependsOn", {})) for name, service in native.items()}
+    cycle = find_cycle(graph)
+    if cycle:
+        for name in dict.fromkeys(cycle):
+            ctx.error(("services", name, "depends_on"), f"dependency cycle: {' -> '.join(cycle)}")
+
+
+def _services(
+    services: Mapping[str, Any], ctx: Context, scope: Scope
+) -> tuple[dict[str, Any], set[Path]]:
+    """The model's services (those deployed and carried) and their tainted paths."""
+    native: dict[str, Any] = {}
+    secrets: set[Path] = set()
+    for name, service in services.items():
+        at = ("services", name)
+        problem = member_problem("service", name)
+        if problem is not None:
+            ctx.error(at, problem, key=True)
+            continue
+        converted = convert_service(name, service, at, ctx, scope)
+        if converted is None or name not in scope.deployed:
+            continue
+        if not is_dns_label(name):
+            ctx.later(at, "services.name_alphabet", f"service name {clip(name)!r} ('_', '.', case)")
+            continue
+        native[name] = converted.data
+        secrets.update(("services", name, *p) for p in converted.secrets)
+    return native, secrets
+
+
 def compose_to_stack(
     document: Document,
     env: Mapping[str, str],
@@ -220,23 +252,10 @@ def compose_to_stack(
             ("services", second), f"services {first!r} and {second!r} differ only in case", key=True
         )
     deployed = [n for n, s in services.items() if _active(n, s, profiles, ctx)]
-    scope = Scope(lookup, folder, files, volumes, list(services), deployed)
-    native: dict[str, Any] = {}
-    secrets: set[Path] = set()
-    for name, service in services.items():
-        at = ("services", name)
-        problem = member_problem("service", name)
-        if problem is not None:
-            ctx.error(at, problem, key=True)
-            continue
-        converted = convert_service(name, service, at, ctx, scope)
-        if converted is None or name not in deployed:
-            continue
-        if not is_dns_label(name):
-            ctx.later(at, "services.name_alphabet", f"service name {clip(name)!r} ('_', '.', case)")
-            continue
-        native[name] = converted.data
-        secrets.update(("services", name, *p) for p in converted.secrets)
+    networks = _members(body, "networks", ctx)
+    scope = Scope(lookup, folder, files, volumes, list(networks), list(services), deployed)
+    native, secrets = _services(services, ctx, scope)
+    _cycles(native, ctx)
     result: dict[str, Any] = {
         "kind": "Stack",
         "project": project,

@@ -38,6 +38,7 @@ class Scope:
     folder: str
     files: Mapping[str, bytes]
     volumes: Mapping[str, Any]
+    networks: Collection[str]
     services: Collection[str]
     deployed: Collection[str]
 
@@ -77,7 +78,7 @@ def _never(key: str, value: object, at: Path, ctx: Context) -> bool:
     return False
 
 
-def _networks(value: object, at: Path, ctx: Context) -> None:
+def _networks(value: object, at: Path, ctx: Context, declared: Collection[str]) -> None:
     """Only the implicit `default` network is carried (the project network)."""
     if isinstance(value, list):
         names, plain = value, True
@@ -86,6 +87,11 @@ def _networks(value: object, at: Path, ctx: Context) -> None:
     else:
         ctx.error(at, f"networks is a list or a mapping, got {kind_of(value)}")
         return
+    for index, name in enumerate(names):
+        here = (*at, index) if isinstance(value, list) else (*at, str(name))
+        if name != "default" and name not in declared:
+            hint = suggest(str(name), declared)
+            ctx.error(here, f"network {clip(str(name))!r} is not declared under 'networks'{hint}")
     if names != ["default"] or not plain:
         ctx.later(at, "networks", "networks other than the project network, aliases, addresses")
 
@@ -104,7 +110,7 @@ def _keys_ok(service: Mapping[str, Any], at: Path, ctx: Context) -> bool:
             refused = True
         elif key in keys.LATER:
             ctx.later(here, key, keys.LATER[key])
-    if "image" not in service and "build" not in service:
+    if "image" not in service and "build" not in service and "extends" not in service:
         ctx.error(at, "a service needs 'image'")
     return not refused
 
@@ -170,11 +176,15 @@ def convert_service(
     if deploy is not None:
         data["deploy"] = deploy
     if "networks" in service:
-        _networks(service["networks"], (*at, "networks"), ctx)
+        _networks(service["networks"], (*at, "networks"), ctx, scope.networks)
+        if "network_mode" in service:
+            ctx.error((*at, "network_mode"), "network_mode and networks exclude each other")
     if "container_name" in service:
         ctx.warn((*at, "container_name"), "container_name is ignored: syncd names containers")
     _taint(service, at, ctx, out)
     out.data = {k: v for k, v in data.items() if v is not None and k in _MODEL_FIELDS}
+    if "image" not in out.data:
+        return None  # the image comes from `extends` (not carried yet) or is in error
     return out
 
 

@@ -161,6 +161,9 @@ def _long(
         ctx.later((*at, "type"), "volumes.image", "an image mount (Engine API 1.47)")
         return None
     if kind == "tmpfs":
+        if source is not None:
+            ctx.error((*at, "source"), "a tmpfs mount takes no 'source'")
+            return None
         ctx.later(at, "volumes.tmpfs", "a tmpfs mount")
         return None
     if kind == "bind":
