@@ -145,7 +145,8 @@ def read_depends_on(
             continue
         condition = spec.get("condition", DependsCondition.STARTED.value)
         if condition not in DependsCondition.__members__.values():
-            ctx.error((*here, "condition"), f"condition is one of {', '.join(DependsCondition)}")
+            choices = ", ".join(DependsCondition)
+            ctx.error((*here, "condition"), f"{clip(str(condition))!r} is not one of {choices}")
             continue
         required = spec.get("required", True)
         if name not in services:

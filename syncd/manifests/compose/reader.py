@@ -193,6 +193,7 @@ def _services(
     """The model's services (those deployed and carried) and their tainted paths."""
     native: dict[str, Any] = {}
     secrets: set[Path] = set()
+    published: dict[tuple[str | None, str, str], str] = {}
     for name, service in services.items():
         at = ("services", name)
         problem = member_problem("service", name)
@@ -202,6 +203,15 @@ def _services(
         converted = convert_service(name, service, at, ctx, scope)
         if converted is None or name not in scope.deployed:
             continue
+        for where, port in converted.published:
+            if port in published:
+                ip, host, proto = port
+                ctx.error(
+                    where,
+                    f"host port {host}/{proto}{' on ' + ip if ip else ''} is already "
+                    f"published by service {published[port]!r}",
+                )
+            published.setdefault(port, name)
         if not is_dns_label(name):
             ctx.later(at, "services.name_alphabet", f"service name {clip(name)!r} ('_', '.', case)")
             continue

@@ -47,6 +47,7 @@ class Scope:
 class ServiceData:
     data: dict[str, Any] = field(default_factory=dict)
     secrets: set[Path] = field(default_factory=set)  # paths inside `data` from the environment
+    published: list[tuple[Path, tuple[str | None, str, str]]] = field(default_factory=list)
 
 
 def _image(value: object, at: Path, ctx: Context) -> str | None:
@@ -151,6 +152,11 @@ def convert_service(
         out.secrets.update(("environment", n) for n in env.tainted if n in env.values)
     ports = read_ports(service["ports"], (*at, "ports"), ctx) if "ports" in service else []
     exposed = read_expose(service["expose"], (*at, "expose"), ctx) if "expose" in service else []
+    out.published = [
+        (where, (port.host_ip, port.published, port.protocol))
+        for where, port in ports
+        if port.published is not None
+    ]
     if ports or exposed:
         data["ports"] = native_ports(ports, exposed, ctx)
     if "volumes" in service:

@@ -101,7 +101,7 @@ def _short(
 ) -> str | None:
     parts = text.split(":")
     if len(parts) > 3 or any(not part for part in parts):
-        ctx.error(at, f"{clip(text)!r} is not SOURCE:TARGET[:OPTIONS] or TARGET")
+        ctx.error(at, f"{clip(text)!r} is not SOURCE:TARGET[:OPTIONS] or TARGET (too many colons?)")
         return None
     if len(parts) == 1:
         ctx.later(at, "volumes.anonymous", "an anonymous volume")
@@ -116,6 +116,9 @@ def _short(
             return None
     if source.startswith((".", "/", "~")):
         _bind(source, at, ctx, folder, files)
+        return None
+    if "/" in source:
+        ctx.error(at, f"{clip(source)!r} is not a volume name; a relative bind starts with './'")
         return None
     if any(o in PROPAGATIONS for o in options):
         ctx.error(at, f"{clip(text)!r}: a propagation option applies to binds only")
