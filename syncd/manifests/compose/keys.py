@@ -129,3 +129,13 @@ NETWORK_KEYS = frozenset(
     }
 )  # fmt: skip
 VOLUME_KEYS = frozenset({"name", "driver", "driver_opts", "external", "labels"})
+CONFIG_KEYS = frozenset(
+    {"file", "content", "environment", "external", "name", "labels", "template_driver"}
+)
+SECRET_KEYS = CONFIG_KEYS - {"content"} | {"driver", "driver_opts"}
+MEMBER_KEYS = {
+    "networks": NETWORK_KEYS,
+    "volumes": VOLUME_KEYS,
+    "configs": CONFIG_KEYS,
+    "secrets": SECRET_KEYS,
+}

@@ -130,11 +130,7 @@ def _top_level(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
     for name, spec in volumes.items():
         at = ("volumes", name)
         for key in spec:
-            if key not in keys.VOLUME_KEYS and not is_extension(key):
-                ctx.error(
-                    (*at, key), f"unknown key {key!r}{suggest(key, keys.VOLUME_KEYS)}", key=True
-                )
-            elif not is_extension(key):
+            if key in keys.VOLUME_KEYS:
                 ctx.later((*at, key), f"volumes.{key}", f"a volume's {key}")
         if not is_dns_label(name):
             ctx.later(at, "volumes.name_alphabet", f"volume name {clip(name)!r} ('_', '.', case)")
@@ -159,6 +155,11 @@ def _members(data: dict[str, Any], section: str, ctx: Context) -> dict[str, Any]
             ctx.error(at, f"expected a mapping, got {kind_of(spec)}")
             continue
         out[name] = spec or {}
+        allowed = keys.MEMBER_KEYS[section]
+        for key in out[name]:
+            if key not in allowed and not is_extension(key):
+                hint = suggest(key, allowed)
+                ctx.error((*at, key), f"unknown key {key!r}{hint}", key=True)
         if section == "networks":
             ctx.later(at, "networks", "a network other than the project network")
         elif section != "volumes":

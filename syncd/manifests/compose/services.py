@@ -189,8 +189,8 @@ def convert_service(
         ctx.warn((*at, "container_name"), "container_name is ignored: syncd names containers")
     _taint(service, at, ctx, out)
     out.data = {k: v for k, v in data.items() if v is not None and k in _MODEL_FIELDS}
-    if "image" not in out.data:
-        return None  # the image comes from `extends` (not carried yet) or is in error
+    if "image" not in out.data or "extends" in service:
+        return None  # in error, or its definition needs `extends` (not carried yet) to be whole
     return out
 
 
