@@ -204,3 +204,36 @@ def test_unknown_keys_of_top_level_members_are_errors() -> None:
     found = messages(conv)
     assert any(m.startswith("/networks/front/internl:") and "'internal'" in m for m in found)
     assert any(m.startswith("/volumes/data/extrnal:") and "'external'" in m for m in found)
+
+
+def test_expanded_ports_are_bounded_per_file() -> None:
+    ranges = "".join(f"      - '{n}000-{n}999'\n" for n in range(10, 80))  # 70 x 1000 ports
+    conv = convert(f"services:\n  web:\n    image: busybox:1.36\n    expose:\n{ranges}")
+    assert any("more than 65536 ports" in m for m in messages(conv))
+
+
+def test_an_env_file_named_many_times_is_read_and_reported_once() -> None:
+    names = "".join("      - app.env\n" for _ in range(500))
+    conv = convert(
+        f"services:\n  web:\n    image: busybox:1.36\n    env_file:\n{names}",
+        files={"shop/app.env": b"A=1\nB='open\n"},
+    )
+    assert len([p for p in conv.problems if p.path == "shop/app.env"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("source", "key"),
+    [
+        ("./conf/nginx.conf", "volumes.bind.git"),
+        ("./conf", "volumes.bind.git"),
+        ("./data", "volumes.bind.data"),
+        ("/srv/media", "volumes.bind.host"),
+    ],
+)
+def test_binds_are_told_apart_by_the_revision(source: str, key: str) -> None:
+    conv = convert(
+        f"services:\n  web:\n    image: busybox:1.36\n    volumes: ['{source}:/mnt']\n",
+        files={"shop/conf/nginx.conf": b"events {}\n"},
+    )
+    assert conv.errors == []
+    assert [n.key for n in conv.not_carried] == [key]

@@ -8,8 +8,10 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import posixpath
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from syncd.errors import Position, Problem, Severity
 from syncd.manifests.compose.shell import Place
@@ -33,6 +35,39 @@ class NotCarried:
         return f"{where}: {self.pointer}: {self.key} is not carried yet: {self.why}"
 
 
+MAX_PORTS = 65_536  # port entries of one file once ranges are expanded
+
+
+class Revision:
+    """The revision's files (repository path -> content), seen from the Compose file's folder.
+    Folders are derived once, so each lookup is constant time whatever the repository's size."""
+
+    def __init__(self, folder: str, files: Mapping[str, bytes]) -> None:
+        self.folder = folder
+        self.files = files
+        self._folders: set[str] | None = None
+
+    def resolve(self, relative: str) -> str | None:
+        """The repository path of `relative` (to the Compose file), None when outside the repo."""
+        if relative.startswith("/"):
+            return None
+        path = posixpath.normpath(posixpath.join(self.folder, relative))
+        return None if path == ".." or path.startswith("../") else path
+
+    def read(self, path: str) -> bytes | None:
+        return self.files.get(path)
+
+    def exists(self, path: str) -> bool:
+        if path in self.files:
+            return True
+        if self._folders is None:
+            self._folders = set()
+            for name in self.files:
+                parts = name.split("/")[:-1]
+                self._folders.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+        return path in self._folders
+
+
 @dataclass
 class Context:
     path: str
@@ -41,6 +76,8 @@ class Context:
     secret_values: frozenset[str] = frozenset()
     problems: list[Problem] = field(default_factory=list)
     not_carried: list[NotCarried] = field(default_factory=list)
+    ports_left: int = MAX_PORTS
+    cache: dict[str, Any] = field(default_factory=dict)  # env files read once per file
 
     def position(self, at: Sequence[PathPart], *, key: bool = False) -> Position:
         return self.positions.locate(at, key=key)

@@ -14,13 +14,12 @@ file key) are reported as tainted keys. Pure: no I/O.
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncd.manifests.compose.context import Context, clip, kind_of
-from syncd.manifests.compose.envfile import parse_env_file
+from syncd.manifests.compose.context import Context, Revision, clip, kind_of
+from syncd.manifests.compose.envfile import EnvFile, parse_env_file
 from syncd.manifests.yamlsafe import Path
 
 _ENV_FILE_KEYS = frozenset({"path", "required", "format"})
@@ -55,8 +54,7 @@ def _read_env_file(
     *,
     out: Environment,
     lookup: Mapping[str, str],
-    folder: str,
-    files: Mapping[str, bytes],
+    revision: Revision,
 ) -> None:
     required = True
     if isinstance(item, dict):
@@ -75,18 +73,20 @@ def _read_env_file(
     if not isinstance(item, str) or not item:
         ctx.error(at, f"an env file is a path, got {kind_of(item)}")
         return
-    rel = posixpath.normpath(posixpath.join(folder, item))
-    if item.startswith("/") or rel == ".." or rel.startswith("../"):
+    rel = revision.resolve(item)
+    if rel is None:
         ctx.error(at, f"env file {clip(item)!r} is outside the repository")
         return
-    data = files.get(rel)
+    data = revision.read(rel)
     if data is None:
         if required:
             ctx.error(at, f"env file {clip(item)!r} is not in the revision ({rel})")
         return
-    parsed = parse_env_file(rel, data, lookup)
-    for problem in parsed.problems:
-        ctx.add(problem)
+    parsed = ctx.cache.get(rel)
+    if not isinstance(parsed, EnvFile):
+        parsed = ctx.cache[rel] = parse_env_file(rel, data, lookup)  # read (and reported) once
+        for problem in parsed.problems:
+            ctx.add(problem)
     for name, text in parsed.values.items():
         out.values[name] = text
         if name in parsed.tainted:
@@ -130,8 +130,7 @@ def read_environment(
     ctx: Context,
     *,
     lookup: Mapping[str, str],
-    folder: str,
-    files: Mapping[str, bytes],
+    revision: Revision,
 ) -> Environment | None:
     """The service's environment, or None when it sets none."""
     if "environment" not in service and "env_file" not in service:
@@ -139,7 +138,7 @@ def read_environment(
     out = Environment()
     if "env_file" in service:
         for here, item in _env_files(service["env_file"], (*at, "env_file")):
-            _read_env_file(item, here, ctx, out=out, lookup=lookup, folder=folder, files=files)
+            _read_env_file(item, here, ctx, out=out, lookup=lookup, revision=revision)
     value = service.get("environment")
     where = (*at, "environment")
     if isinstance(value, dict):

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from syncd.manifests.compose.context import Context, clip, kind_of
+from syncd.manifests.compose.context import MAX_PORTS, Context, clip, kind_of
 from syncd.manifests.yamlsafe import Path
 
 MAX_RANGE = 1024  # ports in one range: far above real use, far below a flood
@@ -172,8 +172,19 @@ def read_ports(value: object, at: Path, ctx: Context) -> list[tuple[Path, Port]]
         else:
             ctx.error(here, f"a port is a string, a number or a mapping, got {kind_of(item)}")
             continue
+        if not _spend(len(ports), here, ctx):
+            break
         found.extend((here, port) for port in ports)
     return found
+
+
+def _spend(count: int, at: Path, ctx: Context) -> bool:
+    """Take `count` port entries from the file's budget; False (and an error) when it is spent."""
+    ctx.ports_left -= count
+    if ctx.ports_left < 0:
+        ctx.error(at, f"the file publishes or exposes more than {MAX_PORTS} ports; refused")
+        return False
+    return True
 
 
 def read_expose(value: object, at: Path, ctx: Context) -> list[tuple[Path, Port]]:
@@ -191,6 +202,8 @@ def read_expose(value: object, at: Path, ctx: Context) -> list[tuple[Path, Port]
         if not isinstance(ports, list):
             ctx.error(here, ports or f"{clip(str(item))!r}: protocol is not one of tcp, udp, sctp")
             continue
+        if not _spend(len(ports), here, ctx):
+            break
         found.extend((here, port) for port in ports)
     return found
 

@@ -24,7 +24,14 @@ from syncd.errors import Problem, Severity
 from syncd.ids import DEFAULT_STACK
 from syncd.manifests.checks import find_cycle
 from syncd.manifests.compose import keys
-from syncd.manifests.compose.context import Context, NotCarried, clip, is_extension, kind_of
+from syncd.manifests.compose.context import (
+    Context,
+    NotCarried,
+    Revision,
+    clip,
+    is_extension,
+    kind_of,
+)
 from syncd.manifests.compose.envfile import parse_env_file
 from syncd.manifests.compose.names import (
     case_collisions,
@@ -264,7 +271,9 @@ def compose_to_stack(
         )
     deployed = [n for n, s in services.items() if _active(n, s, profiles, ctx)]
     networks = _members(body, "networks", ctx)
-    scope = Scope(lookup, folder, files, volumes, list(networks), list(services), deployed)
+    scope = Scope(
+        lookup, Revision(folder, files), volumes, list(networks), list(services), deployed
+    )
     native, secrets = _services(services, ctx, scope)
     _cycles(native, ctx)
     result: dict[str, Any] = {

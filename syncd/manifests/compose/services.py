@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncd.manifests.compose import keys
-from syncd.manifests.compose.context import Context, clip, is_extension, kind_of
+from syncd.manifests.compose.context import Context, Revision, clip, is_extension, kind_of
 from syncd.manifests.compose.deploy import read_deploy, read_restart_policy
 from syncd.manifests.compose.environment import read_environment
 from syncd.manifests.compose.lifecycle import read_depends_on, read_healthcheck, read_restart
@@ -35,8 +35,7 @@ class Scope:
     volumes, every service of the file and those deployed (in the active profiles)."""
 
     lookup: Mapping[str, str]
-    folder: str
-    files: Mapping[str, bytes]
+    revision: Revision
     volumes: Mapping[str, Any]
     networks: Collection[str]
     services: Collection[str]
@@ -144,9 +143,7 @@ def convert_service(
     for key in ("command", "entrypoint"):
         if key in service:
             data[key] = _words(service[key], (*at, key), ctx)
-    env = read_environment(
-        service, at, ctx, lookup=scope.lookup, folder=scope.folder, files=scope.files
-    )
+    env = read_environment(service, at, ctx, lookup=scope.lookup, revision=scope.revision)
     if env is not None:
         data["environment"] = dict(sorted(env.values.items()))
         out.secrets.update(("environment", n) for n in env.tainted if n in env.values)
@@ -165,8 +162,7 @@ def convert_service(
             (*at, "volumes"),
             ctx,
             declared=scope.volumes,
-            folder=scope.folder,
-            files=scope.files,
+            revision=scope.revision,
         )
     if "healthcheck" in service:
         health = read_healthcheck(service["healthcheck"], (*at, "healthcheck"), ctx)

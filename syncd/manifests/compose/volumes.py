@@ -15,11 +15,10 @@ volume options are honoured once the model carries them. Pure: no I/O.
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Mapping
 from typing import Any
 
-from syncd.manifests.compose.context import Context, clip, kind_of
+from syncd.manifests.compose.context import Context, Revision, clip, kind_of
 from syncd.manifests.compose.names import is_dns_label
 from syncd.manifests.fields import parse_mount
 from syncd.manifests.yamlsafe import Path
@@ -36,24 +35,17 @@ _NEVER = {
 }
 
 
-def _bind_origin(source: str, folder: str, files: Mapping[str, bytes]) -> str:
-    """`git`: a relative source in the revision; `data`: one not in it; `host`: absolute."""
-    if source.startswith("/"):
-        return "host"
-    rel = posixpath.normpath(posixpath.join(folder, source))
-    exists = rel in files or any(name.startswith(rel + "/") for name in files)
-    return "git" if exists else "data"
-
-
-def _bind(source: str, at: Path, ctx: Context, folder: str, files: Mapping[str, bytes]) -> None:
+def _bind(source: str, at: Path, ctx: Context, revision: Revision) -> None:
+    """Note a bind: `git` (a relative source in the revision), `data` (one not in it) or `host`
+    (an absolute path)."""
     if source.startswith("~"):
         ctx.error(at, f"bind source {clip(source)!r}: '~' has no meaning for syncd; use a path")
         return
-    rel = posixpath.normpath(posixpath.join(folder, source))
-    if not source.startswith("/") and (rel == ".." or rel.startswith("../")):
+    path = revision.resolve(source)
+    if path is None and not source.startswith("/"):
         ctx.error(at, f"bind source {clip(source)!r} leaves the repository")
         return
-    origin = _bind_origin(source, folder, files)
+    origin = "host" if path is None else "git" if revision.exists(path) else "data"
     why = {
         "git": "a file or folder from the revision, mounted read-only",
         "data": "a persistent data folder in the project's file area",
@@ -96,8 +88,7 @@ def _short(
     ctx: Context,
     *,
     declared: Mapping[str, Any],
-    folder: str,
-    files: Mapping[str, bytes],
+    revision: Revision,
 ) -> str | None:
     parts = text.split(":")
     if len(parts) > 3 or any(not part for part in parts):
@@ -115,7 +106,7 @@ def _short(
             )
             return None
     if source.startswith((".", "/", "~")):
-        _bind(source, at, ctx, folder, files)
+        _bind(source, at, ctx, revision)
         return None
     if "/" in source:
         ctx.error(at, f"{clip(source)!r} is not a volume name; a relative bind starts with './'")
@@ -136,8 +127,7 @@ def _long(
     ctx: Context,
     *,
     declared: Mapping[str, Any],
-    folder: str,
-    files: Mapping[str, bytes],
+    revision: Revision,
 ) -> str | None:
     for key in value:
         if key not in _LONG_KEYS and not key.startswith("x-"):
@@ -173,7 +163,7 @@ def _long(
         if not source:
             ctx.error((*at, "source"), "a bind needs 'source'")
             return None
-        _bind(source, at, ctx, folder, files)
+        _bind(source, at, ctx, revision)
         return None
     if not source:
         ctx.later(at, "volumes.anonymous", "an anonymous volume")
@@ -190,8 +180,7 @@ def read_volumes(
     ctx: Context,
     *,
     declared: Mapping[str, Any],
-    folder: str,
-    files: Mapping[str, bytes],
+    revision: Revision,
 ) -> list[str]:
     """The `volumes` strings of syncd's model for the mounts it can carry; the rest is noted."""
     if not isinstance(value, list):
@@ -201,9 +190,9 @@ def read_volumes(
     for index, item in enumerate(value):
         here = (*at, index)
         if isinstance(item, str):
-            native = _short(item, here, ctx, declared=declared, folder=folder, files=files)
+            native = _short(item, here, ctx, declared=declared, revision=revision)
         elif isinstance(item, dict):
-            native = _long(item, here, ctx, declared=declared, folder=folder, files=files)
+            native = _long(item, here, ctx, declared=declared, revision=revision)
         else:
             ctx.error(here, f"a volume is a string or a mapping, got {kind_of(item)}")
             continue
