@@ -207,7 +207,7 @@ def test_unknown_keys_of_top_level_members_are_errors() -> None:
 
 
 def test_expanded_ports_are_bounded_per_file() -> None:
-    ranges = "".join(f"      - '{n}000-{n}999'\n" for n in range(10, 80))  # 70 x 1000 ports
+    ranges = "      - '20000-20999'\n" * 70  # 70 x 1000 ports
     conv = convert(f"services:\n  web:\n    image: busybox:1.36\n    expose:\n{ranges}")
     assert any("more than 65536 ports" in m for m in messages(conv))
 
