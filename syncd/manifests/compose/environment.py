@@ -29,6 +29,7 @@ _ENV_FILE_KEYS = frozenset({"path", "required", "format"})
 class Environment:
     values: dict[str, str] = field(default_factory=dict)
     tainted: set[str] = field(default_factory=set)
+    origins: dict[str, Path] = field(default_factory=dict)  # where each variable was set
 
 
 def _text(value: Any) -> str | None:
@@ -89,6 +90,7 @@ def _read_env_file(
             ctx.add(problem)
     for name, text in parsed.values.items():
         out.values[name] = text
+        out.origins[name] = at
         if name in parsed.tainted:
             out.tainted.add(name)
         else:
@@ -108,6 +110,7 @@ def _set(
             out.values.pop(name, None)
             return
         out.values[name] = found
+        out.origins[name] = at
         out.tainted.add(name)
         return
     text = _text(value)
@@ -118,6 +121,7 @@ def _set(
         ctx.error(at, "a NUL character cannot be passed to a container")
         return
     out.values[name] = text
+    out.origins[name] = at
     if ctx.tainted(at):
         out.tainted.add(name)
     else:

@@ -173,6 +173,13 @@ def read_depends_on(
     return out
 
 
+def depends_origin(value: object, at: Path, name: str) -> Path:
+    """Where the dependency on `name` was written."""
+    if isinstance(value, list) and name in value:
+        return (*at, value.index(name))
+    return (*at, name)
+
+
 def read_restart(value: object, at: Path, ctx: Context) -> str | None:
     if not isinstance(value, str):
         ctx.error(at, f"restart is text like 'unless-stopped', got {kind_of(value)}")

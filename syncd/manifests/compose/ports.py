@@ -210,9 +210,10 @@ def read_expose(value: object, at: Path, ctx: Context) -> list[tuple[Path, Port]
 
 def native_ports(
     ports: list[tuple[Path, Port]], exposed: list[tuple[Path, Port]], ctx: Context
-) -> list[str]:
-    """The `ports` strings of syncd's model for what it can carry; the rest is noted."""
-    out: list[str] = []
+) -> list[tuple[Path, str]]:
+    """The `ports` strings of syncd's model for what it can carry, each with where it was
+    written (once per string); the rest is noted."""
+    out: list[tuple[Path, str]] = []
     for at, port in ports:
         if port.protocol == "sctp":
             ctx.later(at, "ports.sctp", "an SCTP port")
@@ -223,10 +224,13 @@ def native_ports(
         elif "-" in port.published:
             ctx.later(at, "ports.host_range", "a host port range to one container port")
         else:
-            out.append(f"{port.published}:{port.target}/{port.protocol}")
+            out.append((at, f"{port.published}:{port.target}/{port.protocol}"))
     for at, port in exposed:
         if port.protocol == "sctp":
             ctx.later(at, "expose.sctp", "an SCTP port")
         else:
-            out.append(f"{port.target}/{port.protocol}")
-    return list(dict.fromkeys(out))
+            out.append((at, f"{port.target}/{port.protocol}"))
+    first: dict[str, Path] = {}
+    for at, text in out:
+        first.setdefault(text, at)
+    return [(at, text) for text, at in first.items()]

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
 from syncd.errors import Problem, Severity
-from syncd.ids import DEFAULT_STACK
 from syncd.manifests.checks import find_cycle
 from syncd.manifests.compose import keys
 from syncd.manifests.compose.context import (
@@ -32,22 +31,20 @@ from syncd.manifests.compose.context import (
     is_extension,
     kind_of,
 )
-from syncd.manifests.compose.envfile import parse_env_file
 from syncd.manifests.compose.names import (
     case_collisions,
     is_dns_label,
     member_problem,
-    project_name,
 )
+from syncd.manifests.compose.project import read_dotenv, read_identity, x_syncd
 from syncd.manifests.compose.services import Scope, convert_service
 from syncd.manifests.interpolate import Flavour, interpolate
 from syncd.manifests.model import Stack
 from syncd.manifests.parse import suggest
-from syncd.manifests.yamlsafe import Document, Path
+from syncd.manifests.yamlsafe import Document, Path, Positions
 from syncd.secretpolicy import is_own
 
 IDENTITY = frozenset({"x-syncd", "name"})
-_X_SYNCD_KEYS = ("project", "stack")
 
 
 @dataclass(frozen=True)
@@ -61,6 +58,7 @@ class Conversion:
     not_carried: tuple[NotCarried, ...]
     secrets: frozenset[Path] = frozenset()
     secret_values: frozenset[str] = frozenset()
+    positions: Positions = field(default_factory=Positions)  # of `data`'s paths, in the file
 
     @property
     def errors(self) -> list[Problem]:
@@ -68,54 +66,6 @@ class Conversion:
 
     def stack(self) -> Stack | None:
         return Stack.model_validate(self.data) if self.data is not None else None
-
-
-def _dotenv(
-    folder: str, files: Mapping[str, bytes], env: Mapping[str, str], ctx: Context
-) -> tuple[dict[str, str], set[str]]:
-    name = posixpath.normpath(posixpath.join(folder, ".env"))
-    data = files.get(name)
-    if data is None:
-        return {}, set()
-    parsed = parse_env_file(name, data, env)
-    for problem in parsed.problems:
-        ctx.add(problem)
-    return parsed.values, parsed.tainted
-
-
-def _identity(
-    data: dict[str, Any], committed: Mapping[str, str], folder: str, ctx: Context
-) -> tuple[str | None, str]:
-    x_syncd = data.get("x-syncd", {})
-    if not isinstance(x_syncd, dict):
-        ctx.error(("x-syncd",), f"x-syncd is a mapping {{project, stack}}, got {kind_of(x_syncd)}")
-        x_syncd = {}
-    for key, value in x_syncd.items():
-        if key not in _X_SYNCD_KEYS:
-            ctx.error(
-                ("x-syncd", key), f"unknown key {key!r}{suggest(key, _X_SYNCD_KEYS)}", key=True
-            )
-        elif not isinstance(value, str) or "$" in value:
-            ctx.error(("x-syncd", key), f"x-syncd.{key} is plain text (no variables)")
-    stack = x_syncd.get("stack", DEFAULT_STACK)
-    if isinstance(stack, str) and not is_dns_label(stack):
-        ctx.error(("x-syncd", "stack"), f"x-syncd.stack {clip(stack)!r} is not a DNS label")
-    name = data.get("name")
-    if name is not None:
-        filled = interpolate(name, committed, ("name",), flavour=Flavour.COMPOSE)
-        for at, message in filled.problems:
-            ctx.error(at, message)
-        name = filled.value if isinstance(filled.value, str) else None
-        if name is None:
-            ctx.error(("name",), "name is text")
-    name = committed.get("COMPOSE_PROJECT_NAME") or name
-    explicit = x_syncd.get("project")
-    found = project_name(explicit if isinstance(explicit, str) else None, name, folder)
-    if found.message is not None:
-        where: Path = ("x-syncd", "project") if explicit is not None else ("name",) if name else ()
-        report = ctx.error if found.severity is Severity.ERROR else ctx.warn
-        report(where, found.message)
-    return found.project, stack if isinstance(stack, str) else DEFAULT_STACK
 
 
 def _top_level(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
@@ -197,10 +147,11 @@ def _cycles(native: Mapping[str, Any], ctx: Context) -> None:
 
 def _services(
     services: Mapping[str, Any], ctx: Context, scope: Scope
-) -> tuple[dict[str, Any], set[Path]]:
+) -> tuple[dict[str, Any], set[Path], dict[Path, Path]]:
     """The model's services (those deployed and carried) and their tainted paths."""
     native: dict[str, Any] = {}
     secrets: set[Path] = set()
+    origins: dict[Path, Path] = {}
     published: dict[tuple[str | None, str, str], str] = {}
     for name, service in services.items():
         at = ("services", name)
@@ -225,7 +176,19 @@ def _services(
             continue
         native[name] = converted.data
         secrets.update(("services", name, *p) for p in converted.secrets)
-    return native, secrets
+        origins[("services", name)] = at
+        origins.update({("services", name, *p): c for p, c in converted.origins.items()})
+    return native, secrets, origins
+
+
+def _positions(origins: Mapping[Path, Path], ctx: Context) -> Positions:
+    """Where each path of the native data was written in the Compose file: problems found
+    later in the native stack (cross-document checks) point at the Compose lines."""
+    positions = Positions()
+    for native, compose in origins.items():
+        positions.values[native] = ctx.position(compose)
+        positions.keys[native] = ctx.position(compose, key=True)
+    return positions
 
 
 def compose_to_stack(
@@ -245,9 +208,9 @@ def compose_to_stack(
         ctx.error((), f"a Compose file is a mapping with 'services', got {kind_of(data)}")
         return Conversion(path, None, tuple(ctx.problems), ())
     operator = {k: v for k, v in env.items() if not is_own(k)}
-    dotenv, dotenv_tainted = _dotenv(folder, files, operator, ctx)
+    dotenv, dotenv_tainted = read_dotenv(folder, files, operator, ctx)
     committed = {k: v for k, v in dotenv.items() if k not in dotenv_tainted}
-    project, stack = _identity(data, committed, posixpath.basename(folder), ctx)
+    project, stack = read_identity(data, committed, posixpath.basename(folder), ctx)
     lookup = {**dotenv, **operator}
     filled = interpolate(
         {k: v for k, v in data.items() if k not in IDENTITY}, lookup, flavour=Flavour.COMPOSE
@@ -274,7 +237,15 @@ def compose_to_stack(
     scope = Scope(
         lookup, Revision(folder, files), volumes, list(networks), list(services), deployed
     )
-    native, secrets = _services(services, ctx, scope)
+    native, secrets, origins = _services(services, ctx, scope)
+    origins |= {
+        (): (),
+        ("project",): ("x-syncd", "project") if "project" in x_syncd(data) else ("name",),
+        ("name",): ("x-syncd", "stack"),
+        ("services",): ("services",),
+        ("volumes",): ("volumes",),
+    }
+    origins |= {("volumes", v): ("volumes", v) for v in volumes}
     _cycles(native, ctx)
     result: dict[str, Any] = {
         "kind": "Stack",
@@ -299,4 +270,5 @@ def compose_to_stack(
         tuple(ctx.not_carried),
         frozenset(secrets),
         ctx.secret_values,
+        _positions(origins, ctx),
     )

@@ -16,7 +16,12 @@ from syncd.manifests.compose import keys
 from syncd.manifests.compose.context import Context, Revision, clip, is_extension, kind_of
 from syncd.manifests.compose.deploy import read_deploy, read_restart_policy
 from syncd.manifests.compose.environment import read_environment
-from syncd.manifests.compose.lifecycle import read_depends_on, read_healthcheck, read_restart
+from syncd.manifests.compose.lifecycle import (
+    depends_origin,
+    read_depends_on,
+    read_healthcheck,
+    read_restart,
+)
 from syncd.manifests.compose.ports import native_ports, read_expose, read_ports
 from syncd.manifests.compose.shell import command_words
 from syncd.manifests.compose.volumes import read_volumes
@@ -47,6 +52,7 @@ class ServiceData:
     data: dict[str, Any] = field(default_factory=dict)
     secrets: set[Path] = field(default_factory=set)  # paths inside `data` from the environment
     published: list[tuple[Path, tuple[str | None, str, str]]] = field(default_factory=list)
+    origins: dict[Path, Path] = field(default_factory=dict)  # path in `data` -> Compose path
 
 
 def _image(value: object, at: Path, ctx: Context) -> str | None:
@@ -146,6 +152,7 @@ def convert_service(
     env = read_environment(service, at, ctx, lookup=scope.lookup, revision=scope.revision)
     if env is not None:
         data["environment"] = dict(sorted(env.values.items()))
+        out.origins.update({("environment", n): env.origins[n] for n in env.values})
         out.secrets.update(("environment", n) for n in env.tainted if n in env.values)
     ports = read_ports(service["ports"], (*at, "ports"), ctx) if "ports" in service else []
     exposed = read_expose(service["expose"], (*at, "expose"), ctx) if "expose" in service else []
@@ -155,15 +162,19 @@ def convert_service(
         if port.published is not None
     ]
     if ports or exposed:
-        data["ports"] = native_ports(ports, exposed, ctx)
+        carried = native_ports(ports, exposed, ctx)
+        data["ports"] = [text for _at, text in carried]
+        out.origins.update({("ports", i): where for i, (where, _text) in enumerate(carried)})
     if "volumes" in service:
-        data["volumes"] = read_volumes(
+        mounts = read_volumes(
             service["volumes"],
             (*at, "volumes"),
             ctx,
             declared=scope.volumes,
             revision=scope.revision,
         )
+        data["volumes"] = [text for _at, text in mounts]
+        out.origins.update({("volumes", i): where for i, (where, _text) in enumerate(mounts)})
     if "healthcheck" in service:
         health = read_healthcheck(service["healthcheck"], (*at, "healthcheck"), ctx)
         if health is not None:
@@ -172,6 +183,12 @@ def convert_service(
         where = (*at, "depends_on")
         data["dependsOn"] = read_depends_on(
             service["depends_on"], where, ctx, scope.services, scope.deployed
+        )
+        out.origins.update(
+            {
+                ("dependsOn", d): depends_origin(service["depends_on"], where, d)
+                for d in data["dependsOn"]
+            }
         )
     _restart(service, at, ctx, data)
     deploy = read_deploy(service, at, ctx)
@@ -184,6 +201,7 @@ def convert_service(
     if "container_name" in service:
         ctx.warn((*at, "container_name"), "container_name is ignored: syncd names containers")
     _taint(service, at, ctx, out)
+    _origins(service, at, out)
     out.data = {k: v for k, v in data.items() if v is not None and k in _MODEL_FIELDS}
     if "image" not in out.data or "extends" in service:
         return None  # in error, or its definition needs `extends` (not carried yet) to be whole
@@ -212,6 +230,22 @@ _TAINT_FIELDS = {
     "depends_on": "dependsOn", "restart": "restartPolicy", "deploy": "deploy",
     "mem_limit": "deploy", "cpus": "deploy",
 }  # fmt: skip
+
+
+_HEALTH_ORIGINS = {"startPeriod": "start_period"}
+
+
+def _origins(service: Mapping[str, Any], at: Path, out: ServiceData) -> None:
+    """Each model field comes from the first Compose key (in `_TAINT_FIELDS`) that gives it."""
+    for key, target in _TAINT_FIELDS.items():
+        if key in service:
+            out.origins.setdefault((target,), (*at, key))
+    health = out.data.get("healthcheck") or {}
+    for key in health:
+        out.origins[("healthcheck", key)] = (*at, "healthcheck", _HEALTH_ORIGINS.get(key, key))
+    deploy = service.get("deploy")
+    if isinstance(deploy, dict) and "restart_policy" in deploy:
+        out.origins[("restartPolicy",)] = (*at, "deploy", "restart_policy")
 
 
 def _taint(service: Mapping[str, Any], at: Path, ctx: Context, out: ServiceData) -> None:

@@ -181,12 +181,13 @@ def read_volumes(
     *,
     declared: Mapping[str, Any],
     revision: Revision,
-) -> list[str]:
-    """The `volumes` strings of syncd's model for the mounts it can carry; the rest is noted."""
+) -> list[tuple[Path, str]]:
+    """The `volumes` strings of syncd's model for the mounts it can carry, each with where it
+    was written; the rest is noted."""
     if not isinstance(value, list):
         ctx.error(at, f"volumes is a list, got {kind_of(value)}")
         return []
-    out: list[str] = []
+    out: list[tuple[Path, str]] = []
     for index, item in enumerate(value):
         here = (*at, index)
         if isinstance(item, str):
@@ -197,5 +198,5 @@ def read_volumes(
             ctx.error(here, f"a volume is a string or a mapping, got {kind_of(item)}")
             continue
         if native is not None:
-            out.append(native)
+            out.append((here, native))
     return out
