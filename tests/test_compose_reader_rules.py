@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from syncd.errors import Severity
+from syncd.manifests.checks import check
 from syncd.manifests.compose.reader import Conversion, compose_to_stack
 from syncd.manifests.yamlsafe import Schema, load
 
@@ -237,3 +238,25 @@ def test_binds_are_told_apart_by_the_revision(source: str, key: str) -> None:
     )
     assert conv.errors == []
     assert [n.key for n in conv.not_carried] == [key]
+
+
+def test_native_checks_on_a_converted_stack_point_at_the_compose_lines() -> None:
+    first = convert("services:\n  web:\n    image: busybox:1.36\n    ports: ['8080:80']\n")
+    second = convert(
+        "services:\n"
+        "  api:\n"
+        "    image: busybox:1.36\n"
+        "    volumes: [data:/srv, 'data:/srv/']\n"
+        "    ports:\n"
+        "      - '9000:9000'\n"
+        "      - '8080:80'\n"
+        "volumes:\n"
+        "  data:\n",
+        path="api/compose.yaml",
+    )
+    stacks = [first.located(), second.located()]
+    assert all(s is not None for s in stacks)
+    problems = check([s for s in stacks if s is not None], [], [])
+    where = {(p.path, p.position.line, p.pointer) for p in problems}
+    assert ("api/compose.yaml", 7, "/services/api/ports/1") in where  # 8080 published twice
+    assert ("api/compose.yaml", 4, "/services/api/volumes/1") in where  # one mountpoint twice

@@ -40,7 +40,7 @@ from syncd.manifests.compose.project import read_dotenv, read_identity, x_syncd
 from syncd.manifests.compose.services import Scope, convert_service
 from syncd.manifests.interpolate import Flavour, interpolate
 from syncd.manifests.model import Stack
-from syncd.manifests.parse import suggest
+from syncd.manifests.parse import Located, suggest
 from syncd.manifests.yamlsafe import Document, Path, Positions
 from syncd.secretpolicy import is_own
 
@@ -66,6 +66,16 @@ class Conversion:
 
     def stack(self) -> Stack | None:
         return Stack.model_validate(self.data) if self.data is not None else None
+
+    def located(self) -> Located[Stack] | None:
+        """The stack as `read_manifests` holds a native one: its cross-document checks
+        (`checks.check`) then place their problems at the Compose file's lines, and every
+        output redacts its tainted paths."""
+        stack = self.stack()
+        if stack is None:
+            return None
+        document = Document(self.path, 0, self.data, self.positions)
+        return Located(stack, document, self.secrets, self.secret_values)
 
 
 def _top_level(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
