@@ -188,7 +188,21 @@ def _services(
         secrets.update(("services", name, *p) for p in converted.secrets)
         origins[("services", name)] = at
         origins.update({("services", name, *p): c for p, c in converted.origins.items()})
+    _drop_dangling(native, origins, ctx)
     return native, secrets, origins
+
+
+def _drop_dangling(native: dict[str, Any], origins: Mapping[Path, Path], ctx: Context) -> None:
+    """A dependency on a service the stack does not carry (it uses `extends`, or its name is
+    not one of syncd's yet) is noted and left out, so the native stack stays whole."""
+    for name, service in native.items():
+        depends = service.get("dependsOn")
+        if not depends:
+            continue
+        for dep in [d for d in depends if d not in native]:
+            at = origins.get(("services", name, "dependsOn", dep), ("services", name))
+            ctx.later(at, "depends_on.not_carried", f"a dependency on {dep!r}, not carried yet")
+            del depends[dep]
 
 
 def _positions(origins: Mapping[Path, Path], ctx: Context) -> Positions:
