@@ -277,3 +277,23 @@ def test_a_dependency_on_a_service_not_carried_is_noted_and_left_out() -> None:
     located = conv.located()
     assert located is not None
     assert check([located], [], []) == []
+
+
+def test_values_from_the_committed_env_file_are_not_secret_but_operator_values_are() -> None:
+    conv = convert(
+        "services:\n"
+        "  web:\n"
+        "    image: 'busybox:${TAG}'\n"
+        "    environment: [TAG, 'DSN=${DSN}', 'PW=${DB_PW}', 'MIX=${TAG}-${DB_PW}']\n",
+        env={"DB_PW": SECRET},
+        files={"shop/.env": b"TAG=1.36\nDSN=postgres://app:${DB_PW}@db/app\n"},
+    )
+    web = services(conv)["web"]
+    assert web["image"] == "busybox:1.36"
+    assert web["environment"]["DSN"] == f"postgres://app:{SECRET}@db/app"
+    assert ("services", "web", "image") not in conv.secrets
+    assert ("services", "web", "environment", "TAG") not in conv.secrets
+    for name in ("DSN", "PW", "MIX"):
+        assert ("services", "web", "environment", name) in conv.secrets
+    assert "1.36" not in conv.secret_values
+    assert SECRET in conv.secret_values

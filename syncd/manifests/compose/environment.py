@@ -14,7 +14,7 @@ file key) are reported as tainted keys. Pure: no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,7 +98,14 @@ def _read_env_file(
 
 
 def _set(
-    name: str, value: Any, at: Path, ctx: Context, *, out: Environment, lookup: Mapping[str, str]
+    name: str,
+    value: Any,
+    at: Path,
+    ctx: Context,
+    *,
+    out: Environment,
+    lookup: Mapping[str, str],
+    secret: Collection[str],
 ) -> None:
     if not name or "=" in name or "\x00" in name:
         ctx.error(at, f"{clip(name)!r} is not an environment variable name")
@@ -111,7 +118,10 @@ def _set(
             return
         out.values[name] = found
         out.origins[name] = at
-        out.tainted.add(name)
+        if name in secret:
+            out.tainted.add(name)
+        else:
+            out.tainted.discard(name)  # from the committed .env: in the repository already
         return
     text = _text(value)
     if text is None:
@@ -134,6 +144,7 @@ def read_environment(
     ctx: Context,
     *,
     lookup: Mapping[str, str],
+    secret: Collection[str],
     revision: Revision,
 ) -> Environment | None:
     """The service's environment, or None when it sets none."""
@@ -147,14 +158,22 @@ def read_environment(
     where = (*at, "environment")
     if isinstance(value, dict):
         for name, item in value.items():
-            _set(name, item, (*where, name), ctx, out=out, lookup=lookup)
+            _set(name, item, (*where, name), ctx, out=out, lookup=lookup, secret=secret)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             if not isinstance(item, str):
                 ctx.error((*where, index), f"expected 'KEY=VALUE' or 'KEY', got {kind_of(item)}")
                 continue
             name, sep, text = item.partition("=")
-            _set(name, text if sep else None, (*where, index), ctx, out=out, lookup=lookup)
+            _set(
+                name,
+                text if sep else None,
+                (*where, index),
+                ctx,
+                out=out,
+                lookup=lookup,
+                secret=secret,
+            )
     elif value is not None:
         ctx.error(where, f"environment is a mapping or a list, got {kind_of(value)}")
     return out

@@ -37,6 +37,7 @@ from syncd.manifests.compose.names import (
     member_problem,
 )
 from syncd.manifests.compose.project import read_dotenv, read_identity, x_syncd
+from syncd.manifests.compose.provenance import operator_taint
 from syncd.manifests.compose.services import Scope, convert_service
 from syncd.manifests.interpolate import Flavour, interpolate
 from syncd.manifests.model import Stack
@@ -236,10 +237,10 @@ def compose_to_stack(
     committed = {k: v for k, v in dotenv.items() if k not in dotenv_tainted}
     project, stack = read_identity(data, committed, posixpath.basename(folder), ctx)
     lookup = {**dotenv, **operator}
-    filled = interpolate(
-        {k: v for k, v in data.items() if k not in IDENTITY}, lookup, flavour=Flavour.COMPOSE
-    )
-    ctx.secrets, ctx.secret_values = frozenset(filled.secrets), frozenset(filled.values)
+    raw = {k: v for k, v in data.items() if k not in IDENTITY}
+    filled = interpolate(raw, lookup, flavour=Flavour.COMPOSE)
+    secret_names = frozenset(operator) | frozenset(dotenv_tainted)
+    ctx.secrets, ctx.secret_values = operator_taint(raw, filled.secrets, lookup, secret_names)
     for at, message in filled.problems:
         ctx.error(at, message)
     for at, message in filled.warnings:
@@ -259,7 +260,13 @@ def compose_to_stack(
     deployed = [n for n, s in services.items() if _active(n, s, profiles, ctx)]
     networks = _members(body, "networks", ctx)
     scope = Scope(
-        lookup, Revision(folder, files), volumes, list(networks), list(services), deployed
+        lookup,
+        secret_names,
+        Revision(folder, files),
+        volumes,
+        list(networks),
+        list(services),
+        deployed,
     )
     native, secrets, origins = _services(services, ctx, scope)
     origins |= {

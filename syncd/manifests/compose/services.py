@@ -40,6 +40,7 @@ class Scope:
     volumes, every service of the file and those deployed (in the active profiles)."""
 
     lookup: Mapping[str, str]
+    secret_names: Collection[str]  # the operator's variables (and .env keys that read one)
     revision: Revision
     volumes: Mapping[str, Any]
     networks: Collection[str]
@@ -149,7 +150,9 @@ def convert_service(
     for key in ("command", "entrypoint"):
         if key in service:
             data[key] = _words(service[key], (*at, key), ctx)
-    env = read_environment(service, at, ctx, lookup=scope.lookup, revision=scope.revision)
+    env = read_environment(
+        service, at, ctx, lookup=scope.lookup, secret=scope.secret_names, revision=scope.revision
+    )
     if env is not None:
         data["environment"] = dict(sorted(env.values.items()))
         out.origins.update({("environment", n): env.origins[n] for n in env.values})
