@@ -297,3 +297,22 @@ def test_values_from_the_committed_env_file_are_not_secret_but_operator_values_a
         assert ("services", "web", "environment", name) in conv.secrets
     assert "1.36" not in conv.secret_values
     assert SECRET in conv.secret_values
+
+
+@pytest.mark.parametrize(
+    ("volume", "message"),
+    [
+        ("'./conf:relative'", "absolute"),
+        ("'/srv:/a/../b'", "'..'"),
+        ("{type: tmpfs, target: /}", "'/'"),
+    ],
+)
+def test_every_mountpoint_is_checked_whatever_the_mount(volume: str, message: str) -> None:
+    conv = convert(f"services:\n  web:\n    image: busybox:1.36\n    volumes: [{volume}]\n")
+    assert any(m.startswith("/services/web/volumes/0:") and message in m for m in messages(conv))
+
+
+@pytest.mark.parametrize("port", ["80:80:80:80", "example.com:80:80", "[::1:80:80"])
+def test_a_host_address_must_be_an_ip(port: str) -> None:
+    conv = convert(f"services:\n  web:\n    image: busybox:1.36\n    ports: ['{port}']\n")
+    assert any(m.startswith("/services/web/ports/0:") for m in messages(conv))

@@ -10,6 +10,7 @@ host range is honoured once the model carries it. Pure: no I/O.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,6 @@ _SHORT = re.compile(
     r"(?P<target>[0-9]+(?:-[0-9]+)?)(?:/(?P<proto>[^/]*))?",
     re.ASCII,
 )
-_IP = re.compile(r"[0-9a-fA-F:.]*", re.ASCII)
 _RANGE = re.compile(r"([0-9]{1,5})(?:-([0-9]{1,5}))?", re.ASCII)
 _LONG_KEYS = frozenset(
     {"target", "published", "host_ip", "protocol", "app_protocol", "mode", "name"}
@@ -79,6 +79,14 @@ def _expand(target: str, host: str | None, ip: str | None, proto: str) -> list[P
     return [Port(t, proto, str(hosts[0] + t - low), ip) for t in range(low, high + 1)]
 
 
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _split(text: str) -> tuple[str | None, str | None, str] | None:
     """(host IP, host part, container part) of `[IP:][HOST:]CONTAINER` without the protocol;
     an IPv6 address may stand in brackets or bare (the last two fields are then the ports)."""
@@ -100,7 +108,7 @@ def parse_short(value: str) -> list[Port] | str:
     """The entries of a short-syntax port, or why it is not one."""
     text, slash, proto_text = value.strip().partition("/")
     split = _split(text)
-    if split is None or (split[0] is not None and not _IP.fullmatch(split[0])):
+    if split is None or (split[0] is not None and split[0] and not _is_ip(split[0])):
         return (
             f"{clip(value)!r} is not [host_ip:][host_port:]container_port[/protocol] "
             "(e.g. '8080:80', '127.0.0.1:8080:80/udp' or '80')"
@@ -140,8 +148,8 @@ def _long(value: dict[str, Any], at: Path, ctx: Context) -> list[Port] | None:
         ctx.error((*at, "protocol"), f"protocol is not one of {', '.join(PROTOCOLS)} (lower case)")
         return None
     host_ip = value.get("host_ip")
-    if host_ip is not None and not isinstance(host_ip, str):
-        ctx.error((*at, "host_ip"), f"expected an IP address, got {kind_of(host_ip)}")
+    if host_ip is not None and (not isinstance(host_ip, str) or not _is_ip(host_ip)):
+        ctx.error((*at, "host_ip"), "host_ip is an IPv4 or IPv6 address")
         return None
     found = _expand(str(target), None if published is None else str(published), host_ip, proto)
     if isinstance(found, str):

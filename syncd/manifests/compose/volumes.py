@@ -20,7 +20,7 @@ from typing import Any
 
 from syncd.manifests.compose.context import Context, Revision, clip, kind_of
 from syncd.manifests.compose.names import is_dns_label
-from syncd.manifests.fields import parse_mount
+from syncd.manifests.fields import clean_mountpoint, parse_mount
 from syncd.manifests.yamlsafe import Path
 
 PROPAGATIONS = frozenset({"private", "rprivate", "shared", "rshared", "slave", "rslave"})
@@ -174,6 +174,26 @@ def _long(
     return _named(source, target, read_only=read_only, at=at, ctx=ctx, declared=declared)
 
 
+def _target_problem(target: str) -> str | None:
+    if not target.startswith("/"):
+        return f"the mountpoint {clip(target)!r} must be an absolute path"
+    if any(part == ".." for part in target.split("/")):
+        return "'..' is not allowed in the mountpoint"
+    if clean_mountpoint(target) == "/":
+        return "the mountpoint cannot be '/' (Docker refuses it)"
+    return None
+
+
+def _target(item: object) -> str | None:
+    if isinstance(item, str):
+        parts = item.split(":")
+        if len(parts) > 3 or not all(parts):
+            return None  # not SOURCE:TARGET[:OPTIONS]: `_short` says so
+        return parts[1] if len(parts) > 1 else parts[0]
+    target = item.get("target") if isinstance(item, dict) else None
+    return target if isinstance(target, str) and target else None
+
+
 def read_volumes(
     value: object,
     at: Path,
@@ -190,6 +210,11 @@ def read_volumes(
     out: list[tuple[Path, str]] = []
     for index, item in enumerate(value):
         here = (*at, index)
+        target = _target(item)
+        problem = _target_problem(target) if target is not None else None
+        if problem is not None:
+            ctx.error(here, f"{clip(target or '')!r}: {problem}")
+            continue
         if isinstance(item, str):
             native = _short(item, here, ctx, declared=declared, revision=revision)
         elif isinstance(item, dict):
