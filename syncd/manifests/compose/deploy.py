@@ -1,0 +1,175 @@
+"""`deploy` (resources, replicas, update order, restart policy, Swarm-only parts) and the legacy
+resource keys (`mem_limit`, `cpus`, ...), as syncd's `Stack` model takes them (`deploy.resources.
+limits.{cpus,memory}`, `restartPolicy`).
+
+Legacy keys and `deploy.resources` name one value: both given and different is an error (as
+compose-go), else they fold into one. Swarm-only parts (`placement`, `mode`, `endpoint_mode`,
+`labels`, rollout tuning) are a warning (they have no effect on one Docker host), but for
+`placement`, which a user relies on: an error. `reservations.cpus` is a no-op on Docker: a
+warning. What the model cannot carry yet (pids, reservations.memory, replicas other than 1,
+start-first updates, retry counts) is noted. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from syncd.manifests.compose.context import Context, clip, kind_of
+from syncd.manifests.compose.units import cpu_problem, parse_bytes, parse_cpu_count, same_cpus
+from syncd.manifests.fields import parse_memory
+from syncd.manifests.parse import suggest
+from syncd.manifests.yamlsafe import Path
+
+DEPLOY_KEYS = (
+    "mode", "replicas", "labels", "update_config", "rollback_config", "resources",
+    "restart_policy", "placement", "endpoint_mode",
+)  # fmt: skip
+_SWARM_ONLY = frozenset({"mode", "labels", "rollback_config", "endpoint_mode"})
+_RESTART_CONDITIONS = {"none": "no", "on-failure": "on-failure", "any": "always"}
+LEGACY = ("mem_limit", "cpus", "pids_limit", "mem_reservation")
+
+
+def _memory(value: object, at: Path, ctx: Context) -> int | None:
+    parsed = parse_bytes(value)
+    if isinstance(parsed, str):
+        ctx.error(at, parsed)
+        return None
+    try:
+        parse_memory(str(parsed))
+    except ValueError as err:
+        ctx.error(at, str(err))
+        return None
+    return parsed
+
+
+def _cpus(value: object, at: Path, ctx: Context) -> str | None:
+    parsed = parse_cpu_count(value)
+    if parsed is None:
+        ctx.error(at, cpu_problem(value))
+    return parsed
+
+
+def _mapping(value: object, at: Path, ctx: Context, what: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        ctx.error(at, f"{what} is a mapping, got {kind_of(value)}")
+        return {}
+    return value
+
+
+def _limits(service: Mapping[str, Any], at: Path, ctx: Context) -> dict[str, Any]:
+    given = service.get("deploy")
+    deploy: dict[str, Any] = given if isinstance(given, dict) else {}
+    where = (*at, "deploy", "resources")
+    resources = _mapping(deploy.get("resources"), where, ctx, "resources")
+    limits = _mapping(resources.get("limits"), (*where, "limits"), ctx, "limits")
+    out: dict[str, Any] = {}
+    pairs = (("memory", "mem_limit", _memory), ("cpus", "cpus", _cpus))
+    for key, legacy, parse in pairs:
+        new = parse(limits[key], (*where, "limits", key), ctx) if key in limits else None
+        old = parse(service[legacy], (*at, legacy), ctx) if legacy in service else None
+        if new is not None and old is not None:
+            differ = not same_cpus(str(new), str(old)) if key == "cpus" else new != old
+            if differ:
+                here = (*where, "limits", key)
+                ctx.error(here, f"{legacy} and deploy.resources.limits.{key} differ")
+                continue
+        chosen = new if new is not None else old
+        if chosen is not None:
+            out[key] = str(chosen)
+    if "pids" in limits:
+        ctx.later((*where, "limits", "pids"), "deploy.resources.limits.pids", "a PID limit")
+    for key in limits:
+        if key not in ("memory", "cpus", "pids"):
+            ctx.error((*where, "limits", key), f"unknown key {key!r}", key=True)
+    reservations = _mapping(
+        resources.get("reservations"), (*where, "reservations"), ctx, "reservations"
+    )
+    for key in reservations:
+        here = (*where, "reservations", key)
+        if key == "cpus":
+            ctx.warn(here, "reservations.cpus has no effect on a Docker host (Swarm only)")
+        elif key == "memory":
+            ctx.later(here, "deploy.resources.reservations.memory", "a memory reservation")
+        elif key == "devices":
+            ctx.later(
+                here, "deploy.resources.reservations.devices", "device requests (policy: devices)"
+            )
+        else:
+            ctx.error(here, f"{key!r} is not honoured on a Docker host", key=True)
+    return out
+
+
+def read_deploy(service: Mapping[str, Any], at: Path, ctx: Context) -> dict[str, Any] | None:
+    """The model's `deploy` value, or None when it carries nothing."""
+    deploy = _mapping(service.get("deploy"), (*at, "deploy"), ctx, "deploy")
+    where = (*at, "deploy")
+    for key, value in deploy.items():
+        here = (*where, key)
+        if key not in DEPLOY_KEYS and not key.startswith("x-"):
+            ctx.error(here, f"unknown key {key!r}{suggest(key, DEPLOY_KEYS)}", key=True)
+        elif key == "placement":
+            ctx.error(here, "placement is for Swarm nodes; a Docker host has one node")
+        elif key in _SWARM_ONLY:
+            ctx.warn(here, f"deploy.{key} is for Swarm: no effect on a Docker host")
+        elif key == "replicas":
+            _replicas(value, here, ctx)
+        elif key == "update_config":
+            _update(value, here, ctx)
+    if "scale" in service:
+        _replicas(service["scale"], (*at, "scale"), ctx)
+        replicas = deploy.get("replicas")
+        if "replicas" in deploy and replicas != service["scale"]:
+            ctx.error((*where, "replicas"), "scale and deploy.replicas differ")
+        if (
+            isinstance(service["scale"], int)
+            and service["scale"] > 1
+            and "container_name" in service
+        ):
+            ctx.error((*at, "container_name"), "container_name names one container; scale is more")
+    replicas = deploy.get("replicas")
+    if isinstance(replicas, int) and replicas > 1 and "container_name" in service:
+        ctx.error((*at, "container_name"), "container_name names one container; replicas is more")
+    for key in ("pids_limit", "mem_reservation"):
+        if key in service:
+            ctx.later((*at, key), key, "a resource setting the model does not carry")
+    limits = _limits(service, at, ctx)
+    return {"resources": {"limits": limits}} if limits else None
+
+
+def _replicas(value: object, at: Path, ctx: Context) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1000:
+        ctx.error(at, "replicas is a whole number from 0 to 1000")
+    elif value != 1:
+        ctx.later(at, "deploy.replicas", f"{value} replicas")
+
+
+def _update(value: object, at: Path, ctx: Context) -> None:
+    config = _mapping(value, at, ctx, "update_config")
+    order = config.get("order", "stop-first")
+    if order not in ("stop-first", "start-first"):
+        ctx.error((*at, "order"), f"{clip(str(order))!r} is not stop-first or start-first")
+    elif order == "start-first":
+        ctx.later((*at, "order"), "deploy.update_config.order", "start-first updates")
+    for key in config:
+        if key != "order":
+            ctx.warn((*at, key), f"update_config.{key} is for Swarm rollouts: no effect here")
+
+
+def read_restart_policy(value: object, at: Path, ctx: Context) -> str | None:
+    """`deploy.restart_policy` as the model's `restartPolicy` (`any` -> always, `none` -> no)."""
+    policy = _mapping(value, at, ctx, "restart_policy")
+    condition = policy.get("condition", "any")
+    if condition not in _RESTART_CONDITIONS:
+        ctx.error((*at, "condition"), "condition is none, on-failure or any")
+        return None
+    for key in policy:
+        if key == "max_attempts":
+            ctx.later((*at, key), "restart.max_retries", "a maximum retry count")
+        elif key in ("delay", "window"):
+            ctx.warn((*at, key), f"restart_policy.{key} is for Swarm: no effect on a Docker host")
+        elif key != "condition":
+            ctx.error((*at, key), f"unknown key {key!r}", key=True)
+    return _RESTART_CONDITIONS[str(condition)]

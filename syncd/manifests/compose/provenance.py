@@ -1,0 +1,59 @@
+"""Which interpolated values of a Compose file are secret: those that read an operator's
+variable (mapping D25).
+
+Interpolation marks every string that took a value from its mapping. For a Compose file the
+mapping also holds the `.env` committed beside it, whose values are in the repository already:
+an image tag or a port from it is no secret, and redacting it would hide the very values a
+reviewer checks (and garble messages that happen to hold such a word). So a marked string stays
+secret only when it read a variable of the operator (or a `.env` key whose value read one);
+the values to scrub are those strings and those variables' values.
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+from syncd.manifests.compose.template import TemplateError, substitute
+from syncd.manifests.interpolate import MAX_INTERPOLATED
+from syncd.manifests.yamlsafe import Path
+
+
+def _at(data: Any, path: Path) -> Any:
+    for part in path:
+        if isinstance(data, dict) and isinstance(part, str):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def operator_taint(
+    raw: Any,
+    marked: Iterable[Path],
+    lookup: Mapping[str, str],
+    secret_names: Collection[str],
+) -> tuple[frozenset[Path], frozenset[str]]:
+    """The marked paths of `raw` (the file before interpolation) that read a secret name, and
+    the values to scrub from every message. When in doubt, a path stays secret."""
+    paths: set[Path] = set()
+    values: set[str] = set()
+    for path in marked:
+        text = _at(raw, path)
+        try:
+            done = substitute(text, lookup, MAX_INTERPOLATED) if isinstance(text, str) else None
+        except TemplateError:
+            done = None
+        if done is None:
+            paths.add(path)
+            values.update(v for n, v in lookup.items() if n in secret_names)
+            continue
+        secret = [n for n in done.names if n in secret_names]
+        if secret:
+            paths.add(path)
+            values.add(done.text)
+            values.update(lookup[n] for n in secret if n in lookup)
+    return frozenset(paths), frozenset(values)

@@ -1,0 +1,305 @@
+"""One Compose file -> the data of a native syncd `Stack` document, the problems found (each at
+file:line:col with its JSON pointer), and the keys syncd's model cannot carry yet.
+
+The steps, in Compose's order: the `.env` beside the file (committed; it may read the operator's
+variables) feeds interpolation, with the operator's variables winning; every string value is
+interpolated (Compose's rules; keys never); then the top level and each service are read.
+Identity is never taken from the operator's environment: `x-syncd` takes no variables, and `name:`
+only those of the committed `.env`. Project: `x-syncd.project`, else `COMPOSE_PROJECT_NAME` from
+the `.env` (mapping D24), else `name:`, else the folder holding the file; stack: `x-syncd.stack`,
+else `default`; strategy `declare`. Services outside the active `profiles` are read and checked
+but not part of the stack. Pure: no I/O (the revision's files come as a mapping).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from syncd.errors import Problem, Severity
+from syncd.manifests.checks import find_cycle
+from syncd.manifests.compose import keys
+from syncd.manifests.compose.context import (
+    Context,
+    NotCarried,
+    Revision,
+    clip,
+    is_extension,
+    kind_of,
+)
+from syncd.manifests.compose.names import (
+    case_collisions,
+    is_dns_label,
+    member_problem,
+)
+from syncd.manifests.compose.project import read_dotenv, read_identity, x_syncd
+from syncd.manifests.compose.provenance import operator_taint
+from syncd.manifests.compose.services import Scope, convert_service
+from syncd.manifests.interpolate import Flavour, interpolate
+from syncd.manifests.model import Stack
+from syncd.manifests.parse import Located, suggest
+from syncd.manifests.yamlsafe import Document, Path, Positions
+from syncd.secretpolicy import is_own
+
+IDENTITY = frozenset({"x-syncd", "name"})
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """`data` is a native `Stack` document (None when the file has errors); `secrets` are the
+    paths inside it that took values from the environment, `secret_values` those values."""
+
+    path: str
+    data: dict[str, Any] | None
+    problems: tuple[Problem, ...]
+    not_carried: tuple[NotCarried, ...]
+    secrets: frozenset[Path] = frozenset()
+    secret_values: frozenset[str] = frozenset()
+    positions: Positions = field(default_factory=Positions)  # of `data`'s paths, in the file
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity is Severity.ERROR]
+
+    def stack(self) -> Stack | None:
+        return Stack.model_validate(self.data) if self.data is not None else None
+
+    def located(self) -> Located[Stack] | None:
+        """The stack as `read_manifests` holds a native one: its cross-document checks
+        (`checks.check`) then place their problems at the Compose file's lines, and every
+        output redacts its tainted paths."""
+        stack = self.stack()
+        if stack is None:
+            return None
+        document = Document(self.path, 0, self.data, self.positions)
+        return Located(stack, document, self.secrets, self.secret_values)
+
+
+def _top_level(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """The declared volumes (by key), after checking every top-level key but `networks`."""
+    for key in data:
+        if key in IDENTITY or is_extension(key):
+            continue
+        if key not in keys.TOP_LEVEL:
+            ctx.error((key,), f"unknown key {key!r}{suggest(key, keys.TOP_LEVEL)}", key=True)
+        elif key == "version":
+            ctx.warn((key,), "version is obsolete in the Compose Specification: ignored")
+        elif key == "models":
+            ctx.error((key,), f"models: {keys.NEVER['models']}", key=True)
+        elif key == "include":
+            ctx.later((key,), "include", "including other Compose files")
+    for section in ("configs", "secrets"):
+        _members(data, section, ctx)
+    volumes = _members(data, "volumes", ctx)
+    for name, spec in volumes.items():
+        at = ("volumes", name)
+        for key in spec:
+            if key in keys.VOLUME_KEYS:
+                ctx.later((*at, key), f"volumes.{key}", f"a volume's {key}")
+        if not is_dns_label(name):
+            ctx.later(at, "volumes.name_alphabet", f"volume name {clip(name)!r} ('_', '.', case)")
+    return volumes
+
+
+def _members(data: dict[str, Any], section: str, ctx: Context) -> dict[str, Any]:
+    value = data.get(section)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        ctx.error((section,), f"{section} is a mapping, got {kind_of(value)}")
+        return {}
+    out: dict[str, Any] = {}
+    for name, spec in value.items():
+        at = (section, name)
+        problem = member_problem(section.rstrip("s"), name)
+        if problem is not None:
+            ctx.error(at, problem, key=True)
+            continue
+        if spec is not None and not isinstance(spec, dict):
+            ctx.error(at, f"expected a mapping, got {kind_of(spec)}")
+            continue
+        out[name] = spec or {}
+        allowed = keys.MEMBER_KEYS[section]
+        for key in out[name]:
+            if key not in allowed and not is_extension(key):
+                hint = suggest(key, allowed)
+                ctx.error((*at, key), f"unknown key {key!r}{hint}", key=True)
+        if section == "networks":
+            ctx.later(at, "networks", "a network other than the project network")
+        elif section != "volumes":
+            if section == "secrets" and out[name].get("external"):
+                ctx.error((*at, "external"), "an external secret is a Swarm object: not on Docker")
+            else:
+                ctx.later(at, section, f"top-level {section}")
+    return out
+
+
+def _active(name: str, service: object, profiles: Collection[str], ctx: Context) -> bool:
+    wanted = service.get("profiles") if isinstance(service, dict) else None
+    if wanted is None:
+        return True
+    if not isinstance(wanted, list) or not all(isinstance(p, str) for p in wanted):
+        ctx.error(("services", name, "profiles"), "profiles is a list of names")
+        return False
+    return not wanted or any(p in profiles for p in wanted)
+
+
+def _cycles(native: Mapping[str, Any], ctx: Context) -> None:
+    graph = {name: list(service.get("dependsOn", {})) for name, service in native.items()}
+    cycle = find_cycle(graph)
+    if cycle:
+        for name in dict.fromkeys(cycle):
+            ctx.error(("services", name, "depends_on"), f"dependency cycle: {' -> '.join(cycle)}")
+
+
+def _services(
+    services: Mapping[str, Any], ctx: Context, scope: Scope
+) -> tuple[dict[str, Any], set[Path], dict[Path, Path]]:
+    """The model's services (those deployed and carried) and their tainted paths."""
+    native: dict[str, Any] = {}
+    secrets: set[Path] = set()
+    origins: dict[Path, Path] = {}
+    published: dict[tuple[str | None, str, str], str] = {}
+    for name, service in services.items():
+        at = ("services", name)
+        problem = member_problem("service", name)
+        if problem is not None:
+            ctx.error(at, problem, key=True)
+            continue
+        converted = convert_service(name, service, at, ctx, scope)
+        if converted is None or name not in scope.deployed:
+            continue
+        for where, port in converted.published:
+            if port in published:
+                ip, host, proto = port
+                ctx.error(
+                    where,
+                    f"host port {host}/{proto}{' on ' + ip if ip else ''} is already "
+                    f"published by service {published[port]!r}",
+                )
+            published.setdefault(port, name)
+        if not is_dns_label(name):
+            ctx.later(at, "services.name_alphabet", f"service name {clip(name)!r} ('_', '.', case)")
+            continue
+        native[name] = converted.data
+        secrets.update(("services", name, *p) for p in converted.secrets)
+        origins[("services", name)] = at
+        origins.update({("services", name, *p): c for p, c in converted.origins.items()})
+    _drop_dangling(native, origins, ctx)
+    return native, secrets, origins
+
+
+def _drop_dangling(native: dict[str, Any], origins: Mapping[Path, Path], ctx: Context) -> None:
+    """A dependency on a service the stack does not carry (it uses `extends`, or its name is
+    not one of syncd's yet) is noted and left out, so the native stack stays whole."""
+    for name, service in native.items():
+        depends = service.get("dependsOn")
+        if not depends:
+            continue
+        for dep in [d for d in depends if d not in native]:
+            at = origins.get(("services", name, "dependsOn", dep), ("services", name))
+            ctx.later(at, "depends_on.not_carried", f"a dependency on {dep!r}, not carried yet")
+            del depends[dep]
+
+
+def _positions(origins: Mapping[Path, Path], ctx: Context) -> Positions:
+    """Where each path of the native data was written in the Compose file: problems found
+    later in the native stack (cross-document checks) point at the Compose lines."""
+    positions = Positions()
+    for native, compose in origins.items():
+        positions.values[native] = ctx.position(compose)
+        positions.keys[native] = ctx.position(compose, key=True)
+    return positions
+
+
+def compose_to_stack(
+    document: Document,
+    env: Mapping[str, str],
+    files: Mapping[str, bytes],
+    *,
+    profiles: Collection[str] = (),
+) -> Conversion:
+    """Read one Compose file (`document`, at its repository path) against the operator's
+    variables `env` and the revision's `files` (repository path -> content)."""
+    path = document.path
+    folder = posixpath.dirname(path)
+    ctx = Context(path, document.positions)
+    data = document.data
+    if not isinstance(data, dict):
+        ctx.error((), f"a Compose file is a mapping with 'services', got {kind_of(data)}")
+        return Conversion(path, None, tuple(ctx.problems), ())
+    operator = {k: v for k, v in env.items() if not is_own(k)}
+    dotenv, dotenv_tainted = read_dotenv(folder, files, operator, ctx)
+    committed = {k: v for k, v in dotenv.items() if k not in dotenv_tainted}
+    project, stack = read_identity(data, committed, posixpath.basename(folder), ctx)
+    lookup = {**dotenv, **operator}
+    raw = {k: v for k, v in data.items() if k not in IDENTITY}
+    filled = interpolate(raw, lookup, flavour=Flavour.COMPOSE)
+    secret_names = frozenset(operator) | frozenset(dotenv_tainted)
+    ctx.secrets, ctx.secret_values = operator_taint(raw, filled.secrets, lookup, secret_names)
+    for at, message in filled.problems:
+        ctx.error(at, message)
+    for at, message in filled.warnings:
+        ctx.warn(at, message)
+    if filled.problems:
+        return Conversion(path, None, tuple(ctx.problems), tuple(ctx.not_carried))
+    body: dict[str, Any] = filled.value
+    volumes = _top_level(body, ctx)
+    services = body.get("services") or {}
+    if not isinstance(services, dict):
+        ctx.error(("services",), f"services is a mapping, got {kind_of(services)}")
+        services = {}
+    for first, second in case_collisions(services):
+        ctx.error(
+            ("services", second), f"services {first!r} and {second!r} differ only in case", key=True
+        )
+    deployed = [n for n, s in services.items() if _active(n, s, profiles, ctx)]
+    networks = _members(body, "networks", ctx)
+    scope = Scope(
+        lookup,
+        secret_names,
+        Revision(folder, files),
+        volumes,
+        list(networks),
+        list(services),
+        deployed,
+    )
+    native, secrets, origins = _services(services, ctx, scope)
+    origins |= {
+        (): (),
+        ("project",): ("x-syncd", "project") if "project" in x_syncd(data) else ("name",),
+        ("name",): ("x-syncd", "stack"),
+        ("services",): ("services",),
+        ("volumes",): ("volumes",),
+    }
+    origins |= {("volumes", v): ("volumes", v) for v in volumes}
+    _cycles(native, ctx)
+    result: dict[str, Any] = {
+        "kind": "Stack",
+        "project": project,
+        "name": stack,
+        "strategy": "declare",
+        "services": native,
+        "volumes": {n: {} for n in volumes if is_dns_label(n) and not volumes[n].get("external")},
+    }
+    if not ctx.has_errors():
+        try:
+            Stack.model_validate(result)
+        except ValidationError as err:
+            detail = err.errors(include_url=False)[0]
+            where = "/".join(str(p) for p in detail["loc"])
+            ctx.error((), f"the converted stack is not valid at {where}: {detail['msg']}")
+    ok = not ctx.has_errors()
+    return Conversion(
+        path,
+        result if ok else None,
+        tuple(ctx.problems),
+        tuple(ctx.not_carried),
+        frozenset(secrets),
+        ctx.secret_values,
+        _positions(origins, ctx),
+    )
