@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from syncd.manifests.compose.template import TemplateError, substitute
+from syncd.errors import TemplateError
+from syncd.manifests.compose.template import substitute
 from syncd.manifests.interpolate import MAX_INTERPOLATED
 from syncd.manifests.yamlsafe import Path
 
