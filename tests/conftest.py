@@ -100,6 +100,16 @@ def _fresh_secret_memory() -> None:
     taint.forget_all()
 
 
+@pytest.fixture(autouse=True)
+def _default_log_level() -> None:
+    """Each test starts with syncd's default log configuration (level info), as a fresh process
+    does: a CLI test that ran `--log-level warning` earlier must not filter out the info events
+    a later test captures with `structlog.testing.capture_logs`."""
+    from syncd import logs
+
+    logs.configure("info")
+
+
 @pytest.fixture(scope="session")
 def docker_client(request: pytest.FixtureRequest) -> Iterator[docker.DockerClient]:
     """A client for the local Docker engine (``docker.from_env()``), closed at session end."""
