@@ -164,9 +164,9 @@ def _order(services: Mapping[str, DesiredService]) -> list[str]:
         sorter.add(name, *sorted(graph[name]))
     try:
         sorter.prepare()
-    except graphlib.CycleError:
+    except graphlib.CycleError as err:
         cycle = find_cycle(graph) or []
-        raise PlanRefused(f"dependency cycle: {' -> '.join(cycle)}") from None
+        raise PlanRefused(f"dependency cycle: {' -> '.join(cycle)}") from err
     order: list[str] = []
     while sorter.is_active():
         ready = sorted(sorter.get_ready())

@@ -340,8 +340,9 @@ def apply(
             try:
                 document = _apply_op(document, raw, budget)
             except _Invalid as err:
-                raise _refused(overlay, index, raw, err) from None
+                raise _refused(overlay, index, raw, err) from err
             except jsonpatch.JsonPatchTestFailed:
+                # from None: jsonpatch's message quotes the tested value, which may be a secret
                 failed = _Invalid(None, "the value there is not the tested value")
                 raise _refused(overlay, index, raw, failed) from None
             except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException):

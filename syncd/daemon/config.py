@@ -101,8 +101,8 @@ def _number(layers: Layers, name: str, default: str) -> float:
     raw = layers.get(name, default)
     try:
         value = float(raw)
-    except ValueError:
-        raise SyncdError(f"{name.replace('_', '-')} {raw!r} is not a number of seconds") from None
+    except ValueError as err:
+        raise SyncdError(f"{name.replace('_', '-')} {raw!r} is not a number of seconds") from err
     if value <= 0:
         raise SyncdError(f"{name.replace('_', '-')} must be above 0")
     return value
@@ -117,7 +117,7 @@ def _secret(layers: Layers, name: str) -> str | None:
             value = Path(path).read_text().strip() or None
         except OSError as err:
             label = name.replace("_", " ")
-            raise SyncdError(f"cannot read the {label} file {path}: {err.strerror}") from None
+            raise SyncdError(f"cannot read the {label} file {path}: {err.strerror}") from err
     return value
 
 

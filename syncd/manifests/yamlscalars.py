@@ -184,6 +184,7 @@ def _construct(tag: str, event: Any, schema: Schema) -> Any:
             value = _YAML11[tag](node)
     except Exception:  # PyYAML's constructors raise KeyError, ValueError, IndexError, ...
         short = tag.removeprefix(CORE)
+        # from None: the constructor's message may quote the scalar, which may be a secret
         raise YamlFatal(mark, f"{clip(event.value)!r} is not a valid !!{short}") from None
     if isinstance(value, float) and not math.isfinite(value):
         raise YamlFatal(mark, f"{clip(event.value)!r} is not a finite number")
