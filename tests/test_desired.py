@@ -10,7 +10,7 @@ import pytest
 from syncd.core.canonical import Spec
 from syncd.core.desired import DesiredState, resolve
 from syncd.errors import ManifestError, Severity
-from syncd.ids import ServiceKey, StackKey
+from syncd.ids import RegistryKey, ServiceKey, StackKey
 from syncd.manifests import read_manifests
 from syncd.taint import REDACTED
 from tests.planning import File
@@ -126,6 +126,7 @@ def test_a_registry_is_resolved_with_its_marks_and_never_its_password() -> None:
         f"d {SECRET}",
         SECRET,
     )
+    assert tainted.key == RegistryKey("shop", "r")
     assert tainted.password_ref == "env:PW" and tainted.source == "a.yaml:1"
     assert tainted.secrets == {"uri", "description", "username"}
     assert [tainted.shown(f) for f in ("uri", "description", "username")] == [REDACTED] * 3
@@ -308,3 +309,29 @@ def test_the_readers_warnings_are_the_states_warnings() -> None:
         "a.yaml:4:9: warning: /services/web/envs: 'envs' is deprecated; rename it to 'environment'"
     ]
     assert state.revision == "rev"
+
+
+def test_an_overlay_on_an_update_stack_keeps_the_fields_neither_gives() -> None:
+    last = {WEB: {"image": "old", "command": ["c"], "environment": {"K": "v"}}}
+    text = UPDATE + "  web: {image: x}\n---\n" + _replace("y")
+    web = _resolve(text, last).stacks[SHOP].services["web"].spec
+    assert (web["image"], web["command"], web["environment"]) == ("y", ["c"], {"K": "v"})
+
+
+def test_only_the_invalid_value_that_came_from_the_environment_is_withheld() -> None:
+    tainted = PORTED.replace("ports: ['8081:80']", "ports: ['8081:80'], environment: {A: '${S}'}")
+
+    def problems(op: str) -> list[str]:
+        text = tainted + "---\n" + PATCH + f"  - {op}\n"
+        with pytest.raises(ManifestError) as raised:
+            _resolve(text)
+        return [str(p) for p in raised.value.problems]
+
+    assert problems("{op: replace, path: /services/web/ports, value: 7}") == [
+        "a.yaml:9:3: /patch: the patched stack is invalid: /services/web/ports: Input should be "
+        "a valid list"
+    ]
+    assert problems("{op: replace, path: /services/web/ports, value: ['${S}']}") == [
+        "a.yaml:9:3: /patch: the patched stack is invalid: /services/web/ports/0: invalid value "
+        "<redacted>"
+    ]
