@@ -152,13 +152,13 @@ WEB = SHOP.service("web")
 def test_an_update_keeps_the_marks_of_the_fields_it_does_not_give() -> None:
     last = {WEB: {"image": f"x:{SECRET}", "environment": {"A": SECRET}, "command": ["c"]}}
     marks = {WEB: frozenset({"/image", "/environment/A"})}
-    state = _resolve(UPDATE + "  web: {image: 'x:2'}\n  old: {}\n", last, marks)
+    state = _resolve(UPDATE + "  old: {}\n  web: {image: 'x:2'}\n  new: {image: n}\n", last, marks)
     stack = state.stacks[SHOP]
     web = stack.services["web"]
     assert web.spec["image"] == "x:2" and web.spec["environment"] == {"A": SECRET}
     assert web.spec["command"] == ["c"]
     assert web.secrets == {"/environment/A"}
-    assert stack.removed == {"old"} and "old" not in stack.services
+    assert stack.removed == {"old"} and list(stack.services) == ["web", "new"]
 
 
 def test_a_new_update_service_without_image_is_an_error_against_a_known_live_state() -> None:
@@ -335,3 +335,10 @@ def test_only_the_invalid_value_that_came_from_the_environment_is_withheld() -> 
         "a.yaml:9:3: /patch: the patched stack is invalid: /services/web/ports/0: invalid value "
         "<redacted>"
     ]
+
+
+def test_a_plain_description_beside_values_from_the_environment_is_shown() -> None:
+    text = "kind: Stack\nproject: shop\nservices:\n  web: {image: 'x:${S}'}\n"
+    stack = _resolve(text).stacks[SHOP]
+    assert stack.secrets() == {"/services/web/image"}
+    assert stack.description == "" == stack.shown_description == stack.spec()["description"]
