@@ -342,3 +342,16 @@ def test_a_plain_description_beside_values_from_the_environment_is_shown() -> No
     stack = _resolve(text).stacks[SHOP]
     assert stack.secrets() == {"/services/web/image"}
     assert stack.description == "" == stack.shown_description == stack.spec()["description"]
+
+
+@pytest.mark.parametrize("field", ["name", "project"])
+def test_an_overlay_cannot_take_the_stacks_identity_from_the_environment(field: str) -> None:
+    """Even when the value is the same: identity becomes ids, names and labels, never marked."""
+    env = {"name": "default", "project": "shop"}
+    text = PORTED + "---\n" + PATCH + f"  - {{op: add, path: /{field}, value: '${{V}}'}}\n"
+    manifests = read_manifests([File("a.yaml", text.encode())], {"V": env[field]})
+    with pytest.raises(ManifestError) as raised:
+        resolve(manifests, "rev")
+    assert [str(p) for p in raised.value.problems] == [
+        "a.yaml:9:3: /patch: a StackPatch cannot change the stack's kind, project or name"
+    ]
