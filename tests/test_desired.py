@@ -211,6 +211,7 @@ def test_a_project_files_mount_inside_a_writable_one_is_refused(outer: str, inne
         ["/app:/srv", "/apps/conf:/etc/x"],  # side by side: folder names, not text prefixes
         ["/app/conf:/srv", "/app:/etc/x:ro"],  # the writable one is the inner one
         ["data:/srv", "/data/conf:/etc/x"],  # a volume is no project-files folder
+        ["/app:/srv", "/other/deep/conf:/etc/x:ro"],  # a path the writable mounts do not reach
     ],
 )
 def test_project_files_mounts_that_cannot_replace_each_other_are_allowed(
@@ -355,3 +356,15 @@ def test_an_overlay_cannot_take_the_stacks_identity_from_the_environment(field: 
     assert [str(p) for p in raised.value.problems] == [
         "a.yaml:9:3: /patch: a StackPatch cannot change the stack's kind, project or name"
     ]
+
+
+def test_a_stored_volume_text_that_does_not_parse_hides_no_nested_mount_after_it() -> None:
+    """A kept spec comes from the store (an older syncd may have written it): a text that does
+    not parse is skipped, and the project-files mounts after it are still checked."""
+    web = {"image": "x", "volumes": ["/", "/app/conf:/c:rw"]}
+    text = UPDATE + "  web: {image: y}\n  api: {image: x, volumes: ['/app:/srv']}\n"
+    with pytest.raises(ManifestError) as raised:
+        _resolve(text, {WEB: web})
+    [problem] = raised.value.problems
+    assert problem.pointer == "/services/web/volumes"
+    assert "service shop/default/web mounts a project-files folder inside" in problem.message
