@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from syncd.graph import CycleError, find_cycle, start_order
@@ -17,6 +19,7 @@ CYCLES = {
     "diamond": ({"a": ["b", "c"], "b": ["d"], "c": ["d"], "d": []}, None),
     "a node seen before is no cycle": ({"a": ["c"], "b": ["c"], "c": []}, None),
     "edges to unknown names are ignored": ({"a": ["x"], "x2": ["a"]}, None),
+    "after a node seen before": ({"a": ["b"], "b": [], "x": ["y"], "y": ["x"]}, ["x", "y", "x"]),
     "the first in name order": ({"z": ["y"], "y": ["z"], "b": ["c"], "c": ["b"]}, ["b", "c", "b"]),
 }
 
@@ -26,6 +29,27 @@ def test_find_cycle_names_one_cycle_from_its_first_node(
     graph: dict[str, list[str]], cycle: list[str] | None
 ) -> None:
     assert find_cycle(graph) == cycle
+
+
+class _Counted(dict[str, list[str]]):
+    """A graph that counts how often each node's edges are read."""
+
+    def __init__(self, edges: dict[str, list[str]]) -> None:
+        super().__init__(edges)
+        self.reads: dict[str, int] = {}
+
+    def get(self, key: str, default: object = None) -> Any:
+        self.reads[key] = self.reads.get(key, 0) + 1
+        return super().get(key, default)
+
+
+def test_find_cycle_reads_each_nodes_edges_once() -> None:
+    """Linear in the size of the graph: a node reached again, done or not, is not entered."""
+    diamonds = {f"n{i}": [f"n{i + 1}", f"m{i}"] for i in range(10)}
+    diamonds |= {f"m{i}": [f"n{i + 1}"] for i in range(10)} | {"n10": []}
+    graph = _Counted(diamonds)
+    assert find_cycle(graph) is None
+    assert graph.reads == dict.fromkeys(diamonds, 1)
 
 
 def test_a_long_chain_does_not_overflow_the_stack() -> None:
