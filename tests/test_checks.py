@@ -9,6 +9,7 @@ import pytest
 from syncd.core.desired import resolve
 from syncd.errors import ManifestError
 from syncd.manifests import read_manifests
+from syncd.manifests.model import MAX_PATCH_OPS
 from tests.planning import File
 
 STACK = "kind: Stack\nproject: shop\n"
@@ -234,3 +235,40 @@ def test_an_unpatched_stack_is_not_reported_again() -> None:
     assert _report({"a.yaml": WRITTEN, "b.yaml": overlay, "c.yaml": bad}) == [
         "c.yaml:4:17: /services/api: missing required field 'image'"
     ]
+
+
+OP = "  - {op: test, path: /kind, value: Stack}\n"
+ONE = STACK + "services: {web: {image: x}}\n"
+
+
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [
+        ((MAX_PATCH_OPS,), []),  # the cap itself is allowed
+        ((MAX_PATCH_OPS + 1,), [(4 + MAX_PATCH_OPS, "/patch/5000")]),
+        ((MAX_PATCH_OPS, 1), [(4 + MAX_PATCH_OPS + 4, "/patch/0")]),  # over it in the next one
+        ((MAX_PATCH_OPS, 2, 1), [(4 + MAX_PATCH_OPS + 4, "/patch/0")]),  # said once, where passed
+    ],
+)
+def test_the_stackpatch_cap_counts_every_document_of_a_file(
+    counts: tuple[int, ...], expected: list[tuple[int, str]]
+) -> None:
+    overlay = "---\n".join(PATCH + OP * count for count in counts)
+    lines = _report({"a.yaml": ONE, "b.yaml": overlay})
+    assert lines == [
+        f"b.yaml:{line}:5: {where}: b.yaml holds more than {MAX_PATCH_OPS} StackPatch operations; "
+        "refused (split the overlay, or write the values into the Stack)"
+        for line, where in expected
+    ]
+
+
+def test_every_registry_password_source_is_checked() -> None:
+    """One without credentials does not end the check of the others."""
+    registries = [
+        "kind: Registry\nproject: shop\nname: a\nuri: a.example.com\n",
+        "kind: Registry\nproject: shop\nname: b\nuri: b.example.com\n"
+        "credentials: {username: u, password: {env: NOT_GIVEN}}\n",
+    ]
+    lines = _report({"r.yaml": "---\n".join(registries)})
+    assert len(lines) == 1
+    assert lines[0].startswith("r.yaml:10:44: /credentials/password/env: NOT_GIVEN is not set")
