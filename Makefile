@@ -39,7 +39,9 @@ lint: venv
 # Mutation testing (mutmut) of the pure core against its fast tests; not part of `make test`.
 # Slow (about 0.5 mutant/s on 2 cores); MUTANTS='syncd.core.canonical*' runs one module's mutants.
 mutation: venv
-	$(BIN)/mutmut run $(MUTANTS)
+	# A mutant can loop while growing a list (a cycle finder that never sees its cycle): every
+	# process gets at most 4 GiB of address space, so it dies instead of eating the machine.
+	ulimit -v 4194304 && $(BIN)/mutmut run $(MUTANTS)
 	$(BIN)/mutmut results
 
 # The quickstart: the daemon on sample-repo/ (a bare repo in the data dir, made on first run),

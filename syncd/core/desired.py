@@ -19,7 +19,7 @@ from syncd.core.canonical import Spec, escape
 from syncd.errors import ManifestError, PatchRefused, Problem, Severity, scrub_problem
 from syncd.ids import RegistryKey, ServiceKey, StackKey, VolumeKey
 from syncd.manifests import ManifestSet
-from syncd.manifests.checks import check
+from syncd.manifests.checks import check_post_patch
 from syncd.manifests.fields import MountKind, parse_mount
 from syncd.manifests.model import Registry, Service, Stack, StackPatch, Strategy
 from syncd.manifests.parse import Located
@@ -337,10 +337,8 @@ def resolve(
     for patch in sorted(manifests.patches, key=lambda p: (p.path, p.document.index)):
         by_stack.setdefault(patch.manifest.key, []).append(patch)
     patched = [_patched(s, by_stack.get(s.manifest.key, []), problems) for s in manifests.stacks]
-    if by_stack and not problems:
-        problems += [
-            p for p in check([s for s, _ in patched], [], []) if p.severity is Severity.ERROR
-        ]
+    if by_stack and not problems:  # the reader checked each file; these are new values
+        problems += check_post_patch([s for s, _ in patched], by_stack.keys())
     last = _Last(last_applied, last_secrets or {})
     stacks = {
         located.manifest.key: _stack(located, secrets, last, problems, warnings)

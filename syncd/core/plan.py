@@ -6,7 +6,6 @@ then executed by an engine. Computing it touches nothing. Pure: no I/O.
 
 from __future__ import annotations
 
-import graphlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -20,8 +19,8 @@ from syncd.core.canonical import Spec
 from syncd.core.desired import DesiredService, DesiredStack, DesiredState
 from syncd.core.live import LiveService, LiveStack, LiveState, LiveVolume, ServiceStatus
 from syncd.errors import PlanRefused
+from syncd.graph import CycleError, start_order
 from syncd.ids import ServiceKey, StackKey, VolumeKey
-from syncd.manifests.checks import find_cycle
 from syncd.manifests.model import Strategy
 
 
@@ -159,20 +158,10 @@ def _order(services: Mapping[str, DesiredService]) -> list[str]:
         name: [d for d in s.spec.get("dependsOn", {}) if d in services]
         for name, s in services.items()
     }
-    sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
-    for name in sorted(graph):
-        sorter.add(name, *sorted(graph[name]))
     try:
-        sorter.prepare()
-    except graphlib.CycleError as err:
-        cycle = find_cycle(graph) or []
-        raise PlanRefused(f"dependency cycle: {' -> '.join(cycle)}") from err
-    order: list[str] = []
-    while sorter.is_active():
-        ready = sorted(sorter.get_ready())
-        order.extend(ready)
-        sorter.done(*ready)
-    return order
+        return start_order(graph)
+    except CycleError as err:
+        raise PlanRefused(f"dependency cycle: {' -> '.join(err.cycle)}") from err
 
 
 def _service_change(

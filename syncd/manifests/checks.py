@@ -10,6 +10,7 @@ from pathlib import PurePath
 from typing import Any
 
 from syncd.errors import Problem, Severity
+from syncd.graph import find_cycle
 from syncd.ids import StackKey
 from syncd.manifests.fields import (
     DOCKER_HUB,
@@ -43,32 +44,6 @@ def _duplicates(
         else:
             first[key] = located
     return problems
-
-
-def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
-    """One dependency cycle of `graph` (as `[a, b, a]`), or None."""
-    state: dict[str, int] = {}
-    for start in sorted(graph):
-        if state.get(start):
-            continue
-        stack: list[tuple[str, Iterable[str]]] = [(start, iter(sorted(graph.get(start, []))))]
-        trail = [start]
-        state[start] = 1
-        while stack:
-            node, children = stack[-1]
-            child = next(iter(children), None)
-            if child is None:
-                state[node] = 2
-                stack.pop()
-                trail.pop()
-                continue
-            if state.get(child) == 1:
-                return [*trail[trail.index(child) :], child]
-            if not state.get(child) and child in graph:
-                state[child] = 1
-                trail.append(child)
-                stack.append((child, iter(sorted(graph.get(child, [])))))
-    return None
 
 
 def _stack_problems(located: Located[Stack]) -> list[Problem]:
@@ -282,6 +257,30 @@ def check(
     problems += _ports(stacks)
     problems += _registries(stacks, registries)
     return problems
+
+
+def check_post_patch(
+    stacks: Sequence[Located[Stack]], patched: Container[StackKey]
+) -> list[Problem]:
+    """The post-patch check of the resolved state: the errors StackPatch overlays brought in.
+
+    `check` saw each document as written; `stacks` are the same stacks with their overlays
+    applied (`patched` names those that have some), values no single file showed. Only the
+    rules a patch can break run again, each once:
+    - the rules of one stack (`image`, `envs`, volume names and mounts, `dependsOn`), on each
+      patched stack only: an overlay may add or replace services, volumes and fields, while an
+      unpatched stack is the very value `check` saw;
+    - service names unique in a project, and host ports published once: an overlay may add a
+      service or a port that clashes with another stack, patched or not.
+    Not again: stack and registry keys (a patch cannot change kind, project or name: refused
+    before this), StackPatch targets and sizes (properties of the patch files), registries and
+    their password sources (no patch reaches them). Errors only: warnings are the reader's, said
+    of the files as written.
+    """
+    problems = [p for s in stacks if s.manifest.key in patched for p in _stack_problems(s)]
+    problems += _service_names(stacks)
+    problems += _ports(stacks)
+    return [p for p in problems if p.severity is Severity.ERROR]
 
 
 def secret_sources(

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from syncd.errors import Problem, Severity
-from syncd.manifests.checks import find_cycle
+from syncd.graph import find_cycle
 from syncd.manifests.compose import keys
 from syncd.manifests.compose.context import (
     Context,
