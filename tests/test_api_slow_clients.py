@@ -6,23 +6,39 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import closing, contextmanager
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from syncd.api.server import MAX_CONNECTIONS, REQUEST_TIMEOUT, Server, bind
 
 # how long a test waits for the server to close a slow connection (the timeout, plus room for a
 # busy machine): a connection still open after that was never going to be closed
 PATIENCE = REQUEST_TIMEOUT + 20.0
+BUSY: list[int] = []
+STREAM_ENDED = threading.Event()
 PARTIAL_HEAD = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "
 
 
-def _app(release: threading.Event) -> FastAPI:
+BIG = 1600  # chunks of 64 KiB: 100 MiB, far more than the socket buffers hold
+
+
+def _app(release: threading.Event, ended: threading.Event) -> FastAPI:
     app = FastAPI()
+
+    @app.get("/big")
+    def big() -> StreamingResponse:
+        async def chunks() -> AsyncIterator[bytes]:
+            try:
+                for _ in range(BIG):
+                    yield b"x" * 65536
+            finally:
+                ended.set()
+
+        return StreamingResponse(chunks(), media_type="application/octet-stream")
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
@@ -30,6 +46,7 @@ def _app(release: threading.Event) -> FastAPI:
 
     @app.get("/busy")
     def busy() -> JSONResponse:
+        BUSY.append(1)
         release.wait(PATIENCE)
         return JSONResponse({"status": "done"})
 
@@ -44,7 +61,8 @@ def _app(release: threading.Event) -> FastAPI:
 def _serving(**limits: float) -> Iterator[tuple[int, threading.Event]]:
     release = threading.Event()
     sock = bind("127.0.0.1", 0)
-    server = Server(_app(release), sock, **limits)  # type: ignore[arg-type]
+    app = _app(release, STREAM_ENDED)
+    server = Server(app, sock, **limits)  # type: ignore[arg-type]
     server.start()
     try:
         yield sock.getsockname()[1], release
@@ -145,14 +163,17 @@ def test_healthz_answers_while_an_attacker_holds_200_slow_connections() -> None:
 
 
 def test_connections_beyond_the_bound_are_answered_503_when_all_are_busy() -> None:
+    BUSY.clear()
     with _serving(max_connections=3) as (port, release):
         busy = [threading.Thread(target=_get, args=(port, "/busy")) for _ in range(3)]
         for thread in busy:
             thread.start()
         try:
+            for _ in range(int(PATIENCE * 10)):  # until the three hold the server
+                if len(BUSY) == 3:
+                    break
+                time.sleep(0.1)
             answer = _get(port, "/healthz")
-            while answer.status_code == 200:  # until the three busy requests hold the server
-                answer = _get(port, "/healthz")
             assert answer.status_code == 503
             assert answer.headers["connection"] == "close"
         finally:
@@ -172,3 +193,18 @@ def test_a_new_client_closes_the_oldest_slow_connection_when_all_are_taken() -> 
         finally:
             for conn in attacker:
                 conn.close()
+
+
+def test_a_client_that_stops_reading_its_answer_is_closed() -> None:
+    STREAM_ENDED.clear()
+    with _serving() as (port, _), closing(_slow(port, b"")) as conn:
+        conn.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+        # never read: the server stops waiting for this client and abandons the answer
+        assert STREAM_ENDED.wait(PATIENCE)
+        received = 0
+        try:
+            while chunk := conn.recv(1 << 20):
+                received += len(chunk)
+        except ConnectionResetError:
+            pass
+        assert received < BIG * 65536  # the answer was cut: the connection was closed

@@ -3,7 +3,8 @@ start-up error), then uvicorn serves it from a thread. The only module that open
 
 Slow clients are bounded here, below the app: a request (head and body) must arrive within
 `REQUEST_TIMEOUT` of the connection opening (or of the previous answer on a kept-alive
-connection), else the connection is closed, however slowly bytes keep coming; and at most
+connection), else the connection is closed, however slowly bytes keep coming; a client that
+stops reading its answer for as long is closed too; and at most
 `MAX_CONNECTIONS` connections are open at once. A new connection beyond that closes the oldest
 one still waiting for its request (so a client that sends its request at once is served while
 others hold slow connections); when every connection is busy with a whole request, the new one is
@@ -61,6 +62,7 @@ class _GuardedH11(H11Protocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._deadline: asyncio.TimerHandle | None = None
+        self._stalled: asyncio.TimerHandle | None = None  # the answer waits for the client
         self._waiting_since = 0.0
         self._refused = False
 
@@ -76,7 +78,7 @@ class _GuardedH11(H11Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._refused:
             return
-        self._stop_clock()
+        self._stop_clocks()
         super().connection_lost(exc)
 
     def handle_events(self) -> None:
@@ -86,6 +88,17 @@ class _GuardedH11(H11Protocol):
     def on_response_complete(self) -> None:
         super().on_response_complete()
         self._watch()
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._stalled is None:
+            self._stalled = self.loop.call_later(self.request_timeout, self._close)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._stalled is not None:
+            self._stalled.cancel()
+            self._stalled = None
 
     def _watch(self) -> None:
         """Start the clock when the client starts owing a request; stop it once it arrived."""
@@ -101,8 +114,14 @@ class _GuardedH11(H11Protocol):
             self._deadline.cancel()
             self._deadline = None
 
-    def _close(self) -> None:
+    def _stop_clocks(self) -> None:
         self._stop_clock()
+        if self._stalled is not None:
+            self._stalled.cancel()
+            self._stalled = None
+
+    def _close(self) -> None:
+        self._stop_clocks()
         self.transport.abort()  # not close(): a client that does not read cannot hold it open
 
     def _evict_oldest_waiting(self) -> bool:
