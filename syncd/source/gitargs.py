@@ -7,7 +7,7 @@ the transports the README documents are accepted.
 
 git follows an HTTP redirect on its first request by default (`http.followRedirects=initial`) and
 then sends every later request, credentials included (the URL's `user:token@` or the token
-file's header), to the host it was sent to: syncd's git never follows a redirect.
+file's header), to the host the redirect names: syncd's git never follows a redirect.
 """
 
 from __future__ import annotations
