@@ -4,6 +4,10 @@ git command sees them, and URLs with their credentials redacted for every messag
 A value that starts with `-` would be read by git as an option (`--upload-pack=<command>`), and
 a `<transport>::<address>` location (`ext::sh -c …`) runs a command: both are refused, and only
 the transports the README documents are accepted.
+
+git follows an HTTP redirect on its first request by default (`http.followRedirects=initial`) and
+then sends every later request, credentials included (the URL's `user:token@` or the token
+file's header), to the host the redirect names: syncd's git never follows a redirect.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from syncd.taint import redact_url
 ALLOWED_SCHEMES = ("https", "ssh", "file")
 # git itself refuses every other transport (defence in depth: set for every git command)
 GIT_ALLOW_PROTOCOL = "file:https:ssh"
+# the configuration every git command gets (through GIT_CONFIG_*, above any config file)
+GIT_CONFIG = (("http.followRedirects", "false"),)
 ACCEPTED = "a local path, https://…, ssh://…, user@host:path or file://…"
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
@@ -62,6 +68,23 @@ def check_location(location: str) -> bool:
             raise _refuse(location, "its host or user starts with '-'")
         return True
     return False
+
+
+def config_environment(*pairs: tuple[str, str]) -> dict[str, str]:
+    """`GIT_CONFIG` and `pairs` as git's GIT_CONFIG_COUNT/KEY/VALUE environment variables."""
+    env = {"GIT_CONFIG_COUNT": str(len(GIT_CONFIG) + len(pairs))}
+    for index, (key, value) in enumerate((*GIT_CONFIG, *pairs)):
+        env[f"GIT_CONFIG_KEY_{index}"] = key
+        env[f"GIT_CONFIG_VALUE_{index}"] = value
+    return env
+
+
+_REDIRECT = re.compile(r"returned error: 30[1-8]\b")
+
+
+def redirect_refused(stderr: str) -> bool:
+    """Whether git failed because the server answered with a redirect (not followed)."""
+    return _REDIRECT.search(stderr) is not None
 
 
 def check_branch(name: str) -> str:

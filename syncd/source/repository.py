@@ -18,7 +18,13 @@ from pathlib import Path
 
 from syncd import datadir
 from syncd.errors import SourceError
-from syncd.source.gitargs import GIT_ALLOW_PROTOCOL, check_branch, check_location
+from syncd.source.gitargs import (
+    GIT_ALLOW_PROTOCOL,
+    check_branch,
+    check_location,
+    config_environment,
+    redirect_refused,
+)
 from syncd.source.reader import Snapshot, read_revision
 from syncd.taint import redact_url
 
@@ -39,7 +45,10 @@ class Credentials:
     token_file: Path | None = None
 
     def environment(self) -> dict[str, str]:
+        """git's environment for a remote command: its SSH command and configuration (never
+        following a redirect, and the token's header when there is one)."""
         env: dict[str, str] = {}
+        config: list[tuple[str, str]] = []
         if self.ssh_key_file is not None:
             env["GIT_SSH_COMMAND"] = (
                 f"ssh -i {shlex.quote(str(self.ssh_key_file))} -o IdentitiesOnly=yes "
@@ -53,12 +62,8 @@ class Credentials:
                     f"cannot read the token file {self.token_file}: {err.strerror}"
                 ) from err
             basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-            env.update(
-                GIT_CONFIG_COUNT="1",
-                GIT_CONFIG_KEY_0="http.extraHeader",
-                GIT_CONFIG_VALUE_0=f"Authorization: Basic {basic}",
-            )
-        return env
+            config.append(("http.extraHeader", f"Authorization: Basic {basic}"))
+        return env | config_environment(*config)
 
 
 class Repository:
@@ -101,6 +106,7 @@ class Repository:
             "GIT_TERMINAL_PROMPT": "0",
             "LC_ALL": "C",
             "GIT_ALLOW_PROTOCOL": GIT_ALLOW_PROTOCOL,
+            **config_environment(),
         }
         if remote:
             env.update(self.credentials.environment())
@@ -121,6 +127,12 @@ class Repository:
             raise SourceError(f"git {args[0]} on {self.display} timed out") from None
         except OSError as err:
             raise SourceError(f"cannot run git: {err.strerror}") from err
+        if done.returncode != 0 and redirect_refused(done.stderr):
+            raise SourceError(
+                f"git {args[0]} on {self.display} failed: the server answered with a redirect, "
+                "which syncd does not follow (the credentials would go to another host); "
+                "if the repository moved, give its new URL"
+            )
         if done.returncode != 0:
             detail = redact_url(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "")
             raise SourceError(f"git {args[0]} on {self.display} failed: {detail}")
