@@ -111,6 +111,14 @@ class PatchRefused(SyncdError):
         self.problem = problem
 
 
+class CycleError(SyncdError):
+    """A dependency graph has a cycle; `cycle` names it as `[a, b, a]`."""
+
+    def __init__(self, cycle: list[str]) -> None:
+        super().__init__(" -> ".join(cycle))
+        self.cycle = cycle
+
+
 class PlanRefused(SyncdError):
     """The plan would do something syncd refuses to do without being told to."""
 

@@ -11,13 +11,7 @@ from __future__ import annotations
 import graphlib
 from collections.abc import Iterable, Mapping, Sequence
 
-
-class CycleError(ValueError):
-    """The graph has a dependency cycle; `cycle` names it as `[a, b, a]`."""
-
-    def __init__(self, cycle: list[str]) -> None:
-        super().__init__(" -> ".join(cycle))
-        self.cycle = cycle
+from syncd.errors import CycleError
 
 
 def find_cycle(graph: Mapping[str, Sequence[str]]) -> list[str] | None:
@@ -56,8 +50,8 @@ def start_order(graph: Mapping[str, Sequence[str]]) -> list[str]:
         sorter.add(name, *sorted(graph[name]))
     try:
         sorter.prepare()
-    except graphlib.CycleError:
-        raise CycleError(find_cycle(graph) or []) from None
+    except graphlib.CycleError as err:
+        raise CycleError(find_cycle(graph) or []) from err
     order: list[str] = []
     while sorter.is_active():
         ready = sorted(sorter.get_ready())

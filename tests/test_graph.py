@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from syncd.graph import CycleError, find_cycle, start_order
+from syncd.errors import CycleError
+from syncd.graph import find_cycle, start_order
 
 CYCLES = {
     "none": ({"a": ["b"], "b": ["c"], "c": []}, None),

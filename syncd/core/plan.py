@@ -18,8 +18,8 @@ from syncd.core import canonical
 from syncd.core.canonical import Spec
 from syncd.core.desired import DesiredService, DesiredStack, DesiredState
 from syncd.core.live import LiveService, LiveStack, LiveState, LiveVolume, ServiceStatus
-from syncd.errors import PlanRefused
-from syncd.graph import CycleError, start_order
+from syncd.errors import CycleError, PlanRefused
+from syncd.graph import start_order
 from syncd.ids import ServiceKey, StackKey, VolumeKey
 from syncd.manifests.model import Strategy
 
