@@ -71,8 +71,9 @@ def test_a_token_reaches_git_only_through_its_environment(tmp_path: Path) -> Non
     token = tmp_path / "token"
     token.write_text("t0ken-value\n")
     env = Credentials(token_file=token).environment()
-    assert env["GIT_CONFIG_KEY_0"] == "http.extraHeader"
-    basic = env["GIT_CONFIG_VALUE_0"].removeprefix("Authorization: Basic ")
+    keys = {env[k]: k.replace("KEY", "VALUE") for k in env if k.startswith("GIT_CONFIG_KEY_")}
+    assert len(keys) == int(env["GIT_CONFIG_COUNT"])
+    basic = env[keys["http.extraHeader"]].removeprefix("Authorization: Basic ")
     assert base64.b64decode(basic) == b"x-access-token:t0ken-value"
     key = tmp_path / "id_ed25519"
     assert f"-i {key}" in Credentials(ssh_key_file=key).environment()["GIT_SSH_COMMAND"]
