@@ -139,7 +139,8 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 42 else text[:40] + "..."
 
 
-def _yaml_type(value: Any) -> str:
+def yaml_type(value: Any) -> str:
+    """What a value is called in YAML terms, for "expected X, got Y" messages."""
     if value is None:
         return "null"
     names = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
@@ -158,7 +159,7 @@ def _message(error: ErrorDetails, model: type[BaseModel], path: Path, rest: list
         expected = error.get("ctx", {}).get("expected", "")
         return f"must be one of {expected}"
     if kind in _EXPECTED:
-        return f"expected {_EXPECTED[kind]}, got {_yaml_type(error['input'])}"
+        return f"expected {_EXPECTED[kind]}, got {yaml_type(error['input'])}"
     if kind == "enum":
         expected = error.get("ctx", {}).get("expected", "")
         return f"{_shown(error['input'])} is not one of {expected}"

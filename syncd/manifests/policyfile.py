@@ -10,13 +10,12 @@ Pure: no I/O.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from syncd.errors import Problem
-from syncd.manifests.parse import suggest
+from syncd.manifests.parse import suggest, yaml_type
 from syncd.manifests.yamlsafe import Document, PathPart, load, pointer
 from syncd.policy import Policy, Rules
 from syncd.settings import Limits
@@ -80,15 +79,7 @@ def _message(error: ErrorDetails, loc: Sequence[PathPart]) -> str:
         hint = suggest(name, choices) or f" (known keys: {', '.join(choices)})"
         return f"unknown key {name[:80]!r}{hint}"
     if kind in _EXPECTED:
-        return f"expected {_EXPECTED[kind]}, got {_yaml_type(error['input'])}"
+        return f"expected {_EXPECTED[kind]}, got {yaml_type(error['input'])}"
     if kind == "too_long":
         return f"too many entries (at most {error.get('ctx', {}).get('max_length', '?')})"
     return str(error["msg"]).removeprefix("Value error, ")
-
-
-def _yaml_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
-    names |= {list: "a list", dict: "a mapping"}
-    return names.get(type(value), type(value).__name__)
