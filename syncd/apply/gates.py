@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from syncd.core.plan import ServiceChange
-from syncd.engine.base import ContainerState, Engine
+from syncd.engine.base import ContainerHealth, ContainerState, Engine
 from syncd.errors import DependencyNotHealthy, ServiceFailed
 from syncd.ids import ServiceKey
 from syncd.manifests.model import DependsCondition
@@ -46,7 +46,7 @@ def _wait(engine: Engine, timeout: float, name: str, container: str, condition: 
     healthy = condition == DependsCondition.HEALTHY.value
     while True:
         state = engine.health(container)
-        if healthy and state.health == "healthy":
+        if healthy and state.health is ContainerHealth.HEALTHY:
             return
         if healthy and state.health is None and state.state is ContainerState.RUNNING:
             raise DependencyNotHealthy(

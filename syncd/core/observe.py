@@ -16,7 +16,7 @@ from syncd.core.canonical import Spec
 from syncd.core.desired import DesiredService, DesiredState
 from syncd.core.live import LiveService, LiveStack, LiveState, LiveVolume, ServiceStatus
 from syncd.core.records import ServiceRecord
-from syncd.engine.base import ContainerState, Observed, ObservedContainer
+from syncd.engine.base import ContainerHealth, ContainerState, Observed, ObservedContainer
 from syncd.ids import ServiceKey, StackKey
 
 Restore = Callable[[ServiceRecord, Spec | None], Spec]
@@ -41,7 +41,7 @@ class Observation:
 
 
 def status_of(container: ObservedContainer) -> ServiceStatus:
-    if container.state is ContainerState.RUNNING and container.health == "starting":
+    if container.state is ContainerState.RUNNING and container.health is ContainerHealth.STARTING:
         return ServiceStatus.STARTING
     return STATUS[container.state]
 
