@@ -103,3 +103,12 @@ def test_a_compose_file_holds_one_document(tmp_path: Path) -> None:
     assert error.path == "stacks/shop/compose.yaml"
     assert "one document" in error.message
     assert error.position.line == 11  # the second document
+
+
+def test_two_compose_files_in_one_folder_are_one_stack_declared_twice(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    repo.write("stacks/shop/docker-compose.yml", COMPOSE)
+    manifests = _read(repo, {"DB_PASSWORD": "x"})
+    [error] = manifests.errors
+    assert error.path == "stacks/shop/docker-compose.yml"
+    assert "already declared at stacks/shop/compose.yaml" in error.message
