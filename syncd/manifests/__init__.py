@@ -15,6 +15,13 @@ from typing import Any
 
 from syncd.errors import Problem, Severity, scrub_problem
 from syncd.manifests.checks import check, secret_sources
+from syncd.manifests.compose.files import (
+    compose_folders,
+    has_kind,
+    in_compose_folder,
+    is_compose,
+    read_compose,
+)
 from syncd.manifests.model import Registry, Stack, StackPatch
 from syncd.manifests.parse import Located, parse_document
 from syncd.manifests.yamlsafe import Document, load
@@ -33,6 +40,8 @@ class ManifestSet:
     patches: list[Located[StackPatch]] = field(default_factory=list)
     registries: list[Located[Registry]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # values Compose files took from the environment, also of those that did not convert
+    tainted: set[str] = field(default_factory=set)
 
     @property
     def errors(self) -> list[Problem]:
@@ -45,7 +54,7 @@ class ManifestSet:
     def secret_values(self) -> frozenset[str]:
         """Every value the revision took from the environment (to scrub from any message)."""
         located: list[Located[Any]] = [*self.stacks, *self.patches, *self.registries]
-        return frozenset().union(*(d.secret_values for d in located))
+        return frozenset(self.tainted).union(*(d.secret_values for d in located))
 
 
 INTERNAL_ERROR = "syncd could not check this document (an internal error); please report it"
@@ -73,10 +82,24 @@ def read_manifests(
 
     `env` is the operator's variables (`syncd.operatorenv`): all that `${VAR}` and a registry's
     `{env: NAME}` may name. `{file: …}` must lie in `secrets_dir` (None: relative paths only).
+    A Compose file (`compose.yaml`, `docker-compose.yml`, ...) is a stack; the other YAML files
+    in and below its folder are data unless they carry a syncd `kind`
+    (`syncd.manifests.compose.files`).
     """
     result = ManifestSet(problems=list(problems))
+    folders = compose_folders(f.path for f in files)
+    revision = {f.path: f.data for f in files}
     for file in files:
+        if is_compose(file.path):
+            compose = read_compose(file.path, file.data, env, revision, limits=limits)
+            result.problems += compose.problems
+            result.tainted |= compose.secret_values
+            if compose.stack is not None:
+                result.stacks.append(compose.stack)
+            continue
         documents, load_problems = load(file.path, file.data, limits)
+        if in_compose_folder(file.path, folders) and not has_kind(documents):
+            continue  # data beside a Compose file (D19), not a manifest
         result.problems += load_problems
         for document in documents:
             located, doc_problems = _parse(document, env)
