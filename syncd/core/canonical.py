@@ -12,6 +12,7 @@ import hashlib
 import json
 from typing import Any
 
+from syncd.core import options
 from syncd.manifests.fields import parse_cpus, parse_duration, parse_memory, parse_mount, parse_port
 from syncd.manifests.model import HealthCheck, RestartPolicy, Service
 from syncd.taint import REDACTED, escape, redact
@@ -35,9 +36,10 @@ DEFAULTS: Spec = {
     "restartPolicy": RestartPolicy.NO.value,
     "healthcheck": None,
     "dependsOn": {},
+    **options.DEFAULTS,
 }
 # Fields whose change needs no new container: syncd only records them.
-METADATA_FIELDS = frozenset({"description", "dependsOn"})
+METADATA_FIELDS = frozenset({"description", "dependsOn"}) | options.METADATA
 
 
 def _healthcheck(check: HealthCheck) -> Spec:
@@ -94,6 +96,7 @@ def fields(service: Service) -> Spec:
         out["healthcheck"] = _healthcheck(service.healthcheck) if service.healthcheck else None
     if "depends_on" in given:
         out["dependsOn"] = {k: v.value for k, v in sorted((service.depends_on or {}).items())}
+    out.update(options.fields(service))
     return out
 
 
@@ -117,17 +120,29 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def hashed(spec: Spec) -> Spec:
+    """The spec as the config hash sees it: option fields at their default are left out, so the
+    hash of a container made before syncd knew an option does not change when it learns it."""
+    return {k: v for k, v in spec.items() if k not in options.DEFAULTS or v != options.DEFAULTS[k]}
+
+
 def config_hash(spec: Spec, image_id: str | None = None) -> str:
     """sha256 of the canonical JSON of the applied spec (and the resolved image id, when known)."""
-    payload = canonical_json({"spec": spec, "imageId": image_id})
+    payload = canonical_json({"spec": hashed(spec), "imageId": image_id})
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _value(spec: Spec, name: str) -> Any:
+    """A field's value; an option field a spec lacks (applied before syncd knew it) is at its
+    default."""
+    return spec[name] if name in spec else options.DEFAULTS.get(name)
 
 
 def recreate_fields(before: Spec, after: Spec) -> list[str]:
     """The changed fields that need a new container."""
     names = set(before) | set(after)
-    return sorted(n for n in names - METADATA_FIELDS if before.get(n) != after.get(n))
+    return sorted(n for n in names - METADATA_FIELDS if _value(before, n) != _value(after, n))
 
 
 def changed_fields(before: Spec, after: Spec) -> list[str]:
-    return sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
+    return sorted(n for n in set(before) | set(after) if _value(before, n) != _value(after, n))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
+from syncd.core import options
 from syncd.core.desired import DesiredService
 from syncd.engine.base import ContainerRequest, HealthProbe, Mount, Port, service_labels
 from syncd.manifests.fields import MountKind, parse_mount, parse_port
@@ -70,4 +71,5 @@ def container_request(
         restart_policy=RestartPolicy(spec.get("restartPolicy") or RestartPolicy.NO),
         healthcheck=probe,
         stop_timeout=stop_timeout,
+        options={name: spec.get(name, default) for name, default in options.DEFAULTS.items()},
     )

@@ -136,6 +136,9 @@ class ContainerRequest:
     restart_policy: RestartPolicy = RestartPolicy.NO
     healthcheck: HealthProbe | None = None
     stop_timeout: int = 10
+    # Canonical values of the option fields (`core.options`), keyed by syncd's field names;
+    # each engine maps them to its own API (`engine.dockeropts` for Docker).
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

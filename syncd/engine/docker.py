@@ -17,6 +17,7 @@ import docker.types
 import docker.utils
 import requests
 
+from syncd.engine import dockeropts
 from syncd.engine.base import (
     LABEL_HASH,
     LABEL_INSTANCE,
@@ -279,6 +280,7 @@ class DockerEngine(Engine):
             nano_cpus=request.nano_cpus,
             mem_limit=request.memory,
             network_mode=network,
+            **dockeropts.host_kwargs(request.options),
         )
         probe = request.healthcheck
         healthcheck = (
@@ -306,6 +308,7 @@ class DockerEngine(Engine):
             ),
             healthcheck=healthcheck,
             stop_timeout=request.stop_timeout,
+            **dockeropts.container_kwargs(request.options),
         )
         return str(created["Id"])
 

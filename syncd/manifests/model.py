@@ -10,8 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from syncd.ids import DEFAULT_STACK, RegistryKey, StackKey
@@ -28,6 +27,16 @@ from syncd.manifests.fields import (
     PortString,
     RegistryHost,
 )
+from syncd.manifests.options import (
+    FilesFields,
+    LifecycleFields,
+    NetworkFields,
+    ProcessFields,
+    SecurityFields,
+    StackFilesFields,
+    StackNetworkFields,
+)
+from syncd.manifests.strict import StrictModel
 
 
 class Kind(StrEnum):
@@ -52,16 +61,6 @@ class DependsCondition(StrEnum):
     STARTED = "service_started"
     HEALTHY = "service_healthy"
     COMPLETED = "service_completed_successfully"
-
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        alias_generator=to_camel,
-        populate_by_name=False,
-        frozen=True,
-        use_enum_values=False,
-    )
 
 
 class ResourceLimits(StrictModel):
@@ -99,8 +98,11 @@ def _depends_list(value: Any) -> Any:
 DependsOn = Annotated[dict[Name, DependsCondition], BeforeValidator(_depends_list)]
 
 
-class Service(StrictModel):
-    """One container of a stack: mittwald's `ServiceDeclareRequest` plus syncd's extensions."""
+class Service(ProcessFields, SecurityFields, NetworkFields, FilesFields, LifecycleFields):
+    """One container of a stack: mittwald's `ServiceDeclareRequest` plus syncd's extensions.
+
+    The fields of Compose's service definition beyond mittwald's come from the option groups in
+    `manifests.options` (one module per concern), named as Compose names them, in camelCase."""
 
     image: ImageRef | None = Field(None, description="required unless the strategy is update")
     description: str | None = None
@@ -137,7 +139,7 @@ def _empty_if_null(value: Any) -> Any:
     return {} if value is None else value
 
 
-class Stack(StrictModel):
+class Stack(StackNetworkFields, StackFilesFields):
     kind: Literal["Stack"]
     project: Name
     name: Name = DEFAULT_STACK

@@ -11,13 +11,25 @@ Unknown keys are errors with a "did you mean". Pure: no I/O.
 
 from __future__ import annotations
 
-CARRIED = frozenset(
+_BASE = frozenset(
     {
         "image", "command", "entrypoint", "environment", "env_file", "ports", "expose",
         "volumes", "depends_on", "restart", "healthcheck", "deploy", "mem_limit", "cpus",
         "scale", "networks", "container_name",
     }
 )  # fmt: skip
+# Carried by the option groups (`manifests.options`), one set per group.
+PROCESS: frozenset[str] = frozenset()
+
+SECURITY: frozenset[str] = frozenset()
+
+NETWORK: frozenset[str] = frozenset()
+
+FILES: frozenset[str] = frozenset()
+
+LIFECYCLE: frozenset[str] = frozenset()
+
+CARRIED = _BASE | PROCESS | SECURITY | NETWORK | FILES | LIFECYCLE
 
 IGNORED = frozenset({"attach", "develop", "profiles"})
 
@@ -42,7 +54,7 @@ NEVER: dict[str, str] = {
 }
 
 # key -> what it asks (and the policy key that will guard it)
-LATER: dict[str, str] = {
+_NOT_YET: dict[str, str] = {
     "annotations": "OCI annotations (Engine API 1.43)",
     "blkio_config": "block IO limits (policy: devices)",
     "cap_add": "added capabilities (policy: capabilities)",
@@ -106,6 +118,8 @@ LATER: dict[str, str] = {
     "volumes_from": "mounts shared from another service",
     "working_dir": "the working directory",
 }
+
+LATER = {key: what for key, what in _NOT_YET.items() if key not in CARRIED}
 
 ALL = CARRIED | IGNORED | frozenset(NEVER) | frozenset(LATER)
 

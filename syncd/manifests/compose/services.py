@@ -203,6 +203,18 @@ def convert_service(
             ctx.error((*at, "network_mode"), "network_mode and networks exclude each other")
     if "container_name" in service:
         ctx.warn((*at, "container_name"), "container_name is ignored: syncd names containers")
+    # -- option groups (`manifests.options`): each reads its keys into `data` ----------------
+    # process
+
+    # security
+
+    # network
+
+    # files
+
+    # lifecycle
+
+    # -- end of option groups -----------------------------------------------------------------
     _taint(service, at, ctx, out)
     _origins(service, at, out)
     out.data = {k: v for k, v in data.items() if v is not None and k in _MODEL_FIELDS}
