@@ -136,7 +136,9 @@ class FakeEngine(Engine):
         self.calls.append(("ensure_volume", str(key)))
         self.volumes.add(key)
 
-    def pull(self, reference: str, auth: Mapping[str, str] | None = None) -> None:
+    def pull(
+        self, reference: str, auth: Mapping[str, str] | None = None, platform: str | None = None
+    ) -> None:
         check_pull_auth(reference, auth)  # the engine's contract: credentials for their host only
         self.calls.append(("pull", reference))
         if reference in self.fail_pull:
