@@ -48,9 +48,7 @@ LATER_ERRORS = {
     "networks-bad": {"services.outside_subnet.networks.front.ipv4_address"},
     "runtime-bad": {
         "services.hostsysctl.sysctls.vm.max_map_count",
-        "services.ownlabel.labels.syncd.instance",
         "services.ulimit_half.ulimits.nofile",
-        "services.badsignal.stop_signal",
     },
     "unsupported": {
         "services.subpath.volumes[0].volume.subpath",
@@ -93,6 +91,7 @@ def pointer(dotted: str) -> str:
 
 def _near(found: str, wanted: str) -> bool:
     """The same place, or one inside the other below the service key (`/services/x/key`)."""
+    found = found.replace(".", "/")  # `wanted` comes from a dotted path (`labels.syncd.x`)
     if found == wanted or found.startswith(wanted + "/"):
         return True
     return wanted.startswith(found + "/") and found.count("/") >= 3

@@ -13,13 +13,10 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-import math
-from fractions import Fraction
 from typing import Any
 
-from syncd.manifests.fields import parse_duration
 from syncd.manifests.model import Service
-from syncd.manifests.options.process import PullPolicy, canonical_signal
+from syncd.manifests.options.process import PullPolicy, canonical_signal, grace_seconds
 
 DEFAULTS: dict[str, Any] = {
     "user": None,  # None: the image's user
@@ -59,11 +56,6 @@ _ATTRIBUTES = {
     "pullPolicy": "pull_policy",
     "macAddress": "mac_address",
 }
-
-
-def grace_seconds(text: str) -> int:
-    """A duration as Docker's whole-second `StopTimeout`, rounded up (`500ms` -> 1)."""
-    return math.ceil(Fraction(parse_duration(text)).limit_denominator(1000))
 
 
 def fields(service: Service, given: set[str]) -> dict[str, Any]:

@@ -9,14 +9,16 @@ located manifest error and never an engine error at apply time. Pure: no I/O.
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from enum import StrEnum
+from fractions import Fraction
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-from syncd.manifests.fields import DurationString, EnvValue, check_no_nul
+from syncd.manifests.fields import DurationString, EnvValue, check_no_nul, parse_duration
 from syncd.manifests.strict import StrictModel
 
 # syncd's own labels (`engine.base.LABEL_PREFIX`): ownership, identity, config hash. A label of
@@ -66,6 +68,11 @@ def canonical_signal(raw: str) -> str:
             "signal", f"{_clip(raw)!r} is not a signal: use a name like SIGTERM or a number"
         )
     return f"SIG{name}"
+
+
+def grace_seconds(text: str) -> int:
+    """A duration as Docker's whole-second `StopTimeout`, rounded up (`500ms` -> 1)."""
+    return math.ceil(Fraction(parse_duration(text)).limit_denominator(1000))
 
 
 def _signal(value: str) -> str:
