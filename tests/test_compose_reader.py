@@ -20,10 +20,11 @@ from typing import Any
 import pytest
 import yaml
 
+from syncd.core import canonical
 from syncd.errors import Severity
 from syncd.manifests.compose.reader import Conversion, compose_to_stack
 from syncd.manifests.fields import parse_duration, parse_memory
-from syncd.manifests.model import Stack
+from syncd.manifests.model import Service, Stack
 from syncd.manifests.yamlsafe import Schema, load
 
 FIXTURES = Path(__file__).parent / "fixtures" / "compose"
@@ -314,7 +315,26 @@ def check_deploy(conv: Conversion, name: str, _key: str, expected: Any) -> None:
         assert _noted(conv, f"/services/{name}")
 
 
+# Compose key -> canonical field of the process option group (issue 13).
+PROCESS = {
+    "user": "user", "working_dir": "workingDir", "hostname": "hostname",
+    "domainname": "domainname", "labels": "labels", "init": "init", "tty": "tty",
+    "stdin_open": "stdinOpen", "stop_signal": "stopSignal",
+    "stop_grace_period": "stopGracePeriod", "extra_hosts": "extraHosts", "dns": "dns",
+    "dns_search": "dnsSearch", "dns_opt": "dnsOpt", "group_add": "groupAdd",
+}  # fmt: skip
+
+
+def check_process(conv: Conversion, name: str, key: str, expected: Any) -> None:
+    """The expect file's value is the canonical one (`core.options.process`)."""
+    service = _service(conv, name)
+    if service is not None:
+        spec = canonical.fields(Service.model_validate(service))
+        assert spec[PROCESS[key]] == expected
+
+
 CHECKS = {
+    **dict.fromkeys(PROCESS, check_process),
     "command": check_words,
     "entrypoint": check_words,
     "environment": check_environment,
