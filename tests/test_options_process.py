@@ -282,3 +282,48 @@ def test_the_container_request_carries_the_options() -> None:
     assert request.stop_timeout == 3  # no grace period: the setting
     assert "init" not in host_kwargs(request.options)
     assert "user" not in container_kwargs(request.options)
+
+
+def test_label_files_are_read_from_the_revision_and_labels_win() -> None:
+    compose = (
+        "services:\n  app:\n    image: busybox:1.36\n"
+        "    label_file: [conf/a.labels, conf/b.labels]\n"
+        "    labels: {com.example.own: mine, com.example.both: labels}\n"
+    )
+    files = [
+        File("proc/compose.yaml", compose.encode()),
+        File(
+            "proc/conf/a.labels", b"# team labels\ncom.example.team=platform\ncom.example.both=a\n"
+        ),
+        File("proc/conf/b.labels", b"com.example.both=b\ncom.example.b=2\n"),
+    ]
+    manifests = read_manifests(files, {})
+    assert manifests.errors == [], [str(p) for p in manifests.errors]
+    [stack] = resolve(manifests, "r1", None).stacks.values()
+    assert stack.services["app"].spec["labels"] == {
+        "com.example.b": "2",
+        "com.example.both": "labels",
+        "com.example.own": "mine",
+        "com.example.team": "platform",
+    }
+
+
+@pytest.mark.parametrize(
+    ("label_file", "content", "contains"),
+    [
+        ("conf/x.labels", b"syncd.hash=forged\n", "syncd"),
+        ("conf/missing.labels", None, "not in the revision"),
+        ("../../etc/passwd", None, "outside the repository"),
+    ],
+)
+def test_a_bad_label_file_is_a_located_error(
+    label_file: str, content: bytes | None, contains: str
+) -> None:
+    compose = f"services:\n  app:\n    image: busybox:1.36\n    label_file: {label_file}\n"
+    files = [File("proc/compose.yaml", compose.encode())]
+    if content is not None:
+        files.append(File(f"proc/{label_file}", content))
+    errors = read_manifests(files, {}).errors
+    found = [p for p in errors if p.pointer == "/services/app/label_file"]
+    assert found and contains in found[0].message, [str(p) for p in errors]
+    assert found[0].path == "proc/compose.yaml" and found[0].position.line == 4

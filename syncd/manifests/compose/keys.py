@@ -23,7 +23,7 @@ PROCESS: frozenset[str] = frozenset(
     {
         "user", "working_dir", "hostname", "domainname", "labels", "init", "tty", "stdin_open",
         "stop_signal", "stop_grace_period", "extra_hosts", "dns", "dns_search", "dns_opt",
-        "group_add", "platform", "pull_policy", "mac_address", "annotations",
+        "group_add", "platform", "pull_policy", "mac_address", "annotations", "label_file",
     }
 )  # fmt: skip
 

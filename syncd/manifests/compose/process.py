@@ -1,11 +1,12 @@
 """The process keys of a Compose service in Compose's meaning, as syncd's `Stack` model takes
 them (`manifests.options.process`): user, working_dir, hostname, domainname, labels, init, tty,
 stdin_open, stop_signal, stop_grace_period, extra_hosts, dns, dns_search, dns_opt, group_add,
-platform, pull_policy, mac_address; `annotations` is refused (Engine API 1.43).
+platform, pull_policy, mac_address, label_file; `annotations` is refused (Engine API 1.43).
 
 - numbers are text where Compose takes text (`user: 1000`, `group_add: [1001]`, label values);
 - `labels` and `extra_hosts`: a map or a list (`K=V`; `host:ip` or `host=ip`); a host of the
-  map form may list several addresses;
+  map form may list several addresses; `label_file`: files of the revision in the env file
+  format (not interpolated from the operator's variables), `labels` winning over them;
 - `dns`, `dns_search`, `dns_opt`: one string or a list;
 - `stop_grace_period`: a duration; Docker counts whole seconds, so a fraction rounds up (a warning);
 - `pull_policy`: `if_not_present` is `missing`; `daily`, `weekly`, `every_<duration>` are
@@ -21,7 +22,8 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from syncd.manifests.compose.context import Context, clip, kind_of
+from syncd.manifests.compose.context import Context, Revision, clip, kind_of
+from syncd.manifests.compose.envfile import parse_env_file
 from syncd.manifests.fields import DurationString, check_no_nul, parse_duration
 from syncd.manifests.options.process import (
     AbsolutePath,
@@ -148,6 +150,32 @@ def _labels(value: object, at: Path, ctx: Context) -> dict[str, str] | None:
     return dict(sorted(out.items()))
 
 
+def _label_files(value: object, at: Path, ctx: Context, revision: Revision) -> dict[str, str]:
+    """Labels from files in the revision (the env file format, without the operator's
+    variables: a label file holds no secret); a later file wins."""
+    items: list[tuple[Path, object]] = [(at, value)]
+    if isinstance(value, list):
+        items = [((*at, i), item) for i, item in enumerate(value)]
+    out: dict[str, str] = {}
+    for where, item in items:
+        if not isinstance(item, str) or not item:
+            ctx.error(where, f"a label file is a path, got {kind_of(item)}")
+            continue
+        rel = revision.resolve(item)
+        data = revision.read(rel) if rel is not None else None
+        if rel is None or data is None:
+            where_to = "outside the repository" if rel is None else f"not in the revision ({rel})"
+            ctx.error(where, f"label file {clip(item)!r} is {where_to}")
+            continue
+        parsed = parse_env_file(rel, data, {})
+        for problem in parsed.problems:
+            ctx.add(problem)
+        for name, text in parsed.values.items():
+            if _check(_LABEL_KEY, name, where, ctx) is not None:
+                out[name] = text
+    return out
+
+
 def _extra_hosts(value: object, at: Path, ctx: Context) -> list[str] | None:
     entries: list[tuple[Path, object]] = []
     if isinstance(value, list):
@@ -216,6 +244,7 @@ def read_process(
     data: dict[str, Any],
     secrets: set[Path],
     origins: dict[Path, Path],
+    revision: Revision,
 ) -> None:
     """Write the process keys of `service` (at `at`) into `data` as model fields; note where
     each came from (`origins`) and which took a secret (`secrets`)."""
@@ -225,8 +254,17 @@ def read_process(
             "annotations need Docker Engine API 1.43 (Docker 24); this engine has API 1.41",
             key=True,
         )
+    if "label_file" in service:
+        here = (*at, "label_file")
+        from_files = _label_files(service["label_file"], here, ctx, revision)
+        own = _labels(service["labels"], (*at, "labels"), ctx) if "labels" in service else {}
+        if own is not None:
+            data["labels"] = dict(sorted({**from_files, **own}.items()))
+            origins[("labels",)] = (*at, "labels") if "labels" in service else here
+            if ctx.tainted((*at, "labels")):
+                secrets.add(("labels",))
     for key, target in FIELDS.items():
-        if key not in service:
+        if key not in service or (key == "labels" and "label_file" in service):
             continue
         value, here = service[key], (*at, key)
         found: Any

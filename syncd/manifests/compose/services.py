@@ -206,7 +206,15 @@ def convert_service(
         ctx.warn((*at, "container_name"), "container_name is ignored: syncd names containers")
     # -- option groups (`manifests.options`): each reads its keys into `data` ----------------
     # process
-    read_process(service, at, ctx, data=data, secrets=out.secrets, origins=out.origins)
+    read_process(
+        service,
+        at,
+        ctx,
+        data=data,
+        secrets=out.secrets,
+        origins=out.origins,
+        revision=scope.revision,
+    )
 
     # security
 
