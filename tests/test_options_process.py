@@ -196,6 +196,7 @@ def test_a_fraction_of_a_second_and_a_timed_pull_policy_are_warnings() -> None:
         ("    mac_address: 02:42\n", "/services/app/mac_address", 5, "MAC"),
         ("    platform: amd64\n", "/services/app/platform", 5, "linux/amd64"),
         ("    stop_grace_period: 10\n", "/services/app/stop_grace_period", 5, "duration"),
+        ("    stop_grace_period: 2h\n", "/services/app/stop_grace_period", 5, "at most 60m"),
         ("    group_add: ['a b']\n", "/services/app/group_add/0", 5, "blanks"),
     ],
 )  # fmt: skip

@@ -24,11 +24,12 @@ from pydantic import TypeAdapter, ValidationError
 
 from syncd.manifests.compose.context import Context, Revision, clip, kind_of
 from syncd.manifests.compose.envfile import parse_env_file
-from syncd.manifests.fields import DurationString, check_no_nul, parse_duration
+from syncd.manifests.fields import check_no_nul, parse_duration
 from syncd.manifests.options.process import (
     AbsolutePath,
     Domain,
     ExtraHost,
+    GracePeriod,
     HostName,
     IpAddress,
     LabelKey,
@@ -69,7 +70,7 @@ _LISTS: dict[str, TypeAdapter[str]] = {
 _FLAGS = ("init", "tty", "stdin_open")
 _EXTRA_HOST = TypeAdapter(ExtraHost)
 _LABEL_KEY = TypeAdapter(LabelKey)
-_DURATION = TypeAdapter(DurationString)
+_DURATION = TypeAdapter(GracePeriod)
 _EVERY = re.compile(r"every_[0-9]+[a-z]+(?:[0-9]+[a-z]+)*", re.ASCII)
 _PULL_ALIASES = {"if_not_present": PullPolicy.MISSING.value}
 

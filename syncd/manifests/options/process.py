@@ -18,7 +18,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-from syncd.manifests.fields import DurationString, EnvValue, check_no_nul, parse_duration
+from syncd.manifests.fields import EnvValue, check_no_nul, parse_duration
 from syncd.manifests.strict import StrictModel
 
 # syncd's own labels (`engine.base.LABEL_PREFIX`): ownership, identity, config hash. A label of
@@ -27,6 +27,9 @@ RESERVED_LABEL_PREFIX = "syncd."
 MAX_LIST = 1_000  # entries of one list field: far above any real stack
 MAX_HOSTNAME = 63  # the kernel's HOST_NAME_MAX is 64 with the NUL
 MAX_DOMAIN = 253  # a DNS name
+# syncd waits this long for a container to stop while it applies (a longer wait would hold the
+# sync of every stack): a longer grace period is refused.
+MAX_GRACE_PERIOD = 3600
 HOST_GATEWAY = "host-gateway"  # Docker's name for the host's address (Docker 20.10+)
 
 _LABEL = r"[A-Za-z0-9]([-A-Za-z0-9_]*[A-Za-z0-9])?"
@@ -70,9 +73,25 @@ def canonical_signal(raw: str) -> str:
     return f"SIG{name}"
 
 
+def _parses_duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
 def grace_seconds(text: str) -> int:
     """A duration as Docker's whole-second `StopTimeout`, rounded up (`500ms` -> 1)."""
     return math.ceil(Fraction(parse_duration(text)).limit_denominator(1000))
+
+
+def _grace(value: str) -> str:
+    seconds = grace_seconds(value)
+    if seconds > MAX_GRACE_PERIOD:
+        raise _fail(
+            "duration",
+            f"{_clip(value)!r} is too long: a grace period is at most {MAX_GRACE_PERIOD // 60}m "
+            "(syncd waits for the container while it applies)",
+        )
+    return value
 
 
 def _signal(value: str) -> str:
@@ -179,6 +198,7 @@ def _word(value: str) -> str:
 
 
 Signal = Annotated[str, AfterValidator(_signal)]
+GracePeriod = Annotated[str, AfterValidator(_parses_duration), AfterValidator(_grace)]
 User = Annotated[str, BeforeValidator(_text), AfterValidator(_user)]
 AbsolutePath = Annotated[str, AfterValidator(_absolute)]
 HostName = Annotated[str, AfterValidator(_hostname)]
@@ -211,7 +231,7 @@ class ProcessFields(StrictModel):
     tty: bool | None = None
     stdin_open: bool | None = None
     stop_signal: Signal | None = Field(None, description="e.g. 'SIGTERM', 'TERM' or '15'")
-    stop_grace_period: DurationString | None = Field(
+    stop_grace_period: GracePeriod | None = Field(
         None, description="time before SIGKILL, e.g. '30s' (whole seconds, rounded up)"
     )
     extra_hosts: list[ExtraHost] | None = Field(None, description="'host:ip'", max_length=MAX_LIST)
