@@ -18,7 +18,6 @@ from syncd.core.options import process as process_options
 from syncd.core.runspec import container_request
 from syncd.engine.base import LABEL_PREFIX
 from syncd.engine.dockeropts import container_kwargs, host_kwargs
-from syncd.errors import Problem
 from syncd.ids import ServiceKey, StackKey
 from syncd.manifests import ManifestSet, read_manifests
 from tests.planning import File, plan_texts
@@ -122,10 +121,6 @@ def _spec(path: str, text: str, service: str = "app") -> dict[str, Any]:
 
 def _compose(body: str) -> ManifestSet:
     return _read("proc/compose.yaml", "name: proc\nservices:\n  app:\n" + body)
-
-
-def _errors(manifests: ManifestSet) -> list[Problem]:
-    return manifests.errors
 
 
 def test_compose_and_native_give_the_same_canonical_spec() -> None:
