@@ -1,0 +1,90 @@
+"""The network rules of one stack (`checks` runs them on every native and Compose stack):
+each network a service joins is declared, a static address lies in a subnet of its network,
+`network_mode: service:x` and `links` name another service of the stack (and are dependencies:
+`network_dependencies`). Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from syncd.errors import Problem
+from syncd.manifests.model import Service, Stack
+from syncd.manifests.options.network import DEFAULT_NETWORK, ServiceNetwork, StackNetwork
+from syncd.manifests.parse import Located, suggest
+
+
+def network_dependencies(service: Service) -> list[str]:
+    """The services `service` needs started first: its links and `network_mode: service:x`."""
+    out = [link.partition(":")[0] for link in service.links or []]
+    mode = service.network_mode or ""
+    if mode.startswith("service:"):
+        out.append(mode.removeprefix("service:"))
+    return list(dict.fromkeys(out))
+
+
+def network_problems(located: Located[Stack]) -> list[Problem]:
+    stack = located.manifest
+    problems: list[Problem] = []
+    for name, service in stack.services.items():
+        base = ("services", name)
+        if service.networks is not None and service.network_mode is not None:
+            problems.append(
+                located.problem(
+                    (*base, "networkMode"), "networkMode and networks exclude each other"
+                )
+            )
+        for key, endpoint in (service.networks or {}).items():
+            where = (*base, "networks", key)
+            network = stack.networks.get(key)
+            if network is None and key != DEFAULT_NETWORK:
+                hint = suggest(key, stack.networks)
+                message = f"network {key!r} is not declared under the stack's 'networks'{hint}"
+                problems.append(located.problem(where, message))
+            elif endpoint is not None:
+                problems += _addresses(located, where, endpoint, network)
+        mode = service.network_mode or ""
+        targets = [("networkMode", mode.removeprefix("service:"))] if ":" in mode else []
+        targets += [("links", link.partition(":")[0]) for link in service.links or []]
+        for field, target in targets:
+            if target == name:
+                problems.append(
+                    located.problem((*base, field), f"{field} names the service itself")
+                )
+            elif target not in stack.services:
+                hint = suggest(target, stack.services)
+                problems.append(
+                    located.problem((*base, field), f"no service {target!r} in this stack{hint}")
+                )
+    return problems
+
+
+def _addresses(
+    located: Located[Stack],
+    where: tuple[str, ...],
+    endpoint: ServiceNetwork,
+    network: StackNetwork | None,
+) -> list[Problem]:
+    """Docker gives a static address only on a network whose ipam names the subnet."""
+    subnets = [
+        ipaddress.ip_network(pool.subnet)
+        for pool in (network.ipam.config or [] if network and network.ipam else [])
+        if pool.subnet
+    ]
+    problems = []
+    for field in ("ipv4_address", "ipv6_address"):
+        value = getattr(endpoint, field)
+        if value is None:
+            continue
+        address = ipaddress.ip_address(value)
+        if not any(address.version == s.version and address in s for s in subnets):
+            alias = "ipv4Address" if field == "ipv4_address" else "ipv6Address"
+            problems.append(
+                located.problem(
+                    (*where, alias),
+                    f"{value} is in no subnet of this network's ipam config: Docker gives a "
+                    "static address only inside a subnet declared under the network's "
+                    "ipam.config",
+                )
+            )
+    return problems
