@@ -13,7 +13,6 @@ from syncd.core import canonical
 from syncd.core.desired import resolve
 from syncd.core.plan import Action, as_live, plan
 from syncd.engine.base import Names
-from syncd.engine.dockeropts.network import attachments, endpoint_kwargs, network_mode
 from syncd.errors import ManifestError, Severity
 from syncd.ids import ServiceKey, StackKey
 from syncd.manifests import read_manifests
@@ -310,6 +309,8 @@ def test_an_interpolated_network_value_is_redacted_in_the_plan() -> None:
 
 
 def test_connecting_order_names_and_endpoints() -> None:
+    from syncd.engine.dockeropts.network import attachments, endpoint_kwargs, network_mode
+
     specs = _specs(_text())
     names = Names("blue")
     web = ServiceKey("nets", "default", "web")
