@@ -104,6 +104,18 @@ def test_a_changed_network_definition_recreates_the_services_on_it() -> None:
     assert actions["plain"] is Action.NONE and actions["loner"] is Action.NONE
 
 
+def test_a_service_in_another_ones_namespace_is_recreated_with_it() -> None:
+    """Docker ties `service:client` to client's container: a new client needs a new sidecar."""
+    old = _text()
+    new = old.replace(
+        "    networks: [back, default]\n", "    networks: {back: {aliases: [c2]}, default: }\n"
+    )
+    actions = _actions(old, new)
+    assert actions["client"] is Action.RECREATE and actions["sidecar"] is Action.RECREATE
+    assert actions["loner"] is Action.NONE
+    assert _specs(old)["sidecar"]["networkPeer"] != _specs(new)["sidecar"]["networkPeer"]
+
+
 def test_the_plan_names_the_networks_field() -> None:
     result, _b, _a = plan_texts(_text(), _text(alias="api-v2"))
     [web] = [c for s in result.stacks for c in s.services if c.key.name == "web"]
@@ -231,9 +243,7 @@ def _compose(**values: str) -> Any:
         "network_extra": "",
     }
     text = COMPOSE.format(**{**fields, **values})
-    return read_manifests(
-        [File("cnets/compose.yaml", text.encode())], values.pop("env", None) or {}
-    )
+    return read_manifests([File("cnets/compose.yaml", text.encode())], {})
 
 
 def test_compose_networks_links_and_network_mode_are_carried() -> None:

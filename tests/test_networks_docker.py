@@ -55,7 +55,7 @@ networks:
       config:
         - subnet: {prefix}.0/24
           gateway: {prefix}.1
-    labels: {{com.example.tier: back}}
+    labels: {{com.example.tier: {tier}}}
   shared:
     external: true
     name: {external}
@@ -93,7 +93,7 @@ def test_a_stack_on_its_own_networks(
     deployment: Deployment, docker_client: docker.DockerClient, external: Any
 ) -> None:
     prefix = f"10.{random.randint(150, 250)}.{random.randint(0, 255)}"
-    values = {"prefix": prefix, "alias": "api", "external": external.name}
+    values = {"prefix": prefix, "alias": "api", "external": external.name, "tier": "back"}
     _write(deployment, **values)
     result = deployment.sync()
     assert result.ok, (result.errors, [r.detail for r in result.failed])
@@ -118,6 +118,23 @@ def test_a_stack_on_its_own_networks(
     assert actions.pop("web") is Action.RECREATE
     assert set(actions.values()) == {Action.NONE}
     assert "api2" in _networks(deployment.container("web"))[back]["Aliases"]
+
+    # a changed definition of a network with a fixed subnet: a new network replaces it (Docker
+    # refuses two networks on one subnet), the services on it are recreated onto it
+    _write(deployment, **{**values, "alias": "api2", "tier": "back2"})
+    moved = deployment.sync()
+    assert moved.ok, (moved.errors, [r.detail for r in moved.failed])
+    actions = {c.key.name: c.action for s in moved.plan.stacks for c in s.services}
+    assert {n for n, a in actions.items() if a is Action.RECREATE} == {"web", "client", "sidecar"}
+    web = _networks(deployment.container("web"))
+    assert back not in web
+    [new_back] = [
+        n for n in web if docker_client.networks.get(n).attrs["Labels"].get(LABEL_NETWORK) == "back"
+    ]
+    assert docker_client.networks.get(new_back).attrs["Labels"]["com.example.tier"] == "back2"
+    assert web[new_back]["IPAddress"] == f"{prefix}.10"
+    assert back not in [n.name for n in docker_client.networks.list()]  # the old one is gone
+    _namespaces(deployment, prefix, "api2")  # the sidecar followed the new client
 
     # the stack goes: its networks go, the external one stays
     (deployment.repo / "nets" / "compose.yaml").unlink()
@@ -161,7 +178,7 @@ def _resolve_names(deployment: Deployment, prefix: str) -> None:
     assert code != 0, out  # the link is the client's alone
 
 
-def _namespaces(deployment: Deployment, prefix: str) -> None:
+def _namespaces(deployment: Deployment, prefix: str, alias: str = "api") -> None:
     loner = deployment.container("loner")
     assert loner.attrs["HostConfig"]["NetworkMode"] == "none"
     assert set(_networks(loner)) == {"none"}
@@ -169,12 +186,14 @@ def _namespaces(deployment: Deployment, prefix: str) -> None:
     client = deployment.container("client")
     mode = sidecar.attrs["HostConfig"]["NetworkMode"]
     assert mode in (f"container:{client.name}", f"container:{client.id}")
-    code, out = deployment.exec("sidecar", "nslookup", "api")  # in the client's namespace
+    code, out = deployment.exec("sidecar", "nslookup", alias)  # in the client's namespace
     assert code == 0 and f"{prefix}.10" in out, out
 
 
 def test_a_missing_external_network_fails_the_service_clearly(deployment: Deployment) -> None:
-    _write(deployment, prefix="10.149.3", alias="api", external=f"{deployment.instance}-none")
+    _write(
+        deployment, prefix="10.149.3", alias="api", external=f"{deployment.instance}-none", tier="b"
+    )
     result = deployment.sync()
     failed = {r.key.name: r.detail for r in result.failed}
     assert "external" in failed["outside"] and "docker network create" in failed["outside"]

@@ -227,6 +227,8 @@ def _stack(
         if any(path[:1] == ("networks",) for path in secrets):  # the definitions it holds
             tainted.add("/networks")
         services[name] = DesiredService(key, spec, frozenset(tainted))
+    specs = network_options.peers({name: s.spec for name, s in services.items()})
+    services = {n: DesiredService(s.key, specs[n], s.secrets) for n, s in services.items()}
     volumes = {name: DesiredVolume(stack.key.volume(name)) for name in stack.volumes}
     return DesiredStack(
         key=stack.key,

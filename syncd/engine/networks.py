@@ -53,7 +53,21 @@ class DockerNetworks:
                     f"{attachment.name!r}: create it on the host (docker network create "
                     f"{attachment.name}); syncd never creates an external network"
                 )
+            if definition["ipam"]["config"]:  # Docker gives a subnet to one network only
+                self._retire(stack, attachment.key)
             self._create(stack, attachment.key, attachment.name, definition)
+
+    def _retire(self, stack: StackKey, key: str) -> None:
+        """Remove the earlier versions of a stack network (another definition, so another
+        name): their subnet is the new one's. The containers still on them are being
+        recreated onto the new one (a changed definition changes their spec)."""
+        labels = [f"{k}={v}" for k, v in owner_labels(self.instance, stack).items()]
+        for old in self.api.networks(filters={"label": [*labels, f"{LABEL_NETWORK}={key}"]}):
+            attached = self.api.inspect_network(old["Id"]).get("Containers") or {}
+            for container in attached:
+                self.api.disconnect_container_from_network(container, old["Id"], force=True)
+            self.api.remove_network(old["Id"])
+            logs.get().info("network_replaced", network=old["Name"], stack=str(stack))
 
     def _create(self, stack: StackKey, key: str, name: str, definition: Mapping[str, Any]) -> None:
         ipam = definition["ipam"]

@@ -12,6 +12,8 @@ of the fields the manifest sets. Pure: no I/O.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "networks": {DEFAULT_NETWORK: dict(ENDPOINT)},
     "networkMode": None,  # None: the networks above
     "links": [],
+    "networkPeer": None,  # `networkMode: service:x`: a digest of x's spec (see `peers`)
 }
 # Fields of this group whose change needs no new container (syncd only records them).
 METADATA: frozenset[str] = frozenset()
@@ -110,4 +113,33 @@ def attach(spec: dict[str, Any], networks: Mapping[str, StackNetwork]) -> dict[s
         }
         for name, point in sorted(joined.items())
     }
+    return out
+
+
+def _digest(spec: Mapping[str, Any]) -> str:
+    text = json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def peers(specs: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The specs of one stack, each service in another's network namespace (`service:x`)
+    holding a digest of x's spec as `networkPeer`: Docker ties it to x's container, so a new
+    container of x needs a new one of it too (as Compose does). Chains are followed; a cycle
+    (refused by the checks) or a missing peer leaves the field out."""
+    out: dict[str, dict[str, Any]] = {}
+
+    def resolve(name: str, seen: frozenset[str]) -> dict[str, Any]:
+        if name in out:
+            return out[name]
+        spec = dict(specs[name])
+        spec.pop("networkPeer", None)  # a kept field of a PATCH merge: computed anew
+        mode = spec.get("networkMode") or ""
+        peer = mode.removeprefix("service:") if mode.startswith("service:") else None
+        if peer is not None and peer in specs and peer not in seen:
+            spec["networkPeer"] = _digest(resolve(peer, seen | {name}))
+        out[name] = spec
+        return spec
+
+    for name in specs:
+        resolve(name, frozenset({name}))
     return out
