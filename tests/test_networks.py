@@ -157,6 +157,15 @@ def test_a_static_address_outside_the_subnet_is_a_located_error() -> None:
     assert "subnet" in problem.message and problem.position.line == 7
 
 
+def test_the_name_of_a_network_syncd_creates_is_a_warning() -> None:
+    """Mapping D30: syncd names what it creates per instance; a `name` is not used, and says so."""
+    text = _text().replace("  front: {}\n", "  front: {name: shared-front}\n")
+    manifests = read_manifests([File("nets.yaml", text.encode())], {})
+    assert not manifests.errors
+    [warning] = [w for w in manifests.warnings if w.pointer == "/networks/front/name"]
+    assert "external" in warning.message and warning.position.line > 0
+
+
 def test_links_and_a_shared_namespace_that_go_round_are_a_cycle() -> None:
     text = _text().replace(
         "  web:\n    image: busybox:1.36\n",

@@ -190,11 +190,24 @@ def _namespaces(deployment: Deployment, prefix: str, alias: str = "api") -> None
     assert code == 0 and f"{prefix}.10" in out, out
 
 
-def test_a_missing_external_network_fails_the_service_clearly(deployment: Deployment) -> None:
-    _write(
-        deployment, prefix="10.149.3", alias="api", external=f"{deployment.instance}-none", tier="b"
-    )
+def test_an_external_network_must_exist_and_be_made_outside_syncd(
+    deployment: Deployment, docker_client: docker.DockerClient
+) -> None:
+    """Missing: the service fails with what to do. Made by syncd (another project's network,
+    here one of another instance): refused, so a pusher cannot join a stack it does not own."""
+    name = f"{deployment.instance}-ext"
+    _write(deployment, prefix="10.149.3", alias="api", external=name, tier="b")
     result = deployment.sync()
     failed = {r.key.name: r.detail for r in result.failed}
     assert "external" in failed["outside"] and "docker network create" in failed["outside"]
     assert "web" not in failed and "client" not in failed
+    labels = {"syncd.instance": "other", "syncd.project": "shop"}
+    foreign = docker_client.networks.create(name, driver="bridge", labels=labels)
+    try:
+        again = deployment.sync()
+        failed = {r.key.name: r.detail for r in again.failed}
+        assert "made outside syncd" in failed["outside"], failed
+        foreign.reload()
+        assert foreign.containers == []
+    finally:
+        foreign.remove()

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from syncd import logs
-from syncd.engine.base import LABEL_NETWORK, owner_labels
+from syncd.engine.base import LABEL_INSTANCE, LABEL_NETWORK, owner_labels
 from syncd.engine.dockeropts.network import Attachment
 from syncd.errors import EngineError
 from syncd.ids import StackKey
@@ -35,8 +35,13 @@ class DockerNetworks:
         self.instance = instance
         self._lock = threading.Lock()  # two services of a stack must not both create one
 
-    def _exists(self, name: str) -> bool:
-        return any(n.get("Name") == name for n in self.api.networks(names=[name]))
+    def _found(self, name: str) -> dict[str, Any] | None:
+        """The network named exactly `name` (Docker's filter also matches parts of names)."""
+        for network in self.api.networks(names=[name]):
+            if network.get("Name") == name:
+                found: dict[str, Any] = network
+                return found
+        return None
 
     def ensure(self, stack: StackKey, attachment: Attachment) -> None:
         """The stack network `attachment` names exists (the project network is ensured
@@ -45,7 +50,16 @@ class DockerNetworks:
         if definition is None:
             return
         with self._lock:
-            if self._exists(attachment.name):
+            found = self._found(attachment.name)
+            if found is not None and definition.get("external"):
+                owner = (found.get("Labels") or {}).get(LABEL_INSTANCE)
+                if owner is not None:  # another project's (or instance's) network
+                    raise EngineError(
+                        f"network {attachment.key!r} names {attachment.name!r}, a network syncd "
+                        "made for a stack: an external network is one made outside syncd "
+                        "(docker network create); join another stack's services through it"
+                    )
+            if found is not None:
                 return
             if definition.get("external"):
                 raise EngineError(

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import ipaddress
 
-from syncd.errors import Problem
+from syncd.errors import Problem, Severity
 from syncd.manifests.model import Service, Stack
 from syncd.manifests.options.network import DEFAULT_NETWORK, ServiceNetwork, StackNetwork
 from syncd.manifests.parse import Located, suggest
+from syncd.manifests.yamlsafe import pointer
 
 
 def network_dependencies(service: Service) -> list[str]:
@@ -26,6 +27,15 @@ def network_dependencies(service: Service) -> list[str]:
 def network_problems(located: Located[Stack]) -> list[Problem]:
     stack = located.manifest
     problems: list[Problem] = []
+    for key, declared in stack.networks.items():
+        if declared.name is not None and not declared.external:
+            at = ("networks", key, "name")
+            message = (
+                "name is not used: syncd creates the network with its own instance-scoped "
+                "name; set external: true to join an existing network"
+            )
+            position = located.document.positions.locate(at)
+            problems.append(Problem(located.path, message, pointer(at), position, Severity.WARNING))
     for name, service in stack.services.items():
         base = ("services", name)
         if service.networks is not None and service.network_mode is not None:
