@@ -183,6 +183,7 @@ def test_links_and_a_shared_namespace_that_go_round_are_a_cycle() -> None:
         ("networks: {back: {macAddress: 02:42:ac:11:00:02}}", "macAddress"),
         ("networks: {back: {ipv4Address: 10.42.7.300}}", "IPv4"),
         ("links: ['web:bad alias']", "link"),
+        ("networkMode: service:web\n    ports: ['8080:80/tcp']", "publish them on 'web'"),
     ],
 )
 def test_native_values_that_cannot_be_honoured_are_refused(fragment: str, message: str) -> None:
@@ -351,3 +352,20 @@ def test_connecting_order_names_and_endpoints() -> None:
         Names("default").stack_network(StackKey("p", "s"), "x", {"external": True, "name": "proxy"})
         == "proxy"
     )
+
+
+@pytest.mark.parametrize("declared", ["{external: true, name: proxy}", "{external: {name: proxy}}"])
+def test_a_declared_default_network_replaces_the_project_network(declared: str) -> None:
+    """`networks: {default: {external: ...}}`: services that name no network join it."""
+    text = (
+        f"name: px\nservices:\n  app: {{image: busybox:1.36}}\nnetworks:\n  default: {declared}\n"
+    )
+    manifests = read_manifests([File("px/compose.yaml", text.encode())], {})
+    assert not manifests.errors, manifests.errors
+    spec = resolve_one(manifests)["app"]
+    assert spec["networks"]["default"]["network"] == {"external": True, "name": "proxy"}
+    names = Names("default")
+    from syncd.engine.dockeropts.network import attachments
+
+    [joined] = attachments(names, ServiceKey("px", "default", "app"), spec)
+    assert joined.name == "proxy"

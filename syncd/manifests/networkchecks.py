@@ -54,6 +54,12 @@ def network_problems(located: Located[Stack]) -> list[Problem]:
             elif endpoint is not None:
                 problems += _addresses(located, where, endpoint, network)
         mode = service.network_mode or ""
+        if mode.startswith("service:") and service.ports:
+            message = (
+                "a service in another service's network namespace has no ports of its own: "
+                f"publish them on {mode.removeprefix('service:')!r}"
+            )
+            problems.append(located.problem((*base, "ports"), message))
         targets = [("networkMode", mode.removeprefix("service:"))] if ":" in mode else []
         targets += [("links", link.partition(":")[0]) for link in service.links or []]
         for field, target in targets:
