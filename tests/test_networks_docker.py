@@ -30,6 +30,7 @@ services:
         ipv4_address: {prefix}.10
       front:
         priority: 10
+        ipv6_address: "{v6}::10"
   client:
     image: busybox:1.36
     command: [sleep, "3600"]
@@ -48,7 +49,10 @@ services:
     command: [sleep, "3600"]
     networks: [shared]
 networks:
-  front: {{}}
+  front:
+    enable_ipv6: true
+    ipam:
+      config: [{{subnet: "{v6}::/64"}}]
   back:
     internal: true
     ipam:
@@ -93,7 +97,14 @@ def test_a_stack_on_its_own_networks(
     deployment: Deployment, docker_client: docker.DockerClient, external: Any
 ) -> None:
     prefix = f"10.{random.randint(150, 250)}.{random.randint(0, 255)}"
-    values = {"prefix": prefix, "alias": "api", "external": external.name, "tier": "back"}
+    v6 = f"fd00:{random.randint(0x1000, 0xFFFF):x}:{random.randint(0x1000, 0xFFFF):x}:1"
+    values = {
+        "prefix": prefix,
+        "alias": "api",
+        "external": external.name,
+        "tier": "back",
+        "v6": v6,
+    }
     _write(deployment, **values)
     result = deployment.sync()
     assert result.ok, (result.errors, [r.detail for r in result.failed])
@@ -103,6 +114,9 @@ def test_a_stack_on_its_own_networks(
     assert back_spec["network"]["internal"] is True
     assert specs["loner"]["networkMode"] == "none"
     back = _inspect_networks(deployment, docker_client, prefix)
+    front = next(n for n in _networks(deployment.container("web")) if n != back)
+    assert docker_client.networks.get(front).attrs["EnableIPv6"] is True
+    assert _networks(deployment.container("web"))[front]["GlobalIPv6Address"] == f"{v6}::10"
     _resolve_names(deployment, prefix)
     _namespaces(deployment, prefix)
     external.reload()
@@ -196,7 +210,7 @@ def test_an_external_network_must_exist_and_be_made_outside_syncd(
     """Missing: the service fails with what to do. Made by syncd (another project's network,
     here one of another instance): refused, so a pusher cannot join a stack it does not own."""
     name = f"{deployment.instance}-ext"
-    _write(deployment, prefix="10.149.3", alias="api", external=name, tier="b")
+    _write(deployment, prefix="10.149.3", alias="api", external=name, tier="b", v6="fd00:9:9:9")
     result = deployment.sync()
     failed = {r.key.name: r.detail for r in result.failed}
     assert "external" in failed["outside"] and "docker network create" in failed["outside"]
