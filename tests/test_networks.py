@@ -157,6 +157,16 @@ def test_a_static_address_outside_the_subnet_is_a_located_error() -> None:
     assert "subnet" in problem.message and problem.position.line == 7
 
 
+def test_two_services_on_one_static_address_is_a_located_error() -> None:
+    text = _text().replace(
+        "    networks: [back, default]\n", "    networks: {back: {ipv4Address: 10.42.7.10}}\n"
+    )
+    manifests = read_manifests([File("nets.yaml", text.encode())], {})
+    [problem] = manifests.errors
+    assert problem.pointer == "/services/client/networks/back/ipv4Address"
+    assert "already the address of 'web'" in problem.message
+
+
 def test_the_name_of_a_network_syncd_creates_is_a_warning() -> None:
     """Mapping D30: syncd names what it creates per instance; a `name` is not used, and says so."""
     text = _text().replace("  front: {}\n", "  front: {name: shared-front}\n")

@@ -225,3 +225,35 @@ def test_an_external_network_must_exist_and_be_made_outside_syncd(
         assert foreign.containers == []
     finally:
         foreign.remove()
+
+
+PINNED = """\
+name: pinned
+services:
+  pinned:
+    image: busybox:1.36
+    command: [sleep, "3600"]
+    networks:
+      default: {{priority: 5}}
+      shared: {{ipv4_address: "{address}"}}
+networks:
+  shared: {{external: true, name: {external}}}
+"""
+
+
+def test_a_container_that_cannot_join_all_its_networks_is_not_left_behind(
+    deployment: Deployment, docker_client: docker.DockerClient
+) -> None:
+    """The second network is connected after create (API 1.41): when Docker refuses it (a
+    static address on an external network without a configured subnet), the container goes."""
+    shared = docker_client.networks.create(f"{deployment.instance}-pin")
+    try:
+        (deployment.repo / "pinned").mkdir()
+        text = PINNED.format(address="10.251.0.10", external=shared.name)
+        (deployment.repo / "pinned" / "compose.yaml").write_text(text)
+        result = deployment.sync()
+        [failed] = result.failed
+        assert failed.key.name == "pinned" and "subnet" in failed.detail, failed.detail
+        assert deployment.containers(service="pinned") == []
+    finally:
+        shared.remove()

@@ -331,16 +331,7 @@ class DockerEngine(Engine):
             stop_timeout=request.stop_timeout,
             **dockeropts.container_kwargs(request.options),
         )
-        try:
-            for attachment in joined[1:]:
-                api.connect_container_to_network(
-                    created["Id"],
-                    attachment.name,
-                    **network_opts.endpoint_kwargs(self.names, key, attachment, []),
-                )
-        except docker.errors.APIError:
-            api.remove_container(created["Id"], force=True, v=False)
-            raise
+        self.networks.connect(str(created["Id"]), key, joined[1:], self.names)
         return str(created["Id"])
 
     @_engine_errors

@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from syncd import logs
-from syncd.engine.base import LABEL_INSTANCE, LABEL_NETWORK, owner_labels
-from syncd.engine.dockeropts.network import Attachment
+from syncd.engine.base import LABEL_INSTANCE, LABEL_NETWORK, Names, owner_labels
+from syncd.engine.dockeropts.network import Attachment, endpoint_kwargs
 from syncd.errors import EngineError
-from syncd.ids import StackKey
+from syncd.ids import ServiceKey, StackKey
 
 _IN_USE = (403, 409)  # Docker's answers for "has active endpoints" / "in use"
 _NOT_FOUND = 404
@@ -115,6 +115,20 @@ class DockerNetworks:
             if _status(err) != 409:  # created meanwhile: fine
                 raise
         logs.get().info("network_created", network=name, stack=str(stack))
+
+    def connect(
+        self, container: str, service: ServiceKey, rest: list[Attachment], names: Names
+    ) -> None:
+        """Connect a created container to its other networks (API 1.41 takes one at create);
+        if one fails, the container goes (it never starts half connected)."""
+        try:
+            for attachment in rest:
+                self.api.connect_container_to_network(
+                    container, attachment.name, **endpoint_kwargs(names, service, attachment, [])
+                )
+        except Exception:
+            self.api.remove_container(container, force=True, v=False)
+            raise
 
     def prune(self, unused: frozenset[str]) -> None:
         """Remove each of these syncd-made stack networks that no container is attached to

@@ -36,6 +36,7 @@ def network_problems(located: Located[Stack]) -> list[Problem]:
             )
             position = located.document.positions.locate(at)
             problems.append(Problem(located.path, message, pointer(at), position, Severity.WARNING))
+    taken: dict[tuple[str, str], str] = {}  # (network, address) -> the service holding it
     for name, service in stack.services.items():
         base = ("services", name)
         if service.networks is not None and service.network_mode is not None:
@@ -52,7 +53,9 @@ def network_problems(located: Located[Stack]) -> list[Problem]:
                 message = f"network {key!r} is not declared under the stack's 'networks'{hint}"
                 problems.append(located.problem(where, message))
             elif endpoint is not None:
-                problems += _addresses(located, where, endpoint, network)
+                if network is None or not network.external:  # Docker knows external subnets
+                    problems += _addresses(located, where, endpoint, network)
+                problems += _taken(located, where, endpoint, taken)
         mode = service.network_mode or ""
         if mode.startswith("service:") and service.ports:
             message = (
@@ -103,4 +106,26 @@ def _addresses(
                     "ipam.config",
                 )
             )
+    return problems
+
+
+def _taken(
+    located: Located[Stack],
+    where: tuple[str, ...],
+    endpoint: ServiceNetwork,
+    taken: dict[tuple[str, str], str],
+) -> list[Problem]:
+    """A static address belongs to one service of a network."""
+    problems = []
+    service, network = where[1], where[3]
+    for field, value in (
+        ("ipv4Address", endpoint.ipv4_address),
+        ("ipv6Address", endpoint.ipv6_address),
+    ):
+        if value is None:
+            continue
+        holder = taken.setdefault((network, value), service)
+        if holder != service:
+            message = f"{value} on network {network!r} is already the address of {holder!r}"
+            problems.append(located.problem((*where, field), message))
     return problems

@@ -168,9 +168,10 @@ def _endpoint(
     native = _camel(data)
     if not _validated(ServiceNetwork, native, at, ctx):
         return None
-    subnets = _subnets(declared.get(name))
+    network = declared.get(name) or {}
+    subnets = _subnets(network)
     for key in ("ipv4_address", "ipv6_address"):
-        if key in data:
+        if key in data and not network.get("external"):  # Docker knows an external subnet
             address = ipaddress.ip_address(str(data[key]))
             if not any(address.version == s.version and address in s for s in subnets):
                 ctx.error(
