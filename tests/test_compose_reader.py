@@ -46,7 +46,6 @@ LATER_ERRORS = {
         "services.replicas_fixed_port.deploy.replicas",
         "services.startfirst_fixed_port.deploy.update_config.order",
     },
-    "networks-bad": {"services.outside_subnet.networks.front.ipv4_address"},
     "runtime-bad": {
         "services.hostsysctl.sysctls.vm.max_map_count",
         "services.ulimit_half.ulimits.nofile",
@@ -333,8 +332,38 @@ def check_process(conv: Conversion, name: str, key: str, expected: Any) -> None:
         assert spec[PROCESS[key]] == expected
 
 
+ENDPOINT_KEYS = {"aliases": "aliases", "ipv4_address": "ipv4Address"}
+
+
+def check_networks(conv: Conversion, name: str, _key: str, expected: Any) -> None:
+    """The service's networks with their aliases and addresses (the model's camelCase); a
+    service in a network_mode of its own joins none."""
+    service = _service(conv, name)
+    if service is None:
+        return
+    got = service.get("networks")
+    if got is None:
+        assert expected in ({}, {"default": {"aliases": []}})
+        return
+    assert set(got) == set(expected)
+    for network, endpoint in expected.items():
+        carried = got[network] or {}
+        for key, field in ENDPOINT_KEYS.items():
+            assert (carried.get(field) or ([] if key == "aliases" else None)) == endpoint.get(
+                key, [] if key == "aliases" else None
+            ), (network, key)
+
+
+def check_network_mode(conv: Conversion, name: str, _key: str, expected: Any) -> None:
+    service = _service(conv, name)
+    if service is not None:
+        assert service.get("networkMode") == expected
+
+
 CHECKS = {
     **dict.fromkeys(PROCESS, check_process),
+    "networks": check_networks,
+    "network_mode": check_network_mode,
     "command": check_words,
     "entrypoint": check_words,
     "environment": check_environment,

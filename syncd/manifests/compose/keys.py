@@ -29,7 +29,7 @@ PROCESS: frozenset[str] = frozenset(
 
 SECURITY: frozenset[str] = frozenset()
 
-NETWORK: frozenset[str] = frozenset()
+NETWORK: frozenset[str] = frozenset({"network_mode", "links"})
 
 FILES: frozenset[str] = frozenset()
 
