@@ -22,6 +22,7 @@ import yaml
 
 from syncd.errors import Severity
 from syncd.manifests.compose.reader import Conversion, compose_to_stack
+from syncd.manifests.compose.units import parse_bytes
 from syncd.manifests.fields import parse_duration, parse_memory
 from syncd.manifests.model import Stack
 from syncd.manifests.yamlsafe import Schema, load
@@ -47,9 +48,7 @@ LATER_ERRORS = {
     },
     "networks-bad": {"services.outside_subnet.networks.front.ipv4_address"},
     "runtime-bad": {
-        "services.hostsysctl.sysctls.vm.max_map_count",
         "services.ownlabel.labels.syncd.instance",
-        "services.ulimit_half.ulimits.nofile",
         "services.badsignal.stop_signal",
     },
     "unsupported": {
@@ -92,7 +91,9 @@ def pointer(dotted: str) -> str:
 
 
 def _near(found: str, wanted: str) -> bool:
-    """The same place, or one inside the other below the service key (`/services/x/key`)."""
+    """The same place, or one inside the other below the service key (`/services/x/key`).
+    `wanted` is written with dots (`sysctls.vm.max_map_count`): compare dots as slashes."""
+    found = found.replace(".", "/")
     if found == wanted or found.startswith(wanted + "/"):
         return True
     return wanted.startswith(found + "/") and found.count("/") >= 3
@@ -306,8 +307,10 @@ def check_deploy(conv: Conversion, name: str, _key: str, expected: Any) -> None:
         assert parse_memory(got["memory"]) == limits["memory"]
     else:
         assert "memory" not in got
-    if "pids" in limits or (expected.get("resources") or {}).get("reservations"):
-        assert _noted(conv, f"/services/{name}")
+    assert service.get("pidsLimit") == limits.get("pids")
+    reserved = ((expected.get("resources") or {}).get("reservations") or {}).get("memory")
+    got_reserved = service.get("memReservation")
+    assert (parse_bytes(got_reserved) if got_reserved is not None else None) == reserved
     if (
         expected.get("replicas", 1) != 1
         or expected.get("update_order", "stop-first") != "stop-first"

@@ -23,6 +23,7 @@ from syncd.manifests.compose.lifecycle import (
     read_restart,
 )
 from syncd.manifests.compose.ports import native_ports, read_expose, read_ports
+from syncd.manifests.compose.security import read_security
 from syncd.manifests.compose.shell import command_words
 from syncd.manifests.compose.volumes import read_volumes
 from syncd.manifests.fields import check_no_nul
@@ -207,6 +208,7 @@ def convert_service(
     # process
 
     # security
+    read_security(service, at, ctx, out)
 
     # network
 
