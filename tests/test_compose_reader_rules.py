@@ -163,9 +163,7 @@ def test_build_is_refused_with_the_advice() -> None:
 
 
 def test_keys_not_carried_yet_are_listed_with_their_place() -> None:
-    conv = convert(
-        "services:\n  web:\n    image: busybox:1.36\n    gpus: all\n    user: '1000'\n"
-    )
+    conv = convert("services:\n  web:\n    image: busybox:1.36\n    gpus: all\n    user: '1000'\n")
     assert conv.errors == []
     noted = {(n.key, n.pointer, n.position.line) for n in conv.not_carried}
     assert ("gpus", "/services/web/gpus", 4) in noted
