@@ -49,6 +49,10 @@ NAMESPACE_KEYS = {
 }
 # Bridge network options that stay inside the network (the rest name host interfaces, routing).
 SAFE_NETWORK_OPTIONS = frozenset({"com.docker.network.driver.mtu"})
+# `blkio_config` entries that name a host block device by its path.
+BLKIO_DEVICE_KEYS = (
+    "weight_device", "device_read_bps", "device_write_bps", "device_read_iops", "device_write_iops",
+)  # fmt: skip
 # Keys naming a file syncd itself would read: an absolute one is a host path.
 FILE_KEYS = ("env_file", "label_file")
 
@@ -187,6 +191,12 @@ def _devices(allowed: Allowed, svc: _Spelled) -> Iterator[tuple[Path, Refusal]]:
             at = (key, "resources", "reservations", "devices")
             what = "deploy.resources.reservations.devices"
             yield from _one(at, check_flag(allowed, PolicyKey.DEVICES, True, what))
+    key, blkio = _get(svc, "blkio_config")
+    for name in BLKIO_DEVICE_KEYS if isinstance(blkio, Mapping) else ():
+        spelling = to_camel(name) if svc.camel else name
+        if blkio.get(spelling):
+            what = f"blkio_config.{name} (it names host devices)"
+            yield from _one((key, spelling), check_flag(allowed, PolicyKey.DEVICES, True, what))
     key, runtime = _get(svc, "runtime")
     if runtime not in (None, "runc"):
         what = f"runtime {str(runtime)[:80]!r} (the container runtime is the operator's choice)"

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel, to_snake
 
 from syncd.manifests.compose.context import Context, clip
@@ -65,6 +65,10 @@ def _sysctls(value: object, at: Path, ctx: Context) -> object:
             ctx.error((*at, index), f"a sysctl is 'name=value', got {clip(str(entry))!r}")
             continue
         name, _, text = entry.partition("=")
+        problem = v.sysctl_problem(name.strip())
+        if problem is not None:
+            ctx.error((*at, index), f"sysctls: {problem}")
+            continue
         out[name.strip()] = text.strip()
     return out
 
@@ -115,18 +119,47 @@ def _where(value: object, loc: tuple[int | str, ...], at: Path) -> tuple[Path, s
     return tuple(here), ".".join(rest)
 
 
+_FIELDS = {info.alias or name: info for name, info in SecurityFields.model_fields.items()}
+_ADAPTERS = {alias: TypeAdapter(info.rebuild_annotation()) for alias, info in _FIELDS.items()}
+
+
 def _checked(key: str, value: object, at: Path, ctx: Context) -> bool:
-    """Whether the model takes `value` for `key`; if not, the reason at its place."""
+    """Whether the model's field takes `value` for `key`; if not, the reason at its place."""
     try:
-        SecurityFields.model_validate({to_camel(key): value})
+        _ADAPTERS[to_camel(key)].validate_python(value)
     except ValidationError as err:
         errors = err.errors(include_url=False)
         best = next((e for e in errors if e["type"] not in _GENERIC), errors[0])
-        place, rest = _where(value, tuple(best["loc"])[1:], at)
+        place, rest = _where(value, tuple(best["loc"]), at)
         named = ".".join([key, *(str(p) for p in place[len(at) :]), *([rest] if rest else [])])
         ctx.error(place, f"{named}: {best['msg']}")
         return False
     return True
+
+
+def _limits(data: Mapping[str, Any]) -> tuple[int | None, bool]:
+    """The memory limit (bytes) and whether a CPU limit is set, from the model's `deploy`."""
+    deploy = data.get("deploy") or {}
+    limits = (deploy.get("resources") or {}).get("limits") or {}
+    memory = limits.get("memory")
+    return (v.memory_bytes(str(memory)) if memory is not None else None), "cpus" in limits
+
+
+def _resources(at: Path, ctx: Context, out: ServiceData) -> None:
+    data = out.data
+    values: dict[str, int | None] = {
+        "memReservation": v.byte_count(data["memReservation"])
+        if "memReservation" in data
+        else None,
+        "memswapLimit": v.swap_bytes(data["memswapLimit"]) if "memswapLimit" in data else None,
+        "cpuQuota": v.micros(data["cpuQuota"]) if "cpuQuota" in data else None,
+        "cpuPeriod": v.micros(data["cpuPeriod"]) if "cpuPeriod" in data else None,
+    }
+    memory, cpus = _limits(data)
+    for key, why in v.resource_problems(memory, cpus, values):
+        camel = to_camel(key)
+        ctx.error(out.origins.get((camel,), (*at, key)), why)
+        data.pop(camel, None)
 
 
 def _resource(service: Mapping[str, Any], *where: str) -> tuple[bool, object]:
@@ -190,6 +223,7 @@ def read_security(service: Mapping[str, Any], at: Path, ctx: Context, out: Servi
         if ctx.tainted(here):
             out.secrets.add((camel,))
     _fold(service, at, ctx, out)
+    _resources(at, ctx, out)
     logging = service.get("logging")
     if isinstance(logging, dict) and logging.get("driver") == "none":
         ctx.warn(

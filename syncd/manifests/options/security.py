@@ -11,7 +11,8 @@ reads these same camelCase names. Pure: no I/O.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -19,7 +20,6 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StrictStr,
-    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -47,6 +47,19 @@ OptionValue = Annotated[StrictStr, Field(max_length=4096), AfterValidator(v.chec
 Name = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,254}$")]
 
 
+def _one_tmpfs_per_target(value: list[str]) -> list[str]:
+    targets = v.tmpfs_targets(value)
+    for target in targets:
+        if targets.count(target) > 1:
+            raise PydanticCustomError("tmpfs", f"{target[:60]!r} is mounted twice")
+    return value
+
+
+TmpfsList = Annotated[
+    list[TmpfsString], Field(max_length=_MAX_ITEMS), AfterValidator(_one_tmpfs_per_target)
+]
+
+
 class Device(StrictModel):
     """The long form of a device: `{source, target, permissions}`."""
 
@@ -71,6 +84,13 @@ class Logging(StrictModel):
 
     driver: Name | None = None
     options: Annotated[dict[OptionName, OptionValue], Field(max_length=_MAX_ITEMS)] | None = None
+
+    @model_validator(mode="after")
+    def _options_of_the_driver(self) -> Logging:
+        problem = v.logging_problem(self.driver, self.options or {})
+        if problem is not None:
+            raise PydanticCustomError("logging", problem)
+        return self
 
 
 class WeightDevice(StrictModel):
@@ -124,7 +144,7 @@ class SecurityFields(StrictModel):
     cgroup_parent: Annotated[DockerText, Field(min_length=1, max_length=255)] | None = None
     runtime: Name | None = Field(None, description="OCI runtime other than runc (policy)")
     read_only: StrictBool | None = Field(None, description="a read-only root file system")
-    tmpfs: Annotated[list[TmpfsString], Field(max_length=_MAX_ITEMS)] | TmpfsString | None = Field(
+    tmpfs: TmpfsList | TmpfsString | None = Field(
         None, description="'/run' or '/run:size=64m,mode=1777', or a list of them"
     )
     shm_size: Bytes | None = Field(None, description="size of /dev/shm: bytes or '64m'")
@@ -154,11 +174,28 @@ class SecurityFields(StrictModel):
     storage_opt: Annotated[dict[OptionName, OptionValue], Field(max_length=64)] | None = None
     blkio_config: BlkioConfig | None = None
 
-    @field_validator("tmpfs")
-    @classmethod
-    def _one_tmpfs_per_target(cls, value: list[str] | str | None) -> list[str] | str | None:
-        targets = v.tmpfs_targets([value] if isinstance(value, str) else value or [])
-        for target in targets:
-            if targets.count(target) > 1:
-                raise PydanticCustomError("tmpfs", f"{target[:60]!r} is mounted twice")
-        return value
+    @model_validator(mode="after")
+    def _resources_fit(self) -> SecurityFields:
+        """Mixed into `Service`, whose `deploy.resources.limits` hold `cpus` and `memory`."""
+        deploy = getattr(self, "deploy", None)
+        resources = getattr(deploy, "resources", None)
+        limits = getattr(resources, "limits", None)
+        memory = getattr(limits, "memory", None)
+        cpus = getattr(limits, "cpus", None) is not None
+        problems = v.resource_problems(
+            v.memory_bytes(memory) if memory is not None else None, cpus, self.resource_values()
+        )
+        if problems:
+            raise PydanticCustomError("resources", problems[0][1])
+        return self
+
+    def resource_values(self) -> dict[str, int | None]:
+        def given(value: int | str | None, convert: Callable[[Any], int]) -> int | None:
+            return None if value is None else convert(value)
+
+        return {
+            "memReservation": given(self.mem_reservation, v.byte_count),
+            "memswapLimit": given(self.memswap_limit, v.swap_bytes),
+            "cpuQuota": given(self.cpu_quota, v.micros),
+            "cpuPeriod": given(self.cpu_period, v.micros),
+        }

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pydantic_core import PydanticCustomError
 
 from syncd.manifests.compose.units import parse_bytes
-from syncd.manifests.fields import parse_duration
+from syncd.manifests.fields import parse_duration, parse_memory
 from syncd.policy import (
     ANY_CAPABILITY,
     CAPABILITIES,
@@ -245,6 +245,11 @@ def check_bytes(value: int | str) -> int | str:
     return value
 
 
+def memory_bytes(value: str) -> int:
+    """The model's memory limit (`256mb`)."""
+    return parse_memory(value)
+
+
 def check_swap_bytes(value: int | str) -> int | str:
     return value if value == -1 else check_bytes(value)
 
@@ -313,3 +318,55 @@ def check_key(value: str) -> str:
     if any(c in value for c in "\x00=\n"):
         raise _fail("option", f"{_clip(value)!r} is not an option name")
     return value
+
+
+# Logging options every driver takes, or json-file's and local's own: without a named driver
+# (the daemon's default) only these; another driver's (`syslog-address`, `fluentd-address`, ...)
+# would send the logs where the operator did not choose.
+LOCAL_LOG_OPTIONS = frozenset(
+    [
+        "max-size",
+        "max-file",
+        "compress",
+        "labels",
+        "labels-regex",
+        "env",
+        "env-regex",
+        "tag",
+        "mode",
+        "max-buffer-size",
+    ]
+)
+
+
+def logging_problem(driver: str | None, options: Iterable[str]) -> str | None:
+    if driver is not None:
+        return None
+    foreign = sorted(set(options) - LOCAL_LOG_OPTIONS)
+    if not foreign:
+        return None
+    return (
+        f"option {_clip(foreign[0])!r} belongs to a logging driver: name the driver (the "
+        "operator's policy decides which ones are allowed)"
+    )
+
+
+def resource_problems(
+    memory: int | None, cpus: bool, limits: dict[str, int | None]
+) -> list[tuple[str, str]]:
+    """What the engine refuses among the CPU and memory settings of one container, as
+    (Compose key, why): `limits` holds memReservation, memswapLimit, cpuQuota, cpuPeriod."""
+    found: list[tuple[str, str]] = []
+    for key, name in (("cpuQuota", "cpu_quota"), ("cpuPeriod", "cpu_period")):
+        if cpus and limits.get(key) is not None:
+            found.append((name, f"{name} and cpus (a CPU limit) exclude each other: use one"))
+    swap = limits.get("memswapLimit")
+    if swap is not None and swap != -1:
+        if memory is None:
+            found.append(("memswap_limit", "memswap_limit needs a memory limit (mem_limit)"))
+        elif swap < memory:
+            found.append(("memswap_limit", "memswap_limit is memory + swap: not below mem_limit"))
+    reserved = limits.get("memReservation")
+    if reserved is not None and memory is not None and reserved > memory:
+        found.append(("mem_reservation", "mem_reservation is above the memory limit"))
+    return found
