@@ -157,16 +157,22 @@ def test_bad_values_are_errors_at_their_place_naming_the_key(
     assert any(key in p.message or key in p.pointer for p in found)
 
 
-def test_the_native_kind_checks_the_same_rules() -> None:
-    for field, value in [
-        ("capAdd", ["NET_FOO"]),
-        ("sysctls", {"vm.swappiness": "1"}),
-        ("devices", ["nvidia.com/gpu=all"]),
-        ("logging", {"options": {"fluentd-address": "x:1"}}),
-        ("memswapLimit", "1g"),
-    ]:
-        with pytest.raises(ValidationError):
-            _native({"image": "busybox:1.36", field: value})
+@pytest.mark.parametrize(
+    ("field", "value", "contains"),
+    [
+        ("capAdd", ["NET_FOO"], "capability"),
+        ("sysctls", {"vm.swappiness": "1"}, "namespaced"),
+        ("devices", ["nvidia.com/gpu=all"], "CDI"),
+        ("logging", {"options": {"fluentd-address": "x:1"}}, "driver"),
+        ("memswapLimit", "1g", "memory limit"),
+        ("tmpfs", ["/a", "/a/"], "twice"),
+    ],
+)
+def test_the_native_kind_checks_the_same_rules(field: str, value: Any, contains: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        _native({"image": "busybox:1.36", field: value})
+    assert contains in str(raised.value)
+    assert "Extra inputs" not in str(raised.value)
 
 
 def test_operator_values_are_tainted() -> None:
@@ -294,4 +300,5 @@ def test_the_native_kind_is_guarded_like_compose(field: str, value: Any, key: Po
 
 def test_options_that_need_no_policy_pass_the_guard() -> None:
     service = {**NATIVE, "securityOpt": ["no-new-privileges:true"]}  # label= needs the policy
+    _native(service)
     assert compose_findings(BUILTIN.allowed("shop"), {"services": {"web": service}}) == []
