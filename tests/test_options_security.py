@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 from pydantic.alias_generators import to_snake
 
-from syncd.core import canonical
+from syncd.core import canonical, options
 from syncd.core.plan import Action
 from syncd.engine import dockeropts
 from syncd.manifests.model import Stack
@@ -201,7 +201,7 @@ def test_explicit_defaults_and_omitted_options_keep_the_config_hash() -> None:
         ).services["web"]
     )
     assert canonical.config_hash(plain) == canonical.config_hash(explicit)
-    before_options = {k: v for k, v in plain.items() if k not in canonical.options.DEFAULTS}
+    before_options = {k: v for k, v in plain.items() if k not in options.DEFAULTS}
     assert canonical.config_hash(before_options) == canonical.config_hash(plain)
     changed = canonical.full(_native({"image": "busybox:1.36", "readOnly": True}).services["web"])
     assert canonical.config_hash(changed) != canonical.config_hash(plain)
@@ -230,10 +230,10 @@ def test_a_capability_change_recreates_and_a_respelling_does_not() -> None:
 
 
 def test_the_engine_gets_every_option_and_nothing_at_its_default() -> None:
-    assert dockeropts.host_kwargs(canonical.options.DEFAULTS) == {}
+    assert dockeropts.host_kwargs(options.DEFAULTS) == {}
     spec = canonical.full(_native(NATIVE).services["web"])
-    options = {k: spec[k] for k in canonical.options.DEFAULTS}
-    assert dockeropts.host_kwargs(options) == {
+    given = {k: spec[k] for k in options.DEFAULTS}
+    assert dockeropts.host_kwargs(given) == {
         "cap_add": ["CHOWN", "KILL"],
         "cap_drop": ["ALL"],
         "security_opt": ["label=type:svirt_apache_t", "no-new-privileges=true"],
