@@ -14,7 +14,7 @@ keys (both given and different: an error, as compose-go). Pure: no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pydantic import TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel, to_snake
@@ -24,8 +24,14 @@ from syncd.manifests.options import securityvalues as v
 from syncd.manifests.options.security import SecurityFields
 from syncd.manifests.yamlsafe import Path, PathPart
 
-if TYPE_CHECKING:
-    from syncd.manifests.compose.services import ServiceData
+
+class ServiceData(Protocol):
+    """What `services.ServiceData` holds that this group writes (no import: no circle)."""
+
+    data: dict[str, Any]
+    secrets: set[Path]
+    origins: dict[Path, Path]
+
 
 # Compose keys of this group, in the order they are read.
 KEYS = (
