@@ -231,6 +231,8 @@ def test_a_capability_change_recreates_and_a_respelling_does_not() -> None:
 
 def test_the_engine_gets_every_option_and_nothing_at_its_default() -> None:
     assert dockeropts.host_kwargs(options.DEFAULTS) == {}
+    no_swapping = {**options.DEFAULTS, "memSwappiness": 0, "cpuShares": 2}
+    assert dockeropts.host_kwargs(no_swapping) == {"mem_swappiness": 0, "cpu_shares": 2}
     spec = canonical.full(_native(NATIVE).services["web"])
     given = {k: spec[k] for k in options.DEFAULTS}
     assert dockeropts.host_kwargs(given) == {

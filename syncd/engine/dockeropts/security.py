@@ -43,8 +43,11 @@ _AS_IS = {
 }
 
 
-def _given(value: Any) -> bool:
-    return value not in (None, "", [], {}, False, 0)
+def _given(key: str, value: Any) -> bool:
+    """Whether `value` differs from Docker's default (`memSwappiness: 0` does: no swapping)."""
+    if value is None or value is False or value in ("", [], {}):
+        return False
+    return not (key == "oomScoreAdj" and value == 0)
 
 
 def container_kwargs(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -70,9 +73,9 @@ def _blkio(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def host_kwargs(options: Mapping[str, Any]) -> dict[str, Any]:
-    out = {arg: options[key] for key, arg in _AS_IS.items() if _given(options.get(key))}
+    out = {arg: options[key] for key, arg in _AS_IS.items() if _given(key, options.get(key))}
     for key, arg in (("pid", "pid_mode"), ("ipc", "ipc_mode")):
-        if _given(options.get(key)):
+        if _given(key, options.get(key)):
             out[arg] = options[key]
     tmpfs = options.get("tmpfs") or []
     if tmpfs:
