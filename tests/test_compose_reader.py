@@ -19,12 +19,14 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic.alias_generators import to_camel
 
+from syncd.core import canonical
 from syncd.errors import Severity
 from syncd.manifests.compose.reader import Conversion, compose_to_stack
 from syncd.manifests.compose.units import parse_bytes
 from syncd.manifests.fields import parse_duration, parse_memory
-from syncd.manifests.model import Stack
+from syncd.manifests.model import Service, Stack
 from syncd.manifests.yamlsafe import Schema, load
 
 FIXTURES = Path(__file__).parent / "fixtures" / "compose"
@@ -318,6 +320,30 @@ def check_deploy(conv: Conversion, name: str, _key: str, expected: Any) -> None:
         assert _noted(conv, f"/services/{name}")
 
 
+def _security_value(key: str, value: Any) -> Any:
+    """The canonical form (`core.options.security`) of a fixture's expected value."""
+    if key in ("cap_add", "cap_drop"):
+        return sorted(value)
+    if key == "devices":
+        return sorted(f"{d['source']}:{d['target']}:{d['permissions']}" for d in value)
+    return value
+
+
+SECURITY_KEYS = (
+    "cap_add", "cap_drop", "privileged", "devices", "logging", "ulimits", "sysctls", "tmpfs",
+    "shm_size", "pids_limit", "read_only", "memswap_limit", "cpu_shares",
+)  # fmt: skip
+
+
+def check_security(conv: Conversion, name: str, key: str, expected: Any) -> None:
+    """The security group's keys, in the canonical spec of the converted service."""
+    service = _service(conv, name)
+    if service is None:
+        return
+    spec = canonical.fields(Service.model_validate(service))
+    assert spec[to_camel(key)] == _security_value(key, expected)
+
+
 CHECKS = {
     "command": check_words,
     "entrypoint": check_words,
@@ -330,6 +356,7 @@ CHECKS = {
     "restart": check_restart,
     "restart_max_retries": check_retries,
     "deploy": check_deploy,
+    **dict.fromkeys(SECURITY_KEYS, check_security),
 }
 
 
