@@ -17,6 +17,7 @@ from syncd.engine import dockeropts
 from syncd.manifests.model import Stack
 from syncd.manifests.policyguard import compose_findings
 from syncd.policy import BUILTIN, PolicyKey
+from syncd.taint import scrub
 from tests.planning import plan_texts
 from tests.test_compose_reader_rules import convert, messages, services
 
@@ -304,3 +305,33 @@ def test_options_that_need_no_policy_pass_the_guard() -> None:
     service = {**NATIVE, "securityOpt": ["no-new-privileges:true"]}  # label= needs the policy
     _native(service)
     assert compose_findings(BUILTIN.allowed("shop"), {"services": {"web": service}}) == []
+
+
+LONG_SECRET = "Zq" + "x7" * 60  # longer than any quote a message makes of it
+
+
+def test_a_long_secret_quoted_cut_short_by_a_refusal_is_still_scrubbed() -> None:
+    service = {
+        "cap_add": [LONG_SECRET],
+        "sysctls": [f"{LONG_SECRET}=1"],
+        "security_opt": [f"apparmor={LONG_SECRET}"],
+        "pid": LONG_SECRET,
+        "logging": {"driver": LONG_SECRET},
+        "runtime": LONG_SECRET,
+    }
+    found = compose_findings(BUILTIN.allowed("shop"), {"services": {"web": service}})
+    assert len(found) == len(service)
+    for finding in found:
+        text = scrub(str(finding.refusal), {LONG_SECRET})
+        assert LONG_SECRET[:12].lower() not in text.lower(), text
+
+
+@pytest.mark.parametrize(
+    "snippet", ["sysctls: ['${S}=1']", "cap_add: ['${S}']", "tmpfs: '/r:${S}'"]
+)
+def test_a_long_secret_in_a_bad_value_never_reaches_a_message(snippet: str) -> None:
+    conv = convert(
+        f"services:\n  web:\n    image: busybox:1.36\n    {snippet}\n", env={"S": LONG_SECRET}
+    )
+    assert conv.errors
+    assert all(LONG_SECRET[:12] not in str(p) for p in conv.problems), conv.problems
