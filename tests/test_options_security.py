@@ -5,14 +5,16 @@ the native kind's camelCase fields exactly as it reads Compose's keys."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
+import jsonpatch
 import pytest
 from pydantic import ValidationError
 from pydantic.alias_generators import to_snake
 
 from syncd.core import canonical, options
-from syncd.core.plan import Action
+from syncd.core.plan import Action, redacted_patch
 from syncd.engine import dockeropts
 from syncd.manifests.model import Stack
 from syncd.manifests.policyguard import compose_findings
@@ -335,3 +337,20 @@ def test_a_long_secret_in_a_bad_value_never_reaches_a_message(snippet: str) -> N
     )
     assert conv.errors
     assert all(LONG_SECRET[:12] not in str(p) for p in conv.problems), conv.problems
+
+
+def test_the_stack_patch_leaves_unchanged_entries_out_and_still_turns_old_into_new() -> None:
+    """Every option field is in every spec: the plan's patch skips the entries both sides
+    hold alike (speed), and is still the patch jsonpatch makes of the whole stacks."""
+    old_web = canonical.full(_native(NATIVE).services["web"])
+    new_web = {**old_web, "capAdd": ["KILL"], "tmpfs": [], "ulimits": {"core": {"soft": 0}}}
+    db = copy.deepcopy(old_web)
+    old = {"description": "", "services": {"web": old_web, "db": db}, "volumes": {}}
+    new = {"description": "x", "services": {"web": new_web, "db": copy.deepcopy(db)}, "volumes": {}}
+    ops = list(redacted_patch(old, new, frozenset()))
+    assert jsonpatch.apply_patch(old, ops) == new
+    whole = jsonpatch.make_patch(old, new).patch
+    assert sorted(map(canonical.canonical_json, ops)) == sorted(
+        map(canonical.canonical_json, whole)
+    )
+    assert all(not op["path"].startswith("/services/db") for op in ops)
