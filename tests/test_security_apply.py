@@ -43,6 +43,10 @@ services:
     deploy:
       resources:
         limits: {pids: 64}
+  quiet:
+    image: busybox:1.36
+    command: [sleep, "3600"]
+    logging: {options: {max-size: 1m}}   # the daemon's default driver, with this option
 """
 
 NATIVE = """\
@@ -106,7 +110,11 @@ def test_security_options_reach_the_engine(
     assert deployment.exec("app", "cat", "/proc/sys/net/core/somaxconn") == (0, "1024\n")
     assert deployment.exec("app", "touch", "/x")[0] != 0
     assert deployment.exec("app", "touch", "/run/x")[0] == 0
-    assert deployment.exec("app", "sh", "-c", "ulimit -n")[1].strip() == "1024"
+    limits = deployment.exec("app", "cat", "/proc/1/limits")[1]
+    assert "Max open files            1024                 2048" in limits, limits
+
+    quiet = deployment.container("quiet").attrs["HostConfig"]["LogConfig"]
+    assert quiet == {"Type": "json-file", "Config": {"max-size": "1m"}}  # this daemon's default
 
     native = deployment.container("plain").attrs["HostConfig"]
     assert [c.removeprefix("CAP_") for c in native["CapDrop"]] == ["NET_RAW"]
