@@ -354,3 +354,12 @@ def test_the_stack_patch_leaves_unchanged_entries_out_and_still_turns_old_into_n
         map(canonical.canonical_json, whole)
     )
     assert all(not op["path"].startswith("/services/db") for op in ops)
+
+
+def test_a_namespace_shared_with_another_service_is_noted_not_dropped() -> None:
+    conv = convert(
+        "services:\n  db:\n    image: busybox:1.36\n  web:\n    image: busybox:1.36\n"
+        "    pid: 'service:db'\n    ipc: 'service:db'\n"
+    )
+    noted = {(n.key, n.pointer) for n in conv.not_carried}
+    assert {("pid", "/services/web/pid"), ("ipc", "/services/web/ipc")} <= noted
