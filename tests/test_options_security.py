@@ -363,3 +363,15 @@ def test_a_namespace_shared_with_another_service_is_noted_not_dropped() -> None:
     )
     noted = {(n.key, n.pointer) for n in conv.not_carried}
     assert {("pid", "/services/web/pid"), ("ipc", "/services/web/ipc")} <= noted
+
+
+def test_the_native_kind_takes_compose_deploy_resources_too() -> None:
+    deploy = {"resources": {"limits": {"pids": 64}, "reservations": {"memory": "64mb"}}}
+    spec = canonical.full(_native({"image": "busybox:1.36", "deploy": deploy}).services["web"])
+    assert (spec["pidsLimit"], spec["memReservation"]) == (64, 64 * 1024**2)
+    same = {"image": "busybox:1.36", "deploy": deploy, "pidsLimit": 64}
+    assert canonical.full(_native(same).services["web"]) == spec
+    with pytest.raises(ValidationError, match="differ"):
+        _native({**same, "pidsLimit": 32})
+    with pytest.raises(ValidationError, match="differ"):
+        _native({"image": "busybox:1.36", "deploy": deploy, "memReservation": "32m"})

@@ -155,6 +155,13 @@ def fields(service: Service, given: set[str]) -> dict[str, Any]:
             if log is not None
             else None
         )
+    resources = service.deploy.resources if service.deploy else None
+    if resources is not None and resources.limits and resources.limits.pids is not None:
+        pids = resources.limits.pids  # the same limit as pidsLimit (the model checks they agree)
+        out["pidsLimit"] = pids if pids > 0 else None
+    reserved = resources.reservations.memory if resources and resources.reservations else None
+    if reserved is not None:
+        out["memReservation"] = v.memory_bytes(reserved)
     if "memswap_limit" in given:
         swap = service.memswap_limit
         out["memswapLimit"] = None if swap is None else v.swap_bytes(swap)

@@ -182,9 +182,28 @@ class SecurityFields(StrictModel):
         limits = getattr(resources, "limits", None)
         memory = getattr(limits, "memory", None)
         cpus = getattr(limits, "cpus", None) is not None
+        values = self.resource_values()
         problems = v.resource_problems(
-            v.memory_bytes(memory) if memory is not None else None, cpus, self.resource_values()
+            v.memory_bytes(memory) if memory is not None else None, cpus, values
         )
+        pids = getattr(limits, "pids", None)
+        if (
+            pids is not None
+            and self.pids_limit is not None
+            and max(pids, 0) != max(self.pids_limit, 0)
+        ):
+            problems.append(("pids_limit", "pidsLimit and deploy.resources.limits.pids differ"))
+        reserved = getattr(getattr(resources, "reservations", None), "memory", None)
+        if reserved is not None and values["memReservation"] not in (
+            None,
+            v.memory_bytes(reserved),
+        ):
+            problems.append(
+                (
+                    "mem_reservation",
+                    "memReservation and deploy.resources.reservations.memory differ",
+                )
+            )
         if problems:
             raise PydanticCustomError("resources", problems[0][1])
         return self
