@@ -14,7 +14,7 @@ from syncd.cli.commands import cmd_apply, cmd_plan, cmd_run, cmd_schema, cmd_val
 from syncd.cli.report import ReportFormat
 from syncd.cli.tasks import cmd_service, cmd_volume
 from syncd.daemon.tasks import Task
-from syncd.errors import ExitCode, InvalidRevision, ManifestError, SyncdError
+from syncd.errors import ExitCode, InvalidRevision, ManifestError, PolicyFileError, SyncdError
 from syncd.render import PlanFormat
 
 DETAILED = f"{ExitCode.OK} no changes, {ExitCode.CHANGES} changes, {ExitCode.ERROR} error"
@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=[f.value for f in ReportFormat],
         help="text, json, or github (workflow annotations)",
     )
+    settings.add_manifest_arguments(validate)
     validate.set_defaults(func=cmd_validate)
 
     plan_cmd = sub.add_parser(
@@ -169,6 +170,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in err.problems:
             print(problem, file=sys.stderr)
         return ExitCode.ERROR
+    except PolicyFileError as err:  # the operator's configuration: fix it, nothing was read
+        print(f"syncd: {err}", file=sys.stderr)
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        return ExitCode.CONFIG
     except SyncdError as err:
         print(f"syncd: {taint.scrub_known(str(err))}", file=sys.stderr)
         return ExitCode.ERROR
