@@ -153,6 +153,18 @@ def build_parser() -> argparse.ArgumentParser:
     settings.add_arguments(run)
     run.set_defaults(func=cmd_run)
 
+    from syncd.cli import convert
+
+    converter = sub.add_parser(
+        "convert",
+        help="print a Compose file as a native Stack; exit 1 when something is not carried over",
+        description="Print the native Stack document equivalent to a Compose file (stdout) and, "
+        "on stderr, what could not be carried over. Values from the environment are printed as "
+        f"<redacted>. Exit codes: {ExitCode.OK} all carried over, {ExitCode.ERROR} not all.",
+    )
+    convert.add_arguments(converter)
+    converter.set_defaults(func=convert.cmd_convert)
+
     schema = sub.add_parser("schema", help="write the manifests' JSON Schemas")
     schema.add_argument("--out", default="schemas", help="directory (default: schemas)")
     schema.set_defaults(func=cmd_schema)

@@ -47,8 +47,11 @@ NAMESPACE_KEYS = {
     "userns_mode": "userns_mode",
     "cgroup": "cgroup",
 }
-# Bridge network options that stay inside the network (the rest name host interfaces, routing).
-SAFE_NETWORK_OPTIONS = frozenset({"com.docker.network.driver.mtu"})
+# Bridge network options that stay inside the network (the rest name host interfaces, routing):
+# the MTU, and whether the bridge's own containers may talk to each other.
+SAFE_NETWORK_OPTIONS = frozenset(
+    {"com.docker.network.driver.mtu", "com.docker.network.bridge.enable_icc"}
+)
 # Keys naming a file syncd itself would read: an absolute one is a host path.
 FILE_KEYS = ("env_file", "label_file")
 

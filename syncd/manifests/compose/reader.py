@@ -224,11 +224,12 @@ def compose_to_stack(
     files: Mapping[str, bytes],
     *,
     profiles: Collection[str] = (),
-    policy: Policy = BUILTIN,
+    policy: Policy | None = BUILTIN,
 ) -> Conversion:
     """Read one Compose file (`document`, at its repository path) against the operator's
     variables `env`, the revision's `files` (repository path -> content) and the operator's
-    `policy` (what its deployed services may ask of the host)."""
+    `policy` (what its deployed services may ask of the host; None: not checked, for
+    `syncd convert`, which deploys nothing)."""
     path = document.path
     folder = posixpath.dirname(path)
     ctx = Context(path, document.positions)
@@ -263,7 +264,8 @@ def compose_to_stack(
         )
     deployed = [n for n, s in services.items() if _active(n, s, profiles, ctx)]
     networks = _members(body, "networks", ctx)
-    check_policy(body, project or "", deployed, policy, ctx)
+    if policy is not None:
+        check_policy(body, project or "", deployed, policy, ctx)
     scope = Scope(
         lookup,
         secret_names,
