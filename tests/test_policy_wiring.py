@@ -15,7 +15,6 @@ import pytest
 from syncd.cli.main import build_parser, main
 from syncd.daemon import config as runconfig
 from syncd.errors import ExitCode
-from syncd.ids import StackKey
 from tests.fake_engine import FakeEngine
 from tests.gitrepo import GitRepo
 from tests.test_readme_claims import InProcess
@@ -193,6 +192,3 @@ def test_an_undeployed_services_policy_needs_are_a_warning_d26(
     assert refused and all(" warning: " not in line for line in refused), refused
     assert "tools/compose.yaml:10:10: /services/agent/pid" in refused[0]
 
-
-def test_the_stack_key_of_a_profiled_service_is_unchanged() -> None:
-    assert str(StackKey("tools", "default").service("debug")) == "tools/default/debug"
