@@ -191,4 +191,3 @@ def test_an_undeployed_services_policy_needs_are_a_warning_d26(
     refused = [line for line in (out + err).splitlines() if REFUSED in line]
     assert refused and all(" warning: " not in line for line in refused), refused
     assert "tools/compose.yaml:10:10: /services/agent/pid" in refused[0]
-
