@@ -70,7 +70,7 @@ def test_a_broken_policy_file_is_a_configuration_error_at_its_line(
     policy.write_text(BROKEN)
     data = ["--data-dir", str(tmp_path / "data")] if command[0] == "apply" else []
     code, _, err = _run(capsys, *command, "--repo", str(repo.path), *data, "--policy", str(policy))
-    assert code == ExitCode.CONFIG == 78, err
+    assert code == ExitCode.CONFIG, err  # 78, sysexits' EX_CONFIG
     assert f"{policy}:3:3: /default/hostPath: unknown key 'hostPath'" in err, err
     assert "did you mean 'hostPaths'" in err
 
@@ -106,6 +106,13 @@ def test_a_policy_file_inside_the_manifest_repo_is_refused(
     code, _, err = _run(capsys, "validate", "--repo", str(repo.path), "--policy", str(link))
     assert code == ExitCode.CONFIG
     assert "inside the manifest repository" in err
+    # nor beside the manifest folder given, in the same git repository (pushed all the same)
+    stacks = str(repo.path / "stacks")
+    for rev in ([], ["--rev", "HEAD"]):
+        policy = str(repo.path / "policy.yaml")
+        code, _, err = _run(capsys, "validate", "--repo", stacks, *rev, "--policy", policy)
+        assert code == ExitCode.CONFIG, err
+        assert "inside the manifest repository" in err
 
 
 def test_the_policy_comes_from_the_environment_too_and_run_resolves_it(

@@ -12,10 +12,11 @@ import dataclasses
 import os
 from pathlib import Path
 
-from syncd.errors import PolicyFileError
+from syncd.errors import PolicyFileError, SourceError
 from syncd.manifests.policyfile import POLICY_LIMITS, load_policy
 from syncd.policy import BUILTIN, Policy
 from syncd.settings import Settings
+from syncd.source.reader import open_repo
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -29,8 +30,8 @@ def read_policy(path: Path | None, repo: str | None = None) -> Policy:
         return BUILTIN
     real = Path(os.path.realpath(path))
     if repo is not None and "://" not in repo and not _remote_scp(repo):
-        root = Path(os.path.realpath(repo))
-        if _inside(real, root):
+        roots = {Path(os.path.realpath(repo)), _git_root(repo)}
+        if any(_inside(real, root) for root in roots):
             raise PolicyFileError(
                 f"policy file {path} lies inside the manifest repository {repo}: the repository "
                 "must not grant itself rights; keep the policy in syncd's own configuration "
@@ -45,6 +46,18 @@ def read_policy(path: Path | None, repo: str | None = None) -> Policy:
     if policy is None:
         raise PolicyFileError(f"the policy file {path} is invalid", problems)
     return policy
+
+
+def _git_root(location: str) -> Path:
+    """The whole git repository holding `location` (a pusher controls all of it, not only the
+    manifest folder given), or `location` itself when it is in none."""
+    try:
+        repo, _ = open_repo(location)
+    except SourceError:
+        return Path(os.path.realpath(location))
+    top = repo.git_dir if repo.bare else (repo.working_tree_dir or location)
+    repo.close()
+    return Path(os.path.realpath(top))
 
 
 def _remote_scp(repo: str) -> bool:
