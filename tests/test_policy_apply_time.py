@@ -12,11 +12,11 @@ import pytest
 
 from syncd.apply.hostpaths import check_host_binds
 from syncd.engine.base import ContainerRequest, Mount
-from syncd.errors import ServiceFailed
+from syncd.errors import Problem, ServiceFailed
 from syncd.ids import ServiceKey
 from syncd.manifests.model import StackPatch
 from syncd.manifests.parse import Located, parse_document
-from syncd.manifests.policycheck import patched_problems
+from syncd.manifests.policycheck import converted_problems, patched_problems
 from syncd.manifests.yamlsafe import load
 from syncd.policy import Policy
 from syncd.settings import Settings
@@ -105,3 +105,17 @@ def test_a_refusal_a_stackpatch_brings_is_placed_at_the_op_that_wrote_it() -> No
     ]  # the stack's own `privileged` was reported where it is written, not again here
     allowed = Policy.model_validate({"default": {"capabilities": ["SYS_ADMIN"]}})
     assert patched_problems(allowed, before, after, [_patch(PATCH)]) == []  # type: ignore[arg-type]
+
+
+def test_a_converted_compose_stack_is_checked_again_without_repeating_the_reader() -> None:
+    documents, _ = load("acc/compose.yaml", b"services:\n  app:\n    image: busybox:1.36\n")
+    body = _Body({"app": {"image": "busybox:1.36", "capAdd": ["SYS_ADMIN"], "privileged": True}})
+    located: Located[Any] = Located(body, documents[0])
+    found = converted_problems(Policy(), located, [])
+    assert [p.pointer for p in found] == ["/services/app/privileged", "/services/app/capAdd/0"]
+    assert all(p.path == "acc/compose.yaml" and p.position.line > 1 for p in found)
+    # the reader said the first already (at the Compose key): only the other one is new
+    reported = [Problem("acc/compose.yaml", found[0].message, "/services/app/privileged")]
+    again = converted_problems(Policy(), located, reported)
+    assert [p.pointer for p in again] == ["/services/app/capAdd/0"]
+    assert "cap_add SYS_ADMIN is not allowed by the operator's policy" in again[0].message

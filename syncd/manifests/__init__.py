@@ -24,7 +24,7 @@ from syncd.manifests.compose.files import (
 )
 from syncd.manifests.model import Registry, Stack, StackPatch
 from syncd.manifests.parse import Located, parse_document
-from syncd.manifests.policycheck import stack_problems
+from syncd.manifests.policycheck import converted_problems, stack_problems
 from syncd.manifests.yamlsafe import Document, load
 from syncd.policy import BUILTIN, Policy
 from syncd.settings import DEFAULT_LIMITS, Limits
@@ -107,6 +107,7 @@ def read_manifests(
             result.tainted |= compose.secret_values
             if compose.stack is not None:
                 result.stacks.append(compose.stack)
+                result.problems += converted_problems(policy, compose.stack, compose.problems)
             continue
         documents, load_problems = load(file.path, file.data, limits)
         if in_compose_folder(file.path, folders) and not has_kind(documents):

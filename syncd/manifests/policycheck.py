@@ -39,6 +39,17 @@ def stack_problems(policy: Policy, located: Located[Stack]) -> list[Problem]:
     ]
 
 
+def converted_problems(
+    policy: Policy, located: Located[Stack], reported: Sequence[Problem]
+) -> list[Problem]:
+    """A Compose file's stack as converted, checked once more as a native stack: what the
+    conversion itself brought into a service (a value merged in from elsewhere, as `extends`
+    does) is refused too. A refusal the reader already reported for the file is not repeated."""
+    said = {p.message for p in reported if p.path == located.path}
+    found = stack_problems(policy, located)
+    return [p for p in found if p.message not in said]
+
+
 def _tokens(text: str) -> Path:
     return tuple(t.replace("~1", "/").replace("~0", "~") for t in text.split("/")[1:])
 
