@@ -135,7 +135,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=[e.value for e in EngineKind],
         help="container engine (env: SYNCD_ENGINE; docker)",
     )
-    add_manifest_arguments(parser)
 
 
 def add_manifest_arguments(parser: argparse.ArgumentParser) -> None:

@@ -32,6 +32,13 @@ def _add_source_args(parser: argparse.ArgumentParser) -> None:
     operatorenv.add_arguments(parser)
 
 
+def _add_settings_args(parser: argparse.ArgumentParser) -> None:
+    """The shared settings, and those that decide what a revision may ask for (policy,
+    profiles)."""
+    settings.add_arguments(parser)
+    settings.add_manifest_arguments(parser)
+
+
 def _add_daemon_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api", help="the running daemon, e.g. http://127.0.0.1:8080 (SYNCD_API)")
     parser.add_argument("--token-file", help="file holding the admin token (or SYNCD_ADMIN_TOKEN)")
@@ -72,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"and --head (default: the files on disk). Exit codes: {DETAILED}.",
     )
     _add_source_args(plan_cmd)
-    settings.add_arguments(plan_cmd)
+    _add_settings_args(plan_cmd)
     plan_cmd.add_argument("--base", help="the revision to compare against (e.g. origin/main)")
     plan_cmd.add_argument(
         "--head",
@@ -106,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"{ExitCode.PARTIAL} applied but some services failed.",
     )
     _add_source_args(apply)
-    settings.add_arguments(apply)
+    _add_settings_args(apply)
     apply.add_argument("--rev", help="git revision to apply (default: the files on disk)")
     apply.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     apply.add_argument(
@@ -150,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"settings unusable; {ExitCode.OK} after SIGTERM/SIGINT.",
     )
     runconfig.add_arguments(run)
-    settings.add_arguments(run)
+    _add_settings_args(run)
     run.set_defaults(func=cmd_run)
 
     from syncd.cli import convert
