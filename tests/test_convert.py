@@ -28,7 +28,7 @@ services:
       interval: 10s
   web:
     image: "busybox:${TAG:-1.36}"
-    command: sleep 3600
+    command: sleep ${DB_PASSWORD}
     ports: ["8080:80"]
     depends_on:
       db: {condition: service_healthy}
@@ -68,10 +68,14 @@ def test_a_carried_compose_file_becomes_a_valid_native_stack(
     assert db["environment"]["GREETING"] == "costs $$5"  # a literal `$`, escaped for the Stack
     assert stack["services"]["web"]["image"] == "busybox:1.36"  # a default in the file: shown
     assert stack["services"]["web"]["dependsOn"] == {"db": "service_healthy"}
+    assert stack["services"]["web"]["command"] == "<redacted>"  # all of what took a variable
     # the printed Stack is a valid native manifest, read back with the same values
     repo = tmp_path / "repo"
     repo.mkdir()
-    (repo / "shop.yaml").write_text(out.replace("<redacted>", "${DB_PASSWORD}"))
+    # (the Stack reads the variable again where the Compose file took it)
+    command = 'command: [sleep, "${DB_PASSWORD}"]'
+    native = out.replace("command: <redacted>", command).replace("<redacted>", "${DB_PASSWORD}")
+    (repo / "shop.yaml").write_text(native)
     assert main(["validate", "--repo", str(repo), "--env-file", str(env)]) == ExitCode.OK
     assert "1 manifest file(s): valid" in capsys.readouterr().out
 

@@ -198,3 +198,14 @@ def test_an_undeployed_services_policy_needs_are_a_warning_d26(
     refused = [line for line in (out + err).splitlines() if REFUSED in line]
     assert refused and all(" warning: " not in line for line in refused), refused
     assert "tools/compose.yaml:10:10: /services/agent/pid" in refused[0]
+
+
+def test_a_policy_file_that_is_not_a_regular_file_is_refused_without_blocking(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = _repo(tmp_path, {"stacks/shop.yaml": NATIVE})
+    fifo = tmp_path / "policy.fifo"
+    os.mkfifo(fifo)  # opening it to read would wait for a writer forever
+    code, _, err = _run(capsys, "validate", "--repo", str(repo.path), "--policy", str(fifo))
+    assert code == ExitCode.CONFIG
+    assert "is not a regular file" in err

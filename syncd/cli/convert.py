@@ -27,7 +27,7 @@ from syncd.manifests.yamlsafe import Document, Schema, load, pointer
 from syncd.manifests.yamlsafe import Path as DataPath
 from syncd.settings import DEFAULT_LIMITS, Layers
 from syncd.source.reader import read_directory
-from syncd.taint import REDACTED
+from syncd.taint import REDACTED, redact_values
 
 DOTENV = ".env"
 
@@ -45,6 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _read(path: Path, limit: int) -> bytes:
+    if path.exists() and not path.is_file():  # a FIFO or device would block or never end
+        raise SyncdError(f"{path} is not a regular file")
     try:
         with open(path, "rb") as handle:
             data = handle.read(limit + 1)
@@ -100,6 +102,8 @@ def native_yaml(conversion: Conversion) -> str:
     data = _escaped(conversion.data)
     for path in sorted(conversion.secrets, key=str):
         _set(data, path, REDACTED)
+    # and any value equal to one taken from the environment, wherever a converter put it
+    data = redact_values(data, {_escaped(v) for v in conversion.secret_values if v})
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 

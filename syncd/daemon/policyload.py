@@ -37,6 +37,8 @@ def read_policy(path: Path | None, repo: str | None = None) -> Policy:
                 "must not grant itself rights; keep the policy in syncd's own configuration "
                 "(e.g. /etc/syncd/policy.yaml)"
             )
+    if real.exists() and not real.is_file():  # a FIFO or device would block or never end
+        raise PolicyFileError(f"the policy file {path} is not a regular file")
     try:
         with open(real, "rb") as handle:
             data = handle.read(POLICY_LIMITS.max_file_bytes + 1)
