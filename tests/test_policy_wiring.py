@@ -14,7 +14,7 @@ import pytest
 
 from syncd.cli.main import build_parser, main
 from syncd.daemon import config as runconfig
-from syncd.errors import ExitCode
+from syncd.errors import ExitCode, PolicyFileError
 from tests.fake_engine import FakeEngine
 from tests.gitrepo import GitRepo
 from tests.test_readme_claims import InProcess
@@ -106,6 +106,9 @@ def test_a_policy_file_inside_the_manifest_repo_is_refused(
     code, _, err = _run(capsys, "validate", "--repo", str(repo.path), "--policy", str(link))
     assert code == ExitCode.CONFIG
     assert "inside the manifest repository" in err
+    args = build_parser().parse_args(["run", "--repo", f"file://{repo.path}"])
+    with pytest.raises(PolicyFileError, match="inside the manifest repository"):
+        runconfig.resolve(args, {"SYNCD_POLICY_FILE": str(repo.path / "policy.yaml")})
     # nor beside the manifest folder given, in the same git repository (pushed all the same)
     stacks = str(repo.path / "stacks")
     for rev in ([], ["--rev", "HEAD"]):

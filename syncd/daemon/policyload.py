@@ -29,6 +29,8 @@ def read_policy(path: Path | None, repo: str | None = None) -> Policy:
     if path is None:
         return BUILTIN
     real = Path(os.path.realpath(path))
+    if repo is not None and repo.startswith("file://"):
+        repo = repo.removeprefix("file://")  # a local repository all the same
     if repo is not None and "://" not in repo and not _remote_scp(repo):
         roots = {Path(os.path.realpath(repo)), _git_root(repo)}
         if any(_inside(real, root) for root in roots):
