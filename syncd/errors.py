@@ -10,7 +10,7 @@ what the caller does next:
 - refuse the request: a caller sent something syncd will not act on (`WebhookRejected`,
   `WebhookMalformed`, `CredentialsHostMismatch`); answer it, change nothing.
 - fix the settings: the operator's configuration cannot work (`SecretFileError`,
-  `CredentialsError`, `PortInUse`); nothing improves until the operator acts.
+  `CredentialsError`, `PortInUse`, `PolicyFileError`); nothing improves until the operator acts.
 
 Adapters translate third-party exceptions at the boundary and chain them
 (`raise EngineUnavailable(...) from err`); `from None` only where the cause could carry a secret
@@ -211,6 +211,15 @@ class ExitCode(IntEnum):
     UNAVAILABLE = 69  # `run` at start-up: no Docker engine (sysexits EX_UNAVAILABLE)
     CANTCREAT = 73  # `run` at start-up: the listen address is taken (EX_CANTCREAT)
     CONFIG = 78  # `run` at start-up: repository or settings unusable (EX_CONFIG)
+
+
+class PolicyFileError(SyncdError):
+    """The operator's policy file cannot be used (unreadable, invalid at a line, or inside the
+    manifest repo): fix the settings; syncd applies nothing meanwhile (`ExitCode.CONFIG`)."""
+
+    def __init__(self, message: str, problems: Sequence[Problem] = ()) -> None:
+        self.problems = sorted(problems, key=Problem.sort_key)
+        super().__init__(message)
 
 
 class StartupError(SyncdError):

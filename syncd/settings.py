@@ -11,6 +11,10 @@
 - parallelism: `--parallelism` / `SYNCD_PARALLELISM`; default 8 (containers changed at once).
 - secrets dir: `--secrets-dir` / `SYNCD_SECRETS_DIR`; default `<data dir>/secrets` (the only
   place a manifest's `{file: …}` secret may be read from).
+- policy file: `--policy` / `SYNCD_POLICY_FILE`; default none (the built-in policy: nothing
+  allowed). Read by the caller (`syncd.daemon.policyload`), never from the manifest repo.
+- profiles: `--profile` (repeatable) / `SYNCD_PROFILES` (comma-separated); default none: only
+  Compose services without `profiles:` are deployed.
 """
 
 from __future__ import annotations
@@ -20,12 +24,13 @@ import ipaddress
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from syncd.errors import SyncdError
+from syncd.policy import BUILTIN, Policy
 
 INSTANCE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
 DEFAULT_INSTANCE = "default"
@@ -67,6 +72,9 @@ class Settings:
     health_timeout: float = 120.0  # seconds a `service_healthy` dependent waits at most
     stop_timeout: int = 10  # seconds a container gets to stop before it is killed
     secrets_dir: Path | None = None  # where `{file: …}` secrets are read; None: <data dir>/secrets
+    policy_file: Path | None = None  # the operator's policy file; None: the built-in policy
+    profiles: tuple[str, ...] = ()  # active Compose profiles
+    policy: Policy = field(default=BUILTIN, repr=False)  # read from `policy_file` by the caller
 
     def __post_init__(self) -> None:
         if not INSTANCE.match(self.instance):
@@ -126,6 +134,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--engine",
         choices=[e.value for e in EngineKind],
         help="container engine (env: SYNCD_ENGINE; docker)",
+    )
+
+
+def add_manifest_arguments(parser: argparse.ArgumentParser) -> None:
+    """The settings that decide what a revision may ask for: the policy file and the profiles
+    (`validate`, which takes no other setting, has these too)."""
+    parser.add_argument(
+        "--policy",
+        dest="policy_file",
+        metavar="FILE",
+        help="the operator's policy: what manifests may ask of the host (env: "
+        "SYNCD_POLICY_FILE; default: none, nothing allowed); never a file in the repo",
+    )
+    parser.add_argument(
+        "--profile",
+        dest="profiles",
+        action="append",
+        metavar="NAME",
+        help="deploy the Compose services of this profile too; repeatable "
+        "(env: SYNCD_PROFILES, comma-separated; default: none)",
     )
 
 
@@ -213,7 +241,28 @@ SETTING_NAMES = {
     "health_timeout",
     "parallelism",
     "secrets_dir",
+    "policy_file",
+    "profiles",
 }
+_PROFILE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")  # Compose's profile names
+
+
+def profiles(layers: Layers) -> tuple[str, ...]:
+    """`--profile` / `SYNCD_PROFILES`: the active Compose profiles, each a Compose profile name."""
+    names = tuple(dict.fromkeys(p.strip() for p in layers.get("profiles", "").split(",")))
+    names = tuple(n for n in names if n)
+    for name in names:
+        if not _PROFILE.match(name) or len(name) > 128:
+            raise SyncdError(
+                f"profile {name[:80]!r} is not a Compose profile name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)"
+            )
+    return names
+
+
+def policy_file(layers: Layers) -> Path | None:
+    """`--policy` / `SYNCD_POLICY_FILE`, absolute; None: the built-in policy."""
+    given = layers.get("policy_file", "")
+    return Path(given).absolute() if given else None
 
 
 def secrets_dir(layers: Layers, env: Mapping[str, str]) -> Path:
@@ -249,4 +298,6 @@ def from_args(
         publish_address=layers.get("publish_address", "127.0.0.1"),
         engine=EngineKind(engine),
         secrets_dir=secrets_dir(layers, env),
+        policy_file=policy_file(layers),
+        profiles=profiles(layers),
     )

@@ -27,7 +27,9 @@ from syncd.manifests.compose.reader import Conversion, compose_to_stack
 from syncd.manifests.compose.units import parse_bytes
 from syncd.manifests.fields import parse_duration, parse_memory
 from syncd.manifests.model import Service, Stack
+from syncd.manifests.policyfile import load_policy
 from syncd.manifests.yamlsafe import Schema, load
+from syncd.policy import BUILTIN, Policy
 
 FIXTURES = Path(__file__).parent / "fixtures" / "compose"
 KEYS = FIXTURES / "keys"
@@ -71,15 +73,31 @@ def _revision(group: str) -> dict[str, bytes]:
     return files
 
 
-def _convert(path: str, files: dict[str, bytes], env: dict[str, str] | None = None) -> Conversion:
+def _convert(
+    path: str,
+    files: dict[str, bytes],
+    env: dict[str, str] | None = None,
+    policy: Policy = BUILTIN,
+) -> Conversion:
     documents, problems = load(path, files[path], schema=Schema.COMPOSE)
     assert not problems, problems
-    return compose_to_stack(documents[0], env or {}, files)
+    return compose_to_stack(documents[0], env or {}, files, policy=policy)
+
+
+def fixture_policy(expect: dict[str, Any]) -> Policy:
+    """The operator's policy a fixture is read with (`policy: {file: x}`; else the built-in)."""
+    named = (expect.get("policy") or {}).get("file")
+    if named is None:
+        return BUILTIN
+    policy, problems = load_policy(named, (KEYS / named).read_bytes())
+    assert policy is not None, problems
+    return policy
 
 
 def convert_key(group: str) -> tuple[Conversion, dict[str, Any]]:
     expect = yaml.safe_load((KEYS / f"{group}.expect.yaml").read_text())
-    return _convert(f"{group}/compose.yaml", _revision(group)), expect
+    policy = fixture_policy(expect)
+    return _convert(f"{group}/compose.yaml", _revision(group), policy=policy), expect
 
 
 def pointer(dotted: str) -> str:
@@ -431,7 +449,9 @@ CONVERT = {
 def convert_app(folder: Path) -> Conversion:
     files = {str(p.relative_to(APPS)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     path = next(f"{folder.name}/{n}" for n in COMPOSE_NAMES if f"{folder.name}/{n}" in files)
-    return _convert(path, files)
+    policy, problems = load_policy("policy.yaml", (APPS / "policy.yaml").read_bytes())
+    assert policy is not None, problems
+    return _convert(path, files, policy=policy)
 
 
 def test_apps_convert_and_the_work_list_is_known(capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,6 +11,7 @@ from syncd.errors import Severity
 from syncd.manifests.checks import check
 from syncd.manifests.compose.reader import Conversion, compose_to_stack
 from syncd.manifests.yamlsafe import Schema, load
+from syncd.policy import BUILTIN, Policy
 
 SECRET = "s3cr3t-Valu3-xyz"
 
@@ -22,11 +23,12 @@ def convert(
     *,
     path: str = "shop/compose.yaml",
     profiles: tuple[str, ...] = (),
+    policy: Policy | None = BUILTIN,
 ) -> Conversion:
     revision = {path: text.encode(), **(files or {})}
     documents, problems = load(path, revision[path], schema=Schema.COMPOSE)
     assert not problems, problems
-    return compose_to_stack(documents[0], env or {}, revision, profiles=profiles)
+    return compose_to_stack(documents[0], env or {}, revision, profiles=profiles, policy=policy)
 
 
 def messages(conv: Conversion, severity: Severity = Severity.ERROR) -> list[str]:
@@ -163,7 +165,10 @@ def test_build_is_refused_with_the_advice() -> None:
 
 
 def test_keys_not_carried_yet_are_listed_with_their_place() -> None:
-    conv = convert("services:\n  web:\n    image: busybox:1.36\n    gpus: all\n    user: '1000'\n")
+    conv = convert(
+        "services:\n  web:\n    image: busybox:1.36\n    gpus: all\n    user: '1000'\n",
+        policy=Policy.model_validate({"default": {"devices": True}}),
+    )
     assert conv.errors == []
     noted = {(n.key, n.pointer, n.position.line) for n in conv.not_carried}
     assert ("gpus", "/services/web/gpus", 4) in noted
@@ -233,6 +238,7 @@ def test_binds_are_told_apart_by_the_revision(source: str, key: str) -> None:
     conv = convert(
         f"services:\n  web:\n    image: busybox:1.36\n    volumes: ['{source}:/mnt']\n",
         files={"shop/conf/nginx.conf": b"events {}\n"},
+        policy=Policy.model_validate({"default": {"hostPaths": ["/srv"]}}),  # a host path
     )
     assert conv.errors == []
     assert [n.key for n in conv.not_carried] == [key]

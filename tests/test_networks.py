@@ -17,6 +17,7 @@ from syncd.errors import ManifestError, Severity
 from syncd.ids import ServiceKey, StackKey
 from syncd.manifests import read_manifests
 from syncd.manifests.model import Stack
+from syncd.policy import Policy
 from syncd.render import PlanFormat, render
 from tests.planning import File, desired, plan_texts
 
@@ -49,13 +50,16 @@ networks:
     labels: {{com.example.tier: back}}
 """
 
+# `network_mode: service:x` shares a namespace: the policy's hostNamespaces (issue 13).
+NAMESPACES = Policy.model_validate({"default": {"hostNamespaces": True}})
+
 
 def _text(alias: str = "api-v1", internal: str = "true") -> str:
     return NATIVE.format(alias=alias, internal=internal)
 
 
 def _specs(text: str) -> dict[str, dict[str, Any]]:
-    state = desired(text, {}, "r", None)
+    state = desired(text, {}, "r", None, NAMESPACES)
     [stack] = state.stacks.values()
     return {name: s.spec for name, s in stack.services.items()}
 
@@ -88,7 +92,7 @@ def test_a_service_without_network_options_keeps_the_config_hash_of_before() -> 
 
 
 def _actions(old: str, new: str) -> dict[str, Action]:
-    result, _before, _after = plan_texts(old, new)
+    result, _before, _after = plan_texts(old, new, policy=NAMESPACES)
     return {c.key.name: c.action for s in result.stacks for c in s.services}
 
 
@@ -117,7 +121,7 @@ def test_a_service_in_another_ones_namespace_is_recreated_with_it() -> None:
 
 
 def test_the_plan_names_the_networks_field() -> None:
-    result, _b, _a = plan_texts(_text(), _text(alias="api-v2"))
+    result, _b, _a = plan_texts(_text(), _text(alias="api-v2"), policy=NAMESPACES)
     [web] = [c for s in result.stacks for c in s.services if c.key.name == "web"]
     assert web.fields == ("networks",)
     assert "networks" in render(result, PlanFormat.TEXT)
@@ -143,7 +147,7 @@ def test_native_network_references_are_located_errors(change: str, where: str, w
         where = "/services/client/networkMode"
     else:
         text = text.replace("  web:\n", "  webx:\n")
-    manifests = read_manifests([File("nets.yaml", text.encode())], {})
+    manifests = read_manifests([File("nets.yaml", text.encode())], {}, policy=NAMESPACES)
     found = [(p.pointer, p.message) for p in manifests.errors]
     assert any(p == where and words in m for p, m in found), found
     assert all(p.position.line > 0 for p in manifests.errors)
@@ -151,7 +155,7 @@ def test_native_network_references_are_located_errors(change: str, where: str, w
 
 def test_a_static_address_outside_the_subnet_is_a_located_error() -> None:
     text = _text().replace("ipv4Address: 10.42.7.10", "ipv4Address: 10.9.9.9")
-    manifests = read_manifests([File("nets.yaml", text.encode())], {})
+    manifests = read_manifests([File("nets.yaml", text.encode())], {}, policy=NAMESPACES)
     [problem] = manifests.errors
     assert problem.pointer == "/services/web/networks/back/ipv4Address"
     assert "subnet" in problem.message and problem.position.line == 7
@@ -161,7 +165,7 @@ def test_two_services_on_one_static_address_is_a_located_error() -> None:
     text = _text().replace(
         "    networks: [back, default]\n", "    networks: {back: {ipv4Address: 10.42.7.10}}\n"
     )
-    manifests = read_manifests([File("nets.yaml", text.encode())], {})
+    manifests = read_manifests([File("nets.yaml", text.encode())], {}, policy=NAMESPACES)
     [problem] = manifests.errors
     assert problem.pointer == "/services/client/networks/back/ipv4Address"
     assert "already the address of 'web'" in problem.message
@@ -170,7 +174,7 @@ def test_two_services_on_one_static_address_is_a_located_error() -> None:
 def test_the_name_of_a_network_syncd_creates_is_a_warning() -> None:
     """Mapping D30: syncd names what it creates per instance; a `name` is not used, and says so."""
     text = _text().replace("  front: {}\n", "  front: {name: shared-front}\n")
-    manifests = read_manifests([File("nets.yaml", text.encode())], {})
+    manifests = read_manifests([File("nets.yaml", text.encode())], {}, policy=NAMESPACES)
     assert not manifests.errors
     [warning] = [w for w in manifests.warnings if w.pointer == "/networks/front/name"]
     assert "external" in warning.message and warning.position.line > 0
@@ -181,7 +185,7 @@ def test_links_and_a_shared_namespace_that_go_round_are_a_cycle() -> None:
         "  web:\n    image: busybox:1.36\n",
         "  web:\n    image: busybox:1.36\n    links: [client]\n",
     )
-    manifests = read_manifests([File("nets.yaml", text.encode())], {})
+    manifests = read_manifests([File("nets.yaml", text.encode())], {}, policy=NAMESPACES)
     assert any("cycle" in p.message for p in manifests.errors), manifests.errors
 
 
@@ -202,7 +206,7 @@ def test_native_values_that_cannot_be_honoured_are_refused(fragment: str, messag
         f"  plain:\n    image: busybox:1.36\n    {fragment}\n",
     )
     with pytest.raises(ManifestError) as err:
-        desired(text, {}, "r", None)
+        desired(text, {}, "r", None, NAMESPACES)
     assert any(message in p.message or message in p.pointer for p in err.value.problems)
 
 
@@ -263,7 +267,7 @@ def _compose(**values: str) -> Any:
         "network_extra": "",
     }
     text = COMPOSE.format(**{**fields, **values})
-    return read_manifests([File("cnets/compose.yaml", text.encode())], {})
+    return read_manifests([File("cnets/compose.yaml", text.encode())], {}, policy=NAMESPACES)
 
 
 def test_compose_networks_links_and_network_mode_are_carried() -> None:
@@ -324,7 +328,7 @@ def test_an_interpolated_network_value_is_redacted_in_the_plan() -> None:
         "aliases: [api]", "aliases: ['${ALIAS}']"
     )
     env = {"ALIAS": "s3cr3t-alias"}
-    manifests = read_manifests([File("cnets/compose.yaml", text.encode())], env)
+    manifests = read_manifests([File("cnets/compose.yaml", text.encode())], env, policy=NAMESPACES)
     assert not manifests.errors, manifests.errors
     before = desired("kind: Stack\nproject: other\n", {}, "old", None)
     after = resolve(manifests, "new")
@@ -370,7 +374,7 @@ def test_a_declared_default_network_replaces_the_project_network(declared: str) 
     text = (
         f"name: px\nservices:\n  app: {{image: busybox:1.36}}\nnetworks:\n  default: {declared}\n"
     )
-    manifests = read_manifests([File("px/compose.yaml", text.encode())], {})
+    manifests = read_manifests([File("px/compose.yaml", text.encode())], {}, policy=NAMESPACES)
     assert not manifests.errors, manifests.errors
     spec = resolve_one(manifests)["app"]
     assert spec["networks"]["default"]["network"] == {"external": True, "name": "proxy"}

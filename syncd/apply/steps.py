@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from syncd.apply.gates import dependencies, wait_for_dependencies
+from syncd.apply.hostpaths import check_host_binds
 from syncd.apply.results import Planned, ServiceResult
 from syncd.apply.store import Store
 from syncd.core.desired import DesiredService
@@ -116,6 +117,7 @@ class ServiceSteps:
             environment=self._environment(desired, live.container_id if live else None),
             stop_timeout=self.settings.stop_timeout,
         )
+        check_host_binds(self.settings, request)  # symlinks resolved, against the policy
         if live is not None and live.container_id is not None:
             self.engine.stop(live.container_id, self._stop_timeout(live))
             self.engine.remove(live.container_id)

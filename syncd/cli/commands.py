@@ -18,6 +18,7 @@ from syncd.cli.report import ReportFormat
 from syncd.core.desired import DesiredState, resolve
 from syncd.core.live import LiveState
 from syncd.core.plan import Plan, as_live, plan
+from syncd.daemon.policyload import read_policy, with_policy
 from syncd.errors import ExitCode, InvalidRevision, ManifestError, Problem, SyncdError, errors_only
 from syncd.manifests import ManifestSet, read_manifests
 from syncd.render import PlanFormat, render
@@ -30,15 +31,22 @@ def environment(args: argparse.Namespace) -> dict[str, str]:
     return operatorenv.from_layers(Layers(args, os.environ), os.environ)
 
 
+def run_settings(args: argparse.Namespace) -> settings.Settings:
+    """The shared settings, with the operator's policy file read (`PolicyFileError`)."""
+    return with_policy(settings.from_args(args), args.repo)
+
+
 def _read(args: argparse.Namespace, snap: Snapshot) -> ManifestSet:
-    """The snapshot's manifests; their variables' values are remembered, so no log line shows
-    them."""
+    """The snapshot's manifests, checked against the operator's policy, with the active
+    profiles; their variables' values are remembered, so no log line shows them."""
     layers = Layers(args, os.environ)
     manifests = read_manifests(
         snap.files,
         operatorenv.from_layers(layers, os.environ),
         problems=snap.problems,
         secrets_dir=settings.secrets_dir(layers, os.environ),
+        policy=read_policy(settings.policy_file(layers), args.repo),
+        profiles=settings.profiles(layers),
     )
     taint.remember(manifests.secret_values())
     return manifests
@@ -109,7 +117,7 @@ def cmd_plan(args: argparse.Namespace) -> ExitCode:
     fmt = PlanFormat(args.format)
     if args.base is None:  # against what runs
         manifests, revision = manifests_at(args, args.head)
-        with Reconciler.open(settings.from_args(args), environment(args)) as rec:
+        with Reconciler.open(run_settings(args), environment(args)) as rec:
             planned = rec.prepare(manifests, revision, allow_empty=args.allow_empty)
         _print_plan(planned.plan, fmt)
         for warning in planned.desired.warnings:
@@ -139,7 +147,7 @@ def cmd_apply(args: argparse.Namespace) -> ExitCode:
             "3 when some services failed"
         )
     manifests, revision = manifests_at(args, args.rev)
-    with Reconciler.open(settings.from_args(args), environment(args)) as rec:
+    with Reconciler.open(run_settings(args), environment(args)) as rec:
         result = rec.sync(manifests, revision, dry_run=args.dry_run, allow_empty=args.allow_empty)
     _print_plan(result.plan, PlanFormat.TEXT)
     if result.dry_run:

@@ -14,7 +14,7 @@ from syncd.cli.commands import cmd_apply, cmd_plan, cmd_run, cmd_schema, cmd_val
 from syncd.cli.report import ReportFormat
 from syncd.cli.tasks import cmd_service, cmd_volume
 from syncd.daemon.tasks import Task
-from syncd.errors import ExitCode, InvalidRevision, ManifestError, SyncdError
+from syncd.errors import ExitCode, InvalidRevision, ManifestError, PolicyFileError, SyncdError
 from syncd.render import PlanFormat
 
 DETAILED = f"{ExitCode.OK} no changes, {ExitCode.CHANGES} changes, {ExitCode.ERROR} error"
@@ -30,6 +30,13 @@ def _add_source_args(parser: argparse.ArgumentParser) -> None:
         help="manifest root inside the repo; repeatable (default: the whole repo)",
     )
     operatorenv.add_arguments(parser)
+
+
+def _add_settings_args(parser: argparse.ArgumentParser) -> None:
+    """The shared settings, and those that decide what a revision may ask for (policy,
+    profiles)."""
+    settings.add_arguments(parser)
+    settings.add_manifest_arguments(parser)
 
 
 def _add_daemon_args(parser: argparse.ArgumentParser) -> None:
@@ -61,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=[f.value for f in ReportFormat],
         help="text, json, or github (workflow annotations)",
     )
+    settings.add_manifest_arguments(validate)
     validate.set_defaults(func=cmd_validate)
 
     plan_cmd = sub.add_parser(
@@ -71,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"and --head (default: the files on disk). Exit codes: {DETAILED}.",
     )
     _add_source_args(plan_cmd)
-    settings.add_arguments(plan_cmd)
+    _add_settings_args(plan_cmd)
     plan_cmd.add_argument("--base", help="the revision to compare against (e.g. origin/main)")
     plan_cmd.add_argument(
         "--head",
@@ -105,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"{ExitCode.PARTIAL} applied but some services failed.",
     )
     _add_source_args(apply)
-    settings.add_arguments(apply)
+    _add_settings_args(apply)
     apply.add_argument("--rev", help="git revision to apply (default: the files on disk)")
     apply.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     apply.add_argument(
@@ -149,8 +157,20 @@ def build_parser() -> argparse.ArgumentParser:
         f"settings unusable; {ExitCode.OK} after SIGTERM/SIGINT.",
     )
     runconfig.add_arguments(run)
-    settings.add_arguments(run)
+    _add_settings_args(run)
     run.set_defaults(func=cmd_run)
+
+    from syncd.cli import convert
+
+    converter = sub.add_parser(
+        "convert",
+        help="print a Compose file as a native Stack; exit 1 when something is not carried over",
+        description="Print the native Stack document equivalent to a Compose file (stdout) and, "
+        "on stderr, what could not be carried over. Values from the environment are printed as "
+        f"<redacted>. Exit codes: {ExitCode.OK} all carried over, {ExitCode.ERROR} not all.",
+    )
+    convert.add_arguments(converter)
+    converter.set_defaults(func=convert.cmd_convert)
 
     schema = sub.add_parser("schema", help="write the manifests' JSON Schemas")
     schema.add_argument("--out", default="schemas", help="directory (default: schemas)")
@@ -169,6 +189,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in err.problems:
             print(problem, file=sys.stderr)
         return ExitCode.ERROR
+    except PolicyFileError as err:  # the operator's configuration: fix it, nothing was read
+        print(f"syncd: {err}", file=sys.stderr)
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        return ExitCode.CONFIG
     except SyncdError as err:
         print(f"syncd: {taint.scrub_known(str(err))}", file=sys.stderr)
         return ExitCode.ERROR

@@ -24,7 +24,9 @@ from syncd.manifests.checks import check_post_patch
 from syncd.manifests.fields import MountKind, parse_mount
 from syncd.manifests.model import Registry, Service, Stack, StackPatch, Strategy
 from syncd.manifests.parse import Located
+from syncd.manifests.policycheck import patched_problems
 from syncd.manifests.yamlsafe import Path, pointer
+from syncd.policy import Policy
 from syncd.taint import REDACTED
 
 
@@ -103,9 +105,14 @@ def _where(located: Located[Any]) -> str:
 
 
 def _patched(
-    located: Located[Stack], patches: Sequence[Located[StackPatch]], problems: list[Problem]
+    located: Located[Stack],
+    patches: Sequence[Located[StackPatch]],
+    problems: list[Problem],
+    policy: Policy,
 ) -> tuple[Located[Stack], set[Path]]:
-    """The stack with its overlays applied, and the paths that hold values from the env."""
+    """The stack with its overlays applied, and the paths that hold values from the env.
+    What the overlays ask of the host is checked against the operator's `policy` again, at
+    the op that asks for it."""
     secrets: set[Path] = set(located.secrets)
     if not patches:
         return located, secrets
@@ -139,6 +146,7 @@ def _patched(
         where = last.document.positions.locate(("patch",))
         problems.append(Problem(last.path, message, pointer(("patch",)), where))
         return located, set(located.secrets)
+    problems += patched_problems(policy, located.manifest, patched, patches)
     values = located.secret_values.union(*(p.secret_values for p in patches))
     return Located(patched, located.document, frozenset(secrets), values), secrets
 
@@ -342,7 +350,10 @@ def resolve(
     by_stack: dict[StackKey, list[Located[StackPatch]]] = {}
     for patch in sorted(manifests.patches, key=lambda p: (p.path, p.document.index)):
         by_stack.setdefault(patch.manifest.key, []).append(patch)
-    patched = [_patched(s, by_stack.get(s.manifest.key, []), problems) for s in manifests.stacks]
+    patched = [
+        _patched(s, by_stack.get(s.manifest.key, []), problems, manifests.policy)
+        for s in manifests.stacks
+    ]
     if by_stack and not problems:  # the reader checked each file; these are new values
         problems += check_post_patch([s for s, _ in patched], by_stack.keys())
     last = _Last(last_applied, last_secrets or {})

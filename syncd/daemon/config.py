@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from syncd import operatorenv
+from syncd.daemon.policyload import with_policy
 from syncd.errors import SyncdError
 from syncd.manifests.interpolate import REDACTED
 from syncd.settings import SETTING_NAMES, Layers, Settings, from_args
@@ -127,10 +128,10 @@ def resolve(
     env = os.environ if env is None else env
     layers = Layers(args, env)
     layers.check_file(RUN_NAMES | SETTING_NAMES)
-    settings = from_args(args, env, layers)
     repo = layers.get("repo", "")
     if not repo:
         raise SyncdError("no repository: give --repo (or SYNCD_REPO, or repo: in the config file)")
+    settings = with_policy(from_args(args, env, layers), repo)
     secret = _secret(layers, "webhook_secret")
     host, port = _listen(layers.get("listen", "127.0.0.1:8080"))
     paths = tuple(p for p in layers.get("path", "").split(",") if p)
@@ -158,7 +159,7 @@ def resolve(
 def describe(config: RunConfig, settings: Settings, layers: Layers) -> str:
     """Every resolved setting with where it came from; secret values redacted."""
     rows: list[tuple[str, str, str]] = []
-    values = {f.name: getattr(settings, f.name) for f in fields(settings)}
+    values = {f.name: getattr(settings, f.name) for f in fields(settings) if f.name != "policy"}
     values |= {f.name: getattr(config, f.name) for f in fields(config)}
     values["listen"] = f"{config.host}:{config.port}"
     origin_of = {"paths": "path", "host": "listen", "port": "listen", "env_files": "env_file"}

@@ -84,7 +84,12 @@ class Revisions:
         """The snapshot's manifests, or a ManifestError, also when the reader itself breaks."""
         try:
             manifests = read_manifests(
-                snap.files, self.env, problems=snap.problems, secrets_dir=self.settings.secrets
+                snap.files,
+                self.env,
+                problems=snap.problems,
+                secrets_dir=self.settings.secrets,
+                policy=self.settings.policy,
+                profiles=self.settings.profiles,
             )
         except Exception as err:  # a reader bug: still say in which file(s)
             log_frames("reader_crashed", err)
@@ -99,7 +104,13 @@ class Revisions:
         problems = []
         for file in snap.files:
             try:
-                read_manifests((file,), self.env, secrets_dir=self.settings.secrets)
+                read_manifests(
+                    (file,),
+                    self.env,
+                    secrets_dir=self.settings.secrets,
+                    policy=self.settings.policy,
+                    profiles=self.settings.profiles,
+                )
             except Exception as each:  # only its type is reported
                 problems.append(Problem(file.path, internal(each, "cannot read this file")))
         return problems or [Problem("(revision)", internal(err, "cannot read the manifests"))]

@@ -8,7 +8,7 @@ Stage 2. May import: the root leaves only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
@@ -24,7 +24,9 @@ from syncd.manifests.compose.files import (
 )
 from syncd.manifests.model import Registry, Stack, StackPatch
 from syncd.manifests.parse import Located, parse_document
+from syncd.manifests.policycheck import converted_problems, stack_problems
 from syncd.manifests.yamlsafe import Document, load
+from syncd.policy import BUILTIN, Policy
 from syncd.settings import DEFAULT_LIMITS, Limits
 
 
@@ -42,6 +44,8 @@ class ManifestSet:
     problems: list[Problem] = field(default_factory=list)
     # values Compose files took from the environment, also of those that did not convert
     tainted: set[str] = field(default_factory=set)
+    # the operator's policy the documents were checked against (again after StackPatches)
+    policy: Policy = BUILTIN
 
     @property
     def errors(self) -> list[Problem]:
@@ -77,6 +81,9 @@ def read_manifests(
     limits: Limits = DEFAULT_LIMITS,
     problems: Sequence[Problem] = (),
     secrets_dir: PurePath | None = None,
+    *,
+    policy: Policy = BUILTIN,
+    profiles: Collection[str] = (),
 ) -> ManifestSet:
     """Parse and check every document of `files` (anything with `.path` and `.data` bytes).
 
@@ -84,18 +91,23 @@ def read_manifests(
     `{env: NAME}` may name. `{file: …}` must lie in `secrets_dir` (None: relative paths only).
     A Compose file (`compose.yaml`, `docker-compose.yml`, ...) is a stack; the other YAML files
     in and below its folder are data unless they carry a syncd `kind`
-    (`syncd.manifests.compose.files`).
+    (`syncd.manifests.compose.files`); only its services of the active `profiles` (and those
+    without any) are deployed. Whatever a document asks of the host is checked against the
+    operator's `policy` (`syncd.policy`; the built-in one allows none of it).
     """
-    result = ManifestSet(problems=list(problems))
+    result = ManifestSet(problems=list(problems), policy=policy)
     folders = compose_folders(f.path for f in files)
     revision = {f.path: f.data for f in files}
     for file in files:
         if is_compose(file.path):
-            compose = read_compose(file.path, file.data, env, revision, limits=limits)
+            compose = read_compose(
+                file.path, file.data, env, revision, limits=limits, policy=policy, profiles=profiles
+            )
             result.problems += compose.problems
             result.tainted |= compose.secret_values
             if compose.stack is not None:
                 result.stacks.append(compose.stack)
+                result.problems += converted_problems(policy, compose.stack, compose.problems)
             continue
         documents, load_problems = load(file.path, file.data, limits)
         if in_compose_folder(file.path, folders) and not has_kind(documents):
@@ -109,6 +121,7 @@ def read_manifests(
             manifest = located.manifest
             if isinstance(manifest, Stack):
                 result.stacks.append(located)
+                result.problems += stack_problems(policy, located)
             elif isinstance(manifest, StackPatch):
                 result.patches.append(located)
             else:

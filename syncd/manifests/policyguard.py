@@ -13,6 +13,7 @@ Shapes the model would refuse are skipped here: the model reports them. Pure: no
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -48,8 +49,11 @@ NAMESPACE_KEYS = {
     "userns_mode": "userns_mode",
     "cgroup": "cgroup",
 }
-# Bridge network options that stay inside the network (the rest name host interfaces, routing).
-SAFE_NETWORK_OPTIONS = frozenset({"com.docker.network.driver.mtu"})
+# Bridge network options that stay inside the network (the rest name host interfaces, routing):
+# the MTU, and whether the bridge's own containers may talk to each other.
+SAFE_NETWORK_OPTIONS = frozenset(
+    {"com.docker.network.driver.mtu", "com.docker.network.bridge.enable_icc"}
+)
 # `blkio_config` entries that name a host block device by its path.
 BLKIO_DEVICE_KEYS = (
     "weight_device", "device_read_bps", "device_write_bps", "device_read_iops", "device_write_iops",
@@ -73,9 +77,14 @@ class _Spelled:
     camel: bool
 
 
+@functools.cache
+def _camel(key: str) -> str:
+    return to_camel(key)  # pydantic's is a few regex passes: once per key name, not per read
+
+
 def _get(svc: _Spelled, key: str) -> tuple[str, Any]:
     """The key as spelled in this reading, and its value (None when absent)."""
-    spelling = to_camel(key) if svc.camel else key
+    spelling = _camel(key) if svc.camel else key
     return spelling, svc.mapping.get(spelling)
 
 
@@ -129,11 +138,22 @@ def service_findings(
     allowed: Allowed, service: Mapping[str, Any], at: Path, project_files: bool = False
 ) -> list[Finding]:
     found: dict[tuple[Path, str], Finding] = {}
-    for camel in (False, True):
+    for camel in _spellings(service):
         for where, refusal in _service(allowed, _Spelled(service, camel), project_files):
             path = (*at, *where)
             found.setdefault((path, str(refusal)), Finding(path, refusal))
     return list(found.values())
+
+
+def _spellings(service: Mapping[str, Any]) -> tuple[bool, ...]:
+    """The readings worth walking: a one-word key (`privileged`) is spelled alike in both, so
+    a mapping without a capital letter needs only Compose's, one without `_` only syncd's."""
+    names = [k for k in service if isinstance(k, str)]
+    camel = any(not k.islower() for k in names)
+    snake = any("_" in k for k in names)
+    if camel and snake:
+        return (False, True)
+    return (True,) if camel else (False,)
 
 
 def _service(

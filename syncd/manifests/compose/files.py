@@ -20,6 +20,7 @@ from syncd.manifests.compose.reader import compose_to_stack
 from syncd.manifests.model import Kind, Stack
 from syncd.manifests.parse import Located
 from syncd.manifests.yamlsafe import Document, Schema, load
+from syncd.policy import BUILTIN, Policy
 from syncd.settings import DEFAULT_LIMITS, Limits
 
 COMPOSE_NAMES = frozenset(
@@ -74,6 +75,7 @@ def read_compose(
     *,
     limits: Limits = DEFAULT_LIMITS,
     profiles: Collection[str] = (),
+    policy: Policy = BUILTIN,
 ) -> ComposeRead:
     """One Compose file (YAML 1.2 scalars, one document) converted to a located `Stack`."""
     documents, problems = load(path, data, limits, schema=Schema.COMPOSE)
@@ -84,6 +86,6 @@ def read_compose(
         message = f"a Compose file holds exactly one document, found {found}"
         at = documents[1].positions.locate(()) if documents else Position(1, 1)
         return ComposeRead(None, [Problem(path, message, "", at)], frozenset())
-    conversion = compose_to_stack(documents[0], env, files, profiles=profiles)
+    conversion = compose_to_stack(documents[0], env, files, profiles=profiles, policy=policy)
     carried = [*conversion.problems, *(not_carried_problem(n) for n in conversion.not_carried)]
     return ComposeRead(conversion.located(), carried, conversion.secret_values)

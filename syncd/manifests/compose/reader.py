@@ -31,6 +31,7 @@ from syncd.manifests.compose.context import (
     is_extension,
     kind_of,
 )
+from syncd.manifests.compose.guard import check_policy
 from syncd.manifests.compose.names import (
     case_collisions,
     is_dns_label,
@@ -44,6 +45,7 @@ from syncd.manifests.interpolate import Flavour, interpolate
 from syncd.manifests.model import Stack
 from syncd.manifests.parse import Located, suggest
 from syncd.manifests.yamlsafe import Document, Path, Positions
+from syncd.policy import BUILTIN, Policy
 from syncd.secretpolicy import is_own
 
 IDENTITY = frozenset({"x-syncd", "name"})
@@ -221,9 +223,12 @@ def compose_to_stack(
     files: Mapping[str, bytes],
     *,
     profiles: Collection[str] = (),
+    policy: Policy | None = BUILTIN,
 ) -> Conversion:
     """Read one Compose file (`document`, at its repository path) against the operator's
-    variables `env` and the revision's `files` (repository path -> content)."""
+    variables `env`, the revision's `files` (repository path -> content) and the operator's
+    `policy` (what its deployed services may ask of the host; None: not checked, for
+    `syncd convert`, which deploys nothing)."""
     path = document.path
     folder = posixpath.dirname(path)
     ctx = Context(path, document.positions)
@@ -258,6 +263,8 @@ def compose_to_stack(
         )
     deployed = [n for n, s in services.items() if _active(n, s, profiles, ctx)]
     networks = _members(body, "networks", ctx)
+    if policy is not None:
+        check_policy(body, project or "", deployed, policy, ctx)
     scope = Scope(
         lookup,
         secret_names,
