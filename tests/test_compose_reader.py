@@ -38,7 +38,7 @@ GROUPS = sorted(
 DNS = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 # Expected errors that need what the reader cannot know (the engine's API version, an ipam
-# subnet, a policy, a merge by `extends`) or a key the model does not carry yet: the reader notes
+# subnet, a policy) or a key the model does not carry yet: the reader notes
 # them at their place; the later stage that carries them makes them errors.
 LATER_ERRORS = {
     "deploy-bad": {
@@ -55,12 +55,6 @@ LATER_ERRORS = {
     "unsupported": {
         "services.subpath.volumes[0].volume.subpath",
         "services.imagemount.volumes[0].type",
-    },
-    "extends-bad": {
-        "services.outside.extends.file",
-        "services.remote.extends.file",
-        "services.missing.extends",
-        "services.selfloop.extends",
     },
 }
 

@@ -184,20 +184,6 @@ def test_a_document_that_is_not_a_mapping_is_an_error() -> None:
     assert messages(conv) == [": a Compose file is a mapping with 'services', got a list"]
 
 
-def test_a_service_that_extends_another_is_left_out_until_extends_is_carried() -> None:
-    conv = convert(
-        "services:\n"
-        "  base: {image: busybox:1.36, command: sleep 1}\n"
-        "  web:\n"
-        "    image: busybox:1.36\n"
-        "    extends: base\n"
-    )
-    assert set(services(conv)) == {"base"}
-    assert any(
-        n.key == "extends" and n.pointer == "/services/web/extends" for n in conv.not_carried
-    )
-
-
 def test_unknown_keys_of_top_level_members_are_errors() -> None:
     conv = convert(
         "services: {}\nnetworks:\n  front: {internl: true}\nvolumes:\n  data: {extrnal: true}\n"
@@ -266,10 +252,10 @@ def test_a_dependency_on_a_service_not_carried_is_noted_and_left_out() -> None:
     conv = convert(
         "services:\n"
         "  base: {image: busybox:1.36}\n"
-        "  db: {image: busybox:1.36, extends: base}\n"
+        "  my_db: {image: busybox:1.36}\n"
         "  web:\n"
         "    image: busybox:1.36\n"
-        "    depends_on: [db, base]\n"
+        "    depends_on: [my_db, base]\n"
     )
     assert services(conv)["web"]["dependsOn"] == {"base": "service_started"}
     noted = [n for n in conv.not_carried if n.key == "depends_on.not_carried"]

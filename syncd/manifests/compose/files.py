@@ -84,6 +84,6 @@ def read_compose(
         message = f"a Compose file holds exactly one document, found {found}"
         at = documents[1].positions.locate(()) if documents else Position(1, 1)
         return ComposeRead(None, [Problem(path, message, "", at)], frozenset())
-    conversion = compose_to_stack(documents[0], env, files, profiles=profiles)
+    conversion = compose_to_stack(documents[0], env, files, profiles=profiles, limits=limits)
     carried = [*conversion.problems, *(not_carried_problem(n) for n in conversion.not_carried)]
     return ComposeRead(conversion.located(), carried, conversion.secret_values)

@@ -31,6 +31,7 @@ from syncd.manifests.compose.context import (
     is_extension,
     kind_of,
 )
+from syncd.manifests.compose.extends import resolve_extends
 from syncd.manifests.compose.names import (
     case_collisions,
     is_dns_label,
@@ -44,6 +45,7 @@ from syncd.manifests.model import Stack
 from syncd.manifests.parse import Located, suggest
 from syncd.manifests.yamlsafe import Document, Path, Positions
 from syncd.secretpolicy import is_own
+from syncd.settings import DEFAULT_LIMITS, Limits
 
 IDENTITY = frozenset({"x-syncd", "name"})
 
@@ -222,12 +224,13 @@ def compose_to_stack(
     files: Mapping[str, bytes],
     *,
     profiles: Collection[str] = (),
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Conversion:
     """Read one Compose file (`document`, at its repository path) against the operator's
     variables `env` and the revision's `files` (repository path -> content)."""
     path = document.path
     folder = posixpath.dirname(path)
-    ctx = Context(path, document.positions)
+    ctx = Context(path, Positions(dict(document.positions.values), dict(document.positions.keys)))
     data = document.data
     if not isinstance(data, dict):
         ctx.error((), f"a Compose file is a mapping with 'services', got {kind_of(data)}")
@@ -238,6 +241,8 @@ def compose_to_stack(
     project, stack = read_identity(data, committed, posixpath.basename(folder), ctx)
     lookup = {**dotenv, **operator}
     raw = {k: v for k, v in data.items() if k not in IDENTITY}
+    if isinstance(raw.get("services"), dict):
+        raw["services"] = resolve_extends(raw["services"], ctx, Revision(folder, files), limits)
     filled = interpolate(raw, lookup, flavour=Flavour.COMPOSE)
     secret_names = frozenset(operator) | frozenset(dotenv_tainted)
     ctx.secrets, ctx.secret_values = operator_taint(raw, filled.secrets, lookup, secret_names)
