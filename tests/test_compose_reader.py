@@ -35,7 +35,7 @@ GROUPS = sorted(
     for p in KEYS.glob("*.yaml")
     if not p.name.endswith((".expect.yaml", ".policy.yaml"))
 )
-DNS = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+DNS = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")  # a service or volume name (Compose alphabet)
 
 # Expected errors that need what the reader cannot know (the engine's API version, an ipam
 # subnet, a policy) or a key the model does not carry yet: the reader notes

@@ -248,23 +248,6 @@ def test_native_checks_on_a_converted_stack_point_at_the_compose_lines() -> None
     assert ("api/compose.yaml", 4, "/services/api/volumes/1") in where  # one mountpoint twice
 
 
-def test_a_dependency_on_a_service_not_carried_is_noted_and_left_out() -> None:
-    conv = convert(
-        "services:\n"
-        "  base: {image: busybox:1.36}\n"
-        "  my_db: {image: busybox:1.36}\n"
-        "  web:\n"
-        "    image: busybox:1.36\n"
-        "    depends_on: [my_db, base]\n"
-    )
-    assert services(conv)["web"]["dependsOn"] == {"base": "service_started"}
-    noted = [n for n in conv.not_carried if n.key == "depends_on.not_carried"]
-    assert [(n.pointer, n.position.line) for n in noted] == [("/services/web/depends_on/0", 6)]
-    located = conv.located()
-    assert located is not None
-    assert check([located], [], []) == []
-
-
 def test_values_from_the_committed_env_file_are_not_secret_but_operator_values_are() -> None:
     conv = convert(
         "services:\n"

@@ -78,6 +78,27 @@ def check_dns_label(value: str) -> str:
 
 Name = Annotated[str, AfterValidator(check_dns_label)]
 
+MEMBER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
+
+
+def check_member_name(value: str) -> str:
+    """A service or volume name: Compose's alphabet (letters of either case, digits, `_`, `.`,
+    `-`), starting with a letter or digit (Docker's rule for container and volume names; never
+    `.` or `..`), at most 63 characters (a service name is its DNS name in the project network).
+    Engine names stay unambiguous (`shop_default_my_app.web`): project and stack hold no `_`."""
+    if len(value) > 63:
+        raise _fail("name", f"{value[:20]!r}... is {len(value)} characters; names have at most 63")
+    if not MEMBER_NAME.fullmatch(value):
+        raise _fail(
+            "name",
+            f"{_clip(value)!r} is not a valid name: use letters, digits, '_', '.' and '-', "
+            "starting with a letter or digit",
+        )
+    return value
+
+
+MemberName = Annotated[str, AfterValidator(check_member_name)]
+
 
 class Protocol(StrEnum):
     TCP = "tcp"

@@ -27,16 +27,11 @@ from syncd.manifests.compose.context import (
     Context,
     NotCarried,
     Revision,
-    clip,
     is_extension,
     kind_of,
 )
 from syncd.manifests.compose.extends import resolve_extends
-from syncd.manifests.compose.names import (
-    case_collisions,
-    is_dns_label,
-    member_problem,
-)
+from syncd.manifests.compose.names import case_collisions, member_problem
 from syncd.manifests.compose.project import read_dotenv, read_identity, x_syncd
 from syncd.manifests.compose.provenance import operator_taint
 from syncd.manifests.compose.services import Scope, convert_service
@@ -102,8 +97,6 @@ def _top_level(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
         for key in spec:
             if key in keys.VOLUME_KEYS:
                 ctx.later((*at, key), f"volumes.{key}", f"a volume's {key}")
-        if not is_dns_label(name):
-            ctx.later(at, "volumes.name_alphabet", f"volume name {clip(name)!r} ('_', '.', case)")
     return volumes
 
 
@@ -184,28 +177,11 @@ def _services(
                     f"published by service {published[port]!r}",
                 )
             published.setdefault(port, name)
-        if not is_dns_label(name):
-            ctx.later(at, "services.name_alphabet", f"service name {clip(name)!r} ('_', '.', case)")
-            continue
         native[name] = converted.data
         secrets.update(("services", name, *p) for p in converted.secrets)
         origins[("services", name)] = at
         origins.update({("services", name, *p): c for p, c in converted.origins.items()})
-    _drop_dangling(native, origins, ctx)
     return native, secrets, origins
-
-
-def _drop_dangling(native: dict[str, Any], origins: Mapping[Path, Path], ctx: Context) -> None:
-    """A dependency on a service the stack does not carry (it uses `extends`, or its name is
-    not one of syncd's yet) is noted and left out, so the native stack stays whole."""
-    for name, service in native.items():
-        depends = service.get("dependsOn")
-        if not depends:
-            continue
-        for dep in [d for d in depends if d not in native]:
-            at = origins.get(("services", name, "dependsOn", dep), ("services", name))
-            ctx.later(at, "depends_on.not_carried", f"a dependency on {dep!r}, not carried yet")
-            del depends[dep]
 
 
 def _positions(origins: Mapping[Path, Path], ctx: Context) -> Positions:
@@ -289,7 +265,7 @@ def compose_to_stack(
         "name": stack,
         "strategy": "declare",
         "services": native,
-        "volumes": {n: {} for n in volumes if is_dns_label(n) and not volumes[n].get("external")},
+        "volumes": {n: {} for n in volumes if not volumes[n].get("external")},
     }
     if not ctx.has_errors():
         try:
