@@ -203,3 +203,21 @@ def test_validate_and_plan_a_repo_using_extends(
     out = capsys.readouterr().out
     assert code == 2, out
     assert "busybox:1.37" in out and "shop/default/web" in out.replace('"', "")
+
+
+def test_a_shared_file_read_by_extends_is_data_not_a_manifest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Mapping decision D19b: `common.yml` beside (not in) the Compose folders has no `kind`."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.write("common.yml", "services:\n  base: {image: busybox:1.36, command: [sleep, '9']}\n")
+    for name in ("shop", "blog"):
+        repo.write(
+            f"{name}/compose.yaml",
+            f"services:\n  {name}-web:\n    extends: {{file: ../common.yml, service: base}}\n",
+        )
+    repo.write("notes.yml", "services:\n  stray: {image: busybox:1.36}\n")  # read by no one
+    repo.commit("shared base")
+    assert main(["validate", "--repo", str(repo.path), "--rev", "HEAD", "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert [p["path"] for p in report["problems"] if p["severity"] == "error"] == ["notes.yml"]

@@ -11,6 +11,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from collections.abc import Callable
@@ -55,10 +56,12 @@ DockerText = Annotated[str, AfterValidator(check_no_nul)]
 
 
 def _parses(parser: Callable[[str], object]) -> Callable[[str], str]:
-    """A validator that keeps the text as written, once `parser` accepts it."""
+    """A validator that keeps the text as written, once `parser` accepts it. Texts accepted
+    are remembered (the parsers are pure): a revision repeats its values many times."""
+    accepted = functools.lru_cache(maxsize=4096)(parser)
 
     def check(value: str) -> str:
-        parser(value)
+        accepted(value)
         return value
 
     return check
@@ -222,6 +225,7 @@ MIN_MEMORY = 6 * 1024**2  # Docker refuses smaller limits.
 MAX_MEMORY = 2**63 - 1  # Docker's field is a signed 64-bit integer.
 
 
+@functools.lru_cache(maxsize=4096)  # pure; a revision repeats its values
 def parse_memory(raw: str) -> int:
     """Bytes of a compose-style byte value (`512mb`, `1g`, `1048576`)."""
     match = _MEMORY.fullmatch(raw.strip(" \t"))
@@ -249,6 +253,7 @@ MIN_CPUS = Decimal("0.01")  # Docker's smallest CPU quota (1 ms per 100 ms perio
 MAX_CPUS = 8192  # the kernel's largest CPU count (NR_CPUS); Docker refuses more than the host has
 
 
+@functools.lru_cache(maxsize=4096)  # pure; a revision repeats its values
 def parse_cpus(raw: str) -> Decimal:
     text = raw.strip(" \t")
     if not _CPUS.fullmatch(text):
@@ -286,6 +291,7 @@ MIN_DURATION = Fraction(1, 1000)  # Docker refuses a healthcheck duration under 
 MAX_DURATION = Fraction(365 * 24 * 3600)  # a year: far below Docker's 64-bit nanoseconds
 
 
+@functools.lru_cache(maxsize=4096)  # pure; a revision repeats its values
 def parse_duration(raw: str) -> float:
     """Seconds of a compose-style duration (`10s`, `1m30s`, `500ms`)."""
     text = raw.strip(" \t")

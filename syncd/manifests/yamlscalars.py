@@ -17,6 +17,7 @@ both schemas (manifests have no date fields). Pure: no I/O.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -82,6 +83,7 @@ _FLOAT12 = re.compile(
 _RADIX = {"x": 16, "o": 8, "b": 2}
 
 
+@functools.lru_cache(maxsize=8192)  # pure; keys and values repeat across a revision
 def _resolve12(value: str) -> str:
     if _NULL12.fullmatch(value):
         return _NULL

@@ -17,6 +17,7 @@ another file are located at that `extends`. Pure: no I/O.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -242,16 +243,20 @@ def _rebase_mount(item: Any, move: Callable[[str], str]) -> Any:
     return item
 
 
+@functools.lru_cache(maxsize=64)
+def _services_of(path: str, data: bytes, limits: Limits) -> dict[str, Any] | None:
+    """The `services` of another Compose file, parsed once for every file that extends it (a
+    shared `common.yml`): read-only, merging copies what it changes."""
+    documents, problems = load(path, data, limits, schema=Schema.COMPOSE)
+    body = documents[0].data if len(documents) == 1 and not problems else None
+    found = body.get("services") if isinstance(body, dict) else None
+    return found if isinstance(found, dict) else None
+
+
 def _load(walk: _Walk, path: str) -> dict[str, Any] | None:
     if path not in walk.files:
         data = walk.revision.read(path)
-        services: dict[str, Any] | None = None
-        if data is not None:
-            documents, problems = load(path, data, walk.limits, schema=Schema.COMPOSE)
-            body = documents[0].data if len(documents) == 1 and not problems else None
-            found = body.get("services") if isinstance(body, dict) else None
-            services = found if isinstance(found, dict) else None
-        walk.files[path] = services
+        walk.files[path] = None if data is None else _services_of(path, data, walk.limits)
     return walk.files[path]
 
 
@@ -361,12 +366,13 @@ def _count(value: Any) -> int:
 
 def resolve_extends(
     services: dict[str, Any], ctx: Context, revision: Revision, limits: Limits = DEFAULT_LIMITS
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], frozenset[str]]:
     """`services` (of the Compose file at `ctx.path`) with every `extends` merged in, the
-    positions of the merged values recorded in `ctx.positions`. A service whose `extends` is in
-    error keeps its `extends` (the reader then leaves it out; the error is reported)."""
+    positions of the merged values recorded in `ctx.positions`, and the other files read (data
+    for the Compose file, not manifests: D19b). A service whose `extends` is in error keeps its
+    `extends` (the reader then leaves it out; the error is reported)."""
     if not any(isinstance(s, dict) and "extends" in s for s in services.values()):
-        return services
+        return services, frozenset()
     walk = _Walk(ctx, revision, services, limits)
     out: dict[str, Any] = {}
     for name, service in services.items():
@@ -383,4 +389,4 @@ def resolve_extends(
             ctx.positions.values[(*at, *path)] = value
             if key is not None:
                 ctx.positions.keys[(*at, *path)] = key
-    return out
+    return out, frozenset(walk.files)

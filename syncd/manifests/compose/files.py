@@ -64,6 +64,7 @@ class ComposeRead:
     stack: Located[Stack] | None
     problems: list[Problem]
     secret_values: frozenset[str]
+    referenced: frozenset[str] = frozenset()  # files read through `extends`: data (D19b)
 
 
 def read_compose(
@@ -86,4 +87,6 @@ def read_compose(
         return ComposeRead(None, [Problem(path, message, "", at)], frozenset())
     conversion = compose_to_stack(documents[0], env, files, profiles=profiles, limits=limits)
     carried = [*conversion.problems, *(not_carried_problem(n) for n in conversion.not_carried)]
-    return ComposeRead(conversion.located(), carried, conversion.secret_values)
+    return ComposeRead(
+        conversion.located(), carried, conversion.secret_values, conversion.referenced
+    )

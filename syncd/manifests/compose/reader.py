@@ -57,12 +57,16 @@ class Conversion:
     secrets: frozenset[Path] = frozenset()
     secret_values: frozenset[str] = frozenset()
     positions: Positions = field(default_factory=Positions)  # of `data`'s paths, in the file
+    referenced: frozenset[str] = frozenset()  # other files read (`extends`): data, not manifests
+    validated: Stack | None = field(default=None, compare=False)  # `data` as a `Stack`, once
 
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.severity is Severity.ERROR]
 
     def stack(self) -> Stack | None:
+        if self.validated is not None:
+            return self.validated
         return Stack.model_validate(self.data) if self.data is not None else None
 
     def located(self) -> Located[Stack] | None:
@@ -217,8 +221,10 @@ def compose_to_stack(
     project, stack = read_identity(data, committed, posixpath.basename(folder), ctx)
     lookup = {**dotenv, **operator}
     raw = {k: v for k, v in data.items() if k not in IDENTITY}
+    referenced: frozenset[str] = frozenset()
     if isinstance(raw.get("services"), dict):
-        raw["services"] = resolve_extends(raw["services"], ctx, Revision(folder, files), limits)
+        revision = Revision(folder, files)
+        raw["services"], referenced = resolve_extends(raw["services"], ctx, revision, limits)
     filled = interpolate(raw, lookup, flavour=Flavour.COMPOSE)
     secret_names = frozenset(operator) | frozenset(dotenv_tainted)
     ctx.secrets, ctx.secret_values = operator_taint(raw, filled.secrets, lookup, secret_names)
@@ -227,7 +233,9 @@ def compose_to_stack(
     for at, message in filled.warnings:
         ctx.warn(at, message)
     if filled.problems:
-        return Conversion(path, None, tuple(ctx.problems), tuple(ctx.not_carried))
+        return Conversion(
+            path, None, tuple(ctx.problems), tuple(ctx.not_carried), referenced=referenced
+        )
     body: dict[str, Any] = filled.value
     volumes = _top_level(body, ctx)
     services = body.get("services") or {}
@@ -267,9 +275,10 @@ def compose_to_stack(
         "services": native,
         "volumes": {n: {} for n in volumes if not volumes[n].get("external")},
     }
+    validated = None
     if not ctx.has_errors():
         try:
-            Stack.model_validate(result)
+            validated = Stack.model_validate(result)
         except ValidationError as err:
             detail = err.errors(include_url=False)[0]
             where = "/".join(str(p) for p in detail["loc"])
@@ -283,4 +292,6 @@ def compose_to_stack(
         frozenset(secrets),
         ctx.secret_values,
         _positions(origins, ctx),
+        referenced,
+        validated if ok else None,
     )
