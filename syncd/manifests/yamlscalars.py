@@ -83,8 +83,17 @@ _FLOAT12 = re.compile(
 _RADIX = {"x": 16, "o": 8, "b": 2}
 
 
-@functools.lru_cache(maxsize=8192)  # pure; keys and values repeat across a revision
 def _resolve12(value: str) -> str:
+    """The YAML 1.2 tag of a plain scalar; short ones remembered (keys and values repeat)."""
+    return _resolve12_short(value) if len(value) <= 64 else _resolve12_text(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _resolve12_short(value: str) -> str:
+    return _resolve12_text(value)
+
+
+def _resolve12_text(value: str) -> str:
     if _NULL12.fullmatch(value):
         return _NULL
     if value in _BOOL12:

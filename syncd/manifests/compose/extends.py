@@ -243,7 +243,7 @@ def _rebase_mount(item: Any, move: Callable[[str], str]) -> Any:
     return item
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=8)  # at most 8 files of at most max_file_bytes
 def _services_of(path: str, data: bytes, limits: Limits) -> dict[str, Any] | None:
     """The `services` of another Compose file, parsed once for every file that extends it (a
     shared `common.yml`): read-only, merging copies what it changes."""

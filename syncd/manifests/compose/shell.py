@@ -55,6 +55,10 @@ def _unclosed(text: str) -> str:
 
 @functools.lru_cache(maxsize=1024)  # pure; services of a revision repeat their commands
 def _shell_words(value: str) -> tuple[str, ...]:
+    return _split(value)
+
+
+def _split(value: str) -> tuple[str, ...]:
     return tuple(shlex.split(value, comments=False, posix=True))
 
 
@@ -67,7 +71,7 @@ def split_words(value: str, place: Place) -> tuple[list[str] | None, list[Proble
     if "\x00" in value:
         return None, [place.problem("a NUL character cannot be passed to a container")]
     try:
-        words = list(_shell_words(value))
+        words = list(_shell_words(value) if len(value) <= 1024 else _split(value))
     except ValueError:
         return None, [place.problem(_unclosed(value))]
     if len(words) > MAX_WORDS:
