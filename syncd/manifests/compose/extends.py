@@ -204,7 +204,7 @@ def _merge_lists(key: str, base: _Side, own: _Side, at: Path, out: Spots) -> lis
     return result
 
 
-def _rebase(service: dict[str, Any], source: str, target: str) -> dict[str, Any]:
+def rebase(service: dict[str, Any], source: str, target: str) -> dict[str, Any]:
     """Relative paths of a service written in folder `source`, as seen from folder `target`."""
     if source == target:
         return service
@@ -346,7 +346,7 @@ def _combine(
     walk: _Walk, base: Resolved, own: Resolved, files: tuple[str, str], here: Path
 ) -> Resolved | None:
     """`own` (a service, without its `extends`) over its `base`; `files`: (base's, own's)."""
-    value = _rebase(base.value, posixpath.dirname(files[0]), posixpath.dirname(files[1]))
+    value = rebase(base.value, posixpath.dirname(files[0]), posixpath.dirname(files[1]))
     out: Spots = {}
     merged = _merge("", _Side(value, base.spots), _Side(own.value, own.spots), (), out)
     walk.nodes += _count(merged)

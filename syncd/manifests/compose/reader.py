@@ -31,6 +31,7 @@ from syncd.manifests.compose.context import (
     kind_of,
 )
 from syncd.manifests.compose.extends import resolve_extends
+from syncd.manifests.compose.include import resolve_include
 from syncd.manifests.compose.names import case_collisions, member_problem
 from syncd.manifests.compose.project import read_dotenv, read_identity, x_syncd
 from syncd.manifests.compose.provenance import operator_taint
@@ -91,8 +92,6 @@ def _top_level(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
             ctx.warn((key,), "version is obsolete in the Compose Specification: ignored")
         elif key == "models":
             ctx.error((key,), f"models: {keys.NEVER['models']}", key=True)
-        elif key == "include":
-            ctx.later((key,), "include", "including other Compose files")
     for section in ("configs", "secrets"):
         _members(data, section, ctx)
     volumes = _members(data, "volumes", ctx)
@@ -221,10 +220,11 @@ def compose_to_stack(
     project, stack = read_identity(data, committed, posixpath.basename(folder), ctx)
     lookup = {**dotenv, **operator}
     raw = {k: v for k, v in data.items() if k not in IDENTITY}
-    referenced: frozenset[str] = frozenset()
+    revision = Revision(folder, files)
+    referenced = resolve_include(raw, ctx, revision, limits)
     if isinstance(raw.get("services"), dict):
-        revision = Revision(folder, files)
-        raw["services"], referenced = resolve_extends(raw["services"], ctx, revision, limits)
+        raw["services"], extended = resolve_extends(raw["services"], ctx, revision, limits)
+        referenced |= extended
     filled = interpolate(raw, lookup, flavour=Flavour.COMPOSE)
     secret_names = frozenset(operator) | frozenset(dotenv_tainted)
     ctx.secrets, ctx.secret_values = operator_taint(raw, filled.secrets, lookup, secret_names)
