@@ -187,20 +187,6 @@ def test_a_document_that_is_not_a_mapping_is_an_error() -> None:
     assert messages(conv) == [": a Compose file is a mapping with 'services', got a list"]
 
 
-def test_a_service_that_extends_another_is_left_out_until_extends_is_carried() -> None:
-    conv = convert(
-        "services:\n"
-        "  base: {image: busybox:1.36, command: sleep 1}\n"
-        "  web:\n"
-        "    image: busybox:1.36\n"
-        "    extends: base\n"
-    )
-    assert set(services(conv)) == {"base"}
-    assert any(
-        n.key == "extends" and n.pointer == "/services/web/extends" for n in conv.not_carried
-    )
-
-
 def test_unknown_keys_of_top_level_members_are_errors() -> None:
     conv = convert(
         "services: {}\nnetworks:\n  front: {internl: true}\nvolumes:\n  data: {extrnal: true}\n"
@@ -264,23 +250,6 @@ def test_native_checks_on_a_converted_stack_point_at_the_compose_lines() -> None
     where = {(p.path, p.position.line, p.pointer) for p in problems}
     assert ("api/compose.yaml", 7, "/services/api/ports/1") in where  # 8080 published twice
     assert ("api/compose.yaml", 4, "/services/api/volumes/1") in where  # one mountpoint twice
-
-
-def test_a_dependency_on_a_service_not_carried_is_noted_and_left_out() -> None:
-    conv = convert(
-        "services:\n"
-        "  base: {image: busybox:1.36}\n"
-        "  db: {image: busybox:1.36, extends: base}\n"
-        "  web:\n"
-        "    image: busybox:1.36\n"
-        "    depends_on: [db, base]\n"
-    )
-    assert services(conv)["web"]["dependsOn"] == {"base": "service_started"}
-    noted = [n for n in conv.not_carried if n.key == "depends_on.not_carried"]
-    assert [(n.pointer, n.position.line) for n in noted] == [("/services/web/depends_on/0", 6)]
-    located = conv.located()
-    assert located is not None
-    assert check([located], [], []) == []
 
 
 def test_values_from_the_committed_env_file_are_not_secret_but_operator_values_are() -> None:

@@ -282,7 +282,8 @@ def split_reference(reference: str) -> tuple[str, str | None]:
 class Names:
     """Engine object names of one instance: `shop_default_web` (other instances: `blue_shop_...`).
 
-    Project, stack, service and volume names are DNS labels (no `_`), so names never collide.
+    Project and stack names are DNS labels (no `_`), so names never collide, whatever `_` and
+    `.` a service or volume name holds (`shop_default_my_app.web`).
     """
 
     instance: str

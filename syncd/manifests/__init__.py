@@ -98,11 +98,17 @@ def read_manifests(
     result = ManifestSet(problems=list(problems), policy=policy)
     folders = compose_folders(f.path for f in files)
     revision = {f.path: f.data for f in files}
+    composes = {
+        f.path: read_compose(
+            f.path, f.data, env, revision, limits=limits, policy=policy, profiles=profiles
+        )
+        for f in files
+        if is_compose(f.path)
+    }
+    referenced = frozenset().union(*(c.referenced for c in composes.values()))
     for file in files:
-        if is_compose(file.path):
-            compose = read_compose(
-                file.path, file.data, env, revision, limits=limits, policy=policy, profiles=profiles
-            )
+        if file.path in composes:
+            compose = composes[file.path]
             result.problems += compose.problems
             result.tainted |= compose.secret_values
             if compose.stack is not None:
@@ -110,8 +116,9 @@ def read_manifests(
                 result.problems += converted_problems(policy, compose.stack, compose.problems)
             continue
         documents, load_problems = load(file.path, file.data, limits)
-        if in_compose_folder(file.path, folders) and not has_kind(documents):
-            continue  # data beside a Compose file (D19), not a manifest
+        data = in_compose_folder(file.path, folders) or file.path in referenced
+        if data and not has_kind(documents):
+            continue  # data beside a Compose file (D19) or read by its `extends` (D19b)
         result.problems += load_problems
         for document in documents:
             located, doc_problems = _parse(document, env)

@@ -163,23 +163,34 @@ def _ports(stacks: Sequence[Located[Stack]]) -> list[Problem]:
 
 
 def _service_names(stacks: Sequence[Located[Stack]]) -> list[Problem]:
-    seen: dict[tuple[str, str], Located[Stack]] = {}
+    """Service names are the project network's DNS names, which are blind to case: `Web` and
+    `web` are one name, in one stack or across the stacks of a project."""
+    seen: dict[tuple[str, str], tuple[Located[Stack], str]] = {}
     problems = []
     for located in stacks:
         for name in located.manifest.services:
-            key = (located.manifest.project, name)
-            other = seen.get(key)
-            if other is not None and other.manifest.key != located.manifest.key:
+            key = (located.manifest.project, name.lower())
+            other, first = seen.get(key, (located, name))
+            if other.manifest.key != located.manifest.key:
                 problems.append(
                     located.problem(
                         ("services", name),
                         f"service {name!r} is also declared by stack {other.manifest.key} "
-                        f"({_where(other, ('services', name))}); service names are unique in "
+                        f"({_where(other, ('services', first))}); service names are unique in "
                         "a project, since they are its DNS names",
                         key=True,
                     )
                 )
-            seen.setdefault(key, located)
+            elif first != name:
+                problems.append(
+                    located.problem(
+                        ("services", name),
+                        f"services {first!r} and {name!r} differ only in case: one DNS name in "
+                        "the project network",
+                        key=True,
+                    )
+                )
+            seen.setdefault(key, (located, name))
     return problems
 
 

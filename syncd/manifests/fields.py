@@ -11,6 +11,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
@@ -54,11 +55,28 @@ def check_no_nul(value: str) -> str:
 DockerText = Annotated[str, AfterValidator(check_no_nul)]
 
 
+T = TypeVar("T")
+MAX_REMEMBERED_TEXT = 256  # longer texts are parsed each time: the cache stays small
+
+
+def _remembered(parser: Callable[[str], T]) -> Callable[[str], T]:
+    """`parser` (pure) with its results for short texts remembered: a revision repeats its
+    values (`10s`, `256m`) many times. Bounded: 4096 texts of at most 256 characters."""
+    cached = functools.lru_cache(maxsize=4096)(parser)
+
+    @functools.wraps(parser)
+    def parse(raw: str) -> T:
+        return cached(raw) if len(raw) <= MAX_REMEMBERED_TEXT else parser(raw)
+
+    return parse
+
+
 def _parses(parser: Callable[[str], object]) -> Callable[[str], str]:
-    """A validator that keeps the text as written, once `parser` accepts it."""
+    """A validator that keeps the text as written, once `parser` accepts it (remembered)."""
+    accepted = _remembered(parser)
 
     def check(value: str) -> str:
-        parser(value)
+        accepted(value)
         return value
 
     return check
@@ -77,6 +95,27 @@ def check_dns_label(value: str) -> str:
 
 
 Name = Annotated[str, AfterValidator(check_dns_label)]
+
+MEMBER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
+
+
+def check_member_name(value: str) -> str:
+    """A service or volume name: Compose's alphabet (letters of either case, digits, `_`, `.`,
+    `-`), starting with a letter or digit (Docker's rule for container and volume names; never
+    `.` or `..`), at most 63 characters (a service name is its DNS name in the project network).
+    Engine names stay unambiguous (`shop_default_my_app.web`): project and stack hold no `_`."""
+    if len(value) > 63:
+        raise _fail("name", f"{value[:20]!r}... is {len(value)} characters; names have at most 63")
+    if not MEMBER_NAME.fullmatch(value):
+        raise _fail(
+            "name",
+            f"{_clip(value)!r} is not a valid name: use letters, digits, '_', '.' and '-', "
+            "starting with a letter or digit",
+        )
+    return value
+
+
+MemberName = Annotated[str, AfterValidator(check_member_name)]
 
 
 class Protocol(StrEnum):
@@ -201,6 +240,7 @@ MIN_MEMORY = 6 * 1024**2  # Docker refuses smaller limits.
 MAX_MEMORY = 2**63 - 1  # Docker's field is a signed 64-bit integer.
 
 
+@_remembered
 def parse_memory(raw: str) -> int:
     """Bytes of a compose-style byte value (`512mb`, `1g`, `1048576`)."""
     match = _MEMORY.fullmatch(raw.strip(" \t"))
@@ -228,6 +268,7 @@ MIN_CPUS = Decimal("0.01")  # Docker's smallest CPU quota (1 ms per 100 ms perio
 MAX_CPUS = 8192  # the kernel's largest CPU count (NR_CPUS); Docker refuses more than the host has
 
 
+@_remembered
 def parse_cpus(raw: str) -> Decimal:
     text = raw.strip(" \t")
     if not _CPUS.fullmatch(text):
@@ -265,6 +306,7 @@ MIN_DURATION = Fraction(1, 1000)  # Docker refuses a healthcheck duration under 
 MAX_DURATION = Fraction(365 * 24 * 3600)  # a year: far below Docker's 64-bit nanoseconds
 
 
+@_remembered
 def parse_duration(raw: str) -> float:
     """Seconds of a compose-style duration (`10s`, `1m30s`, `500ms`)."""
     text = raw.strip(" \t")

@@ -21,6 +21,7 @@ from syncd.manifests.fields import (
     EnvName,
     EnvValue,
     ImageRef,
+    MemberName,
     MemoryString,
     MountString,
     Name,
@@ -101,7 +102,7 @@ def _depends_list(value: Any) -> Any:
     return value
 
 
-DependsOn = Annotated[dict[Name, DependsCondition], BeforeValidator(_depends_list)]
+DependsOn = Annotated[dict[MemberName, DependsCondition], BeforeValidator(_depends_list)]
 
 
 class Service(ProcessFields, SecurityFields, NetworkFields, FilesFields, LifecycleFields):
@@ -151,11 +152,11 @@ class Stack(StackNetworkFields, StackFilesFields):
     name: Name = DEFAULT_STACK
     description: str | None = None
     strategy: Strategy = Strategy.DECLARE
-    services: Annotated[dict[Name, Service], BeforeValidator(_empty_if_null)] = Field(
+    services: Annotated[dict[MemberName, Service], BeforeValidator(_empty_if_null)] = Field(
         default_factory=dict
     )
     volumes: Annotated[
-        dict[Name, Annotated[Volume, BeforeValidator(_empty_if_null)]],
+        dict[MemberName, Annotated[Volume, BeforeValidator(_empty_if_null)]],
         BeforeValidator(_empty_if_null),
     ] = Field(default_factory=dict)
 

@@ -17,6 +17,7 @@ both schemas (manifests have no date fields). Pure: no I/O.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -83,6 +84,16 @@ _RADIX = {"x": 16, "o": 8, "b": 2}
 
 
 def _resolve12(value: str) -> str:
+    """The YAML 1.2 tag of a plain scalar; short ones remembered (keys and values repeat)."""
+    return _resolve12_short(value) if len(value) <= 64 else _resolve12_text(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _resolve12_short(value: str) -> str:
+    return _resolve12_text(value)
+
+
+def _resolve12_text(value: str) -> str:
     if _NULL12.fullmatch(value):
         return _NULL
     if value in _BOOL12:

@@ -65,6 +65,7 @@ class ComposeRead:
     stack: Located[Stack] | None
     problems: list[Problem]
     secret_values: frozenset[str]
+    referenced: frozenset[str] = frozenset()  # files read through `extends`: data (D19b)
 
 
 def read_compose(
@@ -86,6 +87,10 @@ def read_compose(
         message = f"a Compose file holds exactly one document, found {found}"
         at = documents[1].positions.locate(()) if documents else Position(1, 1)
         return ComposeRead(None, [Problem(path, message, "", at)], frozenset())
-    conversion = compose_to_stack(documents[0], env, files, profiles=profiles, policy=policy)
+    conversion = compose_to_stack(
+        documents[0], env, files, profiles=profiles, limits=limits, policy=policy
+    )
     carried = [*conversion.problems, *(not_carried_problem(n) for n in conversion.not_carried)]
-    return ComposeRead(conversion.located(), carried, conversion.secret_values)
+    return ComposeRead(
+        conversion.located(), carried, conversion.secret_values, conversion.referenced
+    )

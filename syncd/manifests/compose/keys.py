@@ -5,7 +5,7 @@
   with the operator policy key that will guard it, where one does);
 - `NEVER`: a key syncd will not honour: an error naming the key, with advice;
 - `IGNORED`: valid and without effect for syncd (client-side keys), or read elsewhere
-  (`profiles`, `extends` is LATER).
+  (`profiles`; `extends`, merged before by `compose.extends`).
 Unknown keys are errors with a "did you mean". Pure: no I/O.
 """
 
@@ -46,7 +46,7 @@ LIFECYCLE: frozenset[str] = frozenset()
 
 CARRIED = _BASE | PROCESS | SECURITY | NETWORK | FILES | LIFECYCLE
 
-IGNORED = frozenset({"attach", "develop", "profiles"})
+IGNORED = frozenset({"attach", "develop", "profiles", "extends"})
 
 BUILD_ADVICE = (
     "syncd deploys images and never builds them: build the image in CI, push it to a registry, "
@@ -89,7 +89,6 @@ _NOT_YET: dict[str, str] = {
     "dns_opt": "resolver options",
     "dns_search": "DNS search domains",
     "domainname": "the NIS domain name",
-    "extends": "inheriting another service's definition",
     "extra_hosts": "/etc/hosts entries",
     "gpus": "GPU requests (policy: devices)",
     "group_add": "supplementary groups",

@@ -18,7 +18,6 @@ from collections.abc import Collection
 from typing import Any
 
 from syncd.manifests.compose.context import Context, clip, kind_of
-from syncd.manifests.compose.names import is_dns_label
 from syncd.manifests.fields import parse_duration
 from syncd.manifests.model import DependsCondition, RestartPolicy
 from syncd.manifests.parse import suggest
@@ -166,9 +165,6 @@ def read_depends_on(
             )
         if required is not True:
             ctx.later((*here, "required"), "depends_on.required", "an optional dependency")
-        if not is_dns_label(name):
-            ctx.later(here, "services.name_alphabet", f"service name {clip(name)!r}")
-            continue
         out[name] = condition
     return out
 

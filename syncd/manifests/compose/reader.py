@@ -27,16 +27,13 @@ from syncd.manifests.compose.context import (
     Context,
     NotCarried,
     Revision,
-    clip,
     is_extension,
     kind_of,
 )
+from syncd.manifests.compose.extends import resolve_extends
 from syncd.manifests.compose.guard import check_policy
-from syncd.manifests.compose.names import (
-    case_collisions,
-    is_dns_label,
-    member_problem,
-)
+from syncd.manifests.compose.include import resolve_include
+from syncd.manifests.compose.names import case_collisions, member_problem
 from syncd.manifests.compose.networking import read_stack_networks
 from syncd.manifests.compose.project import read_dotenv, read_identity, x_syncd
 from syncd.manifests.compose.provenance import operator_taint
@@ -47,6 +44,7 @@ from syncd.manifests.parse import Located, suggest
 from syncd.manifests.yamlsafe import Document, Path, Positions
 from syncd.policy import BUILTIN, Policy
 from syncd.secretpolicy import is_own
+from syncd.settings import DEFAULT_LIMITS, Limits
 
 IDENTITY = frozenset({"x-syncd", "name"})
 
@@ -63,12 +61,16 @@ class Conversion:
     secrets: frozenset[Path] = frozenset()
     secret_values: frozenset[str] = frozenset()
     positions: Positions = field(default_factory=Positions)  # of `data`'s paths, in the file
+    referenced: frozenset[str] = frozenset()  # other files read (`extends`): data, not manifests
+    validated: Stack | None = field(default=None, compare=False)  # `data` as a `Stack`, once
 
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.severity is Severity.ERROR]
 
     def stack(self) -> Stack | None:
+        if self.validated is not None:
+            return self.validated
         return Stack.model_validate(self.data) if self.data is not None else None
 
     def located(self) -> Located[Stack] | None:
@@ -93,8 +95,6 @@ def _top_level(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
             ctx.warn((key,), "version is obsolete in the Compose Specification: ignored")
         elif key == "models":
             ctx.error((key,), f"models: {keys.NEVER['models']}", key=True)
-        elif key == "include":
-            ctx.later((key,), "include", "including other Compose files")
     for section in ("configs", "secrets"):
         _members(data, section, ctx)
     volumes = _members(data, "volumes", ctx)
@@ -103,8 +103,6 @@ def _top_level(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
         for key in spec:
             if key in keys.VOLUME_KEYS:
                 ctx.later((*at, key), f"volumes.{key}", f"a volume's {key}")
-        if not is_dns_label(name):
-            ctx.later(at, "volumes.name_alphabet", f"volume name {clip(name)!r} ('_', '.', case)")
     return volumes
 
 
@@ -183,28 +181,11 @@ def _services(
                     f"published by service {published[port]!r}",
                 )
             published.setdefault(port, name)
-        if not is_dns_label(name):
-            ctx.later(at, "services.name_alphabet", f"service name {clip(name)!r} ('_', '.', case)")
-            continue
         native[name] = converted.data
         secrets.update(("services", name, *p) for p in converted.secrets)
         origins[("services", name)] = at
         origins.update({("services", name, *p): c for p, c in converted.origins.items()})
-    _drop_dangling(native, origins, ctx)
     return native, secrets, origins
-
-
-def _drop_dangling(native: dict[str, Any], origins: Mapping[Path, Path], ctx: Context) -> None:
-    """A dependency on a service the stack does not carry (it uses `extends`, or its name is
-    not one of syncd's yet) is noted and left out, so the native stack stays whole."""
-    for name, service in native.items():
-        depends = service.get("dependsOn")
-        if not depends:
-            continue
-        for dep in [d for d in depends if d not in native]:
-            at = origins.get(("services", name, "dependsOn", dep), ("services", name))
-            ctx.later(at, "depends_on.not_carried", f"a dependency on {dep!r}, not carried yet")
-            del depends[dep]
 
 
 def _positions(origins: Mapping[Path, Path], ctx: Context) -> Positions:
@@ -217,6 +198,32 @@ def _positions(origins: Mapping[Path, Path], ctx: Context) -> Positions:
     return positions
 
 
+def _expand(
+    raw: dict[str, Any], ctx: Context, revision: Revision, limits: Limits
+) -> frozenset[str]:
+    """`include` and `extends` resolved in `raw`; the files they read (data, not manifests)."""
+    referenced = resolve_include(raw, ctx, revision, limits)
+    if isinstance(raw.get("services"), dict):
+        raw["services"], extended = resolve_extends(raw["services"], ctx, revision, limits)
+        referenced |= extended
+    return referenced
+
+
+def _stack_origins(
+    data: Mapping[str, Any], volumes: Collection[str], networks: Collection[str]
+) -> dict[Path, Path]:
+    """Where the stack's own fields come from in the Compose file."""
+    return {
+        (): (),
+        ("project",): ("x-syncd", "project") if "project" in x_syncd(data) else ("name",),
+        ("name",): ("x-syncd", "stack"),
+        ("services",): ("services",),
+        ("volumes",): ("volumes",),
+        **{("volumes", v): ("volumes", v) for v in volumes},
+        **{("networks", n): ("networks", n) for n in networks},
+    }
+
+
 def compose_to_stack(
     document: Document,
     env: Mapping[str, str],
@@ -224,6 +231,7 @@ def compose_to_stack(
     *,
     profiles: Collection[str] = (),
     policy: Policy | None = BUILTIN,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Conversion:
     """Read one Compose file (`document`, at its repository path) against the operator's
     variables `env`, the revision's `files` (repository path -> content) and the operator's
@@ -231,7 +239,7 @@ def compose_to_stack(
     `syncd convert`, which deploys nothing)."""
     path = document.path
     folder = posixpath.dirname(path)
-    ctx = Context(path, document.positions)
+    ctx = Context(path, Positions(dict(document.positions.values), dict(document.positions.keys)))
     data = document.data
     if not isinstance(data, dict):
         ctx.error((), f"a Compose file is a mapping with 'services', got {kind_of(data)}")
@@ -242,6 +250,8 @@ def compose_to_stack(
     project, stack = read_identity(data, committed, posixpath.basename(folder), ctx)
     lookup = {**dotenv, **operator}
     raw = {k: v for k, v in data.items() if k not in IDENTITY}
+    revision = Revision(folder, files)
+    referenced = _expand(raw, ctx, revision, limits)
     filled = interpolate(raw, lookup, flavour=Flavour.COMPOSE)
     secret_names = frozenset(operator) | frozenset(dotenv_tainted)
     ctx.secrets, ctx.secret_values = operator_taint(raw, filled.secrets, lookup, secret_names)
@@ -250,7 +260,9 @@ def compose_to_stack(
     for at, message in filled.warnings:
         ctx.warn(at, message)
     if filled.problems:
-        return Conversion(path, None, tuple(ctx.problems), tuple(ctx.not_carried))
+        return Conversion(
+            path, None, tuple(ctx.problems), tuple(ctx.not_carried), referenced=referenced
+        )
     body: dict[str, Any] = filled.value
     volumes = _top_level(body, ctx)
     services = body.get("services") or {}
@@ -277,15 +289,7 @@ def compose_to_stack(
     native, secrets, origins = _services(services, ctx, scope)
     stack_networks = read_stack_networks(networks, ctx)
     secrets.update(("networks", n) for n in stack_networks if ctx.tainted(("networks", n)))
-    origins |= {("networks", n): ("networks", n) for n in stack_networks}
-    origins |= {
-        (): (),
-        ("project",): ("x-syncd", "project") if "project" in x_syncd(data) else ("name",),
-        ("name",): ("x-syncd", "stack"),
-        ("services",): ("services",),
-        ("volumes",): ("volumes",),
-    }
-    origins |= {("volumes", v): ("volumes", v) for v in volumes}
+    origins |= _stack_origins(data, volumes, stack_networks)
     _cycles(native, ctx)
     result: dict[str, Any] = {
         "kind": "Stack",
@@ -293,13 +297,14 @@ def compose_to_stack(
         "name": stack,
         "strategy": "declare",
         "services": native,
-        "volumes": {n: {} for n in volumes if is_dns_label(n) and not volumes[n].get("external")},
+        "volumes": {n: {} for n in volumes if not volumes[n].get("external")},
     }
     if stack_networks:
         result["networks"] = stack_networks
+    validated = None
     if not ctx.has_errors():
         try:
-            Stack.model_validate(result)
+            validated = Stack.model_validate(result)
         except ValidationError as err:
             detail = err.errors(include_url=False)[0]
             where = "/".join(str(p) for p in detail["loc"])
@@ -313,4 +318,6 @@ def compose_to_stack(
         frozenset(secrets),
         ctx.secret_values,
         _positions(origins, ctx),
+        referenced,
+        validated if ok else None,
     )

@@ -7,6 +7,7 @@ characters and `MAX_WORDS` words. Pure: no I/O.
 
 from __future__ import annotations
 
+import functools
 import shlex
 from dataclasses import dataclass
 
@@ -52,6 +53,15 @@ def _unclosed(text: str) -> str:
     return "the string cannot be split into words"
 
 
+@functools.lru_cache(maxsize=1024)  # pure; services of a revision repeat their commands
+def _shell_words(value: str) -> tuple[str, ...]:
+    return _split(value)
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(shlex.split(value, comments=False, posix=True))
+
+
 def split_words(value: str, place: Place) -> tuple[list[str] | None, list[Problem]]:
     """The words of a command string, or None and the problem."""
     if len(value) > MAX_COMMAND_CHARS:
@@ -61,7 +71,7 @@ def split_words(value: str, place: Place) -> tuple[list[str] | None, list[Proble
     if "\x00" in value:
         return None, [place.problem("a NUL character cannot be passed to a container")]
     try:
-        words = shlex.split(value, comments=False, posix=True)
+        words = list(_shell_words(value) if len(value) <= 1024 else _split(value))
     except ValueError:
         return None, [place.problem(_unclosed(value))]
     if len(words) > MAX_WORDS:
