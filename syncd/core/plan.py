@@ -7,7 +7,7 @@ then executed by an engine. Computing it touches nothing. Pure: no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -52,6 +52,8 @@ class Reason(StrEnum):
     STACK_REMOVED = "stack_removed"
     DECLARED = "declared"
     UNCHANGED = "unchanged"
+    REPLICAS = "replicas"
+    DEPENDENCY_RECREATED = "dependency_recreated"
 
 
 REASON_TEXT = {
@@ -66,6 +68,8 @@ REASON_TEXT = {
     Reason.STACK_REMOVED: "its stack is no longer in the repository",
     Reason.DECLARED: "declared by its stack",
     Reason.UNCHANGED: "unchanged",
+    Reason.REPLICAS: "the containers running differ from the declared replicas",
+    Reason.DEPENDENCY_RECREATED: "restarted: a dependency it names with restart: true changes",
 }
 
 
@@ -185,11 +189,39 @@ def _service_change(
     metadata = canonical.changed_fields(live.spec, desired.spec)
     if metadata:
         return change(Action.UPDATE, Reason.METADATA_CHANGED, metadata)
-    if live.status in (ServiceStatus.STOPPED, ServiceStatus.ERROR):
+    wanted = replicas(desired.spec)
+    found = live.containers()
+    seen = live.container_id is not None or live.status is ServiceStatus.STOPPED
+    down = [r for r in found if r.status in (ServiceStatus.STOPPED, ServiceStatus.ERROR)]
+    if seen and (len(found) != wanted or down):
         if live.operator_stopped:
             return change(Action.NONE, Reason.OPERATOR_STOPPED, [])
-        return change(Action.START, Reason.STOPPED, [])
+        scaled = bool(found) and len(found) != wanted
+        return change(Action.START, Reason.REPLICAS if scaled else Reason.STOPPED, [])
     return change(Action.NONE, Reason.UNCHANGED, [])
+
+
+def replicas(spec: Spec) -> int:
+    """How many containers a spec runs (1 for a spec from before syncd knew replicas)."""
+    return int(spec.get("replicas", 1))
+
+
+def _restarts(changes: list[ServiceChange]) -> list[ServiceChange]:
+    """A service that names a dependency with `restart: true` restarts when that dependency
+    gets a new container (and has nothing else to do)."""
+    renewed = {c.key.name for c in changes if c.action in (Action.CREATE, Action.RECREATE)}
+    out = []
+    for change in changes:
+        names = change.desired.spec.get("dependsOnRestart") or [] if change.desired else []
+        if (
+            change.action is Action.NONE
+            and change.reason is Reason.UNCHANGED
+            and renewed & set(names)
+        ):
+            out.append(replace(change, action=Action.START, reason=Reason.DEPENDENCY_RECREATED))
+        else:
+            out.append(change)
+    return out
 
 
 def _removal(live: LiveService, reason: Reason) -> ServiceChange:
@@ -242,6 +274,7 @@ def plan_stack(
         for name in _order(desired.services):
             found = live.services.get(name)
             changes.append(_service_change(desired.services[name], found, image_ids or {}))
+        changes = _restarts(changes)
     for name, found in sorted(live.services.items()):
         if desired is None:
             changes.append(_removal(found, Reason.STACK_REMOVED))

@@ -39,6 +39,7 @@ from syncd.engine.base import (
     check_pull_auth,
     normalize_reference,
     owner_labels,
+    replica_of,
     split_reference,
 )
 from syncd.errors import EngineError, EngineUnavailable
@@ -156,6 +157,7 @@ class DockerEngine(Engine):
             state=state,
             health=_health(raw.get("Status", "")),
             created=float(raw.get("Created", 0)),
+            replica=replica_of(labels),
         )
 
     @_engine_errors
@@ -276,7 +278,9 @@ class DockerEngine(Engine):
                 )
                 for m in request.mounts
             ],
-            restart_policy={"Name": _restart_name(request.restart_policy)},
+            restart_policy=dockeropts.lifecycle.restart_policy(
+                _restart_name(request.restart_policy), request.options
+            ),
             nano_cpus=request.nano_cpus,
             mem_limit=request.memory,
             network_mode=network,
@@ -299,7 +303,7 @@ class DockerEngine(Engine):
             command=list(request.command) if request.command is not None else None,
             entrypoint=list(request.entrypoint) if request.entrypoint is not None else None,
             environment=dict(request.environment),
-            name=self.names.container(request.key),
+            name=self.names.container(request.key, request.replica),
             labels=dict(request.labels),
             ports=[(p.container, p.protocol) for p in request.ports],
             host_config=host_config,
@@ -343,6 +347,16 @@ class DockerEngine(Engine):
     @_engine_errors
     def stop(self, container_id: str, timeout: int) -> None:
         self.api.stop(container_id, timeout=timeout)
+
+    @_engine_errors
+    def set_aside(self, container_id: str) -> str:
+        name = str(self.api.inspect_container(container_id)["Name"]).lstrip("/")
+        self.api.rename(container_id, f"{name}.old-{container_id[:12]}")
+        return name
+
+    @_engine_errors
+    def rename(self, container_id: str, name: str) -> None:
+        self.api.rename(container_id, name)
 
     @_engine_errors
     def remove(self, container_id: str) -> None:

@@ -28,10 +28,12 @@ from syncd.manifests.fields import (
     RegistryHost,
 )
 from syncd.manifests.options import (
+    DeployLifecycleFields,
     FilesFields,
     LifecycleFields,
     NetworkFields,
     ProcessFields,
+    RestartText,
     SecurityFields,
     StackFilesFields,
     StackNetworkFields,
@@ -72,15 +74,17 @@ class Resources(StrictModel):
     limits: ResourceLimits | None = None
 
 
-class Deploy(StrictModel):
+class Deploy(DeployLifecycleFields):
     resources: Resources | None = None
 
 
 class HealthCheck(StrictModel):
     """syncd extension: a Docker healthcheck. `test` as in compose (`["CMD", ...]` or a string)."""
 
-    test: list[DockerText] | DockerText = Field(
-        description="['CMD', 'arg', ...], ['CMD-SHELL', 'cmd'], ['NONE'] or a shell command"
+    test: list[DockerText] | DockerText | None = Field(
+        None,
+        description="['CMD', 'arg', ...], ['CMD-SHELL', 'cmd'], ['NONE'] or a shell command; "
+        "omitted: the image's own test, with these timings",
     )
     interval: DurationString | None = None
     timeout: DurationString | None = None
@@ -95,7 +99,17 @@ def _depends_list(value: Any) -> Any:
     return value
 
 
-DependsOn = Annotated[dict[Name, DependsCondition], BeforeValidator(_depends_list)]
+class Dependency(StrictModel):
+    """The long form of a dependency, as Compose's `depends_on`."""
+
+    condition: DependsCondition = DependsCondition.STARTED
+    restart: bool = Field(
+        False, description="restart this service when the dependency is recreated"
+    )
+    required: bool = Field(True, description="false: a dependency not declared is no error")
+
+
+DependsOn = Annotated[dict[Name, DependsCondition | Dependency], BeforeValidator(_depends_list)]
 
 
 class Service(ProcessFields, SecurityFields, NetworkFields, FilesFields, LifecycleFields):
@@ -119,7 +133,7 @@ class Service(ProcessFields, SecurityFields, NetworkFields, FilesFields, Lifecyc
         None, description="'<volume>:<mountpoint>[:ro]' or '/<project path>:<mountpoint>[:ro]'"
     )
     deploy: Deploy | None = None
-    restart_policy: RestartPolicy | None = None
+    restart_policy: RestartText | None = None
     healthcheck: HealthCheck | None = None
     depends_on: DependsOn | None = None
 

@@ -2,7 +2,8 @@
 
 `options` holds canonical values keyed by syncd's field names (`core.options.lifecycle`), every
 field present (defaults included). `container_kwargs` feeds `APIClient.create_container`,
-`host_kwargs` `APIClient.create_host_config`.
+`host_kwargs` `APIClient.create_host_config`. Replicas and the update order are not container
+settings: the apply steps honour them.
 """
 
 from __future__ import annotations
@@ -17,3 +18,11 @@ def container_kwargs(options: Mapping[str, Any]) -> dict[str, Any]:
 
 def host_kwargs(options: Mapping[str, Any]) -> dict[str, Any]:
     return {}
+
+
+def restart_policy(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """HostConfig.RestartPolicy: Docker takes a retry count with `on-failure` only."""
+    retries = int(options.get("restartMaxRetries") or 0)
+    if name == "on-failure" and retries:
+        return {"Name": name, "MaximumRetryCount": retries}
+    return {"Name": name}

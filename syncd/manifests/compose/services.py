@@ -17,6 +17,7 @@ from syncd.manifests.compose.context import Context, Revision, clip, is_extensio
 from syncd.manifests.compose.deploy import read_deploy, read_restart_policy
 from syncd.manifests.compose.environment import read_environment
 from syncd.manifests.compose.lifecycle import (
+    check_replicas,
     depends_origin,
     read_depends_on,
     read_healthcheck,
@@ -213,6 +214,7 @@ def convert_service(
     # files
 
     # lifecycle
+    check_replicas(service, at, data, out.published, ctx)
 
     # -- end of option groups -----------------------------------------------------------------
     _taint(service, at, ctx, out)
