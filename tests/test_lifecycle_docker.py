@@ -90,7 +90,15 @@ def test_lifecycle_keys_run_as_docker_runs_them(deployment: Deployment) -> None:
     deployment.write("compose.yaml", COMPOSE.format(n=1))
     first = deployment.sync()
     assert first.ok, [r.detail for r in first.failed]
+    _check_health_and_restart(deployment)
+    _check_replicas(deployment)
+    again = deployment.sync()  # nothing changed: replicas: 0 and 3 replicas are in sync
+    assert {a for a, _r in _actions(again).values()} == {Action.NONE}, _actions(again)
+    _check_start_first_and_dependency_restart(deployment)
+    _check_scaling(deployment)
 
+
+def _check_health_and_restart(deployment: Deployment) -> None:
     checked = _inspect(deployment, "checked")
     assert checked["Config"]["Healthcheck"] == {
         "Test": ["CMD-SHELL", "test -d /proc/1"],
@@ -112,6 +120,8 @@ def test_lifecycle_keys_run_as_docker_runs_them(deployment: Deployment) -> None:
     assert image["Config"]["Healthcheck"]["Retries"] == 2
     assert image["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
 
+
+def _check_replicas(deployment: Deployment) -> None:
     web = deployment.containers(service="web")
     assert len(web) == 3 and {c.status for c in web} == {"running"}
     assert sorted(c.labels.get("syncd.replica", "1") for c in web) == ["1", "2", "3"]
@@ -126,9 +136,8 @@ def test_lifecycle_keys_run_as_docker_runs_them(deployment: Deployment) -> None:
     assert addresses <= set(out.split()), out  # every replica answers to the service name
     assert deployment.containers(service="zero") == []
 
-    again = deployment.sync()  # nothing changed: replicas: 0 and 3 replicas are in sync
-    assert {a for a, _r in _actions(again).values()} == {Action.NONE}, _actions(again)
 
+def _check_start_first_and_dependency_restart(deployment: Deployment) -> None:
     # start-first: the old container runs until the new one is healthy; db's recreation
     # restarts app (restart: true), which keeps its container.
     old_rolling = deployment.container("rolling").id
@@ -161,12 +170,12 @@ def test_lifecycle_keys_run_as_docker_runs_them(deployment: Deployment) -> None:
     assert restarted["Id"] == app["Id"]
     assert restarted["State"]["StartedAt"] != app["State"]["StartedAt"]
 
+
+def _check_scaling(deployment: Deployment) -> None:
     # scale down 3 -> 1 and zero -> 2: no other container is touched
     deployment.write(
         "compose.yaml",
-        COMPOSE.format(n=2)
-        .replace("replicas: 3", "replicas: 1")
-        .replace("scale: 0", "scale: 2"),
+        COMPOSE.format(n=2).replace("replicas: 3", "replicas: 1").replace("scale: 0", "scale: 2"),
     )
     third = deployment.sync()
     assert third.ok, [r.detail for r in third.failed]

@@ -28,6 +28,7 @@ from syncd.manifests.fields import (
     RegistryHost,
 )
 from syncd.manifests.options import (
+    MAX_HEALTH_RETRIES,
     DeployLifecycleFields,
     FilesFields,
     LifecycleFields,
@@ -89,7 +90,7 @@ class HealthCheck(StrictModel):
     interval: DurationString | None = None
     timeout: DurationString | None = None
     start_period: DurationString | None = None
-    retries: Annotated[int, Field(ge=0, le=100)] | None = None
+    retries: Annotated[int, Field(ge=0, le=MAX_HEALTH_RETRIES)] | None = None
 
 
 def _depends_list(value: Any) -> Any:

@@ -21,6 +21,7 @@ from syncd.manifests.compose.context import Context, clip, kind_of
 from syncd.manifests.compose.names import is_dns_label
 from syncd.manifests.fields import parse_duration
 from syncd.manifests.model import DependsCondition, RestartPolicy
+from syncd.manifests.options.lifecycle import MAX_HEALTH_RETRIES
 from syncd.manifests.parse import suggest
 from syncd.manifests.yamlsafe import Path
 
@@ -37,7 +38,7 @@ _DURATIONS = ("interval", "timeout", "start_period")
 _CAMEL = {"interval": "interval", "timeout": "timeout", "start_period": "startPeriod"}
 _TEST_WORDS = ("CMD", "CMD-SHELL", "NONE")
 _DEPENDS_KEYS = frozenset({"condition", "required", "restart"})
-MAX_RETRIES = 100  # the model's bound
+MAX_RETRIES = MAX_HEALTH_RETRIES  # the model's bound
 
 
 def _test(value: object, at: Path, ctx: Context) -> list[str] | None:
@@ -103,9 +104,9 @@ def read_healthcheck(value: object, at: Path, ctx: Context) -> dict[str, Any] | 
             ctx.error((*at, "retries"), "retries is a whole number, 0 or more")
             return None
         if retries > MAX_RETRIES:
-            ctx.later((*at, "retries"), "healthcheck.retries", f"more than {MAX_RETRIES} retries")
-        else:
-            out["retries"] = retries
+            ctx.error((*at, "retries"), f"at most {MAX_RETRIES} retries")
+            return None
+        out["retries"] = retries
     if "start_interval" in value:
         ctx.warn(
             (*at, "start_interval"),

@@ -1,12 +1,18 @@
 """The option groups of a service beyond mittwald's fields, one module per concern. Pure: no I/O."""
 
 from syncd.manifests.options.files import FilesFields, StackFilesFields
-from syncd.manifests.options.lifecycle import DeployLifecycleFields, LifecycleFields, RestartText
+from syncd.manifests.options.lifecycle import (
+    MAX_HEALTH_RETRIES,
+    DeployLifecycleFields,
+    LifecycleFields,
+    RestartText,
+)
 from syncd.manifests.options.network import NetworkFields, StackNetworkFields
 from syncd.manifests.options.process import ProcessFields
 from syncd.manifests.options.security import SecurityFields
 
 __all__ = [
+    "MAX_HEALTH_RETRIES",
     "DeployLifecycleFields",
     "FilesFields",
     "LifecycleFields",

@@ -17,6 +17,7 @@ from pydantic_core import PydanticCustomError
 from syncd.manifests.strict import StrictModel
 
 MAX_REPLICAS = 1000
+MAX_HEALTH_RETRIES = 10_000  # Docker sets none; far above any real check
 MAX_RESTART_RETRIES = 1_000_000
 _RESTART = re.compile(r"(no|always|unless-stopped|on-failure)(:[0-9]{1,7})?")
 
@@ -31,7 +32,9 @@ def parse_restart(text: str) -> tuple[str, int]:
     match = _RESTART.fullmatch(text)
     if match is None:
         raise PydanticCustomError(
-            "restart", f"{text[:40]!r} is not no, always, on-failure[:N] or unless-stopped"
+            "restart",
+            f"{text[:40]!r} is not one of 'no', 'always', 'on-failure' or 'unless-stopped' "
+            "(on-failure may name a maximum retry count: on-failure:3)",
         )
     name, count = match.group(1), match.group(2)
     if count is not None and name != "on-failure":
