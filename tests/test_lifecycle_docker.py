@@ -96,6 +96,7 @@ def test_lifecycle_keys_run_as_docker_runs_them(deployment: Deployment) -> None:
     assert {a for a, _r in _actions(again).values()} == {Action.NONE}, _actions(again)
     _check_start_first_and_dependency_restart(deployment)
     _check_scaling(deployment)
+    _check_start_first_rollback(deployment)
 
 
 def _check_health_and_restart(deployment: Deployment) -> None:
@@ -182,3 +183,21 @@ def _check_scaling(deployment: Deployment) -> None:
     assert _actions(third)["web"] == (Action.UPDATE, Reason.METADATA_CHANGED)
     assert len(deployment.containers(service="web")) == 1
     assert len(deployment.containers(service="zero")) == 2
+
+
+def _check_start_first_rollback(deployment: Deployment) -> None:
+    """A new container that never gets healthy goes; the old one keeps running, with its name."""
+    old = deployment.container("rolling")
+    deployment.write(
+        "compose.yaml",
+        COMPOSE.format(n=3)
+        .replace('test: ["CMD", "true"]', 'test: ["CMD", "false"]\n      retries: 1')
+        .replace("replicas: 3", "replicas: 1")
+        .replace("scale: 0", "scale: 2"),
+    )
+    result = deployment.sync()
+    [failed] = result.failed
+    assert failed.key.name == "rolling" and "start-first" in failed.detail, failed.detail
+    kept = deployment.container("rolling")
+    assert kept.id == old.id and kept.status == "running"
+    assert kept.name == old.name
