@@ -27,18 +27,26 @@ class UpdateOrder(StrEnum):
     START_FIRST = "start-first"  # start the new one (healthy, if it has a check), then remove
 
 
+def _shown(text: str) -> str:
+    """Quoted and cut short as `parse` quotes values (`taint.scrub` knows the `...` form)."""
+    quoted = repr(text)
+    return quoted if len(quoted) <= 42 else quoted[:40] + "..."
+
+
 def parse_restart(text: str) -> tuple[str, int]:
     """`on-failure:3` -> (`on-failure`, 3); `always` -> (`always`, 0)."""
     match = _RESTART.fullmatch(text)
     if match is None:
         raise PydanticCustomError(
             "restart",
-            f"{text[:40]!r} is not one of 'no', 'always', 'on-failure' or 'unless-stopped' "
+            f"{_shown(text)} is not one of 'no', 'always', 'on-failure' or 'unless-stopped' "
             "(on-failure may name a maximum retry count: on-failure:3)",
         )
     name, count = match.group(1), match.group(2)
     if count is not None and name != "on-failure":
-        raise PydanticCustomError("restart", f"a retry count goes with on-failure only: {text!r}")
+        raise PydanticCustomError(
+            "restart", f"a retry count goes with on-failure only: {_shown(text)}"
+        )
     retries = int(count[1:]) if count else 0
     if retries > MAX_RESTART_RETRIES:
         raise PydanticCustomError("restart", f"at most {MAX_RESTART_RETRIES} retries")
