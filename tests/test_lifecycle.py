@@ -54,10 +54,17 @@ def test_a_healthcheck_without_a_test_keeps_the_images_test_and_timings() -> Non
     check = _spec({"healthcheck": {"interval": "10s", "retries": 2}})["healthcheck"]
     assert check == {"test": None, "interval": 10.0, "timeout": None, "startPeriod": None,
                      "retries": 2}  # fmt: skip
-    desired = DesiredService(StackKey("p", "s").service("a"), _spec({"healthcheck": {}}))
+    desired = DesiredService(
+        StackKey("p", "s").service("a"), _spec({"healthcheck": {"startPeriod": "5s"}})
+    )
     probe = container_request(desired, instance="i", revision=None, files=lambda p, s: s)
     assert probe.healthcheck is not None
     assert probe.healthcheck.test == () and probe.healthcheck.timeout == 0.0
+
+
+def test_an_empty_healthcheck_is_the_images_as_with_no_key() -> None:
+    assert _spec({"healthcheck": {}})["healthcheck"] is None
+    assert _spec({"healthcheck": {"retries": 0}}) == _spec({})
 
 
 def test_zero_timings_are_dockers_unset_and_equal_the_omitted_values() -> None:
@@ -190,9 +197,11 @@ def test_compose_replicas_and_start_first_with_a_fixed_host_port_are_located_err
         "    deploy: {update_config: {order: start-first}}\n"
         "  c:\n    image: busybox:1.36\n    expose: ['80']\n    scale: 3\n"
         "    deploy: {update_config: {order: start-first}}\n"
+        "  d:\n    image: busybox:1.36\n    ports: ['18702:80']\n    scale: 2\n"
     )
     errors = _problems(conv, Severity.ERROR)
-    assert len(errors) == 2, errors
+    assert len(errors) == 3, errors
+    assert errors[2].startswith("/services/d/scale") and "18702" in errors[2]
     assert errors[0].startswith("/services/a/deploy/replicas") and "18700" in errors[0]
     assert errors[1].startswith("/services/b/deploy/update_config/order")
     assert not conv.not_carried

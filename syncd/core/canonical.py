@@ -106,7 +106,9 @@ def fields(service: Service) -> Spec:
     if "restart_policy" in given and service.restart_policy is not None:
         out["restartPolicy"] = parse_restart(service.restart_policy)[0]
     if "healthcheck" in given:
-        out["healthcheck"] = _healthcheck(service.healthcheck) if service.healthcheck else None
+        check = _healthcheck(service.healthcheck) if service.healthcheck else None
+        # nothing written (`healthcheck: {}`): the image's healthcheck, as with no key at all
+        out["healthcheck"] = check if check and any(v is not None for v in check.values()) else None
     if "depends_on" in given:
         out["dependsOn"] = {k: condition(v) for k, v in sorted((service.depends_on or {}).items())}
     out.update(options.fields(service))

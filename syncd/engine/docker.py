@@ -351,7 +351,9 @@ class DockerEngine(Engine):
     @_engine_errors
     def set_aside(self, container_id: str) -> str:
         name = str(self.api.inspect_container(container_id)["Name"]).lstrip("/")
-        self.api.rename(container_id, f"{name}.old-{container_id[:12]}")
+        aside = f"{name.split('.old-')[0]}.old-{container_id[:12]}"
+        if aside != name:  # already aside after an interrupted replace: keep its name
+            self.api.rename(container_id, aside)
         return name
 
     @_engine_errors

@@ -212,13 +212,12 @@ def check_replicas(
         return
     deploy = data.get("deploy") or {}
     given = service.get("deploy")
-    where = (*at, "deploy") if isinstance(given, dict) and "replicas" in given else at
     replicas = deploy.get("replicas", 1)
     port = published[0][1][1]
     if replicas > 1:
-        here = (*where, "replicas") if where != at else (*at, "scale")
+        written = isinstance(given, dict) and "replicas" in given
         ctx.error(
-            here,
+            (*at, "deploy", "replicas") if written else (*at, "scale"),
             f"{replicas} replicas cannot all publish host port {clip(port)}: publish a container "
             "port only (e.g. '8080') or run one replica",
         )
