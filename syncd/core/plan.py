@@ -191,8 +191,10 @@ def _service_change(
         return change(Action.UPDATE, Reason.METADATA_CHANGED, metadata)
     wanted = replicas(desired.spec)
     found = live.containers()
-    seen = live.container_id is not None or live.status is ServiceStatus.STOPPED
-    down = [r for r in found if r.status in (ServiceStatus.STOPPED, ServiceStatus.ERROR)]
+    stopped = (ServiceStatus.STOPPED, ServiceStatus.ERROR)
+    # a service seen on the engine (or recorded with no container): as_live's are not
+    seen = live.container_id is not None or live.status in stopped
+    down = [r for r in found if r.status in stopped]
     if seen and (len(found) != wanted or down):
         if live.operator_stopped:
             return change(Action.NONE, Reason.OPERATOR_STOPPED, [])
