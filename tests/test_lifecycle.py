@@ -15,15 +15,8 @@ from syncd.core.observe import observe
 from syncd.core.plan import Action, Reason, plan
 from syncd.core.records import ServiceRecord
 from syncd.core.runspec import container_request
-from syncd.engine.base import (
-    LABEL_REPLICA,
-    ContainerState,
-    Names,
-    Observed,
-    ObservedContainer,
-    replica_of,
-)
-from syncd.engine.dockeropts.lifecycle import restart_policy
+from syncd.engine import base, dockeropts
+from syncd.engine.base import ContainerState, Names, Observed, ObservedContainer
 from syncd.errors import Severity
 from syncd.ids import StackKey
 from syncd.manifests import read_manifests
@@ -110,7 +103,7 @@ def test_restart_retry_counts_reach_the_host_config(
     spec = canonical.full(conv.stack().services["a"])
     assert (spec["restartPolicy"], spec["restartMaxRetries"]) == (policy, retries)
     expected = {"Name": policy, "MaximumRetryCount": retries} if retries else {"Name": policy}
-    assert restart_policy(policy, spec) == expected
+    assert dockeropts.lifecycle.restart_policy(policy, spec) == expected
 
 
 def test_max_attempts_with_an_other_condition_warns_and_bad_forms_are_errors() -> None:
@@ -294,9 +287,12 @@ def test_replica_names_and_labels_never_collide_with_other_services() -> None:
     names = Names("default")
     assert names.container(WEB) == "shop_default_web"
     assert names.container(WEB, 2) == "shop_default_web.2"  # `.` is in no syncd name
-    assert replica_of({}) == 1 and replica_of({LABEL_REPLICA: "3"}) == 3
-    assert replica_of({LABEL_REPLICA: "x"}) == 0 and replica_of({LABEL_REPLICA: "٣"}) == 0
+    assert base.replica_of({}) == 1 and base.replica_of({base.LABEL_REPLICA: "3"}) == 3
+    assert (
+        base.replica_of({base.LABEL_REPLICA: "x"}) == 0
+        and base.replica_of({base.LABEL_REPLICA: "٣"}) == 0
+    )
     desired = DesiredService(WEB, _spec({"deploy": {"replicas": 2}}))
     request = container_request(desired, instance="i", revision=None, files=lambda p, s: s,
                                 replica=2)  # fmt: skip
-    assert request.labels[LABEL_REPLICA] == "2" and request.replica == 2
+    assert request.labels[base.LABEL_REPLICA] == "2" and request.replica == 2
