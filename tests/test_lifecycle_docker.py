@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from syncd.core.plan import Action, Reason
+from syncd.ids import StackKey
 from tests.engine_support import Deployment
 
 pytestmark = pytest.mark.docker
@@ -94,6 +95,7 @@ def test_lifecycle_keys_run_as_docker_runs_them(deployment: Deployment) -> None:
     _check_replicas(deployment)
     again = deployment.sync()  # nothing changed: replicas: 0 and 3 replicas are in sync
     assert {a for a, _r in _actions(again).values()} == {Action.NONE}, _actions(again)
+    _check_operator_stop_reaches_every_replica(deployment)
     _check_start_first_and_dependency_restart(deployment)
     _check_scaling(deployment)
     _check_start_first_rollback(deployment)
@@ -136,6 +138,17 @@ def _check_replicas(deployment: Deployment) -> None:
     assert code == 0, out
     assert addresses <= set(out.split()), out  # every replica answers to the service name
     assert deployment.containers(service="zero") == []
+
+
+def _check_operator_stop_reaches_every_replica(deployment: Deployment) -> None:
+    web = StackKey("life", "default").service("web")
+    deployment.reconciler.operator_stop(web)
+    assert {c.status for c in deployment.containers(service="web")} == {"exited"}
+    kept = deployment.sync()
+    assert _actions(kept)["web"] == (Action.NONE, Reason.OPERATOR_STOPPED)
+    assert {c.status for c in deployment.containers(service="web")} == {"exited"}
+    deployment.reconciler.operator_start(web)
+    assert {c.status for c in deployment.containers(service="web")} == {"running"}
 
 
 def _check_start_first_and_dependency_restart(deployment: Deployment) -> None:
