@@ -55,6 +55,18 @@ def test_a_healthcheck_without_a_test_keeps_the_images_test_and_timings() -> Non
     assert probe.healthcheck.test == () and probe.healthcheck.timeout == 0.0
 
 
+@pytest.mark.parametrize("test", [["CMD"], ["NONE", "x"], ["wget", "-q", "x"], []])
+def test_a_test_list_docker_cannot_run_is_refused_where_written(test: list[str]) -> None:
+    with pytest.raises(ValueError, match=r"CMD|NONE"):
+        Service.model_validate({"image": "x", "healthcheck": {"test": test}})
+    words = ", ".join(f'"{w}"' for w in test)
+    conv = _compose(
+        f"services:\n  a:\n    image: busybox:1.36\n    healthcheck: {{test: [{words}]}}\n"
+    )
+    [error] = _problems(conv, Severity.ERROR)
+    assert error.startswith("/services/a/healthcheck/test"), error
+
+
 def test_an_empty_healthcheck_is_the_images_as_with_no_key() -> None:
     assert _spec({"healthcheck": {}})["healthcheck"] is None
     assert _spec({"healthcheck": {"retries": 0}}) == _spec({})

@@ -31,6 +31,7 @@ from syncd.manifests.options import (
     MAX_HEALTH_RETRIES,
     DeployLifecycleFields,
     FilesFields,
+    HealthTest,
     LifecycleFields,
     NetworkFields,
     ProcessFields,
@@ -82,7 +83,7 @@ class Deploy(DeployLifecycleFields):
 class HealthCheck(StrictModel):
     """syncd extension: a Docker healthcheck. `test` as in compose (`["CMD", ...]` or a string)."""
 
-    test: list[DockerText] | DockerText | None = Field(
+    test: HealthTest | DockerText | None = Field(
         None,
         description="['CMD', 'arg', ...], ['CMD-SHELL', 'cmd'], ['NONE'] or a shell command; "
         "omitted: the image's own test, with these timings",

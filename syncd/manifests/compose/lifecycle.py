@@ -56,6 +56,10 @@ def _test(value: object, at: Path, ctx: Context) -> list[str] | None:
             (*at, 0), f"a test list starts with CMD, CMD-SHELL or NONE, not {clip(str(words[0]))!r}"
         )
         return None
+    if (words[0] == "NONE") != (len(words) == 1):
+        wrong = "['NONE'] takes no more words" if len(words) > 1 else f"{words[0]} needs a command"
+        ctx.error(at, wrong)
+        return None
     return [w for w in words if w is not None]
 
 

@@ -4,6 +4,7 @@ from syncd.manifests.options.files import FilesFields, StackFilesFields
 from syncd.manifests.options.lifecycle import (
     MAX_HEALTH_RETRIES,
     DeployLifecycleFields,
+    HealthTest,
     LifecycleFields,
     RestartText,
 )
@@ -15,6 +16,7 @@ __all__ = [
     "MAX_HEALTH_RETRIES",
     "DeployLifecycleFields",
     "FilesFields",
+    "HealthTest",
     "LifecycleFields",
     "NetworkFields",
     "ProcessFields",

@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
+from syncd.manifests.fields import DockerText
 from syncd.manifests.strict import StrictModel
 
 MAX_REPLICAS = 1000
@@ -63,6 +64,23 @@ RestartText = Annotated[
     AfterValidator(_check_restart),
     Field(description="no | always | on-failure[:max retries] | unless-stopped"),
 ]
+
+
+def check_health_test(words: list[str]) -> list[str]:
+    """Docker runs `["CMD", argv...]`, `["CMD-SHELL", command]` and `["NONE"]` (no check)."""
+    first = words[0] if words else None
+    if first not in ("CMD", "CMD-SHELL", "NONE"):
+        raise PydanticCustomError(
+            "healthcheck", "a test list starts with 'CMD', 'CMD-SHELL' or 'NONE'"
+        )
+    if first == "NONE" and len(words) > 1:
+        raise PydanticCustomError("healthcheck", "['NONE'] takes no more words")
+    if first != "NONE" and len(words) < 2:
+        raise PydanticCustomError("healthcheck", f"{first} needs a command after it")
+    return words
+
+
+HealthTest = Annotated[list[DockerText], AfterValidator(check_health_test)]
 
 
 class UpdateConfig(StrictModel):
