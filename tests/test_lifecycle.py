@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from syncd.core import canonical
+from syncd.core import canonical, options
 from syncd.core.desired import DesiredService, DesiredStack, DesiredState
 from syncd.core.live import ServiceStatus
 from syncd.core.observe import observe
@@ -308,3 +308,17 @@ def test_replica_names_and_labels_never_collide_with_other_services() -> None:
     request = container_request(desired, instance="i", revision=None, files=lambda p, s: s,
                                 replica=2)  # fmt: skip
     assert request.labels[base.LABEL_REPLICA] == "2" and request.replica == 2
+
+
+def test_a_spec_recorded_before_the_option_fields_plans_no_change() -> None:
+    """Upgrading syncd adds option fields at their defaults: no recreate, and no plan diff."""
+    desired = _desired(1)
+    service = desired.stacks[STACK].services["web"]
+    old = {k: v for k, v in service.spec.items() if k not in options.DEFAULTS}
+    assert canonical.config_hash(old) == service.hash
+    record = ServiceRecord(str(WEB), "r1", old, frozenset(), service.hash, 0, "ok", None)
+    seen = observe(
+        Observed((_container(service.hash, "c1", 1),)), {str(WEB): record}, desired=desired
+    )
+    result = plan(desired, seen.live)
+    assert not result.changed, result.stacks[0].patch

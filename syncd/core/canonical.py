@@ -131,6 +131,15 @@ def merge(last: Spec, given: Spec) -> Spec:
     return copy.deepcopy({**DEFAULTS, **last, **given})
 
 
+def upgraded(spec: Spec) -> Spec:
+    """A spec recorded before syncd knew some option fields, with those at their defaults: what
+    the container runs with, so a plan shows no difference that is none."""
+    if not spec:  # unknown: stays unknown
+        return spec
+    missing = {k: copy.deepcopy(v) for k, v in options.DEFAULTS.items() if k not in spec}
+    return {**spec, **missing} if missing else spec
+
+
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 

@@ -174,7 +174,8 @@ def _service_change(
     if live is None:
         patch = redacted_patch({}, desired.spec, desired.secrets)
         return ServiceChange(desired.key, Action.CREATE, Reason.NEW, (), patch, desired, None)
-    patch = redacted_patch(live.spec, desired.spec, desired.secrets | live.secrets)
+    before = canonical.upgraded(live.spec)
+    patch = redacted_patch(before, desired.spec, desired.secrets | live.secrets)
     forcing = canonical.recreate_fields(live.spec, desired.spec)
     new_image = image_ids.get(str(desired.spec.get("image")))
     image_moved = bool(new_image and live.image_id and new_image != live.image_id)
