@@ -235,7 +235,7 @@ def _restart(service: Mapping[str, Any], at: Path, ctx: Context, data: dict[str,
         where = (*at, "deploy", "restart_policy")
         from_deploy = read_restart_policy(policy, where, ctx)
         if restart is not None and from_deploy is not None and restart != from_deploy:
-            ctx.error(where, "restart and deploy.restart_policy.condition differ")
+            ctx.error(where, "restart and deploy.restart_policy differ (condition or retry count)")
         restart = from_deploy or restart
     if restart is not None:
         data["restartPolicy"] = restart
