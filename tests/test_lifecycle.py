@@ -21,7 +21,7 @@ from syncd.errors import Severity
 from syncd.ids import StackKey
 from syncd.manifests import read_manifests
 from syncd.manifests.compose.reader import compose_to_stack
-from syncd.manifests.model import Service, Strategy
+from syncd.manifests.model import RestartPolicy, Service, Strategy
 from syncd.manifests.yamlsafe import Schema, load
 from tests.planning import File, plan_texts
 
@@ -115,7 +115,7 @@ def test_restart_retry_counts_reach_the_host_config(
     spec = canonical.full(conv.stack().services["a"])
     assert (spec["restartPolicy"], spec["restartMaxRetries"]) == (policy, retries)
     expected = {"Name": policy, "MaximumRetryCount": retries} if retries else {"Name": policy}
-    assert dockeropts.lifecycle.restart_policy(policy, spec) == expected
+    assert dockeropts.lifecycle.restart_policy(RestartPolicy(policy), spec) == expected
 
 
 def test_max_attempts_with_an_other_condition_warns_and_bad_forms_are_errors() -> None:

@@ -13,6 +13,7 @@ from syncd.apply.rollout import DOWN, Rollout
 from syncd.apply.store import Store
 from syncd.core.desired import DesiredService
 from syncd.core.live import LiveService
+from syncd.core.options import process
 from syncd.core.plan import Action, Reason, ServiceChange, replicas
 from syncd.core.records import DIGEST_PREFIX
 from syncd.core.runspec import container_request
@@ -60,13 +61,12 @@ class ServiceSteps:
         self.planned = planned
         self.results = results
         self.pull_errors = pull_errors
-        self.rollout = Rollout(engine, settings.stop_timeout, settings.health_timeout)
 
     def remove(self, change: ServiceChange) -> ServiceResult:
         live = change.live
         assert live is not None
         for replica in live.containers():
-            self.rollout.discard(replica.container_id)
+            self._rollout(live).discard(replica.container_id)
         self.store.forget(change.key)
         return ServiceResult(change.key, change.action, True, "removed (volumes kept)")
 
@@ -93,7 +93,7 @@ class ServiceSteps:
             assert live is not None
             if change.reason is Reason.DEPENDENCY_RECREATED:
                 for replica in live.containers():
-                    self.engine.restart(replica.container_id, self.settings.stop_timeout)
+                    self.engine.restart(replica.container_id, self._stop_timeout(live))
                 return ServiceResult(change.key, change.action, True, "restarted", cid(live))
             first = self._converge(change, desired, live)
             self._record(desired, live.hash, "started")
@@ -118,7 +118,7 @@ class ServiceSteps:
             env = env if env is not None else self._environment(desired, live.container_id)
             return self._request(desired, env, index, live.hash)
 
-        return self.rollout.converge(found, wanted, request, start=start)
+        return self._rollout(live).converge(found, wanted, request, start=start)
 
     def _request(
         self, desired: DesiredService, env: dict[str, str], replica: int, label_hash: str | None
@@ -145,7 +145,7 @@ class ServiceSteps:
             raise ServiceFailed(self.pull_errors[image] + kept)
         env = self._environment(desired, live.container_id if live else None)
         order = UpdateOrder(desired.spec.get("updateOrder") or UpdateOrder.STOP_FIRST)
-        container_id = self.rollout.replace(
+        container_id = self._rollout(live).replace(
             live,
             replicas(desired.spec),
             order,
@@ -154,6 +154,15 @@ class ServiceSteps:
         done = "created" if change.action is Action.CREATE else "recreated"
         self._record(desired, desired.hash, done)
         return ServiceResult(change.key, change.action, True, done, container_id)
+
+    def _rollout(self, live: LiveService | None) -> Rollout:
+        """Old containers stop with their own grace period (their applied spec)."""
+        timeout = self._stop_timeout(live) if live else self.settings.stop_timeout
+        return Rollout(self.engine, timeout, self.settings.health_timeout)
+
+    def _stop_timeout(self, live: LiveService) -> int:
+        """The running container's own grace period (its applied spec), else the setting."""
+        return process.stop_timeout(live.spec, self.settings.stop_timeout)
 
     def _record(self, desired: DesiredService, container_hash: str, result: str) -> None:
         self.store.record(

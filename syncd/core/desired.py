@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from syncd.core import canonical, stackpatch
 from syncd.core.canonical import Spec, escape
+from syncd.core.options import network as network_options
 from syncd.errors import ManifestError, PatchRefused, Problem, Severity, scrub_problem
 from syncd.ids import RegistryKey, ServiceKey, StackKey, VolumeKey
 from syncd.manifests import ManifestSet
@@ -221,8 +222,13 @@ def _stack(
             else:
                 problems.append(problem)
             continue
+        spec = network_options.attach(spec, stack.networks)
         tainted = _service_secrets(secrets, name, service, spec) | kept
+        if any(path[:1] == ("networks",) for path in secrets):  # the definitions it holds
+            tainted.add("/networks")
         services[name] = DesiredService(key, spec, frozenset(tainted))
+    specs = network_options.peers({name: s.spec for name, s in services.items()})
+    services = {n: DesiredService(s.key, specs[n], s.secrets) for n, s in services.items()}
     volumes = {name: DesiredVolume(stack.key.volume(name)) for name in stack.volumes}
     return DesiredStack(
         key=stack.key,

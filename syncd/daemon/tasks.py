@@ -84,7 +84,7 @@ class Operator:
         return containers
 
     def service(self, task: Task, key: ServiceKey) -> None:
-        timeout = self.settings.stop_timeout
+        timeout = self.reconciler.stop_timeout(key)
         match task:
             case Task.STOP:
                 self.reconciler.operator_stop(key)

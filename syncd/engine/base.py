@@ -7,6 +7,8 @@ changes to the core. Requests and observations are engine-neutral values.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ LABEL_SERVICE = "syncd.service"
 LABEL_VOLUME = "syncd.volume"
 LABEL_HASH = "syncd.hash"
 LABEL_REVISION = "syncd.revision"
+LABEL_NETWORK = "syncd.network"  # a stack's own network (its key); the project network has none
 LABEL_REPLICA = "syncd.replica"  # 2, 3, ... on a service's further replicas; absent: replica 1
 MAX_REPLICA = 1000
 
@@ -93,6 +96,7 @@ class Observed:
     volumes: tuple[ObservedVolume, ...] = ()
     networks: frozenset[str] = frozenset()  # projects whose network exists
     images: Mapping[str, str] = field(default_factory=dict)  # normalized reference -> image id
+    stack_networks: frozenset[str] = frozenset()  # engine names of the stacks' own networks
 
     def image_id(self, reference: str) -> str | None:
         return self.images.get(normalize_reference(reference))
@@ -199,10 +203,17 @@ class Engine(ABC):
     @abstractmethod
     def ensure_volume(self, key: VolumeKey) -> None: ...
 
+    def prune_networks(self, unused: frozenset[str]) -> None:  # noqa: B027 - optional hook
+        """Remove these stack networks (engine names) where no container uses them any more;
+        the stacks' own networks are created by `create`, from the request's options."""
+
     @abstractmethod
-    def pull(self, reference: str, auth: Mapping[str, str] | None = None) -> None:
-        """Pull an image; `auth` (docker-py's `auth_config`) only for its own registry host:
-        implementations call `check_pull_auth` first."""
+    def pull(
+        self, reference: str, auth: Mapping[str, str] | None = None, platform: str | None = None
+    ) -> None:
+        """Pull an image (for `platform`, e.g. `linux/arm64`, when given); `auth` (docker-py's
+        `auth_config`) only for its own registry host: implementations call `check_pull_auth`
+        first."""
 
     @abstractmethod
     def create(self, request: ContainerRequest) -> str:
@@ -229,7 +240,10 @@ class Engine(ABC):
     def set_aside(self, container_id: str) -> str:
         """Rename a running container out of its name, so that its replacement can take the
         name while it still runs (a start-first update); the name it had."""
-        raise EngineError("this engine cannot replace a container start-first")
+        name = str(self.inspect(container_id).get("Name", "")).lstrip("/")
+        if name != (aside := Names.aside(name, container_id)):  # else: set aside before
+            self.rename(container_id, aside)
+        return name
 
     def rename(self, container_id: str, name: str) -> None:
         """Give a container set aside its name back (a start-first update that failed)."""
@@ -314,11 +328,26 @@ class Names:
         base = f"{self.prefix}{key.project}_{key.stack}_{key.name}"
         return base if replica == 1 else f"{base}.{replica}"
 
+    @staticmethod
+    def aside(name: str, container_id: str) -> str:
+        """The name a container is set aside under while its replacement takes `name`."""
+        return f"{name.split('.old-', maxsplit=1)[0]}.old-{container_id[:12]}"
+
     def volume(self, key: VolumeKey) -> str:
         return f"{self.prefix}{key.project}_{key.stack}_{key.name}"
 
     def network(self, project: str) -> str:
         return f"{self.prefix}{project}_network"
+
+    def stack_network(self, stack: StackKey, key: str, definition: Mapping[str, Any]) -> str:
+        """A stack's own network: `shop_default_front_<digest of its definition>` (a changed
+        definition is a new network; the old one goes once unused). An external network keeps
+        the name it has."""
+        if definition.get("external"):
+            return str(definition["name"])
+        text = json.dumps(definition, sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+        return f"{self.prefix}{stack.project}_{stack.stack}_{key}_{digest}"
 
 
 def check_pull_auth(reference: str, auth: Mapping[str, str] | None) -> None:

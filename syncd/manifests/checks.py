@@ -30,6 +30,7 @@ from syncd.manifests.model import (
     StackPatch,
     Strategy,
 )
+from syncd.manifests.networkchecks import network_dependencies, network_problems
 from syncd.manifests.options.lifecycle import UpdateOrder
 from syncd.manifests.parse import Located, suggest
 from syncd.secretpolicy import file_problem, is_own, unset_variable
@@ -161,7 +162,9 @@ def _stack_problems(located: Located[Stack]) -> list[Problem]:
                         f"no service {dep!r} in this stack{suggest(dep, stack.services)}",
                     )
                 )
-        graph[name] = [d for d in service.depends_on or {} if d in stack.services and d != name]
+        after = [*(service.depends_on or {}), *network_dependencies(service)]
+        graph[name] = [d for d in after if d in stack.services and d != name]
+    problems += network_problems(located)
     cycle = find_cycle(graph)
     if cycle:
         problems.append(

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from syncd.manifests.model import RestartPolicy
+
 
 def container_kwargs(options: Mapping[str, Any]) -> dict[str, Any]:
     return {}
@@ -20,9 +22,10 @@ def host_kwargs(options: Mapping[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def restart_policy(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
-    """HostConfig.RestartPolicy: Docker takes a retry count with `on-failure` only."""
+def restart_policy(policy: RestartPolicy, options: Mapping[str, Any]) -> dict[str, Any]:
+    """HostConfig.RestartPolicy: Docker leaves `no` empty, and takes a retry count with
+    `on-failure` only."""
     retries = int(options.get("restartMaxRetries") or 0)
-    if name == "on-failure" and retries:
-        return {"Name": name, "MaximumRetryCount": retries}
-    return {"Name": name}
+    if policy is RestartPolicy.ON_FAILURE and retries:
+        return {"Name": policy.value, "MaximumRetryCount": retries}
+    return {"Name": "" if policy is RestartPolicy.NO else policy.value}

@@ -36,6 +36,7 @@ from syncd.manifests.compose.names import (
     is_dns_label,
     member_problem,
 )
+from syncd.manifests.compose.networking import read_stack_networks
 from syncd.manifests.compose.project import read_dotenv, read_identity, x_syncd
 from syncd.manifests.compose.provenance import operator_taint
 from syncd.manifests.compose.services import Scope, convert_service
@@ -128,9 +129,7 @@ def _members(data: dict[str, Any], section: str, ctx: Context) -> dict[str, Any]
             if key not in allowed and not is_extension(key):
                 hint = suggest(key, allowed)
                 ctx.error((*at, key), f"unknown key {key!r}{hint}", key=True)
-        if section == "networks":
-            ctx.later(at, "networks", "a network other than the project network")
-        elif section != "volumes":
+        if section not in ("volumes", "networks"):
             if section == "secrets" and out[name].get("external"):
                 ctx.error((*at, "external"), "an external secret is a Swarm object: not on Docker")
             else:
@@ -264,11 +263,14 @@ def compose_to_stack(
         secret_names,
         Revision(folder, files),
         volumes,
-        list(networks),
+        networks,
         list(services),
         deployed,
     )
     native, secrets, origins = _services(services, ctx, scope)
+    stack_networks = read_stack_networks(networks, ctx)
+    secrets.update(("networks", n) for n in stack_networks if ctx.tainted(("networks", n)))
+    origins |= {("networks", n): ("networks", n) for n in stack_networks}
     origins |= {
         (): (),
         ("project",): ("x-syncd", "project") if "project" in x_syncd(data) else ("name",),
@@ -286,6 +288,8 @@ def compose_to_stack(
         "services": native,
         "volumes": {n: {} for n in volumes if is_dns_label(n) and not volumes[n].get("external")},
     }
+    if stack_networks:
+        result["networks"] = stack_networks
     if not ctx.has_errors():
         try:
             Stack.model_validate(result)
