@@ -131,12 +131,16 @@ def merge(last: Spec, given: Spec) -> Spec:
     return copy.deepcopy({**DEFAULTS, **last, **given})
 
 
-def upgraded(spec: Spec) -> Spec:
-    """A spec recorded before syncd knew some option fields, with those at their defaults: what
-    the container runs with, so a plan shows no difference that is none."""
+def upgraded(spec: Spec, like: Spec) -> Spec:
+    """A spec recorded before syncd knew some option fields, with those `like` holds at their
+    defaults (what the container runs with): a plan shows no difference that is none."""
     if not spec:  # unknown: stays unknown
         return spec
-    missing = {k: copy.deepcopy(v) for k, v in options.DEFAULTS.items() if k not in spec}
+    missing = {
+        k: copy.deepcopy(options.DEFAULTS[k])
+        for k in like
+        if k in options.DEFAULTS and k not in spec
+    }
     return {**spec, **missing} if missing else spec
 
 

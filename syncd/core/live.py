@@ -72,9 +72,7 @@ class LiveStack:
     def spec(self) -> Spec:
         return {
             "description": self.description,
-            "services": {
-                name: canonical.upgraded(s.spec) for name, s in sorted(self.services.items())
-            },
+            "services": {name: s.spec for name, s in sorted(self.services.items())},
             "volumes": {
                 name: {"name": name} for name, v in sorted(self.volumes.items()) if not v.orphaned
             },

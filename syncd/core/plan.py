@@ -190,7 +190,7 @@ def _service_change(
     if live is None:
         patch = redacted_patch({}, desired.spec, desired.secrets)
         return ServiceChange(desired.key, Action.CREATE, Reason.NEW, (), patch, desired, None)
-    before = canonical.upgraded(live.spec)
+    before = canonical.upgraded(live.spec, desired.spec)
     patch = redacted_patch(before, desired.spec, desired.secrets | live.secrets)
     forcing = canonical.recreate_fields(live.spec, desired.spec)
     new_image = image_ids.get(str(desired.spec.get("image")))
@@ -266,6 +266,15 @@ def _volumes(desired: DesiredStack | None, live: LiveStack, *, prune: bool) -> l
     return out
 
 
+def _upgraded(old: Spec, new: Spec) -> Spec:
+    """The live stack with the option fields its services' records lack (see `canonical`)."""
+    services = {
+        name: canonical.upgraded(spec, new["services"].get(name) or {})
+        for name, spec in old["services"].items()
+    }
+    return {**old, "services": services}
+
+
 def _target_spec(desired: DesiredStack | None, live: LiveStack) -> Spec:
     """The whole stack as it will be after the plan (PATCH stacks keep omitted services)."""
     if desired is None:
@@ -302,7 +311,8 @@ def plan_stack(
         elif not declare and name in desired.removed:
             changes.append(_removal(found, Reason.REMOVED_BY_PATCH))
     secrets = live.secrets() | (desired.secrets() if desired else frozenset())
-    patch = redacted_patch(live.spec(), _target_spec(desired, live), secrets)
+    target = _target_spec(desired, live)
+    patch = redacted_patch(_upgraded(live.spec(), target), target, secrets)
     return StackPlan(
         key=key,
         services=tuple(changes),
