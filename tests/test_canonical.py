@@ -51,6 +51,12 @@ def test_every_given_field_in_its_canonical_form() -> None:
             "retries": 7,
         },
         "dependsOn": {"a": "service_healthy", "z": "service_started"},
+        # lifecycle options of the fields given (deploy, restartPolicy, dependsOn)
+        "replicas": 1,
+        "updateOrder": "stop-first",
+        "restartMaxRetries": 0,
+        "dependsOnRestart": [],
+        "dependsOnOptional": [],
     }
     assert list(spec["environment"]) == ["A", "B"] and list(spec["dependsOn"]) == ["a", "z"]
 
@@ -70,7 +76,12 @@ def test_healthcheck_durations_and_a_list_test() -> None:
 
 def test_omitted_fields_are_not_given_and_full_adds_the_defaults() -> None:
     assert _fields({"image": "busybox:1.36"}) == {"image": "busybox:1.36"}
-    assert _fields({"deploy": {}}) == {"cpus": None, "memory": None}
+    assert _fields({"deploy": {}}) == {
+        "cpus": None,
+        "memory": None,
+        "replicas": 1,
+        "updateOrder": "stop-first",
+    }
     assert _fields({"healthcheck": None}) == {"healthcheck": None}
     assert _fields({"description": None}) == {"description": ""}
     full = canonical.full(Service.model_validate({"image": "busybox:1.36"}))

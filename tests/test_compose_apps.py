@@ -77,7 +77,6 @@ MISSING = {
     "13-dns-adblock": f"cap_add, dns, hostname; {_BINDS}; {_POLICY}",
     "14-media-server": "devices, extra_hosts, group_add, network_mode, user, host binds; "
     f"{_BINDS}; {_POLICY}",
-    "15-object-storage": "deploy.replicas, hostname",
     "16-search-elastic": "cap_add, healthcheck.retries, ports.ephemeral, ulimits, "
     f"volumes.driver; {_FILES}; {_POLICY}",
     "17-identity-keycloak": f"ports.host_ip, shm_size, volumes.driver; {_BINDS}",

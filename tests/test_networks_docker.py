@@ -130,6 +130,7 @@ def test_a_stack_on_its_own_networks(
     assert changed.ok, changed.errors
     actions = {c.key.name: c.action for s in changed.plan.stacks for c in s.services}
     assert actions.pop("web") is Action.RECREATE
+    assert actions.pop("client") is Action.START  # links: restart with web (compose-go)
     assert set(actions.values()) == {Action.NONE}
     assert "api2" in _networks(deployment.container("web"))[back]["Aliases"]
 

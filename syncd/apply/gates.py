@@ -40,10 +40,13 @@ def wait_for_dependencies(
     """Return once every gate of `change` is open; `ServiceFailed` when one never opens."""
     assert change.desired is not None
     conditions: dict[str, str] = change.desired.spec.get("dependsOn") or {}
+    optional = set(change.desired.spec.get("dependsOnOptional") or [])
     for name, condition in sorted(conditions.items()):
         if condition == DependsCondition.STARTED.value:
             continue
         container = container_of(change.key.stack_key.service(name))
+        if container is None and name in optional:
+            continue  # `required: false`: a dependency without a container is fine
         if container is None:
             raise ServiceFailed(f"not started: its dependency {name} has no container")
         _wait(engine, timeout, name, container, condition)

@@ -162,8 +162,7 @@ class Reconciler:
         """Stop a service and keep it stopped: self-heal leaves it alone until started again."""
         with self.lock():
             self.store.set_stopped(key, True)
-            container = self._container_of(key)
-            if container is not None:
+            for container in self._containers_of(key):
                 self.engine.stop(container, self.stop_timeout(key))
         self.log.info("operator_stopped", service=str(key))
 
@@ -177,13 +176,14 @@ class Reconciler:
     def operator_start(self, key: ServiceKey) -> None:
         with self.lock():
             self.store.set_stopped(key, False)
-            container = self._container_of(key)
-            if container is not None:
+            for container in self._containers_of(key):
                 self.engine.start(container)
         self.log.info("operator_started", service=str(key))
 
-    def _container_of(self, key: ServiceKey) -> str | None:
-        found = self.observe(self.engine.observe(), None).containers.get(key)
-        if found is None:
+    def _containers_of(self, key: ServiceKey) -> list[str]:
+        """Every replica's container."""
+        live = self.observe(self.engine.observe(), None).live.stacks.get(key.stack_key)
+        found = live.services.get(key.name) if live else None
+        if found is None or not found.containers():
             raise SyncdError(f"service {key} has no container (is it applied?)")
-        return found.id
+        return [replica.container_id for replica in found.containers()]

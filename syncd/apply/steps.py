@@ -10,16 +10,18 @@ from pathlib import Path
 from syncd.apply.gates import dependencies, wait_for_dependencies
 from syncd.apply.hostpaths import check_host_binds
 from syncd.apply.results import Planned, ServiceResult
+from syncd.apply.rollout import DOWN, Rollout
 from syncd.apply.store import Store
 from syncd.core.desired import DesiredService
-from syncd.core.live import LiveService, ServiceStatus
+from syncd.core.live import LiveService
 from syncd.core.options import process
-from syncd.core.plan import Action, ServiceChange
+from syncd.core.plan import Action, Reason, ServiceChange, replicas
 from syncd.core.records import DIGEST_PREFIX
 from syncd.core.runspec import container_request
-from syncd.engine.base import Engine
+from syncd.engine.base import ContainerRequest, Engine
 from syncd.errors import ServiceFailed
 from syncd.ids import ServiceKey
+from syncd.manifests.options.lifecycle import UpdateOrder
 from syncd.settings import Settings
 
 
@@ -63,9 +65,9 @@ class ServiceSteps:
 
     def remove(self, change: ServiceChange) -> ServiceResult:
         live = change.live
-        assert live is not None and live.container_id is not None
-        self.engine.stop(live.container_id, self._stop_timeout(live))
-        self.engine.remove(live.container_id)
+        assert live is not None
+        for replica in live.containers():
+            self._rollout(live).discard(replica.container_id)
         self.store.forget(change.key)
         return ServiceResult(change.key, change.action, True, "removed (volumes kept)")
 
@@ -83,49 +85,83 @@ class ServiceSteps:
         if change.action is Action.UPDATE:
             assert live is not None
             self._record(desired, live.hash, "updated")
-            if (
-                live.status is ServiceStatus.STOPPED
-                and not live.operator_stopped
-                and live.container_id
-            ):
-                self._wait_for_dependencies(change)
-                self.engine.start(live.container_id)
+            first = self._converge(change, desired, live)
             return ServiceResult(
-                change.key, change.action, True, "recorded; no new container", cid(live)
+                change.key, change.action, True, "recorded; no new container", first
             )
         self._wait_for_dependencies(change)
         if change.action is Action.START:
-            assert live is not None and live.container_id is not None
-            self.engine.start(live.container_id)
+            assert live is not None
+            if change.reason is Reason.DEPENDENCY_RECREATED:
+                for replica in live.containers():
+                    self.engine.restart(replica.container_id, self._stop_timeout(live))
+                return ServiceResult(change.key, change.action, True, "restarted", cid(live))
+            first = self._converge(change, desired, live)
             self._record(desired, live.hash, "started")
-            return ServiceResult(change.key, change.action, True, "started", live.container_id)
+            return ServiceResult(change.key, change.action, True, "started", first)
         return self._replace(change, desired, live)
 
-    def _replace(
-        self, change: ServiceChange, desired: DesiredService, live: LiveService | None
-    ) -> ServiceResult:
-        """A new container (after removing the old one, if any) with the desired spec."""
-        image = str(desired.spec.get("image"))
-        if image in self.pull_errors:
-            kept = "; the old container keeps running" if live and live.container_id else ""
-            raise ServiceFailed(self.pull_errors[image] + kept)
+    def _converge(
+        self, change: ServiceChange, desired: DesiredService, live: LiveService
+    ) -> str | None:
+        """The live containers brought to the declared replicas; new ones join the others'
+        config hash (only metadata differs)."""
+        found = live.containers()
+        wanted = replicas(desired.spec)
+        start = not live.operator_stopped
+        missing = len(found) < wanted or any(r.status in DOWN for r in found)
+        if start and missing and change.action is Action.UPDATE:
+            self._wait_for_dependencies(change)
+        env: dict[str, str] | None = None
+
+        def request(index: int) -> ContainerRequest:
+            nonlocal env
+            env = env if env is not None else self._environment(desired, live.container_id)
+            return self._request(desired, env, index, live.hash)
+
+        return self._rollout(live).converge(found, wanted, request, start=start)
+
+    def _request(
+        self, desired: DesiredService, env: dict[str, str], replica: int, label_hash: str | None
+    ) -> ContainerRequest:
         request = container_request(
             desired,
             instance=self.settings.instance,
             revision=self.planned.desired.revision,
             files=functools.partial(project_files, self.settings),
-            environment=self._environment(desired, live.container_id if live else None),
+            environment=env,
             stop_timeout=self.settings.stop_timeout,
+            replica=replica,
+            label_hash=label_hash,
         )
         check_host_binds(self.settings, request)  # symlinks resolved, against the policy
-        if live is not None and live.container_id is not None:
-            self.engine.stop(live.container_id, self._stop_timeout(live))
-            self.engine.remove(live.container_id)
-        container_id = self.engine.create(request)
-        self.engine.start(container_id)
+        return request
+
+    def _replace(
+        self, change: ServiceChange, desired: DesiredService, live: LiveService | None
+    ) -> ServiceResult:
+        """New containers (each replacing the old one of its replica number, stop-first or
+        start-first) with the desired spec."""
+        image = str(desired.spec.get("image"))
+        if image in self.pull_errors:
+            kept = "; the old container keeps running" if live and live.container_id else ""
+            raise ServiceFailed(self.pull_errors[image] + kept)
+        env = self._environment(desired, live.container_id if live else None)
+        order = UpdateOrder(desired.spec.get("updateOrder") or UpdateOrder.STOP_FIRST)
+        container_id = self._rollout(live).replace(
+            live,
+            replicas(desired.spec),
+            order,
+            lambda index: self._request(desired, env, index, None),
+        )
         done = "created" if change.action is Action.CREATE else "recreated"
         self._record(desired, desired.hash, done)
         return ServiceResult(change.key, change.action, True, done, container_id)
+
+    def _rollout(self, live: LiveService | None) -> Rollout:
+        """Old containers stop with their own grace period (their applied spec)."""
+        timeout = self._stop_timeout(live) if live else self.settings.stop_timeout
+        return Rollout(self.engine, timeout, self.settings.health_timeout)
 
     def _stop_timeout(self, live: LiveService) -> int:
         """The running container's own grace period (its applied spec), else the setting."""

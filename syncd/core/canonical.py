@@ -14,7 +14,8 @@ from typing import Any
 
 from syncd.core import options
 from syncd.manifests.fields import parse_cpus, parse_duration, parse_memory, parse_mount, parse_port
-from syncd.manifests.model import HealthCheck, RestartPolicy, Service
+from syncd.manifests.model import Dependency, DependsCondition, HealthCheck, RestartPolicy, Service
+from syncd.manifests.options.lifecycle import parse_restart
 from syncd.taint import REDACTED, escape, redact
 
 __all__ = ["REDACTED", "Spec", "escape", "redact"]  # redaction lives in `taint`
@@ -43,15 +44,27 @@ METADATA_FIELDS = frozenset({"description", "dependsOn"}) | options.METADATA
 
 
 def _healthcheck(check: HealthCheck) -> Spec:
-    test = check.test if isinstance(check.test, list) else ["CMD-SHELL", check.test]
-    out: Spec = {"test": list(test), **HEALTHCHECK_DEFAULTS}
+    """Docker reads a zero timing as unset (the image's value, else its default): a written zero
+    is the default here too. Without a test the engine takes the image's test, and every timing
+    not written the image's (None)."""
+    if check.test is None:
+        test, base = None, dict.fromkeys(HEALTHCHECK_DEFAULTS)
+    else:
+        test = check.test if isinstance(check.test, list) else ["CMD-SHELL", check.test]
+        test, base = list(test), dict(HEALTHCHECK_DEFAULTS)
+    out: Spec = {"test": test, **base}
     for name in ("interval", "timeout", "start_period"):
         value = getattr(check, name)
-        if value is not None:
+        if value is not None and parse_duration(value) > 0:
             out["startPeriod" if name == "start_period" else name] = parse_duration(value)
-    if check.retries is not None:
+    if check.retries:
         out["retries"] = check.retries
     return out
+
+
+def condition(dependency: DependsCondition | Dependency) -> str:
+    """A dependency's condition, whichever form wrote it."""
+    return (dependency if isinstance(dependency, DependsCondition) else dependency.condition).value
 
 
 def mount_text(raw: str) -> str:
@@ -91,11 +104,13 @@ def fields(service: Service) -> Spec:
         out["cpus"] = str(parse_cpus(cpus).normalize()) if cpus is not None else None
         out["memory"] = parse_memory(memory) if memory is not None else None
     if "restart_policy" in given and service.restart_policy is not None:
-        out["restartPolicy"] = service.restart_policy.value
+        out["restartPolicy"] = parse_restart(service.restart_policy)[0]
     if "healthcheck" in given:
-        out["healthcheck"] = _healthcheck(service.healthcheck) if service.healthcheck else None
+        check = _healthcheck(service.healthcheck) if service.healthcheck else None
+        # nothing written (`healthcheck: {}`): the image's healthcheck, as with no key at all
+        out["healthcheck"] = check if check and any(v is not None for v in check.values()) else None
     if "depends_on" in given:
-        out["dependsOn"] = {k: v.value for k, v in sorted((service.depends_on or {}).items())}
+        out["dependsOn"] = {k: condition(v) for k, v in sorted((service.depends_on or {}).items())}
     out.update(options.fields(service))
     return out
 
@@ -114,6 +129,19 @@ def full(service: Service) -> Spec:
 def merge(last: Spec, given: Spec) -> Spec:
     """PATCH: given fields set, omitted fields keep their last applied value."""
     return copy.deepcopy({**DEFAULTS, **last, **given})
+
+
+def upgraded(spec: Spec, like: Spec) -> Spec:
+    """A spec recorded before syncd knew some option fields, with those `like` holds at their
+    defaults (what the container runs with): a plan shows no difference that is none."""
+    if not spec:  # unknown: stays unknown
+        return spec
+    missing = {
+        k: copy.deepcopy(options.DEFAULTS[k])
+        for k in like
+        if k in options.DEFAULTS and k not in spec
+    }
+    return {**spec, **missing} if missing else spec
 
 
 def canonical_json(value: Any) -> str:

@@ -27,6 +27,15 @@ class ServiceStatus(StrEnum):
 
 
 @dataclass(frozen=True)
+class Replica:
+    """One container of a service."""
+
+    index: int  # 1-based
+    container_id: str
+    status: ServiceStatus
+
+
+@dataclass(frozen=True)
 class LiveService:
     key: ServiceKey
     spec: Spec = field(repr=False)  # the canonical spec applied last; real values: never print
@@ -37,6 +46,14 @@ class LiveService:
     image_id: str | None = None
     operator_stopped: bool = False  # stopped through syncd: self-heal leaves it stopped
     secrets: frozenset[str] = frozenset()
+    # every container of the service (`container_id` is the first); empty when none was seen
+    replicas: tuple[Replica, ...] = ()
+
+    def containers(self) -> tuple[Replica, ...]:
+        """The service's containers, replica 1 first: `replicas`, or the one container."""
+        if self.replicas or self.container_id is None:
+            return self.replicas
+        return (Replica(1, self.container_id, self.status),)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 
 from syncd.core.canonical import Spec
 from syncd.core.desired import DesiredService, DesiredState
-from syncd.core.live import LiveService, LiveStack, LiveState, LiveVolume, ServiceStatus
+from syncd.core.live import (
+    LiveService,
+    LiveStack,
+    LiveState,
+    LiveVolume,
+    Replica,
+    ServiceStatus,
+)
 from syncd.core.records import ServiceRecord
 from syncd.engine.base import ContainerHealth, ContainerState, Observed, ObservedContainer
 from syncd.ids import ServiceKey, StackKey
@@ -35,7 +42,7 @@ STATUS = {
 @dataclass(frozen=True)
 class Observation:
     live: LiveState
-    containers: Mapping[ServiceKey, ObservedContainer]  # the one container kept per service
+    containers: Mapping[ServiceKey, ObservedContainer]  # replica 1 (the first) of each service
     strays: tuple[ObservedContainer, ...] = ()  # extra containers of a service: to remove
     unrecorded: frozenset[ServiceKey] = frozenset()  # running a desired spec the store lacks
 
@@ -52,6 +59,45 @@ def _pick(candidates: list[ObservedContainer]) -> tuple[ObservedContainer, list[
         candidates, key=lambda c: (c.state is ContainerState.RUNNING, c.created, c.id), reverse=True
     )
     return ordered[0], ordered[1:]
+
+
+def _replicas(
+    candidates: list[ObservedContainer],
+) -> tuple[list[ObservedContainer], list[ObservedContainer]]:
+    """One container kept per replica number, replica 1 (the lowest) first, and the strays:
+    extra containers of one number, containers with no valid number, and replicas whose hash
+    is not the first one's (left by an interrupted replace: recreated from the spec)."""
+    numbered: dict[int, list[ObservedContainer]] = {}
+    for container in candidates:
+        numbered.setdefault(container.replica, []).append(container)
+    strays = numbered.pop(0, [])
+    kept: list[ObservedContainer] = []
+    for _number, group in sorted(numbered.items()):
+        one, extra = _pick(group)
+        strays.extend(extra)
+        if kept and one.hash != kept[0].hash:
+            strays.append(one)
+        else:
+            kept.append(one)
+    return kept, strays
+
+
+def _without_containers(
+    records: Mapping[str, ServiceRecord],
+    grouped: Mapping[ServiceKey, list[ObservedContainer]],
+) -> list[tuple[ServiceKey, ServiceRecord]]:
+    """Services applied with `replicas: 0`: declared and recorded, with no container."""
+    out = []
+    for record in records.values():
+        if record.spec.get("replicas") != 0:
+            continue
+        parts = record.key.split("/")
+        if len(parts) != 3:
+            continue
+        key = ServiceKey(*parts)
+        if key not in grouped:
+            out.append((key, record))
+    return sorted(out, key=lambda item: item[0])
 
 
 def _desired_services(desired: DesiredState | None) -> dict[ServiceKey, DesiredService]:
@@ -78,9 +124,12 @@ def observe(
     unrecorded: set[ServiceKey] = set()
     services: dict[StackKey, dict[str, LiveService]] = {}
     for key, candidates in sorted(grouped.items()):
-        container, extra = _pick(candidates)
-        kept[key] = container
+        replicas, extra = _replicas(candidates)
         strays.extend(extra)
+        if not replicas:
+            continue
+        container = replicas[0]
+        kept[key] = container
         record = records.get(str(key))
         target = wanted.get(key)
         spec: Spec = {}
@@ -101,6 +150,18 @@ def observe(
             image_id=container.image_id,
             operator_stopped=str(key) in stopped,
             secrets=secrets,
+            replicas=tuple(Replica(c.replica, c.id, status_of(c)) for c in replicas),
+        )
+    for key, record in _without_containers(records, grouped):
+        target = wanted.get(key)
+        services.setdefault(key.stack_key, {})[key.name] = LiveService(
+            key=key,
+            spec=restore(record, target.spec if target else None) if restore else record.spec,
+            hash=record.container_hash,
+            status=ServiceStatus.STOPPED,
+            revision=record.revision,
+            operator_stopped=str(key) in stopped,
+            secrets=record.secrets,
         )
     volumes: dict[StackKey, dict[str, LiveVolume]] = {}
     for volume in observed.volumes:

@@ -7,7 +7,7 @@ then executed by an engine. Computing it touches nothing. Pure: no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -52,6 +52,8 @@ class Reason(StrEnum):
     STACK_REMOVED = "stack_removed"
     DECLARED = "declared"
     UNCHANGED = "unchanged"
+    REPLICAS = "replicas"
+    DEPENDENCY_RECREATED = "dependency_recreated"
 
 
 REASON_TEXT = {
@@ -66,6 +68,8 @@ REASON_TEXT = {
     Reason.STACK_REMOVED: "its stack is no longer in the repository",
     Reason.DECLARED: "declared by its stack",
     Reason.UNCHANGED: "unchanged",
+    Reason.REPLICAS: "the containers running differ from the declared replicas",
+    Reason.DEPENDENCY_RECREATED: "restarted: a dependency it names with restart: true changes",
 }
 
 
@@ -186,7 +190,8 @@ def _service_change(
     if live is None:
         patch = redacted_patch({}, desired.spec, desired.secrets)
         return ServiceChange(desired.key, Action.CREATE, Reason.NEW, (), patch, desired, None)
-    patch = redacted_patch(live.spec, desired.spec, desired.secrets | live.secrets)
+    before = canonical.upgraded(live.spec, desired.spec)
+    patch = redacted_patch(before, desired.spec, desired.secrets | live.secrets)
     forcing = canonical.recreate_fields(live.spec, desired.spec)
     new_image = image_ids.get(str(desired.spec.get("image")))
     image_moved = bool(new_image and live.image_id and new_image != live.image_id)
@@ -201,11 +206,41 @@ def _service_change(
     metadata = canonical.changed_fields(live.spec, desired.spec)
     if metadata:
         return change(Action.UPDATE, Reason.METADATA_CHANGED, metadata)
-    if live.status in (ServiceStatus.STOPPED, ServiceStatus.ERROR):
+    wanted = replicas(desired.spec)
+    found = live.containers()
+    stopped = (ServiceStatus.STOPPED, ServiceStatus.ERROR)
+    # a service seen on the engine (or recorded with no container): as_live's are not
+    seen = live.container_id is not None or live.status in stopped
+    down = [r for r in found if r.status in stopped]
+    if seen and (len(found) != wanted or down):
         if live.operator_stopped:
             return change(Action.NONE, Reason.OPERATOR_STOPPED, [])
-        return change(Action.START, Reason.STOPPED, [])
+        scaled = bool(found) and len(found) != wanted
+        return change(Action.START, Reason.REPLICAS if scaled else Reason.STOPPED, [])
     return change(Action.NONE, Reason.UNCHANGED, [])
+
+
+def replicas(spec: Spec) -> int:
+    """How many containers a spec runs (1 for a spec from before syncd knew replicas)."""
+    return int(spec.get("replicas", 1))
+
+
+def _restarts(changes: list[ServiceChange]) -> list[ServiceChange]:
+    """A service that names a dependency with `restart: true` restarts when that dependency
+    gets a new container (and has nothing else to do)."""
+    renewed = {c.key.name for c in changes if c.action in (Action.CREATE, Action.RECREATE)}
+    out = []
+    for change in changes:
+        names = change.desired.spec.get("dependsOnRestart") or [] if change.desired else []
+        if (
+            change.action is Action.NONE
+            and change.reason is Reason.UNCHANGED
+            and renewed & set(names)
+        ):
+            out.append(replace(change, action=Action.START, reason=Reason.DEPENDENCY_RECREATED))
+        else:
+            out.append(change)
+    return out
 
 
 def _removal(live: LiveService, reason: Reason) -> ServiceChange:
@@ -229,6 +264,15 @@ def _volumes(desired: DesiredStack | None, live: LiveStack, *, prune: bool) -> l
         reason = Reason.STACK_REMOVED if desired is None else Reason.NOT_DECLARED
         out.append(VolumeChange(found.key, VolumeAction.DETACH, reason))
     return out
+
+
+def _upgraded(old: Spec, new: Spec) -> Spec:
+    """The live stack with the option fields its services' records lack (see `canonical`)."""
+    services = {
+        name: canonical.upgraded(spec, new["services"].get(name) or {})
+        for name, spec in old["services"].items()
+    }
+    return {**old, "services": services}
 
 
 def _target_spec(desired: DesiredStack | None, live: LiveStack) -> Spec:
@@ -258,6 +302,7 @@ def plan_stack(
         for name in _order(desired.services):
             found = live.services.get(name)
             changes.append(_service_change(desired.services[name], found, image_ids or {}))
+        changes = _restarts(changes)
     for name, found in sorted(live.services.items()):
         if desired is None:
             changes.append(_removal(found, Reason.STACK_REMOVED))
@@ -266,7 +311,8 @@ def plan_stack(
         elif not declare and name in desired.removed:
             changes.append(_removal(found, Reason.REMOVED_BY_PATCH))
     secrets = live.secrets() | (desired.secrets() if desired else frozenset())
-    patch = redacted_patch(live.spec(), _target_spec(desired, live), secrets)
+    target = _target_spec(desired, live)
+    patch = redacted_patch(_upgraded(live.spec(), target), target, secrets)
     return StackPlan(
         key=key,
         services=tuple(changes),

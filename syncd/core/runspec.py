@@ -28,7 +28,11 @@ def container_request(
     files: FilesResolver,
     environment: dict[str, str] | None = None,
     stop_timeout: int = 10,
+    replica: int = 1,
+    label_hash: str | None = None,
 ) -> ContainerRequest:
+    """`label_hash`: the config hash to label the container with when it joins replicas made
+    from an equivalent spec (only metadata differs), else the spec's own hash."""
     spec = service.spec
     key = service.key
     mounts = []
@@ -46,11 +50,11 @@ def container_request(
     check = spec.get("healthcheck")
     probe = (
         HealthProbe(
-            test=tuple(check["test"]),
-            interval=check["interval"],
-            timeout=check["timeout"],
-            start_period=check["startPeriod"],
-            retries=check["retries"],
+            test=tuple(check["test"] or ()),  # empty: the image's test
+            interval=check["interval"] or 0.0,  # 0: the image's value, else Docker's default
+            timeout=check["timeout"] or 0.0,
+            start_period=check["startPeriod"] or 0.0,
+            retries=check["retries"] or 0,
         )
         if check
         else None
@@ -64,7 +68,7 @@ def container_request(
         # the manifest's labels never hold `syncd.*` (the model refuses them); syncd's win anyway
         labels={
             **(spec.get("labels") or {}),
-            **service_labels(instance, key, service.hash, revision),
+            **service_labels(instance, key, label_hash or service.hash, revision, replica),
         },
         command=tuple(command) if command is not None else None,
         entrypoint=tuple(entrypoint) if entrypoint is not None else None,
@@ -77,4 +81,5 @@ def container_request(
         healthcheck=probe,
         stop_timeout=process.stop_timeout(spec, stop_timeout),
         options={name: spec.get(name, default) for name, default in options.DEFAULTS.items()},
+        replica=replica,
     )

@@ -41,6 +41,12 @@ class DaemonSnapshot:
         container = self.observation.containers.get(key)
         return container.id if container is not None else None
 
+    def container_ids(self, key: ServiceKey) -> list[str]:
+        """Every replica's container, replica 1 first."""
+        stack = self.observation.live.stacks.get(key.stack_key)
+        service = stack.services.get(key.name) if stack else None
+        return [r.container_id for r in service.containers()] if service else []
+
 
 class SnapshotProvider(Protocol):
     """The daemon's facts as its readers see them: the status (live), the last snapshot, the

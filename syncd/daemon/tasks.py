@@ -75,12 +75,13 @@ class Operator:
         self.log.bind(**bound).info("operator_action", action=action, subject=subject)
         self.request(Trigger.OPERATOR)
 
-    def _container(self, key: ServiceKey) -> str:
+    def _containers(self, key: ServiceKey) -> list[str]:
+        """Every replica's container."""
         snapshot = self.snapshot()
-        container = snapshot.container_id(key) if snapshot else None
-        if container is None:
+        containers = snapshot.container_ids(key) if snapshot else []
+        if not containers:
             raise OperationRefused(f"service {key} has no container yet")
-        return container
+        return containers
 
     def service(self, task: Task, key: ServiceKey) -> None:
         timeout = self.reconciler.stop_timeout(key)
@@ -91,12 +92,13 @@ class Operator:
                 self.reconciler.operator_start(key)
             case Task.RESTART:
                 with self.reconciler.lock():
-                    self.engine.restart(self._container(key), timeout)
+                    for container in self._containers(key):
+                        self.engine.restart(container, timeout)
             case Task.RECREATE:
-                with self.reconciler.lock():  # the next sync creates it again, from the spec
-                    container = self._container(key)
-                    self.engine.stop(container, timeout)
-                    self.engine.remove(container)
+                with self.reconciler.lock():  # the next sync creates them again, from the spec
+                    for container in self._containers(key):
+                        self.engine.stop(container, timeout)
+                        self.engine.remove(container)
             case Task.PULL:
                 image, registry = self._image_of(key)
                 self.engine.pull(image, auth_for(registry, image, self.env, self.settings.secrets))

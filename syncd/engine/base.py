@@ -29,6 +29,8 @@ LABEL_VOLUME = "syncd.volume"
 LABEL_HASH = "syncd.hash"
 LABEL_REVISION = "syncd.revision"
 LABEL_NETWORK = "syncd.network"  # a stack's own network (its key); the project network has none
+LABEL_REPLICA = "syncd.replica"  # 2, 3, ... on a service's further replicas; absent: replica 1
+MAX_REPLICA = 1000
 
 
 class ContainerState(StrEnum):
@@ -77,6 +79,7 @@ class ObservedContainer:
     state: ContainerState
     health: ContainerHealth | None  # None: no healthcheck
     created: float
+    replica: int = 1  # which of the service's replicas (1-based)
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,8 @@ class Port:
 
 @dataclass(frozen=True)
 class HealthProbe:
+    """Timings in seconds; a zero timing or an empty test: the image's, else Docker's default."""
+
     test: tuple[str, ...]
     interval: float
     timeout: float
@@ -143,6 +148,7 @@ class ContainerRequest:
     # Canonical values of the option fields (`core.options`), keyed by syncd's field names;
     # each engine maps them to its own API (`engine.dockeropts` for Docker).
     options: Mapping[str, Any] = field(default_factory=dict)
+    replica: int = 1  # which of the service's replicas (1-based): names the container
 
 
 @dataclass(frozen=True)
@@ -231,6 +237,18 @@ class Engine(ABC):
     @abstractmethod
     def stop(self, container_id: str, timeout: int) -> None: ...
 
+    def set_aside(self, container_id: str) -> str:
+        """Rename a running container out of its name, so that its replacement can take the
+        name while it still runs (a start-first update); the name it had."""
+        name = str(self.inspect(container_id).get("Name", "")).lstrip("/")
+        if name != (aside := Names.aside(name, container_id)):  # else: set aside before
+            self.rename(container_id, aside)
+        return name
+
+    def rename(self, container_id: str, name: str) -> None:
+        """Give a container set aside its name back (a start-first update that failed)."""
+        raise EngineError("this engine cannot rename a container")
+
     @abstractmethod
     def remove(self, container_id: str) -> None:
         """Remove a container (never its named volumes)."""
@@ -258,12 +276,26 @@ def owner_labels(instance: str, stack: StackKey) -> dict[str, str]:
 
 
 def service_labels(
-    instance: str, key: ServiceKey, hash_: str, revision: str | None
+    instance: str, key: ServiceKey, hash_: str, revision: str | None, replica: int = 1
 ) -> dict[str, str]:
     labels = {**owner_labels(instance, key.stack_key), LABEL_SERVICE: key.name, LABEL_HASH: hash_}
     if revision:
         labels[LABEL_REVISION] = revision
+    if replica != 1:
+        labels[LABEL_REPLICA] = str(replica)
     return labels
+
+
+def replica_of(labels: Mapping[str, str]) -> int:
+    """A container's replica number from its label: 1 when absent; 0 (no replica syncd would
+    make: a stray) when it is not a number in range."""
+    text = labels.get(LABEL_REPLICA)
+    if text is None:
+        return 1
+    if not text.isascii() or not text.isdigit() or len(text) > 4:
+        return 0
+    number = int(text)
+    return number if 1 <= number <= MAX_REPLICA else 0
 
 
 def split_reference(reference: str) -> tuple[str, str | None]:
@@ -292,8 +324,15 @@ class Names:
     def prefix(self) -> str:
         return "" if self.instance == "default" else f"{self.instance}_"
 
-    def container(self, key: ServiceKey) -> str:
-        return f"{self.prefix}{key.project}_{key.stack}_{key.name}"
+    def container(self, key: ServiceKey, replica: int = 1) -> str:
+        """Replica 1 has the service's name; the others `<name>.<n>` (`.` is in no name)."""
+        base = f"{self.prefix}{key.project}_{key.stack}_{key.name}"
+        return base if replica == 1 else f"{base}.{replica}"
+
+    @staticmethod
+    def aside(name: str, container_id: str) -> str:
+        """The name a container is set aside under while its replacement takes `name`."""
+        return f"{name.split('.old-', maxsplit=1)[0]}.old-{container_id[:12]}"
 
     def volume(self, key: VolumeKey) -> str:
         return f"{self.prefix}{key.project}_{key.stack}_{key.name}"

@@ -40,13 +40,13 @@ from syncd.engine.base import (
     check_pull_auth,
     normalize_reference,
     owner_labels,
+    replica_of,
     split_reference,
 )
 from syncd.engine.dockeropts import network as network_opts
 from syncd.engine.networks import DockerNetworks
 from syncd.errors import EngineError, EngineUnavailable
 from syncd.ids import ServiceKey, StackKey, VolumeKey
-from syncd.manifests.model import RestartPolicy
 
 API_VERSION = "1.41"  # Docker 20.10; newer engines still accept it
 NANO = 1_000_000_000
@@ -165,6 +165,7 @@ class DockerEngine(Engine):
             state=state,
             health=_health(raw.get("Status", "")),
             created=float(raw.get("Created", 0)),
+            replica=replica_of(labels),
         )
 
     @_engine_errors
@@ -298,7 +299,9 @@ class DockerEngine(Engine):
                 )
                 for m in request.mounts
             ],
-            restart_policy={"Name": _restart_name(request.restart_policy)},
+            restart_policy=dockeropts.lifecycle.restart_policy(
+                request.restart_policy, request.options
+            ),
             nano_cpus=request.nano_cpus,
             mem_limit=request.memory,
             network_mode=mode or (first.name if first else "none"),
@@ -321,7 +324,7 @@ class DockerEngine(Engine):
             command=list(request.command) if request.command is not None else None,
             entrypoint=list(request.entrypoint) if request.entrypoint is not None else None,
             environment=dict(request.environment),
-            name=self.names.container(request.key),
+            name=self.names.container(request.key, request.replica),
             labels=dict(request.labels),
             ports=[(p.container, p.protocol) for p in request.ports],
             host_config=host_config,
@@ -378,16 +381,15 @@ class DockerEngine(Engine):
         self.api.stop(container_id, timeout=timeout)
 
     @_engine_errors
+    def rename(self, container_id: str, name: str) -> None:
+        self.api.rename(container_id, name)
+
+    @_engine_errors
     def remove(self, container_id: str) -> None:
         try:
             self.api.remove_container(container_id, force=True, v=False)
         except docker.errors.NotFound:
             return
-
-
-def _restart_name(policy: RestartPolicy) -> str:
-    """Docker's name of a policy: the manifest's word, except `no`, which Docker leaves empty."""
-    return "" if policy is RestartPolicy.NO else policy.value
 
 
 def _volume_key(service: ServiceKey, volume: str) -> VolumeKey:

@@ -21,8 +21,17 @@ from syncd.manifests.fields import (
     parse_port,
     registry_address,
 )
-from syncd.manifests.model import MAX_PATCH_OPS, Registry, Stack, StackPatch, Strategy
+from syncd.manifests.model import (
+    MAX_PATCH_OPS,
+    Dependency,
+    Registry,
+    Service,
+    Stack,
+    StackPatch,
+    Strategy,
+)
 from syncd.manifests.networkchecks import network_dependencies, network_problems
+from syncd.manifests.options.lifecycle import UpdateOrder
 from syncd.manifests.parse import Located, suggest
 from syncd.secretpolicy import file_problem, is_own, unset_variable
 
@@ -44,6 +53,35 @@ def _duplicates(
             )
         else:
             first[key] = located
+    return problems
+
+
+def _replica_problems(
+    located: Located[Stack], base: tuple[str, ...], service: Service
+) -> list[Problem]:
+    """A fixed published host port belongs to one container: not to several replicas, nor to
+    the old and the new container of a start-first update at once."""
+    fixed = [p for p in service.ports or [] if parse_port(p).public is not None]
+    deploy = service.deploy
+    if not fixed or deploy is None:
+        return []
+    problems = []
+    if (deploy.replicas or 1) > 1:
+        problems.append(
+            located.problem(
+                (*base, "deploy", "replicas"),
+                f"{deploy.replicas} replicas cannot all publish host port {fixed[0]!r}: "
+                "publish a container port only or run one replica",
+            )
+        )
+    if deploy.update_config and deploy.update_config.order is UpdateOrder.START_FIRST:
+        problems.append(
+            located.problem(
+                (*base, "deploy", "updateConfig", "order"),
+                f"start-first needs the old and the new container at once, but host port "
+                f"{fixed[0]!r} can be published by one only: use stop-first",
+            )
+        )
     return problems
 
 
@@ -110,12 +148,14 @@ def _stack_problems(located: Located[Stack]) -> list[Problem]:
                         f"{hint}",
                     )
                 )
-        for dep in service.depends_on or {}:
+        problems.extend(_replica_problems(located, base, service))
+        for dep, given in (service.depends_on or {}).items():
+            optional = isinstance(given, Dependency) and not given.required
             if dep == name:
                 problems.append(
                     located.problem((*base, "dependsOn", dep), "a service cannot depend on itself")
                 )
-            elif dep not in stack.services:
+            elif dep not in stack.services and not optional:
                 problems.append(
                     located.problem(
                         (*base, "dependsOn", dep),

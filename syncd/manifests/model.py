@@ -29,10 +29,14 @@ from syncd.manifests.fields import (
     RegistryHost,
 )
 from syncd.manifests.options import (
+    MAX_HEALTH_RETRIES,
+    DeployLifecycleFields,
     FilesFields,
+    HealthTest,
     LifecycleFields,
     NetworkFields,
     ProcessFields,
+    RestartText,
     SecurityFields,
     StackFilesFields,
     StackNetworkFields,
@@ -79,20 +83,22 @@ class Resources(StrictModel):
     reservations: ResourceReservations | None = None
 
 
-class Deploy(StrictModel):
+class Deploy(DeployLifecycleFields):
     resources: Resources | None = None
 
 
 class HealthCheck(StrictModel):
     """syncd extension: a Docker healthcheck. `test` as in compose (`["CMD", ...]` or a string)."""
 
-    test: list[DockerText] | DockerText = Field(
-        description="['CMD', 'arg', ...], ['CMD-SHELL', 'cmd'], ['NONE'] or a shell command"
+    test: HealthTest | DockerText | None = Field(
+        None,
+        description="['CMD', 'arg', ...], ['CMD-SHELL', 'cmd'], ['NONE'] or a shell command; "
+        "omitted: the image's own test, with these timings",
     )
     interval: DurationString | None = None
     timeout: DurationString | None = None
     start_period: DurationString | None = None
-    retries: Annotated[int, Field(ge=0, le=100)] | None = None
+    retries: Annotated[int, Field(ge=0, le=MAX_HEALTH_RETRIES)] | None = None
 
 
 def _depends_list(value: Any) -> Any:
@@ -102,7 +108,19 @@ def _depends_list(value: Any) -> Any:
     return value
 
 
-DependsOn = Annotated[dict[MemberName, DependsCondition], BeforeValidator(_depends_list)]
+class Dependency(StrictModel):
+    """The long form of a dependency, as Compose's `depends_on`."""
+
+    condition: DependsCondition = DependsCondition.STARTED
+    restart: bool = Field(
+        False, description="restart this service when the dependency is recreated"
+    )
+    required: bool = Field(True, description="false: a dependency not declared is no error")
+
+
+DependsOn = Annotated[
+    dict[MemberName, DependsCondition | Dependency], BeforeValidator(_depends_list)
+]
 
 
 class Service(ProcessFields, SecurityFields, NetworkFields, FilesFields, LifecycleFields):
@@ -126,7 +144,7 @@ class Service(ProcessFields, SecurityFields, NetworkFields, FilesFields, Lifecyc
         None, description="'<volume>:<mountpoint>[:ro]' or '/<project path>:<mountpoint>[:ro]'"
     )
     deploy: Deploy | None = None
-    restart_policy: RestartPolicy | None = None
+    restart_policy: RestartText | None = None
     healthcheck: HealthCheck | None = None
     depends_on: DependsOn | None = None
 

@@ -6,8 +6,10 @@ Legacy keys and `deploy.resources` name one value: both given and different is a
 compose-go), else they fold into one. Swarm-only parts (`placement`, `mode`, `endpoint_mode`,
 `labels`, rollout tuning) are a warning (they have no effect on one Docker host), but for
 `placement`, which a user relies on: an error. `reservations.cpus` is a no-op on Docker: a
-warning. What the model cannot carry yet (pids, reservations.memory, replicas other than 1,
-start-first updates, retry counts) is noted. Pure: no I/O.
+warning. `replicas` (or the legacy `scale`) and `update_config.order` are the model's
+`deploy.replicas` and `deploy.updateConfig.order`; `restart_policy.max_attempts` is the retry
+count of `on-failure:N`. What the model cannot carry yet (pids, reservations.memory) is noted.
+Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ def read_deploy(service: Mapping[str, Any], at: Path, ctx: Context) -> dict[str,
     """The model's `deploy` value, or None when it carries nothing."""
     deploy = _mapping(service.get("deploy"), (*at, "deploy"), ctx, "deploy")
     where = (*at, "deploy")
+    out: dict[str, Any] = {}
     for key, value in deploy.items():
         here = (*where, key)
         if key not in DEPLOY_KEYS and not key.startswith("x-"):
@@ -113,11 +116,11 @@ def read_deploy(service: Mapping[str, Any], at: Path, ctx: Context) -> dict[str,
         elif key in _SWARM_ONLY:
             ctx.warn(here, f"deploy.{key} is for Swarm: no effect on a Docker host")
         elif key == "replicas":
-            _replicas(value, here, ctx)
+            out["replicas"] = _replicas(value, here, ctx)
         elif key == "update_config":
-            _update(value, here, ctx)
+            out["updateConfig"] = _update(value, here, ctx)
     if "scale" in service:
-        _replicas(service["scale"], (*at, "scale"), ctx)
+        out.setdefault("replicas", _replicas(service["scale"], (*at, "scale"), ctx))
         replicas = deploy.get("replicas")
         if "replicas" in deploy and replicas != service["scale"]:
             ctx.error((*where, "replicas"), "scale and deploy.replicas differ")
@@ -131,40 +134,56 @@ def read_deploy(service: Mapping[str, Any], at: Path, ctx: Context) -> dict[str,
     if isinstance(replicas, int) and replicas > 1 and "container_name" in service:
         ctx.error((*at, "container_name"), "container_name names one container; replicas is more")
     limits = _limits(service, at, ctx)
-    return {"resources": {"limits": limits}} if limits else None
+    if limits:
+        out["resources"] = {"limits": limits}
+    out = {k: v for k, v in out.items() if v is not None}
+    return out or None
 
 
-def _replicas(value: object, at: Path, ctx: Context) -> None:
+def _replicas(value: object, at: Path, ctx: Context) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1000:
         ctx.error(at, "replicas is a whole number from 0 to 1000")
-    elif value != 1:
-        ctx.later(at, "deploy.replicas", f"{value} replicas")
+        return None
+    return value
 
 
-def _update(value: object, at: Path, ctx: Context) -> None:
+def _update(value: object, at: Path, ctx: Context) -> dict[str, str] | None:
     config = _mapping(value, at, ctx, "update_config")
-    order = config.get("order", "stop-first")
-    if order not in ("stop-first", "start-first"):
-        ctx.error((*at, "order"), f"{clip(str(order))!r} is not stop-first or start-first")
-    elif order == "start-first":
-        ctx.later((*at, "order"), "deploy.update_config.order", "start-first updates")
     for key in config:
         if key != "order":
             ctx.warn((*at, key), f"update_config.{key} is for Swarm rollouts: no effect here")
+    if "order" not in config:
+        return None
+    order = config["order"]
+    if order not in ("stop-first", "start-first"):
+        ctx.error((*at, "order"), f"{clip(str(order))!r} is not stop-first or start-first")
+        return None
+    return {"order": order}
 
 
 def read_restart_policy(value: object, at: Path, ctx: Context) -> str | None:
     """`deploy.restart_policy` as the model's `restartPolicy` (`any` -> always, `none` -> no)."""
     policy = _mapping(value, at, ctx, "restart_policy")
     condition = policy.get("condition", "any")
-    if condition not in _RESTART_CONDITIONS:
+    if not isinstance(condition, str) or condition not in _RESTART_CONDITIONS:
         ctx.error((*at, "condition"), "condition is none, on-failure or any")
         return None
+    attempts = policy.get("max_attempts")
+    if attempts is not None and (
+        isinstance(attempts, bool) or not isinstance(attempts, int) or not 0 <= attempts <= 999_999
+    ):
+        ctx.error((*at, "max_attempts"), "max_attempts is a whole number, 0 or more")
+        return None
+    if attempts and condition != "on-failure":
+        ctx.warn(
+            (*at, "max_attempts"),
+            f"max_attempts counts retries of condition on-failure only on a Docker host: "
+            f"ignored with {clip(str(condition))!r}",
+        )
     for key in policy:
-        if key == "max_attempts":
-            ctx.later((*at, key), "restart.max_retries", "a maximum retry count")
-        elif key in ("delay", "window"):
+        if key in ("delay", "window"):
             ctx.warn((*at, key), f"restart_policy.{key} is for Swarm: no effect on a Docker host")
-        elif key != "condition":
+        elif key not in ("condition", "max_attempts"):
             ctx.error((*at, key), f"unknown key {key!r}", key=True)
-    return _RESTART_CONDITIONS[str(condition)]
+    name = _RESTART_CONDITIONS[str(condition)]
+    return f"{name}:{attempts}" if attempts and name == "on-failure" else name

@@ -3,23 +3,24 @@ them (`healthcheck`, `dependsOn`, `restartPolicy`).
 
 - healthcheck: a string test is `["CMD-SHELL", s]` (never split); the first word of a list is
   `CMD`, `CMD-SHELL` or `NONE`; `disable: true` is `["NONE"]` (and with another test an error);
-  `disable: false` alone is no healthcheck. A healthcheck without a test (timings only, the
-  image's test) and `start_interval` are noted: the model needs a test and has no
-  start_interval yet.
-- depends_on: a list is `service_started` for each; the long form's `required: true` and
-  `restart: false` are the model's meaning, other values are noted.
-- restart: `no`, `always`, `on-failure[:N]`, `unless-stopped`; a retry count is noted.
+  `disable: false` alone is no healthcheck. A healthcheck without a test keeps the image's test
+  with the timings given (D4). `start_interval` needs Engine API 1.44 and syncd speaks 1.41:
+  a warning (the engine would drop it silently).
+- depends_on: a list is `service_started` for each; the long form (`condition`, `restart`,
+  `required`) is the model's long form when `restart` or `required` differ from the defaults.
+- restart: `no`, `always`, `on-failure[:N]` (N: Docker's maximum retry count), `unless-stopped`.
 Pure: no I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from syncd.manifests.compose.context import Context, clip, kind_of
 from syncd.manifests.fields import parse_duration
 from syncd.manifests.model import DependsCondition, RestartPolicy
+from syncd.manifests.options.lifecycle import MAX_HEALTH_RETRIES
 from syncd.manifests.parse import suggest
 from syncd.manifests.yamlsafe import Path
 
@@ -36,7 +37,7 @@ _DURATIONS = ("interval", "timeout", "start_period")
 _CAMEL = {"interval": "interval", "timeout": "timeout", "start_period": "startPeriod"}
 _TEST_WORDS = ("CMD", "CMD-SHELL", "NONE")
 _DEPENDS_KEYS = frozenset({"condition", "required", "restart"})
-MAX_RETRIES = 100  # the model's bound
+MAX_RETRIES = MAX_HEALTH_RETRIES  # the model's bound
 
 
 def _test(value: object, at: Path, ctx: Context) -> list[str] | None:
@@ -53,6 +54,10 @@ def _test(value: object, at: Path, ctx: Context) -> list[str] | None:
         ctx.error(
             (*at, 0), f"a test list starts with CMD, CMD-SHELL or NONE, not {clip(str(words[0]))!r}"
         )
+        return None
+    if (words[0] == "NONE") != (len(words) == 1):
+        wrong = "['NONE'] takes no more words" if len(words) > 1 else f"{words[0]} needs a command"
+        ctx.error(at, wrong)
         return None
     return [w for w in words if w is not None]
 
@@ -102,24 +107,23 @@ def read_healthcheck(value: object, at: Path, ctx: Context) -> dict[str, Any] | 
             ctx.error((*at, "retries"), "retries is a whole number, 0 or more")
             return None
         if retries > MAX_RETRIES:
-            ctx.later((*at, "retries"), "healthcheck.retries", f"more than {MAX_RETRIES} retries")
-        else:
-            out["retries"] = retries
+            ctx.error((*at, "retries"), f"at most {MAX_RETRIES} retries")
+            return None
+        out["retries"] = retries
     if "start_interval" in value:
-        ctx.later(
-            (*at, "start_interval"), "healthcheck.start_interval", "start_interval (API 1.44)"
+        ctx.warn(
+            (*at, "start_interval"),
+            "start_interval needs Docker Engine API 1.44; syncd speaks 1.41, so it is ignored",
         )
     if test is None:
-        if out:
-            ctx.later(at, "healthcheck.no_test", "timings for the image's own test")
-        return None
+        return out or None  # timings for the image's own test
     return {"test": test, **out}
 
 
 def read_depends_on(
     value: object, at: Path, ctx: Context, services: Collection[str], deployed: Collection[str]
-) -> dict[str, str]:
-    """`dependsOn` of the model: service -> condition."""
+) -> dict[str, Any]:
+    """`dependsOn` of the model: service -> condition, or the long form."""
     if isinstance(value, list):
         entries: dict[str, Any] = {}
         for index, item in enumerate(value):
@@ -132,7 +136,7 @@ def read_depends_on(
     else:
         ctx.error(at, f"depends_on is a list or a mapping, got {kind_of(value)}")
         return {}
-    out: dict[str, str] = {}
+    out: dict[str, Any] = {}
     for name, spec in entries.items():
         here = (*at, name) if isinstance(value, dict) else at
         if not isinstance(spec, dict):
@@ -148,6 +152,12 @@ def read_depends_on(
             ctx.error((*here, "condition"), f"{clip(str(condition))!r} is not one of {choices}")
             continue
         required = spec.get("required", True)
+        restart = spec.get("restart", False)
+        for key, flag in (("required", required), ("restart", restart)):
+            if not isinstance(flag, bool):
+                ctx.error((*here, key), f"expected true or false, got {kind_of(flag)}")
+        if not isinstance(required, bool) or not isinstance(restart, bool):
+            continue
         if name not in services:
             ctx.error(here, f"no service {clip(name)!r} in this file{suggest(name, services)}")
             continue
@@ -159,13 +169,10 @@ def read_depends_on(
                     here, f"{name} is not deployed (its profiles are off); set required: false"
                 )
             continue
-        if spec.get("restart", False) is not False:
-            ctx.later(
-                (*here, "restart"), "depends_on.restart", "restart when the dependency is recreated"
-            )
-        if required is not True:
-            ctx.later((*here, "required"), "depends_on.required", "an optional dependency")
-        out[name] = condition
+        if restart or not required:
+            out[name] = {"condition": condition, "restart": restart, "required": required}
+        else:
+            out[name] = condition
     return out
 
 
@@ -188,5 +195,35 @@ def read_restart(value: object, at: Path, ctx: Context) -> str | None:
         if not count.isascii() or not count.isdigit() or len(count) > 6:
             ctx.error(at, f"{clip(value)!r}: the retry count is a whole number")
             return None
-        ctx.later(at, "restart.max_retries", "a maximum retry count")
+        return f"{name}:{int(count)}" if int(count) else name
     return name
+
+
+def check_replicas(
+    service: Mapping[str, Any],
+    at: Path,
+    data: Mapping[str, Any],
+    published: Sequence[tuple[Path, tuple[str | None, str, str]]],
+    ctx: Context,
+) -> None:
+    """A fixed published host port belongs to one container: not to more replicas than one,
+    nor to the old and the new container of a start-first update at once."""
+    if not published:
+        return
+    deploy = data.get("deploy") or {}
+    given = service.get("deploy")
+    replicas = deploy.get("replicas", 1)
+    port = published[0][1][1]
+    if replicas > 1:
+        written = isinstance(given, dict) and "replicas" in given
+        ctx.error(
+            (*at, "deploy", "replicas") if written else (*at, "scale"),
+            f"{replicas} replicas cannot all publish host port {clip(port)}: publish a container "
+            "port only (e.g. '8080') or run one replica",
+        )
+    if (deploy.get("updateConfig") or {}).get("order") == "start-first":
+        ctx.error(
+            (*at, "deploy", "update_config", "order"),
+            f"start-first needs the old and the new container at once, but host port "
+            f"{clip(port)} can be published by one only: use stop-first",
+        )

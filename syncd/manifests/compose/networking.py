@@ -206,10 +206,11 @@ def _networks(value: object, at: Path, ctx: Context, declared: Mapping[str, Any]
 
 
 def _depend(out: ServiceData, target: str, where: Path) -> None:
-    """`links` and `network_mode: service:x` start after `x` (compose-go `normalize.go`)."""
+    """`links` and `network_mode: service:x` start after `x` and restart when `x` gets a new
+    container (compose-go `normalize.go`: `restart: true`)."""
     depends = out.data.setdefault("dependsOn", {})
     if target not in depends:
-        depends[target] = "service_started"
+        depends[target] = {"condition": "service_started", "restart": True, "required": True}
         out.origins[("dependsOn", target)] = where
 
 

@@ -17,6 +17,7 @@ from syncd.manifests.compose.context import Context, Revision, clip, is_extensio
 from syncd.manifests.compose.deploy import read_deploy, read_restart_policy
 from syncd.manifests.compose.environment import read_environment
 from syncd.manifests.compose.lifecycle import (
+    check_replicas,
     depends_origin,
     read_depends_on,
     read_healthcheck,
@@ -205,6 +206,7 @@ def convert_service(
     # files
 
     # lifecycle
+    check_replicas(service, at, data, out.published, ctx)
 
     # -- end of option groups -----------------------------------------------------------------
     _taint(service, at, ctx, out)
@@ -225,7 +227,7 @@ def _restart(service: Mapping[str, Any], at: Path, ctx: Context, data: dict[str,
         where = (*at, "deploy", "restart_policy")
         from_deploy = read_restart_policy(policy, where, ctx)
         if restart is not None and from_deploy is not None and restart != from_deploy:
-            ctx.error(where, "restart and deploy.restart_policy.condition differ")
+            ctx.error(where, "restart and deploy.restart_policy differ (condition or retry count)")
         restart = from_deploy or restart
     if restart is not None:
         data["restartPolicy"] = restart

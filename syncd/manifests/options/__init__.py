@@ -1,16 +1,26 @@
 """The option groups of a service beyond mittwald's fields, one module per concern. Pure: no I/O."""
 
 from syncd.manifests.options.files import FilesFields, StackFilesFields
-from syncd.manifests.options.lifecycle import LifecycleFields
+from syncd.manifests.options.lifecycle import (
+    MAX_HEALTH_RETRIES,
+    DeployLifecycleFields,
+    HealthTest,
+    LifecycleFields,
+    RestartText,
+)
 from syncd.manifests.options.network import NetworkFields, StackNetworkFields
 from syncd.manifests.options.process import ProcessFields
 from syncd.manifests.options.security import SecurityFields
 
 __all__ = [
+    "MAX_HEALTH_RETRIES",
+    "DeployLifecycleFields",
     "FilesFields",
+    "HealthTest",
     "LifecycleFields",
     "NetworkFields",
     "ProcessFields",
+    "RestartText",
     "SecurityFields",
     "StackFilesFields",
     "StackNetworkFields",
