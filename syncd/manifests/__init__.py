@@ -57,6 +57,7 @@ class ManifestSet:
         return frozenset(self.tainted).union(*(d.secret_values for d in located))
 
 
+MANIFEST_SUFFIXES = (".yaml", ".yml")
 INTERNAL_ERROR = "syncd could not check this document (an internal error); please report it"
 
 
@@ -90,6 +91,8 @@ def read_manifests(
     folders = compose_folders(f.path for f in files)
     revision = {f.path: f.data for f in files}
     for file in files:
+        if not file.path.endswith(MANIFEST_SUFFIXES):
+            continue  # data of a Compose folder (the source reader reads no other files)
         if is_compose(file.path):
             compose = read_compose(file.path, file.data, env, revision, limits=limits)
             result.problems += compose.problems
