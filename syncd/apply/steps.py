@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from syncd.apply.gates import dependencies, wait_for_dependencies
+from syncd.apply.materialise import Materialiser
 from syncd.apply.results import Planned, ServiceResult
 from syncd.apply.store import Store
 from syncd.core.desired import DesiredService
@@ -58,6 +59,7 @@ class ServiceSteps:
         self.planned = planned
         self.results = results
         self.pull_errors = pull_errors
+        self.content = Materialiser(settings, planned.desired.files)
 
     def remove(self, change: ServiceChange) -> ServiceResult:
         live = change.live
@@ -112,6 +114,7 @@ class ServiceSteps:
             instance=self.settings.instance,
             revision=self.planned.desired.revision,
             files=functools.partial(project_files, self.settings),
+            content=self.content.path,
             environment=self._environment(desired, live.container_id if live else None),
             stop_timeout=self.settings.stop_timeout,
         )

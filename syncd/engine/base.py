@@ -74,6 +74,7 @@ class ObservedContainer:
     state: ContainerState
     health: ContainerHealth | None  # None: no healthcheck
     created: float
+    binds: frozenset[str] = frozenset()  # host paths of its bind mounts
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,11 @@ class Mount:
     source: str  # an engine volume name, or an absolute host path for a bind mount
     bind: bool = False
     read_only: bool = False
+    propagation: str | None = None  # a bind's
+    no_copy: bool = False  # a volume's: do not copy the image's files into it
+    tmpfs: bool = False  # a tmpfs mount (no source)
+    tmpfs_size: int | None = None
+    tmpfs_mode: int | None = None
 
 
 @dataclass(frozen=True)

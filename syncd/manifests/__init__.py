@@ -42,6 +42,8 @@ class ManifestSet:
     problems: list[Problem] = field(default_factory=list)
     # values Compose files took from the environment, also of those that did not convert
     tainted: set[str] = field(default_factory=set)
+    # every file of the revision (path -> content): files from git, configs, secrets
+    revision: Mapping[str, bytes] = field(default_factory=dict, repr=False)
 
     @property
     def errors(self) -> list[Problem]:
@@ -87,9 +89,9 @@ def read_manifests(
     in and below its folder are data unless they carry a syncd `kind`
     (`syncd.manifests.compose.files`).
     """
-    result = ManifestSet(problems=list(problems))
-    folders = compose_folders(f.path for f in files)
     revision = {f.path: f.data for f in files}
+    result = ManifestSet(problems=list(problems), revision=revision)
+    folders = compose_folders(f.path for f in files)
     for file in files:
         if not file.path.endswith(MANIFEST_SUFFIXES):
             continue  # data of a Compose folder (the source reader reads no other files)

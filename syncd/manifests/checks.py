@@ -17,11 +17,11 @@ from syncd.manifests.fields import (
     MountKind,
     clean_mountpoint,
     image_registry_host,
-    parse_mount,
     parse_port,
     registry_address,
 )
 from syncd.manifests.model import MAX_PATCH_OPS, Registry, Stack, StackPatch, Strategy
+from syncd.manifests.options.files import mount_spec
 from syncd.manifests.parse import Located, suggest
 from syncd.secretpolicy import file_problem, is_own, unset_variable
 
@@ -89,7 +89,7 @@ def _stack_problems(located: Located[Stack]) -> list[Problem]:
             )
         mountpoints: dict[str, int] = {}
         for index, raw in enumerate(service.volumes or []):
-            mount = parse_mount(raw)
+            mount = mount_spec(raw)
             target = clean_mountpoint(mount.target)
             if target in mountpoints:
                 problems.append(

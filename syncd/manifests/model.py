@@ -30,6 +30,7 @@ from syncd.manifests.fields import (
 from syncd.manifests.options import (
     FilesFields,
     LifecycleFields,
+    Mount,
     NetworkFields,
     ProcessFields,
     SecurityFields,
@@ -115,8 +116,10 @@ class Service(ProcessFields, SecurityFields, NetworkFields, FilesFields, Lifecyc
     ports: list[PortString] | None = Field(
         None, description="'<public>:<container>/<proto>' or '<container>/<proto>'"
     )
-    volumes: list[MountString] | None = Field(
-        None, description="'<volume>:<mountpoint>[:ro]' or '/<project path>:<mountpoint>[:ro]'"
+    volumes: list[MountString | Mount] | None = Field(
+        None,
+        description="'<volume>:<mountpoint>[:ro]', '/<project path>:<mountpoint>[:ro]', or "
+        "{type: volume|bind|tmpfs, source, target, readOnly}",
     )
     deploy: Deploy | None = None
     restart_policy: RestartPolicy | None = None

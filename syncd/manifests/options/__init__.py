@@ -1,6 +1,6 @@
 """The option groups of a service beyond mittwald's fields, one module per concern. Pure: no I/O."""
 
-from syncd.manifests.options.files import FilesFields, StackFilesFields
+from syncd.manifests.options.files import FilesFields, Mount, StackFilesFields
 from syncd.manifests.options.lifecycle import LifecycleFields
 from syncd.manifests.options.network import NetworkFields, StackNetworkFields
 from syncd.manifests.options.process import ProcessFields
@@ -9,6 +9,7 @@ from syncd.manifests.options.security import SecurityFields
 __all__ = [
     "FilesFields",
     "LifecycleFields",
+    "Mount",
     "NetworkFields",
     "ProcessFields",
     "SecurityFields",
