@@ -25,7 +25,7 @@ SECURITY: frozenset[str] = frozenset()
 
 NETWORK: frozenset[str] = frozenset()
 
-FILES: frozenset[str] = frozenset()
+FILES: frozenset[str] = frozenset({"configs", "secrets"})
 
 LIFECYCLE: frozenset[str] = frozenset()
 

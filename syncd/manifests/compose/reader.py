@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from syncd.errors import Problem, Severity
 from syncd.graph import find_cycle
-from syncd.manifests.compose import keys
+from syncd.manifests.compose import configs, keys
 from syncd.manifests.compose.context import (
     Context,
     NotCarried,
@@ -79,8 +79,11 @@ class Conversion:
         return Located(stack, document, self.secrets, self.secret_values)
 
 
-def _top_level(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    """The declared volumes (by key), after checking every top-level key but `networks`."""
+def _top_level(
+    data: dict[str, Any], ctx: Context
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The declared volumes (by key) and configs and secrets (by section, then key), after
+    checking every top-level key but `networks`."""
     for key in data:
         if key in IDENTITY or is_extension(key):
             continue
@@ -92,8 +95,7 @@ def _top_level(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
             ctx.error((key,), f"models: {keys.NEVER['models']}", key=True)
         elif key == "include":
             ctx.later((key,), "include", "including other Compose files")
-    for section in ("configs", "secrets"):
-        _members(data, section, ctx)
+    sources = {section: _members(data, section, ctx) for section in configs.SECTIONS}
     volumes = _members(data, "volumes", ctx)
     for name, spec in volumes.items():
         at = ("volumes", name)
@@ -102,7 +104,7 @@ def _top_level(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
                 ctx.later((*at, key), f"volumes.{key}", f"a volume's {key}")
         if not is_dns_label(name):
             ctx.later(at, "volumes.name_alphabet", f"volume name {clip(name)!r} ('_', '.', case)")
-    return volumes
+    return volumes, sources
 
 
 def _members(data: dict[str, Any], section: str, ctx: Context) -> dict[str, Any]:
@@ -130,11 +132,6 @@ def _members(data: dict[str, Any], section: str, ctx: Context) -> dict[str, Any]
                 ctx.error((*at, key), f"unknown key {key!r}{hint}", key=True)
         if section == "networks":
             ctx.later(at, "networks", "a network other than the project network")
-        elif section != "volumes":
-            if section == "secrets" and out[name].get("external"):
-                ctx.error((*at, "external"), "an external secret is a Swarm object: not on Docker")
-            else:
-                ctx.later(at, section, f"top-level {section}")
     return out
 
 
@@ -248,7 +245,9 @@ def compose_to_stack(
     if filled.problems:
         return Conversion(path, None, tuple(ctx.problems), tuple(ctx.not_carried))
     body: dict[str, Any] = filled.value
-    volumes = _top_level(body, ctx)
+    volumes, declared = _top_level(body, ctx)
+    sources = configs.read_sources(declared, ctx, lookup, Revision(folder, files))
+    ctx.secret_values |= frozenset(v for v in sources.values if v)
     services = body.get("services") or {}
     if not isinstance(services, dict):
         ctx.error(("services",), f"services is a mapping, got {kind_of(services)}")
@@ -267,8 +266,14 @@ def compose_to_stack(
         list(networks),
         list(services),
         deployed,
+        {section: list(members) for section, members in sources.data.items()},
     )
     native, secrets, origins = _services(services, ctx, scope)
+    secrets |= sources.secrets
+    for section, members in sources.data.items():
+        origins[(section,)] = (section,)
+        origins.update({(section, n): (section, n) for n in members})
+        origins.update({(section, n, k): (section, n, k) for n in members for k in members[n]})
     origins |= {
         (): (),
         ("project",): ("x-syncd", "project") if "project" in x_syncd(data) else ("name",),
@@ -285,6 +290,7 @@ def compose_to_stack(
         "strategy": "declare",
         "services": native,
         "volumes": {n: {} for n in volumes if is_dns_label(n) and not volumes[n].get("external")},
+        **sources.data,
     }
     if not ctx.has_errors():
         try:

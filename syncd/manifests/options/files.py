@@ -63,11 +63,8 @@ def check_target(target: str) -> str:
 
 
 def _octal(value: Any) -> Any:
-    """A mode as Compose writes it: `0440`/`440` (octal digits, D17), `"0440"`, `0o440`."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        value = str(value)
+    """A mode: a YAML number is its value (`0440` and `0o440` are octal in both of syncd's YAML
+    readers); a string holds octal digits (`"0440"`, `"440"`, `"0o440"`)."""
     if isinstance(value, str):
         text = value.removeprefix("0o")
         if not text or any(c not in "01234567" for c in text) or len(text) > 5:
@@ -129,7 +126,7 @@ class Mount(StrictModel):
                 if source.startswith("/"):
                     if any(part == ".." for part in source.split("/")):
                         raise _fail("'..' is not allowed in a host path")
-                elif not source.startswith("./") and source != ".":
+                elif not source.startswith("."):
                     raise _fail(
                         f"bind source {source[:40]!r}: a path from the revision starts with './' "
                         "(relative to this file); a host path with '/'"
