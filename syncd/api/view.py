@@ -32,6 +32,7 @@ from syncd.core.records import ServiceRecord
 from syncd.daemon.snapshot import DaemonSnapshot, SnapshotProvider
 from syncd.engine.base import Names, Observed
 from syncd.ids import ServiceKey, StackKey, VolumeKey, project_id, short_id
+from syncd.core.options.files import mount_label
 from syncd.manifests.fields import parse_mount
 from syncd.taint import REDACTED, covered, redact
 
@@ -91,7 +92,7 @@ def _state(shown: Spec, digest: str | None) -> ServiceState:
         entrypoint=shown.get("entrypoint"),
         envs={str(k): str(v) for k, v in env.items()},
         ports=list(shown.get("ports") or []),
-        volumes=list(shown.get("volumes") or []),
+        volumes=[mount_label(v) for v in shown.get("volumes") or []],
     )
 
 

@@ -315,6 +315,8 @@ def _nested_files(
     for stack in stacks.values():
         for service in stack.services.values():
             for raw in service.spec.get("volumes") or []:
+                if not isinstance(raw, str):
+                    continue  # a long form: never a project-files folder
                 try:
                     mount = parse_mount(raw)
                 except ValueError:  # canonical texts always parse; a stored one may not

@@ -90,6 +90,16 @@ def mount_entry(item: str | Mount) -> str | dict[str, Any]:
             return out
 
 
+def mount_label(entry: object) -> str:
+    """A `volumes` entry as one text (mittwald's `volumes` are strings): the long forms as
+    `<source>:<target>:<ro|rw>` (`tmpfs:<target>:rw` for a tmpfs)."""
+    if isinstance(entry, str) or not isinstance(entry, Mapping):
+        return str(entry)
+    mode = "ro" if entry.get("readOnly") else "rw"
+    source = "tmpfs" if entry.get("type") == "tmpfs" else entry.get("source")
+    return f"{source}:{entry.get('target')}:{mode}"
+
+
 def sort_mounts(entries: list[str | dict[str, Any]]) -> list[str | dict[str, Any]]:
     """Texts first (sorted, as syncd always kept them), then mappings by their JSON."""
     texts = sorted({e for e in entries if isinstance(e, str)})
