@@ -73,6 +73,30 @@ def _sh(deployment: Deployment, service: str, script: str) -> str:
     return out.strip()
 
 
+def _check_first_revision(deployment: Deployment) -> None:
+    """The container sees the files, read-only, with the modes `stat` shows; the data folder
+    is writable; `docker inspect` agrees."""
+    assert _sh(deployment, "web", "cat /etc/app.conf") == "version one"
+    assert _sh(deployment, "web", "cat /etc/dir/a.txt") == "folder file"
+    assert _sh(deployment, "web", "touch /etc/app.conf 2>&1 || echo refused").endswith("refused")
+    stat = _sh(
+        deployment,
+        "web",
+        "stat -c %a /app_ini /etc/settings.json /run/secrets/db_password /run/secrets/tok",
+    )
+    assert stat.split() == ["444", "440", "400", "400"]
+    assert _sh(deployment, "web", "cat /run/secrets/tok") == TOKEN
+    assert _sh(deployment, "web", "cat /etc/settings.json") == '{"a": 1}'
+    assert "tmpfs" in _sh(deployment, "web", "grep ' /scratch ' /proc/mounts")
+    _sh(deployment, "web", "echo kept > /data/keep")
+    mounts = {m["Destination"]: m for m in deployment.container("web").attrs["Mounts"]}
+    assert mounts["/etc/app.conf"]["Type"] == "bind" and not mounts["/etc/app.conf"]["RW"]
+    assert mounts["/data"]["RW"] and mounts["/data"]["Source"].endswith("/files/data")
+    assert mounts["/scratch"]["Type"] == "tmpfs"
+    secret_source = mounts["/run/secrets/db_password"]["Source"]
+    assert hashlib.sha256(SECRET.encode()).hexdigest() not in secret_source
+
+
 def test_files_from_git_configs_and_secrets_on_the_engine(
     deployment: Deployment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -97,26 +121,7 @@ def test_files_from_git_configs_and_secrets_on_the_engine(
     applied = capsys.readouterr()
     assert SECRET not in applied.out + applied.err
 
-    # the container sees the files, read-only; modes as stat shows them
-    assert _sh(deployment, "web", "cat /etc/app.conf") == "version one"
-    assert _sh(deployment, "web", "cat /etc/dir/a.txt") == "folder file"
-    assert _sh(deployment, "web", "touch /etc/app.conf 2>&1 || echo refused").endswith("refused")
-    stat = _sh(
-        deployment,
-        "web",
-        "stat -c %a /app_ini /etc/settings.json /run/secrets/db_password /run/secrets/tok",
-    )
-    assert stat.split() == ["444", "440", "400", "400"]
-    assert _sh(deployment, "web", "cat /run/secrets/tok") == TOKEN
-    assert _sh(deployment, "web", "cat /etc/settings.json") == '{"a": 1}'
-    assert "tmpfs" in _sh(deployment, "web", "grep ' /scratch ' /proc/mounts")
-    _sh(deployment, "web", "echo kept > /data/keep")
-    mounts = {m["Destination"]: m for m in deployment.container("web").attrs["Mounts"]}
-    assert mounts["/etc/app.conf"]["Type"] == "bind" and not mounts["/etc/app.conf"]["RW"]
-    assert mounts["/data"]["RW"] and mounts["/data"]["Source"].endswith("/files/data")
-    assert mounts["/scratch"]["Type"] == "tmpfs"
-    secret_source = mounts["/run/secrets/db_password"]["Source"]
-    assert hashlib.sha256(SECRET.encode()).hexdigest() not in secret_source
+    _check_first_revision(deployment)
     other_id = deployment.container("other").id
     stored = sorted(p.name for p in root(deployment.settings).iterdir())
 

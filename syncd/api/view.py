@@ -27,12 +27,12 @@ from syncd.api.projects import ProjectFacts, project_models
 from syncd.core.canonical import Spec
 from syncd.core.desired import DesiredService
 from syncd.core.live import LiveService, ServiceStatus
+from syncd.core.options.files import mount_label
 from syncd.core.plan import Action
 from syncd.core.records import ServiceRecord
 from syncd.daemon.snapshot import DaemonSnapshot, SnapshotProvider
 from syncd.engine.base import Names, Observed
 from syncd.ids import ServiceKey, StackKey, VolumeKey, project_id, short_id
-from syncd.core.options.files import mount_label
 from syncd.manifests.fields import parse_mount
 from syncd.taint import REDACTED, covered, redact
 

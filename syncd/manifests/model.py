@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
 from pydantic_core import PydanticCustomError
 
 from syncd.ids import DEFAULT_STACK, RegistryKey, StackKey
@@ -99,6 +99,17 @@ def _depends_list(value: Any) -> Any:
 DependsOn = Annotated[dict[Name, DependsCondition], BeforeValidator(_depends_list)]
 
 
+def _mount_form(value: Any) -> str:
+    return "mount" if isinstance(value, dict) else "text"
+
+
+# a `volumes` entry: the short text, or the long form (one error for the form written)
+MountEntry = Annotated[
+    Annotated[MountString, Tag("text")] | Annotated[Mount, Tag("mount")],
+    Discriminator(_mount_form),
+]
+
+
 class Service(ProcessFields, SecurityFields, NetworkFields, FilesFields, LifecycleFields):
     """One container of a stack: mittwald's `ServiceDeclareRequest` plus syncd's extensions.
 
@@ -116,7 +127,7 @@ class Service(ProcessFields, SecurityFields, NetworkFields, FilesFields, Lifecyc
     ports: list[PortString] | None = Field(
         None, description="'<public>:<container>/<proto>' or '<container>/<proto>'"
     )
-    volumes: list[MountString | Mount] | None = Field(
+    volumes: list[MountEntry] | None = Field(
         None,
         description="'<volume>:<mountpoint>[:ro]', '/<project path>:<mountpoint>[:ro]', or "
         "{type: volume|bind|tmpfs, source, target, readOnly}",

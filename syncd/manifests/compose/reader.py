@@ -266,7 +266,7 @@ def compose_to_stack(
         list(networks),
         list(services),
         deployed,
-        {section: list(members) for section, members in sources.data.items()},
+        {section: list(members) for section, members in declared.items()},
     )
     native, secrets, origins = _services(services, ctx, scope)
     secrets |= sources.secrets
