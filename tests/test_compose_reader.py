@@ -232,7 +232,7 @@ def _native_mount(mount: dict[str, Any], declared: dict[str, Any]) -> Any:
             return f"/{source}:{target}:{mode}"
         out = {"type": "bind", "source": source, "target": target, "readOnly": read_only}
         return {**out, "propagation": mount["propagation"]} if "propagation" in mount else out
-    if source is None or {"subpath"} & set(mount) or not DNS.fullmatch(source):
+    if source is None or {"subpath"} & set(mount):
         return None
     if (declared.get(source) or {}).get("external"):
         return None

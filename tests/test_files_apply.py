@@ -29,6 +29,7 @@ services:
       - ./conf/app.conf:/etc/app.conf
       - ./conf/dir:/etc/dir:ro
       - ./data:/data
+      - my_vol.v2:/vol
       - type: tmpfs
         target: /scratch
         tmpfs: {size: 1m, mode: 0o1777}
@@ -45,6 +46,8 @@ services:
     image: busybox:1.36
     command: sleep 3600
     configs: [app_ini]
+volumes:
+  my_vol.v2: {}
 configs:
   app_ini: {file: ./conf/app.ini}
   settings: {content: '{"a": 1}'}
@@ -93,6 +96,9 @@ def _check_first_revision(deployment: Deployment) -> None:
     assert mounts["/etc/app.conf"]["Type"] == "bind" and not mounts["/etc/app.conf"]["RW"]
     assert mounts["/data"]["RW"] and mounts["/data"]["Source"].endswith("/files/data")
     assert mounts["/scratch"]["Type"] == "tmpfs"
+    assert mounts["/vol"]["Type"] == "volume" and mounts["/vol"]["Name"].startswith(
+        f"{deployment.instance}_filesapp_default_my-vol-v2-"
+    )
     secret_source = mounts["/run/secrets/db_password"]["Source"]
     assert hashlib.sha256(SECRET.encode()).hexdigest() not in secret_source
 

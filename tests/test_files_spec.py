@@ -14,7 +14,9 @@ from syncd.apply.materialise import Materialiser, root, sweep
 from syncd.core import canonical
 from syncd.core.desired import DesiredState, resolve
 from syncd.core.options.files import FileTree
+from syncd.engine.base import Names
 from syncd.errors import ManifestError, Problem, ServiceFailed
+from syncd.ids import StackKey
 from syncd.manifests import ManifestSet, read_manifests
 from syncd.settings import Settings
 from syncd.source.reader import read_revision
@@ -218,3 +220,18 @@ def test_the_same_content_is_one_path_and_unused_content_is_swept(tmp_path: Path
 def test_content_a_revision_lacks_is_a_service_failure(tmp_path: Path) -> None:
     with pytest.raises(ServiceFailed, match="not in this revision"):
         Materialiser(_settings(tmp_path), {}).path({"source": "f", "digest": "sha256:00"})
+
+
+def test_volume_names_in_composes_alphabet_get_engine_names_that_never_collide() -> None:
+    names = Names("default")
+    key = StackKey("shop", "default")
+    plain = names.volume(key.volume("my-vol-v2"))
+    dotted = names.volume(key.volume("my_vol.v2"))
+    upper = names.volume(key.volume("My_vol.v2"))
+    assert plain == "shop_default_my-vol-v2"
+    assert len({plain, dotted, upper}) == 3
+    assert dotted.count("_") == upper.count("_") == 2
+    stack = _read(
+        {"s.yaml": NATIVE.format(volumes="      - my_vol.v2:/v") + "volumes: {my_vol.v2: {}}\n"}
+    )
+    assert not stack.errors, [str(p) for p in stack.errors]

@@ -7,6 +7,8 @@ changes to the core. Requests and observations are engine-neutral values.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -15,7 +17,7 @@ from typing import Any
 
 from syncd.errors import CredentialsHostMismatch, EngineError
 from syncd.ids import ServiceKey, StackKey, VolumeKey
-from syncd.manifests.fields import HOST, image_registry_address, registry_address
+from syncd.manifests.fields import DNS_LABEL, HOST, image_registry_address, registry_address
 from syncd.manifests.model import RestartPolicy
 
 LABEL_PREFIX = "syncd."
@@ -290,7 +292,13 @@ class Names:
         return f"{self.prefix}{key.project}_{key.stack}_{key.name}"
 
     def volume(self, key: VolumeKey) -> str:
-        return f"{self.prefix}{key.project}_{key.stack}_{key.name}"
+        """A volume name in Compose's alphabet (`my_vol.v2`, `Data`) is made a DNS label with a
+        digest of the name (`my-vol-v2-1a2b3c4d`): no `_` in a part, so names never collide."""
+        name = key.name
+        if name and not DNS_LABEL.fullmatch(name):  # ("": the stack's prefix)
+            digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+            name = f"{re.sub(r'[^a-z0-9-]', '-', name.lower())}-{digest}"
+        return f"{self.prefix}{key.project}_{key.stack}_{name}"
 
     def network(self, project: str) -> str:
         return f"{self.prefix}{project}_network"

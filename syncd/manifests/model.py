@@ -36,6 +36,7 @@ from syncd.manifests.options import (
     SecurityFields,
     StackFilesFields,
     StackNetworkFields,
+    VolumeName,
 )
 from syncd.manifests.strict import StrictModel
 
@@ -163,7 +164,7 @@ class Stack(StackNetworkFields, StackFilesFields):
         default_factory=dict
     )
     volumes: Annotated[
-        dict[Name, Annotated[Volume, BeforeValidator(_empty_if_null)]],
+        dict[VolumeName, Annotated[Volume, BeforeValidator(_empty_if_null)]],
         BeforeValidator(_empty_if_null),
     ] = Field(default_factory=dict)
 

@@ -102,8 +102,6 @@ def _top_level(
         for key in spec:
             if key in keys.VOLUME_KEYS:
                 ctx.later((*at, key), f"volumes.{key}", f"a volume's {key}")
-        if not is_dns_label(name):
-            ctx.later(at, "volumes.name_alphabet", f"volume name {clip(name)!r} ('_', '.', case)")
     return volumes, sources
 
 
@@ -289,7 +287,7 @@ def compose_to_stack(
         "name": stack,
         "strategy": "declare",
         "services": native,
-        "volumes": {n: {} for n in volumes if is_dns_label(n) and not volumes[n].get("external")},
+        "volumes": {n: {} for n in volumes if not volumes[n].get("external")},
         **sources.data,
     }
     if not ctx.has_errors():

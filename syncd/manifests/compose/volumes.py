@@ -22,7 +22,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from syncd.manifests.compose.context import Context, Revision, clip, kind_of
-from syncd.manifests.compose.names import is_dns_label
 from syncd.manifests.compose.units import parse_bytes
 from syncd.manifests.fields import clean_mountpoint, parse_mount
 from syncd.manifests.yamlsafe import Path
@@ -89,9 +88,6 @@ def _named(
     spec = declared[source]
     if isinstance(spec, dict) and spec.get("external"):
         ctx.later(at, "volumes.external", "a volume syncd neither creates nor deletes")
-        return None
-    if not is_dns_label(source):
-        ctx.later(at, "volumes.name_alphabet", f"volume name {clip(source)!r} ('_', '.', case)")
         return None
     native = f"{source}:{target}{':ro' if read_only else ''}"
     try:

@@ -1,6 +1,6 @@
 """The option groups of a service beyond mittwald's fields, one module per concern. Pure: no I/O."""
 
-from syncd.manifests.options.files import FilesFields, Mount, StackFilesFields
+from syncd.manifests.options.files import FilesFields, Mount, StackFilesFields, VolumeName
 from syncd.manifests.options.lifecycle import LifecycleFields
 from syncd.manifests.options.network import NetworkFields, StackNetworkFields
 from syncd.manifests.options.process import ProcessFields
@@ -15,4 +15,5 @@ __all__ = [
     "SecurityFields",
     "StackFilesFields",
     "StackNetworkFields",
+    "VolumeName",
 ]

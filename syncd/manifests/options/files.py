@@ -22,13 +22,14 @@ import posixpath
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from syncd.manifests.fields import VOLUME_NAME, MountKind, MountSpec, check_no_nul, parse_mount
 from syncd.manifests.strict import StrictModel
 
 MAX_MODE = 0o7777
+MAX_VOLUME_NAME = 63
 SECRETS_DIR = "/run/secrets"
 
 
@@ -49,6 +50,20 @@ class Propagation(StrEnum):
 
 def _fail(message: str) -> PydanticCustomError:
     return PydanticCustomError("mount", message)
+
+
+def check_volume_name(name: str) -> str:
+    """Compose's alphabet for volume names (D21): letters of either case, digits, `_`, `.`, `-`."""
+    if len(name) > MAX_VOLUME_NAME or not VOLUME_NAME.fullmatch(name):
+        raise PydanticCustomError(
+            "name",
+            f"{name[:40]!r} is not a volume name: at most {MAX_VOLUME_NAME} letters, digits, "
+            "'_', '.' and '-', starting with a letter or digit",
+        )
+    return name
+
+
+VolumeName = Annotated[str, AfterValidator(check_volume_name)]
 
 
 def check_target(target: str) -> str:
