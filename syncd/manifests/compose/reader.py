@@ -39,6 +39,7 @@ from syncd.manifests.compose.names import (
 from syncd.manifests.compose.project import read_dotenv, read_identity, x_syncd
 from syncd.manifests.compose.provenance import operator_taint
 from syncd.manifests.compose.services import Scope, convert_service
+from syncd.manifests.compose.volumes import read_declared
 from syncd.manifests.interpolate import Flavour, interpolate
 from syncd.manifests.model import Stack
 from syncd.manifests.parse import Located, suggest
@@ -98,10 +99,7 @@ def _top_level(
     sources = {section: _members(data, section, ctx) for section in configs.SECTIONS}
     volumes = _members(data, "volumes", ctx)
     for name, spec in volumes.items():
-        at = ("volumes", name)
-        for key in spec:
-            if key in keys.VOLUME_KEYS:
-                ctx.later((*at, key), f"volumes.{key}", f"a volume's {key}")
+        read_declared(name, spec, ctx)
     return volumes, sources
 
 

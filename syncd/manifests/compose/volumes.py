@@ -313,3 +313,17 @@ def read_volumes(
         if native is not None:
             out.append((here, native))
     return out
+
+
+def read_declared(name: str, spec: Mapping[str, Any], ctx: Context) -> None:
+    """A top-level volume's keys: `driver: local` is Docker's default; `name` is Docker-global
+    and syncd keeps its instance-scoped names (D30): a warning; the rest is noted."""
+    at: Path = ("volumes", name)
+    for key, value in spec.items():
+        here = (*at, key)
+        if key == "driver" and value in (None, "local"):
+            continue
+        if key == "name" and not spec.get("external"):
+            ctx.warn(here, "name: syncd names the volume itself (per instance); ignored")
+        elif key in ("driver", "driver_opts", "labels", "external"):
+            ctx.later(here, f"volumes.{key}", f"a volume's {key}")
