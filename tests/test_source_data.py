@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from syncd.manifests import read_manifests
 from syncd.manifests.compose.files import COMPOSE_NAMES as MANIFEST_COMPOSE_NAMES
 from syncd.settings import DEFAULT_LIMITS, Limits
 from syncd.source.reader import COMPOSE_NAMES, Snapshot, read_directory, read_revision
@@ -77,3 +78,21 @@ def test_a_symlink_out_of_the_repository_is_refused(tmp_path: Path) -> None:
 
 def test_the_compose_names_agree() -> None:
     assert COMPOSE_NAMES == MANIFEST_COMPOSE_NAMES
+
+
+def test_a_compose_stack_reads_its_dotenv_and_env_files_from_the_revision(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    repo.write(
+        "shop/compose.yaml",
+        "services:\n  web:\n    image: busybox:${TAG}\n    env_file: [app.env]\n",
+    )
+    repo.write("shop/.env", "TAG=1.36\n")
+    repo.write("shop/app.env", "GREETING=hello\n")
+    repo.commit()
+    snap = read_revision(repo.path, "HEAD")
+    manifests = read_manifests(snap.files, {}, problems=snap.problems)
+    assert not manifests.errors, [str(p) for p in manifests.errors]
+    (stack,) = manifests.stacks
+    web = stack.manifest.services["web"]
+    assert web.image == "busybox:1.36"
+    assert web.env() == {"GREETING": "hello"}
