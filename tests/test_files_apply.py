@@ -42,6 +42,8 @@ services:
       - db_password
       - source: token
         target: tok
+        uid: "1000"
+        gid: "1001"
   other:
     image: busybox:1.36
     command: sleep 3600
@@ -89,6 +91,10 @@ def _check_first_revision(deployment: Deployment) -> None:
     )
     assert stat.split() == ["444", "440", "400", "400"]
     assert _sh(deployment, "web", "cat /run/secrets/tok") == TOKEN
+    assert _sh(deployment, "web", "stat -c %u:%g /run/secrets/tok /app_ini").split() == [
+        "1000:1001",
+        "0:0",
+    ]
     assert _sh(deployment, "web", "cat /etc/settings.json") == '{"a": 1}'
     assert "tmpfs" in _sh(deployment, "web", "grep ' /scratch ' /proc/mounts")
     _sh(deployment, "web", "echo kept > /data/keep")
