@@ -58,6 +58,7 @@ class FakeEngine(Engine):
     volumes: set[VolumeKey] = field(default_factory=set)
     networks: set[str] = field(default_factory=set)
     calls: list[tuple[str, str]] = field(default_factory=list)  # (operation, subject), in order
+    platforms: list[str | None] = field(default_factory=list)  # the platform of each pull
     _ids: Iterator[int] = field(default_factory=itertools.count)
 
     # -- helpers for tests ---------------------------------------------------------------------
@@ -136,9 +137,12 @@ class FakeEngine(Engine):
         self.calls.append(("ensure_volume", str(key)))
         self.volumes.add(key)
 
-    def pull(self, reference: str, auth: Mapping[str, str] | None = None) -> None:
+    def pull(
+        self, reference: str, auth: Mapping[str, str] | None = None, platform: str | None = None
+    ) -> None:
         check_pull_auth(reference, auth)  # the engine's contract: credentials for their host only
         self.calls.append(("pull", reference))
+        self.platforms.append(platform)
         if reference in self.fail_pull:
             raise EngineError(f"pull access denied for {reference}")
         ref = normalize_reference(reference)

@@ -26,7 +26,7 @@ from syncd.core.options import files
 from syncd.errors import Severity
 from syncd.manifests.compose.reader import Conversion, compose_to_stack
 from syncd.manifests.fields import parse_duration, parse_memory
-from syncd.manifests.model import Stack
+from syncd.manifests.model import Service, Stack
 from syncd.manifests.yamlsafe import Schema, load
 
 FIXTURES = Path(__file__).parent / "fixtures" / "compose"
@@ -51,9 +51,7 @@ LATER_ERRORS = {
     "networks-bad": {"services.outside_subnet.networks.front.ipv4_address"},
     "runtime-bad": {
         "services.hostsysctl.sysctls.vm.max_map_count",
-        "services.ownlabel.labels.syncd.instance",
         "services.ulimit_half.ulimits.nofile",
-        "services.badsignal.stop_signal",
     },
     "unsupported": {
         "services.subpath.volumes[0].volume.subpath",
@@ -97,6 +95,7 @@ def pointer(dotted: str) -> str:
 
 def _near(found: str, wanted: str) -> bool:
     """The same place, or one inside the other below the service key (`/services/x/key`)."""
+    found = found.replace(".", "/")  # `wanted` comes from a dotted path (`labels.syncd.x`)
     if found == wanted or found.startswith(wanted + "/"):
         return True
     return wanted.startswith(found + "/") and found.count("/") >= 3
@@ -378,7 +377,26 @@ def check_deploy(conv: Conversion, name: str, _key: str, expected: Any) -> None:
         assert _noted(conv, f"/services/{name}")
 
 
+# Compose key -> canonical field of the process option group (issue 13).
+PROCESS = {
+    "user": "user", "working_dir": "workingDir", "hostname": "hostname",
+    "domainname": "domainname", "labels": "labels", "init": "init", "tty": "tty",
+    "stdin_open": "stdinOpen", "stop_signal": "stopSignal",
+    "stop_grace_period": "stopGracePeriod", "extra_hosts": "extraHosts", "dns": "dns",
+    "dns_search": "dnsSearch", "dns_opt": "dnsOpt", "group_add": "groupAdd",
+}  # fmt: skip
+
+
+def check_process(conv: Conversion, name: str, key: str, expected: Any) -> None:
+    """The expect file's value is the canonical one (`core.options.process`)."""
+    service = _service(conv, name)
+    if service is not None:
+        spec = canonical.fields(Service.model_validate(service))
+        assert spec[PROCESS[key]] == expected
+
+
 CHECKS = {
+    **dict.fromkeys(PROCESS, check_process),
     "command": check_words,
     "entrypoint": check_words,
     "environment": check_environment,

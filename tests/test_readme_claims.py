@@ -155,9 +155,9 @@ def test_the_pull_task_pulls_again_with_the_registrys_credentials(running: InPro
     pulls: list[tuple[str, Any]] = []
     pull = running.engine.pull
 
-    def recording(reference: str, auth: Any = None) -> None:
+    def recording(reference: str, auth: Any = None, platform: str | None = None) -> None:
         pulls.append((reference, auth))
-        pull(reference, auth)
+        pull(reference, auth, platform)
 
     running.engine.pull = recording  # type: ignore[method-assign]
     assert _action(running, "web", "pull").status_code == 204

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from typing import assert_never
 
 from syncd import logs
 from syncd.apply.redact import hide
@@ -13,6 +14,7 @@ from syncd.apply.results import Planned
 from syncd.core.plan import ServiceChange
 from syncd.engine.base import Engine
 from syncd.errors import CredentialsError, CredentialsHostMismatch, EngineError, EngineUnavailable
+from syncd.manifests.options.process import PullPolicy
 from syncd.settings import Settings
 
 
@@ -23,22 +25,38 @@ def pull_missing(
     planned: Planned,
     changes: list[ServiceChange],
 ) -> dict[str, str]:
-    """Pull every missing image of `changes` once. The failures: reference -> error text."""
+    """Pull the images of `changes` once each, as their pull policy says (`missing`: only those
+    the engine lacks; `always`: every one; `never`: none, and a missing one fails).
+    The failures: reference -> error text."""
     needed: dict[str, ServiceChange] = {}  # reference -> the first service that needs it
+    failed: dict[str, str] = {}
     for change in changes:
         assert change.desired is not None
         ref = str(change.desired.spec.get("image"))
-        if planned.observed.image_id(ref) is None:
-            needed.setdefault(ref, change)
+        policy = PullPolicy(change.desired.spec.get("pullPolicy") or PullPolicy.MISSING)
+        present = planned.observed.image_id(ref) is not None
+        match policy:
+            case PullPolicy.NEVER:
+                if not present:
+                    text = f"image {ref} is not on the engine and its pull_policy is never"
+                    failed.setdefault(ref, hide(change, text, planned.desired.registries))
+            case PullPolicy.ALWAYS:
+                needed.setdefault(ref, change)
+            case PullPolicy.MISSING:
+                if not present:
+                    needed.setdefault(ref, change)
+            case _:
+                assert_never(policy)
     if not needed:
-        return {}
+        return failed
     registries = planned.desired.registries
 
     def pull(item: tuple[str, ServiceChange]) -> tuple[str, str | None]:
         ref, change = item
         registry = registry_for(ref, change.key.project, registries)
         try:
-            engine.pull(ref, auth_for(registry, ref, env, settings.secrets))
+            platform = change.desired.spec.get("platform") if change.desired else None
+            engine.pull(ref, auth_for(registry, ref, env, settings.secrets), platform=platform)
         except EngineUnavailable:
             raise
         except (EngineError, CredentialsError, CredentialsHostMismatch) as err:
@@ -46,7 +64,6 @@ def pull_missing(
             return ref, hide(change, f"pulling {ref}{where} failed: {err}", registries)
         return ref, None
 
-    failed: dict[str, str] = {}
     log = logs.get()
     with ThreadPoolExecutor(settings.parallelism) as pool:
         for ref, error in pool.map(pull, sorted(needed.items())):

@@ -18,6 +18,7 @@ from syncd.apply.results import Planned, ServiceResult, SyncResult
 from syncd.apply.store import Store
 from syncd.core.desired import DesiredState, resolve
 from syncd.core.observe import Observation, observe
+from syncd.core.options import process
 from syncd.core.plan import plan
 from syncd.engine.base import Engine, Observed
 from syncd.errors import SyncdError
@@ -163,8 +164,15 @@ class Reconciler:
             self.store.set_stopped(key, True)
             container = self._container_of(key)
             if container is not None:
-                self.engine.stop(container, self.settings.stop_timeout)
+                self.engine.stop(container, self.stop_timeout(key))
         self.log.info("operator_stopped", service=str(key))
+
+    def stop_timeout(self, key: ServiceKey) -> int:
+        """Seconds the service's container gets to stop: the grace period it was applied with,
+        else the `stop_timeout` setting."""
+        record = self.store.services().get(str(key))
+        spec = record.spec if record is not None else None
+        return process.stop_timeout(spec, self.settings.stop_timeout)
 
     def operator_start(self, key: ServiceKey) -> None:
         with self.lock():

@@ -13,6 +13,7 @@ from syncd.apply.results import Planned, ServiceResult
 from syncd.apply.store import Store
 from syncd.core.desired import DesiredService
 from syncd.core.live import LiveService, ServiceStatus
+from syncd.core.options import process
 from syncd.core.plan import Action, ServiceChange
 from syncd.core.records import DIGEST_PREFIX
 from syncd.core.runspec import container_request
@@ -64,7 +65,7 @@ class ServiceSteps:
     def remove(self, change: ServiceChange) -> ServiceResult:
         live = change.live
         assert live is not None and live.container_id is not None
-        self.engine.stop(live.container_id, self.settings.stop_timeout)
+        self.engine.stop(live.container_id, self._stop_timeout(live))
         self.engine.remove(live.container_id)
         self.store.forget(change.key)
         return ServiceResult(change.key, change.action, True, "removed (volumes kept)")
@@ -119,13 +120,17 @@ class ServiceSteps:
             stop_timeout=self.settings.stop_timeout,
         )
         if live is not None and live.container_id is not None:
-            self.engine.stop(live.container_id, self.settings.stop_timeout)
+            self.engine.stop(live.container_id, self._stop_timeout(live))
             self.engine.remove(live.container_id)
         container_id = self.engine.create(request)
         self.engine.start(container_id)
         done = "created" if change.action is Action.CREATE else "recreated"
         self._record(desired, desired.hash, done)
         return ServiceResult(change.key, change.action, True, done, container_id)
+
+    def _stop_timeout(self, live: LiveService) -> int:
+        """The running container's own grace period (its applied spec), else the setting."""
+        return process.stop_timeout(live.spec, self.settings.stop_timeout)
 
     def _record(self, desired: DesiredService, container_hash: str, result: str) -> None:
         self.store.record(

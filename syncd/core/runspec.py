@@ -12,6 +12,7 @@ from typing import Any
 
 from syncd.core import options
 from syncd.core.desired import DesiredService
+from syncd.core.options import process
 from syncd.engine.base import ContainerRequest, HealthProbe, Mount, Port, service_labels
 from syncd.manifests.fields import MountKind, parse_mount, parse_port
 from syncd.manifests.model import RestartPolicy
@@ -89,7 +90,11 @@ def container_request(
     return ContainerRequest(
         key=key,
         image=str(spec["image"]),
-        labels=service_labels(instance, key, service.hash, revision),
+        # the manifest's labels never hold `syncd.*` (the model refuses them); syncd's win anyway
+        labels={
+            **(spec.get("labels") or {}),
+            **service_labels(instance, key, service.hash, revision),
+        },
         command=tuple(command) if command is not None else None,
         entrypoint=tuple(entrypoint) if entrypoint is not None else None,
         environment=environment if environment is not None else dict(spec.get("environment") or {}),
@@ -99,6 +104,6 @@ def container_request(
         memory=spec.get("memory"),
         restart_policy=RestartPolicy(spec.get("restartPolicy") or RestartPolicy.NO),
         healthcheck=probe,
-        stop_timeout=stop_timeout,
+        stop_timeout=process.stop_timeout(spec, stop_timeout),
         options={name: spec.get(name, default) for name, default in options.DEFAULTS.items()},
     )

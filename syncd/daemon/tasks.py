@@ -83,7 +83,7 @@ class Operator:
         return container
 
     def service(self, task: Task, key: ServiceKey) -> None:
-        timeout = self.settings.stop_timeout
+        timeout = self.reconciler.stop_timeout(key)
         match task:
             case Task.STOP:
                 self.reconciler.operator_stop(key)

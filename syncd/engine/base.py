@@ -202,9 +202,12 @@ class Engine(ABC):
     def ensure_volume(self, key: VolumeKey) -> None: ...
 
     @abstractmethod
-    def pull(self, reference: str, auth: Mapping[str, str] | None = None) -> None:
-        """Pull an image; `auth` (docker-py's `auth_config`) only for its own registry host:
-        implementations call `check_pull_auth` first."""
+    def pull(
+        self, reference: str, auth: Mapping[str, str] | None = None, platform: str | None = None
+    ) -> None:
+        """Pull an image (for `platform`, e.g. `linux/arm64`, when given); `auth` (docker-py's
+        `auth_config`) only for its own registry host: implementations call `check_pull_auth`
+        first."""
 
     @abstractmethod
     def create(self, request: ContainerRequest) -> str:

@@ -247,13 +247,20 @@ class DockerEngine(Engine):
         self.api.create_volume(self.names.volume(key), driver="local", labels=labels)
 
     @_engine_errors
-    def pull(self, reference: str, auth: Mapping[str, str] | None = None) -> None:
+    def pull(
+        self, reference: str, auth: Mapping[str, str] | None = None, platform: str | None = None
+    ) -> None:
         check_pull_auth(reference, auth)
         repository, tag = split_reference(reference)
         # `{}`, never None: docker-py fills a None from the Docker config of syncd's user
         # (`docker login`, credential helpers), which no manifest nor API token may use.
         stream = self.api.pull(
-            repository, tag=tag, stream=True, decode=True, auth_config=dict(auth) if auth else {}
+            repository,
+            tag=tag,
+            stream=True,
+            decode=True,
+            auth_config=dict(auth) if auth else {},
+            platform=platform,
         )
         for message in stream:
             if "error" in message:

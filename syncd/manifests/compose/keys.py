@@ -19,7 +19,13 @@ _BASE = frozenset(
     }
 )  # fmt: skip
 # Carried by the option groups (`manifests.options`), one set per group.
-PROCESS: frozenset[str] = frozenset()
+PROCESS: frozenset[str] = frozenset(
+    {
+        "user", "working_dir", "hostname", "domainname", "labels", "init", "tty", "stdin_open",
+        "stop_signal", "stop_grace_period", "extra_hosts", "dns", "dns_search", "dns_opt",
+        "group_add", "platform", "pull_policy", "mac_address", "annotations", "label_file",
+    }
+)  # fmt: skip
 
 SECURITY: frozenset[str] = frozenset()
 

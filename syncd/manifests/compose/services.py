@@ -24,6 +24,7 @@ from syncd.manifests.compose.lifecycle import (
     read_restart,
 )
 from syncd.manifests.compose.ports import native_ports, read_expose, read_ports
+from syncd.manifests.compose.process import read_process
 from syncd.manifests.compose.shell import command_words
 from syncd.manifests.compose.volumes import read_volumes
 from syncd.manifests.fields import check_no_nul
@@ -207,6 +208,15 @@ def convert_service(
         ctx.warn((*at, "container_name"), "container_name is ignored: syncd names containers")
     # -- option groups (`manifests.options`): each reads its keys into `data` ----------------
     # process
+    read_process(
+        service,
+        at,
+        ctx,
+        data=data,
+        secrets=out.secrets,
+        origins=out.origins,
+        revision=scope.revision,
+    )
 
     # security
 
