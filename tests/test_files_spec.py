@@ -13,6 +13,7 @@ import pytest
 from syncd.apply.materialise import Materialiser, root, sweep
 from syncd.core import canonical
 from syncd.core.desired import DesiredState, resolve
+from syncd.core.options import files as core_files
 from syncd.core.options.files import FileTree
 from syncd.engine.base import Names
 from syncd.errors import ManifestError, Problem, ServiceFailed
@@ -235,3 +236,16 @@ def test_volume_names_in_composes_alphabet_get_engine_names_that_never_collide()
         {"s.yaml": NATIVE.format(volumes="      - my_vol.v2:/v") + "volumes: {my_vol.v2: {}}\n"}
     )
     assert not stack.errors, [str(p) for p in stack.errors]
+
+
+def test_what_a_revision_mounts_is_bounded_and_each_path_is_read_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(core_files, "MAX_TREE_BYTES", 100)
+    compose = "services:\n  web:\n    image: busybox:1.36\n    volumes:\n"
+    compose += "".join(f"      - ./big:/m{i}\n" for i in range(50))
+    state = _desired({"app/compose.yaml": compose, "app/big": b"x" * 80})
+    assert len(state.files) == 1  # one path, one content, however often it is mounted
+    compose += "      - ./other:/other\n"
+    errors = _errors({"app/compose.yaml": compose, "app/big": b"x" * 80, "app/other": b"y" * 30})
+    assert len(errors) == 1 and "exceed 100 bytes" in errors[0], errors

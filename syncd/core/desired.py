@@ -379,7 +379,7 @@ def resolve(
     if by_stack and not problems:  # the reader checked each file; these are new values
         problems += check_post_patch([s for s, _ in patched], by_stack.keys())
     last = _Last(last_applied, last_secrets or {})
-    trees: dict[str, files.FileTree] = {}
+    contents = files.Contents()
     stacks = {
         located.manifest.key: _stack(
             located,
@@ -387,7 +387,7 @@ def resolve(
             last,
             problems,
             warnings,
-            revision=files.Revision(posixpath.dirname(located.path), manifests.revision, trees),
+            revision=files.Revision(posixpath.dirname(located.path), manifests.revision, contents),
         )
         for located, secrets in patched
     }
@@ -396,4 +396,4 @@ def resolve(
         values = manifests.secret_values()
         raise ManifestError([scrub_problem(p, values) for p in problems])
     registries = {r.manifest.key: _registry(r) for r in manifests.registries}
-    return DesiredState(revision, stacks, registries, tuple(warnings), trees)
+    return DesiredState(revision, stacks, registries, tuple(warnings), contents.trees)

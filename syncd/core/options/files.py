@@ -13,6 +13,7 @@ digest is a tainted value (redacted in every output, kept as an HMAC by the stor
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import posixpath
@@ -49,7 +50,7 @@ class FileTree:
     def is_file(self) -> bool:
         return len(self.entries) == 1 and self.entries[0][0] == ""
 
-    @property
+    @functools.cached_property
     def digest(self) -> str:
         sha = hashlib.sha256(b"syncd-files-v1\0")
         for path, data in self.entries:
@@ -126,20 +127,49 @@ def fields(service: Service, given: set[str]) -> dict[str, Any]:
     return out
 
 
+MAX_TREE_BYTES = 256 * 1024 * 1024  # distinct content of files from git, configs and secrets
+
+
+@dataclass
+class Contents:
+    """What one revision's manifests mount, shared by all its stacks: the trees by digest, the
+    tree of each repository path (computed once), and their size in all (bounded)."""
+
+    trees: dict[str, FileTree] = field(default_factory=dict)  # digest -> content
+    paths: dict[str, FileTree | None] = field(default_factory=dict)
+    size: int = 0
+
+    def add(self, tree: FileTree, where: tuple[str, int]) -> FileTree:
+        if tree.digest not in self.trees:
+            self.size += sum(len(data) for _, data in tree.entries)
+            if self.size > MAX_TREE_BYTES:
+                message = f"the files this revision mounts exceed {MAX_TREE_BYTES} bytes in all"
+                raise UnresolvedFile(where, message)
+            self.trees[tree.digest] = tree
+        return tree
+
+
 @dataclass
 class Revision:
     """The revision's files (repository path -> content), seen from a manifest's folder."""
 
     folder: str
     files: Mapping[str, bytes]
-    trees: dict[str, FileTree] = field(default_factory=dict)  # digest -> content
+    contents: Contents = field(default_factory=Contents)
+
+    @property
+    def trees(self) -> dict[str, FileTree]:
+        return self.contents.trees
 
     def path(self, relative: str) -> str | None:
         joined = posixpath.normpath(posixpath.join(self.folder, relative))
         return None if joined == ".." or joined.startswith("../") else joined
 
-    def tree(self, path: str) -> FileTree | None:
+    def tree(self, path: str, where: tuple[str, int] = ("volumes", 0)) -> FileTree | None:
         """The file or folder at `path` (a repository path), None if the revision lacks it."""
+        if path in self.contents.paths:
+            return self.contents.paths[path]
+        found: FileTree | None
         if path in self.files:
             found = FileTree((("", self.files[path]),))
         else:
@@ -147,16 +177,14 @@ class Revision:
             entries = tuple(
                 sorted((p[len(prefix) :], d) for p, d in self.files.items() if p.startswith(prefix))
             )
-            if not entries:
-                return None
-            found = FileTree(entries)
-        self.trees[found.digest] = found
+            found = FileTree(entries) if entries else None
+        if found is not None:
+            found = self.contents.add(found, where)
+        self.contents.paths[path] = found
         return found
 
-    def content(self, data: bytes) -> FileTree:
-        found = FileTree((("", data),))
-        self.trees[found.digest] = found
-        return found
+    def content(self, data: bytes, where: tuple[str, int]) -> FileTree:
+        return self.contents.add(FileTree((("", data),)), where)
 
 
 def _bind(entry: dict[str, Any], index: int, revision: Revision) -> str | dict[str, Any]:
@@ -168,7 +196,7 @@ def _bind(entry: dict[str, Any], index: int, revision: Revision) -> str | dict[s
         raise UnresolvedFile(
             ("volumes", index), f"bind source {source[:60]!r} leaves the repository"
         )
-    tree = revision.tree(path)
+    tree = revision.tree(path, ("volumes", index))
     if tree is None:  # not in the revision: a data folder in the project's file area
         relative = posixpath.normpath(source)
         if relative == ".." or relative.startswith("../"):
@@ -190,7 +218,7 @@ def _file(
         raise UnresolvedFile((name, index), f"{what} {ref['source']!r} is not declared under the "
                          f"stack's '{name}'")  # fmt: skip
     if found.content is not None:
-        tree = rev.content(found.content.encode())
+        tree = rev.content(found.content.encode(), (name, index))
     else:
         relative = found.file or ""
         path = rev.path(relative)
@@ -198,7 +226,7 @@ def _file(
             raise UnresolvedFile(
                 (name, index), f"{what} file {relative[:60]!r} leaves the repository"
             )
-        found_tree = rev.tree(path)
+        found_tree = rev.tree(path, (name, index))
         if found_tree is None or not found_tree.is_file:
             raise UnresolvedFile((name, index), f"{what} file {relative[:60]!r} is not a file of "
                              "the revision")  # fmt: skip
