@@ -104,7 +104,7 @@ class DesiredState:
     registries: Mapping[RegistryKey, DesiredRegistry] = field(default_factory=dict)
     warnings: tuple[Problem, ...] = ()
     # the content of the files from git, configs and secrets, by digest (`apply` writes them)
-    files: Mapping[str, files.FileTree] = field(default_factory=dict, repr=False)
+    files: Mapping[str, files.FileTree] = field(default_factory=dict, repr=False, compare=False)
 
 
 def _where(located: Located[Any]) -> str:
