@@ -61,6 +61,12 @@ _NAMESPACED_SYSCTLS = re.compile(
 _DRIVER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,254}")
 
 
+def clip(text: str, size: int = 80) -> str:
+    """`text` cut to `size` characters, marked `...` when cut: the scrubber then finds a
+    secret quoted cut short (`taint.scrub`), which a bare slice would let through."""
+    return text if len(text) <= size else text[:size] + "..."
+
+
 def normalize_path(path: str) -> str | None:
     """The canonical form of an absolute host path (`//a/./b/` -> `/a/b`), or None when it is
     not one: relative, `~`, a `..` segment (which a symlink could redirect), a NUL or newline.
@@ -92,7 +98,7 @@ def _host_path(value: str) -> str:
     normal = normalize_path(value)
     if normal is None:
         raise ValueError(
-            f"{value[:80]!r} is not an absolute host path without '..' (write it as /a/b)"
+            f"{clip(value)!r} is not an absolute host path without '..' (write it as /a/b)"
         )
     return normal
 
@@ -100,26 +106,26 @@ def _host_path(value: str) -> str:
 def _capability(value: str) -> str:
     name = normalize_capability(value)
     if name != ANY_CAPABILITY and name not in CAPABILITIES:
-        raise ValueError(f"{value[:80]!r} is not a Linux capability (e.g. NET_ADMIN, or ALL)")
+        raise ValueError(f"{clip(value)!r} is not a Linux capability (e.g. NET_ADMIN, or ALL)")
     return name
 
 
 def _security_opt(value: str) -> str:
     normal = normalize_security_opt(value)
     if not normal or any(c in normal for c in "\x00\n\r"):
-        raise ValueError(f"{value[:80]!r} is not a security option (e.g. seccomp=unconfined)")
+        raise ValueError(f"{clip(value)!r} is not a security option (e.g. seccomp=unconfined)")
     return normal
 
 
 def _driver(value: str) -> str:
     if not _DRIVER.fullmatch(value):
-        raise ValueError(f"{value[:80]!r} is not a logging driver name (e.g. json-file)")
+        raise ValueError(f"{clip(value)!r} is not a logging driver name (e.g. json-file)")
     return value
 
 
 def _project(value: str) -> str:
     if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", value):
-        raise ValueError(f"{value[:80]!r} is not a project name (a DNS label, e.g. shop)")
+        raise ValueError(f"{clip(value)!r} is not a project name (a DNS label, e.g. shop)")
     return value
 
 
@@ -279,7 +285,7 @@ def check_bind(allowed: Allowed, host_path: str, *, resolved: str | None = None)
             continue
         normal = normalize_path(path)
         if normal is None:
-            what = f"host path {path[:120]!r} is not absolute or has a '..': write it as /a/b"
+            what = f"host path {clip(path, 120)!r} is not absolute or has a '..': write it as /a/b"
             return allowed.refuse(what, None)
         if not path_allowed(allowed.host_paths, normal):
             return allowed.refuse(f"host path {normal!r}", PolicyKey.HOST_PATHS, repr(normal))
@@ -290,7 +296,7 @@ def check_capabilities(allowed: Allowed, cap_add: Iterable[str]) -> Refusal | No
     for raw in cap_add:
         name = normalize_capability(raw)
         if name != ANY_CAPABILITY and name not in CAPABILITIES:
-            what = f"cap_add {raw[:80]!r} is not a Linux capability (e.g. NET_ADMIN)"
+            what = f"cap_add {clip(raw)!r} is not a Linux capability (e.g. NET_ADMIN)"
             return allowed.refuse(what, None)
         if name in DEFAULT_CAPABILITIES or ANY_CAPABILITY in allowed.capabilities:
             continue
@@ -331,7 +337,7 @@ def check_namespace(allowed: Allowed, key: str, value: str) -> Refusal | None:
         raise ValueError(f"{key!r} is not a namespace key")
     if value in private:
         return None
-    return check_flag(allowed, PolicyKey.HOST_NAMESPACES, True, f"{key}: {value[:80]!r}")
+    return check_flag(allowed, PolicyKey.HOST_NAMESPACES, True, f"{key}: {clip(value)!r}")
 
 
 def security_opt_harmless(option: str) -> bool:
@@ -348,7 +354,7 @@ def check_security_opt(allowed: Allowed, options: Iterable[str]) -> Refusal | No
         normal = normalize_security_opt(option)
         if ANY_SECURITY_OPT in allowed.security_opt or normal in allowed.security_opt:
             continue
-        what = f"security_opt {normal[:120]!r}"
+        what = f"security_opt {clip(normal, 120)!r}"
         return allowed.refuse(what, PolicyKey.SECURITY_OPT, repr(normal))
     return None
 
@@ -357,9 +363,9 @@ def check_logging(allowed: Allowed, driver: str) -> Refusal | None:
     if driver in allowed.logging_drivers:
         return None
     return allowed.refuse(
-        f"logging driver {driver[:80]!r}",
+        f"logging driver {clip(driver)!r}",
         PolicyKey.LOGGING_DRIVERS,
-        repr(driver[:80]),
+        repr(clip(driver)),
     )
 
 
@@ -367,9 +373,9 @@ def check_sysctl(allowed: Allowed, name: str, *, host_network: bool) -> Refusal 
     """Docker sets only namespaced sysctls, and no `net.*` one with the host's network: the rest
     would change the host's kernel. No policy key allows them."""
     if not _NAMESPACED_SYSCTLS.fullmatch(name):
-        what = f"sysctl {name[:80]!r} is not namespaced: it would change the host's kernel"
+        what = f"sysctl {clip(name)!r} is not namespaced: it would change the host's kernel"
         return allowed.refuse(what, None)
     if host_network and name.startswith("net."):
-        what = f"sysctl {name[:80]!r} with network_mode host would change the host's network"
+        what = f"sysctl {clip(name)!r} with network_mode host would change the host's network"
         return allowed.refuse(what, None)
     return None

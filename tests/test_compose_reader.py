@@ -20,11 +20,13 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic.alias_generators import to_camel
 
 from syncd.core import canonical
 from syncd.core.options import files
 from syncd.errors import Severity
 from syncd.manifests.compose.reader import Conversion, compose_to_stack
+from syncd.manifests.compose.units import parse_bytes
 from syncd.manifests.fields import parse_duration, parse_memory
 from syncd.manifests.model import Service, Stack
 from syncd.manifests.yamlsafe import Schema, load
@@ -47,11 +49,6 @@ LATER_ERRORS = {
     "deploy-bad": {
         "services.replicas_fixed_port.deploy.replicas",
         "services.startfirst_fixed_port.deploy.update_config.order",
-    },
-    "networks-bad": {"services.outside_subnet.networks.front.ipv4_address"},
-    "runtime-bad": {
-        "services.hostsysctl.sysctls.vm.max_map_count",
-        "services.ulimit_half.ulimits.nofile",
     },
     "unsupported": {
         "services.subpath.volumes[0].volume.subpath",
@@ -94,8 +91,9 @@ def pointer(dotted: str) -> str:
 
 
 def _near(found: str, wanted: str) -> bool:
-    """The same place, or one inside the other below the service key (`/services/x/key`)."""
-    found = found.replace(".", "/")  # `wanted` comes from a dotted path (`labels.syncd.x`)
+    """The same place, or one inside the other below the service key (`/services/x/key`).
+    `wanted` is written with dots (`sysctls.vm.max_map_count`): compare dots as slashes."""
+    found = found.replace(".", "/")
     if found == wanted or found.startswith(wanted + "/"):
         return True
     return wanted.startswith(found + "/") and found.count("/") >= 3
@@ -368,8 +366,10 @@ def check_deploy(conv: Conversion, name: str, _key: str, expected: Any) -> None:
         assert parse_memory(got["memory"]) == limits["memory"]
     else:
         assert "memory" not in got
-    if "pids" in limits or (expected.get("resources") or {}).get("reservations"):
-        assert _noted(conv, f"/services/{name}")
+    assert service.get("pidsLimit") == limits.get("pids")
+    reserved = ((expected.get("resources") or {}).get("reservations") or {}).get("memory")
+    got_reserved = service.get("memReservation")
+    assert (parse_bytes(got_reserved) if got_reserved is not None else None) == reserved
     if (
         expected.get("replicas", 1) != 1
         or expected.get("update_order", "stop-first") != "stop-first"
@@ -395,8 +395,63 @@ def check_process(conv: Conversion, name: str, key: str, expected: Any) -> None:
         assert spec[PROCESS[key]] == expected
 
 
+ENDPOINT_KEYS = {"aliases": "aliases", "ipv4_address": "ipv4Address"}
+
+
+def check_networks(conv: Conversion, name: str, _key: str, expected: Any) -> None:
+    """The service's networks with their aliases and addresses (the model's camelCase); a
+    service in a network_mode of its own joins none."""
+    service = _service(conv, name)
+    if service is None:
+        return
+    got = service.get("networks")
+    if got is None:
+        assert expected in ({}, {"default": {"aliases": []}})
+        return
+    assert set(got) == set(expected)
+    for network, endpoint in expected.items():
+        carried = got[network] or {}
+        for key, field in ENDPOINT_KEYS.items():
+            assert (carried.get(field) or ([] if key == "aliases" else None)) == endpoint.get(
+                key, [] if key == "aliases" else None
+            ), (network, key)
+
+
+def check_network_mode(conv: Conversion, name: str, _key: str, expected: Any) -> None:
+    service = _service(conv, name)
+    if service is not None:
+        assert service.get("networkMode") == expected
+
+
+def _security_value(key: str, value: Any) -> Any:
+    """The canonical form (`core.options.security`) of a fixture's expected value."""
+    if key in ("cap_add", "cap_drop"):
+        return sorted(value)
+    if key == "devices":
+        return sorted(f"{d['source']}:{d['target']}:{d['permissions']}" for d in value)
+    return value
+
+
+SECURITY_KEYS = (
+    "cap_add", "cap_drop", "privileged", "devices", "logging", "ulimits", "sysctls", "tmpfs",
+    "shm_size", "pids_limit", "read_only", "memswap_limit", "cpu_shares",
+)  # fmt: skip
+
+
+def check_security(conv: Conversion, name: str, key: str, expected: Any) -> None:
+    """The security group's keys, in the canonical spec of the converted service."""
+    service = _service(conv, name)
+    if service is None:
+        return
+    spec = canonical.fields(Service.model_validate(service))
+    assert spec[to_camel(key)] == _security_value(key, expected)
+
+
 CHECKS = {
     **dict.fromkeys(PROCESS, check_process),
+    **dict.fromkeys(SECURITY_KEYS, check_security),
+    "networks": check_networks,
+    "network_mode": check_network_mode,
     "command": check_words,
     "entrypoint": check_words,
     "environment": check_environment,
@@ -410,6 +465,7 @@ CHECKS = {
     "deploy": check_deploy,
     "configs": check_file_refs,
     "secrets": check_file_refs,
+    **dict.fromkeys(SECURITY_KEYS, check_security),
 }
 
 

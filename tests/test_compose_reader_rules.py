@@ -165,14 +165,12 @@ def test_build_is_refused_with_the_advice() -> None:
 
 
 def test_keys_not_carried_yet_are_listed_with_their_place() -> None:
-    conv = convert(
-        "services:\n  web:\n    image: busybox:1.36\n    cap_add: [NET_ADMIN]\n    user: '1000'\n"
-    )
+    conv = convert("services:\n  web:\n    image: busybox:1.36\n    gpus: all\n    user: '1000'\n")
     assert conv.errors == []
     noted = {(n.key, n.pointer, n.position.line) for n in conv.not_carried}
-    assert ("cap_add", "/services/web/cap_add", 4) in noted
+    assert ("gpus", "/services/web/gpus", 4) in noted
     assert not any(n.key == "user" for n in conv.not_carried)  # carried (issue 13, process)
-    assert "policy: capabilities" in next(str(n) for n in conv.not_carried if n.key == "cap_add")
+    assert "policy: devices" in next(str(n) for n in conv.not_carried if n.key == "gpus")
 
 
 def test_port_ranges_are_bounded() -> None:

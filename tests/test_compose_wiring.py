@@ -89,12 +89,12 @@ def test_build_is_a_located_error_naming_build(tmp_path: Path) -> None:
 
 
 def test_a_key_not_carried_yet_is_an_error_naming_it(tmp_path: Path) -> None:
-    compose = COMPOSE + "    cap_add: [NET_ADMIN]\n"
+    compose = COMPOSE + "    gpus: all\n"
     manifests = _read(_repo(tmp_path, compose), {"DB_PASSWORD": "x"})
     errors = [p for p in manifests.errors if p.path == "stacks/shop/compose.yaml"]
     assert errors, "a key syncd drops must not pass silently"
     assert all(p.position.line == 10 for p in errors)
-    assert any("cap_add" in p.message for p in errors)
+    assert any("gpus" in p.message for p in errors)
 
 
 def test_a_compose_file_holds_one_document(tmp_path: Path) -> None:

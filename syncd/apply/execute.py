@@ -15,13 +15,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from syncd import logs
 from syncd.apply import materialise
 from syncd.apply.gates import dependencies
+from syncd.apply.networks import unused_networks
 from syncd.apply.pulls import pull_missing
 from syncd.apply.redact import hide
 from syncd.apply.results import Planned, ServiceResult, SyncResult
 from syncd.apply.steps import ServiceSteps, cid
 from syncd.apply.store import Store
 from syncd.core.plan import Action, ServiceChange, VolumeAction
-from syncd.engine.base import Engine
+from syncd.engine.base import Engine, Names
 from syncd.errors import DependencyNotHealthy, EngineUnavailable, SyncdError
 from syncd.ids import ServiceKey
 from syncd.settings import Settings
@@ -75,6 +76,9 @@ class Execution:
             pull_missing(self.settings, self.engine, self.env, self.planned, pulled)
         )
         self._services([c for c in changes if c.action is not Action.REMOVE])
+        unused = unused_networks(self.planned, Names(self.engine.instance), self.results)
+        if unused:
+            self._guard("removing unused networks", self.engine.prune_networks, unused)
         self._guard("removing unused revision files", self._sweep)
         ordered = tuple(self.results[c.key] for c in changes if c.key in self.results)
         return SyncResult(plan_, ordered, tuple(self.errors))

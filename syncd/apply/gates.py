@@ -20,7 +20,15 @@ def dependencies(change: ServiceChange) -> list[ServiceKey]:
     if change.desired is None:
         return []
     stack = change.key.stack_key
-    return [stack.service(name) for name in change.desired.spec.get("dependsOn") or {}]
+    spec = change.desired.spec
+    names = [
+        *(spec.get("dependsOn") or {}),
+        *(link.partition(":")[0] for link in spec.get("links") or []),
+    ]
+    mode = spec.get("networkMode") or ""
+    if mode.startswith("service:"):  # joins that container's network namespace
+        names.append(mode.removeprefix("service:"))
+    return [stack.service(name) for name in dict.fromkeys(names)]
 
 
 def wait_for_dependencies(

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from syncd.core import canonical, stackpatch
 from syncd.core.canonical import Spec, escape
 from syncd.core.options import files
+from syncd.core.options import network as network_options
 from syncd.errors import (
     ManifestError,
     PatchRefused,
@@ -257,9 +258,14 @@ def _stack(
             else:
                 problems.append(problem)
             continue
+        spec = network_options.attach(spec, stack.networks)
         spec, file_secrets = _files(located, name, spec, revision, problems)
         tainted = _service_secrets(secrets, name, service, spec) | kept | file_secrets
+        if any(path[:1] == ("networks",) for path in secrets):  # the definitions it holds
+            tainted.add("/networks")
         services[name] = DesiredService(key, spec, frozenset(tainted))
+    specs = network_options.peers({name: s.spec for name, s in services.items()})
+    services = {n: DesiredService(s.key, specs[n], s.secrets) for n, s in services.items()}
     volumes = {name: DesiredVolume(stack.key.volume(name)) for name in stack.volumes}
     return DesiredStack(
         key=stack.key,

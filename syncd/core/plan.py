@@ -133,13 +133,29 @@ class Plan:
 EMPTY_STACK: Spec = {"description": "", "services": {}, "volumes": {}}
 
 
+def _differing(old: Any, new: Any) -> tuple[Any, Any]:
+    """`old` and `new` without the mapping entries both hold alike: the patch is the same, and
+    jsonpatch no longer walks every option field of every unchanged service."""
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return old, new
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for key, value in old.items():
+        if key not in new:
+            before[key] = value
+        elif new[key] != value:
+            before[key], after[key] = _differing(value, new[key])
+    after.update((key, value) for key, value in new.items() if key not in old)
+    return before, after
+
+
 def redacted_patch(old: Any, new: Any, secrets: frozenset[str]) -> tuple[dict[str, Any], ...]:
     """RFC 6902 ops turning `old` into `new`, with secret values replaced by `<redacted>`: by
     place, and by value too, since an op into a list names an index of the list as it is
     while the ops run, not where the item ends up."""
     if old == new:
         return ()
-    ops = jsonpatch.make_patch(old, new).patch
+    ops = jsonpatch.make_patch(*_differing(old, new)).patch
     tainted = {v for v in taint.values_at(new, secrets) | taint.values_at(old, secrets) if v}
     return tuple(
         {

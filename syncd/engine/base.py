@@ -8,6 +8,7 @@ changes to the core. Requests and observations are engine-neutral values.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
@@ -28,6 +29,7 @@ LABEL_SERVICE = "syncd.service"
 LABEL_VOLUME = "syncd.volume"
 LABEL_HASH = "syncd.hash"
 LABEL_REVISION = "syncd.revision"
+LABEL_NETWORK = "syncd.network"  # a stack's own network (its key); the project network has none
 
 
 class ContainerState(StrEnum):
@@ -93,6 +95,7 @@ class Observed:
     volumes: tuple[ObservedVolume, ...] = ()
     networks: frozenset[str] = frozenset()  # projects whose network exists
     images: Mapping[str, str] = field(default_factory=dict)  # normalized reference -> image id
+    stack_networks: frozenset[str] = frozenset()  # engine names of the stacks' own networks
 
     def image_id(self, reference: str) -> str | None:
         return self.images.get(normalize_reference(reference))
@@ -201,6 +204,10 @@ class Engine(ABC):
     @abstractmethod
     def ensure_volume(self, key: VolumeKey) -> None: ...
 
+    def prune_networks(self, unused: frozenset[str]) -> None:  # noqa: B027 - optional hook
+        """Remove these stack networks (engine names) where no container uses them any more;
+        the stacks' own networks are created by `create`, from the request's options."""
+
     @abstractmethod
     def pull(
         self, reference: str, auth: Mapping[str, str] | None = None, platform: str | None = None
@@ -305,6 +312,16 @@ class Names:
 
     def network(self, project: str) -> str:
         return f"{self.prefix}{project}_network"
+
+    def stack_network(self, stack: StackKey, key: str, definition: Mapping[str, Any]) -> str:
+        """A stack's own network: `shop_default_front_<digest of its definition>` (a changed
+        definition is a new network; the old one goes once unused). An external network keeps
+        the name it has."""
+        if definition.get("external"):
+            return str(definition["name"])
+        text = json.dumps(definition, sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+        return f"{self.prefix}{stack.project}_{stack.stack}_{key}_{digest}"
 
 
 def check_pull_auth(reference: str, auth: Mapping[str, str] | None) -> None:

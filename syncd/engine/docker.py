@@ -21,6 +21,7 @@ from syncd.engine import dockeropts
 from syncd.engine.base import (
     LABEL_HASH,
     LABEL_INSTANCE,
+    LABEL_NETWORK,
     LABEL_PROJECT,
     LABEL_REVISION,
     LABEL_SERVICE,
@@ -41,6 +42,8 @@ from syncd.engine.base import (
     owner_labels,
     split_reference,
 )
+from syncd.engine.dockeropts import network as network_opts
+from syncd.engine.networks import DockerNetworks
 from syncd.errors import EngineError, EngineUnavailable
 from syncd.ids import ServiceKey, StackKey, VolumeKey
 from syncd.manifests.model import RestartPolicy
@@ -105,6 +108,7 @@ class DockerEngine(Engine):
             except docker.errors.DockerException as err:
                 raise EngineUnavailable(f"cannot reach the Docker engine: {err}") from err
         self.api = client
+        self.networks = DockerNetworks(client, instance)
 
     @property
     def _filter(self) -> dict[str, list[str]]:
@@ -129,16 +133,21 @@ class DockerEngine(Engine):
             if all(k in labels for k in (LABEL_PROJECT, LABEL_STACK, LABEL_VOLUME)):
                 key = VolumeKey(labels[LABEL_PROJECT], labels[LABEL_STACK], labels[LABEL_VOLUME])
                 volumes.append(ObservedVolume(key, raw["Name"]))
+        listed = self.api.networks(filters=self._filter)
         networks = frozenset(
             (n.get("Labels") or {}).get(LABEL_PROJECT, "")
-            for n in self.api.networks(filters=self._filter)
+            for n in listed
+            if LABEL_NETWORK not in (n.get("Labels") or {})
         ) - {""}
+        stack_networks = frozenset(
+            n["Name"] for n in listed if LABEL_NETWORK in (n.get("Labels") or {})
+        )
         images: dict[str, str] = {}
         for image in self.api.images():
             for ref in (image.get("RepoTags") or []) + (image.get("RepoDigests") or []):
                 if ref not in {"<none>:<none>", "<none>@<none>"}:
                     images[normalize_reference(ref)] = image["Id"]
-        return Observed(containers, tuple(volumes), networks, images)
+        return Observed(containers, tuple(volumes), networks, images, stack_networks)
 
     def _container(self, raw: Mapping[str, Any]) -> ObservedContainer | None:
         labels = raw.get("Labels") or {}
@@ -270,7 +279,13 @@ class DockerEngine(Engine):
     @_engine_errors
     def create(self, request: ContainerRequest) -> str:
         api = self.api
-        network = self.names.network(request.key.project)
+        key = request.key
+        joined = network_opts.attachments(self.names, key, request.options)
+        for attachment in joined:
+            self.networks.ensure(key.stack_key, attachment)
+        links = list(request.options.get("links") or [])
+        mode = network_opts.network_mode(self.names, key, request.options)
+        first = joined[0] if joined else None
         host_config = api.create_host_config(
             port_bindings={
                 f"{p.container}/{p.protocol}": (self.publish_address, p.public)
@@ -291,7 +306,7 @@ class DockerEngine(Engine):
             restart_policy={"Name": _restart_name(request.restart_policy)},
             nano_cpus=request.nano_cpus,
             mem_limit=request.memory,
-            network_mode=network,
+            network_mode=mode or (first.name if first else "none"),
             **dockeropts.host_kwargs(request.options),
         )
         probe = request.healthcheck
@@ -316,13 +331,24 @@ class DockerEngine(Engine):
             ports=[(p.container, p.protocol) for p in request.ports],
             host_config=host_config,
             networking_config=api.create_networking_config(
-                {network: api.create_endpoint_config(aliases=[request.key.name])}
-            ),
+                {
+                    first.name: api.create_endpoint_config(
+                        **network_opts.endpoint_kwargs(self.names, key, first, links)
+                    )
+                }
+            )
+            if first
+            else None,
             healthcheck=healthcheck,
             stop_timeout=request.stop_timeout,
             **dockeropts.container_kwargs(request.options),
         )
+        self.networks.connect(str(created["Id"]), key, joined[1:], self.names)
         return str(created["Id"])
+
+    @_engine_errors
+    def prune_networks(self, unused: frozenset[str]) -> None:
+        self.networks.prune(unused)
 
     @_engine_errors
     def start(self, container_id: str) -> None:

@@ -21,6 +21,7 @@ from syncd.manifests.fields import (
     registry_address,
 )
 from syncd.manifests.model import MAX_PATCH_OPS, Registry, Stack, StackPatch, Strategy
+from syncd.manifests.networkchecks import network_dependencies, network_problems
 from syncd.manifests.options.files import mount_spec
 from syncd.manifests.parse import Located, suggest
 from syncd.secretpolicy import file_problem, is_own, unset_variable
@@ -121,7 +122,9 @@ def _stack_problems(located: Located[Stack]) -> list[Problem]:
                         f"no service {dep!r} in this stack{suggest(dep, stack.services)}",
                     )
                 )
-        graph[name] = [d for d in service.depends_on or {} if d in stack.services and d != name]
+        after = [*(service.depends_on or {}), *network_dependencies(service)]
+        graph[name] = [d for d in after if d in stack.services and d != name]
+    problems += network_problems(located)
     cycle = find_cycle(graph)
     if cycle:
         problems.append(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
+from pydantic import BeforeValidator, Discriminator, Field, StrictInt, Tag, model_validator
 from pydantic_core import PydanticCustomError
 
 from syncd.ids import DEFAULT_STACK, RegistryKey, StackKey
@@ -68,10 +68,16 @@ class DependsCondition(StrEnum):
 class ResourceLimits(StrictModel):
     cpus: CpusString | None = Field(None, description="CPU cores, e.g. '0.5'")
     memory: MemoryString | None = Field(None, description="bytes, e.g. '256mb' or '1gb'")
+    pids: Annotated[StrictInt, Field(ge=-1)] | None = Field(None, description="as pidsLimit")
+
+
+class ResourceReservations(StrictModel):
+    memory: MemoryString | None = Field(None, description="as memReservation")
 
 
 class Resources(StrictModel):
     limits: ResourceLimits | None = None
+    reservations: ResourceReservations | None = None
 
 
 class Deploy(StrictModel):

@@ -33,6 +33,7 @@ from syncd.policy import (
     check_namespace,
     check_security_opt,
     check_sysctl,
+    clip,
     path_allowed,
 )
 
@@ -49,6 +50,10 @@ NAMESPACE_KEYS = {
 }
 # Bridge network options that stay inside the network (the rest name host interfaces, routing).
 SAFE_NETWORK_OPTIONS = frozenset({"com.docker.network.driver.mtu"})
+# `blkio_config` entries that name a host block device by its path.
+BLKIO_DEVICE_KEYS = (
+    "weight_device", "device_read_bps", "device_write_bps", "device_read_iops", "device_write_iops",
+)  # fmt: skip
 # Keys naming a file syncd itself would read: an absolute one is a host path.
 FILE_KEYS = ("env_file", "label_file")
 
@@ -87,7 +92,7 @@ def _host_file(allowed: Allowed, value: Any) -> Refusal | None:
     if not isinstance(value, str):
         return None
     if value.startswith("~"):
-        what = f"host path {value[:120]!r} is in a home folder on the host: write it as /a/b"
+        what = f"host path {clip(value, 120)!r} is in a home folder on the host: write it as /a/b"
         return allowed.refuse(what, None)
     if value.startswith("/"):
         return check_bind(allowed, value)
@@ -187,9 +192,15 @@ def _devices(allowed: Allowed, svc: _Spelled) -> Iterator[tuple[Path, Refusal]]:
             at = (key, "resources", "reservations", "devices")
             what = "deploy.resources.reservations.devices"
             yield from _one(at, check_flag(allowed, PolicyKey.DEVICES, True, what))
+    key, blkio = _get(svc, "blkio_config")
+    for name in BLKIO_DEVICE_KEYS if isinstance(blkio, Mapping) else ():
+        spelling = to_camel(name) if svc.camel else name
+        if blkio.get(spelling):
+            what = f"blkio_config.{name} (it names host devices)"
+            yield from _one((key, spelling), check_flag(allowed, PolicyKey.DEVICES, True, what))
     key, runtime = _get(svc, "runtime")
     if runtime not in (None, "runc"):
-        what = f"runtime {str(runtime)[:80]!r} (the container runtime is the operator's choice)"
+        what = f"runtime {clip(str(runtime))!r} (the container runtime is the operator's choice)"
         yield from _one((key,), check_flag(allowed, PolicyKey.PRIVILEGED, True, what))
 
 
@@ -219,11 +230,11 @@ def _mounts(allowed: Allowed, svc: _Spelled, project_files: bool) -> Iterator[tu
     key, sources = _get(svc, "volumes_from")
     for index, source in _items(sources):
         if isinstance(source, str) and source.startswith("container:"):
-            what = f"volumes_from {source[:80]!r} (another container's mounts may be any path)"
+            what = f"volumes_from {clip(source)!r} (another container's mounts may be any path)"
             yield from _one((key, index), _any_path(allowed, what))
     key, value = _get(svc, "volume_driver")
     if value not in (None, "", "local"):
-        what = f"volume_driver {str(value)[:80]!r} (a volume plugin may mount any host path)"
+        what = f"volume_driver {clip(str(value))!r} (a volume plugin may mount any host path)"
         yield from _one((key,), _any_path(allowed, what))
     key, value = _get(svc, "use_api_socket")
     if value not in (None, False):
@@ -271,7 +282,7 @@ def _kernel(allowed: Allowed, svc: _Spelled) -> Iterator[tuple[Path, Refusal]]:
     if value not in (None, "default"):
         yield (
             (key,),
-            allowed.refuse(f"isolation {str(value)[:80]!r} is for Windows", None),
+            allowed.refuse(f"isolation {clip(str(value))!r} is for Windows", None),
         )
 
 
@@ -290,7 +301,7 @@ def volume_findings(allowed: Allowed, volume: Mapping[str, Any], at: Path) -> li
     found: list[Finding] = []
     driver = volume.get("driver")
     if driver not in (None, "local"):
-        what = f"volume driver {str(driver)[:80]!r} (a volume plugin may mount any host path)"
+        what = f"volume driver {clip(str(driver))!r} (a volume plugin may mount any host path)"
         found += _found((*at, "driver"), _any_path(allowed, what))
     for spelling in ("driver_opts", "driverOpts"):
         found += _volume_options(allowed, volume.get(spelling), (*at, spelling))
@@ -305,7 +316,7 @@ def _volume_options(allowed: Allowed, opts: Any, at: Path) -> list[Finding]:
     if options & {"bind", "rbind"} or (isinstance(device, str) and device.startswith("/")):
         return _found((*at, "device"), check_bind(allowed, str(device)))
     if opts.get("type") != "tmpfs":
-        what = f"a volume of type {str(opts.get('type'))[:80]!r} mounted by the host's kernel"
+        what = f"a volume of type {clip(str(opts.get('type')))!r} mounted by the host's kernel"
         return _found(at, _any_path(allowed, what))
     return []
 
@@ -321,16 +332,16 @@ def network_findings(allowed: Allowed, network: Mapping[str, Any], at: Path) -> 
         name = external.get("name", name)
     flag = PolicyKey.HOST_NAMESPACES
     if external and name == "host":
-        what = f"network {str(at[-1])[:80]!r} (the host's own network)"
+        what = f"network {clip(str(at[-1]))!r} (the host's own network)"
         return _found(at, check_flag(allowed, flag, True, what))
     if driver not in (None, "bridge"):
-        what = f"network {str(at[-1])[:80]!r} with driver {str(driver)[:80]!r}"
+        what = f"network {clip(str(at[-1]))!r} with driver {clip(str(driver))!r}"
         return _found((*at, "driver"), check_flag(allowed, flag, True, what))
     for spelling in ("driver_opts", "driverOpts"):
         opts = network.get(spelling)
         for option in opts if isinstance(opts, Mapping) else ():
             if option not in SAFE_NETWORK_OPTIONS:
-                what = f"network option {str(option)[:80]!r} (it changes the host's network)"
+                what = f"network option {clip(str(option))!r} (it changes the host's network)"
                 return _found((*at, spelling, option), check_flag(allowed, flag, True, what))
     return []
 

@@ -98,6 +98,7 @@ def read_sources(
             if found is not None:
                 members[name] = found
         out.data[section] = members
+    ctx.secret_values |= frozenset(v for v in out.values if v)  # scrubbed from every message
     return out
 
 

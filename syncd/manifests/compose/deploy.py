@@ -79,8 +79,6 @@ def _limits(service: Mapping[str, Any], at: Path, ctx: Context) -> dict[str, Any
         chosen = new if new is not None else old
         if chosen is not None:
             out[key] = str(chosen)
-    if "pids" in limits:
-        ctx.later((*where, "limits", "pids"), "deploy.resources.limits.pids", "a PID limit")
     for key in limits:
         if key not in ("memory", "cpus", "pids"):
             ctx.error((*where, "limits", key), f"unknown key {key!r}", key=True)
@@ -92,7 +90,7 @@ def _limits(service: Mapping[str, Any], at: Path, ctx: Context) -> dict[str, Any
         if key == "cpus":
             ctx.warn(here, "reservations.cpus has no effect on a Docker host (Swarm only)")
         elif key == "memory":
-            ctx.later(here, "deploy.resources.reservations.memory", "a memory reservation")
+            pass  # with mem_reservation (`compose.security`)
         elif key == "devices":
             ctx.later(
                 here, "deploy.resources.reservations.devices", "device requests (policy: devices)"
@@ -132,9 +130,6 @@ def read_deploy(service: Mapping[str, Any], at: Path, ctx: Context) -> dict[str,
     replicas = deploy.get("replicas")
     if isinstance(replicas, int) and replicas > 1 and "container_name" in service:
         ctx.error((*at, "container_name"), "container_name names one container; replicas is more")
-    for key in ("pids_limit", "mem_reservation"):
-        if key in service:
-            ctx.later((*at, key), key, "a resource setting the model does not carry")
     limits = _limits(service, at, ctx)
     return {"resources": {"limits": limits}} if limits else None
 

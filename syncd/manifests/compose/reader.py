@@ -36,6 +36,7 @@ from syncd.manifests.compose.names import (
     is_dns_label,
     member_problem,
 )
+from syncd.manifests.compose.networking import read_stack_networks
 from syncd.manifests.compose.project import read_dotenv, read_identity, x_syncd
 from syncd.manifests.compose.provenance import operator_taint
 from syncd.manifests.compose.services import Scope, convert_service
@@ -126,8 +127,6 @@ def _members(data: dict[str, Any], section: str, ctx: Context) -> dict[str, Any]
             if key not in allowed and not is_extension(key):
                 hint = suggest(key, allowed)
                 ctx.error((*at, key), f"unknown key {key!r}{hint}", key=True)
-        if section == "networks":
-            ctx.later(at, "networks", "a network other than the project network")
     return out
 
 
@@ -199,6 +198,16 @@ def _drop_dangling(native: dict[str, Any], origins: Mapping[Path, Path], ctx: Co
             del depends[dep]
 
 
+def _source_origins(data: Mapping[str, Mapping[str, Any]]) -> dict[Path, Path]:
+    """Configs and secrets stand where the Compose file wrote them."""
+    origins: dict[Path, Path] = {}
+    for section, members in data.items():
+        origins[(section,)] = (section,)
+        origins.update({(section, n): (section, n) for n in members})
+        origins.update({(section, n, k): (section, n, k) for n in members for k in members[n]})
+    return origins
+
+
 def _positions(origins: Mapping[Path, Path], ctx: Context) -> Positions:
     """Where each path of the native data was written in the Compose file: problems found
     later in the native stack (cross-document checks) point at the Compose lines."""
@@ -243,7 +252,6 @@ def compose_to_stack(
     body: dict[str, Any] = filled.value
     volumes, declared = _top_level(body, ctx)
     sources = configs.read_sources(declared, ctx, lookup, Revision(folder, files))
-    ctx.secret_values |= frozenset(v for v in sources.values if v)
     services = body.get("services") or {}
     if not isinstance(services, dict):
         ctx.error(("services",), f"services is a mapping, got {kind_of(services)}")
@@ -259,17 +267,17 @@ def compose_to_stack(
         secret_names,
         Revision(folder, files),
         volumes,
-        list(networks),
+        networks,
         list(services),
         deployed,
         {section: list(members) for section, members in declared.items()},
     )
     native, secrets, origins = _services(services, ctx, scope)
     secrets |= sources.secrets
-    for section, members in sources.data.items():
-        origins[(section,)] = (section,)
-        origins.update({(section, n): (section, n) for n in members})
-        origins.update({(section, n, k): (section, n, k) for n in members for k in members[n]})
+    origins |= _source_origins(sources.data)
+    stack_networks = read_stack_networks(networks, ctx)
+    secrets.update(("networks", n) for n in stack_networks if ctx.tainted(("networks", n)))
+    origins |= {("networks", n): ("networks", n) for n in stack_networks}
     origins |= {
         (): (),
         ("project",): ("x-syncd", "project") if "project" in x_syncd(data) else ("name",),
@@ -288,6 +296,8 @@ def compose_to_stack(
         "volumes": {n: {} for n in volumes if not volumes[n].get("external")},
         **sources.data,
     }
+    if stack_networks:
+        result["networks"] = stack_networks
     if not ctx.has_errors():
         try:
             Stack.model_validate(result)

@@ -23,8 +23,10 @@ from syncd.manifests.compose.lifecycle import (
     read_healthcheck,
     read_restart,
 )
+from syncd.manifests.compose.networking import read_networking
 from syncd.manifests.compose.ports import native_ports, read_expose, read_ports
 from syncd.manifests.compose.process import read_process
+from syncd.manifests.compose.security import read_security
 from syncd.manifests.compose.shell import command_words
 from syncd.manifests.compose.volumes import read_volumes
 from syncd.manifests.fields import check_no_nul
@@ -45,7 +47,7 @@ class Scope:
     secret_names: Collection[str]  # the operator's variables (and .env keys that read one)
     revision: Revision
     volumes: Mapping[str, Any]
-    networks: Collection[str]
+    networks: Mapping[str, Any]  # the top-level networks, by key
     services: Collection[str]
     deployed: Collection[str]
     file_sources: Mapping[str, Collection[str]] = field(default_factory=dict)  # configs, secrets
@@ -86,24 +88,6 @@ def _never(key: str, value: object, at: Path, ctx: Context) -> bool:
         ctx.error(at, f"pull_policy: build: {keys.BUILD_ADVICE}")
         return True
     return False
-
-
-def _networks(value: object, at: Path, ctx: Context, declared: Collection[str]) -> None:
-    """Only the implicit `default` network is carried (the project network)."""
-    if isinstance(value, list):
-        names, plain = value, True
-    elif isinstance(value, dict):
-        names, plain = list(value), all(v is None for v in value.values())
-    else:
-        ctx.error(at, f"networks is a list or a mapping, got {kind_of(value)}")
-        return
-    for index, name in enumerate(names):
-        here = (*at, index) if isinstance(value, list) else (*at, str(name))
-        if name != "default" and name not in declared:
-            hint = suggest(str(name), declared)
-            ctx.error(here, f"network {clip(str(name))!r} is not declared under 'networks'{hint}")
-    if names != ["default"] or not plain:
-        ctx.later(at, "networks", "networks other than the project network, aliases, addresses")
 
 
 def _keys_ok(service: Mapping[str, Any], at: Path, ctx: Context) -> bool:
@@ -200,10 +184,6 @@ def convert_service(
     deploy = read_deploy(service, at, ctx)
     if deploy is not None:
         data["deploy"] = deploy
-    if "networks" in service:
-        _networks(service["networks"], (*at, "networks"), ctx, scope.networks)
-        if "network_mode" in service:
-            ctx.error((*at, "network_mode"), "network_mode and networks exclude each other")
     if "container_name" in service:
         ctx.warn((*at, "container_name"), "container_name is ignored: syncd names containers")
     # -- option groups (`manifests.options`): each reads its keys into `data` ----------------
@@ -219,8 +199,10 @@ def convert_service(
     )
 
     # security
+    read_security(service, at, ctx, out)
 
     # network
+    read_networking(service, at, ctx, scope, out)
 
     # files
     read_file_refs(service, at, ctx, scope.file_sources, data=data, origins=out.origins)
