@@ -311,3 +311,12 @@ class PermanentFailure(SyncFailure):
 
     def retry_after(self, failures: int) -> None:
         del failures
+
+
+class UnresolvedFile(SyncdError):
+    """A file from git, config or secret a service names that the revision cannot give;
+    `where` is the spec field and its index (`("configs", 0)`)."""
+
+    def __init__(self, where: tuple[str, int], message: str) -> None:
+        super().__init__(message)
+        self.where = where

@@ -45,6 +45,10 @@ class Limits:
     max_nodes: int = 100_000  # values of one file, aliases expanded
     max_documents: int = 1000  # documents of one file
     max_dir_depth: int = 64  # directories, on disk and in a commit (source/reader.py)
+    # Files of Compose folders that are not YAML (`.env`, bind sources, configs): all of them
+    # together, and how many (each one is bounded by `max_file_bytes` too).
+    max_data_bytes: int = 64 * 1024 * 1024
+    max_data_files: int = 10_000
 
 
 DEFAULT_LIMITS = Limits()

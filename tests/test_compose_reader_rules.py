@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from syncd.core import canonical
+from syncd.core.options import files as core_files
 from syncd.errors import Severity
 from syncd.manifests.checks import check
 from syncd.manifests.compose.reader import Conversion, compose_to_stack
@@ -212,22 +214,30 @@ def test_an_env_file_named_many_times_is_read_and_reported_once() -> None:
 
 
 @pytest.mark.parametrize(
-    ("source", "key"),
+    ("source", "kind"),
     [
-        ("./conf/nginx.conf", "volumes.bind.git"),
-        ("./conf", "volumes.bind.git"),
-        ("./data", "volumes.bind.data"),
-        ("/srv/media", "volumes.bind.host"),
+        ("./conf/nginx.conf", "git"),
+        ("./conf", "git"),
+        ("./data", "/data:/mnt:rw"),
+        ("/srv/media", "bind"),
     ],
 )
-def test_binds_are_told_apart_by_the_revision(source: str, key: str) -> None:
+def test_binds_are_told_apart_by_the_revision(source: str, kind: str) -> None:
+    files = {"shop/conf/nginx.conf": b"events {}\n"}
     conv = convert(
         f"services:\n  web:\n    image: busybox:1.36\n    volumes: ['{source}:/mnt']\n",
-        files={"shop/conf/nginx.conf": b"events {}\n"},
+        files=files,
         policy=Policy.model_validate({"default": {"hostPaths": ["/srv"]}}),  # a host path
     )
     assert conv.errors == []
-    assert [n.key for n in conv.not_carried] == [key]
+    assert conv.not_carried == ()
+    stack = conv.stack()
+    assert stack is not None
+    spec = core_files.resolve(
+        canonical.full(stack.services["web"]), core_files.Revision("shop", files), {}, {}
+    )
+    (entry,) = spec["volumes"]
+    assert entry == kind if isinstance(entry, str) else entry["type"] == kind
 
 
 def test_native_checks_on_a_converted_stack_point_at_the_compose_lines() -> None:

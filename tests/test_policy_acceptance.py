@@ -44,8 +44,8 @@ CASES = [
         "/volumes/0",
         "default: {hostPaths: [/srv]}",
         "files",
-        "/services/app/volumes/-",
-        "{type: bind, source: /srv/acc-data, target: /data}",
+        "/services/app/volumes",
+        "[{type: bind, source: /srv/acc-data, target: /data}]",
     ),
     Case(
         PolicyKey.CAPABILITIES,
@@ -120,7 +120,7 @@ def _not_carried(case: Case) -> pytest.MarkDecorator:
 
 
 # Option groups merged into this tree: their keys are carried.
-MERGED = frozenset({"security"})
+MERGED = frozenset({"security", "files"})
 
 
 def _params(marked: bool) -> list[object]:

@@ -27,6 +27,7 @@ from syncd.api.projects import ProjectFacts, project_models
 from syncd.core.canonical import Spec
 from syncd.core.desired import DesiredService
 from syncd.core.live import LiveService, ServiceStatus
+from syncd.core.options.files import mount_label
 from syncd.core.plan import Action
 from syncd.core.records import ServiceRecord
 from syncd.daemon.snapshot import DaemonSnapshot, SnapshotProvider
@@ -91,7 +92,7 @@ def _state(shown: Spec, digest: str | None) -> ServiceState:
         entrypoint=shown.get("entrypoint"),
         envs={str(k): str(v) for k, v in env.items()},
         ports=list(shown.get("ports") or []),
-        volumes=list(shown.get("volumes") or []),
+        volumes=[mount_label(v) for v in shown.get("volumes") or []],
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from syncd import logs
+from syncd.apply import materialise
 from syncd.apply.gates import dependencies
 from syncd.apply.networks import unused_networks
 from syncd.apply.pulls import pull_missing
@@ -78,8 +79,18 @@ class Execution:
         unused = unused_networks(self.planned, Names(self.engine.instance), self.results)
         if unused:
             self._guard("removing unused networks", self.engine.prune_networks, unused)
+        self._guard("removing unused revision files", self._sweep)
         ordered = tuple(self.results[c.key] for c in changes if c.key in self.results)
         return SyncResult(plan_, ordered, tuple(self.errors))
+
+    def _sweep(self) -> None:
+        """The revision files no container of the instance mounts any more are deleted."""
+        if not materialise.root(self.settings).is_dir():
+            return  # nothing ever written: no engine listing spent
+        in_use = {b for c in self.engine.observe().containers for b in c.binds}
+        removed = materialise.sweep(self.settings, in_use)
+        if removed:
+            self.log.info("revision_files_removed", count=removed)
 
     def _guard(self, what: str, fn: Callable[..., object], *args: object) -> bool:
         try:

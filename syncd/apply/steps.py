@@ -9,6 +9,7 @@ from pathlib import Path
 
 from syncd.apply.gates import dependencies, wait_for_dependencies
 from syncd.apply.hostpaths import check_host_binds
+from syncd.apply.materialise import Materialiser
 from syncd.apply.results import Planned, ServiceResult
 from syncd.apply.rollout import DOWN, Rollout
 from syncd.apply.store import Store
@@ -62,6 +63,7 @@ class ServiceSteps:
         self.planned = planned
         self.results = results
         self.pull_errors = pull_errors
+        self.content = Materialiser(settings, planned.desired.files)
 
     def remove(self, change: ServiceChange) -> ServiceResult:
         live = change.live
@@ -129,6 +131,7 @@ class ServiceSteps:
             instance=self.settings.instance,
             revision=self.planned.desired.revision,
             files=functools.partial(project_files, self.settings),
+            content=self.content.path,
             environment=env,
             stop_timeout=self.settings.stop_timeout,
             replica=replica,

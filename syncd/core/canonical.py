@@ -13,8 +13,10 @@ import json
 from typing import Any
 
 from syncd.core import options
-from syncd.manifests.fields import parse_cpus, parse_duration, parse_memory, parse_mount, parse_port
+from syncd.core.options import files
+from syncd.manifests.fields import parse_cpus, parse_duration, parse_memory, parse_port
 from syncd.manifests.model import Dependency, DependsCondition, HealthCheck, RestartPolicy, Service
+from syncd.manifests.options import Mount
 from syncd.manifests.options.lifecycle import parse_restart
 from syncd.taint import REDACTED, escape, redact
 
@@ -67,10 +69,9 @@ def condition(dependency: DependsCondition | Dependency) -> str:
     return (dependency if isinstance(dependency, DependsCondition) else dependency.condition).value
 
 
-def mount_text(raw: str) -> str:
-    """A mount in its canonical form (`data:/data:rw`)."""
-    mount = parse_mount(raw)
-    return f"{mount.source}:{mount.target}:{'ro' if mount.read_only else 'rw'}"
+def mount_text(raw: str | Mount) -> str | dict[str, Any]:
+    """A mount in its canonical form (`data:/data:rw`, or a mapping for the long forms)."""
+    return files.mount_entry(raw)
 
 
 def port_text(raw: str) -> str:
@@ -94,7 +95,7 @@ def fields(service: Service) -> Spec:
     if "ports" in given:
         out["ports"] = sorted({port_text(p) for p in service.ports or []})
     if "volumes" in given:
-        out["volumes"] = sorted({mount_text(v) for v in service.volumes or []})
+        out["volumes"] = files.sort_mounts([mount_text(v) for v in service.volumes or []])
     limits = (
         service.deploy.resources.limits if service.deploy and service.deploy.resources else None
     )
@@ -171,7 +172,8 @@ def recreate_fields(before: Spec, after: Spec) -> list[str]:
     if before == after:
         return []  # the usual case, compared at C speed whatever the number of option fields
     names = set(before) | set(after)
-    return sorted(n for n in names - METADATA_FIELDS if _value(before, n) != _value(after, n))
+    changed = sorted(n for n in names - METADATA_FIELDS if _value(before, n) != _value(after, n))
+    return [files.named_changes(n, before, after) for n in changed]
 
 
 def changed_fields(before: Spec, after: Spec) -> list[str]:

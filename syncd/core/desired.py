@@ -8,6 +8,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,8 +17,16 @@ from pydantic import ValidationError
 
 from syncd.core import canonical, stackpatch
 from syncd.core.canonical import Spec, escape
+from syncd.core.options import files
 from syncd.core.options import network as network_options
-from syncd.errors import ManifestError, PatchRefused, Problem, Severity, scrub_problem
+from syncd.errors import (
+    ManifestError,
+    PatchRefused,
+    Problem,
+    Severity,
+    UnresolvedFile,
+    scrub_problem,
+)
 from syncd.ids import RegistryKey, ServiceKey, StackKey, VolumeKey
 from syncd.manifests import ManifestSet
 from syncd.manifests.checks import check_post_patch
@@ -97,6 +106,8 @@ class DesiredState:
     stacks: Mapping[StackKey, DesiredStack] = field(default_factory=dict)
     registries: Mapping[RegistryKey, DesiredRegistry] = field(default_factory=dict)
     warnings: tuple[Problem, ...] = ()
+    # the content of the files from git, configs and secrets, by digest (`apply` writes them)
+    files: Mapping[str, files.FileTree] = field(default_factory=dict, repr=False, compare=False)
 
 
 def _where(located: Located[Any]) -> str:
@@ -195,12 +206,37 @@ def _kept_secrets(last: frozenset[str], given: Spec) -> set[str]:
     return {p for p in last if p.split("/")[1] not in given}
 
 
+def _files(
+    located: Located[Stack],
+    name: str,
+    spec: Spec,
+    revision: files.Revision,
+    problems: list[Problem],
+) -> tuple[Spec, set[str]]:
+    """`spec` with its files from git, configs and secrets resolved (`core.options.files`),
+    and the pointers it taints: every secret's digest, a config's when its content came from
+    the environment."""
+    stack = located.manifest
+    try:
+        spec = files.resolve(spec, revision, stack.configs, stack.secrets)
+    except UnresolvedFile as err:
+        problems.append(located.problem(("services", name, *err.where), str(err)))
+        return spec, set()
+    tainted = {f"/secrets/{i}/digest" for i in range(len(spec.get("secrets") or []))}
+    for index, ref in enumerate(spec.get("configs") or []):
+        if ("configs", ref["source"], "content") in located.secrets:
+            tainted.add(f"/configs/{index}/digest")
+    return spec, tainted
+
+
 def _stack(
     located: Located[Stack],
     secrets: set[Path],
     last: _Last,
     problems: list[Problem],
     warnings: list[Problem],
+    *,
+    revision: files.Revision,
 ) -> DesiredStack:
     stack = located.manifest
     services: dict[str, DesiredService] = {}
@@ -231,7 +267,8 @@ def _stack(
                 problems.append(problem)
             continue
         spec = network_options.attach(spec, stack.networks)
-        tainted = _service_secrets(secrets, name, service, spec) | kept
+        spec, file_secrets = _files(located, name, spec, revision, problems)
+        tainted = _service_secrets(secrets, name, service, spec) | kept | file_secrets
         if any(path[:1] == ("networks",) for path in secrets):  # the definitions it holds
             tainted.add("/networks")
         services[name] = DesiredService(key, spec, frozenset(tainted))
@@ -292,6 +329,8 @@ def _nested_files(
     for stack in stacks.values():
         for service in stack.services.values():
             for raw in service.spec.get("volumes") or []:
+                if not isinstance(raw, str):
+                    continue  # a long form: never a project-files folder
                 try:
                     mount = parse_mount(raw)
                 except ValueError:  # canonical texts always parse; a stored one may not
@@ -357,8 +396,16 @@ def resolve(
     if by_stack and not problems:  # the reader checked each file; these are new values
         problems += check_post_patch([s for s, _ in patched], by_stack.keys())
     last = _Last(last_applied, last_secrets or {})
+    contents = files.Contents()
     stacks = {
-        located.manifest.key: _stack(located, secrets, last, problems, warnings)
+        located.manifest.key: _stack(
+            located,
+            secrets,
+            last,
+            problems,
+            warnings,
+            revision=files.Revision(posixpath.dirname(located.path), manifests.revision, contents),
+        )
         for located, secrets in patched
     }
     problems += _nested_files(stacks, {located.manifest.key: located for located, _ in patched})
@@ -366,4 +413,4 @@ def resolve(
         values = manifests.secret_values()
         raise ManifestError([scrub_problem(p, values) for p in problems])
     registries = {r.manifest.key: _registry(r) for r in manifests.registries}
-    return DesiredState(revision, stacks, registries, tuple(warnings))
+    return DesiredState(revision, stacks, registries, tuple(warnings), contents.trees)

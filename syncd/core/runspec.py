@@ -6,8 +6,9 @@ and confines the folder); everything else is a straight translation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
+from typing import Any
 
 from syncd.core import options
 from syncd.core.desired import DesiredService
@@ -18,6 +19,27 @@ from syncd.manifests.model import RestartPolicy
 
 NANO = 1_000_000_000
 FilesResolver = Callable[[str, str], str]  # (project, "/sub/dir") -> absolute host path
+# a file from git, config or secret entry of the spec -> the host path of its content
+ContentResolver = Callable[[Mapping[str, Any]], str]
+
+
+def _no_content(entry: Mapping[str, Any]) -> str:
+    raise ValueError(f"no content resolver for {entry.get('source')!r}")
+
+
+def _mount(entry: Mapping[str, Any], content: ContentResolver) -> Mount:
+    """A long-form `volumes` entry (`core.options.files`) as the engine mounts it."""
+    target, read_only = str(entry["target"]), bool(entry.get("readOnly"))
+    match entry.get("type"):
+        case "git":
+            return Mount(target, content(entry), bind=True, read_only=True)
+        case "bind":
+            return Mount(target, str(entry["source"]), True, read_only, entry.get("propagation"))
+        case "tmpfs":
+            return Mount(target, "", read_only=read_only, tmpfs=True,
+                         tmpfs_size=entry.get("size"), tmpfs_mode=entry.get("mode"))  # fmt: skip
+        case _:
+            return Mount(target, str(entry["source"]), read_only=read_only, no_copy=True)
 
 
 def container_request(
@@ -26,6 +48,7 @@ def container_request(
     instance: str,
     revision: str | None,
     files: FilesResolver,
+    content: ContentResolver = _no_content,
     environment: dict[str, str] | None = None,
     stop_timeout: int = 10,
     replica: int = 1,
@@ -37,12 +60,18 @@ def container_request(
     key = service.key
     mounts = []
     for raw in spec.get("volumes") or []:
+        if not isinstance(raw, str):
+            mounts.append(_mount(raw, content))
+            continue
         mount = parse_mount(raw)
         if mount.kind is MountKind.PROJECT_FILES:
             source, bind = files(key.project, mount.source), True
         else:
             source, bind = mount.source, False
         mounts.append(Mount(mount.target, source, bind, mount.read_only))
+    for name in ("configs", "secrets"):
+        for entry in spec.get(name) or []:
+            mounts.append(Mount(str(entry["target"]), content(entry), bind=True, read_only=True))
     ports = []
     for raw in spec.get("ports") or []:
         port = parse_port(raw)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 
 from syncd.errors import CredentialsHostMismatch, EngineError
 from syncd.ids import ServiceKey, StackKey, VolumeKey
-from syncd.manifests.fields import HOST, image_registry_address, registry_address
+from syncd.manifests.fields import DNS_LABEL, HOST, image_registry_address, registry_address
 from syncd.manifests.model import RestartPolicy
 
 LABEL_PREFIX = "syncd."
@@ -80,6 +81,7 @@ class ObservedContainer:
     health: ContainerHealth | None  # None: no healthcheck
     created: float
     replica: int = 1  # which of the service's replicas (1-based)
+    binds: frozenset[str] = frozenset()  # host paths of its bind mounts
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,11 @@ class Mount:
     source: str  # an engine volume name, or an absolute host path for a bind mount
     bind: bool = False
     read_only: bool = False
+    propagation: str | None = None  # a bind's
+    no_copy: bool = False  # a volume's: do not copy the image's files into it
+    tmpfs: bool = False  # a tmpfs mount (no source)
+    tmpfs_size: int | None = None
+    tmpfs_mode: int | None = None
 
 
 @dataclass(frozen=True)
@@ -335,7 +342,13 @@ class Names:
         return f"{name.split('.old-', maxsplit=1)[0]}.old-{container_id[:12]}"
 
     def volume(self, key: VolumeKey) -> str:
-        return f"{self.prefix}{key.project}_{key.stack}_{key.name}"
+        """A volume name in Compose's alphabet (`my_vol.v2`, `Data`) is made a DNS label with a
+        digest of the name (`my-vol-v2-1a2b3c4d`): no `_` in a part, so names never collide."""
+        name = key.name
+        if name and not DNS_LABEL.fullmatch(name):  # ("": the stack's prefix)
+            digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+            name = f"{re.sub(r'[^a-z0-9-]', '-', name.lower())}-{digest}"
+        return f"{self.prefix}{key.project}_{key.stack}_{name}"
 
     def network(self, project: str) -> str:
         return f"{self.prefix}{project}_network"

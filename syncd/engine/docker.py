@@ -166,6 +166,11 @@ class DockerEngine(Engine):
             health=_health(raw.get("Status", "")),
             created=float(raw.get("Created", 0)),
             replica=replica_of(labels),
+            binds=frozenset(
+                str(m.get("Source"))
+                for m in raw.get("Mounts") or []
+                if m.get("Type") == "bind" and m.get("Source")
+            ),
         )
 
     @_engine_errors
@@ -290,12 +295,12 @@ class DockerEngine(Engine):
             },
             mounts=[
                 docker.types.Mount(
-                    target=m.target,
-                    source=m.source
-                    if m.bind
-                    else self.names.volume(_volume_key(request.key, m.source)),
-                    type="bind" if m.bind else "volume",
-                    read_only=m.read_only,
+                    **dockeropts.files.mount_kwargs(
+                        m,
+                        m.source
+                        if m.bind or m.tmpfs
+                        else self.names.volume(_volume_key(request.key, m.source)),
+                    )
                 )
                 for m in request.mounts
             ],

@@ -46,6 +46,8 @@ class ManifestSet:
     tainted: set[str] = field(default_factory=set)
     # the operator's policy the documents were checked against (again after StackPatches)
     policy: Policy = BUILTIN
+    # every file of the revision (path -> content): files from git, configs, secrets
+    revision: Mapping[str, bytes] = field(default_factory=dict, repr=False)
 
     @property
     def errors(self) -> list[Problem]:
@@ -61,6 +63,7 @@ class ManifestSet:
         return frozenset(self.tainted).union(*(d.secret_values for d in located))
 
 
+MANIFEST_SUFFIXES = (".yaml", ".yml")
 INTERNAL_ERROR = "syncd could not check this document (an internal error); please report it"
 
 
@@ -95,9 +98,9 @@ def read_manifests(
     without any) are deployed. Whatever a document asks of the host is checked against the
     operator's `policy` (`syncd.policy`; the built-in one allows none of it).
     """
-    result = ManifestSet(problems=list(problems), policy=policy)
-    folders = compose_folders(f.path for f in files)
     revision = {f.path: f.data for f in files}
+    result = ManifestSet(problems=list(problems), policy=policy, revision=revision)
+    folders = compose_folders(f.path for f in files)
     composes = {
         f.path: read_compose(
             f.path, f.data, env, revision, limits=limits, policy=policy, profiles=profiles
@@ -107,6 +110,8 @@ def read_manifests(
     }
     referenced = frozenset().union(*(c.referenced for c in composes.values()))
     for file in files:
+        if not file.path.endswith(MANIFEST_SUFFIXES):
+            continue  # data of a Compose folder (the source reader reads no other files)
         if file.path in composes:
             compose = composes[file.path]
             result.problems += compose.problems

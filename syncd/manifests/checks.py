@@ -17,7 +17,6 @@ from syncd.manifests.fields import (
     MountKind,
     clean_mountpoint,
     image_registry_host,
-    parse_mount,
     parse_port,
     registry_address,
 )
@@ -31,6 +30,7 @@ from syncd.manifests.model import (
     Strategy,
 )
 from syncd.manifests.networkchecks import network_dependencies, network_problems
+from syncd.manifests.options.files import mount_spec
 from syncd.manifests.options.lifecycle import UpdateOrder
 from syncd.manifests.parse import Located, suggest
 from syncd.secretpolicy import file_problem, is_own, unset_variable
@@ -128,7 +128,7 @@ def _stack_problems(located: Located[Stack]) -> list[Problem]:
             )
         mountpoints: dict[str, int] = {}
         for index, raw in enumerate(service.volumes or []):
-            mount = parse_mount(raw)
+            mount = mount_spec(raw)
             target = clean_mountpoint(mount.target)
             if target in mountpoints:
                 problems.append(

@@ -171,6 +171,9 @@ PortString = Annotated[str, AfterValidator(_parses(parse_port))]
 class MountKind(StrEnum):
     VOLUME = "volume"
     PROJECT_FILES = "project-files"
+    REPO = "repo"  # long form: a relative bind (from git, or a data folder)
+    HOST = "host"  # long form: an absolute host path
+    TMPFS = "tmpfs"  # long form
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, StrictInt, model_validator
+from pydantic import BeforeValidator, Discriminator, Field, StrictInt, Tag, model_validator
 from pydantic_core import PydanticCustomError
 
 from syncd.ids import DEFAULT_STACK, RegistryKey, StackKey
@@ -34,12 +34,14 @@ from syncd.manifests.options import (
     FilesFields,
     HealthTest,
     LifecycleFields,
+    Mount,
     NetworkFields,
     ProcessFields,
     RestartText,
     SecurityFields,
     StackFilesFields,
     StackNetworkFields,
+    VolumeName,
 )
 from syncd.manifests.strict import StrictModel
 
@@ -123,6 +125,17 @@ DependsOn = Annotated[
 ]
 
 
+def _mount_form(value: Any) -> str:
+    return "mount" if isinstance(value, dict) else "text"
+
+
+# a `volumes` entry: the short text, or the long form (one error for the form written)
+MountEntry = Annotated[
+    Annotated[MountString, Tag("text")] | Annotated[Mount, Tag("mount")],
+    Discriminator(_mount_form),
+]
+
+
 class Service(ProcessFields, SecurityFields, NetworkFields, FilesFields, LifecycleFields):
     """One container of a stack: mittwald's `ServiceDeclareRequest` plus syncd's extensions.
 
@@ -140,8 +153,10 @@ class Service(ProcessFields, SecurityFields, NetworkFields, FilesFields, Lifecyc
     ports: list[PortString] | None = Field(
         None, description="'<public>:<container>/<proto>' or '<container>/<proto>'"
     )
-    volumes: list[MountString] | None = Field(
-        None, description="'<volume>:<mountpoint>[:ro]' or '/<project path>:<mountpoint>[:ro]'"
+    volumes: list[MountEntry] | None = Field(
+        None,
+        description="'<volume>:<mountpoint>[:ro]', '/<project path>:<mountpoint>[:ro]', or "
+        "{type: volume|bind|tmpfs, source, target, readOnly}",
     )
     deploy: Deploy | None = None
     restart_policy: RestartText | None = None
@@ -174,7 +189,7 @@ class Stack(StackNetworkFields, StackFilesFields):
         default_factory=dict
     )
     volumes: Annotated[
-        dict[MemberName, Annotated[Volume, BeforeValidator(_empty_if_null)]],
+        dict[VolumeName, Annotated[Volume, BeforeValidator(_empty_if_null)]],
         BeforeValidator(_empty_if_null),
     ] = Field(default_factory=dict)
 

@@ -6,6 +6,9 @@ repository (symlinked directories are never entered, so a symlink loop cannot tr
 directories named with a leading dot (`.git`, `.github`) are skipped, directories nested deeper
 than `Limits.max_dir_depth` are reported, not entered, and names that are not UTF-8 are
 reported. Both walks are iterative, and any error reading one file becomes a problem of its own.
+Besides the YAML manifests, every file in and below a folder holding a Compose file is read (the
+data its services mount: `.env`, env files, bind sources, configs and secrets), within
+`Limits.max_data_files` and `Limits.max_data_bytes` for the whole revision.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import errno
 import os
 import posixpath
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +30,10 @@ from syncd.settings import DEFAULT_LIMITS, Limits
 from syncd.source.gitargs import check_revision
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
+# as `syncd.manifests.compose.files.COMPOSE_NAMES` (a test holds them equal)
+COMPOSE_NAMES = frozenset(
+    {"compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"}
+)
 _SYMLINK_MODE = 0o120000
 _MAX_LINK_HOPS = 8
 _MAX_LINK_BYTES = 4096  # PATH_MAX: a longer symlink target is not a path
@@ -45,12 +52,72 @@ class Snapshot:
     problems: tuple[Problem, ...] = field(default=())
 
 
+def _in_roots(path: str, roots: Sequence[str]) -> bool:
+    return not roots or any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+
 def _selected(path: str, roots: Sequence[str]) -> bool:
     if any(part.startswith(".") for part in path.split("/")):
         return False
     if not path.endswith(MANIFEST_SUFFIXES):
         return False
-    return not roots or any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+    return _in_roots(path, roots)
+
+
+def compose_folders(paths: Iterable[str]) -> frozenset[str]:
+    """The folders (relative paths, "" for the top) that hold a Compose file."""
+    return frozenset(posixpath.dirname(p) for p in paths if posixpath.basename(p) in COMPOSE_NAMES)
+
+
+def _in_folders(path: str, folders: Collection[str]) -> bool:
+    folder = posixpath.dirname(path)
+    while True:
+        if folder in folders:
+            return True
+        if not folder:
+            return False
+        folder = posixpath.dirname(folder)
+
+
+class _DataFiles:
+    """Which files of Compose folders that are not manifests are read (data for the services:
+    `.env`, env files, bind sources, configs and secrets), within `Limits.max_data_bytes` and
+    `Limits.max_data_files` for the whole revision. Dot-files are data too (`.env`); files
+    under dot-directories never are."""
+
+    def __init__(self, candidates: Iterable[str], roots: Sequence[str], limits: Limits) -> None:
+        self.roots = roots
+        self.limits = limits
+        self.folders = compose_folders(p for p in candidates if _in_roots(p, roots))
+        self.bytes_left = limits.max_data_bytes
+        self.files_left = limits.max_data_files
+        self.over: Problem | None = None
+
+    def wanted(self, path: str) -> bool:
+        if _selected(path, self.roots) or not self.folders:
+            return False
+        if any(part.startswith(".") for part in path.split("/")[:-1]):
+            return False
+        return _in_roots(path, self.roots) and _in_folders(path, self.folders)
+
+    def take(self, path: str, size: int) -> Problem | None:
+        """None if the file fits in what is left, else the problem (reported once)."""
+        self.files_left -= 1
+        self.bytes_left -= size
+        if self.files_left >= 0 and self.bytes_left >= 0:
+            return None
+        if self.over is not None:
+            return None
+        limits = self.limits
+        self.over = Problem(
+            path,
+            f"the files of Compose folders that are not YAML exceed {limits.max_data_files} "
+            f"files or {limits.max_data_bytes} bytes in all; not read (keep large data out "
+            "of the repository)",
+            "",
+            Position(1, 1),
+        )
+        return self.over
 
 
 def _may_hold(directory: str, roots: Sequence[str]) -> bool:
@@ -140,18 +207,12 @@ def _read_file(
     return SourceFile(rel, data)
 
 
-def read_directory(
-    root: str | Path, paths: Sequence[str] = (), limits: Limits = DEFAULT_LIMITS
-) -> Snapshot:
-    """Every manifest file under `root` as it is on disk (for editors and pre-commit)."""
-    base = Path(root)
-    if not base.is_dir():
-        raise SourceError(f"{str(root)!r} is not a directory")
-    real_base = base.resolve()
-    roots = _normalize_roots(paths)
-    files: list[SourceFile] = []
-    problems: list[Problem] = []
+def _list_directory(
+    base: Path, roots: Sequence[str], limits: Limits, problems: list[Problem]
+) -> list[str]:
+    """Every file under `base` that may be read (relative paths), dot-directories skipped."""
     pending: list[tuple[str, int]] = [("", 0)]  # (directory relative to base, its depth)
+    listed: list[str] = []
     while pending:
         directory, depth = pending.pop()
         try:
@@ -164,13 +225,13 @@ def read_directory(
             continue
         subdirectories: list[str] = []
         for entry in entries:
-            if entry.name.startswith("."):
-                continue
             rel = f"{directory}/{entry.name}" if directory else entry.name
             try:
                 is_directory = entry.is_dir(follow_symlinks=False)
             except OSError:
                 is_directory = False
+            if is_directory and entry.name.startswith("."):
+                continue
             shown = _unreadable_name(rel)
             if is_directory:
                 if not _may_hold(rel, roots):
@@ -181,18 +242,40 @@ def read_directory(
                     problems.append(_too_deep(rel, limits))
                 else:
                     subdirectories.append(rel)
-                continue
-            if not _selected(rel, roots):
-                continue
-            if shown is not None:
+            elif shown is None:
+                listed.append(rel)
+            elif _selected(rel, roots):
                 problems.append(_bad_name(shown, "file"))
-                continue
-            found = _read_file(base, real_base, rel, limits)
-            if isinstance(found, Problem):
-                problems.append(found)
-            elif found is not None:
-                files.append(found)
         pending.extend((d, depth + 1) for d in reversed(subdirectories))
+    return listed
+
+
+def read_directory(
+    root: str | Path, paths: Sequence[str] = (), limits: Limits = DEFAULT_LIMITS
+) -> Snapshot:
+    """Every manifest file under `root` as it is on disk (for editors and pre-commit), and the
+    data files of its Compose folders."""
+    base = Path(root)
+    if not base.is_dir():
+        raise SourceError(f"{str(root)!r} is not a directory")
+    real_base = base.resolve()
+    roots = _normalize_roots(paths)
+    files: list[SourceFile] = []
+    problems: list[Problem] = []
+    listed = _list_directory(base, roots, limits, problems)
+    data = _DataFiles(listed, roots, limits)
+    for rel in listed:
+        is_data = data.wanted(rel)
+        if not is_data and not _selected(rel, roots):
+            continue
+        found = _read_file(base, real_base, rel, limits)
+        if isinstance(found, SourceFile) and is_data:
+            over = data.take(rel, len(found.data))
+            found = over if over is not None or data.over is not None else found
+        if isinstance(found, Problem):
+            problems.append(found)
+        elif found is not None:
+            files.append(found)
     return Snapshot(None, tuple(files), tuple(problems))
 
 
@@ -288,16 +371,22 @@ def read_revision(
         files: list[SourceFile] = []
         problems: list[Problem] = []
         under = [posixpath.join(prefix, r) for r in roots] or ([prefix] if prefix else [])
+        listed: list[tuple[str, str, git.Blob]] = []  # (path under location, full, blob)
         for blob in _blobs(tree, under, limits, problems):
             full = str(blob.path)
             if prefix and not full.startswith(prefix + "/"):
                 continue
             rel = full[len(prefix) + 1 :] if prefix else full
-            if not _selected(rel, roots):
-                continue
             shown = _unreadable_name(rel)
             if shown is not None:
-                problems.append(_bad_name(shown, "file"))
+                if _selected(rel, roots):
+                    problems.append(_bad_name(shown, "file"))
+                continue
+            listed.append((rel, full, blob))
+        data = _DataFiles((rel for rel, _, _ in listed), roots, limits)
+        for rel, full, blob in listed:
+            is_data = data.wanted(rel)
+            if not is_data and not _selected(rel, roots):
                 continue
             target = _follow(tree, blob, full, prefix)
             if isinstance(target, Problem):
@@ -306,6 +395,12 @@ def read_revision(
             if target.size > limits.max_file_bytes:
                 problems.append(_too_big(rel, target.size, limits))
                 continue
+            if is_data:
+                over = data.take(rel, target.size)
+                if over is not None:
+                    problems.append(over)
+                if data.over is not None:
+                    continue
             files.append(SourceFile(rel, target.data_stream.read()))
         return Snapshot(commit.hexsha, tuple(sorted(files, key=lambda f: f.path)), tuple(problems))
     finally:

@@ -40,7 +40,7 @@ SECURITY: frozenset[str] = frozenset(
 
 NETWORK: frozenset[str] = frozenset({"network_mode", "links"})
 
-FILES: frozenset[str] = frozenset()
+FILES: frozenset[str] = frozenset({"configs", "secrets"})
 
 LIFECYCLE: frozenset[str] = frozenset()
 

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from syncd.errors import Problem, Severity
 from syncd.graph import find_cycle
-from syncd.manifests.compose import keys
+from syncd.manifests.compose import configs, keys
 from syncd.manifests.compose.context import (
     Context,
     NotCarried,
@@ -38,6 +38,7 @@ from syncd.manifests.compose.networking import read_stack_networks
 from syncd.manifests.compose.project import read_dotenv, read_identity, x_syncd
 from syncd.manifests.compose.provenance import operator_taint
 from syncd.manifests.compose.services import Scope, convert_service
+from syncd.manifests.compose.volumes import read_declared
 from syncd.manifests.interpolate import Flavour, interpolate
 from syncd.manifests.model import Stack
 from syncd.manifests.parse import Located, suggest
@@ -84,8 +85,11 @@ class Conversion:
         return Located(stack, document, self.secrets, self.secret_values)
 
 
-def _top_level(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    """The declared volumes (by key), after checking every top-level key but `networks`."""
+def _top_level(
+    data: dict[str, Any], ctx: Context
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The declared volumes (by key) and configs and secrets (by section, then key), after
+    checking every top-level key but `networks`."""
     for key in data:
         if key in IDENTITY or is_extension(key):
             continue
@@ -95,15 +99,11 @@ def _top_level(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
             ctx.warn((key,), "version is obsolete in the Compose Specification: ignored")
         elif key == "models":
             ctx.error((key,), f"models: {keys.NEVER['models']}", key=True)
-    for section in ("configs", "secrets"):
-        _members(data, section, ctx)
+    sources = {section: _members(data, section, ctx) for section in configs.SECTIONS}
     volumes = _members(data, "volumes", ctx)
     for name, spec in volumes.items():
-        at = ("volumes", name)
-        for key in spec:
-            if key in keys.VOLUME_KEYS:
-                ctx.later((*at, key), f"volumes.{key}", f"a volume's {key}")
-    return volumes
+        read_declared(name, spec, ctx)
+    return volumes, sources
 
 
 def _members(data: dict[str, Any], section: str, ctx: Context) -> dict[str, Any]:
@@ -129,11 +129,6 @@ def _members(data: dict[str, Any], section: str, ctx: Context) -> dict[str, Any]
             if key not in allowed and not is_extension(key):
                 hint = suggest(key, allowed)
                 ctx.error((*at, key), f"unknown key {key!r}{hint}", key=True)
-        if section not in ("volumes", "networks"):
-            if section == "secrets" and out[name].get("external"):
-                ctx.error((*at, "external"), "an external secret is a Swarm object: not on Docker")
-            else:
-                ctx.later(at, section, f"top-level {section}")
     return out
 
 
@@ -188,6 +183,16 @@ def _services(
     return native, secrets, origins
 
 
+def _source_origins(data: Mapping[str, Mapping[str, Any]]) -> dict[Path, Path]:
+    """Configs and secrets stand where the Compose file wrote them."""
+    origins: dict[Path, Path] = {}
+    for section, members in data.items():
+        origins[(section,)] = (section,)
+        origins.update({(section, n): (section, n) for n in members})
+        origins.update({(section, n, k): (section, n, k) for n in members for k in members[n]})
+    return origins
+
+
 def _positions(origins: Mapping[Path, Path], ctx: Context) -> Positions:
     """Where each path of the native data was written in the Compose file: problems found
     later in the native stack (cross-document checks) point at the Compose lines."""
@@ -207,6 +212,19 @@ def _expand(
         raw["services"], extended = resolve_extends(raw["services"], ctx, revision, limits)
         referenced |= extended
     return referenced
+
+
+def _validate(result: dict[str, Any], ctx: Context) -> Stack | None:
+    """The converted stack as the model reads it, unless the file has errors already."""
+    if ctx.has_errors():
+        return None
+    try:
+        return Stack.model_validate(result)
+    except ValidationError as err:
+        detail = err.errors(include_url=False)[0]
+        where = "/".join(str(p) for p in detail["loc"])
+        ctx.error((), f"the converted stack is not valid at {where}: {detail['msg']}")
+        return None
 
 
 def _stack_origins(
@@ -264,7 +282,8 @@ def compose_to_stack(
             path, None, tuple(ctx.problems), tuple(ctx.not_carried), referenced=referenced
         )
     body: dict[str, Any] = filled.value
-    volumes = _top_level(body, ctx)
+    volumes, declared = _top_level(body, ctx)
+    sources = configs.read_sources(declared, ctx, lookup, Revision(folder, files))
     services = body.get("services") or {}
     if not isinstance(services, dict):
         ctx.error(("services",), f"services is a mapping, got {kind_of(services)}")
@@ -285,8 +304,11 @@ def compose_to_stack(
         networks,
         list(services),
         deployed,
+        {section: list(members) for section, members in declared.items()},
     )
     native, secrets, origins = _services(services, ctx, scope)
+    secrets |= sources.secrets
+    origins |= _source_origins(sources.data)
     stack_networks = read_stack_networks(networks, ctx)
     secrets.update(("networks", n) for n in stack_networks if ctx.tainted(("networks", n)))
     origins |= _stack_origins(data, volumes, stack_networks)
@@ -298,17 +320,11 @@ def compose_to_stack(
         "strategy": "declare",
         "services": native,
         "volumes": {n: {} for n in volumes if not volumes[n].get("external")},
+        **sources.data,
     }
     if stack_networks:
         result["networks"] = stack_networks
-    validated = None
-    if not ctx.has_errors():
-        try:
-            validated = Stack.model_validate(result)
-        except ValidationError as err:
-            detail = err.errors(include_url=False)[0]
-            where = "/".join(str(p) for p in detail["loc"])
-            ctx.error((), f"the converted stack is not valid at {where}: {detail['msg']}")
+    validated = _validate(result, ctx)
     ok = not ctx.has_errors()
     return Conversion(
         path,

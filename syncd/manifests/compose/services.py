@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncd.manifests.compose import keys
+from syncd.manifests.compose.configs import read_file_refs
 from syncd.manifests.compose.context import Context, Revision, clip, is_extension, kind_of
 from syncd.manifests.compose.deploy import read_deploy, read_restart_policy
 from syncd.manifests.compose.environment import read_environment
@@ -50,6 +51,7 @@ class Scope:
     networks: Mapping[str, Any]  # the top-level networks, by key
     services: Collection[str]
     deployed: Collection[str]
+    file_sources: Mapping[str, Collection[str]] = field(default_factory=dict)  # configs, secrets
 
 
 @dataclass
@@ -204,6 +206,7 @@ def convert_service(
     read_networking(service, at, ctx, scope, out)
 
     # files
+    read_file_refs(service, at, ctx, scope.file_sources, data=data, origins=out.origins)
 
     # lifecycle
     check_replicas(service, at, data, out.published, ctx)

@@ -7,10 +7,13 @@ error); options are `ro`, `rw`, `nocopy`, `z`, `Z` and the bind propagations. Un
 an unknown option is an error, never dropped. A `~` source (the home of whoever runs compose) has
 no meaning for syncd: refused.
 
-syncd's model carries a named volume mounted read-write or read-only (`name:/target[:ro]`), when
-the volume's name is one of its names (a DNS label) and the volume is syncd's own (not
-`external`). Anonymous volumes, binds (files from git, data folders, host paths), tmpfs and the
-volume options are honoured once the model carries them. Pure: no I/O.
+syncd's model carries a named volume (`name:/target[:ro]`, or the long form with `nocopy`) when
+its name is one of syncd's (a DNS label) and the volume is syncd's own (not `external`), binds
+(`{type: bind, source: ./x}`: a file or folder of the revision, mounted read-only - a `:rw` is
+a warning - or a data folder in the project's file area when the revision lacks it; an absolute
+source is a host path, policy `hostPaths`) and tmpfs mounts. SELinux relabels (`z`, `Z`) are
+ignored with a warning (D7): syncd mounts through the Engine's Mounts API, which has none.
+Anonymous volumes are honoured once the model carries them. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from syncd.manifests.compose.context import Context, Revision, clip, kind_of
+from syncd.manifests.compose.units import parse_bytes
 from syncd.manifests.fields import clean_mountpoint, parse_mount
 from syncd.manifests.yamlsafe import Path
 
@@ -34,23 +38,38 @@ _NEVER = {
 }
 
 
-def _bind(source: str, at: Path, ctx: Context, revision: Revision) -> None:
-    """Note a bind: `git` (a relative source in the revision), `data` (one not in it) or `host`
-    (an absolute path)."""
+Entry = str | dict[str, Any]
+
+
+def _bind(
+    source: str,
+    target: str,
+    at: Path,
+    ctx: Context,
+    revision: Revision,
+    *,
+    read_only: bool | None,
+    propagation: str | None = None,
+) -> Entry | None:
+    """A bind in the model's long form: from git (a relative source in the revision, read-only),
+    a data folder (a relative one it lacks) or a host path (absolute: policy hostPaths)."""
     if source.startswith("~"):
         ctx.error(at, f"bind source {clip(source)!r}: '~' has no meaning for syncd; use a path")
-        return
+        return None
     path = revision.resolve(source)
     if path is None and not source.startswith("/"):
         ctx.error(at, f"bind source {clip(source)!r} leaves the repository")
-        return
-    origin = "host" if path is None else "git" if revision.exists(path) else "data"
-    why = {
-        "git": "a file or folder from the revision, mounted read-only",
-        "data": "a persistent data folder in the project's file area",
-        "host": "a host path (policy: hostPaths)",
-    }[origin]
-    ctx.later(at, f"volumes.bind.{origin}", why)
+        return None
+    if path is not None and not source.startswith("."):
+        source = "./" + source
+    if path is not None and revision.exists(path) and read_only is False:
+        ctx.warn(at, f"{clip(source)!r} is a file or folder from git: mounted read-only "
+                 "(the next revision replaces it)")  # fmt: skip
+    out: dict[str, Any] = {"type": "bind", "source": source, "target": target,
+                           "readOnly": bool(read_only)}  # fmt: skip
+    if propagation is not None:
+        out["bind"] = {"propagation": propagation}
+    return out
 
 
 def _named(
@@ -61,7 +80,8 @@ def _named(
     at: Path,
     ctx: Context,
     declared: Mapping[str, Any],
-) -> str | None:
+    nocopy: bool = False,
+) -> Entry | None:
     if source not in declared:
         ctx.error(at, f"volume {clip(source)!r} is not declared under the top-level 'volumes'")
         return None
@@ -75,6 +95,9 @@ def _named(
     except ValueError as err:
         ctx.error(at, str(err))
         return None
+    if nocopy:
+        return {"type": "volume", "source": source, "target": target, "readOnly": read_only,
+                "volume": {"nocopy": True}}  # fmt: skip
     return native
 
 
@@ -85,7 +108,7 @@ def _short(
     *,
     declared: Mapping[str, Any],
     revision: Revision,
-) -> str | None:
+) -> Entry | None:
     parts = text.split(":")
     if len(parts) > 3 or any(not part for part in parts):
         ctx.error(at, f"{clip(text)!r} is not SOURCE:TARGET[:OPTIONS] or TARGET (too many colons?)")
@@ -101,20 +124,26 @@ def _short(
                 at, f"{clip(text)!r}: unknown option {clip(option)!r} (one of {sorted(OPTIONS)})"
             )
             return None
+    if "z" in options or "Z" in options:
+        ctx.warn(at, "SELinux relabel (z, Z) is ignored: syncd mounts through the Mounts API")
+    modes = [o for o in options if o in ("ro", "rw")]
+    read_only = (modes[-1] == "ro") if modes else None
+    propagations = [o for o in options if o in PROPAGATIONS]
     if source.startswith((".", "/", "~")):
-        _bind(source, at, ctx, revision)
-        return None
+        if "nocopy" in options:
+            ctx.error(at, f"{clip(text)!r}: nocopy applies to volumes only")
+            return None
+        propagation = propagations[-1] if propagations else None
+        return _bind(source, target, at, ctx, revision, read_only=read_only,
+                     propagation=propagation)  # fmt: skip
     if "/" in source:
         ctx.error(at, f"{clip(source)!r} is not a volume name; a relative bind starts with './'")
         return None
-    if any(o in PROPAGATIONS for o in options):
+    if propagations:
         ctx.error(at, f"{clip(text)!r}: a propagation option applies to binds only")
         return None
-    if "nocopy" in options or "z" in options or "Z" in options:
-        ctx.later(at, "volumes.options", "volume options (nocopy, SELinux relabel)")
-        return None
-    read_only = bool(options) and [o for o in options if o in ("ro", "rw")][-1:] == ["ro"]
-    return _named(source, target, read_only=read_only, at=at, ctx=ctx, declared=declared)
+    return _named(source, target, read_only=bool(read_only), at=at, ctx=ctx, declared=declared,
+                  nocopy="nocopy" in options)  # fmt: skip
 
 
 def _long(
@@ -124,7 +153,7 @@ def _long(
     *,
     declared: Mapping[str, Any],
     revision: Revision,
-) -> str | None:
+) -> Entry | None:
     for key in value:
         if key not in _LONG_KEYS and not key.startswith("x-"):
             ctx.error((*at, key), f"unknown key {key!r} in a volume", key=True)
@@ -153,21 +182,84 @@ def _long(
         if source is not None:
             ctx.error((*at, "source"), "a tmpfs mount takes no 'source'")
             return None
-        ctx.later(at, "volumes.tmpfs", "a tmpfs mount")
-        return None
+        return _tmpfs(value, target, read_only, at, ctx)
     if kind == "bind":
         if not source:
             ctx.error((*at, "source"), "a bind needs 'source'")
             return None
-        _bind(source, at, ctx, revision)
-        return None
+        return _long_bind(
+            value, source, target, read_only=read_only, at=at, ctx=ctx, revision=revision
+        )
     if not source:
         ctx.later(at, "volumes.anonymous", "an anonymous volume")
         return None
-    if value.get("volume"):
-        ctx.later((*at, "volume"), "volumes.options", "volume options (nocopy, subpath, labels)")
+    options = value.get("volume") or {}
+    if not isinstance(options, dict) or set(options) - {"nocopy"}:
+        ctx.later((*at, "volume"), "volumes.options", "volume options other than nocopy "
+                  "(subpath: Engine API 1.45, labels)")  # fmt: skip
         return None
-    return _named(source, target, read_only=read_only, at=at, ctx=ctx, declared=declared)
+    nocopy = options.get("nocopy", False)
+    if not isinstance(nocopy, bool):
+        ctx.error((*at, "volume", "nocopy"), f"expected true or false, got {kind_of(nocopy)}")
+        return None
+    return _named(source, target, read_only=read_only, at=at, ctx=ctx, declared=declared,
+                  nocopy=nocopy)  # fmt: skip
+
+
+def _tmpfs(value: dict[str, Any], target: str, read_only: bool, at: Path, ctx: Context) -> Entry:
+    options = value.get("tmpfs") or {}
+    out: dict[str, Any] = {"type": "tmpfs", "target": target, "readOnly": read_only}
+    if not isinstance(options, dict):
+        ctx.error((*at, "tmpfs"), f"expected a mapping, got {kind_of(options)}")
+        return out
+    tmpfs: dict[str, Any] = {}
+    for key, option in options.items():
+        here = (*at, "tmpfs", key)
+        if key == "size":
+            size = parse_bytes(option)
+            if isinstance(size, str):
+                ctx.error(here, size)
+            else:
+                tmpfs["size"] = size
+        elif key == "mode":
+            tmpfs["mode"] = option
+        else:
+            ctx.error(here, f"unknown key {key!r} in tmpfs (size, mode)", key=True)
+    if tmpfs:
+        out["tmpfs"] = tmpfs
+    return out
+
+
+def _long_bind(
+    value: dict[str, Any],
+    source: str,
+    target: str,
+    *,
+    read_only: bool,
+    at: Path,
+    ctx: Context,
+    revision: Revision,
+) -> Entry | None:
+    options = value.get("bind") or {}
+    if not isinstance(options, dict):
+        ctx.error((*at, "bind"), f"expected a mapping, got {kind_of(options)}")
+        return None
+    propagation = options.get("propagation")
+    if propagation is not None and propagation not in PROPAGATIONS:
+        ctx.error((*at, "bind", "propagation"), f"propagation is one of {sorted(PROPAGATIONS)}")
+        return None
+    for key in options:
+        if key == "selinux":
+            ctx.warn((*at, "bind", key), "SELinux relabel is ignored: syncd uses the Mounts API")
+        elif key == "recursive":
+            ctx.later((*at, "bind", key), "volumes.bind.recursive", "non-recursive binds")
+            return None
+        elif key not in ("propagation", "create_host_path"):
+            ctx.error((*at, "bind", key), f"unknown key {key!r} in bind", key=True)
+            return None
+    written = "read_only" in value
+    return _bind(source, target, at, ctx, revision, read_only=read_only if written else None,
+                 propagation=propagation)  # fmt: skip
 
 
 def _target_problem(target: str) -> str | None:
@@ -197,13 +289,13 @@ def read_volumes(
     *,
     declared: Mapping[str, Any],
     revision: Revision,
-) -> list[tuple[Path, str]]:
+) -> list[tuple[Path, Entry]]:
     """The `volumes` strings of syncd's model for the mounts it can carry, each with where it
     was written; the rest is noted."""
     if not isinstance(value, list):
         ctx.error(at, f"volumes is a list, got {kind_of(value)}")
         return []
-    out: list[tuple[Path, str]] = []
+    out: list[tuple[Path, Entry]] = []
     for index, item in enumerate(value):
         here = (*at, index)
         target = _target(item)
@@ -221,3 +313,17 @@ def read_volumes(
         if native is not None:
             out.append((here, native))
     return out
+
+
+def read_declared(name: str, spec: Mapping[str, Any], ctx: Context) -> None:
+    """A top-level volume's keys: `driver: local` is Docker's default; `name` is Docker-global
+    and syncd keeps its instance-scoped names (D30): a warning; the rest is noted."""
+    at: Path = ("volumes", name)
+    for key, value in spec.items():
+        here = (*at, key)
+        if key == "driver" and value in (None, "local"):
+            continue
+        if key == "name" and not spec.get("external"):
+            ctx.warn(here, "name: syncd names the volume itself (per instance); ignored")
+        elif key in ("driver", "driver_opts", "labels", "external"):
+            ctx.later(here, f"volumes.{key}", f"a volume's {key}")

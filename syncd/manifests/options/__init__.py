@@ -1,6 +1,6 @@
 """The option groups of a service beyond mittwald's fields, one module per concern. Pure: no I/O."""
 
-from syncd.manifests.options.files import FilesFields, StackFilesFields
+from syncd.manifests.options.files import FilesFields, Mount, StackFilesFields, VolumeName
 from syncd.manifests.options.lifecycle import (
     MAX_HEALTH_RETRIES,
     DeployLifecycleFields,
@@ -18,10 +18,12 @@ __all__ = [
     "FilesFields",
     "HealthTest",
     "LifecycleFields",
+    "Mount",
     "NetworkFields",
     "ProcessFields",
     "RestartText",
     "SecurityFields",
     "StackFilesFields",
     "StackNetworkFields",
+    "VolumeName",
 ]
