@@ -20,6 +20,7 @@ from typing import Any
 from pydantic.alias_generators import to_camel
 
 from syncd.errors import Problem
+from syncd.manifests.policynet import ipam_refusals
 from syncd.manifests.yamlsafe import Document, Path, pointer
 from syncd.policy import (
     ANY_PATH,
@@ -324,7 +325,8 @@ def _volume_options(allowed: Allowed, opts: Any, at: Path) -> list[Finding]:
 def network_findings(allowed: Allowed, network: Mapping[str, Any], at: Path) -> list[Finding]:
     """A top-level network: the host's own network (an external network named `host`), another
     driver than `bridge` (host, macvlan, ipvlan on a host interface, a plugin), or bridge
-    options that reach into the host's network (an existing bridge, routed mode, no NAT)."""
+    options that reach into the host's network (an existing bridge, routed mode, no NAT), or
+    ipam addresses outside the private ranges (`policynet`)."""
     driver = network.get("driver")
     external = network.get("external")
     name = network.get("name", at[-1])
@@ -343,7 +345,7 @@ def network_findings(allowed: Allowed, network: Mapping[str, Any], at: Path) -> 
             if option not in SAFE_NETWORK_OPTIONS:
                 what = f"network option {clip(str(option))!r} (it changes the host's network)"
                 return _found((*at, spelling, option), check_flag(allowed, flag, True, what))
-    return []
+    return [Finding((*at, *where), refusal) for where, refusal in ipam_refusals(allowed, network)]
 
 
 def file_source_findings(allowed: Allowed, entry: Mapping[str, Any], at: Path) -> list[Finding]:

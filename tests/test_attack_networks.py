@@ -1,0 +1,62 @@
+"""Hostile values of the network option group, as someone with push access would write them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from syncd.manifests.policyguard import compose_findings
+from syncd.policy import Allowed, PolicyKey
+
+
+def _compose(pool: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "services": {"web": {"image": "busybox:1.36", "networks": ["back"]}},
+        "networks": {"back": {"ipam": {"config": [pool]}}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("pool", "where"),
+    [
+        ({"subnet": "0.0.0.0/1"}, ("subnet",)),  # half the internet: the host's egress
+        ({"subnet": "128.0.0.0/1"}, ("subnet",)),
+        ({"subnet": "169.254.169.0/24"}, ("subnet",)),  # the cloud metadata service
+        ({"subnet": "127.0.0.0/8"}, ("subnet",)),
+        ({"subnet": "8.8.8.0/24"}, ("subnet",)),  # a public resolver
+        ({"subnet": "2001:4860::/32"}, ("subnet",)),
+        ({"subnet": "10.0.0.0/8", "ipRange": "1.1.1.0/24"}, ("ipRange",)),
+        ({"subnet": "10.0.0.0/8", "ip_range": "1.1.1.0/24"}, ("ip_range",)),
+        ({"subnet": "10.9.0.0/16", "gateway": "9.9.9.9"}, ("gateway",)),
+        ({"subnet": "10.9.0.0/16", "aux_addresses": {"r": "8.8.4.4"}}, ("aux_addresses", "r")),
+        ({"subnet": "10.9.0.0/16", "auxAddresses": {"r": "8.8.4.4"}}, ("auxAddresses", "r")),
+        ({"subnet": " 0.0.0.0/0 "}, ("subnet",)),
+    ],
+)
+def test_a_network_subnet_outside_the_private_ranges_needs_the_policy(
+    pool: dict[str, Any], where: tuple[str, ...]
+) -> None:
+    found = compose_findings(Allowed(project="p"), _compose(pool))
+    assert [f.path for f in found] == [("networks", "back", "ipam", "config", 0, *where)]
+    assert found[0].refusal.key is PolicyKey.HOST_NAMESPACES
+    assert "private ranges" in str(found[0].refusal)
+    # the native Stack spells its networks the same way: the same walk finds it
+    native = compose_findings(Allowed(project="p"), _compose(pool), project_files=True)
+    assert [f.path for f in native] == [f.path for f in found]
+    # the operator may allow it
+    assert not compose_findings(Allowed(project="p", host_namespaces=True), _compose(pool))
+
+
+@pytest.mark.parametrize(
+    "pool",
+    [
+        {"subnet": "10.42.7.0/24", "gateway": "10.42.7.1"},
+        {"subnet": "172.30.0.0/16", "ipRange": "172.30.5.0/24"},
+        {"subnet": "192.168.200.0/24", "aux_addresses": {"r": "192.168.200.5"}},
+        {"subnet": "fd00:1::/64"},
+        {"subnet": "not an address"},  # the model reports it, not the policy
+    ],
+)
+def test_a_private_network_subnet_needs_no_policy(pool: dict[str, Any]) -> None:
+    assert not compose_findings(Allowed(project="p"), _compose(pool))
