@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 
+from syncd.manifests import read_manifests
 from syncd.manifests.policyguard import compose_findings
 from syncd.policy import Allowed, PolicyKey
+from tests.planning import File
 
 
 def _compose(pool: dict[str, Any]) -> dict[str, Any]:
@@ -60,3 +62,26 @@ def test_a_network_subnet_outside_the_private_ranges_needs_the_policy(
 )
 def test_a_private_network_subnet_needs_no_policy(pool: dict[str, Any]) -> None:
     assert not compose_findings(Allowed(project="p"), _compose(pool))
+
+
+COMPOSE_LIST = "name: fz\nservices:\n  web:\n    image: busybox:1.36\n    networks: [{entry}]\n"
+NATIVE_LIST = (
+    "kind: Stack\nproject: fz\nservices:\n  web:\n    image: busybox:1.36\n"
+    "    networks: [{entry}]\n"
+)
+
+
+@pytest.mark.parametrize("entry", ["{}", "[]", "[[1]]", "{a: b}", "default, {}"])
+@pytest.mark.parametrize(
+    ("path", "template"), [("fz/compose.yaml", COMPOSE_LIST), ("fz/stack.yaml", NATIVE_LIST)]
+)
+def test_a_network_list_entry_that_is_no_name_is_a_located_error(
+    path: str, template: str, entry: str
+) -> None:
+    text = template.format(entry=entry)
+    manifests = read_manifests([File(path, text.encode())], {})
+    [error] = manifests.errors
+    assert error.pointer.startswith("/services/web/networks"), error
+    last = len(text.splitlines())  # the networks line
+    assert error.position.line == last and "internal error" not in error.message, error
+    assert "network name" in error.message, error

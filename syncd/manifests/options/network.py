@@ -108,6 +108,10 @@ def _labels(value: dict[str, str]) -> dict[str, str]:
 def _list_to_map(value: Any) -> Any:
     """`networks: [front]` is short for `networks: {front: null}`."""
     if isinstance(value, list):
+        for index, item in enumerate(value):
+            if not isinstance(item, str):  # a list or mapping is no name (nor a key)
+                kind = type(item).__name__
+                raise _fail(f"entry {index} of the list is not a network name (a {kind})")
         return dict.fromkeys(value)
     return value
 
