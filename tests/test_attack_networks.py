@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from syncd.manifests import read_manifests
+from syncd.manifests.policyfile import load_policy
 from syncd.manifests.policyguard import compose_findings
-from syncd.policy import Allowed, PolicyKey
+from syncd.policy import Allowed, Policy, PolicyKey
 from tests.planning import File
 
 
@@ -85,3 +86,33 @@ def test_a_network_list_entry_that_is_no_name_is_a_located_error(
     last = len(text.splitlines())  # the networks line
     assert error.position.line == last and "internal error" not in error.message, error
     assert "network name" in error.message, error
+
+
+@pytest.mark.parametrize(
+    "network",
+    [
+        {"external": True, "name": "otherteam_db"},  # another tenant's network, made by hand
+        {"external": True},  # its key is its Docker name
+        {"external": {"name": "otherteam_db"}},  # Compose's legacy form
+    ],
+)
+def test_joining_a_network_made_outside_syncd_needs_the_policy(network: dict[str, Any]) -> None:
+    name = "otherteam_db" if network != {"external": True} else "back"
+    data = {"services": {"web": {"networks": ["back"]}}, "networks": {"back": network}}
+    [finding] = compose_findings(Allowed(project="p"), data)
+    assert finding.path == ("networks", "back")
+    assert finding.refusal.key is PolicyKey.EXTERNAL_NETWORKS
+    assert f"add {name!r} to externalNetworks" in str(finding.refusal)
+    for allowed in ([name], ["*"]):
+        rules = Policy.model_validate({"projects": {"p": {"externalNetworks": allowed}}})
+        assert not compose_findings(rules.allowed("p"), data)
+    other = Policy.model_validate({"projects": {"q": {"externalNetworks": [name]}}})
+    assert compose_findings(other.allowed("p"), data)
+
+
+def test_the_policy_file_takes_external_network_names_only() -> None:
+    policy, found = load_policy("policy.yaml", b"default:\n  externalNetworks: [proxy, '*']\n")
+    assert found == [] and policy is not None
+    assert policy.allowed("x").external_networks == {"proxy", "*"}
+    _, found = load_policy("policy.yaml", b"default:\n  externalNetworks: ['a b']\n")
+    assert found and "network name" in found[0].message

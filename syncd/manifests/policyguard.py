@@ -20,7 +20,7 @@ from typing import Any
 from pydantic.alias_generators import to_camel
 
 from syncd.errors import Problem
-from syncd.manifests.policynet import ipam_refusals
+from syncd.manifests.policynet import check_external_network, ipam_refusals
 from syncd.manifests.yamlsafe import Document, Path, pointer
 from syncd.policy import (
     ANY_PATH,
@@ -336,6 +336,8 @@ def network_findings(allowed: Allowed, network: Mapping[str, Any], at: Path) -> 
     if external and name == "host":
         what = f"network {clip(str(at[-1]))!r} (the host's own network)"
         return _found(at, check_flag(allowed, flag, True, what))
+    if external:  # another tenant's or the host's containers may be on it
+        return _found(at, check_external_network(allowed, str(name)))
     if driver not in (None, "bridge"):
         what = f"network {clip(str(at[-1]))!r} with driver {clip(str(driver))!r}"
         return _found((*at, "driver"), check_flag(allowed, flag, True, what))

@@ -1,4 +1,5 @@
-"""The addresses a stack network claims on the host, checked against the operator's policy.
+"""The networks of a stack against the operator's policy: the addresses they claim on the host
+and the existing networks they join.
 
 A bridge network's subnet becomes a route on the host: Docker checks it against its other
 networks only, not against the host's own routes. A manifest asking for `0.0.0.0/1` (or
@@ -6,6 +7,7 @@ networks only, not against the host's own routes. A manifest asking for `0.0.0.0
 those addresses into a container it controls. So an ipam address outside the private ranges
 (RFC 1918 for IPv4, unique local `fc00::/7` for IPv6) changes the host's network, which only
 `hostNamespaces: true` allows. Values the model refuses (not an address) are left to it.
+An external network (made outside syncd) is joined only when `externalNetworks` names it.
 Pure: no I/O.
 """
 
@@ -16,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from syncd.manifests.yamlsafe import Path
-from syncd.policy import Allowed, PolicyKey, Refusal, check_flag, clip
+from syncd.policy import ANY_NETWORK, Allowed, PolicyKey, Refusal, check_flag, clip
 
 PRIVATE = tuple(
     ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
@@ -59,3 +61,12 @@ def ipam_refusals(allowed: Allowed, network: Mapping[str, Any]) -> Iterator[tupl
             refusal = check_flag(allowed, PolicyKey.HOST_NAMESPACES, True, what)
             if refusal is not None:
                 yield ("ipam", "config", index, *where), refusal
+
+
+def check_external_network(allowed: Allowed, name: str) -> Refusal | None:
+    """An existing network made outside syncd (`external: true`): its other containers (the
+    host's, another tenant's) are reachable from the service, and it from them."""
+    if ANY_NETWORK in allowed.external_networks or name in allowed.external_networks:
+        return None
+    what = f"external network {clip(name)!r}"
+    return allowed.refuse(what, PolicyKey.EXTERNAL_NETWORKS, repr(clip(name)))
