@@ -116,3 +116,20 @@ def test_the_policy_file_takes_external_network_names_only() -> None:
     assert policy.allowed("x").external_networks == {"proxy", "*"}
     _, found = load_policy("policy.yaml", b"default:\n  externalNetworks: ['a b']\n")
     assert found and "network name" in found[0].message
+
+
+@pytest.mark.parametrize("name", ["'a b'", "'-x'", "'x/y'", "'" + "n" * 300 + "'", "'ünï'"])
+@pytest.mark.parametrize("kind", ["compose", "native"])
+def test_an_external_network_name_docker_cannot_hold_is_a_located_error(
+    kind: str, name: str
+) -> None:
+    head = "name: fz\n" if kind == "compose" else "kind: Stack\nproject: fz\n"
+    text = (
+        f"{head}networks:\n  back: {{external: true, name: {name}}}\nservices:\n"
+        "  web:\n    image: busybox:1.36\n    networks: [back]\n"
+    )
+    path = "fz/compose.yaml" if kind == "compose" else "fz/stack.yaml"
+    manifests = read_manifests([File(path, text.encode())], {})
+    [error] = manifests.errors
+    assert error.pointer.endswith("/networks/back/name"), error
+    assert "Docker network name" in error.message and error.position.line > 1, error
