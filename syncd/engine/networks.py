@@ -59,6 +59,8 @@ class DockerNetworks:
                         "made for a stack: an external network is one made outside syncd "
                         "(docker network create); join another stack's services through it"
                     )
+            if found is not None and not definition.get("external"):
+                self._check_owner(stack, attachment, found)
             if found is not None:
                 return
             if definition.get("external"):
@@ -70,6 +72,20 @@ class DockerNetworks:
             if definition["ipam"]["config"]:  # Docker gives a subnet to one network only
                 self._retire(stack, attachment.key)
             self._create(stack, attachment.key, attachment.name, definition)
+
+    def _check_owner(
+        self, stack: StackKey, attachment: Attachment, found: Mapping[str, Any]
+    ) -> None:
+        """A network of this name that syncd did not make for this stack's `key` (another
+        instance's, whose name the key's `_` can spell, or one made by hand) is never joined."""
+        labels = found.get("Labels") or {}
+        wanted = {**owner_labels(self.instance, stack), LABEL_NETWORK: attachment.key}
+        if any(labels.get(k) != v for k, v in wanted.items()):
+            raise EngineError(
+                f"network {attachment.key!r}: Docker already has a network named "
+                f"{attachment.name!r} that syncd did not make for this stack (another "
+                "instance's, or made outside syncd); rename the network key"
+            )
 
     def _retire(self, stack: StackKey, key: str) -> None:
         """Remove the earlier versions of a stack network (another definition, so another
