@@ -47,3 +47,38 @@ def test_a_network_of_another_instance_under_the_same_name_is_never_joined() -> 
             if found["Name"] == name:
                 api.remove_network(found["Id"])
         api.close()
+
+
+class _Racing(docker.APIClient):  # type: ignore[misc]
+    """A real client that lets another instance create the network just before it does."""
+
+    def __init__(self, other: DockerNetworks, stack: StackKey, attachment: Attachment) -> None:
+        super().__init__(version=API_VERSION)
+        self.other = (other, stack, attachment)
+
+    def create_network(self, *args: object, **kwargs: object) -> object:
+        other, stack, attachment = self.other
+        other.ensure(stack, attachment)
+        return super().create_network(*args, **kwargs)
+
+
+def test_a_network_another_instance_made_meanwhile_is_never_joined() -> None:
+    victim_instance = f"v{secrets.token_hex(4)}"
+    network = definition("front", StackNetwork())
+    victim = StackKey("shop", "default")
+    attacker = StackKey(victim_instance, "shop")
+    name = Names(victim_instance).stack_network(victim, "front", network)
+    api = docker.APIClient(version=API_VERSION)
+    first = DockerNetworks(api, "default")
+    racing = _Racing(first, attacker, Attachment("default_front", name, {"network": network}))
+    try:
+        with pytest.raises(EngineError, match="did not make for this stack"):
+            DockerNetworks(racing, victim_instance).ensure(
+                victim, Attachment("front", name, {"network": network})
+            )
+    finally:
+        for found in api.networks(names=[name]):
+            if found["Name"] == name:
+                api.remove_network(found["Id"])
+        api.close()
+        racing.close()

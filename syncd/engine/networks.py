@@ -71,7 +71,9 @@ class DockerNetworks:
                 )
             if definition["ipam"]["config"]:  # Docker gives a subnet to one network only
                 self._retire(stack, attachment.key)
-            self._create(stack, attachment.key, attachment.name, definition)
+            if not self._create(stack, attachment.key, attachment.name, definition):
+                found = self._found(attachment.name)  # made meanwhile: by whom?
+                self._check_owner(stack, attachment, found or {})
 
     def _check_owner(
         self, stack: StackKey, attachment: Attachment, found: Mapping[str, Any]
@@ -99,7 +101,8 @@ class DockerNetworks:
             self.api.remove_network(old["Id"])
             logs.get().info("network_replaced", network=old["Name"], stack=str(stack))
 
-    def _create(self, stack: StackKey, key: str, name: str, definition: Mapping[str, Any]) -> None:
+    def _create(self, stack: StackKey, key: str, name: str, definition: Mapping[str, Any]) -> bool:
+        """Create the network; False: Docker had one of that name meanwhile."""
         ipam = definition["ipam"]
         pools = [
             {
@@ -128,9 +131,11 @@ class DockerNetworks:
                 check_duplicate=True,
             )
         except Exception as err:
-            if _status(err) != 409:  # created meanwhile: fine
+            if _status(err) != 409:  # created meanwhile: the caller checks by whom
                 raise
+            return False
         logs.get().info("network_created", network=name, stack=str(stack))
+        return True
 
     def connect(
         self, container: str, service: ServiceKey, rest: list[Attachment], names: Names
