@@ -20,6 +20,7 @@ from typing import Any
 from pydantic.alias_generators import to_camel
 
 from syncd.errors import Problem
+from syncd.manifests.policylimits import ulimit_refusals
 from syncd.manifests.policynet import check_external_network, ipam_refusals
 from syncd.manifests.yamlsafe import Document, Path, pointer
 from syncd.policy import (
@@ -271,6 +272,8 @@ def _kernel(allowed: Allowed, svc: _Spelled) -> Iterator[tuple[Path, Refusal]]:
     for index, entry in _items(sysctls):
         name = str(entry).split("=", 1)[0].strip()
         yield from _one((key, index), check_sysctl(allowed, name, host_network=host_network))
+    key, value = _get(svc, "ulimits")
+    yield from (((key, *at), refusal) for at, refusal in ulimit_refusals(allowed, value))
     key, value = _get(svc, "oom_kill_disable")
     if value not in (None, False) and not _memory_limit(svc):
         what = "oom_kill_disable without a memory limit: the host would run out of memory"
