@@ -34,11 +34,13 @@ class PolicyKey(StrEnum):
     DEVICES = "devices"
     SECURITY_OPT = "securityOpt"
     LOGGING_DRIVERS = "loggingDrivers"
+    EXTERNAL_NETWORKS = "externalNetworks"
 
 
 ANY_PATH = "/"
 ANY_CAPABILITY = "ALL"
 ANY_SECURITY_OPT = "*"
+ANY_NETWORK = "*"
 # Docker's default capability set: adding one of these changes nothing, so it needs no policy.
 _DOCKER_DEFAULT = """CHOWN DAC_OVERRIDE FSETID FOWNER MKNOD NET_RAW SETGID SETUID SETFCAP SETPCAP
     NET_BIND_SERVICE SYS_CHROOT KILL AUDIT_WRITE"""
@@ -123,6 +125,12 @@ def _driver(value: str) -> str:
     return value
 
 
+def _network(value: str) -> str:
+    if value != ANY_NETWORK and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}", value):
+        raise ValueError(f"{clip(value)!r} is not a Docker network name (e.g. proxy, or *)")
+    return value
+
+
 def _project(value: str) -> str:
     if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", value):
         raise ValueError(f"{clip(value)!r} is not a project name (a DNS label, e.g. shop)")
@@ -133,6 +141,7 @@ HostPath = Annotated[StrictStr, AfterValidator(_host_path)]
 Capability = Annotated[StrictStr, AfterValidator(_capability)]
 SecurityOpt = Annotated[StrictStr, AfterValidator(_security_opt)]
 LoggingDriver = Annotated[StrictStr, AfterValidator(_driver)]
+NetworkName = Annotated[StrictStr, AfterValidator(_network)]
 ProjectName = Annotated[StrictStr, AfterValidator(_project)]
 _MAX = 1000  # entries of one list: a policy file is written by hand
 
@@ -161,6 +170,9 @@ class Rules(BaseModel):
     logging_drivers: tuple[LoggingDriver, ...] | None = Field(
         None, max_length=_MAX, description="logging drivers (default: json-file, local, none)"
     )
+    external_networks: tuple[NetworkName, ...] | None = Field(
+        None, max_length=_MAX, description='networks made outside syncd to join ("*" = any)'
+    )
 
 
 @dataclass(frozen=True)
@@ -175,6 +187,7 @@ class Allowed:
     devices: bool = False
     security_opt: frozenset[str] = frozenset()
     logging_drivers: frozenset[str] = frozenset(LOCAL_LOGGING_DRIVERS)
+    external_networks: frozenset[str] = frozenset()
     own: frozenset[PolicyKey] = frozenset()  # the keys the project's own entry sets
 
     def refuse(self, what: str, key: PolicyKey | None, needs: str = "") -> Refusal:
@@ -240,6 +253,7 @@ class Policy(BaseModel):
             devices=bool(either(pick("devices"), False)),
             security_opt=frozenset(either(pick("security_opt"), ())),
             logging_drivers=frozenset(either(pick("logging_drivers"), LOCAL_LOGGING_DRIVERS)),
+            external_networks=frozenset(either(pick("external_networks"), ())),
             own=frozenset(
                 PolicyKey(to_camel(name))
                 for name in Rules.model_fields

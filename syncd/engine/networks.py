@@ -59,6 +59,8 @@ class DockerNetworks:
                         "made for a stack: an external network is one made outside syncd "
                         "(docker network create); join another stack's services through it"
                     )
+            if found is not None and not definition.get("external"):
+                self._check_owner(stack, attachment, found)
             if found is not None:
                 return
             if definition.get("external"):
@@ -69,7 +71,23 @@ class DockerNetworks:
                 )
             if definition["ipam"]["config"]:  # Docker gives a subnet to one network only
                 self._retire(stack, attachment.key)
-            self._create(stack, attachment.key, attachment.name, definition)
+            if not self._create(stack, attachment.key, attachment.name, definition):
+                found = self._found(attachment.name)  # made meanwhile: by whom?
+                self._check_owner(stack, attachment, found or {})
+
+    def _check_owner(
+        self, stack: StackKey, attachment: Attachment, found: Mapping[str, Any]
+    ) -> None:
+        """A network of this name that syncd did not make for this stack's `key` (another
+        instance's, whose name the key's `_` can spell, or one made by hand) is never joined."""
+        labels = found.get("Labels") or {}
+        wanted = {**owner_labels(self.instance, stack), LABEL_NETWORK: attachment.key}
+        if any(labels.get(k) != v for k, v in wanted.items()):
+            raise EngineError(
+                f"network {attachment.key!r}: Docker already has a network named "
+                f"{attachment.name!r} that syncd did not make for this stack (another "
+                "instance's, or made outside syncd); rename the network key"
+            )
 
     def _retire(self, stack: StackKey, key: str) -> None:
         """Remove the earlier versions of a stack network (another definition, so another
@@ -83,7 +101,8 @@ class DockerNetworks:
             self.api.remove_network(old["Id"])
             logs.get().info("network_replaced", network=old["Name"], stack=str(stack))
 
-    def _create(self, stack: StackKey, key: str, name: str, definition: Mapping[str, Any]) -> None:
+    def _create(self, stack: StackKey, key: str, name: str, definition: Mapping[str, Any]) -> bool:
+        """Create the network; False: Docker had one of that name meanwhile."""
         ipam = definition["ipam"]
         pools = [
             {
@@ -112,9 +131,11 @@ class DockerNetworks:
                 check_duplicate=True,
             )
         except Exception as err:
-            if _status(err) != 409:  # created meanwhile: fine
+            if _status(err) != 409:  # created meanwhile: the caller checks by whom
                 raise
+            return False
         logs.get().info("network_created", network=name, stack=str(stack))
+        return True
 
     def connect(
         self, container: str, service: ServiceKey, rest: list[Attachment], names: Names

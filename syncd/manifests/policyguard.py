@@ -21,6 +21,8 @@ from typing import Any
 from pydantic.alias_generators import to_camel
 
 from syncd.errors import Problem
+from syncd.manifests.policylimits import ulimit_refusals
+from syncd.manifests.policynet import check_external_network, ipam_refusals
 from syncd.manifests.yamlsafe import Document, Path, pointer
 from syncd.policy import (
     ANY_PATH,
@@ -290,6 +292,8 @@ def _kernel(allowed: Allowed, svc: _Spelled) -> Iterator[tuple[Path, Refusal]]:
     for index, entry in _items(sysctls):
         name = str(entry).split("=", 1)[0].strip()
         yield from _one((key, index), check_sysctl(allowed, name, host_network=host_network))
+    key, value = _get(svc, "ulimits")
+    yield from (((key, *at), refusal) for at, refusal in ulimit_refusals(allowed, value))
     key, value = _get(svc, "oom_kill_disable")
     if value not in (None, False) and not _memory_limit(svc):
         what = "oom_kill_disable without a memory limit: the host would run out of memory"
@@ -344,7 +348,8 @@ def _volume_options(allowed: Allowed, opts: Any, at: Path) -> list[Finding]:
 def network_findings(allowed: Allowed, network: Mapping[str, Any], at: Path) -> list[Finding]:
     """A top-level network: the host's own network (an external network named `host`), another
     driver than `bridge` (host, macvlan, ipvlan on a host interface, a plugin), or bridge
-    options that reach into the host's network (an existing bridge, routed mode, no NAT)."""
+    options that reach into the host's network (an existing bridge, routed mode, no NAT), or
+    ipam addresses outside the private ranges (`policynet`)."""
     driver = network.get("driver")
     external = network.get("external")
     name = network.get("name", at[-1])
@@ -354,6 +359,8 @@ def network_findings(allowed: Allowed, network: Mapping[str, Any], at: Path) -> 
     if external and name == "host":
         what = f"network {clip(str(at[-1]))!r} (the host's own network)"
         return _found(at, check_flag(allowed, flag, True, what))
+    if external:  # another tenant's or the host's containers may be on it
+        return _found(at, check_external_network(allowed, str(name)))
     if driver not in (None, "bridge"):
         what = f"network {clip(str(at[-1]))!r} with driver {clip(str(driver))!r}"
         return _found((*at, "driver"), check_flag(allowed, flag, True, what))
@@ -363,7 +370,7 @@ def network_findings(allowed: Allowed, network: Mapping[str, Any], at: Path) -> 
             if option not in SAFE_NETWORK_OPTIONS:
                 what = f"network option {clip(str(option))!r} (it changes the host's network)"
                 return _found((*at, spelling, option), check_flag(allowed, flag, True, what))
-    return []
+    return [Finding((*at, *where), refusal) for where, refusal in ipam_refusals(allowed, network)]
 
 
 def file_source_findings(allowed: Allowed, entry: Mapping[str, Any], at: Path) -> list[Finding]:

@@ -183,20 +183,22 @@ def _endpoint(
 
 
 def _networks(value: object, at: Path, ctx: Context, declared: Mapping[str, Any]) -> Any:
+    entries: list[tuple[Path, str, Any]] = []  # (where, network, endpoint)
     if isinstance(value, list):
-        entries: dict[Any, Any] = {}
+        seen: set[str] = set()
         for index, name in enumerate(value):
-            if not isinstance(name, str):
+            if not isinstance(name, str):  # a list or mapping here is no name (nor a key)
                 ctx.error((*at, index), f"expected a network name, got {kind_of(name)}")
-            entries[name] = None
+            elif name not in seen:
+                seen.add(name)
+                entries.append(((*at, index), name, None))
     elif isinstance(value, dict):
-        entries = value
+        entries = [((*at, str(name)), str(name), spec) for name, spec in value.items()]
     else:
         ctx.error(at, f"networks is a list or a mapping, got {kind_of(value)}")
         return None
     out: dict[str, Any] = {}
-    for index, (name, spec) in enumerate(entries.items()):
-        here = (*at, index) if isinstance(value, list) else (*at, str(name))
+    for here, name, spec in entries:
         if name != DEFAULT_NETWORK and name not in declared:
             hint = suggest(str(name), declared)
             ctx.error(here, f"network {clip(str(name))!r} is not declared under 'networks'{hint}")

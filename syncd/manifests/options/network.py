@@ -20,6 +20,8 @@ from syncd.manifests.strict import StrictModel
 DEFAULT_NETWORK = "default"
 MEMBER = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}")
 ALIAS = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9_.-]{0,252})")
+# The Docker name of an external network (the policy's `externalNetworks` lists the same shape).
+DOCKER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")
 # `service:<name>` joins another service's network namespace; `container:` is refused.
 MODES = ("none", "host", "bridge")
 RESERVED_LABEL = "syncd."
@@ -32,6 +34,12 @@ def _fail(message: str) -> PydanticCustomError:
 def _member(value: str) -> str:
     if not MEMBER.fullmatch(value):
         raise _fail(f"{value[:40]!r} is not a network name: letters, digits, '_', '.', '-'")
+    return value
+
+
+def _docker_name(value: str) -> str:
+    if not DOCKER_NAME.fullmatch(value):
+        raise _fail(f"{value[:40]!r} is not a Docker network name: letters, digits, '_', '.', '-'")
     return value
 
 
@@ -108,6 +116,10 @@ def _labels(value: dict[str, str]) -> dict[str, str]:
 def _list_to_map(value: Any) -> Any:
     """`networks: [front]` is short for `networks: {front: null}`."""
     if isinstance(value, list):
+        for index, item in enumerate(value):
+            if not isinstance(item, str):  # a list or mapping is no name (nor a key)
+                kind = type(item).__name__
+                raise _fail(f"entry {index} of the list is not a network name (a {kind})")
         return dict.fromkeys(value)
     return value
 
@@ -176,7 +188,9 @@ class StackNetwork(StrictModel):
     instance-scoped name; `external: true` names one that exists (syncd never creates or
     deletes it)."""
 
-    name: str | None = Field(None, description="the Docker name of an external network")
+    name: Annotated[str, AfterValidator(_docker_name)] | None = Field(
+        None, description="the Docker name of an external network"
+    )
     driver: str | None = Field(None, description="bridge (default); others need the policy")
     driver_opts: Texts | None = None
     ipam: Ipam | None = None
