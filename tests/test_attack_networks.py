@@ -129,7 +129,8 @@ def test_an_external_network_name_docker_cannot_hold_is_a_located_error(
         "  web:\n    image: busybox:1.36\n    networks: [back]\n"
     )
     path = "fz/compose.yaml" if kind == "compose" else "fz/stack.yaml"
-    manifests = read_manifests([File(path, text.encode())], {})
+    anywhere = Policy.model_validate({"default": {"externalNetworks": ["*"]}})
+    manifests = read_manifests([File(path, text.encode())], {}, policy=anywhere)
     [error] = manifests.errors
     assert error.pointer.endswith("/networks/back/name"), error
     assert "Docker network name" in error.message and error.position.line > 1, error

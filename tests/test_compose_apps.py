@@ -25,14 +25,12 @@ import yaml
 
 from syncd.cli.main import main
 from syncd.manifests.compose import keys
+from syncd.policy import PolicyKey
 from tests.gitrepo import GitRepo
 
 FIXTURES = Path(__file__).parent / "fixtures" / "compose"
 APPS = FIXTURES / "apps"
-POLICY_KEYS = (
-    "hostPaths", "capabilities", "privileged", "hostNamespaces", "devices", "securityOpt",
-    "loggingDrivers",
-)  # fmt: skip
+POLICY_KEYS = tuple(key.value for key in PolicyKey)
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 
 

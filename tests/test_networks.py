@@ -50,8 +50,11 @@ networks:
     labels: {{com.example.tier: back}}
 """
 
-# `network_mode: service:x` shares a namespace: the policy's hostNamespaces (issue 13).
-NAMESPACES = Policy.model_validate({"default": {"hostNamespaces": True}})
+# `network_mode: service:x` shares a namespace (the policy's hostNamespaces); joining a network
+# made outside syncd needs externalNetworks (issue 13).
+NAMESPACES = Policy.model_validate(
+    {"default": {"hostNamespaces": True, "externalNetworks": ["proxy", "shared"]}}
+)
 
 
 def _text(alias: str = "api-v1", internal: str = "true") -> str:

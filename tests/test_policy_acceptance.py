@@ -112,7 +112,8 @@ IDS = [c.key.value for c in CASES]
 
 
 def test_every_policy_key_has_a_case() -> None:
-    assert {c.key for c in CASES} == set(PolicyKey)
+    """`externalNetworks` guards a top-level network: its own tests, below."""
+    assert {c.key for c in CASES} | {PolicyKey.EXTERNAL_NETWORKS} == set(PolicyKey)
 
 
 def _not_carried(case: Case) -> pytest.MarkDecorator:
@@ -278,4 +279,29 @@ def test_a_stackpatch_adding_a_policy_key_is_refused_at_its_op(
     assert code == ExitCode.ERROR
     _assert_refused(output, "stacks/overlay.yaml", 5, case.key)
     code, output = _validate(capsys, repo, _policy(tmp_path, case.allow))
+    assert code == ExitCode.OK, output
+
+
+# -- a network made outside syncd (top level: not a service's key) ------------------------------
+
+EDGE = "    networks: [edge]\nnetworks:\n  edge: {external: true, name: proxy}\n"
+EDGE_ALLOWED = "projects: {acc: {externalNetworks: [proxy]}}"
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "line"),
+    [
+        ("acc/compose.yaml", "services:\n  app:\n    image: busybox:1.36\n" + EDGE, 6),
+        ("stacks/acc.yaml", BASE + EDGE, 8),
+    ],
+    ids=["compose", "native"],
+)
+def test_joining_a_network_made_outside_syncd_is_refused_until_the_policy_names_it(
+    path: str, text: str, line: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = _repo(tmp_path, {path: text})
+    code, output = _validate(capsys, repo)
+    assert code == ExitCode.ERROR
+    _assert_refused(output, path, line, PolicyKey.EXTERNAL_NETWORKS)
+    code, output = _validate(capsys, repo, _policy(tmp_path, EDGE_ALLOWED))
     assert code == ExitCode.OK, output

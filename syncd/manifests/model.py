@@ -126,7 +126,7 @@ DependsOn = Annotated[
 
 
 def _mount_form(value: Any) -> str:
-    return "mount" if isinstance(value, dict) else "text"
+    return "mount" if isinstance(value, dict | Mount) else "text"
 
 
 # a `volumes` entry: the short text, or the long form (one error for the form written)
