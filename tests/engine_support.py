@@ -22,6 +22,7 @@ from syncd.apply.store import Store
 from syncd.engine.base import LABEL_INSTANCE, LABEL_SERVICE
 from syncd.engine.docker import API_VERSION, DockerEngine
 from syncd.manifests import read_manifests
+from syncd.policy import BUILTIN, Policy
 from syncd.settings import Settings
 from syncd.source.reader import read_directory
 
@@ -36,6 +37,7 @@ class Deployment:
         )
         self.client = client
         self.env = dict(env or {})
+        self.policy: Policy = BUILTIN  # the operator's policy (`--policy`); a test may widen it
         self.requests: Counter[str] = Counter()
         self._api = docker.APIClient(version=API_VERSION)
         self._api.hooks["response"].append(self._count)
@@ -59,7 +61,7 @@ class Deployment:
     def sync(self, *, allow_empty: bool = False) -> SyncResult:
         self.requests.clear()
         snap = read_directory(str(self.repo), [])
-        manifests = read_manifests(snap.files, self.env, problems=snap.problems)
+        manifests = read_manifests(snap.files, self.env, problems=snap.problems, policy=self.policy)
         assert not manifests.errors, [str(p) for p in manifests.errors]
         result = self.reconciler.sync(manifests, "r1", allow_empty=allow_empty)
         return result

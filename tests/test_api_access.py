@@ -105,6 +105,9 @@ def test_every_route_answers_each_token_as_documented(
         ("HEAD", "/v2/openapi.json"): [("/v2/openapi.json", READS)],
         ("GET", "/v2/syncd/daemon/status"): [("/v2/syncd/daemon/status", READS)],
         ("GET", "/v2/syncd/syncs"): [("/v2/syncd/syncs", READS)],
+        ("GET", "/v2/syncd/stacks/{stackId}/services/{serviceId}"): [
+            (f"/v2/syncd/stacks/{stack}/services/web", READS)
+        ],
         ("GET", "/v2/projects"): [("/v2/projects", READS)],
         ("GET", "/v2/projects/{projectId}"): [(f"/v2/projects/{pid}", READS)],
         ("GET", "/v2/projects/{projectId}/stacks"): [(f"/v2/projects/{pid}/stacks", READS)],

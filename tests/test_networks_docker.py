@@ -13,6 +13,7 @@ import docker
 import pytest
 
 from syncd.core.plan import Action
+from syncd.policy import Policy
 from tests.engine_support import Deployment
 
 pytestmark = pytest.mark.docker
@@ -65,6 +66,9 @@ networks:
     name: {external}
 """
 
+# The operator allows what these stacks ask for: `service:` namespaces, networks made outside.
+WIDE = Policy.model_validate({"default": {"hostNamespaces": True, "externalNetworks": ["*"]}})
+
 
 def _write(deployment: Deployment, **values: str) -> None:
     (deployment.repo / "nets").mkdir(exist_ok=True)
@@ -96,6 +100,7 @@ def external(docker_client: docker.DockerClient, deployment: Deployment) -> Any:
 def test_a_stack_on_its_own_networks(
     deployment: Deployment, docker_client: docker.DockerClient, external: Any
 ) -> None:
+    deployment.policy = WIDE
     prefix = f"10.{random.randint(150, 250)}.{random.randint(0, 255)}"
     v6 = f"fd00:{random.randint(0x1000, 0xFFFF):x}:{random.randint(0x1000, 0xFFFF):x}:1"
     values = {
@@ -210,6 +215,7 @@ def test_an_external_network_must_exist_and_be_made_outside_syncd(
 ) -> None:
     """Missing: the service fails with what to do. Made by syncd (another project's network,
     here one of another instance): refused, so a pusher cannot join a stack it does not own."""
+    deployment.policy = WIDE
     name = f"{deployment.instance}-ext"
     _write(deployment, prefix="10.149.3", alias="api", external=name, tier="b", v6="fd00:9:9:9")
     result = deployment.sync()
@@ -247,6 +253,7 @@ def test_a_container_that_cannot_join_all_its_networks_is_not_left_behind(
 ) -> None:
     """The second network is connected after create (API 1.41): when Docker refuses it (a
     static address on an external network without a configured subnet), the container goes."""
+    deployment.policy = WIDE
     shared = docker_client.networks.create(f"{deployment.instance}-pin")
     try:
         (deployment.repo / "pinned").mkdir()
