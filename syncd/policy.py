@@ -16,6 +16,7 @@ file:line:col and scrub it as they scrub every problem. Pure: no I/O.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,11 +35,15 @@ class PolicyKey(StrEnum):
     DEVICES = "devices"
     SECURITY_OPT = "securityOpt"
     LOGGING_DRIVERS = "loggingDrivers"
+    PUBLISH_ADDRESSES = "publishAddresses"
 
 
 ANY_PATH = "/"
 ANY_CAPABILITY = "ALL"
 ANY_SECURITY_OPT = "*"
+ANY_ADDRESS = "*"
+# Host addresses a port may always be published on: the host's own loopback.
+LOOPBACK_ADDRESSES = frozenset({"127.0.0.1", "::1"})
 # Docker's default capability set: adding one of these changes nothing, so it needs no policy.
 _DOCKER_DEFAULT = """CHOWN DAC_OVERRIDE FSETID FOWNER MKNOD NET_RAW SETGID SETUID SETFCAP SETPCAP
     NET_BIND_SERVICE SYS_CHROOT KILL AUDIT_WRITE"""
@@ -123,6 +128,15 @@ def _driver(value: str) -> str:
     return value
 
 
+def _address(value: str) -> str:
+    if value == ANY_ADDRESS:
+        return value
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError(f'{clip(value)!r} is not an IP address (or "*" for any)') from None
+
+
 def _project(value: str) -> str:
     if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", value):
         raise ValueError(f"{clip(value)!r} is not a project name (a DNS label, e.g. shop)")
@@ -133,6 +147,7 @@ HostPath = Annotated[StrictStr, AfterValidator(_host_path)]
 Capability = Annotated[StrictStr, AfterValidator(_capability)]
 SecurityOpt = Annotated[StrictStr, AfterValidator(_security_opt)]
 LoggingDriver = Annotated[StrictStr, AfterValidator(_driver)]
+Address = Annotated[StrictStr, AfterValidator(_address)]
 ProjectName = Annotated[StrictStr, AfterValidator(_project)]
 _MAX = 1000  # entries of one list: a policy file is written by hand
 
@@ -161,6 +176,11 @@ class Rules(BaseModel):
     logging_drivers: tuple[LoggingDriver, ...] | None = Field(
         None, max_length=_MAX, description="logging drivers (default: json-file, local, none)"
     )
+    publish_addresses: tuple[Address, ...] | None = Field(
+        None,
+        max_length=_MAX,
+        description='host addresses ports may be published on beyond loopback ("*" = any)',
+    )
 
 
 @dataclass(frozen=True)
@@ -175,6 +195,7 @@ class Allowed:
     devices: bool = False
     security_opt: frozenset[str] = frozenset()
     logging_drivers: frozenset[str] = frozenset(LOCAL_LOGGING_DRIVERS)
+    publish_addresses: frozenset[str] = frozenset()
     own: frozenset[PolicyKey] = frozenset()  # the keys the project's own entry sets
 
     def refuse(self, what: str, key: PolicyKey | None, needs: str = "") -> Refusal:
@@ -240,6 +261,7 @@ class Policy(BaseModel):
             devices=bool(either(pick("devices"), False)),
             security_opt=frozenset(either(pick("security_opt"), ())),
             logging_drivers=frozenset(either(pick("logging_drivers"), LOCAL_LOGGING_DRIVERS)),
+            publish_addresses=frozenset(either(pick("publish_addresses"), ())),
             own=frozenset(
                 PolicyKey(to_camel(name))
                 for name in Rules.model_fields
@@ -379,3 +401,20 @@ def check_sysctl(allowed: Allowed, name: str, *, host_network: bool) -> Refusal 
         what = f"sysctl {clip(name)!r} with network_mode host would change the host's network"
         return allowed.refuse(what, None)
     return None
+
+
+def check_publish_address(allowed: Allowed, host_ip: str) -> Refusal | None:
+    """A port published on an explicit host address: loopback is always allowed; any other
+    (`0.0.0.0`, `::`, a public IP) only when the policy lists it. No address at all means the
+    daemon's publish address setting and is not checked here."""
+    try:
+        normal = str(ipaddress.ip_address(host_ip))
+    except ValueError:
+        return None  # the model reports an address that is none
+    if normal in LOOPBACK_ADDRESSES or normal in allowed.publish_addresses:
+        return None
+    if ANY_ADDRESS in allowed.publish_addresses:
+        return None
+    return allowed.refuse(
+        f"a port published on host address {normal}", PolicyKey.PUBLISH_ADDRESSES, repr(normal)
+    )
