@@ -42,7 +42,6 @@ ANY_PATH = "/"
 ANY_CAPABILITY = "ALL"
 ANY_SECURITY_OPT = "*"
 ANY_ADDRESS = "*"
-# Host addresses a port may always be published on: the host's own loopback.
 LOOPBACK_ADDRESSES = frozenset({"127.0.0.1", "::1"})
 # Docker's default capability set: adding one of these changes nothing, so it needs no policy.
 _DOCKER_DEFAULT = """CHOWN DAC_OVERRIDE FSETID FOWNER MKNOD NET_RAW SETGID SETUID SETFCAP SETPCAP
@@ -177,9 +176,7 @@ class Rules(BaseModel):
         None, max_length=_MAX, description="logging drivers (default: json-file, local, none)"
     )
     publish_addresses: tuple[Address, ...] | None = Field(
-        None,
-        max_length=_MAX,
-        description='host addresses ports may be published on beyond loopback ("*" = any)',
+        None, max_length=_MAX, description='host addresses beyond loopback for ports ("*" = any)'
     )
 
 
@@ -401,20 +398,3 @@ def check_sysctl(allowed: Allowed, name: str, *, host_network: bool) -> Refusal 
         what = f"sysctl {clip(name)!r} with network_mode host would change the host's network"
         return allowed.refuse(what, None)
     return None
-
-
-def check_publish_address(allowed: Allowed, host_ip: str) -> Refusal | None:
-    """A port published on an explicit host address: loopback is always allowed; any other
-    (`0.0.0.0`, `::`, a public IP) only when the policy lists it. No address at all means the
-    daemon's publish address setting and is not checked here."""
-    try:
-        normal = str(ipaddress.ip_address(host_ip))
-    except ValueError:
-        return None  # the model reports an address that is none
-    if normal in LOOPBACK_ADDRESSES or normal in allowed.publish_addresses:
-        return None
-    if ANY_ADDRESS in allowed.publish_addresses:
-        return None
-    return allowed.refuse(
-        f"a port published on host address {normal}", PolicyKey.PUBLISH_ADDRESSES, repr(normal)
-    )

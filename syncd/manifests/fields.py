@@ -176,9 +176,9 @@ def parse_port(raw: str) -> PortSpec:
     if match is None or (match["ip"] is not None and match["public"] is None):
         raise _fail(
             "port",
-            f"{_clip(raw)!r} is not [<host_ip>:][<public>]:<container>/<proto> or "
-            "<container>/<proto> (e.g. '8080:80/tcp', '127.0.0.1:8080:80/tcp', ':80/tcp' for an "
-            "ephemeral host port, or '80/tcp' for the project network only)",
+            f"{_clip(raw)!r} is not <public>:<container>/<proto> or <container>/<proto>, with "
+            "an optional host address in front (e.g. '8080:80/tcp', '127.0.0.1:8080:80/tcp', "
+            "':80/tcp' for an ephemeral host port, '80/tcp' for the project network only)",
         )
     proto = (match["proto"] or "tcp").lower()
     if proto not in Protocol.__members__.values():

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic.alias_generators import to_camel
 
 from syncd.errors import Problem
+from syncd.manifests.portguard import port_findings
 from syncd.manifests.yamlsafe import Document, Path, pointer
 from syncd.policy import (
     ANY_PATH,
@@ -32,7 +33,6 @@ from syncd.policy import (
     check_flag,
     check_logging,
     check_namespace,
-    check_publish_address,
     check_security_opt,
     check_sysctl,
     clip,
@@ -174,7 +174,7 @@ def _service(
     yield from _mounts(allowed, svc, project_files)
     yield from _logging(allowed, svc)
     yield from _kernel(allowed, svc)
-    yield from _ports(allowed, svc)
+    yield from port_findings(allowed, svc.mapping, svc.camel)
     for name in ("post_start", "pre_stop"):
         key, hooks = _get(svc, name)
         for index, hook in _items(hooks):
@@ -306,30 +306,6 @@ def _kernel(allowed: Allowed, svc: _Spelled) -> Iterator[tuple[Path, Refusal]]:
             (key,),
             allowed.refuse(f"isolation {clip(str(value))!r} is for Windows", None),
         )
-
-
-def _ports(allowed: Allowed, svc: _Spelled) -> Iterator[tuple[Path, Refusal]]:
-    """A port's explicit host address: `IP:HOST:CONTAINER` (IPv6 in brackets or bare, the last
-    two fields are the ports), or the long form's `host_ip`."""
-    key, ports = _get(svc, "ports")
-    for index, port in _items(ports):
-        if isinstance(port, Mapping):
-            spelling = "hostIp" if svc.camel else "host_ip"
-            ip = port.get(spelling)
-            if isinstance(ip, str):
-                yield from _one((key, index, spelling), check_publish_address(allowed, ip))
-        elif isinstance(port, str):
-            ip = _short_host_ip(port)
-            if ip:
-                yield from _one((key, index), check_publish_address(allowed, ip))
-
-
-def _short_host_ip(port: str) -> str | None:
-    text = port.strip().partition("/")[0]
-    if text.startswith("["):
-        return text[1:].partition("]")[0]
-    parts = text.split(":")
-    return ":".join(parts[:-2]) if len(parts) > 2 else None
 
 
 def _memory_limit(svc: _Spelled) -> bool:
