@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from syncd.core import canonical
 from syncd.core.canonical import port_text
 from syncd.manifests.compose.context import Context
 from syncd.manifests.compose.ports import native_ports, read_ports
 from syncd.manifests.fields import PortSpec, Protocol, parse_port
+from syncd.manifests.model import Service
 from syncd.manifests.policyguard import compose_findings
 from syncd.manifests.yamlsafe import Positions
 from syncd.policy import Policy, PolicyKey
@@ -106,3 +108,20 @@ def test_loopback_and_no_address_need_no_policy(ports: list[object]) -> None:
 def test_policy_refuses_a_non_address() -> None:
     with pytest.raises(ValueError, match="is not an IP address"):
         Policy.model_validate({"default": {"publishAddresses": ["example.com"]}})
+
+
+def _hash(ports: list[str]) -> str:
+    spec = canonical.full(Service.model_validate({"image": "busybox:1.36", "ports": ports}))
+    return canonical.config_hash(spec)
+
+
+def test_a_port_change_recreates_and_old_text_keeps_its_hash() -> None:
+    old = _hash(["8080:80/tcp"])
+    assert _hash(["8080:80"]) == old  # same canonical text as before this change
+    for changed in (["127.0.0.1:8080:80/tcp"], [":80/tcp"], ["80/tcp"], ["0.0.0.0:8080:80"]):
+        assert _hash(changed) != old, changed
+    before = canonical.full(Service.model_validate({"image": "busybox:1.36", "ports": [":80"]}))
+    after = canonical.full(
+        Service.model_validate({"image": "busybox:1.36", "ports": ["127.0.0.1::80"]})
+    )
+    assert "ports" in canonical.recreate_fields(before, after)
