@@ -16,14 +16,66 @@ file:line:col and scrub it as they scrub every problem. Pure: no I/O.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from pydantic.alias_generators import to_camel
+
+from syncd.policyvalues import (
+    _NAMESPACED_SYSCTLS,
+    _TRUE,
+    ANY_ADDRESS,
+    ANY_CAPABILITY,
+    ANY_NETWORK,
+    ANY_PATH,
+    ANY_SECURITY_OPT,
+    CAPABILITIES,
+    DEFAULT_CAPABILITIES,
+    LOCAL_LOGGING_DRIVERS,
+    LOOPBACK_ADDRESSES,
+    NO_NEW_PRIVILEGES,
+    Address,
+    Capability,
+    HostPath,
+    LoggingDriver,
+    NetworkName,
+    ProjectName,
+    SecurityOpt,
+    clip,
+    normalize_capability,
+    normalize_path,
+    normalize_security_opt,
+)
+
+__all__ = [
+    "ANY_ADDRESS",
+    "ANY_CAPABILITY",
+    "ANY_NETWORK",
+    "ANY_PATH",
+    "BUILTIN",
+    "CAPABILITIES",
+    "LOOPBACK_ADDRESSES",
+    "Allowed",
+    "Policy",
+    "PolicyKey",
+    "Refusal",
+    "Rules",
+    "check_bind",
+    "check_capabilities",
+    "check_flag",
+    "check_logging",
+    "check_namespace",
+    "check_security_opt",
+    "check_sysctl",
+    "clip",
+    "normalize_capability",
+    "normalize_path",
+    "path_allowed",
+    "security_opt_harmless",
+]
 
 
 class PolicyKey(StrEnum):
@@ -35,114 +87,9 @@ class PolicyKey(StrEnum):
     SECURITY_OPT = "securityOpt"
     LOGGING_DRIVERS = "loggingDrivers"
     EXTERNAL_NETWORKS = "externalNetworks"
+    PUBLISH_ADDRESSES = "publishAddresses"
 
 
-ANY_PATH = "/"
-ANY_CAPABILITY = "ALL"
-ANY_SECURITY_OPT = "*"
-ANY_NETWORK = "*"
-# Docker's default capability set: adding one of these changes nothing, so it needs no policy.
-_DOCKER_DEFAULT = """CHOWN DAC_OVERRIDE FSETID FOWNER MKNOD NET_RAW SETGID SETUID SETFCAP SETPCAP
-    NET_BIND_SERVICE SYS_CHROOT KILL AUDIT_WRITE"""
-# The other Linux capabilities (capability.h, 0..40), without the CAP_ prefix.
-_OTHERS = """DAC_READ_SEARCH LINUX_IMMUTABLE NET_BROADCAST NET_ADMIN IPC_LOCK IPC_OWNER SYS_MODULE
-    SYS_RAWIO SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME
-    SYS_TTY_CONFIG LEASE AUDIT_CONTROL MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND
-    AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE"""
-DEFAULT_CAPABILITIES = frozenset(_DOCKER_DEFAULT.split())
-CAPABILITIES = DEFAULT_CAPABILITIES | frozenset(_OTHERS.split())
-# Logging drivers that keep the logs on the host, in Docker's own files (or drop them).
-LOCAL_LOGGING_DRIVERS = ("json-file", "local", "none")
-NO_NEW_PRIVILEGES = "no-new-privileges"
-_TRUE = frozenset({"1", "t", "T", "true", "TRUE", "True"})
-# Namespaced sysctls: the only ones Docker lets a container set (`net.*` not with host network).
-_NAMESPACED_SYSCTLS = re.compile(
-    r"(kernel\.(msgmax|msgmnb|msgmni|sem|shmall|shmmax|shmmni|shm_rmid_forced)"
-    r"|fs\.mqueue\.[a-z_]+|net\.[a-z0-9_.-]+)"
-)
-_DRIVER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,254}")
-
-
-def clip(text: str, size: int = 80) -> str:
-    """`text` cut to `size` characters, marked `...` when cut: the scrubber then finds a
-    secret quoted cut short (`taint.scrub`), which a bare slice would let through."""
-    return text if len(text) <= size else text[:size] + "..."
-
-
-def normalize_path(path: str) -> str | None:
-    """The canonical form of an absolute host path (`//a/./b/` -> `/a/b`), or None when it is
-    not one: relative, `~`, a `..` segment (which a symlink could redirect), a NUL or newline.
-    Case is kept: Linux paths are case-sensitive."""
-    if not path.startswith("/") or any(c in path for c in "\x00\n\r"):
-        return None
-    parts = [p for p in path.split("/") if p not in ("", ".")]
-    if ".." in parts:
-        return None
-    return "/" + "/".join(parts)
-
-
-def normalize_capability(name: str) -> str:
-    """Docker's spelling of a capability: upper case, no `CAP_` prefix (`cap_net_admin`)."""
-    upper = name.strip().upper()
-    return upper.removeprefix("CAP_")
-
-
-def normalize_security_opt(option: str) -> str:
-    """`key=value` with a lower-case key: Docker reads `label:disable` as `label=disable`."""
-    text = option.strip()
-    at = min((i for i in (text.find("="), text.find(":")) if i >= 0), default=-1)
-    if at < 0:
-        return text.lower()
-    return f"{text[:at].strip().lower()}={text[at + 1 :].strip()}"
-
-
-def _host_path(value: str) -> str:
-    normal = normalize_path(value)
-    if normal is None:
-        raise ValueError(
-            f"{clip(value)!r} is not an absolute host path without '..' (write it as /a/b)"
-        )
-    return normal
-
-
-def _capability(value: str) -> str:
-    name = normalize_capability(value)
-    if name != ANY_CAPABILITY and name not in CAPABILITIES:
-        raise ValueError(f"{clip(value)!r} is not a Linux capability (e.g. NET_ADMIN, or ALL)")
-    return name
-
-
-def _security_opt(value: str) -> str:
-    normal = normalize_security_opt(value)
-    if not normal or any(c in normal for c in "\x00\n\r"):
-        raise ValueError(f"{clip(value)!r} is not a security option (e.g. seccomp=unconfined)")
-    return normal
-
-
-def _driver(value: str) -> str:
-    if not _DRIVER.fullmatch(value):
-        raise ValueError(f"{clip(value)!r} is not a logging driver name (e.g. json-file)")
-    return value
-
-
-def _network(value: str) -> str:
-    if value != ANY_NETWORK and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}", value):
-        raise ValueError(f"{clip(value)!r} is not a Docker network name (e.g. proxy, or *)")
-    return value
-
-
-def _project(value: str) -> str:
-    if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", value):
-        raise ValueError(f"{clip(value)!r} is not a project name (a DNS label, e.g. shop)")
-    return value
-
-
-HostPath = Annotated[StrictStr, AfterValidator(_host_path)]
-Capability = Annotated[StrictStr, AfterValidator(_capability)]
-SecurityOpt = Annotated[StrictStr, AfterValidator(_security_opt)]
-LoggingDriver = Annotated[StrictStr, AfterValidator(_driver)]
-NetworkName = Annotated[StrictStr, AfterValidator(_network)]
-ProjectName = Annotated[StrictStr, AfterValidator(_project)]
 _MAX = 1000  # entries of one list: a policy file is written by hand
 
 
@@ -173,6 +120,9 @@ class Rules(BaseModel):
     external_networks: tuple[NetworkName, ...] | None = Field(
         None, max_length=_MAX, description='networks made outside syncd to join ("*" = any)'
     )
+    publish_addresses: tuple[Address, ...] | None = Field(
+        None, max_length=_MAX, description='host addresses beyond loopback for ports ("*" = any)'
+    )
 
 
 @dataclass(frozen=True)
@@ -188,6 +138,7 @@ class Allowed:
     security_opt: frozenset[str] = frozenset()
     logging_drivers: frozenset[str] = frozenset(LOCAL_LOGGING_DRIVERS)
     external_networks: frozenset[str] = frozenset()
+    publish_addresses: frozenset[str] = frozenset()
     own: frozenset[PolicyKey] = frozenset()  # the keys the project's own entry sets
 
     def refuse(self, what: str, key: PolicyKey | None, needs: str = "") -> Refusal:
@@ -254,6 +205,7 @@ class Policy(BaseModel):
             security_opt=frozenset(either(pick("security_opt"), ())),
             logging_drivers=frozenset(either(pick("logging_drivers"), LOCAL_LOGGING_DRIVERS)),
             external_networks=frozenset(either(pick("external_networks"), ())),
+            publish_addresses=frozenset(either(pick("publish_addresses"), ())),
             own=frozenset(
                 PolicyKey(to_camel(name))
                 for name in Rules.model_fields

@@ -56,6 +56,7 @@ ROOT_LEAVES: Mapping[str, Layer] = {
     # and the operator's policy (checked by manifests, applied by the engine)
     "graph": Layer(0, "service dependency graphs: start order, one cycle to name", pure=True),
     "policy": Layer(0, "the operator's policy: what a manifest may ask of the host", pure=True),
+    "policyvalues": Layer(0, "the policy's values: names, paths, addresses, checked", pure=True),
 }
 # Entry points: not imported by syncd's modules, may import anything. `syncd` itself (the root
 # `__init__`, only `__version__`) counts as a root leaf when imported.

@@ -46,7 +46,9 @@ def test_ports(raw: str, expected: PortSpec) -> None:
     ("raw", "message"),
     [
         ("80:80:80", "is not <public>:<container>/<proto>"),
-        ("127.0.0.1:80:80/tcp", "is not <public>:<container>/<proto>"),
+        ("1.2.3.999:80:80/tcp", "is not an IP address"),
+        ("127.0.0.1:80/tcp", "is not <public>:<container>/<proto>"),
+        ("[::1]80:80/tcp", "is not <public>:<container>/<proto>"),
         ("0/tcp", "container port 0 is outside"),
         ("99999:80/tcp", "public port 99999 is outside"),
         ("80/icmp", "protocol 'icmp'"),

@@ -107,6 +107,16 @@ CASES = [
         "/services/app/logging",
         "{driver: syslog}",
     ),
+    Case(
+        PolicyKey.PUBLISH_ADDRESSES,
+        "ports: ['0.0.0.0:18080:80']",
+        "ports: ['0.0.0.0:18080:80/tcp']",
+        "/ports/0",
+        "projects: {acc: {publishAddresses: [0.0.0.0]}}",
+        "ports",
+        "/services/app/ports",
+        "['0.0.0.0:18080:80/tcp']",
+    ),
 ]
 IDS = [c.key.value for c in CASES]
 
@@ -121,7 +131,7 @@ def _not_carried(case: Case) -> pytest.MarkDecorator:
 
 
 # Option groups merged into this tree: their keys are carried.
-MERGED = frozenset({"security", "files"})
+MERGED = frozenset({"security", "files", "ports"})
 
 
 def _params(marked: bool) -> list[object]:

@@ -75,7 +75,9 @@ def container_request(
     ports = []
     for raw in spec.get("ports") or []:
         port = parse_port(raw)
-        ports.append(Port(port.container, port.protocol.value, port.public))
+        ports.append(
+            Port(port.container, port.protocol.value, port.public, port.host_ip, port.ephemeral)
+        )
     check = spec.get("healthcheck")
     probe = (
         HealthProbe(

@@ -122,6 +122,8 @@ class Port:
     container: int
     protocol: str
     public: int | None = None  # None: reachable inside the project network only
+    host_ip: str | None = None  # None: the publish address setting
+    ephemeral: bool = False  # published on a host port Docker picks
 
 
 @dataclass(frozen=True)

@@ -289,9 +289,12 @@ class DockerEngine(Engine):
         first = joined[0] if joined else None
         host_config = api.create_host_config(
             port_bindings={
-                f"{p.container}/{p.protocol}": (self.publish_address, p.public)
+                f"{p.container}/{p.protocol}": (
+                    p.host_ip or self.publish_address,
+                    "" if p.ephemeral else p.public,
+                )
                 for p in request.ports
-                if p.public is not None
+                if p.public is not None or p.ephemeral
             },
             mounts=[
                 docker.types.Mount(

@@ -12,6 +12,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import posixpath
 import re
 from collections.abc import Callable
@@ -125,18 +126,35 @@ class Protocol(StrEnum):
 
 @dataclass(frozen=True, order=True)
 class PortSpec:
-    """`8080:80/tcp` (published on the host) or `80/tcp` (project network only)."""
+    """`8080:80/tcp` (published on the host), `:80/tcp` (on an ephemeral host port Docker picks),
+    either with a host address in front (`127.0.0.1:8080:80/tcp`, `[::1]::80/tcp`), or `80/tcp`
+    (project network only). No host address: syncd's publish address setting."""
 
     container: int
     protocol: Protocol
     public: int | None = None
+    host_ip: str | None = None
+    ephemeral: bool = False
+
+    @property
+    def published(self) -> bool:
+        return self.public is not None or self.ephemeral
 
     def __str__(self) -> str:
+        ip = ""
+        if self.host_ip is not None:
+            ip = f"[{self.host_ip}]:" if ":" in self.host_ip else f"{self.host_ip}:"
         published = f"{self.public}:" if self.public is not None else ""
-        return f"{published}{self.container}/{self.protocol}"
+        if self.ephemeral:
+            published = ":"
+        return f"{ip}{published}{self.container}/{self.protocol}"
 
 
-_PORT = re.compile(r"(?:(?P<public>[0-9]+):)?(?P<container>[0-9]+)(?:/(?P<proto>[a-zA-Z]+))?")
+_PORT = re.compile(
+    r"(?:(?P<ip>\[[0-9a-fA-F:.]+\]|[0-9]{1,3}(?:\.[0-9]{1,3}){3}):)?"
+    r"(?:(?P<public>[0-9]*):)?(?P<container>[0-9]+)(?:/(?P<proto>[a-zA-Z]+))?",
+    re.ASCII,
+)
 
 
 def _port_number(text: str, role: str, raw: str) -> int:
@@ -146,13 +164,21 @@ def _port_number(text: str, role: str, raw: str) -> int:
     return number
 
 
+def _host_ip(text: str, raw: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text.strip("[]")))
+    except ValueError:
+        raise _fail("port", f"{_clip(raw)!r}: {_clip(text)} is not an IP address") from None
+
+
 def parse_port(raw: str) -> PortSpec:
     match = _PORT.fullmatch(raw.strip(" \t"))
-    if match is None:
+    if match is None or (match["ip"] is not None and match["public"] is None):
         raise _fail(
             "port",
-            f"{_clip(raw)!r} is not <public>:<container>/<proto> or <container>/<proto> "
-            "(e.g. '8080:80/tcp' or '80/tcp'); the publish address is a daemon setting",
+            f"{_clip(raw)!r} is not <public>:<container>/<proto> or <container>/<proto>, with "
+            "an optional host address in front (e.g. '8080:80/tcp', '127.0.0.1:8080:80/tcp', "
+            "':80/tcp' for an ephemeral host port, '80/tcp' for the project network only)",
         )
     proto = (match["proto"] or "tcp").lower()
     if proto not in Protocol.__members__.values():
@@ -161,7 +187,9 @@ def parse_port(raw: str) -> PortSpec:
     return PortSpec(
         container=_port_number(match["container"], "container", raw),
         protocol=Protocol(proto),
-        public=_port_number(public, "public", raw) if public is not None else None,
+        public=_port_number(public, "public", raw) if public else None,
+        host_ip=_host_ip(match["ip"], raw) if match["ip"] is not None else None,
+        ephemeral=public == "",
     )
 
 

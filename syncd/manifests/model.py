@@ -151,7 +151,10 @@ class Service(ProcessFields, SecurityFields, NetworkFields, FilesFields, Lifecyc
         None, description="DEPRECATED alias of environment", json_schema_extra={"deprecated": True}
     )
     ports: list[PortString] | None = Field(
-        None, description="'<public>:<container>/<proto>' or '<container>/<proto>'"
+        None,
+        description="'[<host_ip>:]<public>:<container>/<proto>', "
+        "'[<host_ip>:]:<container>/<proto>' (ephemeral host port; IPv6 in brackets) "
+        "or '<container>/<proto>' (project network only)",
     )
     volumes: list[MountEntry] | None = Field(
         None,

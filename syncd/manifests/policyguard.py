@@ -23,6 +23,7 @@ from pydantic.alias_generators import to_camel
 from syncd.errors import Problem
 from syncd.manifests.policylimits import ulimit_refusals
 from syncd.manifests.policynet import check_external_network, ipam_refusals
+from syncd.manifests.portguard import port_findings
 from syncd.manifests.yamlsafe import Document, Path, pointer
 from syncd.policy import (
     ANY_PATH,
@@ -43,14 +44,9 @@ from syncd.policy import (
 DOCKER_SOCKET = "/var/run/docker.sock"
 # Compose keys that share a namespace with the host or another container; `net` is Compose v1's.
 NAMESPACE_KEYS = {
-    "network_mode": "network_mode",
-    "net": "network_mode",
-    "pid": "pid",
-    "ipc": "ipc",
-    "uts": "uts",
-    "userns_mode": "userns_mode",
-    "cgroup": "cgroup",
-}
+    "network_mode": "network_mode", "net": "network_mode", "pid": "pid", "ipc": "ipc",
+    "uts": "uts", "userns_mode": "userns_mode", "cgroup": "cgroup",
+}  # fmt: skip
 # Bridge network options that stay inside the network (the rest name host interfaces, routing):
 # the MTU, and whether the bridge's own containers may talk to each other.
 SAFE_NETWORK_OPTIONS = frozenset(
@@ -175,6 +171,7 @@ def _service(
     yield from _mounts(allowed, svc, project_files)
     yield from _logging(allowed, svc)
     yield from _kernel(allowed, svc)
+    yield from port_findings(allowed, svc.mapping, svc.camel)
     for name in ("post_start", "pre_stop"):
         key, hooks = _get(svc, name)
         for index, hook in _items(hooks):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from syncd.manifests.compose.context import MAX_PORTS, Context, clip, kind_of
+from syncd.manifests.fields import PortSpec, Protocol
 from syncd.manifests.yamlsafe import Path
 
 MAX_RANGE = 1024  # ports in one range: far above real use, far below a flood
@@ -225,14 +226,10 @@ def native_ports(
     for at, port in ports:
         if port.protocol == "sctp":
             ctx.later(at, "ports.sctp", "an SCTP port")
-        elif port.host_ip is not None:
-            ctx.later(at, "ports.host_ip", "a port published on a chosen host address")
-        elif port.published is None:
-            ctx.later(at, "ports.ephemeral", "a port published on an ephemeral host port")
-        elif "-" in port.published:
+        elif port.published is not None and "-" in port.published:
             ctx.later(at, "ports.host_range", "a host port range to one container port")
         else:
-            out.append((at, f"{port.published}:{port.target}/{port.protocol}"))
+            out.append((at, str(_native(port))))
     for at, port in exposed:
         if port.protocol == "sctp":
             ctx.later(at, "expose.sctp", "an SCTP port")
@@ -242,3 +239,10 @@ def native_ports(
     for at, text in out:
         first.setdefault(text, at)
     return [(at, text) for text, at in first.items()]
+
+
+def _native(port: Port) -> PortSpec:
+    """The native form: `[IP:]PUBLIC:CONTAINER/proto`, `[IP:]:CONTAINER/proto` when ephemeral."""
+    ip = str(ipaddress.ip_address(port.host_ip)) if port.host_ip is not None else None
+    public = int(port.published) if port.published is not None else None
+    return PortSpec(port.target, Protocol(port.protocol), public, ip, public is None)
