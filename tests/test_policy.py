@@ -515,7 +515,13 @@ def test_the_policy_modules_stay_in_their_rank_and_do_no_io() -> None:
     import ast
 
     allowed = {
-        "syncd/policy.py": {"syncd.errors", "syncd.ids", "syncd.settings", "syncd.taint"},
+        "syncd/policy.py": {
+            "syncd.errors",
+            "syncd.ids",
+            "syncd.settings",
+            "syncd.taint",
+            "syncd.policyvalues",
+        },
         "syncd/manifests/policyfile.py": {"syncd.errors", "syncd.settings", "syncd.policy"},
         "syncd/manifests/policyguard.py": {"syncd.errors", "syncd.policy"},
     }
