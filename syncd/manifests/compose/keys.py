@@ -27,16 +27,16 @@ PROCESS: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 
-SECURITY: frozenset[str] = frozenset(
-    {
+# In the order `compose.security` reads them.
+SECURITY_KEYS = (
         "cap_add", "cap_drop", "security_opt", "privileged", "devices", "device_cgroup_rules",
         "pid", "ipc", "uts", "userns_mode", "cgroup", "cgroup_parent", "runtime", "read_only",
         "tmpfs", "shm_size", "ulimits", "pids_limit", "sysctls", "logging", "mem_reservation",
         "memswap_limit", "mem_swappiness", "cpu_shares", "cpuset", "cpu_quota", "cpu_period",
         "cpu_rt_runtime", "cpu_rt_period", "oom_score_adj", "oom_kill_disable", "storage_opt",
         "blkio_config",
-    }
 )  # fmt: skip
+SECURITY = frozenset(SECURITY_KEYS)
 
 NETWORK: frozenset[str] = frozenset({"network_mode", "links"})
 

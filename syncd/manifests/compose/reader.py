@@ -283,7 +283,7 @@ def compose_to_stack(
         )
     body: dict[str, Any] = filled.value
     volumes, declared = _top_level(body, ctx)
-    sources = configs.read_sources(declared, ctx, lookup, Revision(folder, files))
+    sources = configs.read_sources(declared, ctx, lookup, revision)
     services = body.get("services") or {}
     if not isinstance(services, dict):
         ctx.error(("services",), f"services is a mapping, got {kind_of(services)}")
@@ -299,7 +299,7 @@ def compose_to_stack(
     scope = Scope(
         lookup,
         secret_names,
-        Revision(folder, files),
+        revision,
         volumes,
         networks,
         list(services),

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from pydantic import TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel, to_snake
 
+from syncd.manifests.compose import keys
 from syncd.manifests.compose.context import Context, clip
 from syncd.manifests.options import securityvalues as v
 from syncd.manifests.options.security import SecurityFields
@@ -33,15 +34,6 @@ class ServiceData(Protocol):
     origins: dict[Path, Path]
 
 
-# Compose keys of this group, in the order they are read.
-KEYS = (
-    "cap_add", "cap_drop", "security_opt", "privileged", "devices", "device_cgroup_rules",
-    "pid", "ipc", "uts", "userns_mode", "cgroup", "cgroup_parent", "runtime", "read_only",
-    "tmpfs", "shm_size", "ulimits", "pids_limit", "sysctls", "logging", "mem_reservation",
-    "memswap_limit", "mem_swappiness", "cpu_shares", "cpuset", "cpu_quota", "cpu_period",
-    "cpu_rt_runtime", "cpu_rt_period", "oom_score_adj", "oom_kill_disable", "storage_opt",
-    "blkio_config",
-)  # fmt: skip
 _INTEGERS = frozenset({"pids_limit", "mem_swappiness", "cpu_shares", "oom_score_adj"})
 _TEXT_MAPS = frozenset({"sysctls", "storage_opt"})
 _SHARING = frozenset({"pid", "ipc"})  # `service:x` joins another service's namespace
@@ -210,7 +202,7 @@ def _same(key: str, first: object, second: object) -> bool:
 
 def read_security(service: Mapping[str, Any], at: Path, ctx: Context, out: ServiceData) -> None:
     """Write the group's keys of `service` into `out.data`, with their origins and taint."""
-    for key in KEYS:
+    for key in keys.SECURITY_KEYS:
         if key not in service:
             continue
         here = (*at, key)
