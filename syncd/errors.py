@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
+from typing import NamedTuple
 
 from syncd.taint import scrub
 
@@ -31,9 +32,9 @@ class Severity(StrEnum):
     WARNING = "warning"
 
 
-@dataclass(frozen=True, order=True)
-class Position:
-    """A 1-based line and column inside a file."""
+class Position(NamedTuple):
+    """A 1-based line and column inside a file (a tuple: a file's every value has one, and a
+    tuple is made several times faster than a frozen dataclass)."""
 
     line: int = 0
     column: int = 0

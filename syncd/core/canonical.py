@@ -8,6 +8,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 from typing import Any
@@ -43,6 +44,9 @@ DEFAULTS: Spec = {
 }
 # Fields whose change needs no new container: syncd only records them.
 METADATA_FIELDS = frozenset({"description", "dependsOn"}) | options.METADATA
+# The defaults that are containers, as JSON: a fresh copy per spec is one C-speed `json.loads`
+# instead of a `deepcopy` walk (resolving 1,000 services made 163,000 deepcopy calls).
+_MUTABLE_DEFAULTS = json.dumps({k: v for k, v in DEFAULTS.items() if isinstance(v, list | dict)})
 
 
 def _healthcheck(check: HealthCheck) -> Spec:
@@ -74,8 +78,9 @@ def mount_text(raw: str | Mount) -> str | dict[str, Any]:
     return files.mount_entry(raw)
 
 
+@functools.lru_cache(maxsize=4096)
 def port_text(raw: str) -> str:
-    """A port in its canonical form (`8080:80/tcp`)."""
+    """A port in its canonical form (`8080:80/tcp`); remembered, as files repeat their ports."""
     return str(parse_port(raw))
 
 
@@ -119,12 +124,13 @@ def fields(service: Service) -> Spec:
 def defaults() -> Spec:
     """A fresh copy of the defaults: specs never share mutable values (a patch of one list
     must not change another service's)."""
-    return copy.deepcopy(DEFAULTS)
+    return {**DEFAULTS, **json.loads(_MUTABLE_DEFAULTS)}
 
 
-def full(service: Service) -> Spec:
-    """The canonical form of a whole service (PUT semantics): defaults for everything omitted."""
-    return {**defaults(), **fields(service)}
+def full(service: Service, given: Spec | None = None) -> Spec:
+    """The canonical form of a whole service (PUT semantics): defaults for everything omitted
+    (`given`: its `fields`, when the caller has them already)."""
+    return {**defaults(), **(fields(service) if given is None else given)}
 
 
 def merge(last: Spec, given: Spec) -> Spec:

@@ -27,6 +27,7 @@ from syncd.errors import (
     UnresolvedFile,
     scrub_problem,
 )
+from syncd.gcpause import gc_paused
 from syncd.ids import RegistryKey, ServiceKey, StackKey, VolumeKey
 from syncd.manifests import ManifestSet
 from syncd.manifests.checks import check_post_patch
@@ -247,7 +248,7 @@ def _stack(
         given = canonical.fields(service)
         kept: set[str] = set()
         if stack.strategy is Strategy.DECLARE:
-            spec = canonical.full(service)
+            spec = canonical.full(service, given)
         elif not given:
             removed.add(name)
             continue
@@ -369,6 +370,7 @@ def _nested_problem(document: Located[Stack], key: ServiceKey, writer: ServiceKe
     return Problem(document.path, message, pointer(path), document.document.positions.locate(path))
 
 
+@gc_paused
 def resolve(
     manifests: ManifestSet,
     revision: str | None,

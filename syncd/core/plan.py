@@ -19,6 +19,7 @@ from syncd.core.canonical import Spec
 from syncd.core.desired import DesiredService, DesiredStack, DesiredState
 from syncd.core.live import LiveService, LiveStack, LiveState, LiveVolume, ServiceStatus
 from syncd.errors import CycleError, PlanRefused
+from syncd.gcpause import gc_paused
 from syncd.graph import start_order
 from syncd.ids import ServiceKey, StackKey, VolumeKey
 from syncd.manifests.model import Strategy
@@ -322,6 +323,7 @@ def plan_stack(
     )
 
 
+@gc_paused
 def plan(
     desired: DesiredState,
     live: LiveState,

@@ -14,6 +14,7 @@ from pathlib import PurePath
 from typing import Any
 
 from syncd.errors import Problem, Severity, scrub_problem
+from syncd.gcpause import gc_paused
 from syncd.manifests.checks import check, secret_sources
 from syncd.manifests.compose.files import (
     compose_folders,
@@ -78,6 +79,7 @@ def _parse(document: Document, env: Mapping[str, str]) -> tuple[Located[Any] | N
         return None, [Problem(document.path, message, "", document.positions.locate(()))]
 
 
+@gc_paused
 def read_manifests(
     files: Sequence[Any],
     env: Mapping[str, str],

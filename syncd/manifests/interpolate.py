@@ -126,10 +126,24 @@ def _walk(
             out.values.update([text, *taken])
         return text
     if isinstance(data, dict):
-        return {k: _walk(v, env, (*path, k), out, flavour) for k, v in data.items()}
+        return {
+            k: _walk(v, env, (*path, k), out, flavour) if _holds_text(v) else v
+            for k, v in data.items()
+        }
     if isinstance(data, list):
-        return [_walk(v, env, (*path, i), out, flavour) for i, v in enumerate(data)]
+        return [
+            _walk(v, env, (*path, i), out, flavour) if _holds_text(v) else v
+            for i, v in enumerate(data)
+        ]
     return data
+
+
+def _holds_text(value: Any) -> bool:
+    """Whether `value` may hold a `$` to replace (a scalar without one stays as it is, and
+    needs no path built for it: most values of a file have none)."""
+    if isinstance(value, str):
+        return "$" in value
+    return isinstance(value, dict | list)
 
 
 def _string(

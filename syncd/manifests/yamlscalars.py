@@ -166,6 +166,12 @@ def _tag(event: Any, schema: Schema) -> str:
 
 def scalar(event: Any, schema: Schema) -> tuple[Any, str]:
     """The value of a scalar event and its resolved tag, or `YamlFatal` at the scalar."""
+    text: str = event.value
+    if event.tag is None and schema is Schema.COMPOSE and "\x00" not in text:
+        # the usual case, without the general path's calls: an untagged scalar that is text
+        tag = _resolve12(text) if event.implicit[0] else STR
+        if tag in (STR, MERGE):
+            return text, tag
     tag = _tag(event, schema)
     if "\x00" in event.value:
         raise YamlFatal(

@@ -14,13 +14,13 @@ but not part of the stack. Pure: no I/O (the revision's files come as a mapping)
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
-from syncd.errors import Problem, Severity
+from syncd.errors import Position, Problem, Severity
 from syncd.graph import find_cycle
 from syncd.manifests.compose import configs, keys
 from syncd.manifests.compose.context import (
@@ -42,7 +42,7 @@ from syncd.manifests.compose.volumes import read_declared
 from syncd.manifests.interpolate import Flavour, interpolate
 from syncd.manifests.model import Stack
 from syncd.manifests.parse import Located, suggest
-from syncd.manifests.yamlsafe import Document, Path, Positions
+from syncd.manifests.yamlsafe import Document, Path, PathPart, Positions
 from syncd.policy import BUILTIN, Policy
 from syncd.secretpolicy import is_own
 from syncd.settings import DEFAULT_LIMITS, Limits
@@ -193,14 +193,27 @@ def _source_origins(data: Mapping[str, Mapping[str, Any]]) -> dict[Path, Path]:
     return origins
 
 
-def _positions(origins: Mapping[Path, Path], ctx: Context) -> Positions:
+class _Mapped(Positions):
     """Where each path of the native data was written in the Compose file: problems found
-    later in the native stack (cross-document checks) point at the Compose lines."""
-    positions = Positions()
-    for native, compose in origins.items():
-        positions.values[native] = ctx.position(compose)
-        positions.keys[native] = ctx.position(compose, key=True)
-    return positions
+    later in the native stack (cross-document checks) point at the Compose lines. Looked up
+    when a problem asks (a stack has tens of thousands of paths, and most are never asked)."""
+
+    def __init__(self, origins: Mapping[Path, Path], compose: Positions) -> None:
+        super().__init__()
+        self.origins = origins
+        self.compose = compose
+
+    def locate(self, path: Sequence[PathPart], *, key: bool = False) -> Position:
+        parts = tuple(path)
+        if key and parts in self.origins:
+            return self.compose.locate(self.origins[parts], key=True)
+        while parts and parts not in self.origins:
+            parts = parts[:-1]
+        return self.compose.locate(self.origins.get(parts, ()))
+
+
+def _positions(origins: Mapping[Path, Path], ctx: Context) -> Positions:
+    return _Mapped(origins, ctx.positions)
 
 
 def _expand(

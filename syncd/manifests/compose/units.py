@@ -30,7 +30,8 @@ def parse_bytes(value: object) -> int | str:
             f"{clip(str(value))!r} is not a byte value: use <amount><unit> with unit b, k, m, g, "
             "t or p (optionally followed by 'b'), e.g. '256m' or '1gb'"
         )
-    amount = int(Fraction(match[1]) * 1024 ** _POWER[match[2].lower()])
+    number, scale = match[1], 1024 ** _POWER[match[2].lower()]
+    amount = int(number) * scale if number.isdigit() else int(Fraction(number) * scale)
     if amount > MAX_BYTES:
         return f"{clip(text)!r} is too large: Docker takes at most {MAX_BYTES} bytes"
     return amount
