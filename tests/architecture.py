@@ -57,6 +57,9 @@ ROOT_LEAVES: Mapping[str, Layer] = {
     "graph": Layer(0, "service dependency graphs: start order, one cycle to name", pure=True),
     "policy": Layer(0, "the operator's policy: what a manifest may ask of the host", pure=True),
     "policyvalues": Layer(0, "the policy's values: names, paths, addresses, checked", pure=True),
+    "composepaths": Layer(
+        0, "which files are Compose files, which folders Compose projects", pure=True
+    ),
     "gcpause": Layer(0, "the cyclic garbage collector paused while a revision is read", pure=True),
 }
 # Entry points: not imported by syncd's modules, may import anything. `syncd` itself (the root

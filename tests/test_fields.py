@@ -14,17 +14,15 @@ from syncd.manifests.fields import (
     PortSpec,
     Protocol,
     _check_env_name,
-    _check_host,
-    _check_image,
     check_dns_label,
     check_no_nul,
-    image_registry_host,
     parse_cpus,
     parse_duration,
     parse_memory,
     parse_mount,
     parse_port,
 )
+from syncd.manifests.images import _check_host, _check_image, image_registry_host
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from syncd.engine.base import check_login_auth, check_pull_auth
 from syncd.engine.docker import API_VERSION, DockerEngine
 from syncd.errors import CredentialsError, CredentialsHostMismatch, EngineError
 from syncd.ids import RegistryKey
-from syncd.manifests.fields import image_registry_address, image_registry_host, registry_address
+from syncd.manifests.images import image_registry_address, image_registry_host, registry_address
 from tests.conftest import TestRegistry
 from tests.registry_support import recording_registry
 

@@ -7,9 +7,8 @@ import os
 from pathlib import Path
 
 from syncd.manifests import read_manifests
-from syncd.manifests.compose.files import COMPOSE_NAMES as MANIFEST_COMPOSE_NAMES
 from syncd.settings import DEFAULT_LIMITS, Limits
-from syncd.source.reader import COMPOSE_NAMES, Snapshot, read_directory, read_revision
+from syncd.source.reader import Snapshot, read_directory, read_revision
 from tests.gitrepo import GitRepo
 
 COMPOSE = "services:\n  web: {image: busybox:1.36}\n"
@@ -74,10 +73,6 @@ def test_a_symlink_out_of_the_repository_is_refused(tmp_path: Path) -> None:
         assert sorted(p.path for p in snap.problems) == ["absolute.conf", "relative.conf"]
         assert all("outside the repository" in p.message for p in snap.problems)
         assert all(p.position is not None and p.position.line == 1 for p in snap.problems)
-
-
-def test_the_compose_names_agree() -> None:
-    assert COMPOSE_NAMES == MANIFEST_COMPOSE_NAMES
 
 
 def test_a_compose_stack_reads_its_dotenv_and_env_files_from_the_revision(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from syncd.api.paging import NOT_FOUND, invalid, not_found
 from syncd.api.wiring import Wiring
 from syncd.daemon.tasks import Task
 from syncd.errors import CredentialsHostMismatch, OperationRefused, SyncdError, UnknownRegistry
-from syncd.manifests.fields import ImageRef, RegistryHost
+from syncd.manifests.images import ImageRef, RegistryHost
 
 if TYPE_CHECKING:
     TaskName = str

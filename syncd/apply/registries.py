@@ -12,7 +12,7 @@ from syncd import taint
 from syncd.core.desired import DesiredRegistry
 from syncd.errors import CredentialsError, CredentialsHostMismatch, SecretFileError
 from syncd.ids import RegistryKey
-from syncd.manifests.fields import image_registry_address, registry_address
+from syncd.manifests.images import image_registry_address, registry_address
 from syncd.operatorenv import read_secret_file
 from syncd.secretpolicy import is_own
 

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from syncd.core import canonical, stackpatch
 from syncd.core.canonical import Spec, escape
+from syncd.core.nesting import nested_files
 from syncd.core.options import files
 from syncd.core.options import network as network_options
 from syncd.errors import (
@@ -31,7 +32,6 @@ from syncd.gcpause import gc_paused
 from syncd.ids import RegistryKey, ServiceKey, StackKey, VolumeKey
 from syncd.manifests import ManifestSet
 from syncd.manifests.checks import check_post_patch
-from syncd.manifests.fields import MountKind, parse_mount
 from syncd.manifests.model import Registry, Service, Stack, StackPatch, Strategy
 from syncd.manifests.parse import Located
 from syncd.manifests.policycheck import patched_problems
@@ -317,59 +317,6 @@ class _Last:
     secrets: Mapping[ServiceKey, frozenset[str]]
 
 
-def _nested_files(
-    stacks: Mapping[StackKey, DesiredStack], located: Mapping[StackKey, Located[Stack]]
-) -> list[Problem]:
-    """A project-files mount inside another service's *writable* project-files mount is refused:
-    that container could replace the folder by a symlink (`ln -s / folder`), and Docker follows
-    it when it mounts the folder again (a restart), handing the host's root to the first. The
-    check runs on the resolved specs of the whole project (overlays and kept fields included),
-    in time linear in the length of the paths (a trie of folder names per project)."""
-    tries: dict[str, dict[str, Any]] = {}  # project -> folder name -> ...; _WRITER marks a mount
-    mounts: list[tuple[ServiceKey, list[str]]] = []
-    for stack in stacks.values():
-        for service in stack.services.values():
-            for raw in service.spec.get("volumes") or []:
-                if not isinstance(raw, str):
-                    continue  # a long form: never a project-files folder
-                try:
-                    mount = parse_mount(raw)
-                except ValueError:  # canonical texts always parse; a stored one may not
-                    continue
-                if mount.kind is not MountKind.PROJECT_FILES:
-                    continue
-                names = [n for n in mount.source.split("/") if n not in ("", ".")]
-                mounts.append((service.key, names))
-                if not mount.read_only:
-                    node = tries.setdefault(service.key.project, {})
-                    for name in names:
-                        node = node.setdefault(name, {})
-                    node.setdefault(_WRITER, service.key)
-    problems: list[Problem] = []
-    for key, names in mounts:
-        node = tries.get(key.project, {})
-        for name in names:
-            writer = node.get(_WRITER)
-            if writer is not None:
-                problems.append(_nested_problem(located[key.stack_key], key, writer))
-                break
-            node = node.get(name, {})
-    return list({(p.path, p.pointer): p for p in problems}.values())
-
-
-_WRITER = ""  # never a folder name (empty names are dropped)
-
-
-def _nested_problem(document: Located[Stack], key: ServiceKey, writer: ServiceKey) -> Problem:
-    path: Path = ("services", key.name, "volumes")
-    message = (  # names services only: a path may come from the environment
-        f"service {key} mounts a project-files folder inside the writable project-files mount "
-        f"of {writer}, which could replace it by a symlink leading out of the project's file "
-        "area; mount the outer folder read-only (':ro'), or use folders side by side"
-    )
-    return Problem(document.path, message, pointer(path), document.document.positions.locate(path))
-
-
 @gc_paused
 def resolve(
     manifests: ManifestSet,
@@ -410,7 +357,8 @@ def resolve(
         )
         for located, secrets in patched
     }
-    problems += _nested_files(stacks, {located.manifest.key: located for located, _ in patched})
+    specs = ((s.key, s.spec) for stack in stacks.values() for s in stack.services.values())
+    problems += nested_files(specs, {located.manifest.key: located for located, _ in patched})
     if problems:
         values = manifests.secret_values()
         raise ManifestError([scrub_problem(p, values) for p in problems])

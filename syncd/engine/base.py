@@ -18,7 +18,8 @@ from typing import Any
 
 from syncd.errors import CredentialsHostMismatch, EngineError
 from syncd.ids import ServiceKey, StackKey, VolumeKey
-from syncd.manifests.fields import DNS_LABEL, HOST, image_registry_address, registry_address
+from syncd.manifests.fields import DNS_LABEL
+from syncd.manifests.images import HOST, image_registry_address, registry_address
 from syncd.manifests.model import RestartPolicy
 
 LABEL_PREFIX = "syncd."

@@ -13,16 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
+from syncd.composepaths import compose_folders, in_compose_folder, is_compose
 from syncd.errors import Problem, Severity, scrub_problem
 from syncd.gcpause import gc_paused
 from syncd.manifests.checks import check, secret_sources
-from syncd.manifests.compose.files import (
-    compose_folders,
-    has_kind,
-    in_compose_folder,
-    is_compose,
-    read_compose,
-)
+from syncd.manifests.compose.files import has_kind, read_compose
 from syncd.manifests.model import Registry, Stack, StackPatch
 from syncd.manifests.parse import Located, parse_document
 from syncd.manifests.policycheck import converted_problems, stack_problems

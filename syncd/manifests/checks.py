@@ -12,14 +12,8 @@ from typing import Any
 from syncd.errors import Problem, Severity
 from syncd.graph import find_cycle
 from syncd.ids import StackKey
-from syncd.manifests.fields import (
-    DOCKER_HUB,
-    MountKind,
-    clean_mountpoint,
-    image_registry_host,
-    parse_port,
-    registry_address,
-)
+from syncd.manifests.fields import MountKind, clean_mountpoint, parse_port
+from syncd.manifests.images import DOCKER_HUB, image_registry_host, registry_address
 from syncd.manifests.model import (
     MAX_PATCH_OPS,
     Dependency,

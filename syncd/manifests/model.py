@@ -20,14 +20,13 @@ from syncd.manifests.fields import (
     DurationString,
     EnvName,
     EnvValue,
-    ImageRef,
     MemberName,
     MemoryString,
     MountString,
     Name,
     PortString,
-    RegistryHost,
 )
+from syncd.manifests.images import ImageRef, RegistryHost
 from syncd.manifests.options import (
     MAX_HEALTH_RETRIES,
     DeployLifecycleFields,

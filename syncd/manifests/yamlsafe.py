@@ -130,10 +130,9 @@ class _Builder:
             return (*top.path, top.pending_key)
         return (*top.path, len(top.container))
 
-    def feed(self, event: Any) -> None:
-        handler = self._dispatch.get(type(event))
-        if handler is not None:  # stream start and end carry nothing
-            handler(event)
+    def handlers(self) -> dict[type, Any]:
+        """What to call for each type of event (the loader's loop calls them directly)."""
+        return self._dispatch
 
     def _document_start(self, event: Any) -> None:
         if len(self.documents) >= self.limits.max_documents:
@@ -315,9 +314,11 @@ def load(
     builder = _Builder(path, limits, schema)
     parser = _Parser(text)
     try:
-        feed, get_event = builder.feed, parser.get_event
+        handlers, get_event = builder.handlers(), parser.get_event
         while (event := get_event()) is not None:
-            feed(event)
+            handler = handlers.get(type(event))
+            if handler is not None:  # stream start and end carry nothing
+                handler(event)
     except _Fatal as err:
         return [], [*builder.problems, Problem(path, err.message, "", err.position)]
     except yaml.reader.ReaderError as err:

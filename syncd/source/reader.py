@@ -17,7 +17,7 @@ import errno
 import os
 import posixpath
 import stat
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,15 +25,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # imported where used: `apply` on a plain directory never loads GitPython
     import git
 
+from syncd.composepaths import compose_folders, in_compose_folder
 from syncd.errors import Position, Problem, Severity, SourceError
 from syncd.settings import DEFAULT_LIMITS, Limits
 from syncd.source.gitargs import check_revision
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
-# as `syncd.manifests.compose.files.COMPOSE_NAMES` (a test holds them equal)
-COMPOSE_NAMES = frozenset(
-    {"compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"}
-)
 _SYMLINK_MODE = 0o120000
 _MAX_LINK_HOPS = 8
 _MAX_LINK_BYTES = 4096  # PATH_MAX: a longer symlink target is not a path
@@ -64,21 +61,6 @@ def _selected(path: str, roots: Sequence[str]) -> bool:
     return _in_roots(path, roots)
 
 
-def compose_folders(paths: Iterable[str]) -> frozenset[str]:
-    """The folders (relative paths, "" for the top) that hold a Compose file."""
-    return frozenset(posixpath.dirname(p) for p in paths if posixpath.basename(p) in COMPOSE_NAMES)
-
-
-def _in_folders(path: str, folders: Collection[str]) -> bool:
-    folder = posixpath.dirname(path)
-    while True:
-        if folder in folders:
-            return True
-        if not folder:
-            return False
-        folder = posixpath.dirname(folder)
-
-
 class _DataFiles:
     """Which files of Compose folders that are not manifests are read (data for the services:
     `.env`, env files, bind sources, configs and secrets), within `Limits.max_data_bytes` and
@@ -98,7 +80,7 @@ class _DataFiles:
             return False
         if any(part.startswith(".") for part in path.split("/")[:-1]):
             return False
-        return _in_roots(path, self.roots) and _in_folders(path, self.folders)
+        return _in_roots(path, self.roots) and in_compose_folder(path, self.folders)
 
     def take(self, path: str, size: int) -> Problem | None:
         """None if the file fits in what is left, else the problem (reported once)."""
