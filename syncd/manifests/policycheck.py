@@ -17,7 +17,8 @@ from typing import Any
 from syncd.errors import Problem
 from syncd.manifests.model import Stack, StackPatch
 from syncd.manifests.parse import Located
-from syncd.manifests.policyguard import Finding, compose_findings
+from syncd.manifests.policyguard import compose_findings
+from syncd.manifests.policytop import Finding
 from syncd.manifests.yamlsafe import Path
 from syncd.policy import Policy
 

@@ -14,19 +14,29 @@ Shapes the model would refuse are skipped here: the model reports them. Pure: no
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic.alias_generators import to_camel
 
 from syncd.errors import Problem
+from syncd.manifests.keyprobe import keys_read, may_find
 from syncd.manifests.policylimits import ulimit_refusals
-from syncd.manifests.policynet import check_external_network, ipam_refusals
+from syncd.manifests.policytop import (
+    Finding,
+    any_path,
+    file_source_findings,
+    host_file,
+    include_findings,
+    indexed,
+    network_findings,
+    volume_findings,
+)
 from syncd.manifests.portguard import port_findings
 from syncd.manifests.yamlsafe import Document, Path, pointer
 from syncd.policy import (
-    ANY_PATH,
+    BUILTIN,
     Allowed,
     PolicyKey,
     Refusal,
@@ -38,7 +48,6 @@ from syncd.policy import (
     check_security_opt,
     check_sysctl,
     clip,
-    path_allowed,
 )
 
 DOCKER_SOCKET = "/var/run/docker.sock"
@@ -47,23 +56,12 @@ NAMESPACE_KEYS = {
     "network_mode": "network_mode", "net": "network_mode", "pid": "pid", "ipc": "ipc",
     "uts": "uts", "userns_mode": "userns_mode", "cgroup": "cgroup",
 }  # fmt: skip
-# Bridge network options that stay inside the network (the rest name host interfaces, routing):
-# the MTU, and whether the bridge's own containers may talk to each other.
-SAFE_NETWORK_OPTIONS = frozenset(
-    {"com.docker.network.driver.mtu", "com.docker.network.bridge.enable_icc"}
-)
 # `blkio_config` entries that name a host block device by its path.
 BLKIO_DEVICE_KEYS = (
     "weight_device", "device_read_bps", "device_write_bps", "device_read_iops", "device_write_iops",
 )  # fmt: skip
 # Keys naming a file syncd itself would read: an absolute one is a host path.
 FILE_KEYS = ("env_file", "label_file")
-
-
-@dataclass(frozen=True)
-class Finding:
-    path: Path
-    refusal: Refusal
 
 
 @dataclass(frozen=True)
@@ -86,26 +84,6 @@ def _get(svc: _Spelled, key: str) -> tuple[str, Any]:
     return spelling, svc.mapping.get(spelling)
 
 
-def _any_path(allowed: Allowed, what: str) -> Refusal | None:
-    """Something that may reach any host path: allowed only with `hostPaths: ["/"]`."""
-    if path_allowed(allowed.host_paths, ANY_PATH):
-        return None
-    return allowed.refuse(what, PolicyKey.HOST_PATHS, repr(ANY_PATH))
-
-
-def _host_file(allowed: Allowed, value: Any) -> Refusal | None:
-    """A file or folder source: relative ones stay in the repo (the Compose reader keeps them
-    there); `~` is the host's home folder; an absolute one is a host path."""
-    if not isinstance(value, str):
-        return None
-    if value.startswith("~"):
-        what = f"host path {clip(value, 120)!r} is in a home folder on the host: write it as /a/b"
-        return allowed.refuse(what, None)
-    if value.startswith("/"):
-        return check_bind(allowed, value)
-    return None
-
-
 def compose_findings(allowed: Allowed, data: Any, *, project_files: bool = False) -> list[Finding]:
     """Every refused value of one Compose file (or, with `project_files`, native Stack)."""
     if not isinstance(data, Mapping):
@@ -121,7 +99,7 @@ def compose_findings(allowed: Allowed, data: Any, *, project_files: bool = False
     ):
         for name, entry in _entries(data, section):
             found += check(allowed, entry, (section, name))
-    found += _include_findings(allowed, data.get("include"))
+    found += include_findings(allowed, data.get("include"))
     return found
 
 
@@ -157,24 +135,24 @@ def _spellings(service: Mapping[str, Any]) -> tuple[bool, ...]:
 def _service(
     allowed: Allowed, svc: _Spelled, project_files: bool
 ) -> Iterator[tuple[Path, Refusal]]:
+    for walk, keys in _walks(svc.camel, project_files):
+        if may_find(keys, svc.mapping):  # most services set few of the keys a walk reads
+            yield from walk(allowed, svc, project_files)
+
+
+def _flags(allowed: Allowed, svc: _Spelled, _: bool) -> Iterator[tuple[Path, Refusal]]:
     key, value = _get(svc, "privileged")
     if value not in (None, False):
         yield from _one((key,), check_flag(allowed, PolicyKey.PRIVILEGED, True, "privileged"))
     key, value = _get(svc, "cap_add")
-    for index, cap in _items(value):
+    for index, cap in indexed(value):
         yield from _one((key, index), check_capabilities(allowed, [str(cap)]))
     key, value = _get(svc, "security_opt")
-    for index, option in _items(value):
+    for index, option in indexed(value):
         yield from _one((key, index), check_security_opt(allowed, [str(option)]))
-    yield from _devices(allowed, svc)
-    yield from _namespaces(allowed, svc)
-    yield from _mounts(allowed, svc, project_files)
-    yield from _logging(allowed, svc)
-    yield from _kernel(allowed, svc)
-    yield from port_findings(allowed, svc.mapping, svc.camel)
     for name in ("post_start", "pre_stop"):
         key, hooks = _get(svc, name)
-        for index, hook in _items(hooks):
+        for index, hook in indexed(hooks):
             if isinstance(hook, Mapping) and hook.get("privileged") not in (None, False):
                 what = f"{name} hook with privileged"
                 refusal = check_flag(allowed, PolicyKey.PRIVILEGED, True, what)
@@ -194,11 +172,7 @@ def _one(at: Path, refusal: Refusal | None) -> Iterator[tuple[Path, Refusal]]:
         yield at, refusal
 
 
-def _items(value: Any) -> list[tuple[int, Any]]:
-    return list(enumerate(value)) if isinstance(value, list | tuple) else []
-
-
-def _devices(allowed: Allowed, svc: _Spelled) -> Iterator[tuple[Path, Refusal]]:
+def _devices(allowed: Allowed, svc: _Spelled, _: bool) -> Iterator[tuple[Path, Refusal]]:
     for name in ("devices", "device_cgroup_rules", "gpus"):
         key, value = _get(svc, name)
         if value:
@@ -223,7 +197,7 @@ def _devices(allowed: Allowed, svc: _Spelled) -> Iterator[tuple[Path, Refusal]]:
         yield from _one((key,), check_flag(allowed, PolicyKey.PRIVILEGED, True, what))
 
 
-def _namespaces(allowed: Allowed, svc: _Spelled) -> Iterator[tuple[Path, Refusal]]:
+def _namespaces(allowed: Allowed, svc: _Spelled, _: bool) -> Iterator[tuple[Path, Refusal]]:
     for name, namespace in NAMESPACE_KEYS.items():
         key, value = _get(svc, name)
         if value is not None:
@@ -236,25 +210,25 @@ def _namespaces(allowed: Allowed, svc: _Spelled) -> Iterator[tuple[Path, Refusal
 
 def _mounts(allowed: Allowed, svc: _Spelled, project_files: bool) -> Iterator[tuple[Path, Refusal]]:
     key, volumes = _get(svc, "volumes")
-    for index, volume in _items(volumes):
+    for index, volume in indexed(volumes):
         if isinstance(volume, str):
             parts = volume.split(":")
             if project_files and parts[0].startswith("/"):
                 continue  # the native kind's project files: `checks` keeps them inside
             if len(parts) > 1:
-                yield from _one((key, index), _host_file(allowed, parts[0]))
+                yield from _one((key, index), host_file(allowed, parts[0]))
         elif isinstance(volume, Mapping):
             # A bind's source; any other type's named a host path is refused all the same.
-            yield from _one((key, index, "source"), _host_file(allowed, volume.get("source")))
+            yield from _one((key, index, "source"), host_file(allowed, volume.get("source")))
     key, sources = _get(svc, "volumes_from")
-    for index, source in _items(sources):
+    for index, source in indexed(sources):
         if isinstance(source, str) and source.startswith("container:"):
             what = f"volumes_from {clip(source)!r} (another container's mounts may be any path)"
-            yield from _one((key, index), _any_path(allowed, what))
+            yield from _one((key, index), any_path(allowed, what))
     key, value = _get(svc, "volume_driver")
     if value not in (None, "", "local"):
         what = f"volume_driver {clip(str(value))!r} (a volume plugin may mount any host path)"
-        yield from _one((key,), _any_path(allowed, what))
+        yield from _one((key,), any_path(allowed, what))
     key, value = _get(svc, "use_api_socket")
     if value not in (None, False):
         yield from _one((key,), check_bind(allowed, DOCKER_SOCKET))
@@ -264,13 +238,13 @@ def _mounts(allowed: Allowed, svc: _Spelled, project_files: bool) -> Iterator[tu
         for index, entry in enumerate(entries):
             path = entry.get("path") if isinstance(entry, Mapping) else entry
             at = (key, index) if isinstance(value, list) else (key,)
-            yield from _one(at, _host_file(allowed, path))
+            yield from _one(at, host_file(allowed, path))
     key, extends = _get(svc, "extends")
     if isinstance(extends, Mapping):
-        yield from _one((key, "file"), _host_file(allowed, extends.get("file")))
+        yield from _one((key, "file"), host_file(allowed, extends.get("file")))
 
 
-def _logging(allowed: Allowed, svc: _Spelled) -> Iterator[tuple[Path, Refusal]]:
+def _logging(allowed: Allowed, svc: _Spelled, _: bool) -> Iterator[tuple[Path, Refusal]]:
     key, logging = _get(svc, "logging")
     if isinstance(logging, Mapping) and logging.get("driver") is not None:
         yield from _one((key, "driver"), check_logging(allowed, str(logging["driver"])))
@@ -279,14 +253,14 @@ def _logging(allowed: Allowed, svc: _Spelled) -> Iterator[tuple[Path, Refusal]]:
         yield from _one((key,), check_logging(allowed, str(driver)))
 
 
-def _kernel(allowed: Allowed, svc: _Spelled) -> Iterator[tuple[Path, Refusal]]:
+def _kernel(allowed: Allowed, svc: _Spelled, _: bool) -> Iterator[tuple[Path, Refusal]]:
     host_network = _get(svc, "network_mode")[1] == "host"
     key, sysctls = _get(svc, "sysctls")
     if isinstance(sysctls, Mapping):
         for name in sysctls:
             refusal = check_sysctl(allowed, str(name), host_network=host_network)
             yield from _one((key, name), refusal)
-    for index, entry in _items(sysctls):
+    for index, entry in indexed(sysctls):
         name = str(entry).split("=", 1)[0].strip()
         yield from _one((key, index), check_sysctl(allowed, name, host_network=host_network))
     key, value = _get(svc, "ulimits")
@@ -316,85 +290,32 @@ def _memory_limit(svc: _Spelled) -> bool:
     return isinstance(limits, Mapping) and limits.get("memory") is not None
 
 
-def volume_findings(allowed: Allowed, volume: Mapping[str, Any], at: Path) -> list[Finding]:
-    """A top-level volume: the `local` driver with `o: bind` (or a `device` path) mounts a host
-    path; other `driver_opts` make the host kernel mount something; another driver is a plugin."""
-    found: list[Finding] = []
-    driver = volume.get("driver")
-    if driver not in (None, "local"):
-        what = f"volume driver {clip(str(driver))!r} (a volume plugin may mount any host path)"
-        found += _found((*at, "driver"), _any_path(allowed, what))
-    for spelling in ("driver_opts", "driverOpts"):
-        found += _volume_options(allowed, volume.get(spelling), (*at, spelling))
-    return found
-
-
-def _volume_options(allowed: Allowed, opts: Any, at: Path) -> list[Finding]:
-    if not isinstance(opts, Mapping) or not opts:
-        return []
-    options = {o.strip().split("=")[0] for o in str(opts.get("o", "")).split(",")}
-    device = opts.get("device")
-    if options & {"bind", "rbind"} or (isinstance(device, str) and device.startswith("/")):
-        return _found((*at, "device"), check_bind(allowed, str(device)))
-    if opts.get("type") != "tmpfs":
-        what = f"a volume of type {clip(str(opts.get('type')))!r} mounted by the host's kernel"
-        return _found(at, _any_path(allowed, what))
-    return []
-
-
-def network_findings(allowed: Allowed, network: Mapping[str, Any], at: Path) -> list[Finding]:
-    """A top-level network: the host's own network (an external network named `host`), another
-    driver than `bridge` (host, macvlan, ipvlan on a host interface, a plugin), or bridge
-    options that reach into the host's network (an existing bridge, routed mode, no NAT), or
-    ipam addresses outside the private ranges (`policynet`)."""
-    driver = network.get("driver")
-    external = network.get("external")
-    name = network.get("name", at[-1])
-    if isinstance(external, Mapping):  # Compose's legacy `external: {name: …}`
-        name = external.get("name", name)
-    flag = PolicyKey.HOST_NAMESPACES
-    if external and name == "host":
-        what = f"network {clip(str(at[-1]))!r} (the host's own network)"
-        return _found(at, check_flag(allowed, flag, True, what))
-    if external:  # another tenant's or the host's containers may be on it
-        return _found(at, check_external_network(allowed, str(name)))
-    if driver not in (None, "bridge"):
-        what = f"network {clip(str(at[-1]))!r} with driver {clip(str(driver))!r}"
-        return _found((*at, "driver"), check_flag(allowed, flag, True, what))
-    for spelling in ("driver_opts", "driverOpts"):
-        opts = network.get(spelling)
-        for option in opts if isinstance(opts, Mapping) else ():
-            if option not in SAFE_NETWORK_OPTIONS:
-                what = f"network option {clip(str(option))!r} (it changes the host's network)"
-                return _found((*at, spelling, option), check_flag(allowed, flag, True, what))
-    return [Finding((*at, *where), refusal) for where, refusal in ipam_refusals(allowed, network)]
-
-
-def file_source_findings(allowed: Allowed, entry: Mapping[str, Any], at: Path) -> list[Finding]:
-    """A top-level config or secret: an absolute `file:` is read from the host."""
-    return _found((*at, "file"), _host_file(allowed, entry.get("file")))
-
-
-def _include_findings(allowed: Allowed, include: Any) -> list[Finding]:
-    found: list[Finding] = []
-    for index, entry in _items(include):
-        paths = entry.get("path") if isinstance(entry, Mapping) else entry
-        listed = paths if isinstance(paths, list) else [paths]
-        for inner, path in enumerate(listed):
-            at: Path = ("include", index)
-            if isinstance(entry, Mapping):
-                at = (*at, "path", inner) if isinstance(paths, list) else (*at, "path")
-            found += _found(at, _host_file(allowed, path))
-    return found
-
-
-def _found(at: Path, refusal: Refusal | None) -> list[Finding]:
-    return [] if refusal is None else [Finding(at, refusal)]
-
-
 def problems(document: Document, findings: list[Finding]) -> list[Problem]:
     """The findings placed in `document` (for messages that quote no tainted value)."""
     return [
         Problem(document.path, str(f.refusal), pointer(f.path), document.positions.locate(f.path))
         for f in findings
     ]
+
+
+def _ports(allowed: Allowed, svc: _Spelled, _: bool) -> Iterator[tuple[Path, Refusal]]:
+    return port_findings(allowed, svc.mapping, svc.camel)
+
+
+_Walk = Callable[[Allowed, _Spelled, bool], Iterator[tuple[Path, Refusal]]]
+_WALKS: tuple[_Walk, ...] = (_flags, _devices, _namespaces, _mounts, _logging, _kernel, _ports)
+
+
+@functools.cache
+def _walks(camel: bool, project_files: bool) -> tuple[tuple[_Walk, frozenset[str] | None], ...]:
+    """Each walk with the keys it reads in this spelling (`keyprobe`): skipped without them."""
+    return tuple((w, _keys(w, camel, project_files)) for w in _WALKS)
+
+
+def _keys(walk: _Walk, camel: bool, project_files: bool) -> frozenset[str] | None:
+    probe = BUILTIN.allowed("")
+
+    def check(mapping: Mapping[str, Any]) -> list[Any]:
+        return list(walk(probe, _Spelled(mapping, camel), project_files))
+
+    return keys_read(check)
