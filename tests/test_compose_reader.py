@@ -444,7 +444,7 @@ def _security_value(key: str, value: Any) -> Any:
 
 SECURITY_KEYS = (
     "cap_add", "cap_drop", "privileged", "devices", "logging", "ulimits", "sysctls", "tmpfs",
-    "shm_size", "pids_limit", "read_only", "memswap_limit", "cpu_shares",
+    "shm_size", "pids_limit", "read_only", "memswap_limit", "cpu_shares", "pid", "ipc",
 )  # fmt: skip
 
 

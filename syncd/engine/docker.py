@@ -314,6 +314,7 @@ class DockerEngine(Engine):
             mem_limit=request.memory,
             network_mode=mode or (first.name if first else "none"),
             **dockeropts.host_kwargs(request.options),
+            **dockeropts.security.shared_modes(self.names, key, request.options),
         )
         probe = request.healthcheck
         healthcheck = (

@@ -26,6 +26,8 @@ DEFAULTS: dict[str, Any] = {
     "deviceCgroupRules": [],
     "pid": "",
     "ipc": "",
+    "pidPeer": None,  # `pid: service:x`: a digest of x's spec (`core.options.network.peers`)
+    "ipcPeer": None,  # `ipc: service:x`: the same
     "uts": "",
     "usernsMode": "",
     "cgroup": "",

@@ -28,6 +28,7 @@ from syncd.manifests.compose.networking import read_networking
 from syncd.manifests.compose.ports import native_ports, read_expose, read_ports
 from syncd.manifests.compose.process import read_process
 from syncd.manifests.compose.security import read_security
+from syncd.manifests.compose.sharing import read_shared
 from syncd.manifests.compose.shell import command_words
 from syncd.manifests.compose.volumes import read_volumes
 from syncd.manifests.fields import check_no_nul
@@ -201,6 +202,7 @@ def convert_service(
 
     # security
     read_security(service, at, ctx, out)
+    read_shared(service, at, ctx, scope, out)  # pid / ipc: service:x
 
     # network
     read_networking(service, at, ctx, scope, out)

