@@ -13,10 +13,11 @@ from syncd.apply.gates import dependencies
 from syncd.core.desired import DesiredState, resolve
 from syncd.core.live import LiveState
 from syncd.core.plan import Action, as_live, plan
+from syncd.core.runspec import container_request
 from syncd.engine.base import Names
 from syncd.engine.dockeropts import host_kwargs
 from syncd.engine.dockeropts import security as security_opts
-from syncd.errors import Severity
+from syncd.errors import ManifestError, Severity
 from syncd.ids import ServiceKey
 from syncd.manifests import read_manifests
 from syncd.policy import BUILTIN, Policy
@@ -203,3 +204,154 @@ def test_the_engine_joins_the_first_replica_of_the_other_service() -> None:
         "ipc_mode": "shareable",
     }
     assert security_opts.shared_modes(names, key, {"pid": "host", "ipc": ""}) == {}
+
+
+# -- a seccomp profile from the repository ---------------------------------------------------
+
+PROFILE = '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "%s"}]}'
+SECCOMP_COMPOSE = """\
+services:
+  web:
+    image: busybox:1.36
+    security_opt:
+      - no-new-privileges
+      - "seccomp={file}"
+"""
+SECCOMP_NATIVE = """\
+kind: Stack
+project: shop
+services:
+  web:
+    image: busybox:1.36
+    securityOpt: [no-new-privileges, "seccomp={file}"]
+"""
+PROFILES = Policy.model_validate(
+    {"default": {"securityOpt": ["seccomp=./profiles/web.json", "seccomp=profiles/web.json"]}}
+)
+
+
+def _seccomp_files(manifest: str, text: str, profile: bytes) -> dict[str, str | bytes]:
+    return {manifest: text, "shop/profiles/web.json": profile}
+
+
+def _read_files(files: dict[str, str | bytes], policy: Policy) -> Any:
+    encoded = [File(p, t.encode() if isinstance(t, str) else t) for p, t in files.items()]
+    return read_manifests(encoded, {}, policy=policy)
+
+
+def _seccomp_state(
+    files: dict[str, str | bytes], revision: str = "r1", live: Any = None
+) -> tuple[DesiredState, list[str]]:
+    manifests = _read_files(files, PROFILES)
+    assert not manifests.errors, [str(p) for p in manifests.errors]
+    state = resolve(manifests, revision, live.last_applied() if live is not None else None)
+    return state, []
+
+
+def _all_errors(files: dict[str, str | bytes], policy: Policy) -> list[str]:
+    """The reader's errors, else those of the desired state (files from the revision)."""
+    manifests = _read_files(files, policy)
+    if manifests.errors:
+        return [str(p) for p in manifests.errors]
+    try:
+        resolve(manifests, "r1", None)
+    except ManifestError as err:
+        return [str(p) for p in err.problems]
+    return []
+
+
+SECCOMP_CASES = [
+    ("shop/compose.yaml", SECCOMP_COMPOSE.format(file="./profiles/web.json"), 6),
+    ("shop/stack.yaml", SECCOMP_NATIVE.format(file="profiles/web.json"), 6),
+]
+
+
+@pytest.mark.parametrize(("manifest", "text", "_line"), SECCOMP_CASES)
+def test_a_seccomp_profile_is_read_from_the_revision(manifest: str, text: str, _line: int) -> None:
+    profile = (PROFILE % "SCMP_ACT_ERRNO").encode()
+    state, _ = _seccomp_state(_seccomp_files(manifest, text, profile))
+    web = _specs(state)["web"]
+    entry = web["seccompProfile"]
+    assert entry["source"] == "shop/profiles/web.json"
+    assert state.files[entry["digest"]].entries == (("", profile),)
+    assert "no-new-privileges=true" in web["securityOpt"]
+
+
+@pytest.mark.parametrize(("manifest", "text", "_line"), SECCOMP_CASES)
+def test_a_changed_profile_recreates_and_the_reason_names_the_file(
+    manifest: str, text: str, _line: int
+) -> None:
+    old = _seccomp_files(manifest, text, (PROFILE % "SCMP_ACT_ERRNO").encode())
+    before, _ = _seccomp_state(old, "old")
+    live = as_live(before)
+    new = _seccomp_files(manifest, text, (PROFILE % "SCMP_ACT_LOG").encode())
+    after, _ = _seccomp_state(new, "new", live)
+    [change] = [c for s in plan(after, live, base="old").stacks for c in s.services]
+    assert change.action is Action.RECREATE
+    assert change.fields == ("seccompProfile (shop/profiles/web.json changed)",)
+    same, _ = _seccomp_state(old, "new", live)
+    [kept] = [c for s in plan(same, live, base="old").stacks for c in s.services]
+    assert kept.action is Action.NONE
+
+
+@pytest.mark.parametrize(("manifest", "text", "line"), SECCOMP_CASES)
+def test_a_profile_file_needs_the_security_opt_policy(manifest: str, text: str, line: int) -> None:
+    files = _seccomp_files(manifest, text, (PROFILE % "SCMP_ACT_ERRNO").encode())
+    found = [str(p) for p in _read_files(files, BUILTIN).errors]
+    assert any(f"{manifest}:{line}:" in e and "securityOpt" in e and "web.json" in e
+               for e in found), found  # fmt: skip
+    assert [str(p) for p in _read_files(files, PROFILES).errors] == []
+
+
+@pytest.mark.parametrize(
+    ("profile", "words"),
+    [
+        (b"not json", "is not JSON"),
+        (b"[1, 2]", "is not a JSON object"),
+        (b"\xff\xfe", "is not JSON (not UTF-8)"),
+        (b"[" * 100_000 + b"]" * 100_000, "is not JSON"),
+        (b'{"x": "' + b"a" * 300_000 + b'"}', "is over 262144 bytes"),
+    ],
+)
+def test_a_profile_that_is_not_a_json_object_is_a_located_error(profile: bytes, words: str) -> None:
+    for manifest, text, line in SECCOMP_CASES:
+        found = _all_errors(_seccomp_files(manifest, text, profile), PROFILES)
+        assert any(
+            f"{manifest}:{line}:" in e and "/services/web/securityOpt/1" in e and words in e
+            for e in found
+        ), found
+
+
+@pytest.mark.parametrize(
+    ("file", "words"),
+    [
+        ("./profiles/missing.json", "is not a file of the revision"),
+        ("../../etc/profile.json", "leaves the repository"),
+        ("/etc/docker/seccomp.json", "names a file on the host"),
+    ],
+)
+def test_a_profile_outside_the_revision_is_refused(file: str, words: str) -> None:
+    text = SECCOMP_COMPOSE.format(file=file)
+    policy = Policy.model_validate({"default": {"securityOpt": ["*"]}})
+    found = _all_errors(_seccomp_files("shop/compose.yaml", text, b"{}"), policy)
+    assert any("shop/compose.yaml:6:" in e and words in e for e in found), found
+
+
+def test_the_engine_gets_the_profiles_json() -> None:
+    profile = PROFILE % "SCMP_ACT_ERRNO"
+    manifest, text_of, _line = SECCOMP_CASES[0]
+    state, _ = _seccomp_state(_seccomp_files(manifest, text_of, profile.encode()))
+    [stack] = state.stacks.values()
+    web = stack.services["web"]
+    seen: list[Any] = []
+
+    def text(entry: Any) -> str:
+        seen.append(entry)
+        return state.files[entry["digest"]].entries[0][1].decode()
+
+    request = container_request(web, instance="t1", revision="r1", files=lambda p, d: d, text=text)
+    assert seen == [web.spec["seccompProfile"]]
+    assert sorted(host_kwargs(request.options)["security_opt"]) == [
+        "no-new-privileges=true",
+        f"seccomp={profile}",
+    ]

@@ -66,3 +66,51 @@ def test_pid_and_ipc_of_another_service(deployment: Deployment) -> None:
     assert _actions(again) == {"db": Action.RECREATE, "app": Action.RECREATE}
     for kind in ("pid", "ipc"):
         assert _namespace(deployment, "app", kind) == _namespace(deployment, "db", kind)
+
+
+SECCOMP = """\
+name: rare
+services:
+  web:
+    image: busybox:1.36
+    command: [sleep, "3600"]
+    security_opt: ["seccomp=./profiles/web.json"]
+"""
+PROFILE = (
+    '{"defaultAction": "SCMP_ACT_ALLOW", '
+    '"syscalls": [{"names": ["mkdir", "mkdirat"], "action": "%s"}]}'
+)
+PROFILE_POLICY = Policy.model_validate(
+    {"default": {"securityOpt": ["seccomp=./profiles/web.json"]}}
+)
+
+
+def _profile(deployment: Deployment, action: str) -> str:
+    text = PROFILE % action
+    (deployment.repo / "rare" / "profiles").mkdir(parents=True, exist_ok=True)
+    (deployment.repo / "rare" / "profiles" / "web.json").write_text(text)
+    return text
+
+
+def test_a_seccomp_profile_from_the_repository(deployment: Deployment) -> None:
+    deployment.policy = PROFILE_POLICY
+    _write(deployment, "compose.yaml", SECCOMP)
+    denying = _profile(deployment, "SCMP_ACT_ERRNO")
+    result = deployment.sync()
+    assert result.ok, (result.errors, [r.detail for r in result.failed])
+    web = deployment.container("web")
+    assert web.attrs["HostConfig"]["SecurityOpt"] == [f"seccomp={denying}"]
+    code, out = deployment.exec("web", "mkdir", "/tmp/blocked")
+    assert code != 0 and "not permitted" in out, out  # the profile is in force
+
+    # the same file, new content: a new container under the new profile
+    allowing = _profile(deployment, "SCMP_ACT_ALLOW")
+    again = deployment.sync()
+    assert again.ok, (again.errors, [r.detail for r in again.failed])
+    [change] = [c for s in again.plan.stacks for c in s.services]
+    assert change.action is Action.RECREATE
+    assert change.fields == ("seccompProfile (rare/profiles/web.json changed)",)
+    web = deployment.container("web")
+    assert web.attrs["HostConfig"]["SecurityOpt"] == [f"seccomp={allowing}"]
+    code, out = deployment.exec("web", "mkdir", "/tmp/allowed")
+    assert code == 0, out

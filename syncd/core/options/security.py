@@ -21,6 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "capAdd": [],
     "capDrop": [],
     "securityOpt": [],
+    "seccompProfile": None,  # `seccomp=<file>`: {source, digest} (`core.options.seccomp`)
     "privileged": False,
     "devices": [],
     "deviceCgroupRules": [],

@@ -214,6 +214,8 @@ def read_security(service: Mapping[str, Any], at: Path, ctx: Context, out: Servi
         camel = to_camel(key)
         out.data[camel] = value
         out.origins[(camel,)] = here
+        if key == "security_opt" and isinstance(value, list):  # a profile file's own line
+            out.origins.update({(camel, i): (*here, i) for i in range(len(value))})
         if ctx.tainted(here):
             out.secrets.add((camel,))
     _fold(service, at, ctx, out)
