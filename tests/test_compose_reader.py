@@ -457,7 +457,16 @@ def check_security(conv: Conversion, name: str, key: str, expected: Any) -> None
     assert spec[to_camel(key)] == _security_value(key, expected)
 
 
+def check_device_requests(conv: Conversion, name: str, _key: str, expected: Any) -> None:
+    """`gpus` and reserved devices: the canonical `deviceRequests` (snake_case in the file)."""
+    service = _service(conv, name)
+    if service is not None:
+        spec = canonical.fields(Service.model_validate(service))
+        assert spec["deviceRequests"] == [{to_camel(k): v for k, v in r.items()} for r in expected]
+
+
 CHECKS = {
+    "device_requests": check_device_requests,
     **dict.fromkeys(PROCESS, check_process),
     **dict.fromkeys(SECURITY_KEYS, check_security),
     "networks": check_networks,

@@ -355,3 +355,141 @@ def test_the_engine_gets_the_profiles_json() -> None:
         "no-new-privileges=true",
         f"seccomp={profile}",
     ]
+
+
+# -- GPU requests ------------------------------------------------------------------------------
+
+GPUS_COMPOSE = """\
+services:
+  train:
+    image: busybox:1.36
+    gpus:
+      - driver: nvidia
+        count: 2
+        capabilities: [utility, compute]
+      - device_ids: ["GPU-3", "1"]
+        options: {virtualization: "false"}
+    deploy:
+      resources:
+        reservations:
+          memory: 64m
+          devices:
+            - capabilities: [gpu]
+              driver: nvidia
+  infer:
+    image: busybox:1.36
+    gpus: all
+"""
+GPUS_NATIVE = """\
+kind: Stack
+project: shop
+services:
+  train:
+    image: busybox:1.36
+    gpus:
+      - {driver: nvidia, count: 2, capabilities: [compute, utility]}
+      - {deviceIds: ["GPU-3", "1"], options: {virtualization: "false"}}
+    deploy:
+      resources:
+        reservations: {memory: 64m, devices: [{capabilities: [gpu], driver: nvidia}]}
+  infer:
+    image: busybox:1.36
+    gpus: all
+"""
+
+
+def _without_gpus(text: str) -> str:
+    start = text.index("    gpus:\n")
+    return text[:start] + text[text.index("    deploy:\n") :]
+
+
+DEVICES = Policy.model_validate({"default": {"devices": True}})
+WANTED_REQUESTS = [
+    {"driver": "nvidia", "count": -1, "deviceIds": [], "capabilities": [["gpu"]], "options": {}},
+    {"driver": "nvidia", "count": 2, "deviceIds": [], "capabilities": [["compute", "gpu",
+     "utility"]], "options": {}},
+    {"driver": "", "count": 0, "deviceIds": ["GPU-3", "1"], "capabilities": [["gpu"]],
+     "options": {"virtualization": "false"}},
+]  # fmt: skip
+
+
+def _gpu_specs(files: dict[str, str]) -> dict[str, dict[str, Any]]:
+    manifests = _read(files, DEVICES)
+    assert not manifests.errors, [str(p) for p in manifests.errors]
+    return _specs(resolve(manifests, "r1", None))
+
+
+@pytest.mark.parametrize(
+    "files", [{"shop/compose.yaml": GPUS_COMPOSE}, {"shop/stack.yaml": GPUS_NATIVE}]
+)
+def test_gpus_and_reserved_devices_in_the_canonical_spec(files: dict[str, str]) -> None:
+    specs = _gpu_specs(files)
+    assert specs["train"]["deviceRequests"] == WANTED_REQUESTS
+    assert specs["train"]["memReservation"] == 64 * 1024**2
+    assert specs["infer"]["deviceRequests"] == [
+        {"driver": "", "count": -1, "deviceIds": [], "capabilities": [["gpu"]], "options": {}}
+    ]
+
+
+def test_compose_and_native_gpus_give_one_config_hash() -> None:
+    compose = _gpu_specs({"shop/compose.yaml": GPUS_COMPOSE})
+    native = _gpu_specs({"shop/stack.yaml": GPUS_NATIVE})
+    assert compose["train"] == native["train"] and compose["infer"] == native["infer"]
+
+
+def test_docker_py_gets_the_device_requests() -> None:
+    from docker.types import HostConfig
+
+    spec = _gpu_specs({"shop/compose.yaml": GPUS_COMPOSE})["train"]
+    kwargs = host_kwargs(spec)
+    config = HostConfig(version="1.41", **kwargs)
+    assert config["DeviceRequests"] == [
+        {"Driver": r["driver"], "Count": r["count"], "DeviceIDs": r["deviceIds"],
+         "Capabilities": r["capabilities"], "Options": r["options"]}
+        for r in WANTED_REQUESTS
+    ]  # fmt: skip
+    assert "device_requests" not in host_kwargs({"deviceRequests": []})
+
+
+@pytest.mark.parametrize(
+    ("files", "line", "where"),
+    [
+        ({"shop/compose.yaml": GPUS_COMPOSE}, 5, "/services/train/gpus"),
+        (
+            {"shop/compose.yaml": _without_gpus(GPUS_COMPOSE)},
+            9,
+            "/services/train/deploy/resources/reservations/devices",
+        ),
+        ({"shop/stack.yaml": GPUS_NATIVE}, 7, "/services/train/gpus"),
+    ],
+)  # fmt: skip
+def test_device_requests_need_the_devices_policy(
+    files: dict[str, str], line: int, where: str
+) -> None:
+    name = next(iter(files))
+    found = [str(p) for p in _read(files, BUILTIN).errors]
+    assert any(f"{name}:{line}:" in e and where in e and "devices" in e for e in found), found
+    assert [str(p) for p in _read(files, DEVICES).errors] == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "where", "words"),
+    [
+        ("[{count: 1, device_ids: ['0']}]", "/services/infer/gpus/0", "exclude each other"),
+        ("[{count: many}]", "/services/infer/gpus/0/count", "gpus:"),
+        ("some", "/services/infer/gpus", "gpus:"),
+    ],
+)
+def test_bad_gpus_are_located_errors(entry: str, where: str, words: str) -> None:
+    text = GPUS_COMPOSE.replace("    gpus: all\n", f"    gpus: {entry}\n")
+    found = [str(p) for p in _read({"shop/compose.yaml": text}, DEVICES).errors]
+    assert any("shop/compose.yaml:19:" in e and where in e and words in e for e in found), found
+
+
+def test_a_reserved_device_names_its_capabilities() -> None:
+    text = GPUS_COMPOSE.replace(
+        "            - capabilities: [gpu]\n              driver", "            - driver"
+    )
+    found = [str(p) for p in _read({"shop/compose.yaml": text}, DEVICES).errors]
+    assert any("/services/train/deploy/resources/reservations/devices/0" in e
+               and "capabilities" in e for e in found), found  # fmt: skip

@@ -8,8 +8,12 @@ from typing import Any
 
 import pytest
 
+from syncd.core.desired import resolve
 from syncd.core.plan import Action
+from syncd.core.runspec import container_request
+from syncd.manifests import read_manifests
 from syncd.policy import Policy
+from syncd.source.reader import read_directory
 from tests.engine_support import Deployment
 
 pytestmark = pytest.mark.docker
@@ -114,3 +118,53 @@ def test_a_seccomp_profile_from_the_repository(deployment: Deployment) -> None:
     assert web.attrs["HostConfig"]["SecurityOpt"] == [f"seccomp={allowing}"]
     code, out = deployment.exec("web", "mkdir", "/tmp/allowed")
     assert code == 0, out
+
+
+GPUS = """\
+name: rare
+services:
+  train:
+    image: busybox:1.36
+    command: [sleep, "3600"]
+    gpus:
+      - driver: nvidia
+        count: 2
+        capabilities: [utility]
+    deploy:
+      resources:
+        reservations:
+          devices:
+            - {capabilities: [gpu, compute], device_ids: ["0"]}
+"""
+
+
+def test_gpu_requests_reach_the_engine(deployment: Deployment) -> None:
+    """This host has no GPU runtime: the container is created (Docker checks device drivers at
+    start) and `docker inspect` shows the requests; starting it fails with the engine's error."""
+    deployment.policy = Policy.model_validate({"default": {"devices": True}})
+    _write(deployment, "compose.yaml", GPUS)
+    snap = read_directory(str(deployment.repo), [])
+    manifests = read_manifests(snap.files, {}, policy=deployment.policy)
+    assert not manifests.errors, [str(p) for p in manifests.errors]
+    [stack] = resolve(manifests, "r1", None).stacks.values()
+    request = container_request(
+        stack.services["train"],
+        instance=deployment.instance,
+        revision="r1",
+        files=lambda project, path: path,
+    )
+    container_id = deployment.engine.create(request)
+    try:
+        found = deployment.client.api.inspect_container(container_id)["HostConfig"]
+        assert found["DeviceRequests"] == [
+            {"Driver": "", "Count": 0, "DeviceIDs": ["0"], "Capabilities": [["compute", "gpu"]],
+             "Options": {}},
+            {"Driver": "nvidia", "Count": 2, "DeviceIDs": [], "Capabilities": [["gpu", "utility"]],
+             "Options": {}},
+        ]  # fmt: skip
+    finally:
+        deployment.engine.remove(container_id)
+    result = deployment.sync()  # the engine refuses to start it: a failed service, no traceback
+    assert not result.ok
+    [failed] = result.failed
+    assert failed.key.name == "train" and "device driver" in failed.detail, failed.detail

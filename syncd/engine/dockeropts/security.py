@@ -107,6 +107,18 @@ def host_kwargs(options: Mapping[str, Any]) -> dict[str, Any]:
             "type": logging.get("driver") or "",
             "config": dict(logging.get("options") or {}),
         }
+    requests = options.get("deviceRequests") or []
+    if requests:
+        out["device_requests"] = [
+            {
+                "driver": r["driver"],
+                "count": r["count"],
+                "device_ids": list(r["deviceIds"]),
+                "capabilities": [list(c) for c in r["capabilities"]],
+                "options": dict(r["options"]),
+            }
+            for r in requests
+        ]
     blkio = options.get("blkioConfig")
     if blkio:
         out.update(_blkio(blkio))

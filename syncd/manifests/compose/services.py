@@ -16,6 +16,7 @@ from syncd.manifests.compose import keys
 from syncd.manifests.compose.configs import read_file_refs
 from syncd.manifests.compose.context import Context, Revision, clip, is_extension, kind_of
 from syncd.manifests.compose.deploy import read_deploy, read_restart_policy
+from syncd.manifests.compose.devicerequests import read_gpus
 from syncd.manifests.compose.environment import read_environment
 from syncd.manifests.compose.lifecycle import (
     check_replicas,
@@ -203,6 +204,7 @@ def convert_service(
     # security
     read_security(service, at, ctx, out)
     read_shared(service, at, ctx, scope, out)  # pid / ipc: service:x
+    read_gpus(service, at, ctx, out)
 
     # network
     read_networking(service, at, ctx, scope, out)

@@ -26,6 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from syncd.manifests.fields import DockerText
 from syncd.manifests.options import securityvalues as v
+from syncd.manifests.options.devicerequests import Gpus
 from syncd.manifests.options.network import MEMBER
 from syncd.manifests.strict import StrictModel
 
@@ -162,6 +163,9 @@ class SecurityFields(StrictModel):
     )
     device_cgroup_rules: Annotated[list[CgroupRule], Field(max_length=_MAX_ITEMS)] | None = Field(
         None, description="e.g. 'c 1:3 mr' (policy: devices)"
+    )
+    gpus: Gpus | None = Field(
+        None, description="all, or [{driver, count, deviceIds, capabilities}] (policy: devices)"
     )
     pid: PidMode | None = Field(
         None, description="host | service:<service of this stack> (policy: hostNamespaces)"
