@@ -194,9 +194,7 @@ def check_environment(conv: Conversion, name: str, _key: str, expected: Any) -> 
 
 
 def _native_port(port: dict[str, Any]) -> str | None:
-    published, ip = port["published"], port["host_ip"]
-    if (published is not None and "-" in published) or port["protocol"] not in ("tcp", "udp"):
-        return None  # a host range to one container port, SCTP: not carried yet
+    published, ip = port["published"], port["host_ip"]  # a host range stays one (issue 13)
     address = "" if ip is None else (f"[{ip}]:" if ":" in ip else f"{ip}:")
     return f"{address}{published or ''}:{port['target']}/{port['protocol']}"
 

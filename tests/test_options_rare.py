@@ -8,13 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from docker.types import HostConfig
 
 from syncd.apply.gates import dependencies
 from syncd.core.desired import DesiredState, resolve
 from syncd.core.live import LiveState
 from syncd.core.plan import Action, as_live, plan
 from syncd.core.runspec import container_request
-from syncd.engine.base import Names
+from syncd.engine.base import Names, Port
+from syncd.engine.docker import _host_port
 from syncd.engine.dockeropts import host_kwargs
 from syncd.engine.dockeropts import security as security_opts
 from syncd.errors import ManifestError, Severity
@@ -438,8 +440,6 @@ def test_compose_and_native_gpus_give_one_config_hash() -> None:
 
 
 def test_docker_py_gets_the_device_requests() -> None:
-    from docker.types import HostConfig
-
     spec = _gpu_specs({"shop/compose.yaml": GPUS_COMPOSE})["train"]
     kwargs = host_kwargs(spec)
     config = HostConfig(version="1.41", **kwargs)
@@ -493,3 +493,95 @@ def test_a_reserved_device_names_its_capabilities() -> None:
     found = [str(p) for p in _read({"shop/compose.yaml": text}, DEVICES).errors]
     assert any("/services/train/deploy/resources/reservations/devices/0" in e
                and "capabilities" in e for e in found), found  # fmt: skip
+
+
+# -- ports: a host port range to one container port, SCTP ------------------------------------
+
+PORTS_COMPOSE = """\
+services:
+  web:
+    image: busybox:1.36
+    ports:
+      - "18000-18010:80"
+      - "127.0.0.1:18020-18030:81/udp"
+      - target: 82
+        published: "18040-18050"
+    deploy: {replicas: 2}
+  api:
+    image: busybox:1.36
+    ports: ["18000-18010:80", "15000:5000/sctp"]
+    expose: ["6000/sctp"]
+"""
+PORTS_NATIVE = """\
+kind: Stack
+project: shop
+services:
+  web:
+    image: busybox:1.36
+    ports: ["18000-18010:80/tcp", "127.0.0.1:18020-18030:81/udp",
+            "18040-18050:82"]
+    deploy: {replicas: 2}
+  api:
+    image: busybox:1.36
+    ports: ["18000-18010:80", "15000:5000/sctp", "6000/sctp"]
+"""
+WANTED_PORTS = ["127.0.0.1:18020-18030:81/udp", "18000-18010:80/tcp", "18040-18050:82/tcp"]
+WANTED_API = ["15000:5000/sctp", "18000-18010:80/tcp", "6000/sctp"]
+
+
+@pytest.mark.parametrize(
+    "files", [{"shop/compose.yaml": PORTS_COMPOSE}, {"shop/stack.yaml": PORTS_NATIVE}]
+)
+def test_host_ranges_and_sctp_in_the_canonical_spec(files: dict[str, str]) -> None:
+    """A range is one binding (Docker picks a free port of it for each container): two
+    replicas and two services may publish one range; SCTP like tcp and udp."""
+    specs = _state(files).stacks
+    [stack] = specs.values()
+    assert stack.services["web"].spec["ports"] == WANTED_PORTS
+    assert stack.services["api"].spec["ports"] == WANTED_API
+
+
+def test_a_fixed_sctp_port_is_still_one_services() -> None:
+    text = PORTS_NATIVE.replace('"18040-18050:82"', '"15000:5000/sctp"').replace(
+        "    deploy: {replicas: 2}\n", ""
+    )
+    found = _errors({"shop/stack.yaml": text})
+    assert any("host port 15000/sctp is already published" in e for e in found), found
+
+
+@pytest.mark.parametrize(
+    ("port", "words"),
+    [
+        ("18010-18000:80", "must end after it starts"),
+        ("18000-18000:80", "must end after it starts"),
+        ("-18000:80", "a host port range is <first>-<last>"),
+        ("18000-70000:80", "outside 1-65535"),
+        ("5000:5000/dccp", "is not tcp, udp or sctp"),
+    ],
+)
+def test_bad_native_ranges_are_located_errors(port: str, words: str) -> None:
+    text = PORTS_NATIVE.replace('"18040-18050:82"', f'"{port}"')
+    found = _errors({"shop/stack.yaml": text})
+    assert any("shop/stack.yaml:7:" in e and "/services/web/ports/2" in e and words in e
+               for e in found), found  # fmt: skip
+
+
+def test_docker_py_gets_the_range_and_sctp_bindings() -> None:
+    [stack] = _state({"shop/compose.yaml": PORTS_COMPOSE}).stacks.values()
+    request = container_request(
+        stack.services["web"], instance="t1", revision="r1", files=lambda p, d: d
+    )
+    assert Port(80, "tcp", 18000, None, False, 18010) in request.ports
+    bindings = {f"{p.container}/{p.protocol}": (p.host_ip or "127.0.0.1", _host_port(p))
+                for p in request.ports}  # fmt: skip
+    config = HostConfig(version="1.41", port_bindings=bindings)
+    assert config["PortBindings"] == {
+        "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "18000-18010"}],
+        "81/udp": [{"HostIp": "127.0.0.1", "HostPort": "18020-18030"}],
+        "82/tcp": [{"HostIp": "127.0.0.1", "HostPort": "18040-18050"}],
+    }
+    [api] = [
+        s.services["api"] for s in _state({"shop/compose.yaml": PORTS_COMPOSE}).stacks.values()
+    ]
+    sctp = container_request(api, instance="t1", revision="r1", files=lambda p, d: d).ports
+    assert Port(5000, "sctp", 15000, None, False, None) in sctp and Port(6000, "sctp") in sctp

@@ -4,6 +4,7 @@ and a changed profile recreates; a host port range and an SCTP port are bound.""
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
@@ -41,6 +42,19 @@ def _write(deployment: Deployment, name: str, text: str) -> None:
 
 def _actions(result: Any) -> dict[str, Action]:
     return {c.key.name: c.action for s in result.plan.stacks for c in s.services}
+
+
+def _request(deployment: Deployment, service: str) -> Any:
+    snap = read_directory(str(deployment.repo), [])
+    manifests = read_manifests(snap.files, {}, policy=deployment.policy)
+    assert not manifests.errors, [str(p) for p in manifests.errors]
+    [stack] = resolve(manifests, "r1", None).stacks.values()
+    return container_request(
+        stack.services[service],
+        instance=deployment.instance,
+        revision="r1",
+        files=lambda project, path: path,
+    )
 
 
 def _namespace(deployment: Deployment, service: str, kind: str) -> str:
@@ -143,16 +157,7 @@ def test_gpu_requests_reach_the_engine(deployment: Deployment) -> None:
     start) and `docker inspect` shows the requests; starting it fails with the engine's error."""
     deployment.policy = Policy.model_validate({"default": {"devices": True}})
     _write(deployment, "compose.yaml", GPUS)
-    snap = read_directory(str(deployment.repo), [])
-    manifests = read_manifests(snap.files, {}, policy=deployment.policy)
-    assert not manifests.errors, [str(p) for p in manifests.errors]
-    [stack] = resolve(manifests, "r1", None).stacks.values()
-    request = container_request(
-        stack.services["train"],
-        instance=deployment.instance,
-        revision="r1",
-        files=lambda project, path: path,
-    )
+    request = _request(deployment, "train")
     container_id = deployment.engine.create(request)
     try:
         found = deployment.client.api.inspect_container(container_id)["HostConfig"]
@@ -168,3 +173,54 @@ def test_gpu_requests_reach_the_engine(deployment: Deployment) -> None:
     assert not result.ok
     [failed] = result.failed
     assert failed.key.name == "train" and "device driver" in failed.detail, failed.detail
+
+
+PORTS = """\
+name: rare
+services:
+  web:
+    image: busybox:1.36
+    command: [sleep, "3600"]
+    ports: ["{first}-{last}:80"]
+    deploy: {{replicas: 2}}
+  signal:
+    image: busybox:1.36
+    command: [sleep, "3600"]
+    ports: ["{sctp}:5000/sctp"]
+    expose: ["6000/sctp"]
+"""
+
+
+def test_a_host_port_range_and_an_sctp_port(deployment: Deployment) -> None:
+    """Two replicas publish one range (Docker picks a free port of it for each). This host's
+    kernel has no SCTP for Docker's proxy: the SCTP binding is checked on the created
+    container, and starting it is a failed service with the engine's reason."""
+    first = random.randrange(20000, 40000, 20)
+    values = {"first": first, "last": first + 9, "sctp": first + 15}
+    _write(deployment, "compose.yaml", PORTS.format(**values))
+    request = _request(deployment, "signal")
+    container_id = deployment.engine.create(request)
+    try:
+        found = deployment.client.api.inspect_container(container_id)
+        assert found["HostConfig"]["PortBindings"] == {
+            "5000/sctp": [{"HostIp": "127.0.0.1", "HostPort": str(first + 15)}],
+        }
+        assert set(found["Config"]["ExposedPorts"]) == {"5000/sctp", "6000/sctp"}
+    finally:
+        deployment.engine.remove(container_id)
+
+    result = deployment.sync()
+    assert [r.key.name for r in result.failed] in ([], ["signal"])  # SCTP: the kernel's say
+    replicas = deployment.containers(service="web")
+    assert len(replicas) == 2
+    picked = set()
+    for web in replicas:
+        assert web.attrs["HostConfig"]["PortBindings"] == {
+            "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": f"{first}-{first + 9}"}],
+        }
+        [tcp] = web.attrs["NetworkSettings"]["Ports"]["80/tcp"]
+        assert first <= int(tcp["HostPort"]) <= first + 9  # one port of the range
+        picked.add(tcp["HostPort"])
+    assert len(picked) == 2  # each replica its own
+    again = deployment.sync()
+    assert _actions(again)["web"] is Action.NONE  # the picked port is no change

@@ -88,7 +88,14 @@ def container_request(
     for raw in spec.get("ports") or []:
         port = parse_port(raw)
         ports.append(
-            Port(port.container, port.protocol.value, port.public, port.host_ip, port.ephemeral)
+            Port(
+                port.container,
+                port.protocol.value,
+                port.public,
+                port.host_ip,
+                port.ephemeral,
+                port.public_last,
+            )
         )
     check = spec.get("healthcheck")
     probe = (

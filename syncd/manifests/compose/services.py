@@ -149,10 +149,10 @@ def convert_service(
         out.secrets.update(("environment", n) for n in env.tainted if n in env.values)
     ports = read_ports(service["ports"], (*at, "ports"), ctx) if "ports" in service else []
     exposed = read_expose(service["expose"], (*at, "expose"), ctx) if "expose" in service else []
-    out.published = [
+    out.published = [  # fixed host ports (Docker picks a free one of a range for each container)
         (where, (port.host_ip, port.published, port.protocol))
         for where, port in ports
-        if port.published is not None
+        if port.published is not None and "-" not in port.published
     ]
     if ports or exposed:
         carried = native_ports(ports, exposed, ctx)
