@@ -585,3 +585,11 @@ def test_docker_py_gets_the_range_and_sctp_bindings() -> None:
     ]
     sctp = container_request(api, instance="t1", revision="r1", files=lambda p, d: d).ports
     assert Port(5000, "sctp", 15000, None, False, None) in sctp and Port(6000, "sctp") in sctp
+
+
+def test_namespaces_shared_in_a_circle_are_a_cycle() -> None:
+    text = NATIVE.format(sleep=60).replace(
+        "    ipc: shareable\n", '    ipc: shareable\n    pid: "service:app"\n'
+    )
+    found = _errors({"shop.yaml": text})
+    assert any("dependency cycle" in e for e in found), found
