@@ -80,9 +80,9 @@ def network_problems(located: Located[Stack]) -> list[Problem]:
         targets += [("links", link.partition(":")[0]) for link in service.links or []]
         for field, target in targets:
             other = stack.services.get(target)
-            if field == "ipc" and other is not None and other.ipc != "shareable":
+            if field == "ipc" and other is not None and other.ipc not in ("shareable", "host"):
                 message = (
-                    f"{target!r} must declare ipc: shareable for another service to join its "
+                    f"{target!r} must declare ipc: shareable (or host) for another service to join its "
                     "IPC namespace (Docker's default is private)"
                 )
                 problems.append(located.problem((*base, field), message))
