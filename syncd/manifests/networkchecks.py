@@ -82,8 +82,8 @@ def network_problems(located: Located[Stack]) -> list[Problem]:
             other = stack.services.get(target)
             if field == "ipc" and other is not None and other.ipc not in ("shareable", "host"):
                 message = (
-                    f"{target!r} must declare ipc: shareable (or host) for another service to join its "
-                    "IPC namespace (Docker's default is private)"
+                    f"{target!r} must declare ipc: shareable (or host) for another service to "
+                    "join its IPC namespace (Docker's default is private)"
                 )
                 problems.append(located.problem((*base, field), message))
             if target == name:
