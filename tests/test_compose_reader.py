@@ -194,9 +194,7 @@ def check_environment(conv: Conversion, name: str, _key: str, expected: Any) -> 
 
 
 def _native_port(port: dict[str, Any]) -> str | None:
-    published, ip = port["published"], port["host_ip"]
-    if (published is not None and "-" in published) or port["protocol"] not in ("tcp", "udp"):
-        return None  # a host range to one container port, SCTP: not carried yet
+    published, ip = port["published"], port["host_ip"]  # a host range stays one (issue 13)
     address = "" if ip is None else (f"[{ip}]:" if ":" in ip else f"{ip}:")
     return f"{address}{published or ''}:{port['target']}/{port['protocol']}"
 
@@ -444,7 +442,7 @@ def _security_value(key: str, value: Any) -> Any:
 
 SECURITY_KEYS = (
     "cap_add", "cap_drop", "privileged", "devices", "logging", "ulimits", "sysctls", "tmpfs",
-    "shm_size", "pids_limit", "read_only", "memswap_limit", "cpu_shares",
+    "shm_size", "pids_limit", "read_only", "memswap_limit", "cpu_shares", "pid", "ipc",
 )  # fmt: skip
 
 
@@ -457,7 +455,16 @@ def check_security(conv: Conversion, name: str, key: str, expected: Any) -> None
     assert spec[to_camel(key)] == _security_value(key, expected)
 
 
+def check_device_requests(conv: Conversion, name: str, _key: str, expected: Any) -> None:
+    """`gpus` and reserved devices: the canonical `deviceRequests` (snake_case in the file)."""
+    service = _service(conv, name)
+    if service is not None:
+        spec = canonical.fields(Service.model_validate(service))
+        assert spec["deviceRequests"] == [{to_camel(k): v for k, v in r.items()} for r in expected]
+
+
 CHECKS = {
+    "device_requests": check_device_requests,
     **dict.fromkeys(PROCESS, check_process),
     **dict.fromkeys(SECURITY_KEYS, check_security),
     "networks": check_networks,

@@ -167,15 +167,17 @@ def test_build_is_refused_with_the_advice() -> None:
 
 
 def test_keys_not_carried_yet_are_listed_with_their_place() -> None:
+    """`gpus` is carried since issue 13's rare keys: `volumes_from` stands for what is not."""
     conv = convert(
-        "services:\n  web:\n    image: busybox:1.36\n    gpus: all\n    user: '1000'\n",
+        "services:\n  db:\n    image: busybox:1.36\n  web:\n    image: busybox:1.36\n"
+        "    volumes_from: [db]\n    user: '1000'\n    gpus: all\n",
         policy=Policy.model_validate({"default": {"devices": True}}),
     )
     assert conv.errors == []
     noted = {(n.key, n.pointer, n.position.line) for n in conv.not_carried}
-    assert ("gpus", "/services/web/gpus", 4) in noted
-    assert not any(n.key == "user" for n in conv.not_carried)  # carried (issue 13, process)
-    assert "policy: devices" in next(str(n) for n in conv.not_carried if n.key == "gpus")
+    assert ("volumes_from", "/services/web/volumes_from", 6) in noted
+    assert not any(n.key in ("user", "gpus") for n in conv.not_carried)  # carried (issue 13)
+    assert "mounts shared" in next(str(n) for n in conv.not_carried if n.key == "volumes_from")
 
 
 def test_port_ranges_are_bounded() -> None:

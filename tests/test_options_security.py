@@ -18,7 +18,7 @@ from syncd.core.plan import Action, redacted_patch
 from syncd.engine import dockeropts
 from syncd.manifests.model import Stack
 from syncd.manifests.policyguard import compose_findings
-from syncd.policy import BUILTIN, PolicyKey
+from syncd.policy import BUILTIN, Policy, PolicyKey
 from syncd.taint import scrub
 from tests.planning import plan_texts
 from tests.test_compose_reader_rules import convert, messages, services
@@ -356,13 +356,16 @@ def test_the_stack_patch_leaves_unchanged_entries_out_and_still_turns_old_into_n
     assert all(not op["path"].startswith("/services/db") for op in ops)
 
 
-def test_a_namespace_shared_with_another_service_is_noted_not_dropped() -> None:
+def test_a_namespace_shared_with_another_service_is_carried() -> None:
+    """Issue 13 (rare keys): `pid` / `ipc` `service:x` are carried, no longer noted."""
     conv = convert(
-        "services:\n  db:\n    image: busybox:1.36\n  web:\n    image: busybox:1.36\n"
-        "    pid: 'service:db'\n    ipc: 'service:db'\n"
+        "services:\n  db:\n    image: busybox:1.36\n    ipc: shareable\n  web:\n"
+        "    image: busybox:1.36\n    pid: 'service:db'\n    ipc: 'service:db'\n",
+        policy=Policy.model_validate({"default": {"hostNamespaces": True}}),
     )
-    noted = {(n.key, n.pointer) for n in conv.not_carried}
-    assert {("pid", "/services/web/pid"), ("ipc", "/services/web/ipc")} <= noted
+    assert not conv.not_carried and messages(conv) == []
+    web = services(conv)["web"]
+    assert (web["pid"], web["ipc"]) == ("service:db", "service:db")
 
 
 def test_the_native_kind_takes_compose_deploy_resources_too() -> None:

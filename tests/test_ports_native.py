@@ -64,10 +64,14 @@ def make_context() -> Context:
     return Context("compose.yaml", Positions())
 
 
-def test_a_host_range_to_one_port_is_still_noted_not_carried() -> None:
+def test_a_host_range_to_one_port_and_sctp_are_carried() -> None:
+    """Issue 13's rare keys: no longer noted as not carried."""
     ctx = make_context()
-    assert native_ports(read_ports(["12400-12500:1240"], ("ports",), ctx), [], ctx) == []
-    assert [n.key for n in ctx.not_carried] == ["ports.host_range"]
+    found = native_ports(
+        read_ports(["12400-12500:1240", "5000:5000/sctp"], ("ports",), ctx), [], ctx
+    )
+    assert [text for _, text in found] == ["12400-12500:1240/tcp", "5000:5000/sctp"]
+    assert ctx.not_carried == []
 
 
 def _refusals(policy: Policy, service: dict[str, object]) -> list[tuple[tuple[object, ...], str]]:

@@ -25,9 +25,10 @@ def dependencies(change: ServiceChange) -> list[ServiceKey]:
         *(spec.get("dependsOn") or {}),
         *(link.partition(":")[0] for link in spec.get("links") or []),
     ]
-    mode = spec.get("networkMode") or ""
-    if mode.startswith("service:"):  # joins that container's network namespace
-        names.append(mode.removeprefix("service:"))
+    for field in ("networkMode", "pid", "ipc"):  # joins that container's namespace
+        mode = spec.get(field) or ""
+        if mode.startswith("service:"):
+            names.append(mode.removeprefix("service:"))
     return [stack.service(name) for name in dict.fromkeys(names)]
 
 

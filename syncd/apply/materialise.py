@@ -109,6 +109,15 @@ class Materialiser:
         payload = json.dumps(meta, sort_keys=True).encode()
         return hmac.new(self._secret, payload, hashlib.sha256).hexdigest()
 
+    def text(self, entry: Mapping[str, Any]) -> str:
+        """The text of a file of the revision the engine takes inline (a seccomp profile)."""
+        tree = self.trees.get(str(entry.get("digest")))
+        if tree is None or not tree.is_file:
+            raise ServiceFailed(
+                f"{entry.get('source')}: its content is not in this revision; apply it again"
+            )
+        return tree.entries[0][1].decode("utf-8")
+
     def path(self, entry: Mapping[str, Any]) -> str:
         """The host path of `entry` (a `{type: git}` mount, a config or a secret), written if
         missing."""

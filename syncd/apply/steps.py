@@ -132,6 +132,7 @@ class ServiceSteps:
             revision=self.planned.desired.revision,
             files=functools.partial(project_files, self.settings),
             content=self.content.path,
+            text=self.content.text,
             environment=env,
             stop_timeout=self.settings.stop_timeout,
             replica=replica,

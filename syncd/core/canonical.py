@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from syncd.core import options
-from syncd.core.options import files
+from syncd.core.options import files, seccomp
 from syncd.manifests.fields import parse_cpus, parse_duration, parse_memory, parse_port
 from syncd.manifests.model import Dependency, DependsCondition, HealthCheck, RestartPolicy, Service
 from syncd.manifests.options import Mount
@@ -179,7 +179,12 @@ def recreate_fields(before: Spec, after: Spec) -> list[str]:
         return []  # the usual case, compared at C speed whatever the number of option fields
     names = set(before) | set(after)
     changed = sorted(n for n in names - METADATA_FIELDS if _value(before, n) != _value(after, n))
-    return [files.named_changes(n, before, after) for n in changed]
+    return [
+        seccomp.named_change(before, after)
+        if n == seccomp.FIELD
+        else files.named_changes(n, before, after)
+        for n in changed
+    ]
 
 
 def changed_fields(before: Spec, after: Spec) -> list[str]:

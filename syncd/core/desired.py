@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from syncd.core import canonical, stackpatch
 from syncd.core.canonical import Spec, escape
 from syncd.core.nesting import nested_files
-from syncd.core.options import files
+from syncd.core.options import files, seccomp
 from syncd.core.options import network as network_options
 from syncd.errors import (
     ManifestError,
@@ -220,6 +220,7 @@ def _files(
     stack = located.manifest
     try:
         spec = files.resolve(spec, revision, stack.configs, stack.secrets)
+        spec = seccomp.resolve(spec, revision)  # a seccomp profile from the revision
     except UnresolvedFile as err:
         problems.append(located.problem(("services", name, *err.where), str(err)))
         return spec, set()

@@ -12,7 +12,7 @@ from typing import Any
 
 from syncd.core import options
 from syncd.core.desired import DesiredService
-from syncd.core.options import process
+from syncd.core.options import process, seccomp
 from syncd.engine.base import ContainerRequest, HealthProbe, Mount, Port, service_labels
 from syncd.manifests.fields import MountKind, parse_mount, parse_port
 from syncd.manifests.model import RestartPolicy
@@ -23,8 +23,19 @@ FilesResolver = Callable[[str, str], str]  # (project, "/sub/dir") -> absolute h
 ContentResolver = Callable[[Mapping[str, Any]], str]
 
 
+# a `seccompProfile` entry of the spec -> the profile's JSON text (`core.options.seccomp`)
+TextResolver = Callable[[Mapping[str, Any]], str]
+
+
 def _no_content(entry: Mapping[str, Any]) -> str:
     raise ValueError(f"no content resolver for {entry.get('source')!r}")
+
+
+def _options(spec: Mapping[str, Any], text: TextResolver) -> dict[str, Any]:
+    """Every option field's canonical value; a seccomp profile file replaced by its JSON."""
+    out = {name: spec.get(name, default) for name, default in options.DEFAULTS.items()}
+    profile = out.get(seccomp.FIELD)
+    return seccomp.with_content(out, text(profile)) if profile else out
 
 
 def _mount(entry: Mapping[str, Any], content: ContentResolver) -> Mount:
@@ -49,6 +60,7 @@ def container_request(
     revision: str | None,
     files: FilesResolver,
     content: ContentResolver = _no_content,
+    text: TextResolver = _no_content,
     environment: dict[str, str] | None = None,
     stop_timeout: int = 10,
     replica: int = 1,
@@ -76,7 +88,14 @@ def container_request(
     for raw in spec.get("ports") or []:
         port = parse_port(raw)
         ports.append(
-            Port(port.container, port.protocol.value, port.public, port.host_ip, port.ephemeral)
+            Port(
+                port.container,
+                port.protocol.value,
+                port.public,
+                port.host_ip,
+                port.ephemeral,
+                port.public_last,
+            )
         )
     check = spec.get("healthcheck")
     probe = (
@@ -111,6 +130,6 @@ def container_request(
         restart_policy=RestartPolicy(spec.get("restartPolicy") or RestartPolicy.NO),
         healthcheck=probe,
         stop_timeout=process.stop_timeout(spec, stop_timeout),
-        options={name: spec.get(name, default) for name, default in options.DEFAULTS.items()},
+        options=_options(spec, text),
         replica=replica,
     )

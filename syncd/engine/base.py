@@ -125,6 +125,7 @@ class Port:
     public: int | None = None  # None: reachable inside the project network only
     host_ip: str | None = None  # None: the publish address setting
     ephemeral: bool = False  # published on a host port Docker picks
+    public_last: int | None = None  # a host port range `public`-`public_last`: Docker picks one
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from syncd.engine.base import (
     Observed,
     ObservedContainer,
     ObservedVolume,
+    Port,
     check_login_auth,
     check_pull_auth,
     normalize_reference,
@@ -291,7 +292,7 @@ class DockerEngine(Engine):
             port_bindings={
                 f"{p.container}/{p.protocol}": (
                     p.host_ip or self.publish_address,
-                    "" if p.ephemeral else p.public,
+                    "" if p.ephemeral else _host_port(p),
                 )
                 for p in request.ports
                 if p.public is not None or p.ephemeral
@@ -314,6 +315,7 @@ class DockerEngine(Engine):
             mem_limit=request.memory,
             network_mode=mode or (first.name if first else "none"),
             **dockeropts.host_kwargs(request.options),
+            **dockeropts.security.shared_modes(self.names, key, request.options),
         )
         probe = request.healthcheck
         healthcheck = (
@@ -398,6 +400,12 @@ class DockerEngine(Engine):
             self.api.remove_container(container_id, force=True, v=False)
         except docker.errors.NotFound:
             return
+
+
+def _host_port(port: Port) -> str:
+    """Docker's `HostPort`: one port, or a range Docker picks a free one from."""
+    last = f"-{port.public_last}" if port.public_last is not None else ""
+    return f"{port.public}{last}"
 
 
 def _volume_key(service: ServiceKey, volume: str) -> VolumeKey:

@@ -55,7 +55,7 @@ def _replica_problems(
 ) -> list[Problem]:
     """A fixed published host port belongs to one container: not to several replicas, nor to
     the old and the new container of a start-first update at once."""
-    fixed = [p for p in service.ports or [] if parse_port(p).public is not None]
+    fixed = [p for p in service.ports or [] if parse_port(p).fixed]  # a range: one port each
     deploy = service.deploy
     if not fixed or deploy is None:
         return []
@@ -177,7 +177,7 @@ def _ports(stacks: Sequence[Located[Stack]]) -> list[Problem]:
         for name, service in located.manifest.services.items():
             for index, raw in enumerate(service.ports or []):
                 port = parse_port(raw)
-                if port.public is None:
+                if port.public is None or not port.fixed:  # a range: Docker picks a free one
                     continue
                 path: tuple[str | int, ...] = ("services", name, "ports", index)
                 owner = f"{located.manifest.key}/{name}"

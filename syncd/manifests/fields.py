@@ -117,6 +117,7 @@ MemberName = Annotated[str, AfterValidator(check_member_name)]
 class Protocol(StrEnum):
     TCP = "tcp"
     UDP = "udp"
+    SCTP = "sctp"
 
 
 @dataclass(frozen=True, order=True)
@@ -130,16 +131,29 @@ class PortSpec:
     public: int | None = None
     host_ip: str | None = None
     ephemeral: bool = False
+    public_last: int | None = None  # `8000-8010:80`: Docker picks one free host port of the range
 
     @property
     def published(self) -> bool:
         return self.public is not None or self.ephemeral
 
+    @property
+    def fixed(self) -> bool:
+        """One host port, held by one container."""
+        return self.public is not None and self.public_last is None
+
+    @property
+    def host_port(self) -> str:
+        """Docker's `HostPort`: `8080`, `8000-8010`, or empty (ephemeral, not published)."""
+        if self.public is None:
+            return ""
+        return str(self.public) if self.public_last is None else f"{self.public}-{self.public_last}"
+
     def __str__(self) -> str:
         ip = ""
         if self.host_ip is not None:
             ip = f"[{self.host_ip}]:" if ":" in self.host_ip else f"{self.host_ip}:"
-        published = f"{self.public}:" if self.public is not None else ""
+        published = f"{self.host_port}:" if self.public is not None else ""
         if self.ephemeral:
             published = ":"
         return f"{ip}{published}{self.container}/{self.protocol}"
@@ -147,7 +161,8 @@ class PortSpec:
 
 _PORT = re.compile(
     r"(?:(?P<ip>\[[0-9a-fA-F:.]+\]|[0-9]{1,3}(?:\.[0-9]{1,3}){3}):)?"
-    r"(?:(?P<public>[0-9]*):)?(?P<container>[0-9]+)(?:/(?P<proto>[a-zA-Z]+))?",
+    r"(?:(?P<public>[0-9]*)(?:-(?P<last>[0-9]+))?:)?(?P<container>[0-9]+)"
+    r"(?:/(?P<proto>[a-zA-Z]+))?",
     re.ASCII,
 )
 
@@ -177,14 +192,21 @@ def parse_port(raw: str) -> PortSpec:
         )
     proto = (match["proto"] or "tcp").lower()
     if proto not in Protocol.__members__.values():
-        raise _fail("port", f"{_clip(raw)!r}: protocol {_clip(proto)!r} is not tcp or udp")
-    public = match["public"]
+        raise _fail("port", f"{_clip(raw)!r}: protocol {_clip(proto)!r} is not tcp, udp or sctp")
+    public, last = match["public"], match["last"]
+    if last is not None and not public:
+        raise _fail("port", f"{_clip(raw)!r}: a host port range is <first>-<last>")
+    first = _port_number(public, "public", raw) if public else None
+    end = _port_number(last, "public", raw) if last is not None else None
+    if first is not None and end is not None and end <= first:
+        raise _fail("port", f"{_clip(raw)!r}: the host port range must end after it starts")
     return PortSpec(
         container=_port_number(match["container"], "container", raw),
         protocol=Protocol(proto),
-        public=_port_number(public, "public", raw) if public else None,
+        public=first,
         host_ip=_host_ip(match["ip"], raw) if match["ip"] is not None else None,
         ephemeral=public == "",
+        public_last=end,
     )
 
 

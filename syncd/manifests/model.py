@@ -42,6 +42,7 @@ from syncd.manifests.options import (
     StackNetworkFields,
     VolumeName,
 )
+from syncd.manifests.options.devicerequests import ReservedDevices
 from syncd.manifests.strict import StrictModel
 
 
@@ -77,6 +78,9 @@ class ResourceLimits(StrictModel):
 
 class ResourceReservations(StrictModel):
     memory: MemoryString | None = Field(None, description="as memReservation")
+    devices: ReservedDevices | None = Field(
+        None, description="device requests (GPUs): [{capabilities, driver, count, deviceIds}]"
+    )
 
 
 class Resources(StrictModel):

@@ -15,12 +15,25 @@ from syncd.manifests.parse import Located, suggest
 from syncd.manifests.yamlsafe import pointer
 
 
+def shared_namespaces(service: Service) -> list[tuple[str, str]]:
+    """(field, service) of each namespace `service` shares with another service of the stack:
+    `networkMode`, `pid` and `ipc` set to `service:x`."""
+    out = []
+    for field, value in (
+        ("networkMode", service.network_mode),
+        ("pid", service.pid),
+        ("ipc", service.ipc),
+    ):
+        if value is not None and value.startswith("service:"):
+            out.append((field, value.removeprefix("service:")))
+    return out
+
+
 def network_dependencies(service: Service) -> list[str]:
-    """The services `service` needs started first: its links and `network_mode: service:x`."""
+    """The services `service` needs started first: its links and the services whose network,
+    PID or IPC namespace it joins (`service:x`)."""
     out = [link.partition(":")[0] for link in service.links or []]
-    mode = service.network_mode or ""
-    if mode.startswith("service:"):
-        out.append(mode.removeprefix("service:"))
+    out += [target for _field, target in shared_namespaces(service)]
     return list(dict.fromkeys(out))
 
 
@@ -63,9 +76,16 @@ def network_problems(located: Located[Stack]) -> list[Problem]:
                 f"publish them on {mode.removeprefix('service:')!r}"
             )
             problems.append(located.problem((*base, "ports"), message))
-        targets = [("networkMode", mode.removeprefix("service:"))] if ":" in mode else []
+        targets = shared_namespaces(service)
         targets += [("links", link.partition(":")[0]) for link in service.links or []]
         for field, target in targets:
+            other = stack.services.get(target)
+            if field == "ipc" and other is not None and other.ipc not in ("shareable", "host"):
+                message = (
+                    f"{target!r} must declare ipc: shareable (or host) for another service to "
+                    "join its IPC namespace (Docker's default is private)"
+                )
+                problems.append(located.problem((*base, field), message))
             if target == name:
                 problems.append(
                     located.problem((*base, field), f"{field} names the service itself")

@@ -121,22 +121,29 @@ def _digest(spec: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+# A field naming another service's namespace (`service:x`) -> the field holding a digest of x's
+# spec. `pidPeer` and `ipcPeer` are defaults of `core.options.security`.
+PEER_FIELDS = {"networkMode": "networkPeer", "pid": "pidPeer", "ipc": "ipcPeer"}
+
+
 def peers(specs: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The specs of one stack, each service in another's network namespace (`service:x`)
-    holding a digest of x's spec as `networkPeer`: Docker ties it to x's container, so a new
-    container of x needs a new one of it too (as Compose does). Chains are followed; a cycle
-    (refused by the checks) or a missing peer leaves the field out."""
+    """The specs of one stack, each service in another's network, PID or IPC namespace
+    (`service:x`) holding a digest of x's spec as `networkPeer` / `pidPeer` / `ipcPeer`: Docker
+    ties it to x's container, so a new container of x needs a new one of it too (as Compose
+    does). Chains are followed; a cycle (refused by the checks) or a missing peer leaves the
+    field out."""
     out: dict[str, dict[str, Any]] = {}
 
     def resolve(name: str, seen: frozenset[str]) -> dict[str, Any]:
         if name in out:
             return out[name]
         spec = dict(specs[name])
-        spec.pop("networkPeer", None)  # a kept field of a PATCH merge: computed anew
-        mode = spec.get("networkMode") or ""
-        peer = mode.removeprefix("service:") if mode.startswith("service:") else None
-        if peer is not None and peer in specs and peer not in seen:
-            spec["networkPeer"] = _digest(resolve(peer, seen | {name}))
+        for mode_field, peer_field in PEER_FIELDS.items():
+            spec.pop(peer_field, None)  # a kept field of a PATCH merge: computed anew
+            mode = spec.get(mode_field) or ""
+            peer = mode.removeprefix("service:") if mode.startswith("service:") else None
+            if peer is not None and peer in specs and peer not in seen:
+                spec[peer_field] = _digest(resolve(peer, seen | {name}))
         out[name] = spec
         return spec
 

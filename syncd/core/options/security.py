@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from syncd.core.options import devicerequests
 from syncd.manifests.model import Service
 from syncd.manifests.options import securityvalues as v
 from syncd.manifests.options.security import BlkioConfig, Ulimit
@@ -21,11 +22,15 @@ DEFAULTS: dict[str, Any] = {
     "capAdd": [],
     "capDrop": [],
     "securityOpt": [],
+    "seccompProfile": None,  # `seccomp=<file>`: {source, digest} (`core.options.seccomp`)
     "privileged": False,
     "devices": [],
     "deviceCgroupRules": [],
+    "deviceRequests": [],  # `gpus` and `deploy.resources.reservations.devices`
     "pid": "",
     "ipc": "",
+    "pidPeer": None,  # `pid: service:x`: a digest of x's spec (`core.options.network.peers`)
+    "ipcPeer": None,  # `ipc: service:x`: the same
     "uts": "",
     "usernsMode": "",
     "cgroup": "",
@@ -137,6 +142,7 @@ def fields(service: Service, given: set[str]) -> dict[str, Any]:
             v.device(d if isinstance(d, str) else d.model_dump()) for d in service.devices or []
         ]
         out["devices"] = sorted(set(devices))
+    out.update(devicerequests.fields(service))
     if "device_cgroup_rules" in given:
         out["deviceCgroupRules"] = sorted(set(service.device_cgroup_rules or []))
     if "tmpfs" in given:

@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from syncd.engine.base import Names
+from syncd.ids import ServiceKey
+
 # canonical key -> docker-py `create_host_config` argument, for values passed as they are
 _AS_IS = {
     "capAdd": "cap_add",
@@ -50,6 +53,21 @@ def _given(key: str, value: Any) -> bool:
     return not (key == "oomScoreAdj" and value == 0)
 
 
+_SHARED = {"pid": "pid_mode", "ipc": "ipc_mode"}
+
+
+def shared_modes(names: Names, service: ServiceKey, options: Mapping[str, Any]) -> dict[str, Any]:
+    """`pid` / `ipc` `service:x` as docker-py arguments: the namespace of x's container in the
+    same stack (its first replica), as `dockeropts.network.network_mode` does for networks."""
+    out = {}
+    for key, arg in _SHARED.items():
+        value = str(options.get(key) or "")
+        if value.startswith("service:"):
+            target = ServiceKey(service.project, service.stack, value.removeprefix("service:"))
+            out[arg] = f"container:{names.container(target)}"
+    return out
+
+
 def container_kwargs(options: Mapping[str, Any]) -> dict[str, Any]:
     return {}
 
@@ -74,9 +92,9 @@ def _blkio(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def host_kwargs(options: Mapping[str, Any]) -> dict[str, Any]:
     out = {arg: options[key] for key, arg in _AS_IS.items() if _given(key, options.get(key))}
-    for key, arg in (("pid", "pid_mode"), ("ipc", "ipc_mode")):
-        if _given(key, options.get(key)):
-            out[arg] = options[key]
+    for key, arg in _SHARED.items():
+        if _given(key, options.get(key)) and not str(options[key]).startswith("service:"):
+            out[arg] = options[key]  # `service:x`: see `shared_modes`
     tmpfs = options.get("tmpfs") or []
     if tmpfs:
         out["tmpfs"] = {entry["target"]: entry["options"] for entry in tmpfs}
@@ -89,6 +107,18 @@ def host_kwargs(options: Mapping[str, Any]) -> dict[str, Any]:
             "type": logging.get("driver") or "",
             "config": dict(logging.get("options") or {}),
         }
+    requests = options.get("deviceRequests") or []
+    if requests:
+        out["device_requests"] = [
+            {
+                "driver": r["driver"],
+                "count": r["count"],
+                "device_ids": list(r["deviceIds"]),
+                "capabilities": [list(c) for c in r["capabilities"]],
+                "options": dict(r["options"]),
+            }
+            for r in requests
+        ]
     blkio = options.get("blkioConfig")
     if blkio:
         out.update(_blkio(blkio))

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from syncd.manifests.compose.context import Context, clip, kind_of
+from syncd.manifests.compose.devicerequests import read_reserved_devices
 from syncd.manifests.compose.units import cpu_problem, parse_bytes, parse_cpu_count, same_cpus
 from syncd.manifests.fields import parse_memory
 from syncd.manifests.parse import suggest
@@ -94,9 +95,7 @@ def _limits(service: Mapping[str, Any], at: Path, ctx: Context) -> dict[str, Any
         elif key == "memory":
             pass  # with mem_reservation (`compose.security`)
         elif key == "devices":
-            ctx.later(
-                here, "deploy.resources.reservations.devices", "device requests (policy: devices)"
-            )
+            pass  # device requests (`_reserved_devices`)
         else:
             ctx.error(here, f"{key!r} is not honoured on a Docker host", key=True)
     return out
@@ -136,8 +135,21 @@ def read_deploy(service: Mapping[str, Any], at: Path, ctx: Context) -> dict[str,
     limits = _limits(service, at, ctx)
     if limits:
         out["resources"] = {"limits": limits}
+    devices = _reserved_devices(service, at, ctx)
+    if devices is not None:
+        out.setdefault("resources", {})["reservations"] = {"devices": devices}
     out = {k: v for k, v in out.items() if v is not None}
     return out or None
+
+
+def _reserved_devices(service: Mapping[str, Any], at: Path, ctx: Context) -> object | None:
+    deploy = service.get("deploy")
+    resources = deploy.get("resources") if isinstance(deploy, dict) else None
+    reserved = resources.get("reservations") if isinstance(resources, dict) else None
+    if not isinstance(reserved, dict) or reserved.get("devices") is None:
+        return None
+    here = (*at, "deploy", "resources", "reservations", "devices")
+    return read_reserved_devices(reserved["devices"], here, ctx)
 
 
 def _replicas(value: object, at: Path, ctx: Context) -> int | None:

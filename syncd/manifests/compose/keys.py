@@ -36,7 +36,7 @@ SECURITY_KEYS = (
         "cpu_rt_runtime", "cpu_rt_period", "oom_score_adj", "oom_kill_disable", "storage_opt",
         "blkio_config",
 )  # fmt: skip
-SECURITY = frozenset(SECURITY_KEYS)
+SECURITY = frozenset(SECURITY_KEYS) | {"gpus"}  # gpus: `compose.devicerequests`
 
 NETWORK: frozenset[str] = frozenset({"network_mode", "links"})
 

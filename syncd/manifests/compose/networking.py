@@ -207,7 +207,7 @@ def _networks(value: object, at: Path, ctx: Context, declared: Mapping[str, Any]
     return out
 
 
-def _depend(out: ServiceData, target: str, where: Path) -> None:
+def depend(out: ServiceData, target: str, where: Path) -> None:
     """`links` and `network_mode: service:x` start after `x` and restart when `x` gets a new
     container (compose-go `normalize.go`: `restart: true`)."""
     depends = out.data.setdefault("dependsOn", {})
@@ -233,7 +233,7 @@ def _mode(value: object, at: Path, ctx: Context, scope: Scope, out: ServiceData)
         if target not in scope.services or target not in scope.deployed:
             ctx.error(at, f"network_mode: no deployed service {clip(target)!r} in this file")
             return None
-        _depend(out, target, at)
+        depend(out, target, at)
         return value
     ctx.error(at, f"network_mode {clip(value)!r} is not none, host, bridge or service:<service>")
     return None
@@ -254,7 +254,7 @@ def _links(value: object, at: Path, ctx: Context, scope: Scope, out: ServiceData
             ctx.error(here, f"linked service {clip(target)!r} is not deployed (profiles)")
         else:
             links.append(item)
-            _depend(out, target, here)
+            depend(out, target, here)
     return links
 
 

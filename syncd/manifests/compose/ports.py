@@ -3,9 +3,9 @@
 
 Compose's forms become `Port` entries (one per container port: equal ranges expand pairwise; a
 host range to one container port stays one entry). syncd's model carries `<public>:<container>/
-<proto>` (a fixed host port on the publish address) and `<container>/<proto>` (project-internal,
-Compose's `expose`). A port without a host port (ephemeral in Compose), one with a host IP or a
-host range is honoured once the model carries it. Pure: no I/O.
+<proto>` (a fixed host port, or a host range Docker picks one free port of), `:<container>/<proto>`
+(ephemeral), each with an optional host address, and `<container>/<proto>` (project-internal,
+Compose's `expose`); tcp, udp and sctp. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -220,21 +220,11 @@ def read_expose(value: object, at: Path, ctx: Context) -> list[tuple[Path, Port]
 def native_ports(
     ports: list[tuple[Path, Port]], exposed: list[tuple[Path, Port]], ctx: Context
 ) -> list[tuple[Path, str]]:
-    """The `ports` strings of syncd's model for what it can carry, each with where it was
-    written (once per string); the rest is noted."""
+    """The `ports` strings of syncd's model, each with where it was written (once per
+    string): a host range to one container port stays one (`8000-8010:80/tcp`), SCTP too."""
     out: list[tuple[Path, str]] = []
-    for at, port in ports:
-        if port.protocol == "sctp":
-            ctx.later(at, "ports.sctp", "an SCTP port")
-        elif port.published is not None and "-" in port.published:
-            ctx.later(at, "ports.host_range", "a host port range to one container port")
-        else:
-            out.append((at, str(_native(port))))
-    for at, port in exposed:
-        if port.protocol == "sctp":
-            ctx.later(at, "expose.sctp", "an SCTP port")
-        else:
-            out.append((at, f"{port.target}/{port.protocol}"))
+    out += [(at, str(_native(port))) for at, port in ports]
+    out += [(at, f"{port.target}/{port.protocol}") for at, port in exposed]
     first: dict[str, Path] = {}
     for at, text in out:
         first.setdefault(text, at)
@@ -244,5 +234,7 @@ def native_ports(
 def _native(port: Port) -> PortSpec:
     """The native form: `[IP:]PUBLIC:CONTAINER/proto`, `[IP:]:CONTAINER/proto` when ephemeral."""
     ip = str(ipaddress.ip_address(port.host_ip)) if port.host_ip is not None else None
-    public = int(port.published) if port.published is not None else None
-    return PortSpec(port.target, Protocol(port.protocol), public, ip, public is None)
+    first, _, last = (port.published or "").partition("-")
+    public = int(first) if first else None
+    end = int(last) if last else None  # a host range: Docker picks one free port of it
+    return PortSpec(port.target, Protocol(port.protocol), public, ip, public is None, end)

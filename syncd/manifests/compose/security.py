@@ -36,7 +36,6 @@ class ServiceData(Protocol):
 
 _INTEGERS = frozenset({"pids_limit", "mem_swappiness", "cpu_shares", "oom_score_adj"})
 _TEXT_MAPS = frozenset({"sysctls", "storage_opt"})
-_SHARING = frozenset({"pid", "ipc"})  # `service:x` joins another service's namespace
 # pydantic's generic "wrong type" errors: a union reports one per member; the others say more.
 _GENERIC = frozenset({"int_type", "string_type", "model_type", "dict_type", "list_type"})
 _TAGS = frozenset({"int", "str", "float", "bool", "list", "dict"})
@@ -209,15 +208,14 @@ def read_security(service: Mapping[str, Any], at: Path, ctx: Context, out: Servi
         raw = service[key]
         if raw is None:
             continue  # `key:` with nothing after it: the default, as if omitted
-        if key in _SHARING and isinstance(raw, str) and raw.startswith("service:"):
-            ctx.later(here, key, f"{key} shared with another service")
-            continue
         value = _form(key, raw, here, ctx)
         if not _checked(key, value, here, ctx):
             continue
         camel = to_camel(key)
         out.data[camel] = value
         out.origins[(camel,)] = here
+        if key == "security_opt" and isinstance(value, list):  # a profile file's own line
+            out.origins.update({(camel, i): (*here, i) for i in range(len(value))})
         if ctx.tainted(here):
             out.secrets.add((camel,))
     _fold(service, at, ctx, out)

@@ -16,6 +16,7 @@ from syncd.manifests.compose import keys
 from syncd.manifests.compose.configs import read_file_refs
 from syncd.manifests.compose.context import Context, Revision, clip, is_extension, kind_of
 from syncd.manifests.compose.deploy import read_deploy, read_restart_policy
+from syncd.manifests.compose.devicerequests import read_gpus
 from syncd.manifests.compose.environment import read_environment
 from syncd.manifests.compose.lifecycle import (
     check_replicas,
@@ -28,6 +29,7 @@ from syncd.manifests.compose.networking import read_networking
 from syncd.manifests.compose.ports import native_ports, read_expose, read_ports
 from syncd.manifests.compose.process import read_process
 from syncd.manifests.compose.security import read_security
+from syncd.manifests.compose.sharing import read_shared
 from syncd.manifests.compose.shell import command_words
 from syncd.manifests.compose.volumes import read_volumes
 from syncd.manifests.fields import check_no_nul
@@ -147,10 +149,10 @@ def convert_service(
         out.secrets.update(("environment", n) for n in env.tainted if n in env.values)
     ports = read_ports(service["ports"], (*at, "ports"), ctx) if "ports" in service else []
     exposed = read_expose(service["expose"], (*at, "expose"), ctx) if "expose" in service else []
-    out.published = [
+    out.published = [  # fixed host ports (Docker picks a free one of a range for each container)
         (where, (port.host_ip, port.published, port.protocol))
         for where, port in ports
-        if port.published is not None
+        if port.published is not None and "-" not in port.published
     ]
     if ports or exposed:
         carried = native_ports(ports, exposed, ctx)
@@ -201,6 +203,8 @@ def convert_service(
 
     # security
     read_security(service, at, ctx, out)
+    read_shared(service, at, ctx, scope, out)  # pid / ipc: service:x
+    read_gpus(service, at, ctx, out)
 
     # network
     read_networking(service, at, ctx, scope, out)

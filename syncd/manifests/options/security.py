@@ -26,6 +26,8 @@ from pydantic_core import PydanticCustomError
 
 from syncd.manifests.fields import DockerText
 from syncd.manifests.options import securityvalues as v
+from syncd.manifests.options.devicerequests import Gpus
+from syncd.manifests.options.network import MEMBER
 from syncd.manifests.strict import StrictModel
 
 _MAX_ITEMS = 256  # entries of one list or map: far above any real service
@@ -45,6 +47,32 @@ UlimitName = Annotated[StrictStr, AfterValidator(v.check_ulimit_name)]
 OptionName = Annotated[StrictStr, Field(min_length=1, max_length=255), AfterValidator(v.check_key)]
 OptionValue = Annotated[StrictStr, Field(max_length=4096), AfterValidator(v.check_scalar)]
 Name = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,254}$")]
+
+
+def _namespace(key: str, *modes: str) -> Callable[[str], str]:
+    """`pid` / `ipc`: one of Docker's own modes, or `service:<x>`, the namespace of another
+    service of the stack (its first replica's container at apply time)."""
+
+    def check(value: str) -> str:
+        if value in modes:
+            return value
+        if value.startswith("service:") and MEMBER.fullmatch(value.removeprefix("service:")):
+            return value
+        if value.startswith("container:"):
+            raise PydanticCustomError(
+                key, f"{key} container: joins a container syncd did not create; refused"
+            )
+        raise PydanticCustomError(
+            key, f"{value[:40]!r} is not one of {', '.join(modes)} or service:<service>"
+        )
+
+    return check
+
+
+PidMode = Annotated[StrictStr, AfterValidator(_namespace("pid", "host"))]
+IpcMode = Annotated[
+    StrictStr, AfterValidator(_namespace("ipc", "host", "private", "shareable", "none"))
+]
 
 
 def _one_tmpfs_per_target(value: list[str]) -> list[str]:
@@ -136,8 +164,17 @@ class SecurityFields(StrictModel):
     device_cgroup_rules: Annotated[list[CgroupRule], Field(max_length=_MAX_ITEMS)] | None = Field(
         None, description="e.g. 'c 1:3 mr' (policy: devices)"
     )
-    pid: Literal["host"] | None = Field(None, description="host (policy: hostNamespaces)")
-    ipc: Literal["host", "private", "shareable", "none"] | None = None
+    gpus: Gpus | None = Field(
+        None, description="all, or [{driver, count, deviceIds, capabilities}] (policy: devices)"
+    )
+    pid: PidMode | None = Field(
+        None, description="host | service:<service of this stack> (policy: hostNamespaces)"
+    )
+    ipc: IpcMode | None = Field(
+        None,
+        description="private | shareable | none | host | service:<service of this stack> "
+        "(policy: hostNamespaces for host and service:)",
+    )
     uts: Literal["host"] | None = Field(None, description="host (policy: hostNamespaces)")
     userns_mode: Literal["host"] | None = Field(None, description="policy: hostNamespaces")
     cgroup: Literal["host", "private"] | None = None

@@ -126,11 +126,13 @@ def check_security_opt(option: str) -> str:
         if value is not None and value.lower() not in _BOOLS:
             raise _fail("security_opt", "no-new-privileges takes true or false")
     elif key == "seccomp":
-        if value != "unconfined" and not (value or "").startswith("{"):
+        if not value:
+            raise _fail("security_opt", "seccomp= names a profile file, unconfined or JSON")
+        if value.startswith("/"):
             raise _fail(
                 "security_opt",
-                "seccomp=<file> is read by the docker client, not the engine: syncd does not read "
-                "profile files yet; use seccomp=unconfined (policy) or the inline JSON profile",
+                "seccomp=<absolute path> names a file on the host: syncd reads the profile from "
+                "the repository; commit it and name it relative to the manifest",
             )
     elif key == "systempaths":
         raise _fail(
