@@ -21,10 +21,11 @@ from syncd.apply.redact import hide
 from syncd.apply.results import Planned, ServiceResult, SyncResult
 from syncd.apply.steps import ServiceSteps, cid
 from syncd.apply.store import Store
+from syncd.core.desired import DesiredVolume
 from syncd.core.plan import Action, ServiceChange, VolumeAction
 from syncd.engine.base import Engine, Names
 from syncd.errors import DependencyNotHealthy, EngineUnavailable, SyncdError
-from syncd.ids import ServiceKey
+from syncd.ids import ServiceKey, StackKey, VolumeKey
 from syncd.settings import Settings
 
 __all__ = ["Execution", "Planned", "ServiceResult", "SyncResult"]
@@ -140,12 +141,23 @@ class Execution:
         for stack in self.planned.plan.stacks:
             for change in stack.volume_changes:
                 if change.action in (VolumeAction.CREATE, VolumeAction.ATTACH):
+                    volume = self._declared(stack.key, change.key)
                     if self._guard(
-                        f"creating volume {change.key}", self.engine.ensure_volume, change.key
+                        f"creating volume {change.key}",
+                        self.engine.ensure_volume,
+                        change.key,
+                        volume.declared if volume else None,
                     ):
                         self.store.set_orphaned(change.key, False)
                 elif change.action is VolumeAction.DETACH:
                     self.store.set_orphaned(change.key, True)
+                elif change.differs:
+                    self.log.warning("volume_differs", volume=str(change.key),
+                                     fields=list(change.differs))  # fmt: skip
+
+    def _declared(self, stack: StackKey, key: VolumeKey) -> DesiredVolume | None:
+        desired = self.planned.desired.stacks.get(stack)
+        return desired.volumes.get(key.name) if desired else None
 
     def _services(self, changes: list[ServiceChange]) -> None:
         """Every change but removals, each once its dependencies are done."""

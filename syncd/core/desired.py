@@ -19,6 +19,7 @@ from syncd.core import canonical, stackpatch
 from syncd.core.canonical import Spec, escape
 from syncd.core.options import files
 from syncd.core.options import network as network_options
+from syncd.core.options import volumes as volume_options
 from syncd.errors import (
     ManifestError,
     PatchRefused,
@@ -53,6 +54,8 @@ class DesiredService:
 @dataclass(frozen=True)
 class DesiredVolume:
     key: VolumeKey
+    # what syncd creates it with (`core.options.volumes.declaration`): driver, driverOpts, labels
+    declared: Mapping[str, Any] = field(default_factory=lambda: dict(volume_options.PLAIN))
 
 
 @dataclass(frozen=True)
@@ -219,6 +222,7 @@ def _files(
     stack = located.manifest
     try:
         spec = files.resolve(spec, revision, stack.configs, stack.secrets)
+        spec = volume_options.resolve(spec, stack.volumes)
     except UnresolvedFile as err:
         problems.append(located.problem(("services", name, *err.where), str(err)))
         return spec, set()
@@ -274,7 +278,14 @@ def _stack(
         services[name] = DesiredService(key, spec, frozenset(tainted))
     specs = network_options.peers({name: s.spec for name, s in services.items()})
     services = {n: DesiredService(s.key, specs[n], s.secrets) for n, s in services.items()}
-    volumes = {name: DesiredVolume(stack.key.volume(name)) for name in stack.volumes}
+    volumes = {
+        name: DesiredVolume(stack.key.volume(name), volume_options.declaration(volume))
+        for name, volume in stack.volumes.items()
+        if not volume.external
+    }
+    for name, made in services.items():  # each anonymous volume: a volume of the stack
+        for anonymous in volume_options.anonymous_volumes(name, made.spec):
+            volumes[anonymous] = DesiredVolume(stack.key.volume(anonymous))
     return DesiredStack(
         key=stack.key,
         strategy=stack.strategy,

@@ -101,8 +101,7 @@ def _top_level(
             ctx.error((key,), f"models: {keys.NEVER['models']}", key=True)
     sources = {section: _members(data, section, ctx) for section in configs.SECTIONS}
     volumes = _members(data, "volumes", ctx)
-    for name, spec in volumes.items():
-        read_declared(name, spec, ctx)
+    volumes = {name: read_declared(name, spec, ctx) for name, spec in volumes.items()}
     return volumes, sources
 
 
@@ -319,7 +318,7 @@ def compose_to_stack(
         "name": stack,
         "strategy": "declare",
         "services": native,
-        "volumes": {n: {} for n in volumes if not volumes[n].get("external")},
+        "volumes": volumes,
         **sources.data,
     }
     if stack_networks:

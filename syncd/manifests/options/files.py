@@ -132,9 +132,9 @@ class Mount(StrictModel):
             case MountType.TMPFS:
                 if source is not None:
                     raise _fail("a tmpfs mount takes no 'source'")
-            case MountType.VOLUME:
-                if source is None or not VOLUME_NAME.fullmatch(source):
-                    raise _fail("a volume mount needs 'source', a volume of this stack")
+            case MountType.VOLUME:  # no source: an anonymous volume (syncd names it)
+                if source is not None and not VOLUME_NAME.fullmatch(source):
+                    raise _fail(f"{source[:40]!r} is not a volume of this stack")
             case MountType.BIND:
                 if not source:
                     raise _fail("a bind mount needs 'source'")

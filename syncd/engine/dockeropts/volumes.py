@@ -1,0 +1,58 @@
+"""A stack's volumes as the Docker Engine API takes and reports them.
+
+`create_kwargs`: docker-py's `APIClient.create_volume` arguments for a declaration
+(`core.options.volumes.declaration`: driver, driverOpts, labels); syncd's own labels win.
+`observed`: the same three fields of a listed volume (syncd's labels left out), to tell a
+declaration that changed since the volume was made. `check_external`: Docker creates a missing
+volume named in a mount by itself; an external volume must exist already, so it is looked up
+first and a missing one is a clear error, never created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import docker
+import docker.errors
+
+from syncd.engine.base import Mount
+from syncd.errors import ExternalVolumeMissing
+
+OWN_LABEL_PREFIX = "syncd."
+
+
+def create_kwargs(declared: Mapping[str, Any] | None, labels: Mapping[str, str]) -> dict[str, Any]:
+    declared = declared or {}
+    mine = {k: v for k, v in (declared.get("labels") or {}).items()
+            if not k.startswith(OWN_LABEL_PREFIX)}  # fmt: skip
+    return {
+        "driver": declared.get("driver") or "local",
+        "driver_opts": dict(declared.get("driverOpts") or {}) or None,
+        "labels": {**mine, **labels},
+    }
+
+
+def observed(raw: Mapping[str, Any]) -> dict[str, Any]:
+    labels = raw.get("Labels") or {}
+    mine = sorted((k, v) for k, v in labels.items() if not k.startswith(OWN_LABEL_PREFIX))
+    return {
+        "driver": raw.get("Driver") or "local",
+        "driverOpts": dict(sorted((raw.get("Options") or {}).items())),
+        "labels": dict(mine),
+    }
+
+
+def exists(api: docker.APIClient, name: str) -> bool:
+    try:
+        api.inspect_volume(name)
+    except docker.errors.NotFound:
+        return False
+    return True
+
+
+def check_external(api: docker.APIClient, mounts: Iterable[Mount]) -> None:
+    """`ExternalVolumeMissing` for the first external volume the engine does not have."""
+    for mount in mounts:
+        if mount.external and not exists(api, mount.source):
+            raise ExternalVolumeMissing(mount.source)
