@@ -24,6 +24,7 @@ from pydantic.alias_generators import to_camel
 
 from syncd.core import canonical
 from syncd.core.options import files
+from syncd.core.options import volumes as volume_options
 from syncd.errors import Severity
 from syncd.manifests.compose.reader import Conversion, compose_to_stack
 from syncd.manifests.compose.units import parse_bytes
@@ -237,10 +238,15 @@ def _native_mount(mount: dict[str, Any], declared: dict[str, Any]) -> Any:
             return f"/{source}:{target}:{mode}"
         out = {"type": "bind", "source": source, "target": target, "readOnly": read_only}
         return {**out, "propagation": mount["propagation"]} if "propagation" in mount else out
-    if source is None or {"subpath"} & set(mount):
+    if {"subpath"} & set(mount):
         return None
-    if (declared.get(source) or {}).get("external"):
-        return None
+    nocopy = {"nocopy": True} if mount.get("nocopy") else {}
+    if source is None:  # anonymous: a volume syncd keeps per service, target and replica
+        return {"type": "anonymous", "target": target, "readOnly": read_only, **nocopy}
+    volume = declared.get(source) or {}
+    if volume.get("external"):
+        return {"type": "external", "source": volume.get("name", source), "volume": source,
+                "target": target, "readOnly": read_only, **nocopy}  # fmt: skip
     if mount.get("nocopy"):
         return {"type": "volume", "source": source, "target": target, "readOnly": read_only,
                 "nocopy": True}  # fmt: skip
@@ -254,7 +260,8 @@ def _resolved_volumes(conv: Conversion, name: str, group: str) -> list[Any]:
     assert stack is not None
     spec = canonical.full(stack.services[name])
     revision = files.Revision(group, _revision(group))
-    resolved = files.resolve(spec, revision, stack.configs, stack.secrets)["volumes"]
+    resolved = files.resolve(spec, revision, stack.configs, stack.secrets)
+    resolved = volume_options.resolve(resolved, stack.volumes)["volumes"]
     out = []
     for entry in resolved:
         if isinstance(entry, dict) and "digest" in entry:

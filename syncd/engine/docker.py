@@ -256,8 +256,15 @@ class DockerEngine(Engine):
         labels = {**owner_labels(self.instance, StackKey(key.project, key.stack))}
         labels[LABEL_VOLUME] = key.name
         name = self.names.volume(key)
-        if not volume_opts.exists(self.api, name):  # an existing one is left as it is
+        if not self._volume_exists(name):  # an existing one is left as it is
             self.api.create_volume(name, **volume_opts.create_kwargs(declared, labels))
+
+    def _volume_exists(self, name: str) -> bool:
+        try:
+            self.api.inspect_volume(name)
+        except docker.errors.NotFound:
+            return False
+        return True
 
     @_engine_errors
     def pull(
@@ -290,7 +297,7 @@ class DockerEngine(Engine):
         links = list(request.options.get("links") or [])
         mode = network_opts.network_mode(self.names, key, request.options)
         first = joined[0] if joined else None
-        volume_opts.check_external(api, request.mounts)
+        volume_opts.check_external(self._volume_exists, request.mounts)
         host_config = api.create_host_config(
             port_bindings={
                 f"{p.container}/{p.protocol}": (

@@ -23,6 +23,7 @@ from pydantic.alias_generators import to_camel
 from syncd.errors import Problem
 from syncd.manifests.policylimits import ulimit_refusals
 from syncd.manifests.policynet import check_external_network, ipam_refusals
+from syncd.manifests.policyvolumes import check_volume_driver, volume_refusals
 from syncd.manifests.portguard import port_findings
 from syncd.manifests.yamlsafe import Document, Path, pointer
 from syncd.policy import (
@@ -254,7 +255,7 @@ def _mounts(allowed: Allowed, svc: _Spelled, project_files: bool) -> Iterator[tu
     key, value = _get(svc, "volume_driver")
     if value not in (None, "", "local"):
         what = f"volume_driver {clip(str(value))!r} (a volume plugin may mount any host path)"
-        yield from _one((key,), _any_path(allowed, what))
+        yield from _one((key,), check_volume_driver(allowed, str(value), what))
     key, value = _get(svc, "use_api_socket")
     if value not in (None, False):
         yield from _one((key,), check_bind(allowed, DOCKER_SOCKET))
@@ -317,29 +318,8 @@ def _memory_limit(svc: _Spelled) -> bool:
 
 
 def volume_findings(allowed: Allowed, volume: Mapping[str, Any], at: Path) -> list[Finding]:
-    """A top-level volume: the `local` driver with `o: bind` (or a `device` path) mounts a host
-    path; other `driver_opts` make the host kernel mount something; another driver is a plugin."""
-    found: list[Finding] = []
-    driver = volume.get("driver")
-    if driver not in (None, "local"):
-        what = f"volume driver {clip(str(driver))!r} (a volume plugin may mount any host path)"
-        found += _found((*at, "driver"), _any_path(allowed, what))
-    for spelling in ("driver_opts", "driverOpts"):
-        found += _volume_options(allowed, volume.get(spelling), (*at, spelling))
-    return found
-
-
-def _volume_options(allowed: Allowed, opts: Any, at: Path) -> list[Finding]:
-    if not isinstance(opts, Mapping) or not opts:
-        return []
-    options = {o.strip().split("=")[0] for o in str(opts.get("o", "")).split(",")}
-    device = opts.get("device")
-    if options & {"bind", "rbind"} or (isinstance(device, str) and device.startswith("/")):
-        return _found((*at, "device"), check_bind(allowed, str(device)))
-    if opts.get("type") != "tmpfs":
-        what = f"a volume of type {clip(str(opts.get('type')))!r} mounted by the host's kernel"
-        return _found(at, _any_path(allowed, what))
-    return []
+    """A top-level volume (`policyvolumes`): external, another driver, local driver options."""
+    return [Finding((*at, *where), r) for where, r in volume_refusals(allowed, volume, str(at[-1]))]
 
 
 def network_findings(allowed: Allowed, network: Mapping[str, Any], at: Path) -> list[Finding]:

@@ -10,11 +10,8 @@ first and a missing one is a clear error, never created.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
-
-import docker
-import docker.errors
 
 from syncd.engine.base import Mount
 from syncd.errors import ExternalVolumeMissing
@@ -43,16 +40,8 @@ def observed(raw: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def exists(api: docker.APIClient, name: str) -> bool:
-    try:
-        api.inspect_volume(name)
-    except docker.errors.NotFound:
-        return False
-    return True
-
-
-def check_external(api: docker.APIClient, mounts: Iterable[Mount]) -> None:
+def check_external(exists: Callable[[str], bool], mounts: Iterable[Mount]) -> None:
     """`ExternalVolumeMissing` for the first external volume the engine does not have."""
     for mount in mounts:
-        if mount.external and not exists(api, mount.source):
+        if mount.external and not exists(mount.source):
             raise ExternalVolumeMissing(mount.source)
