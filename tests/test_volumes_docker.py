@@ -18,6 +18,7 @@ from syncd.core.plan import Reason, VolumeAction
 from syncd.errors import ExitCode
 from syncd.ids import StackKey
 from syncd.policy import Policy
+from tests.daemon_support import RunningDaemon, wait_for
 from tests.engine_support import Deployment
 from tests.gitrepo import GitRepo
 
@@ -225,3 +226,41 @@ def test_an_anonymous_volume_survives_a_recreate(
     kept = docker_client.volumes.list(filters=label)
     assert len(kept) == 2
     assert len(deployment.store.orphaned_volumes()) == 2
+
+
+DATA = """\
+services:
+  app:
+    image: busybox:1.36
+    command: sleep 3600
+    volumes: ["./data/uploads:/uploads", "./data/cache:/cache"]
+"""
+
+
+def test_a_data_folder_no_service_mounts_is_kept_and_reported(deployment: Deployment) -> None:
+    repo = GitRepo(deployment.repo)
+    repo.write("shop/compose.yaml", DATA)
+    head = repo.commit("two data folders")
+    daemon = RunningDaemon(str(repo.path), deployment.settings.data_dir, deployment.instance)
+    try:
+        daemon.started()
+        wait_for(lambda: daemon.status()["appliedRevision"] == head, 60, "first apply")
+        assert daemon.status()["orphanedDataFolders"] == []
+        folder = deployment.settings.data_dir / "projects/shop/files/data/uploads"
+        assert deployment.exec("app", "sh", "-c", "echo kept > /uploads/file")[0] == 0
+
+        repo.write("shop/compose.yaml", DATA.replace('"./data/uploads:/uploads", ', ""))
+        second = repo.commit("the uploads folder is no longer mounted")
+        wait_for(lambda: daemon.status()["appliedRevision"] == second, 60, "second apply")
+        status = daemon.status()
+        assert status["orphanedDataFolders"] == [{"project": "shop", "path": "/data/uploads"}]
+        assert (folder / "file").read_text() == "kept\n"  # never deleted
+        assert "data_folder_unused" in daemon.log()
+
+        repo.write("shop/compose.yaml", DATA)  # mounted again: no longer reported
+        third = repo.commit("uploads back")
+        wait_for(lambda: daemon.status()["appliedRevision"] == third, 60, "third apply")
+        assert daemon.status()["orphanedDataFolders"] == []
+    finally:
+        daemon.terminate()
+        daemon.close()

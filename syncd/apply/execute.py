@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from syncd import logs
-from syncd.apply import materialise
+from syncd.apply import datafolders, materialise
 from syncd.apply.gates import dependencies
 from syncd.apply.networks import unused_networks
 from syncd.apply.pulls import pull_missing
@@ -81,6 +81,7 @@ class Execution:
         if unused:
             self._guard("removing unused networks", self.engine.prune_networks, unused)
         self._guard("removing unused revision files", self._sweep)
+        datafolders.record(self.store, self.planned, self.log)
         ordered = tuple(self.results[c.key] for c in changes if c.key in self.results)
         return SyncResult(plan_, ordered, tuple(self.errors))
 

@@ -15,10 +15,10 @@ that need the stack to be known: external and anonymous volumes. Pure: no I/O.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
-from syncd.manifests.fields import parse_mount
+from syncd.manifests.fields import MountKind, parse_mount
 from syncd.manifests.options.volumes import Volume
 
 LOCAL = "local"
@@ -91,3 +91,21 @@ def differences(declared: Mapping[str, Any], live: Mapping[str, Any] | None) -> 
     if live is None:
         return ()
     return tuple(k for k in ("driver", "driverOpts", "labels") if declared.get(k) != live.get(k))
+
+
+def data_folders(spec: Mapping[str, Any], secrets: Collection[str] = ()) -> set[str]:
+    """The project-files folders (data folders, `/uploads`) a service's spec mounts; one whose
+    text came from the environment (a tainted pointer) is left out: it is never shown."""
+    out = set()
+    for index, entry in enumerate(spec.get("volumes") or []):
+        if not isinstance(entry, str) or any(
+            p == f"/volumes/{index}" or p.startswith(f"/volumes/{index}/") for p in secrets
+        ):
+            continue
+        try:
+            mount = parse_mount(entry)
+        except ValueError:  # a stored spec syncd can no longer read: not a folder it knows
+            continue
+        if mount.kind is MountKind.PROJECT_FILES:
+            out.add(mount.source)
+    return out
