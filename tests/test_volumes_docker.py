@@ -233,7 +233,7 @@ services:
   app:
     image: busybox:1.36
     command: sleep 3600
-    volumes: ["./data/uploads:/uploads", "./data/cache:/cache"]
+    volumes: ["./data/uploads:/uploads", "./data/cache:/cache", "/var/lib/anon"]
 """
 
 
@@ -246,6 +246,11 @@ def test_a_data_folder_no_service_mounts_is_kept_and_reported(deployment: Deploy
         daemon.started()
         wait_for(lambda: daemon.status()["appliedRevision"] == head, 60, "first apply")
         assert daemon.status()["orphanedDataFolders"] == []
+        project = StackKey("shop", "default").id
+        [anonymous] = daemon.http.get(f"/v2/projects/{project}/volumes").json()
+        service = StackKey("shop", "default").service("app").id
+        assert anonymous["name"].startswith("_anon.") and not anonymous["orphaned"]
+        assert anonymous["linkedServices"] == [service]
         folder = deployment.settings.data_dir / "projects/shop/files/data/uploads"
         assert deployment.exec("app", "sh", "-c", "echo kept > /uploads/file")[0] == 0
 
