@@ -5,6 +5,7 @@ warning of the plan, never an action."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from syncd.core.runspec import container_request
 from syncd.ids import ServiceKey, StackKey
 from syncd.manifests import read_manifests
 from syncd.policy import BUILTIN, Policy
+from syncd.render.text import render_text
 from tests.planning import File
 
 COMPOSE = """\
@@ -185,8 +187,10 @@ def test_a_volume_the_model_refuses_is_a_located_error(volume: str, message: str
 
 
 def _live(declared: dict[str, Any] | None) -> LiveStack:
+    """The desired stack as applied, its `cache` volume as the engine reports it."""
+    live = planning.as_live(_desired("shop/compose.yaml", COMPOSE)).stacks[SHOP]
     cache = LiveVolume(SHOP.volume("cache"), declared=declared)
-    return LiveStack(SHOP, volumes={"cache": cache})
+    return dataclasses.replace(live, volumes={**live.volumes, "cache": cache})
 
 
 def test_a_changed_declaration_is_a_warning_never_an_action() -> None:
@@ -200,6 +204,10 @@ def test_a_changed_declaration_is_a_warning_never_an_action() -> None:
     [cache] = [v for v in changed.volume_changes if v.key.name == "cache"]
     assert (cache.action, cache.reason) == (VolumeAction.NONE, Reason.VOLUME_DIFFERS)
     assert cache.differs == ("driverOpts", "labels")
+    assert not changed.changed  # nothing to apply: no sync loop
+    text = render_text(planning.Plan(None, "r1", (changed,)))
+    assert "volume shop/default/cache: none (its driverOpts, labels differ" in text, text
+    assert "tier" not in text  # names only, never a value
     unknown = planning.plan_stack(desired, _live(None))  # a revision-to-revision plan
     assert not [v for v in unknown.volumes if v.key.name == "cache" and v.differs]
 
