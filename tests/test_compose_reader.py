@@ -291,6 +291,32 @@ def check_volumes(conv: Conversion, name: str, _key: str, expected: Any) -> None
         assert _noted(conv, f"/services/{name}/volumes")
 
 
+VOLUME_GROUPS = [
+    g for g in GROUPS if yaml.safe_load((KEYS / f"{g}.expect.yaml").read_text()).get("volumes")
+]
+
+
+@pytest.mark.parametrize("group", VOLUME_GROUPS)
+def test_declared_volumes_match_the_expected_values(group: str) -> None:
+    """The top-level volumes: external ones by their Docker name, the others with the driver,
+    driver options and labels syncd creates them with (`name` is Compose's: not used, D30)."""
+    conv, expect = convert_key(group)
+    stack = conv.stack()
+    assert stack is not None
+    assert set(stack.volumes) == set(expect["volumes"])
+    for name, expected in expect["volumes"].items():
+        volume = stack.volumes[name]
+        assert volume.external == expected["external"], name
+        if volume.external:
+            assert volume.engine_name(name) == expected["name"]
+            continue
+        assert volume_options.declaration(volume) == {
+            "driver": expected.get("driver", "local"),
+            "driverOpts": expected.get("driver_opts") or {},
+            "labels": expected.get("labels") or {},
+        }, name
+
+
 def check_file_refs(conv: Conversion, name: str, key: str, expected: Any) -> None:
     """configs / secrets: canonical targets and modes (uid/gid "0" is syncd's own, root)."""
     stack = conv.stack()
