@@ -220,3 +220,17 @@ def test_a_service_that_stops_using_its_anonymous_volume_leaves_it_orphaned() ->
     detached = sorted(v.key.name for v in stack.volume_changes if v.action is VolumeAction.DETACH)
     assert len(detached) == 2 and all(n.startswith("_anon.") for n in detached)
     assert ServiceKey("shop", "default", "db") in {c.key for c in stack.services}
+
+
+def test_an_external_volume_named_from_the_environment_is_redacted() -> None:
+    text = COMPOSE.replace("name: team-shared", 'name: "${SHARED_NAME}"')
+    env = {"SHARED_NAME": "tenant-secret-volume"}
+    policy = Policy.model_validate({"default": {"externalVolumes": ["*"]}})
+    manifests = read_manifests([File("shop/compose.yaml", text.encode())], env, policy=policy)
+    assert not manifests.errors, [str(p) for p in manifests.errors]
+    service = resolve(manifests, "r1").stacks[SHOP].services["db"]
+    [index] = [i for i, e in enumerate(service.spec["volumes"]) if e.get("type") == "external"]
+    assert service.spec["volumes"][index]["source"] == "tenant-secret-volume"
+    assert f"/volumes/{index}" in service.secrets
+    shown = render_text(planning.plan(resolve(manifests, "r1"), planning.LiveState()))
+    assert "tenant-secret-volume" not in shown and "<redacted>" in shown, shown

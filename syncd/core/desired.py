@@ -275,6 +275,8 @@ def _stack(
         tainted = _service_secrets(secrets, name, service, spec) | kept | file_secrets
         if any(path[:1] == ("networks",) for path in secrets):  # the definitions it holds
             tainted.add("/networks")
+        from_env = {p[1] for p in secrets if len(p) > 1 and p[0] == "volumes"}
+        tainted |= volume_options.tainted_mounts(spec, from_env)
         services[name] = DesiredService(key, spec, frozenset(tainted))
     specs = network_options.peers({name: s.spec for name, s in services.items()})
     services = {n: DesiredService(s.key, specs[n], s.secrets) for n, s in services.items()}

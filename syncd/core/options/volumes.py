@@ -109,3 +109,15 @@ def data_folders(spec: Mapping[str, Any], secrets: Collection[str] = ()) -> set[
         if mount.kind is MountKind.PROJECT_FILES:
             out.add(mount.source)
     return out
+
+
+def tainted_mounts(spec: Mapping[str, Any], volumes: Collection[Any]) -> set[str]:
+    """The pointers of the mounts of external volumes whose declaration came from the
+    environment (`volumes`: their keys): the Docker name is redacted wherever it is shown."""
+    return {
+        f"/volumes/{index}"
+        for index, entry in enumerate(spec.get("volumes") or [])
+        if isinstance(entry, Mapping)
+        and entry.get("type") == EXTERNAL
+        and entry.get("volume") in volumes
+    }

@@ -310,6 +310,7 @@ def compose_to_stack(
     origins |= _source_origins(sources.data)
     stack_networks = read_stack_networks(networks, ctx)
     secrets.update(("networks", n) for n in stack_networks if ctx.tainted(("networks", n)))
+    secrets.update(("volumes", v) for v in volumes if ctx.tainted(("volumes", v)))
     origins |= _stack_origins(data, volumes, stack_networks)
     _cycles(native, ctx)
     result: dict[str, Any] = {
