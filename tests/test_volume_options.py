@@ -12,7 +12,7 @@ import pytest
 
 from syncd.core import plan as planning
 from syncd.core.desired import DesiredState, resolve
-from syncd.core.live import LiveStack, LiveVolume
+from syncd.core.live import LiveStack, LiveState, LiveVolume
 from syncd.core.options import volumes as volume_options
 from syncd.core.plan import Reason, VolumeAction
 from syncd.core.runspec import container_request
@@ -232,5 +232,5 @@ def test_an_external_volume_named_from_the_environment_is_redacted() -> None:
     [index] = [i for i, e in enumerate(service.spec["volumes"]) if e.get("type") == "external"]
     assert service.spec["volumes"][index]["source"] == "tenant-secret-volume"
     assert f"/volumes/{index}" in service.secrets
-    shown = render_text(planning.plan(resolve(manifests, "r1"), planning.LiveState()))
+    shown = render_text(planning.plan(resolve(manifests, "r1"), LiveState()))
     assert "tenant-secret-volume" not in shown and "<redacted>" in shown, shown
