@@ -234,3 +234,21 @@ def test_an_external_volume_named_from_the_environment_is_redacted() -> None:
     assert f"/volumes/{index}" in service.secrets
     shown = render_text(planning.plan(resolve(manifests, "r1"), LiveState()))
     assert "tenant-secret-volume" not in shown and "<redacted>" in shown, shown
+
+
+def test_an_anonymous_volume_carries_its_labels_and_a_named_one_says_where_they_go() -> None:
+    text = COMPOSE.replace(
+        "      - /var/lib/data\n",
+        "      - {type: volume, target: /var/lib/data, volume: {labels: {com.example.a: 1}}}\n",
+    )
+    stack = _desired("shop/compose.yaml", text).stacks[SHOP]
+    anonymous = [v for n, v in stack.volumes.items() if n.startswith("_anon.")]
+    assert len(anonymous) == 2
+    assert all(v.declared["labels"] == {"com.example.a": "1"} for v in anonymous)
+    named = COMPOSE.replace("volume: {nocopy: true}", "volume: {labels: {com.example.a: b}}")
+    manifests = read_manifests([File("shop/compose.yaml", named.encode())], {}, policy=ALLOW)
+    assert not manifests.errors
+    assert any("top-level 'labels'" in w.message for w in manifests.warnings), manifests.warnings
+    native = NATIVE.replace("volume: {nocopy: true}", "volume: {labels: {com.example.a: b}}")
+    [error] = _errors("shop.yaml", native, ALLOW)
+    assert "volumes.<name>.labels" in error and "shop.yaml:9:9:" in error, error

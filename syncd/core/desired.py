@@ -286,8 +286,8 @@ def _stack(
         if not volume.external
     }
     for name, made in services.items():  # each anonymous volume: a volume of the stack
-        for anonymous in volume_options.anonymous_volumes(name, made.spec):
-            volumes[anonymous] = DesiredVolume(stack.key.volume(anonymous))
+        for anonymous, declared in volume_options.anonymous_declarations(name, made.spec).items():
+            volumes[anonymous] = DesiredVolume(stack.key.volume(anonymous), declared)
     return DesiredStack(
         key=stack.key,
         strategy=stack.strategy,

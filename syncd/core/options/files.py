@@ -75,8 +75,13 @@ def mount_entry(item: str | Mount) -> str | dict[str, Any]:
         case MountType.VOLUME:
             nocopy = bool(item.volume and item.volume.nocopy)
             if item.source is None:  # anonymous (`core.options.volumes`)
-                anonymous = {"type": "anonymous", "target": target, "readOnly": item.read_only}
-                return {**anonymous, "nocopy": True} if nocopy else anonymous
+                anonymous: dict[str, Any] = {"type": "anonymous", "target": target,
+                                             "readOnly": item.read_only}  # fmt: skip
+                if nocopy:
+                    anonymous["nocopy"] = True
+                if item.volume and item.volume.labels:
+                    anonymous["labels"] = dict(sorted(item.volume.labels.items()))
+                return anonymous
             if not nocopy:
                 return f"{item.source}:{target}:{mode}"
             return {"type": "volume", "source": item.source, "target": target,

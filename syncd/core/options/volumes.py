@@ -49,14 +49,22 @@ def anonymous_name(service: str, target: str, replica: int = 1) -> str:
     return f"{ANONYMOUS_PREFIX}{digest}{suffix}"
 
 
-def anonymous_volumes(service: str, spec: Mapping[str, Any]) -> Iterator[str]:
+def anonymous_declarations(service: str, spec: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The stack volumes `service`'s anonymous mounts use, for each replica it runs (at least
-    one: a service at `replicas: 0` keeps its volumes)."""
+    one: a service at `replicas: 0` keeps its volumes), each with its declaration."""
     replicas = min(max(int(spec.get("replicas", 1)), 1), MAX_ANONYMOUS_REPLICAS)
+    out = {}
     for entry in spec.get("volumes") or []:
         if isinstance(entry, Mapping) and entry.get("type") == ANONYMOUS:
+            declared = {**PLAIN, "labels": dict(entry.get("labels") or {})}
             for replica in range(1, replicas + 1):
-                yield anonymous_name(service, str(entry["target"]), replica)
+                out[anonymous_name(service, str(entry["target"]), replica)] = declared
+    return out
+
+
+def anonymous_volumes(service: str, spec: Mapping[str, Any]) -> Iterator[str]:
+    """The names of `anonymous_declarations`."""
+    yield from anonymous_declarations(service, spec)
 
 
 def _external(entry: Any, declared: Mapping[str, Volume]) -> Any:

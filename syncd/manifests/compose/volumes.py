@@ -186,21 +186,40 @@ def _long(
             value, source, target, read_only=read_only, at=at, ctx=ctx, revision=revision
         )
     options = value.get("volume") or {}
-    if not isinstance(options, dict) or set(options) - {"nocopy"}:
-        ctx.later((*at, "volume"), "volumes.options", "volume options other than nocopy "
-                  "(subpath: Engine API 1.45, labels)")  # fmt: skip
+    if not isinstance(options, dict) or set(options) - {"nocopy", "labels"}:
+        ctx.later((*at, "volume"), "volumes.options", "volume options other than nocopy and "
+                  "labels (subpath: Engine API 1.45)")  # fmt: skip
         return None
     nocopy = options.get("nocopy", False)
     if not isinstance(nocopy, bool):
         ctx.error((*at, "volume", "nocopy"), f"expected true or false, got {kind_of(nocopy)}")
         return None
+    labels = _labels(options.get("labels"), (*at, "volume", "labels"), ctx, named=bool(source))
     if not source:  # an anonymous volume
         anonymous: dict[str, Any] = {"type": "volume", "target": target, "readOnly": read_only}
-        if nocopy:
-            anonymous["volume"] = {"nocopy": True}
+        extra: dict[str, Any] = {"nocopy": True} if nocopy else {}
+        if labels:
+            extra["labels"] = labels
+        if extra:
+            anonymous["volume"] = extra
         return anonymous
     return _named(source, target, read_only=read_only, at=at, ctx=ctx, declared=declared,
                   nocopy=nocopy)  # fmt: skip
+
+
+def _labels(value: Any, at: Path, ctx: Context, *, named: bool) -> dict[str, Any] | None:
+    """`volume.labels` label the volume Docker makes for the mount: an anonymous one (syncd
+    makes it with them); a named volume has its own, top-level `labels` (a warning)."""
+    if value is None:
+        return None
+    given = dict(str(v).partition("=")[::2] for v in value) if isinstance(value, list) else value
+    if not isinstance(given, dict):
+        ctx.error(at, f"labels is a mapping, got {kind_of(value)}")
+        return None
+    if named:
+        ctx.warn(at, "labels of a named volume are its top-level 'labels'; ignored here")
+        return None
+    return {str(k): _scalar(v) for k, v in given.items()}
 
 
 def _tmpfs(value: dict[str, Any], target: str, read_only: bool, at: Path, ctx: Context) -> Entry:
