@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from syncd.engine.base import Mount
+from syncd.engine.base import LABEL_PREFIX, Mount
 from syncd.errors import ExternalVolumeMissing
 
-OWN_LABEL_PREFIX = "syncd."
+OWN_LABEL_PREFIX = LABEL_PREFIX  # syncd's own labels
 
 
 def create_kwargs(declared: Mapping[str, Any] | None, labels: Mapping[str, str]) -> dict[str, Any]:
