@@ -269,3 +269,29 @@ def test_a_data_folder_no_service_mounts_is_kept_and_reported(deployment: Deploy
     finally:
         daemon.terminate()
         daemon.close()
+
+
+def test_a_driver_opts_bind_through_a_symlink_is_refused_at_apply_time(
+    deployment: Deployment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`/allowed/link -> /secret`: the written path is allowed, the resolved one is not; the
+    volume is not made, and its service fails instead of getting a plain empty volume."""
+    allowed, secret = tmp_path / "allowed", tmp_path / "secret"
+    allowed.mkdir()
+    secret.mkdir()
+    (secret / "key").write_text("host secret\n")
+    (allowed / "link").symlink_to(secret)
+    repo = GitRepo(deployment.repo)
+    repo.write("shop/compose.yaml", _bind_volume(allowed / "link"))
+    repo.commit("a bind through a symlink")
+    policy = tmp_path / "etc" / "policy.yaml"
+    policy.parent.mkdir()
+    policy.write_text(f'default: {{hostPaths: ["{allowed}"]}}\n')
+    data = str(deployment.settings.data_dir)
+    args = ["--repo", str(repo.path), "--data-dir", data, "--instance", deployment.instance]
+    assert main(["apply", *args, "--policy", str(policy)]) != ExitCode.OK
+    captured = capsys.readouterr()
+    output = captured.out + captured.err
+    assert "at apply time, with its symlinks resolved" in output, output
+    assert "its creation failed" in output, output
+    assert deployment.containers() == []

@@ -11,9 +11,10 @@ from __future__ import annotations
 import graphlib
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
 
 from syncd import logs
-from syncd.apply import datafolders, materialise
+from syncd.apply import datafolders, hostpaths, materialise
 from syncd.apply.gates import dependencies
 from syncd.apply.networks import unused_networks
 from syncd.apply.pulls import pull_missing
@@ -143,11 +144,9 @@ class Execution:
             for change in stack.volume_changes:
                 if change.action in (VolumeAction.CREATE, VolumeAction.ATTACH):
                     volume = self._declared(stack.key, change.key)
+                    declared = volume.declared if volume else None
                     if self._guard(
-                        f"creating volume {change.key}",
-                        self.engine.ensure_volume,
-                        change.key,
-                        volume.declared if volume else None,
+                        f"creating volume {change.key}", self._ensure_volume, change.key, declared
                     ):
                         self.store.set_orphaned(change.key, False)
                 elif change.action is VolumeAction.DETACH:
@@ -155,6 +154,11 @@ class Execution:
                 elif change.differs:
                     self.log.warning("volume_differs", volume=str(change.key),
                                      fields=list(change.differs))  # fmt: skip
+
+    def _ensure_volume(self, key: VolumeKey, declared: Mapping[str, Any] | None) -> None:
+        if declared:
+            hostpaths.check_volume_device(self.settings, key, declared)
+        self.engine.ensure_volume(key, declared)
 
     def _declared(self, stack: StackKey, key: VolumeKey) -> DesiredVolume | None:
         desired = self.planned.desired.stacks.get(stack)

@@ -297,7 +297,9 @@ class DockerEngine(Engine):
         links = list(request.options.get("links") or [])
         mode = network_opts.network_mode(self.names, key, request.options)
         first = joined[0] if joined else None
-        volume_opts.check_external(self._volume_exists, request.mounts)
+        volume_opts.check_volumes(
+            self._volume_exists, request.mounts, lambda n: self.names.volume(_volume_key(key, n))
+        )
         host_config = api.create_host_config(
             port_bindings={
                 f"{p.container}/{p.protocol}": (
