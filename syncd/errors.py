@@ -139,6 +139,18 @@ class EngineUnavailable(EngineError):
     """The engine cannot be reached at all (daemon down, socket missing, no permission)."""
 
 
+class ExternalVolumeMissing(EngineError):
+    """A service mounts an external volume (`external: true`) that the engine does not have:
+    syncd never creates one."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"external volume {name!r} does not exist; syncd never creates an external volume: "
+            f"create it (docker volume create {name}) or declare it without external"
+        )
+        self.name = name
+
+
 # -- refuse the request ------------------------------------------------------------------------
 
 

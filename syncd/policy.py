@@ -42,6 +42,7 @@ from syncd.policyvalues import (
     HostPath,
     LoggingDriver,
     NetworkName,
+    PluginName,
     ProjectName,
     SecurityOpt,
     clip,
@@ -88,6 +89,9 @@ class PolicyKey(StrEnum):
     LOGGING_DRIVERS = "loggingDrivers"
     EXTERNAL_NETWORKS = "externalNetworks"
     PUBLISH_ADDRESSES = "publishAddresses"
+    EXTERNAL_VOLUMES = "externalVolumes"
+    VOLUME_DRIVERS = "volumeDrivers"
+    VOLUME_TYPES = "volumeTypes"
 
 
 _MAX = 1000  # entries of one list: a policy file is written by hand
@@ -123,6 +127,15 @@ class Rules(BaseModel):
     publish_addresses: tuple[Address, ...] | None = Field(
         None, max_length=_MAX, description='host addresses beyond loopback for ports ("*" = any)'
     )
+    external_volumes: tuple[NetworkName, ...] | None = Field(
+        None, max_length=_MAX, description='volumes made outside syncd to mount ("*" = any)'
+    )
+    volume_drivers: tuple[PluginName, ...] | None = Field(
+        None, max_length=_MAX, description='volume drivers beyond local (plugins; "*" = any)'
+    )
+    volume_types: tuple[PluginName, ...] | None = Field(
+        None, max_length=_MAX, description='local driver_opts types beyond tmpfs, e.g. nfs ("*")'
+    )
 
 
 @dataclass(frozen=True)
@@ -139,6 +152,9 @@ class Allowed:
     logging_drivers: frozenset[str] = frozenset(LOCAL_LOGGING_DRIVERS)
     external_networks: frozenset[str] = frozenset()
     publish_addresses: frozenset[str] = frozenset()
+    external_volumes: frozenset[str] = frozenset()
+    volume_drivers: frozenset[str] = frozenset()
+    volume_types: frozenset[str] = frozenset()
     own: frozenset[PolicyKey] = frozenset()  # the keys the project's own entry sets
 
     def refuse(self, what: str, key: PolicyKey | None, needs: str = "") -> Refusal:
@@ -206,6 +222,9 @@ class Policy(BaseModel):
             logging_drivers=frozenset(either(pick("logging_drivers"), LOCAL_LOGGING_DRIVERS)),
             external_networks=frozenset(either(pick("external_networks"), ())),
             publish_addresses=frozenset(either(pick("publish_addresses"), ())),
+            external_volumes=frozenset(either(pick("external_volumes"), ())),
+            volume_drivers=frozenset(either(pick("volume_drivers"), ())),
+            volume_types=frozenset(either(pick("volume_types"), ())),
             own=frozenset(
                 PolicyKey(to_camel(name))
                 for name in Rules.model_fields

@@ -101,6 +101,12 @@ def _driver(value: str) -> str:
     return value
 
 
+def _plugin(value: str) -> str:
+    if value != "*" and not _DRIVER.fullmatch(value):
+        raise ValueError(f"{clip(value)!r} is not a driver or type name (e.g. nfs, or *)")
+    return value
+
+
 def _network(value: str) -> str:
     if value != ANY_NETWORK and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}", value):
         raise ValueError(f"{clip(value)!r} is not a Docker network name (e.g. proxy, or *)")
@@ -127,5 +133,6 @@ Capability = Annotated[StrictStr, AfterValidator(_capability)]
 SecurityOpt = Annotated[StrictStr, AfterValidator(_security_opt)]
 LoggingDriver = Annotated[StrictStr, AfterValidator(_driver)]
 NetworkName = Annotated[StrictStr, AfterValidator(_network)]
+PluginName = Annotated[StrictStr, AfterValidator(_plugin)]
 Address = Annotated[StrictStr, AfterValidator(_address)]
 ProjectName = Annotated[StrictStr, AfterValidator(_project)]

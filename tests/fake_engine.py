@@ -133,7 +133,7 @@ class FakeEngine(Engine):
         self.calls.append(("ensure_network", project))
         self.networks.add(project)
 
-    def ensure_volume(self, key: VolumeKey) -> None:
+    def ensure_volume(self, key: VolumeKey, declared: Mapping[str, Any] | None = None) -> None:
         self.calls.append(("ensure_volume", str(key)))
         self.volumes.add(key)
 

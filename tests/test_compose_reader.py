@@ -24,6 +24,7 @@ from pydantic.alias_generators import to_camel
 
 from syncd.core import canonical
 from syncd.core.options import files
+from syncd.core.options import volumes as volume_options
 from syncd.errors import Severity
 from syncd.manifests.compose.reader import Conversion, compose_to_stack
 from syncd.manifests.compose.units import parse_bytes
@@ -235,10 +236,15 @@ def _native_mount(mount: dict[str, Any], declared: dict[str, Any]) -> Any:
             return f"/{source}:{target}:{mode}"
         out = {"type": "bind", "source": source, "target": target, "readOnly": read_only}
         return {**out, "propagation": mount["propagation"]} if "propagation" in mount else out
-    if source is None or {"subpath"} & set(mount):
+    if {"subpath"} & set(mount):
         return None
-    if (declared.get(source) or {}).get("external"):
-        return None
+    nocopy = {"nocopy": True} if mount.get("nocopy") else {}
+    if source is None:  # anonymous: a volume syncd keeps per service, target and replica
+        return {"type": "anonymous", "target": target, "readOnly": read_only, **nocopy}
+    volume = declared.get(source) or {}
+    if volume.get("external"):
+        return {"type": "external", "source": volume.get("name", source), "volume": source,
+                "target": target, "readOnly": read_only, **nocopy}  # fmt: skip
     if mount.get("nocopy"):
         return {"type": "volume", "source": source, "target": target, "readOnly": read_only,
                 "nocopy": True}  # fmt: skip
@@ -252,7 +258,8 @@ def _resolved_volumes(conv: Conversion, name: str, group: str) -> list[Any]:
     assert stack is not None
     spec = canonical.full(stack.services[name])
     revision = files.Revision(group, _revision(group))
-    resolved = files.resolve(spec, revision, stack.configs, stack.secrets)["volumes"]
+    resolved = files.resolve(spec, revision, stack.configs, stack.secrets)
+    resolved = volume_options.resolve(resolved, stack.volumes)["volumes"]
     out = []
     for entry in resolved:
         if isinstance(entry, dict) and "digest" in entry:
@@ -280,6 +287,32 @@ def check_volumes(conv: Conversion, name: str, _key: str, expected: Any) -> None
     assert sorted(map(_json, got)) == sorted(_json(m) for m in carried if m is not None)
     if None in carried:
         assert _noted(conv, f"/services/{name}/volumes")
+
+
+VOLUME_GROUPS = [
+    g for g in GROUPS if yaml.safe_load((KEYS / f"{g}.expect.yaml").read_text()).get("volumes")
+]
+
+
+@pytest.mark.parametrize("group", VOLUME_GROUPS)
+def test_declared_volumes_match_the_expected_values(group: str) -> None:
+    """The top-level volumes: external ones by their Docker name, the others with the driver,
+    driver options and labels syncd creates them with (`name` is Compose's: not used, D30)."""
+    conv, expect = convert_key(group)
+    stack = conv.stack()
+    assert stack is not None
+    assert set(stack.volumes) == set(expect["volumes"])
+    for name, expected in expect["volumes"].items():
+        volume = stack.volumes[name]
+        assert volume.external == expected["external"], name
+        if volume.external:
+            assert volume.engine_name(name) == expected["name"]
+            continue
+        assert volume_options.declaration(volume) == {
+            "driver": expected.get("driver", "local"),
+            "driverOpts": expected.get("driver_opts") or {},
+            "labels": expected.get("labels") or {},
+        }, name
 
 
 def check_file_refs(conv: Conversion, name: str, key: str, expected: Any) -> None:

@@ -117,7 +117,7 @@ def test_a_symlink_out_of_the_repository_is_refused_at_the_file_and_where_it_is_
         ("{type: tmpfs, source: x, target: /t}", "takes no 'source'"),
         ("{type: bind, source: conf, target: /t}", "starts with './'"),
         ("{type: bind, source: ./conf, target: t}", "absolute path"),
-        ("{type: volume, target: /t}", "needs 'source'"),
+        ("{type: volume, source: 'a b', target: /t}", "is not a volume of this stack"),
         ("{type: bind, source: ./c, target: /t, tmpfs: {size: 1}}", "belong to a mount"),
     ],
 )

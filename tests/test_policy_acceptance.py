@@ -122,8 +122,15 @@ IDS = [c.key.value for c in CASES]
 
 
 def test_every_policy_key_has_a_case() -> None:
-    """`externalNetworks` guards a top-level network: its own tests, below."""
-    assert {c.key for c in CASES} | {PolicyKey.EXTERNAL_NETWORKS} == set(PolicyKey)
+    """`externalNetworks` guards a top-level network: its own tests, below; the volume keys
+    guard a top-level volume (security.yaml, and tests/test_volume_options.py)."""
+    top_level = {
+        PolicyKey.EXTERNAL_NETWORKS,
+        PolicyKey.EXTERNAL_VOLUMES,
+        PolicyKey.VOLUME_DRIVERS,
+        PolicyKey.VOLUME_TYPES,
+    }
+    assert {c.key for c in CASES} | top_level == set(PolicyKey)
 
 
 def _not_carried(case: Case) -> pytest.MarkDecorator:

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from syncd.manifests import schema
-from syncd.manifests.model import Service, Stack, Volume
+from syncd.manifests.model import Service, Stack
+from syncd.manifests.options import Volume
 from tests.requirements import missing
 
 ROOT = Path(__file__).resolve().parent.parent

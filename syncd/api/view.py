@@ -4,6 +4,7 @@ state, the engine's listing, the plan and the records. Requests only read it. Pu
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ from syncd.api.projects import ProjectFacts, project_models
 from syncd.core.canonical import Spec
 from syncd.core.desired import DesiredService
 from syncd.core.live import LiveService, ServiceStatus
+from syncd.core.options import volumes as volume_options
 from syncd.core.options.files import mount_label
 from syncd.core.plan import Action
 from syncd.core.records import ServiceRecord
@@ -203,8 +205,15 @@ class _Builder:
         volume_names = sorted(
             set(desired.volumes if desired else {}) | set(live.volumes if live else {})
         )
+        owners = {  # each anonymous volume's service
+            v: n
+            for n, s in (desired.services.items() if desired else ())
+            for v in volume_options.anonymous_volumes(n, s.spec)
+        }
         volumes = [
-            self._volume(key.volume(n), desired is not None and n in desired.volumes, services)
+            self._volume(
+                key.volume(n), desired is not None and n in desired.volumes, services, owners
+            )
             for n in volume_names
         ]
         prefix = Names(self.inputs.instance).container(key.service(""))
@@ -305,12 +314,17 @@ class _Builder:
         return live.status, f"Container {live.status.value}"
 
     def _volume(
-        self, key: VolumeKey, declared: bool, services: list[ServiceResponse]
+        self,
+        key: VolumeKey,
+        declared: bool,
+        services: list[ServiceResponse],
+        owners: Mapping[str, str],
     ) -> VolumeResponse:
         linked = [
             s.id
             for s in services
             if any(self._mount_source(v) == key.name for v in s.pendingState.volumes or [])
+            or owners.get(key.name) == s.serviceName
         ]
         name = Names(self.inputs.instance).volume(key)
         response = VolumeResponse(

@@ -11,9 +11,10 @@ from __future__ import annotations
 import graphlib
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
 
 from syncd import logs
-from syncd.apply import materialise
+from syncd.apply import datafolders, hostpaths, materialise
 from syncd.apply.gates import dependencies
 from syncd.apply.networks import unused_networks
 from syncd.apply.pulls import pull_missing
@@ -21,10 +22,11 @@ from syncd.apply.redact import hide
 from syncd.apply.results import Planned, ServiceResult, SyncResult
 from syncd.apply.steps import ServiceSteps, cid
 from syncd.apply.store import Store
+from syncd.core.desired import DesiredVolume
 from syncd.core.plan import Action, ServiceChange, VolumeAction
 from syncd.engine.base import Engine, Names
 from syncd.errors import DependencyNotHealthy, EngineUnavailable, SyncdError
-from syncd.ids import ServiceKey
+from syncd.ids import ServiceKey, StackKey, VolumeKey
 from syncd.settings import Settings
 
 __all__ = ["Execution", "Planned", "ServiceResult", "SyncResult"]
@@ -80,6 +82,7 @@ class Execution:
         if unused:
             self._guard("removing unused networks", self.engine.prune_networks, unused)
         self._guard("removing unused revision files", self._sweep)
+        datafolders.record(self.store, self.planned, self.log)
         ordered = tuple(self.results[c.key] for c in changes if c.key in self.results)
         return SyncResult(plan_, ordered, tuple(self.errors))
 
@@ -140,12 +143,26 @@ class Execution:
         for stack in self.planned.plan.stacks:
             for change in stack.volume_changes:
                 if change.action in (VolumeAction.CREATE, VolumeAction.ATTACH):
+                    volume = self._declared(stack.key, change.key)
+                    declared = volume.declared if volume else None
                     if self._guard(
-                        f"creating volume {change.key}", self.engine.ensure_volume, change.key
+                        f"creating volume {change.key}", self._ensure_volume, change.key, declared
                     ):
                         self.store.set_orphaned(change.key, False)
                 elif change.action is VolumeAction.DETACH:
                     self.store.set_orphaned(change.key, True)
+                elif change.differs:
+                    self.log.warning("volume_differs", volume=str(change.key),
+                                     fields=list(change.differs))  # fmt: skip
+
+    def _ensure_volume(self, key: VolumeKey, declared: Mapping[str, Any] | None) -> None:
+        if declared:
+            hostpaths.check_volume_device(self.settings, key, declared)
+        self.engine.ensure_volume(key, declared)
+
+    def _declared(self, stack: StackKey, key: VolumeKey) -> DesiredVolume | None:
+        desired = self.planned.desired.stacks.get(stack)
+        return desired.volumes.get(key.name) if desired else None
 
     def _services(self, changes: list[ServiceChange]) -> None:
         """Every change but removals, each once its dependencies are done."""

@@ -11,10 +11,13 @@ dir once resolved.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from syncd.engine.base import ContainerRequest
 from syncd.errors import ServiceFailed
+from syncd.ids import VolumeKey
 from syncd.settings import Settings
 
 
@@ -40,3 +43,17 @@ def check_host_binds(settings: Settings, request: ContainerRequest) -> None:
 
 def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
+
+
+def check_volume_device(settings: Settings, key: VolumeKey, declared: Mapping[str, Any]) -> None:
+    """The same check for a `local` volume whose options bind a host path (`o: bind`, `device`),
+    just before syncd creates it."""
+    opts = declared.get("driverOpts") or {}
+    flags = {o.strip().split("=")[0] for o in str(opts.get("o", "")).split(",")}
+    if declared.get("driver", "local") != "local" or not flags & {"bind", "rbind"}:
+        return
+    device = str(opts.get("device") or "")
+    resolved = os.path.realpath(device) if device.startswith("/") else None
+    refusal = settings.policy.check_bind(key.project, device, resolved=resolved)
+    if refusal is not None:
+        raise ServiceFailed(f"volume {key}: at apply time, with its symlinks resolved: {refusal}")

@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS services (
     error TEXT
 );
 CREATE TABLE IF NOT EXISTS volumes (key TEXT PRIMARY KEY, orphaned INTEGER NOT NULL, at REAL);
+CREATE TABLE IF NOT EXISTS data_folders (
+    project TEXT NOT NULL, path TEXT NOT NULL, orphaned INTEGER NOT NULL, at REAL,
+    PRIMARY KEY (project, path)
+);
 CREATE TABLE IF NOT EXISTS overrides (key TEXT PRIMARY KEY, stopped INTEGER NOT NULL, at REAL);
 CREATE TABLE IF NOT EXISTS syncs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -338,6 +342,20 @@ class Store:
         with self._lock:
             rows = self._db.execute("SELECT key FROM volumes WHERE orphaned=1").fetchall()
         return frozenset(row["key"] for row in rows)
+
+    def data_folders(self) -> dict[tuple[str, str], bool]:
+        """Every data folder a service mounted: (project, path) -> whether none does now."""
+        with self._lock:
+            rows = self._db.execute("SELECT project, path, orphaned FROM data_folders").fetchall()
+        return {(row["project"], row["path"]): bool(row["orphaned"]) for row in rows}
+
+    def set_data_folders(self, folders: Mapping[tuple[str, str], bool]) -> None:
+        with self._tx() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO data_folders (project, path, orphaned, at) "
+                "VALUES (?, ?, ?, ?)",
+                [(p, f, int(o), time.time()) for (p, f), o in folders.items()],
+            )
 
     # -- operator overrides --------------------------------------------------------------------
 

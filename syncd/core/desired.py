@@ -20,6 +20,7 @@ from syncd.core.canonical import Spec, escape
 from syncd.core.nesting import nested_files
 from syncd.core.options import files, seccomp
 from syncd.core.options import network as network_options
+from syncd.core.options import volumes as volume_options
 from syncd.errors import (
     ManifestError,
     PatchRefused,
@@ -54,6 +55,8 @@ class DesiredService:
 @dataclass(frozen=True)
 class DesiredVolume:
     key: VolumeKey
+    # what syncd creates it with (`core.options.volumes.declaration`): driver, driverOpts, labels
+    declared: Mapping[str, Any] = field(default_factory=lambda: dict(volume_options.PLAIN))
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,7 @@ def _files(
     try:
         spec = files.resolve(spec, revision, stack.configs, stack.secrets)
         spec = seccomp.resolve(spec, revision)  # a seccomp profile from the revision
+        spec = volume_options.resolve(spec, stack.volumes)
     except UnresolvedFile as err:
         problems.append(located.problem(("services", name, *err.where), str(err)))
         return spec, set()
@@ -273,10 +277,19 @@ def _stack(
         tainted = _service_secrets(secrets, name, service, spec) | kept | file_secrets
         if any(path[:1] == ("networks",) for path in secrets):  # the definitions it holds
             tainted.add("/networks")
+        from_env = {p[1] for p in secrets if len(p) > 1 and p[0] == "volumes"}
+        tainted |= volume_options.tainted_mounts(spec, from_env)
         services[name] = DesiredService(key, spec, frozenset(tainted))
     specs = network_options.peers({name: s.spec for name, s in services.items()})
     services = {n: DesiredService(s.key, specs[n], s.secrets) for n, s in services.items()}
-    volumes = {name: DesiredVolume(stack.key.volume(name)) for name in stack.volumes}
+    volumes = {
+        name: DesiredVolume(stack.key.volume(name), volume_options.declaration(volume))
+        for name, volume in stack.volumes.items()
+        if not volume.external
+    }
+    for name, made in services.items():  # each anonymous volume: a volume of the stack
+        for anonymous, declared in volume_options.anonymous_declarations(name, made.spec).items():
+            volumes[anonymous] = DesiredVolume(stack.key.volume(anonymous), declared)
     return DesiredStack(
         key=stack.key,
         strategy=stack.strategy,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from syncd.core import canonical
 from syncd.core.canonical import Spec
@@ -60,6 +61,9 @@ class LiveService:
 class LiveVolume:
     key: VolumeKey
     orphaned: bool = False  # kept in Docker, but no longer declared by its stack
+    # as the engine reports it: {driver, driverOpts, labels} (syncd's own labels left out);
+    # None: not known (a revision-to-revision plan)
+    declared: Mapping[str, Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -165,7 +165,9 @@ def observe(
         )
     volumes: dict[StackKey, dict[str, LiveVolume]] = {}
     for volume in observed.volumes:
-        live_volume = LiveVolume(volume.key, orphaned=str(volume.key) in orphaned)
+        live_volume = LiveVolume(
+            volume.key, orphaned=str(volume.key) in orphaned, declared=volume.declared
+        )
         volumes.setdefault(volume.key.stack_key, {})[volume.key.name] = live_volume
     stacks = {
         key: LiveStack(key, services.get(key, {}), volumes.get(key, {}), _description(key, desired))

@@ -18,6 +18,7 @@ from syncd.core import canonical
 from syncd.core.canonical import Spec
 from syncd.core.desired import DesiredService, DesiredStack, DesiredState
 from syncd.core.live import LiveService, LiveStack, LiveState, LiveVolume, ServiceStatus
+from syncd.core.options import volumes as volume_options
 from syncd.errors import CycleError, PlanRefused
 from syncd.gcpause import gc_paused
 from syncd.graph import start_order
@@ -55,6 +56,7 @@ class Reason(StrEnum):
     UNCHANGED = "unchanged"
     REPLICAS = "replicas"
     DEPENDENCY_RECREATED = "dependency_recreated"
+    VOLUME_DIFFERS = "volume_differs"
 
 
 REASON_TEXT = {
@@ -71,6 +73,8 @@ REASON_TEXT = {
     Reason.UNCHANGED: "unchanged",
     Reason.REPLICAS: "the containers running differ from the declared replicas",
     Reason.DEPENDENCY_RECREATED: "restarted: a dependency it names with restart: true changes",
+    Reason.VOLUME_DIFFERS: "the existing volume differs from its declaration; not changed: "
+    "Docker can only change it by deleting it and its data",
 }
 
 
@@ -94,6 +98,7 @@ class VolumeChange:
     key: VolumeKey
     action: VolumeAction
     reason: Reason
+    differs: tuple[str, ...] = ()  # declared fields (driver, driverOpts, labels) it has otherwise
 
 
 @dataclass(frozen=True)
@@ -110,11 +115,13 @@ class StackPlan:
 
     @property
     def volume_changes(self) -> tuple[VolumeChange, ...]:
-        return tuple(v for v in self.volumes if v.action is not VolumeAction.NONE)
+        """Volume actions, and volumes left as they are that differ from their declaration."""
+        return tuple(v for v in self.volumes if v.action is not VolumeAction.NONE or v.differs)
 
     @property
     def changed(self) -> bool:
-        return bool(self.changes or self.volume_changes or self.patch)
+        acted = any(v.action is not VolumeAction.NONE for v in self.volumes)
+        return bool(self.changes or acted or self.patch)
 
 
 @dataclass(frozen=True)
@@ -257,6 +264,8 @@ def _volumes(desired: DesiredStack | None, live: LiveStack, *, prune: bool) -> l
             out.append(VolumeChange(volume.key, VolumeAction.CREATE, Reason.NEW))
         elif found.orphaned:
             out.append(VolumeChange(volume.key, VolumeAction.ATTACH, Reason.DECLARED))
+        elif differs := volume_options.differences(volume.declared, found.declared):
+            out.append(VolumeChange(volume.key, VolumeAction.NONE, Reason.VOLUME_DIFFERS, differs))
         else:
             out.append(VolumeChange(volume.key, VolumeAction.NONE, Reason.UNCHANGED))
     for name, found in sorted(live.volumes.items()):
@@ -359,6 +368,8 @@ def as_live(state: DesiredState) -> LiveState:
             )
             for name, s in stack.services.items()
         }
-        volumes = {name: LiveVolume(v.key) for name, v in stack.volumes.items()}
+        volumes = {
+            name: LiveVolume(v.key, declared=v.declared) for name, v in stack.volumes.items()
+        }
         stacks[key] = LiveStack(key, services, volumes, stack.description)
     return LiveState(stacks, frozenset(k.project for k in state.stacks))

@@ -13,6 +13,7 @@ from typing import Any
 from syncd.core import options
 from syncd.core.desired import DesiredService
 from syncd.core.options import process, seccomp
+from syncd.core.options import volumes as volume_options
 from syncd.engine.base import ContainerRequest, HealthProbe, Mount, Port, service_labels
 from syncd.manifests.fields import MountKind, parse_mount, parse_port
 from syncd.manifests.model import RestartPolicy
@@ -38,10 +39,18 @@ def _options(spec: Mapping[str, Any], text: TextResolver) -> dict[str, Any]:
     return seccomp.with_content(out, text(profile)) if profile else out
 
 
-def _mount(entry: Mapping[str, Any], content: ContentResolver) -> Mount:
-    """A long-form `volumes` entry (`core.options.files`) as the engine mounts it."""
+def _mount(entry: Mapping[str, Any], content: ContentResolver, service: str, replica: int) -> Mount:
+    """A long-form `volumes` entry (`core.options.files`, `core.options.volumes`) as the engine
+    mounts it."""
     target, read_only = str(entry["target"]), bool(entry.get("readOnly"))
+    nocopy = bool(entry.get("nocopy"))
     match entry.get("type"):
+        case "anonymous":  # the service's own volume for this target and replica
+            source = volume_options.anonymous_name(service, target, replica)
+            return Mount(target, source, read_only=read_only, no_copy=nocopy)
+        case "external":
+            source = str(entry["source"])
+            return Mount(target, source, read_only=read_only, no_copy=nocopy, external=True)
         case "git":
             return Mount(target, content(entry), bind=True, read_only=True)
         case "bind":
@@ -73,7 +82,7 @@ def container_request(
     mounts = []
     for raw in spec.get("volumes") or []:
         if not isinstance(raw, str):
-            mounts.append(_mount(raw, content))
+            mounts.append(_mount(raw, content, key.name, replica))
             continue
         mount = parse_mount(raw)
         if mount.kind is MountKind.PROJECT_FILES:

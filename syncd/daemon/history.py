@@ -197,6 +197,8 @@ class History:
             "counts": plan.counts(),
             "at": time.time(),
         }
+        folders = self.store.data_folders()
+        self.status.orphaned_data_folders = tuple(sorted(f for f, gone in folders.items() if gone))
         self.status.syncs += 1
         self.metrics.sync_done(failure is None, duration, stage)
         if failure is None:

@@ -102,6 +102,8 @@ class Status:
     plan_markdown: str = ""
     next_retry_in: float | None = None
     syncs: int = 0
+    # data folders (project, path) no service mounts any more: kept, never deleted by a sync
+    orphaned_data_folders: tuple[tuple[str, str], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -119,4 +121,7 @@ class Status:
             "lastError": self.last_error.as_dict() if self.last_error else None,
             "nextRetryIn": self.next_retry_in,
             "syncs": self.syncs,
+            "orphanedDataFolders": [
+                {"project": project, "path": path} for project, path in self.orphaned_data_folders
+            ],
         }

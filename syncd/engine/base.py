@@ -89,6 +89,8 @@ class ObservedContainer:
 class ObservedVolume:
     key: VolumeKey
     name: str
+    # {driver, driverOpts, labels} as the engine has them (syncd's labels left out); None: unknown
+    declared: Mapping[str, Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ class Mount:
     tmpfs: bool = False  # a tmpfs mount (no source)
     tmpfs_size: int | None = None
     tmpfs_mode: int | None = None
+    external: bool = False  # `source` names an existing volume made outside syncd: never create
 
 
 @dataclass(frozen=True)
@@ -212,7 +215,9 @@ class Engine(ABC):
     def ensure_network(self, project: str) -> None: ...
 
     @abstractmethod
-    def ensure_volume(self, key: VolumeKey) -> None: ...
+    def ensure_volume(self, key: VolumeKey, declared: Mapping[str, Any] | None = None) -> None:
+        """Create the volume unless it exists, with `declared` ({driver, driverOpts, labels});
+        an existing volume is left as it is (changing it would lose its data)."""
 
     def prune_networks(self, unused: frozenset[str]) -> None:  # noqa: B027 - optional hook
         """Remove these stack networks (engine names) where no container uses them any more;

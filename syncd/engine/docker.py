@@ -45,6 +45,7 @@ from syncd.engine.base import (
     split_reference,
 )
 from syncd.engine.dockeropts import network as network_opts
+from syncd.engine.dockeropts import volumes as volume_opts
 from syncd.engine.networks import DockerNetworks
 from syncd.errors import EngineError, EngineUnavailable
 from syncd.ids import ServiceKey, StackKey, VolumeKey
@@ -133,7 +134,7 @@ class DockerEngine(Engine):
             labels = raw.get("Labels") or {}
             if all(k in labels for k in (LABEL_PROJECT, LABEL_STACK, LABEL_VOLUME)):
                 key = VolumeKey(labels[LABEL_PROJECT], labels[LABEL_STACK], labels[LABEL_VOLUME])
-                volumes.append(ObservedVolume(key, raw["Name"]))
+                volumes.append(ObservedVolume(key, raw["Name"], volume_opts.observed(raw)))
         listed = self.api.networks(filters=self._filter)
         networks = frozenset(
             (n.get("Labels") or {}).get(LABEL_PROJECT, "")
@@ -252,10 +253,19 @@ class DockerEngine(Engine):
                 raise
 
     @_engine_errors
-    def ensure_volume(self, key: VolumeKey) -> None:
+    def ensure_volume(self, key: VolumeKey, declared: Mapping[str, Any] | None = None) -> None:
         labels = {**owner_labels(self.instance, StackKey(key.project, key.stack))}
         labels[LABEL_VOLUME] = key.name
-        self.api.create_volume(self.names.volume(key), driver="local", labels=labels)
+        name = self.names.volume(key)
+        if not self._volume_exists(name):  # an existing one is left as it is
+            self.api.create_volume(name, **volume_opts.create_kwargs(declared, labels))
+
+    def _volume_exists(self, name: str) -> bool:
+        try:
+            self.api.inspect_volume(name)
+        except docker.errors.NotFound:
+            return False
+        return True
 
     @_engine_errors
     def pull(
@@ -288,6 +298,9 @@ class DockerEngine(Engine):
         links = list(request.options.get("links") or [])
         mode = network_opts.network_mode(self.names, key, request.options)
         first = joined[0] if joined else None
+        volume_opts.check_volumes(
+            self._volume_exists, request.mounts, lambda n: self.names.volume(_volume_key(key, n))
+        )
         host_config = api.create_host_config(
             port_bindings={
                 f"{p.container}/{p.protocol}": (
@@ -302,7 +315,7 @@ class DockerEngine(Engine):
                     **dockeropts.files.mount_kwargs(
                         m,
                         m.source
-                        if m.bind or m.tmpfs
+                        if m.bind or m.tmpfs or m.external
                         else self.names.volume(_volume_key(request.key, m.source)),
                     )
                 )

@@ -83,7 +83,7 @@ def _stack_problems(located: Located[Stack]) -> list[Problem]:
     stack = located.manifest
     problems = []
     for name, volume in stack.volumes.items():
-        if volume.name is not None and volume.name != name:
+        if not volume.external and volume.name is not None and volume.name != name:
             problems.append(
                 located.problem(
                     ("volumes", name, "name"), f"the volume's name must equal its key {name!r}"
@@ -133,7 +133,11 @@ def _stack_problems(located: Located[Stack]) -> list[Problem]:
                     )
                 )
             mountpoints.setdefault(target, index)
-            if mount.kind is MountKind.VOLUME and mount.source not in stack.volumes:
+            if (
+                mount.kind is MountKind.VOLUME
+                and mount.source
+                and mount.source not in stack.volumes
+            ):
                 hint = suggest(mount.source, stack.volumes)
                 problems.append(
                     located.problem(

@@ -40,6 +40,7 @@ from syncd.manifests.options import (
     SecurityFields,
     StackFilesFields,
     StackNetworkFields,
+    Volume,
     VolumeName,
 )
 from syncd.manifests.options.devicerequests import ReservedDevices
@@ -172,12 +173,6 @@ class Service(ProcessFields, SecurityFields, NetworkFields, FilesFields, Lifecyc
     def env(self) -> dict[str, str]:
         """The service's environment, whichever of the two field names carried it."""
         return dict(self.environment or self.envs or {})
-
-
-class Volume(StrictModel):
-    """mittwald's `VolumeDeclareRequest`; `name` defaults to the key."""
-
-    name: str | None = None
 
 
 def _empty_if_null(value: Any) -> Any:

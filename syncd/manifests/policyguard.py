@@ -33,6 +33,7 @@ from syncd.manifests.policytop import (
     network_findings,
     volume_findings,
 )
+from syncd.manifests.policyvolumes import check_volume_driver
 from syncd.manifests.portguard import port_findings
 from syncd.manifests.yamlsafe import Document, Path, pointer
 from syncd.policy import (
@@ -228,7 +229,7 @@ def _mounts(allowed: Allowed, svc: _Spelled, project_files: bool) -> Iterator[tu
     key, value = _get(svc, "volume_driver")
     if value not in (None, "", "local"):
         what = f"volume_driver {clip(str(value))!r} (a volume plugin may mount any host path)"
-        yield from _one((key,), any_path(allowed, what))
+        yield from _one((key,), check_volume_driver(allowed, str(value), what))
     key, value = _get(svc, "use_api_socket")
     if value not in (None, False):
         yield from _one((key,), check_bind(allowed, DOCKER_SOCKET))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from syncd.manifests.policynet import check_external_network, ipam_refusals
+from syncd.manifests.policyvolumes import volume_refusals
 from syncd.manifests.yamlsafe import Path
 from syncd.policy import (
     ANY_PATH,
@@ -56,29 +57,8 @@ def host_file(allowed: Allowed, value: Any) -> Refusal | None:
 
 
 def volume_findings(allowed: Allowed, volume: Mapping[str, Any], at: Path) -> list[Finding]:
-    """A top-level volume: the `local` driver with `o: bind` (or a `device` path) mounts a host
-    path; other `driver_opts` make the host kernel mount something; another driver is a plugin."""
-    found: list[Finding] = []
-    driver = volume.get("driver")
-    if driver not in (None, "local"):
-        what = f"volume driver {clip(str(driver))!r} (a volume plugin may mount any host path)"
-        found += _found((*at, "driver"), any_path(allowed, what))
-    for spelling in ("driver_opts", "driverOpts"):
-        found += _volume_options(allowed, volume.get(spelling), (*at, spelling))
-    return found
-
-
-def _volume_options(allowed: Allowed, opts: Any, at: Path) -> list[Finding]:
-    if not isinstance(opts, Mapping) or not opts:
-        return []
-    options = {o.strip().split("=")[0] for o in str(opts.get("o", "")).split(",")}
-    device = opts.get("device")
-    if options & {"bind", "rbind"} or (isinstance(device, str) and device.startswith("/")):
-        return _found((*at, "device"), check_bind(allowed, str(device)))
-    if opts.get("type") != "tmpfs":
-        what = f"a volume of type {clip(str(opts.get('type')))!r} mounted by the host's kernel"
-        return _found(at, any_path(allowed, what))
-    return []
+    """A top-level volume (`policyvolumes`): external, another driver, local driver options."""
+    return [Finding((*at, *where), r) for where, r in volume_refusals(allowed, volume, str(at[-1]))]
 
 
 def network_findings(allowed: Allowed, network: Mapping[str, Any], at: Path) -> list[Finding]:

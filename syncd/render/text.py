@@ -69,7 +69,7 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
     paint = _Paint(color)
     lines = [paint(f"syncd plan: {base_name(plan)} -> {head_name(plan)}", "bold"), ""]
     for stack in plan.stacks:
-        if stack.changed:
+        if stack.changed or stack.volume_changes:  # volume warnings too
             lines += [*_stack(stack, paint), ""]
     unchanged = sum(not s.changed for s in plan.stacks)
     if unchanged:

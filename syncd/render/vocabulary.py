@@ -84,6 +84,10 @@ def volume_text(change: VolumeChange) -> str:
                 because = "no longer declared by its stack"
             return f"kept, orphaned: {because}"
         case VolumeAction.NONE:
+            if change.differs:  # field names only, never a value
+                fields = ", ".join(change.differs)
+                return (f"its {fields} differ from the declaration; not changed: Docker can only "
+                        "change them by deleting the volume and its data")  # fmt: skip
             return "unchanged"
         case _:
             assert_never(change.action)

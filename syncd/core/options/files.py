@@ -73,7 +73,16 @@ def mount_entry(item: str | Mount) -> str | dict[str, Any]:
     mode = "ro" if item.read_only else "rw"
     match item.type:
         case MountType.VOLUME:
-            if not (item.volume and item.volume.nocopy):
+            nocopy = bool(item.volume and item.volume.nocopy)
+            if item.source is None:  # anonymous (`core.options.volumes`)
+                anonymous: dict[str, Any] = {"type": "anonymous", "target": target,
+                                             "readOnly": item.read_only}  # fmt: skip
+                if nocopy:
+                    anonymous["nocopy"] = True
+                if item.volume and item.volume.labels:
+                    anonymous["labels"] = dict(sorted(item.volume.labels.items()))
+                return anonymous
+            if not nocopy:
                 return f"{item.source}:{target}:{mode}"
             return {"type": "volume", "source": item.source, "target": target,
                     "readOnly": item.read_only, "nocopy": True}  # fmt: skip
@@ -93,11 +102,14 @@ def mount_entry(item: str | Mount) -> str | dict[str, Any]:
 
 def mount_label(entry: object) -> str:
     """A `volumes` entry as one text (mittwald's `volumes` are strings): the long forms as
-    `<source>:<target>:<ro|rw>` (`tmpfs:<target>:rw` for a tmpfs)."""
+    `<source>:<target>:<ro|rw>` (`tmpfs:<target>:rw` for a tmpfs, `anonymous:...` for an
+    anonymous volume)."""
     if isinstance(entry, str) or not isinstance(entry, Mapping):
         return str(entry)
     mode = "ro" if entry.get("readOnly") else "rw"
-    source = "tmpfs" if entry.get("type") == "tmpfs" else entry.get("source")
+    source = (
+        entry.get("type") if entry.get("type") in ("tmpfs", "anonymous") else entry.get("source")
+    )
     return f"{source}:{entry.get('target')}:{mode}"
 
 

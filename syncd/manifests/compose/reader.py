@@ -101,8 +101,7 @@ def _top_level(
             ctx.error((key,), f"models: {keys.NEVER['models']}", key=True)
     sources = {section: _members(data, section, ctx) for section in configs.SECTIONS}
     volumes = _members(data, "volumes", ctx)
-    for name, spec in volumes.items():
-        read_declared(name, spec, ctx)
+    volumes = {name: read_declared(name, spec, ctx) for name, spec in volumes.items()}
     return volumes, sources
 
 
@@ -324,6 +323,7 @@ def compose_to_stack(
     origins |= _source_origins(sources.data)
     stack_networks = read_stack_networks(networks, ctx)
     secrets.update(("networks", n) for n in stack_networks if ctx.tainted(("networks", n)))
+    secrets.update(("volumes", v) for v in volumes if ctx.tainted(("volumes", v)))
     origins |= _stack_origins(data, volumes, stack_networks)
     _cycles(native, ctx)
     result: dict[str, Any] = {
@@ -332,7 +332,7 @@ def compose_to_stack(
         "name": stack,
         "strategy": "declare",
         "services": native,
-        "volumes": {n: {} for n in volumes if not volumes[n].get("external")},
+        "volumes": volumes,
         **sources.data,
     }
     if stack_networks:

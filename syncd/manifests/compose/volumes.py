@@ -85,10 +85,6 @@ def _named(
     if source not in declared:
         ctx.error(at, f"volume {clip(source)!r} is not declared under the top-level 'volumes'")
         return None
-    spec = declared[source]
-    if isinstance(spec, dict) and spec.get("external"):
-        ctx.later(at, "volumes.external", "a volume syncd neither creates nor deletes")
-        return None
     native = f"{source}:{target}{':ro' if read_only else ''}"
     try:
         parse_mount(native)
@@ -113,9 +109,8 @@ def _short(
     if len(parts) > 3 or any(not part for part in parts):
         ctx.error(at, f"{clip(text)!r} is not SOURCE:TARGET[:OPTIONS] or TARGET (too many colons?)")
         return None
-    if len(parts) == 1:
-        ctx.later(at, "volumes.anonymous", "an anonymous volume")
-        return None
+    if len(parts) == 1:  # an anonymous volume: syncd keeps one per service, replica and target
+        return {"type": "volume", "target": text, "readOnly": False}
     source, target = parts[0], parts[1]
     options = parts[2].split(",") if len(parts) == 3 else []
     for option in options:
@@ -190,20 +185,41 @@ def _long(
         return _long_bind(
             value, source, target, read_only=read_only, at=at, ctx=ctx, revision=revision
         )
-    if not source:
-        ctx.later(at, "volumes.anonymous", "an anonymous volume")
-        return None
     options = value.get("volume") or {}
-    if not isinstance(options, dict) or set(options) - {"nocopy"}:
-        ctx.later((*at, "volume"), "volumes.options", "volume options other than nocopy "
-                  "(subpath: Engine API 1.45, labels)")  # fmt: skip
+    if not isinstance(options, dict) or set(options) - {"nocopy", "labels"}:
+        ctx.later((*at, "volume"), "volumes.options", "volume options other than nocopy and "
+                  "labels (subpath: Engine API 1.45)")  # fmt: skip
         return None
     nocopy = options.get("nocopy", False)
     if not isinstance(nocopy, bool):
         ctx.error((*at, "volume", "nocopy"), f"expected true or false, got {kind_of(nocopy)}")
         return None
+    labels = _labels(options.get("labels"), (*at, "volume", "labels"), ctx, named=bool(source))
+    if not source:  # an anonymous volume
+        anonymous: dict[str, Any] = {"type": "volume", "target": target, "readOnly": read_only}
+        extra: dict[str, Any] = {"nocopy": True} if nocopy else {}
+        if labels:
+            extra["labels"] = labels
+        if extra:
+            anonymous["volume"] = extra
+        return anonymous
     return _named(source, target, read_only=read_only, at=at, ctx=ctx, declared=declared,
                   nocopy=nocopy)  # fmt: skip
+
+
+def _labels(value: Any, at: Path, ctx: Context, *, named: bool) -> dict[str, Any] | None:
+    """`volume.labels` label the volume Docker makes for the mount: an anonymous one (syncd
+    makes it with them); a named volume has its own, top-level `labels` (a warning)."""
+    if value is None:
+        return None
+    given = dict(str(v).partition("=")[::2] for v in value) if isinstance(value, list) else value
+    if not isinstance(given, dict):
+        ctx.error(at, f"labels is a mapping, got {kind_of(value)}")
+        return None
+    if named:
+        ctx.warn(at, "labels of a named volume are its top-level 'labels'; ignored here")
+        return None
+    return {str(k): _scalar(v) for k, v in given.items()}
 
 
 def _tmpfs(value: dict[str, Any], target: str, read_only: bool, at: Path, ctx: Context) -> Entry:
@@ -315,15 +331,45 @@ def read_volumes(
     return out
 
 
-def read_declared(name: str, spec: Mapping[str, Any], ctx: Context) -> None:
-    """A top-level volume's keys: `driver: local` is Docker's default; `name` is Docker-global
-    and syncd keeps its instance-scoped names (D30): a warning; the rest is noted."""
+def read_declared(name: str, spec: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
+    """A top-level volume in syncd's model (`manifests.options.volumes`): `external` (with its
+    Docker `name`, default the key), `driver`, `driver_opts` and `labels` as written (numbers
+    and booleans become text, as in Compose). A syncd-created volume's `name` is Docker-global:
+    syncd keeps its instance-scoped names (D30) and says so."""
     at: Path = ("volumes", name)
+    out: dict[str, Any] = {}
+    external = spec.get("external")
+    if isinstance(external, dict):  # legacy `external: {name: x}`
+        ctx.warn((*at, "external"), "external: {name: ...} is deprecated: use external: true "
+                 "with name")  # fmt: skip
+        out["external"] = True
+        if "name" in external:
+            out["name"] = external["name"]
+    elif external is not None:
+        out["external"] = external
     for key, value in spec.items():
         here = (*at, key)
-        if key == "driver" and value in (None, "local"):
-            continue
-        if key == "name" and not spec.get("external"):
-            ctx.warn(here, "name: syncd names the volume itself (per instance); ignored")
-        elif key in ("driver", "driver_opts", "labels", "external"):
-            ctx.later(here, f"volumes.{key}", f"a volume's {key}")
+        if key == "name":
+            if out.get("external"):
+                out.setdefault("name", value)
+            else:
+                ctx.warn(here, "name: syncd names the volume itself (per instance); ignored")
+        elif key == "driver":
+            out["driver"] = value
+        elif key in ("driver_opts", "labels"):
+            given = value
+            if isinstance(given, list) and key == "labels":  # Compose's `[k=v]` form
+                given = dict(str(v).partition("=")[::2] for v in given)
+            if not isinstance(given, dict):
+                ctx.error(here, f"{key} is a mapping, got {kind_of(given)}")
+                continue
+            out["driverOpts" if key == "driver_opts" else key] = {
+                str(k): _scalar(v) for k, v in given.items()
+            }
+    return out
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value) if isinstance(value, int | float) else value

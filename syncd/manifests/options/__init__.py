@@ -11,6 +11,7 @@ from syncd.manifests.options.lifecycle import (
 from syncd.manifests.options.network import NetworkFields, StackNetworkFields
 from syncd.manifests.options.process import ProcessFields
 from syncd.manifests.options.security import SecurityFields
+from syncd.manifests.options.volumes import Volume
 
 __all__ = [
     "MAX_HEALTH_RETRIES",
@@ -25,5 +26,6 @@ __all__ = [
     "SecurityFields",
     "StackFilesFields",
     "StackNetworkFields",
+    "Volume",
     "VolumeName",
 ]

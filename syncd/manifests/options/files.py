@@ -97,6 +97,17 @@ class BindOptions(StrictModel):
 
 class VolumeOptions(StrictModel):
     nocopy: bool = False
+    labels: dict[str, Annotated[str, AfterValidator(check_no_nul)]] | None = Field(
+        None, description="an anonymous volume's labels ('syncd.' names are refused)"
+    )
+
+    @model_validator(mode="after")
+    def _own_labels(self) -> VolumeOptions:
+        for key in self.labels or {}:
+            check_no_nul(key)
+            if not key or key.lower().startswith("syncd."):
+                raise _fail(f"label {key[:40]!r}: names starting with 'syncd.' are syncd's own")
+        return self
 
 
 class TmpfsOptions(StrictModel):
@@ -132,9 +143,11 @@ class Mount(StrictModel):
             case MountType.TMPFS:
                 if source is not None:
                     raise _fail("a tmpfs mount takes no 'source'")
-            case MountType.VOLUME:
-                if source is None or not VOLUME_NAME.fullmatch(source):
-                    raise _fail("a volume mount needs 'source', a volume of this stack")
+            case MountType.VOLUME:  # no source: an anonymous volume (syncd names it)
+                if source is not None and not VOLUME_NAME.fullmatch(source):
+                    raise _fail(f"{source[:40]!r} is not a volume of this stack")
+                if source is not None and self.volume and self.volume.labels:
+                    raise _fail("label a named volume with the stack's volumes.<name>.labels")
             case MountType.BIND:
                 if not source:
                     raise _fail("a bind mount needs 'source'")
