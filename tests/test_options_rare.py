@@ -16,9 +16,9 @@ from syncd.core.live import LiveState
 from syncd.core.plan import Action, as_live, plan
 from syncd.core.runspec import container_request
 from syncd.engine.base import Names, Port
-from syncd.engine.docker import _host_port
 from syncd.engine.dockeropts import host_kwargs
 from syncd.engine.dockeropts import security as security_opts
+from syncd.engine.dockeropts.ports import port_bindings
 from syncd.errors import ManifestError, Severity
 from syncd.ids import ServiceKey
 from syncd.manifests import read_manifests
@@ -574,8 +574,7 @@ def test_docker_py_gets_the_range_and_sctp_bindings() -> None:
         stack.services["web"], instance="t1", revision="r1", files=lambda p, d: d
     )
     assert Port(80, "tcp", 18000, None, False, 18010) in request.ports
-    bindings = {f"{p.container}/{p.protocol}": (p.host_ip or "127.0.0.1", _host_port(p))
-                for p in request.ports}  # fmt: skip
+    bindings = port_bindings(request.ports, "127.0.0.1")
     config = HostConfig(version="1.41", port_bindings=bindings)
     assert config["PortBindings"] == {
         "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "18000-18010"}],

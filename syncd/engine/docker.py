@@ -36,7 +36,6 @@ from syncd.engine.base import (
     Observed,
     ObservedContainer,
     ObservedVolume,
-    Port,
     check_login_auth,
     check_pull_auth,
     normalize_reference,
@@ -45,13 +44,13 @@ from syncd.engine.base import (
     split_reference,
 )
 from syncd.engine.dockeropts import network as network_opts
+from syncd.engine.dockeropts import ports as port_opts
 from syncd.engine.dockeropts import volumes as volume_opts
 from syncd.engine.networks import DockerNetworks
 from syncd.errors import EngineError, EngineUnavailable
-from syncd.ids import ServiceKey, StackKey, VolumeKey
+from syncd.ids import ServiceKey, VolumeKey
 
 API_VERSION = "1.41"  # Docker 20.10; newer engines still accept it
-NANO = 1_000_000_000
 MAX_LOG_BYTES = 4 * 1024 * 1024  # a logs answer: the last 4 MiB of the lines asked for
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -254,8 +253,7 @@ class DockerEngine(Engine):
 
     @_engine_errors
     def ensure_volume(self, key: VolumeKey, declared: Mapping[str, Any] | None = None) -> None:
-        labels = {**owner_labels(self.instance, StackKey(key.project, key.stack))}
-        labels[LABEL_VOLUME] = key.name
+        labels = {**owner_labels(self.instance, key.stack_key), LABEL_VOLUME: key.name}
         name = self.names.volume(key)
         if not self._volume_exists(name):  # an existing one is left as it is
             self.api.create_volume(name, **volume_opts.create_kwargs(declared, labels))
@@ -302,14 +300,7 @@ class DockerEngine(Engine):
             self._volume_exists, request.mounts, lambda n: self.names.volume(_volume_key(key, n))
         )
         host_config = api.create_host_config(
-            port_bindings={
-                f"{p.container}/{p.protocol}": (
-                    p.host_ip or self.publish_address,
-                    "" if p.ephemeral else _host_port(p),
-                )
-                for p in request.ports
-                if p.public is not None or p.ephemeral
-            },
+            port_bindings=port_opts.port_bindings(request.ports, self.publish_address),
             mounts=[
                 docker.types.Mount(
                     **dockeropts.files.mount_kwargs(
@@ -330,18 +321,8 @@ class DockerEngine(Engine):
             **dockeropts.host_kwargs(request.options),
             **dockeropts.security.shared_modes(self.names, key, request.options),
         )
-        probe = request.healthcheck
-        healthcheck = (
-            docker.types.Healthcheck(
-                test=list(probe.test),
-                interval=int(probe.interval * NANO),
-                timeout=int(probe.timeout * NANO),
-                start_period=int(probe.start_period * NANO),
-                retries=probe.retries,
-            )
-            if probe is not None
-            else None
-        )
+        probe = port_opts.healthcheck(request.healthcheck)
+        healthcheck = docker.types.Healthcheck(**probe) if probe is not None else None
         created = api.create_container(
             request.image,
             command=list(request.command) if request.command is not None else None,
@@ -413,12 +394,6 @@ class DockerEngine(Engine):
             self.api.remove_container(container_id, force=True, v=False)
         except docker.errors.NotFound:
             return
-
-
-def _host_port(port: Port) -> str:
-    """Docker's `HostPort`: one port, or a range Docker picks a free one from."""
-    last = f"-{port.public_last}" if port.public_last is not None else ""
-    return f"{port.public}{last}"
 
 
 def _volume_key(service: ServiceKey, volume: str) -> VolumeKey:
