@@ -166,6 +166,34 @@ def test_the_logs_route_hides_a_secret_the_container_prints(deployment: Deployme
 
 
 @pytest.mark.docker
+def test_the_logs_route_reads_every_replica_each_line_named(deployment: Deployment) -> None:
+    repo = GitRepo(deployment.repo)
+    repo.write(
+        "replicas.yaml",
+        "kind: Stack\nproject: many\nservices:\n  app:\n    image: busybox:1.36\n"
+        "    deploy: {replicas: 2}\n"
+        "    command: [sh, -c, 'echo up; trap \"exit 0\" TERM; sleep 3600 & wait']\n",
+    )
+    repo.commit("a service with two replicas")
+    daemon = RunningDaemon(str(repo.path), deployment.settings.data_dir, deployment.instance)
+    try:
+        daemon.started()
+        services = f"/v2/projects/{project_id('many')}/services"
+        [app] = wait_for(lambda: daemon.http.get(services).json(), 60, "the service")
+        url = f"/v2/stacks/{app['stackId']}/services/{app['id']}/logs"
+        text = wait_for(
+            lambda: (
+                (a := daemon.http.get(url)).status_code == 200 and "app.2 | up" in a.text and a.text
+            ),
+            60,
+            "both replicas' output",
+        )
+    finally:
+        daemon.close()
+    assert text.splitlines() == ["app | up", "app.2 | up"], text
+
+
+@pytest.mark.docker
 def test_an_anonymous_pull_sends_no_credentials_from_the_hosts_docker_config(
     docker_client: docker.DockerClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -47,6 +47,12 @@ class DaemonSnapshot:
         service = stack.services.get(key.name) if stack else None
         return [r.container_id for r in service.containers()] if service else []
 
+    def replicas(self, key: ServiceKey) -> list[tuple[int, str]]:
+        """Every replica's number and container, replica 1 first."""
+        stack = self.observation.live.stacks.get(key.stack_key)
+        service = stack.services.get(key.name) if stack else None
+        return [(r.index, r.container_id) for r in service.containers()] if service else []
+
 
 class SnapshotProvider(Protocol):
     """The daemon's facts as its readers see them: the status (live), the last snapshot, the

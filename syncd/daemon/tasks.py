@@ -24,6 +24,9 @@ from syncd.errors import CredentialsError, EngineError, OperationRefused, Unknow
 from syncd.ids import RegistryKey, ServiceKey, VolumeKey
 from syncd.settings import Settings
 
+# The logs answer over every replica: as the engine bounds one container's (`engine.docker`).
+MAX_LOGS_BYTES = 4 * 1024 * 1024
+
 
 class Task(StrEnum):
     """An operator task on one service (`/actions/{action}`, `syncd service <action>`)."""
@@ -173,10 +176,21 @@ class Operator:
         return self.engine.image_config(reference)
 
     def logs(self, key: ServiceKey, tail: int) -> str | None:
-        """The service container's log (None: it has no container)."""
+        """The service's log (None: it has no container). With replicas, the last `tail` lines
+        of each, replica 1 first, every line led by the replica's name (`web.2 | ...`, as
+        `docker compose logs` does); each replica gets an equal share of the byte bound."""
         snapshot = self.snapshot()
-        container = snapshot.container_id(key) if snapshot else None
-        return self.engine.logs(container, tail) if container else None
+        replicas = snapshot.replicas(key) if snapshot else []
+        if len(replicas) <= 1:
+            container = snapshot.container_id(key) if snapshot else None
+            return self.engine.logs(container, tail) if container else None
+        share = MAX_LOGS_BYTES // len(replicas)
+        lines: list[str] = []
+        for index, container in replicas:
+            name = key.name if index == 1 else f"{key.name}.{index}"
+            text = self.engine.logs(container, tail)[-share:]
+            lines += [f"{name} | {line}" for line in text.splitlines()]
+        return "\n".join(lines)
 
     def _credentials_for(
         self, reference: str, project_id: str | None, registry_id: str | None
