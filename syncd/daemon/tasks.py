@@ -188,7 +188,9 @@ class Operator:
         lines: list[str] = []
         for index, container in replicas:
             name = key.name if index == 1 else f"{key.name}.{index}"
-            text = self.engine.logs(container, tail)[-share:]
+            text = self.engine.logs(container, tail)
+            if len(text) > share:  # whole lines only: the cut one goes
+                text = text[-share:].partition("\n")[2]
             lines += [f"{name} | {line}" for line in text.splitlines()]
         return "\n".join(lines)
 
