@@ -39,6 +39,7 @@ import pytest
 import syncd.engine.docker
 from syncd.core.desired import DesiredState, resolve
 from syncd.core.plan import as_live
+from syncd.daemon.tasks import named_lines
 from syncd.engine.docker import DockerEngine
 from syncd.errors import EngineError, ManifestError, Problem
 from syncd.ids import project_id
@@ -267,3 +268,14 @@ def test_the_logs_of_a_container_with_long_lines_are_bounded_in_bytes(
     lines = text.splitlines()
     assert lines[-1] == "last line" and set(lines[:-1]) == {"a" * 1000}  # whole lines only
     assert len(lines) > 50
+
+
+def test_a_replicas_share_of_the_logs_keeps_whole_lines_only() -> None:
+    text = "first line\nsecond\nthird\n"
+    assert named_lines("web.2", text, 100) == [
+        "web.2 | first line",
+        "web.2 | second",
+        "web.2 | third",
+    ]
+    assert named_lines("web.2", text, 10) == ["web.2 | third"]  # "second\nthird\n" cut: whole only
+    assert named_lines("web", "", 10) == []

@@ -188,10 +188,7 @@ class Operator:
         lines: list[str] = []
         for index, container in replicas:
             name = key.name if index == 1 else f"{key.name}.{index}"
-            text = self.engine.logs(container, tail)
-            if len(text) > share:  # whole lines only: the cut one goes
-                text = text[-share:].partition("\n")[2]
-            lines += [f"{name} | {line}" for line in text.splitlines()]
+            lines += named_lines(name, self.engine.logs(container, tail), share)
         return "\n".join(lines)
 
     def _credentials_for(
@@ -209,3 +206,10 @@ class Operator:
             (k.project for k in desired.stacks if k.project_id == project_id), None
         ) or next((k.project for k in desired.registries if k.project_id == project_id), None)
         return registry_for(reference, project, desired.registries) if project else None
+
+
+def named_lines(name: str, text: str, share: int) -> list[str]:
+    """The whole lines of the last `share` characters of `text`, each led by `name`."""
+    if len(text) > share:  # a line cut by the bound goes
+        text = text[-share:].partition("\n")[2]
+    return [f"{name} | {line}" for line in text.splitlines()]
