@@ -96,6 +96,12 @@ class FakeEngine(Engine):
                 state=c.state,
                 health=None,
                 created=c.created,
+                published=tuple(  # as Docker binds them: an ephemeral port gets one picked
+                    f"{p.host_ip or '127.0.0.1'}:{p.public or 49152 + n}"
+                    f"->{p.container}/{p.protocol}"
+                    for n, p in enumerate(c.request.ports)
+                    if p.public is not None or p.ephemeral
+                ),
             )
             for c in self.containers.values()
         )

@@ -21,12 +21,16 @@ services:
     command: [sleep, "3600"]
     environment: {TOKEN: "${WORD}", MODE: plain}
     restartPolicy: always
+    ports: ["18081:80/tcp", ":81/tcp"]
+  hidden:
+    image: busybox:1.36
+    ports: ["${PORT}:80/tcp"]
 """
 
 
 def test_the_service_spec_route_shows_every_field_and_no_secret(tmp_path: Path) -> None:
     engine = FakeEngine(instance="claims").have("busybox:1.36")
-    made = InProcess(tmp_path, STACK, engine, {"WORD": SECRET})
+    made = InProcess(tmp_path, STACK, engine, {"WORD": SECRET, "PORT": "18555"})
     try:
         made.sync()
         assert made.daemon.status.good_revision is not None, made.daemon.status.last_error
@@ -45,6 +49,14 @@ def test_the_service_spec_route_shows_every_field_and_no_secret(tmp_path: Path) 
         assert set(declared) - set(mittwald["pendingState"]) - {"environment"}
         assert "declared" not in mittwald and "pendingState" in mittwald
         assert body["deployed"] is None or SECRET not in str(body["deployed"])
+        # the host ports bound, per replica: the fixed one, and the one picked for `:81`
+        assert body["published"] == {"1": ["127.0.0.1:18081->80/tcp", "127.0.0.1:49153->81/tcp"]}, (
+            body["published"]
+        )
+        hidden = SHOP.service("hidden")
+        other = made.http.get(f"/v2/syncd/stacks/{SHOP.id}/services/{hidden.id}").json()
+        assert other["published"] == {"1": ["<redacted>"]}  # the port came from the environment
+        assert "18555" not in str(other)
         by_name = made.http.get(f"/v2/syncd/stacks/{SHOP.id}/services/web")
         assert by_name.json() == body
         missing = made.http.get(f"/v2/syncd/stacks/{SHOP.id}/services/nope")

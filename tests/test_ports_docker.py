@@ -9,6 +9,8 @@ import socket
 import pytest
 
 from syncd.cli.main import main
+from syncd.ids import project_id
+from tests.daemon_support import RunningDaemon, wait_for
 from tests.engine_support import Deployment
 from tests.gitrepo import GitRepo
 
@@ -65,3 +67,37 @@ services:
     assert ephemeral["HostIp"] == "127.0.0.1"
     assert 1 <= int(ephemeral["HostPort"]) <= 65535  # the port Docker picked
     assert bound["7001/udp"][0]["HostPort"] == str(start + 1)
+
+
+def test_syncds_service_route_shows_the_host_port_docker_picked(deployment: Deployment) -> None:
+    repo = GitRepo(deployment.repo)
+    repo.write(
+        "eph/compose.yaml",
+        "services:\n  db:\n    image: busybox:1.36\n"
+        "    command: [sh, -c, 'trap \"exit 0\" TERM; sleep 3600 & wait']\n"
+        "    ports: ['5432']\n"
+        "    deploy: {replicas: 2}\n",
+    )
+    repo.commit("an ephemeral host port, two replicas")
+    daemon = RunningDaemon(str(repo.path), deployment.settings.data_dir, deployment.instance)
+    try:
+        daemon.started()
+        services = f"/v2/projects/{project_id('eph')}/services"
+        [db] = wait_for(lambda: daemon.http.get(services).json(), 60, "the service")
+        url = f"/v2/syncd/stacks/{db['stackId']}/services/{db['id']}"
+        published = wait_for(
+            lambda: (p := daemon.http.get(url).json()["published"]) and all(p.values()) and p,
+            60,
+            "the published ports",
+        )
+    finally:
+        daemon.close()
+    assert set(published) == {"1", "2"}, published
+    ports = set()
+    for replica, bound in published.items():
+        [text] = bound  # one binding: 127.0.0.1:<picked>->5432/tcp
+        address, _, rest = text.partition(":")
+        picked, _, target = rest.partition("->")
+        assert (address, target) == ("127.0.0.1", "5432/tcp"), (replica, text)
+        ports.add(int(picked))
+    assert len(ports) == 2 and all(p > 0 for p in ports)  # each replica got its own port

@@ -13,6 +13,7 @@ from syncd.api.view import _shown
 from syncd.api.wiring import Wiring
 from syncd.daemon.snapshot import DaemonSnapshot
 from syncd.ids import ServiceKey
+from syncd.taint import REDACTED
 
 
 def service_spec(snapshot: DaemonSnapshot, key: ServiceKey) -> dict[str, Any] | None:
@@ -28,12 +29,19 @@ def service_spec(snapshot: DaemonSnapshot, key: ServiceKey) -> dict[str, Any] | 
     )
     pending = desired.spec if desired else (live.spec if live else {})
     running = snapshot.deployed.get(key) or (live.spec if live else None)
+    hidden = any(p == "/ports" or p.startswith("/ports/") for p in secrets)
     return {
         "id": key.id,
         "stackId": key.stack_key.id,
         "service": str(key),
         "declared": _shown(desired.spec, secrets) if desired else None,
         "deployed": _shown(running, secrets, pending) if running else None,
+        # the host ports Docker bound, per replica (`"5432"` publishes on a port Docker picks);
+        # ports written from the environment stay hidden, as in `declared`
+        "published": {
+            str(r.index): [REDACTED] * len(r.published) if hidden else list(r.published)
+            for r in (live.containers() if live else ())
+        },
     }
 
 

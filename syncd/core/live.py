@@ -34,6 +34,7 @@ class Replica:
     index: int  # 1-based
     container_id: str
     status: ServiceStatus
+    published: tuple[str, ...] = ()  # the host ports Docker bound (`engine.base.ObservedContainer`)
 
 
 @dataclass(frozen=True)

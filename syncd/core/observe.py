@@ -150,7 +150,7 @@ def observe(
             image_id=container.image_id,
             operator_stopped=str(key) in stopped,
             secrets=secrets,
-            replicas=tuple(Replica(c.replica, c.id, status_of(c)) for c in replicas),
+            replicas=tuple(Replica(c.replica, c.id, status_of(c), c.published) for c in replicas),
         )
     for key, record in _without_containers(records, grouped):
         target = wanted.get(key)

@@ -83,6 +83,7 @@ class ObservedContainer:
     created: float
     replica: int = 1  # which of the service's replicas (1-based)
     binds: frozenset[str] = frozenset()  # host paths of its bind mounts
+    published: tuple[str, ...] = ()  # the host ports Docker bound: `127.0.0.1:49153->5432/tcp`
 
 
 @dataclass(frozen=True)

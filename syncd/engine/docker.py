@@ -155,10 +155,9 @@ class DockerEngine(Engine):
         if not all(k in labels for k in (LABEL_PROJECT, LABEL_STACK, LABEL_SERVICE, LABEL_HASH)):
             return None
         state = ContainerState.parse(raw.get("State", "exited"))
-        names = raw.get("Names") or ["/"]
         return ObservedContainer(
             id=raw["Id"],
-            name=names[0].lstrip("/"),
+            name=(raw.get("Names") or ["/"])[0].lstrip("/"),
             key=ServiceKey(labels[LABEL_PROJECT], labels[LABEL_STACK], labels[LABEL_SERVICE]),
             hash=labels[LABEL_HASH],
             revision=labels.get(LABEL_REVISION),
@@ -172,6 +171,7 @@ class DockerEngine(Engine):
                 for m in raw.get("Mounts") or []
                 if m.get("Type") == "bind" and m.get("Source")
             ),
+            published=port_opts.published(raw.get("Ports")),
         )
 
     @_engine_errors

@@ -4,7 +4,7 @@ and `create_container(healthcheck=…)` take them. Pure: no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from syncd.engine.base import HealthProbe, Port
@@ -42,3 +42,17 @@ def healthcheck(probe: HealthProbe | None) -> dict[str, Any] | None:
         "start_period": int(probe.start_period * NANO),
         "retries": probe.retries,
     }
+
+
+def published(listed: Iterable[Mapping[str, Any]] | None) -> tuple[str, ...]:
+    """The host ports Docker bound, from a container listing's `Ports`, as
+    `127.0.0.1:49153->5432/tcp` (an ephemeral port or one of a range shows the port it got)."""
+    out: set[str] = set()
+    for port in listed or []:
+        public, private = port.get("PublicPort"), port.get("PrivatePort")
+        if not public or not private:
+            continue  # exposed only
+        ip = str(port.get("IP") or "0.0.0.0")
+        host = f"[{ip}]" if ":" in ip else ip
+        out.add(f"{host}:{public}->{private}/{port.get('Type') or 'tcp'}")
+    return tuple(sorted(out))
