@@ -78,6 +78,7 @@ class _Frame:
     is_map: bool
     size: int = 1
     pending_key: str | None = None
+    pending_path: Path = ()  # the pending key's path: its value's, and its children's prefix
     pending_merge: bool = False
     merges: list[tuple[Any, Position]] = field(default_factory=list)
 
@@ -127,7 +128,7 @@ class _Builder:
         top = self.stack[-1]
         if top.is_map:
             assert top.pending_key is not None
-            return (*top.path, top.pending_key)
+            return top.pending_path
         return (*top.path, len(top.container))
 
     def handlers(self) -> dict[type, Any]:
@@ -203,11 +204,12 @@ class _Builder:
     def _key(self, key: str, is_merge: bool, mark: Position) -> None:
         top = self.stack[-1]
         assert isinstance(top.container, dict)
+        path = (*top.path, key)
+        top.pending_path = path
         if is_merge:
             top.pending_merge = True
             top.pending_key = "<<"
             return
-        path = (*top.path, key)
         if key in top.container:
             first = self.positions.keys.get(path, Position())
             self.problems.append(
@@ -245,7 +247,7 @@ class _Builder:
             top.merges.append((value, mark))
             return
         if key not in container:
-            self.positions.values[(*top.path, key)] = mark
+            self.positions.values[top.pending_path] = mark
             container[key] = value
 
     def _merge(self, frame: _Frame) -> None:
