@@ -279,6 +279,7 @@ def _stack(
             tainted.add("/networks")
         from_env = {p[1] for p in secrets if len(p) > 1 and p[0] == "volumes"}
         tainted |= volume_options.tainted_mounts(spec, from_env)
+        tainted |= seccomp.tainted(spec, tainted)
         services[name] = DesiredService(key, spec, frozenset(tainted))
     specs = network_options.peers({name: s.spec for name, s in services.items()})
     services = {n: DesiredService(s.key, specs[n], s.secrets) for n, s in services.items()}
