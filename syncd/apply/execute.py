@@ -11,9 +11,8 @@ from __future__ import annotations
 import graphlib
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any
 
-from syncd import logs
+from syncd import logs, taint
 from syncd.apply import datafolders, hostpaths, materialise
 from syncd.apply.gates import dependencies
 from syncd.apply.networks import unused_networks
@@ -25,7 +24,7 @@ from syncd.apply.store import Store
 from syncd.core.desired import DesiredVolume
 from syncd.core.plan import Action, ServiceChange, VolumeAction
 from syncd.engine.base import Engine, Names
-from syncd.errors import DependencyNotHealthy, EngineUnavailable, SyncdError
+from syncd.errors import DependencyNotHealthy, EngineError, EngineUnavailable, SyncdError
 from syncd.ids import ServiceKey, StackKey, VolumeKey
 from syncd.settings import Settings
 
@@ -144,9 +143,8 @@ class Execution:
             for change in stack.volume_changes:
                 if change.action in (VolumeAction.CREATE, VolumeAction.ATTACH):
                     volume = self._declared(stack.key, change.key)
-                    declared = volume.declared if volume else None
                     if self._guard(
-                        f"creating volume {change.key}", self._ensure_volume, change.key, declared
+                        f"creating volume {change.key}", self._ensure_volume, change.key, volume
                     ):
                         self.store.set_orphaned(change.key, False)
                 elif change.action is VolumeAction.DETACH:
@@ -155,10 +153,20 @@ class Execution:
                     self.log.warning("volume_differs", volume=str(change.key),
                                      fields=list(change.differs))  # fmt: skip
 
-    def _ensure_volume(self, key: VolumeKey, declared: Mapping[str, Any] | None) -> None:
-        if declared:
-            hostpaths.check_volume_device(self.settings, key, declared)
-        self.engine.ensure_volume(key, declared)
+    def _ensure_volume(self, key: VolumeKey, volume: DesiredVolume | None) -> None:
+        """Create the volume; an error (Docker's quotes the options) without the operator's
+        values its declaration holds."""
+        declared = volume.declared if volume else None
+        try:
+            if declared:
+                hostpaths.check_volume_device(self.settings, key, declared)
+            self.engine.ensure_volume(key, declared)
+        except EngineUnavailable:
+            raise
+        except SyncdError as err:
+            if volume is None or not volume.secret_values:
+                raise
+            raise EngineError(taint.scrub(str(err), volume.secret_values)) from None
 
     def _declared(self, stack: StackKey, key: VolumeKey) -> DesiredVolume | None:
         desired = self.planned.desired.stacks.get(stack)

@@ -11,6 +11,7 @@ import copy
 import functools
 import hashlib
 import json
+from collections.abc import Collection
 from typing import Any
 
 from syncd.core import options
@@ -173,14 +174,19 @@ def _value(spec: Spec, name: str) -> Any:
     return spec[name] if name in spec else options.DEFAULTS.get(name)
 
 
-def recreate_fields(before: Spec, after: Spec) -> list[str]:
-    """The changed fields that need a new container."""
+def recreate_fields(before: Spec, after: Spec, secrets: Collection[str] = ()) -> list[str]:
+    """The changed fields that need a new container; the files whose content changed are
+    named, unless a value of the field is tainted (`secrets`: a file named from the operator's
+    environment is named by its field alone)."""
     if before == after:
         return []  # the usual case, compared at C speed whatever the number of option fields
     names = set(before) | set(after)
     changed = sorted(n for n in names - METADATA_FIELDS if _value(before, n) != _value(after, n))
+    tainted = {p.split("/")[1] for p in secrets if p.count("/") >= 1}
     return [
-        seccomp.named_change(before, after)
+        n
+        if n in tainted
+        else seccomp.named_change(before, after)
         if n == seccomp.FIELD
         else files.named_changes(n, before, after)
         for n in changed

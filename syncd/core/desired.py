@@ -57,6 +57,8 @@ class DesiredVolume:
     key: VolumeKey
     # what syncd creates it with (`core.options.volumes.declaration`): driver, driverOpts, labels
     declared: Mapping[str, Any] = field(default_factory=lambda: dict(volume_options.PLAIN))
+    # the operator's values its declaration holds (hidden in errors about it)
+    secret_values: frozenset[str] = field(default=frozenset(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -279,11 +281,17 @@ def _stack(
             tainted.add("/networks")
         from_env = {p[1] for p in secrets if len(p) > 1 and p[0] == "volumes"}
         tainted |= volume_options.tainted_mounts(spec, from_env)
+        tainted |= seccomp.tainted(spec, tainted)
         services[name] = DesiredService(key, spec, frozenset(tainted))
     specs = network_options.peers({name: s.spec for name, s in services.items()})
     services = {n: DesiredService(s.key, specs[n], s.secrets) for n, s in services.items()}
+    tainted_volumes = {p[1] for p in secrets if len(p) > 1 and p[0] == "volumes"}
     volumes = {
-        name: DesiredVolume(stack.key.volume(name), volume_options.declaration(volume))
+        name: DesiredVolume(
+            stack.key.volume(name),
+            volume_options.declaration(volume),
+            located.secret_values if name in tainted_volumes else frozenset(),
+        )
         for name, volume in stack.volumes.items()
         if not volume.external
     }

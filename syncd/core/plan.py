@@ -200,7 +200,7 @@ def _service_change(
         return ServiceChange(desired.key, Action.CREATE, Reason.NEW, (), patch, desired, None)
     before = canonical.upgraded(live.spec, desired.spec)
     patch = redacted_patch(before, desired.spec, desired.secrets | live.secrets)
-    forcing = canonical.recreate_fields(live.spec, desired.spec)
+    forcing = canonical.recreate_fields(live.spec, desired.spec, desired.secrets | live.secrets)
     new_image = image_ids.get(str(desired.spec.get("image")))
     image_moved = bool(new_image and live.image_id and new_image != live.image_id)
 

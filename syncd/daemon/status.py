@@ -12,6 +12,10 @@ from syncd.errors import Stage, SyncFailure
 
 __all__ = ["LastError", "Outcome", "Stage", "Status", "Trigger", "trigger_text"]
 
+# Orphaned data folders are kept forever (never deleted): the status names the first ones (in
+# order) and counts the rest, so its answer stays small however many revisions made them.
+MAX_SHOWN_FOLDERS = 100
+
 
 class Trigger(StrEnum):
     START = "start"
@@ -122,6 +126,10 @@ class Status:
             "nextRetryIn": self.next_retry_in,
             "syncs": self.syncs,
             "orphanedDataFolders": [
-                {"project": project, "path": path} for project, path in self.orphaned_data_folders
+                {"project": project, "path": path}
+                for project, path in self.orphaned_data_folders[:MAX_SHOWN_FOLDERS]
             ],
+            "orphanedDataFoldersNotShown": max(
+                len(self.orphaned_data_folders) - MAX_SHOWN_FOLDERS, 0
+            ),
         }

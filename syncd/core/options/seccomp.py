@@ -12,7 +12,7 @@ gets the content at apply time (`runspec`). Pure: no I/O.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from syncd.core.options.files import Revision
@@ -79,6 +79,13 @@ def resolve(spec: Mapping[str, Any], revision: Revision) -> dict[str, Any]:
         tree = revision.content(data, _where(index))
         out[FIELD] = {"source": path, "digest": tree.digest}
     return out
+
+
+def tainted(spec: Mapping[str, Any], secrets: Collection[str]) -> set[str]:
+    """`/seccompProfile` when the option naming its file came from the operator's environment
+    (its `source` is that file's name), for `spec`'s tainted pointers `secrets`."""
+    named = any(p == "/securityOpt" or p.startswith("/securityOpt/") for p in secrets)
+    return {f"/{FIELD}"} if named and FIELD in spec else set()
 
 
 def named_change(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:

@@ -18,6 +18,7 @@ import hashlib
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
+from syncd.errors import UnresolvedFile
 from syncd.manifests.fields import MountKind, parse_mount
 from syncd.manifests.options.volumes import Volume
 
@@ -26,6 +27,7 @@ ANONYMOUS = "anonymous"
 EXTERNAL = "external"
 ANONYMOUS_PREFIX = "_anon."  # `_` first: never a declared volume's name (they start alnum)
 MAX_ANONYMOUS_REPLICAS = 1000
+MAX_ANONYMOUS_VOLUMES = 4096  # per service: anonymous mounts x replicas (each its own volume)
 PLAIN: Mapping[str, Any] = {
     "driver": LOCAL,
     "driverOpts": {},
@@ -49,17 +51,39 @@ def anonymous_name(service: str, target: str, replica: int = 1) -> str:
     return f"{ANONYMOUS_PREFIX}{digest}{suffix}"
 
 
+def _replicas(spec: Mapping[str, Any]) -> int:
+    return min(max(int(spec.get("replicas", 1)), 1), MAX_ANONYMOUS_REPLICAS)
+
+
 def anonymous_declarations(service: str, spec: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The stack volumes `service`'s anonymous mounts use, for each replica it runs (at least
-    one: a service at `replicas: 0` keeps its volumes), each with its declaration."""
-    replicas = min(max(int(spec.get("replicas", 1)), 1), MAX_ANONYMOUS_REPLICAS)
-    out = {}
+    one: a service at `replicas: 0` keeps its volumes), each with its declaration; at most
+    `MAX_ANONYMOUS_VOLUMES` (`resolve` refuses a spec that would need more)."""
+    replicas = _replicas(spec)
+    out: dict[str, dict[str, Any]] = {}
     for entry in spec.get("volumes") or []:
         if isinstance(entry, Mapping) and entry.get("type") == ANONYMOUS:
             declared = {**PLAIN, "labels": dict(entry.get("labels") or {})}
             for replica in range(1, replicas + 1):
+                if len(out) >= MAX_ANONYMOUS_VOLUMES:
+                    return out
                 out[anonymous_name(service, str(entry["target"]), replica)] = declared
     return out
+
+
+def _check_anonymous(spec: Mapping[str, Any]) -> None:
+    """`UnresolvedFile` at the anonymous mount that would take the service's volumes (one per
+    mount and replica) past `MAX_ANONYMOUS_VOLUMES`."""
+    replicas, count = _replicas(spec), 0
+    for index, entry in enumerate(spec.get("volumes") or []):
+        if isinstance(entry, Mapping) and entry.get("type") == ANONYMOUS:
+            count += replicas
+            if count > MAX_ANONYMOUS_VOLUMES:
+                raise UnresolvedFile(
+                    ("volumes", index),
+                    f"more than {MAX_ANONYMOUS_VOLUMES} anonymous volumes (one per anonymous "
+                    f"mount and replica, {replicas} replicas): use a volume of the stack",
+                )
 
 
 def anonymous_volumes(service: str, spec: Mapping[str, Any]) -> Iterator[str]:
@@ -87,7 +111,9 @@ def _external(entry: Any, declared: Mapping[str, Volume]) -> Any:
 
 
 def resolve(spec: dict[str, Any], declared: Mapping[str, Volume]) -> dict[str, Any]:
-    """`spec` with its mounts of external volumes in their canonical form (`EXTERNAL`)."""
+    """`spec` with its mounts of external volumes in their canonical form (`EXTERNAL`);
+    `UnresolvedFile` when it has too many anonymous volumes."""
+    _check_anonymous(spec)
     if not spec.get("volumes") or not any(v.external for v in declared.values()):
         return spec
     return {**spec, "volumes": [_external(e, declared) for e in spec["volumes"]]}
