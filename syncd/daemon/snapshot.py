@@ -43,9 +43,7 @@ class DaemonSnapshot:
 
     def container_ids(self, key: ServiceKey) -> list[str]:
         """Every replica's container, replica 1 first."""
-        stack = self.observation.live.stacks.get(key.stack_key)
-        service = stack.services.get(key.name) if stack else None
-        return [r.container_id for r in service.containers()] if service else []
+        return [container for _, container in self.replicas(key)]
 
     def replicas(self, key: ServiceKey) -> list[tuple[int, str]]:
         """Every replica's number and container, replica 1 first."""

@@ -19,13 +19,10 @@ from syncd.apply.registries import auth_for, check_host, login_auth, registry_fo
 from syncd.core.desired import DesiredRegistry, DesiredState
 from syncd.daemon.snapshot import DaemonSnapshot
 from syncd.daemon.status import Status, Trigger
-from syncd.engine.base import Engine
+from syncd.engine.base import MAX_LOG_BYTES, Engine
 from syncd.errors import CredentialsError, EngineError, OperationRefused, UnknownRegistry
 from syncd.ids import RegistryKey, ServiceKey, VolumeKey
 from syncd.settings import Settings
-
-# The logs answer over every replica: as the engine bounds one container's (`engine.docker`).
-MAX_LOGS_BYTES = 4 * 1024 * 1024
 
 
 class Task(StrEnum):
@@ -184,7 +181,7 @@ class Operator:
         if len(replicas) <= 1:
             container = snapshot.container_id(key) if snapshot else None
             return self.engine.logs(container, tail) if container else None
-        share = MAX_LOGS_BYTES // len(replicas)
+        share = MAX_LOG_BYTES // len(replicas)  # the bound of one container's, shared
         lines: list[str] = []
         for index, container in replicas:
             name = key.name if index == 1 else f"{key.name}.{index}"

@@ -22,6 +22,7 @@ from syncd.manifests.fields import DNS_LABEL
 from syncd.manifests.images import HOST, image_registry_address, registry_address
 from syncd.manifests.model import RestartPolicy
 
+MAX_LOG_BYTES = 4 * 1024 * 1024  # a logs answer: the last 4 MiB of the lines asked for
 LABEL_PREFIX = "syncd."
 LABEL_INSTANCE = "syncd.instance"
 LABEL_PROJECT = "syncd.project"

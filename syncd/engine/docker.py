@@ -27,6 +27,7 @@ from syncd.engine.base import (
     LABEL_SERVICE,
     LABEL_STACK,
     LABEL_VOLUME,
+    MAX_LOG_BYTES,
     ContainerHealth,
     ContainerRequest,
     ContainerState,
@@ -51,7 +52,6 @@ from syncd.errors import EngineError, EngineUnavailable
 from syncd.ids import ServiceKey, VolumeKey
 
 API_VERSION = "1.41"  # Docker 20.10; newer engines still accept it
-MAX_LOG_BYTES = 4 * 1024 * 1024  # a logs answer: the last 4 MiB of the lines asked for
 P = ParamSpec("P")
 R = TypeVar("R")
 

@@ -211,10 +211,6 @@ class _Mapped(Positions):
         return self.compose.locate(self.origins.get(parts, ()))
 
 
-def _positions(origins: Mapping[Path, Path], ctx: Context) -> Positions:
-    return _Mapped(origins, ctx.positions)
-
-
 def _expand(
     raw: dict[str, Any], ctx: Context, revision: Revision, limits: Limits
 ) -> frozenset[str]:
@@ -346,7 +342,7 @@ def compose_to_stack(
         tuple(ctx.not_carried),
         frozenset(secrets),
         ctx.secret_values,
-        _positions(origins, ctx),
+        _Mapped(origins, ctx.positions),
         referenced,
         validated if ok else None,
     )

@@ -31,7 +31,7 @@ def parse_bytes(value: object) -> int | str:
             "t or p (optionally followed by 'b'), e.g. '256m' or '1gb'"
         )
     number, scale = match[1], 1024 ** _POWER[match[2].lower()]
-    amount = int(number) * scale if number.isdigit() else int(Fraction(number) * scale)
+    amount = int(number) * scale if "." not in number else int(Fraction(number) * scale)
     if amount > MAX_BYTES:
         return f"{clip(text)!r} is too large: Docker takes at most {MAX_BYTES} bytes"
     return amount
