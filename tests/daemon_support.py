@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from syncd.ids import project_id
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -71,6 +73,24 @@ class RunningDaemon:
     def status(self) -> dict[str, Any]:
         answer: dict[str, Any] = self.http.get("/v2/syncd/daemon/status").json()
         return answer
+
+    def only_service(self, project: str) -> dict[str, Any]:
+        """The project's one service as `/v2` lists it, once the daemon has applied it."""
+        services = f"/v2/projects/{project_id(project)}/services"
+        [service] = wait_for(lambda: self.http.get(services).json(), 60, "the service")
+        answer: dict[str, Any] = service
+        return answer
+
+    def logs(self, service: dict[str, Any], seen: str) -> str:
+        """The service's `/v2` logs, once they hold `seen`."""
+        url = f"/v2/stacks/{service['stackId']}/services/{service['id']}/logs"
+
+        def ready() -> str | None:
+            answer = self.http.get(url)
+            return answer.text if answer.status_code == 200 and seen in answer.text else None
+
+        text: str = wait_for(ready, 60, f"logs holding {seen!r}")
+        return text
 
     def syncs(self) -> list[dict[str, Any]]:
         answer: list[dict[str, Any]] = self.http.get(

@@ -42,7 +42,6 @@ from syncd.core.plan import as_live
 from syncd.daemon.tasks import named_lines
 from syncd.engine.docker import DockerEngine
 from syncd.errors import EngineError, ManifestError, Problem
-from syncd.ids import project_id
 from syncd.manifests import ManifestFile, read_manifests
 from syncd.operatorenv import variables
 from syncd.taint import redact_url
@@ -149,17 +148,7 @@ def test_the_logs_route_hides_a_secret_the_container_prints(deployment: Deployme
         str(repo.path), deployment.settings.data_dir, deployment.instance, env=env
     )
     try:
-        daemon.started()
-        services = f"/v2/projects/{project_id('logs')}/services"
-        [app] = wait_for(lambda: daemon.http.get(services).json(), 60, "the service")
-        url = f"/v2/stacks/{app['stackId']}/services/{app['id']}/logs"
-        text = wait_for(
-            lambda: (
-                (a := daemon.http.get(url)).status_code == 200 and "upper=" in a.text and a.text
-            ),
-            60,
-            "the container's output",
-        )
+        text = daemon.started().logs(daemon.only_service("logs"), "upper=")
     finally:
         daemon.close()
     assert "config: password=<redacted>; upper=<redacted>" in text, text
@@ -178,17 +167,7 @@ def test_the_logs_route_reads_every_replica_each_line_named(deployment: Deployme
     repo.commit("a service with two replicas")
     daemon = RunningDaemon(str(repo.path), deployment.settings.data_dir, deployment.instance)
     try:
-        daemon.started()
-        services = f"/v2/projects/{project_id('many')}/services"
-        [app] = wait_for(lambda: daemon.http.get(services).json(), 60, "the service")
-        url = f"/v2/stacks/{app['stackId']}/services/{app['id']}/logs"
-        text = wait_for(
-            lambda: (
-                (a := daemon.http.get(url)).status_code == 200 and "app.2 | up" in a.text and a.text
-            ),
-            60,
-            "both replicas' output",
-        )
+        text = daemon.started().logs(daemon.only_service("many"), "app.2 | up")
     finally:
         daemon.close()
     assert text.splitlines() == ["app | up", "app.2 | up"], text

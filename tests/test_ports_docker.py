@@ -9,7 +9,6 @@ import socket
 import pytest
 
 from syncd.cli.main import main
-from syncd.ids import project_id
 from tests.daemon_support import RunningDaemon, wait_for
 from tests.engine_support import Deployment
 from tests.gitrepo import GitRepo
@@ -81,9 +80,7 @@ def test_syncds_service_route_shows_the_host_port_docker_picked(deployment: Depl
     repo.commit("an ephemeral host port, two replicas")
     daemon = RunningDaemon(str(repo.path), deployment.settings.data_dir, deployment.instance)
     try:
-        daemon.started()
-        services = f"/v2/projects/{project_id('eph')}/services"
-        [db] = wait_for(lambda: daemon.http.get(services).json(), 60, "the service")
+        db = daemon.started().only_service("eph")
         url = f"/v2/syncd/stacks/{db['stackId']}/services/{db['id']}"
         published = wait_for(
             lambda: (p := daemon.http.get(url).json()["published"]) and all(p.values()) and p,
