@@ -17,6 +17,7 @@ ANY_SECURITY_OPT = "*"
 ANY_NETWORK = "*"
 ANY_ADDRESS = "*"
 LOOPBACK_ADDRESSES = frozenset({"127.0.0.1", "::1"})
+DOCKER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")  # a network made outside syncd
 # Docker's default capability set: adding one of these changes nothing, so it needs no policy.
 _DOCKER_DEFAULT = """CHOWN DAC_OVERRIDE FSETID FOWNER MKNOD NET_RAW SETGID SETUID SETFCAP SETPCAP
     NET_BIND_SERVICE SYS_CHROOT KILL AUDIT_WRITE"""
@@ -108,7 +109,7 @@ def _plugin(value: str) -> str:
 
 
 def _network(value: str) -> str:
-    if value != ANY_NETWORK and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}", value):
+    if value != ANY_NETWORK and not DOCKER_NAME.fullmatch(value):
         raise ValueError(f"{clip(value)!r} is not a Docker network name (e.g. proxy, or *)")
     return value
 

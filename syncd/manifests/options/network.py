@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from syncd.manifests.strict import StrictModel
+from syncd.policyvalues import DOCKER_NAME  # an external network's name, as the policy lists it
 
 DEFAULT_NETWORK = "default"
 MEMBER = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}")
 ALIAS = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9_.-]{0,252})")
-# The Docker name of an external network (the policy's `externalNetworks` lists the same shape).
-DOCKER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")
 # `service:<name>` joins another service's network namespace; `container:` is refused.
 MODES = ("none", "host", "bridge")
 RESERVED_LABEL = "syncd."
@@ -31,22 +31,20 @@ def _fail(message: str) -> PydanticCustomError:
     return PydanticCustomError("network", message)
 
 
-def _member(value: str) -> str:
-    if not MEMBER.fullmatch(value):
-        raise _fail(f"{value[:40]!r} is not a network name: letters, digits, '_', '.', '-'")
-    return value
+def _matching(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
+    """A validator of names in `pattern` (letters, digits, `_`, `.`, `-`) that says `what`."""
+
+    def check(value: str) -> str:
+        if not pattern.fullmatch(value):
+            raise _fail(f"{value[:40]!r} is not {what}: letters, digits, '_', '.', '-'")
+        return value
+
+    return check
 
 
-def _docker_name(value: str) -> str:
-    if not DOCKER_NAME.fullmatch(value):
-        raise _fail(f"{value[:40]!r} is not a Docker network name: letters, digits, '_', '.', '-'")
-    return value
-
-
-def _alias(value: str) -> str:
-    if not ALIAS.fullmatch(value):
-        raise _fail(f"{value[:40]!r} is not a DNS name: letters, digits, '_', '.', '-'")
-    return value
+_member = _matching(MEMBER, "a network name")
+_docker_name = _matching(DOCKER_NAME, "a Docker network name")
+_alias = _matching(ALIAS, "a DNS name")
 
 
 def _ip(version: int) -> Any:
