@@ -333,3 +333,13 @@ class UnresolvedFile(SyncdError):
     def __init__(self, where: tuple[str, int], message: str) -> None:
         super().__init__(message)
         self.where = where
+
+
+class DeliveryFailed(SyncdError):
+    """A notification (a commit status, a webhook event) was not taken: `retry` says whether
+    sending it again may succeed (no answer, 429, 5xx) or not (a redirect, another 4xx). The
+    message names the host only, never the URL (its query may hold a secret)."""
+
+    def __init__(self, message: str, *, retry: bool) -> None:
+        super().__init__(message)
+        self.retry = retry

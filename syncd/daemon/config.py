@@ -7,10 +7,11 @@ import argparse
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from syncd import operatorenv
+from syncd.daemon import notifyconfig
 from syncd.daemon.policyload import with_policy
 from syncd.errors import SyncdError
 from syncd.manifests.interpolate import REDACTED
@@ -35,6 +36,7 @@ RUN_NAMES = {
     "env_file",
     "allow_env",
     "allow_empty",
+    *notifyconfig.NAMES,
 }
 SECRET_NAMES = {"webhook_secret", "admin_token", "read_token"}
 
@@ -56,6 +58,7 @@ class RunConfig:
     env_files: tuple[str, ...] = ()  # the operator's variables: see syncd.operatorenv
     allow_env: tuple[str, ...] = ()
     allow_empty: bool = False
+    notify: notifyconfig.NotifySettings = field(default_factory=notifyconfig.NotifySettings)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,6 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ssh-key-file", help="SSH private key for a remote git URL")
     parser.add_argument("--token-file", help="HTTPS token for a remote git URL, in a file")
     operatorenv.add_arguments(parser)
+    notifyconfig.add_arguments(parser)
     parser.add_argument(
         "--allow-empty", action="store_const", const="true", help="allow removing every stack"
     )
@@ -152,6 +156,7 @@ def resolve(
         env_files=env_files,
         allow_env=allow_env,
         allow_empty=layers.get("allow_empty", "false").lower() in ("1", "true", "yes"),
+        notify=notifyconfig.settings(layers, args, host, port),
     )
     return config, settings, layers
 

@@ -107,7 +107,7 @@ class History:
         healed = self.heal()
         if routine(attempt.triggers) and (healed is None or not healed[1].plan.changed):
             self.store.drop_sync(attempt.sync_id)
-            attempt.ended = True
+            attempt.ended, attempt.kept = True, False
             self.status.last_error = error  # an outage may have replaced it meanwhile
             logs.get().debug("revision_still_unusable", revision=failure.revision)
             return
@@ -167,6 +167,7 @@ class History:
         error = failure.message if failure else None
         if result.ok and not plan.changed and routine(attempt.triggers):
             self.store.drop_sync(attempt.sync_id)  # routine checks that found nothing
+            attempt.kept = False
         outcome = Outcome.OK if failure is None else Outcome.FAILED
         self.store.finish_sync(
             attempt.sync_id,

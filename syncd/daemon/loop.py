@@ -29,6 +29,7 @@ from syncd.daemon.config import RunConfig
 from syncd.daemon.events import EngineWatch
 from syncd.daemon.history import Backoff, History
 from syncd.daemon.metrics import Metrics
+from syncd.daemon.notices import Notifier
 from syncd.daemon.pipeline import Attempt, Pipeline, crash
 from syncd.daemon.refresh import Refresher
 from syncd.daemon.revisions import Parsed, Revisions, log_frames
@@ -41,6 +42,7 @@ from syncd.errors import (
     EngineUnavailable,
     SourceError,
     StartupError,
+    SyncdError,
     SyncFailure,
     TemporaryFailure,
 )
@@ -103,6 +105,16 @@ class Daemon:
             good_revision=self.store.good_revision(),  # read again from git when needed
         )
         self.revisions = Revisions(self.repo, settings, env, self._status)
+        try:  # commit statuses, webhook events, the applied commit in the status
+            self.notifier = Notifier(
+                config.notify,
+                self.repo,
+                self._status,
+                registry=self.metrics.registry,
+                stop=self.stop,
+            )
+        except SyncdError as err:
+            raise StartupError(str(err), EXIT_CONFIG) from err
         self.refresher = Refresher(settings, self.engine, self.store, self.reconciler)
         self.pipeline = Pipeline(
             self.revisions,
@@ -111,6 +123,7 @@ class Daemon:
             self._status,
             self._publish,
             allow_empty=config.allow_empty,
+            seen=self.notifier.seen,
         )
         self.backoff = Backoff(self._status, self._retry_in)
         self.history = History(
@@ -221,6 +234,7 @@ class Daemon:
         )
         self._status.syncing = True
         failure: SyncFailure | None = None
+        result: SyncResult | None = None
         try:
             try:
                 result = self.pipeline.sync(attempt)
@@ -236,6 +250,7 @@ class Daemon:
             return None
         finally:
             self._status.syncing = False
+            self.notifier.ended(attempt, result, failure)  # queued: never blocks
             if not attempt.ended:  # reporting failed as well (the store?): the row still ends
                 stage = failure.stage if failure else Stage.RECORD
                 self.store.finish_sync(
@@ -254,6 +269,7 @@ class Daemon:
             ("drift", self.timer, (self.config.drift_interval, Trigger.DRIFT, 0.1)),
             ("events", self.events_loop, ()),
         ]
+        loops += [(f"notify-{i}", o.run, ()) for i, o in enumerate(self.notifier.outboxes)]
         if self.repo.kind is RepoKind.REMOTE:
             loops.append(("poll", self.timer, (self.config.poll_interval, Trigger.POLL, 0.1)))
         else:

@@ -37,6 +37,7 @@ class Attempt:
     started: float
     revision: str | None = None
     ended: bool = False  # its history row has its result
+    kept: bool = True  # the history keeps its row (a routine pass that found nothing: not)
 
     @property
     def trigger(self) -> str:
@@ -95,6 +96,7 @@ class Pipeline:
         publish: Callable[[Parsed], None],
         *,
         allow_empty: bool,
+        seen: Callable[[str], None] = lambda _revision: None,
     ) -> None:
         self.revisions = revisions
         self.engine = engine
@@ -102,6 +104,7 @@ class Pipeline:
         self.status = status
         self.publish = publish  # a new snapshot for the API, from the last good revision
         self.allow_empty = allow_empty
+        self.seen = seen  # the head is known: its sync starts (`notices`)
         self.log = logs.get()
 
     def sync(self, attempt: Attempt) -> SyncResult:
@@ -109,6 +112,7 @@ class Pipeline:
         with step(Stage.FETCH, TemporaryFailure, attempt):
             attempt.revision = revision = self.revisions.head()
             self.status.seen_revision = revision
+            self.seen(revision)
             self.revisions.raise_if_unusable(revision)  # not read again until the branch moves
             fetched = self.revisions.fetch(revision)
         with step(Stage.PARSE, PermanentFailure, attempt):

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from syncd.errors import Stage, SyncFailure
+from syncd.source.commits import CommitInfo
 
 __all__ = ["LastError", "Outcome", "Stage", "Status", "Trigger", "trigger_text"]
 
@@ -98,6 +99,7 @@ class Status:
     syncing: bool = False
     seen_revision: str | None = None
     applied_revision: str | None = None  # the last revision that converged without errors
+    applied_commit: CommitInfo | None = None  # its subject, author and time (`notices`)
     good_revision: str | None = None  # the last revision that parsed (enforced meanwhile)
     good_revision_error: str | None = None  # why the last good revision cannot be enforced
     last_sync: dict[str, Any] | None = None
@@ -119,6 +121,7 @@ class Status:
             "syncing": self.syncing,
             "seenRevision": self.seen_revision,
             "appliedRevision": self.applied_revision,
+            "appliedCommit": self.applied_commit.as_dict() if self.applied_commit else None,
             "goodRevision": self.good_revision,
             "goodRevisionError": self.good_revision_error,
             "lastSync": self.last_sync,

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from syncd import datadir
 from syncd.errors import SourceError
+from syncd.source.commits import GIT_FORMAT, CommitInfo, parse_commit
 from syncd.source.gitargs import (
     GIT_ALLOW_PROTOCOL,
     check_branch,
@@ -118,6 +119,7 @@ class Repository:
                 env=env,
                 capture_output=True,
                 text=True,
+                errors="replace",  # a pusher's bytes (a commit message) need not be UTF-8
                 timeout=GIT_TIMEOUT,
                 check=False,
                 umask=0o077,  # a mirror in the data dir: files 0600, folders 0700
@@ -210,3 +212,20 @@ class Repository:
 
     def snapshot(self, revision: str) -> Snapshot:
         return read_revision(str(self.read_location), revision, list(self.paths))
+
+    def commit_info(self, revision: str) -> CommitInfo | None:
+        """`revision`'s subject, author and time, cleaned and bounded (None: unreadable)."""
+        try:
+            out = self._git("log", "-1", f"--format={GIT_FORMAT}", "--end-of-options", revision)
+        except SourceError:
+            return None
+        return parse_commit(revision, out)
+
+    def origin_url(self) -> str | None:
+        """Where the repository comes from: the remote URL, or a local repo's `origin`."""
+        if self.kind is RepoKind.REMOTE:
+            return self.location
+        try:
+            return self._git("config", "--get", "remote.origin.url").strip() or None
+        except SourceError:
+            return None
