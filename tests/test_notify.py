@@ -1,0 +1,325 @@
+"""Results back to the commit, without Docker: the daemon's own objects on a real git repository
+with the in-memory engine at syncd's `Engine` seam, posting over real HTTP to a fake git host
+and a webhook receiver on 127.0.0.1. Commit statuses for GitHub, Gitea and GitLab; webhook
+events; the applied commit in the status route; retries, redirects, full queues; what a pusher
+can put in a commit message; what never reaches a log."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import structlog.testing
+from prometheus_client import CollectorRegistry
+
+from syncd.daemon.notifyconfig import CommitStatusSettings, NotifySettings, Provider
+from syncd.daemon.outbox import Delivery, Outbox, OutboxMetrics, post
+from syncd.daemon.status import Trigger
+from syncd.errors import DeliveryFailed
+from syncd.source.commits import clean_text, parse_commit, repo_path_of
+from syncd.source.repository import Repository
+from tests.daemon_support import wait_for
+from tests.fake_engine import FakeEngine
+from tests.githost import FakeGitHost
+from tests.gitrepo import GitRepo
+from tests.notify_support import Receiver, Silent
+from tests.test_readme_claims import InProcess
+
+TOKEN = "ghp-token-of-the-notify-test"
+HOOK_KEY = "hook-key-in-the-query"
+GOOD = """\
+kind: Stack
+project: shop
+services:
+  web: {image: "busybox:1.36"}
+"""
+BROKEN = """\
+kind: Stack
+project: shop
+services:
+  web: {image: "busybox:1.36", restartPolicy: sometimes}
+"""
+
+
+@pytest.fixture
+def githost() -> Iterator[FakeGitHost]:
+    host = FakeGitHost()
+    yield host
+    host.close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    made = Receiver()
+    yield made
+    made.close()
+
+
+def _notified(
+    tmp_path: Path, settings: NotifySettings, manifests: str = GOOD
+) -> tuple[InProcess, list[threading.Thread]]:
+    made = InProcess(
+        tmp_path, manifests, FakeEngine(instance="claims").have("busybox:1.36"),
+        branch="main", notify=settings,
+    )  # fmt: skip
+    threads = [t for t in made.daemon.threads() if t.name.startswith("syncd-notify")]
+    for thread in threads:
+        thread.start()
+    return made, threads
+
+
+def _stop(made: InProcess, threads: list[threading.Thread]) -> None:
+    made.daemon.stop.set()
+    for thread in threads:
+        thread.join(5)
+    made.close()
+
+
+def _token_file(tmp_path: Path, token: str = TOKEN) -> Path:
+    path = tmp_path / "token"
+    path.write_text(token + "\n")
+    return path
+
+
+def _settings(
+    tmp_path: Path, githost: FakeGitHost, provider: Provider, *webhooks: str, api: str = ""
+) -> NotifySettings:
+    status = CommitStatusSettings(provider, api or githost.url, _token_file(tmp_path), "acme/shop")
+    return NotifySettings(status, webhooks, "https://syncd.example.com")
+
+
+@pytest.mark.parametrize(
+    ("provider", "api", "running", "failed", "path"),
+    [
+        (Provider.GITHUB, "", "pending", "failure", "/repos/acme/shop/statuses/"),
+        (Provider.GITEA, "", "pending", "failure", "/api/v1/repos/acme/shop/statuses/"),
+        (Provider.GITEA, "/api/v1", "pending", "failure", "/api/v1/repos/acme/shop/statuses/"),
+        (Provider.GITLAB, "", "running", "failed", "/api/v4/projects/acme%2Fshop/statuses/"),
+    ],
+)
+def test_each_sync_sets_the_commit_status_pending_then_success_or_failure_with_the_stage(
+    tmp_path: Path,
+    githost: FakeGitHost,
+    provider: Provider,
+    api: str,
+    running: str,
+    failed: str,
+    path: str,
+) -> None:
+    settings = _settings(tmp_path, githost, provider, api=githost.url + api)
+    made, threads = _notified(tmp_path, settings)
+    try:
+        good = made.repo.git("rev-parse", "HEAD")
+        made.sync()
+        wait_for(lambda: githost.states(good) == [running, "success"], what="two statuses")
+        made.daemon.sync_once({Trigger.DRIFT})  # a routine pass: the same outcome, no post
+        made.repo.write("stack.yaml", BROKEN)
+        broken = made.repo.commit("break it")
+        made.sync()
+        wait_for(lambda: githost.states(broken) == [running, failed], what="the failure")
+        assert githost.states(good) == [running, "success"]
+        last = githost.statuses[-1]
+        assert last.description.startswith("parse failed: stack.yaml:4:")
+        assert "restartPolicy" in last.description and len(last.description) <= 140
+        assert last.target_url == "https://syncd.example.com/v2/syncd/daemon/status"
+        assert last.context == "syncd/claims" and last.repo == "acme/shop"
+        assert last.token == TOKEN
+        assert all(r.path.startswith(path) for r in githost.requests)
+    finally:
+        _stop(made, threads)
+
+
+def test_webhook_events_carry_the_commit_stacks_counts_and_the_located_error(
+    tmp_path: Path, githost: FakeGitHost, receiver: Receiver
+) -> None:
+    url = f"{receiver.url}/hook?key={HOOK_KEY}"
+    made, threads = _notified(tmp_path, NotifySettings(webhooks=(url,)))
+    try:
+        with structlog.testing.capture_logs() as events:
+            good = made.repo.git("rev-parse", "HEAD")
+            made.sync()
+            [done] = wait_for(lambda: receiver.of("sync_succeeded", good), what="the event")
+            made.repo.write("stack.yaml", BROKEN)
+            broken = made.repo.commit("break \x1b[31mit\u202e\nsecond line")
+            made.sync()
+            [failed] = wait_for(lambda: receiver.of("sync_failed", broken), what="the failure")
+        assert done["commit"]["subject"] == "first"
+        assert done["commit"]["author"] == "syncd tests"
+        assert isinstance(done["commit"]["committedAt"], int)
+        assert done["stacks"] == ["shop/default"] and done["counts"]["create"] == 1
+        assert done["result"] == "ok" and done["error"] is None and done["trigger"] == "watch"
+        assert failed["result"] == "failed" and failed["stage"] == "parse"
+        assert failed["commit"]["subject"] == "break [31mit second line"
+        assert failed["error"]["problems"][0].startswith("stack.yaml:4:")
+        assert failed["enforcing"] == good
+        assert receiver.paths == [f"/hook?key={HOOK_KEY}"] * 2
+        assert HOOK_KEY not in repr(events)
+    finally:
+        _stop(made, threads)
+
+
+def test_the_status_route_shows_the_applied_commits_subject_author_and_time(
+    tmp_path: Path,
+) -> None:
+    made = InProcess(
+        tmp_path, GOOD, FakeEngine(instance="claims").have("busybox:1.36"), branch="main"
+    )
+    try:
+        made.sync()
+        first = made.repo.git("rev-parse", "HEAD")
+        status = made.http.get("/v2/syncd/daemon/status").json()
+        assert status["appliedRevision"] == first
+        shown = status["appliedCommit"]
+        assert shown["revision"] == first and shown["subject"] == "first"
+        assert shown["author"] == "syncd tests"
+        assert shown["committedAt"] == int(made.repo.git("log", "-1", "--format=%ct"))
+        made.repo.write("stack.yaml", BROKEN)
+        made.repo.commit("broken")
+        made.sync()  # the head fails: the applied commit stays the one that applied
+        assert made.http.get("/v2/syncd/daemon/status").json()["appliedCommit"] == shown
+    finally:
+        made.close()
+
+
+def test_a_dead_webhook_delays_neither_syncs_nor_commit_statuses(
+    tmp_path: Path, githost: FakeGitHost
+) -> None:
+    silent = Silent()
+    settings = _settings(tmp_path, githost, Provider.GITHUB, silent.url)
+    made, threads = _notified(tmp_path, settings)
+    try:
+        for n in range(3):
+            made.repo.write("stack.yaml", GOOD.replace("1.36", f"1.3{n}"))
+            revision = made.repo.commit(f"n={n}")
+            made.engine.have(f"busybox:1.3{n}")
+            made.sync()
+            assert made.daemon.status.applied_revision == revision
+            wait_for(lambda r=revision: "success" in githost.states(r), what="the status")  # type: ignore[misc]
+    finally:
+        _stop(made, threads)
+        silent.close()
+
+
+# -- the outbox: retries, redirects, full queues -------------------------------------------------
+
+
+def _outbox(
+    kind: str = "webhook", capacity: int = 100, send: Any = post
+) -> tuple[Outbox, OutboxMetrics, threading.Event]:
+    metrics = OutboxMetrics(CollectorRegistry())
+    stop = threading.Event()
+    box = Outbox(kind, "test", metrics, stop, send=send, capacity=capacity, first_delay=0.01)
+    return box, metrics, stop
+
+
+def _count(counter: Any, kind: str) -> float:
+    return float(counter.labels(kind)._value.get())
+
+
+def test_a_failing_host_is_retried_with_backoff_and_a_redirect_is_not_followed(
+    receiver: Receiver,
+) -> None:
+    box, metrics, stop = _outbox()
+    thread = threading.Thread(target=box.run, daemon=True)
+    thread.start()
+    try:
+        receiver.answers.extend([503, 429])
+        box.put(lambda: Delivery(f"{receiver.url}/a", {"n": 1}))
+        wait_for(lambda: receiver.events == [{"n": 1}], what="the third try")
+        assert receiver.paths == ["/a"] * 3
+        receiver.answers.extend([302, 404])
+        box.put(lambda: Delivery(f"{receiver.url}/b", {"n": 2}))
+        box.put(lambda: Delivery(f"{receiver.url}/c", {"n": 3}))
+        box.put(lambda: Delivery(f"{receiver.url}/d", {"n": 4}))
+        wait_for(lambda: len(receiver.events) == 2, what="the last delivery")
+        assert receiver.paths[3:] == ["/b", "/c", "/d"]  # 302 and 404: one try each
+        assert _count(metrics.failed, "webhook") == 2
+        assert _count(metrics.sent, "webhook") == 2
+    finally:
+        stop.set()
+        thread.join(5)
+
+
+def test_a_full_queue_drops_the_oldest_and_counts_it() -> None:
+    release = threading.Event()
+    sent: list[int] = []
+
+    def send(delivery: Delivery) -> int:
+        release.wait(10)
+        sent.append(delivery.body["n"])
+        return 200
+
+    box, metrics, stop = _outbox(capacity=3, send=send)
+    thread = threading.Thread(target=box.run, daemon=True)
+    thread.start()
+    try:
+        box.put(lambda: Delivery("http://127.0.0.1:9/", {"n": 0}))
+        wait_for(lambda: box.pending() == 0, what="the first item taken")
+        for n in range(1, 8):
+            box.put(lambda n=n: Delivery("http://127.0.0.1:9/", {"n": n}))  # type: ignore[misc]
+        assert box.pending() == 3
+        assert _count(metrics.dropped, "webhook") == 4
+        release.set()
+        wait_for(lambda: len(sent) == 4, what="the rest sent")
+        assert sent == [0, 5, 6, 7]
+    finally:
+        stop.set()
+        thread.join(5)
+
+
+def test_delivery_errors_name_the_host_never_the_url_or_its_query() -> None:
+    silent = Silent()
+    silent.close()  # nothing listens there any more
+    with pytest.raises(DeliveryFailed) as caught:
+        post(Delivery(f"{silent.url}?key={HOOK_KEY}", {}, {"Authorization": TOKEN}))
+    assert caught.value.retry
+    assert HOOK_KEY not in str(caught.value) and TOKEN not in str(caught.value)
+    assert "127.0.0.1" in str(caught.value)
+
+
+# -- commits a pusher writes ---------------------------------------------------------------------
+
+
+def test_commit_subjects_and_authors_are_cleaned_and_bounded(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    repo.git("config", "user.name", "Mal\x1b]0;title\x07lory\u202e")
+    subject = "\x1b[2J\u200bwipe " + "x" * 100_000
+    path = repo.write("msg", b"\xff" + subject.encode() + b"\n\nbody\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-F", str(path))
+    revision = repo.git("rev-parse", "HEAD")
+    info = Repository(str(repo.path), tmp_path / "data").commit_info(revision)
+    assert info is not None
+    assert info.subject[1:].startswith("[2Jwipe xxx") and len(info.subject) <= 200  # ÿ or �
+    assert info.author == "Mal]0;titlelory"
+    assert all(c.isprintable() for c in info.subject + info.author)
+    assert Repository(str(repo.path), tmp_path / "data").commit_info("0" * 40) is None
+
+
+def test_clean_text_keeps_letters_and_drops_controls() -> None:
+    assert clean_text("héllo\tw\u00f6rld\r\n\u2028x", 50) == "héllo wörld x"
+    assert clean_text("a\u202eb\u2066c\x00d\x7fe\x9bf", 50) == "abcdef"
+    assert clean_text("abcdef", 4) == "abc…"
+    assert parse_commit("a" * 40, "b" * 40 + "\x00s\x00a\x001\n") is None
+    assert parse_commit("a" * 40, "a" * 40 + "\x00s\x00a\x00soon\n") is None
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("https://github.com/acme/shop.git", "acme/shop"),
+        ("https://x-access-token:t@github.com/acme/shop", "acme/shop"),
+        ("ssh://git@gitlab.example.com:2222/group/sub/shop.git", "group/sub/shop"),
+        ("git@github.com:acme/shop.git", "acme/shop"),
+        ("https://github.com/shop", None),
+        ("https://github.com/acme/../shop", None),
+        ("https://github.com/acme/-shop", None),
+        ("/srv/git/shop.git", None),
+        ("", None),
+    ],
+)
+def test_the_repository_path_is_read_from_the_remote_url(url: str, path: str | None) -> None:
+    assert repo_path_of(url) == path
