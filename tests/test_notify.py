@@ -18,7 +18,8 @@ from prometheus_client import CollectorRegistry
 from syncd.daemon.notifyconfig import CommitStatusSettings, NotifySettings, Provider
 from syncd.daemon.outbox import Delivery, Outbox, OutboxMetrics, post
 from syncd.daemon.status import Trigger
-from syncd.errors import DeliveryFailed
+from syncd.cli.main import main
+from syncd.errors import DeliveryFailed, StartupError
 from syncd.source.commits import clean_text, parse_commit, repo_path_of
 from syncd.source.repository import Repository
 from tests.daemon_support import wait_for
@@ -91,24 +92,20 @@ def _settings(
     return NotifySettings(status, webhooks, "https://syncd.example.com")
 
 
-@pytest.mark.parametrize(
-    ("provider", "api", "running", "failed", "path"),
-    [
-        (Provider.GITHUB, "", "pending", "failure", "/repos/acme/shop/statuses/"),
-        (Provider.GITEA, "", "pending", "failure", "/api/v1/repos/acme/shop/statuses/"),
-        (Provider.GITEA, "/api/v1", "pending", "failure", "/api/v1/repos/acme/shop/statuses/"),
-        (Provider.GITLAB, "", "running", "failed", "/api/v4/projects/acme%2Fshop/statuses/"),
-    ],
-)
+# provider, the API URL's path as given, its states (running, failed), the endpoint's path
+CASES = [
+    (Provider.GITHUB, "", "pending", "failure", "/repos/acme/shop/statuses/"),
+    (Provider.GITEA, "", "pending", "failure", "/api/v1/repos/acme/shop/statuses/"),
+    (Provider.GITEA, "/api/v1", "pending", "failure", "/api/v1/repos/acme/shop/statuses/"),
+    (Provider.GITLAB, "", "running", "failed", "/api/v4/projects/acme%2Fshop/statuses/"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}{c[1]}")
 def test_each_sync_sets_the_commit_status_pending_then_success_or_failure_with_the_stage(
-    tmp_path: Path,
-    githost: FakeGitHost,
-    provider: Provider,
-    api: str,
-    running: str,
-    failed: str,
-    path: str,
+    tmp_path: Path, githost: FakeGitHost, case: tuple[Provider, str, str, str, str]
 ) -> None:
+    provider, api, running, failed, path = case
     settings = _settings(tmp_path, githost, provider, api=githost.url + api)
     made, threads = _notified(tmp_path, settings)
     try:
@@ -323,3 +320,112 @@ def test_clean_text_keeps_letters_and_drops_controls() -> None:
 )
 def test_the_repository_path_is_read_from_the_remote_url(url: str, path: str | None) -> None:
     assert repo_path_of(url) == path
+
+
+# -- settings ------------------------------------------------------------------------------------
+
+
+def _run(tmp_path: Path, *args: str) -> tuple[int, str, str]:
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["run", "--repo", str(tmp_path), "--data-dir", str(tmp_path / "d"), *args]
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_print_config_shows_the_notification_hosts_never_a_webhooks_query_or_the_token(
+    tmp_path: Path,
+) -> None:
+    token = _token_file(tmp_path)
+    code, out, _ = _run(
+        tmp_path, "--print-config", "--commit-status", "gitlab",
+        "--git-host-api", "https://gitlab.example.com", "--git-host-token-file", str(token),
+        "--notify-webhook", f"https://hooks.example.com/services/T0/B0/{HOOK_KEY}",
+        "--notify-webhook", f"https://user:{HOOK_KEY}@chat.example.com:8443/x?k={HOOK_KEY}",
+        "--listen", "0.0.0.0:8080",
+    )  # fmt: skip
+    assert code == 0
+    [line] = [line for line in out.splitlines() if line.startswith("notify ")]
+    assert "commit-status gitlab at gitlab.example.com" in line
+    assert "webhooks to hooks.example.com, chat.example.com:8443" in line
+    assert "status link none" in line  # every address: no URL to link to
+    assert HOOK_KEY not in out and TOKEN not in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--commit-status", "github"], "needs --git-host-api and --git-host-token-file"),
+        (["--git-host-api", "https://api.github.com"], "need --commit-status"),
+        (
+            ["--commit-status", "gitea", "--git-host-token-file", "t",
+             "--git-host-api", f"https://gitea.example.com/?token={HOOK_KEY}"],
+            "may not have a query",
+        ),
+        (
+            ["--commit-status", "github", "--git-host-token-file", "t",
+             "--git-host-api", f"https://u:{HOOK_KEY}@api.github.com"],
+            "may not hold a user or password",
+        ),
+        (
+            ["--commit-status", "github", "--git-host-token-file", "t",
+             "--git-host-api", "https://api.github.com", "--git-host-repo", "acme/../x"],
+            "is not OWNER/NAME",
+        ),
+        (["--notify-webhook", f"file:///etc/passwd?{HOOK_KEY}"], "http:// or https://"),
+        (["--notify-webhook", f"https://h.example.com/a b?{HOOK_KEY}"], "holds spaces"),
+        (["--notify-webhook", "https://h.example.com:99999/"], "bad port"),
+        (["--notify-webhook", f"http://[::1{HOOK_KEY}/"], "is not a URL"),
+        (["--public-url", "https://syncd.example.com/?x=1"], "may not have a query"),
+        ([x for n in range(11) for x in ("--notify-webhook", f"https://h{n}.example.com/")],
+         "at most 10"),
+    ],
+)  # fmt: skip
+def test_bad_notification_settings_stop_the_start_with_a_clear_error(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    code, _, err = _run(tmp_path, "--print-config", *args)
+    assert code == 1 and message in err, err
+    assert HOOK_KEY not in err
+
+
+def test_an_unreadable_token_or_an_unknown_repository_path_is_a_start_up_error(
+    tmp_path: Path, githost: FakeGitHost
+) -> None:
+    engine = FakeEngine(instance="claims").have("busybox:1.36")
+    missing = CommitStatusSettings(Provider.GITHUB, githost.url, tmp_path / "nope", "acme/shop")
+    with pytest.raises(StartupError, match="cannot read a token") as caught:
+        InProcess(tmp_path / "a", GOOD, engine, notify=NotifySettings(missing))
+    assert caught.value.code == 78
+    unknown = CommitStatusSettings(Provider.GITHUB, githost.url, _token_file(tmp_path))
+    with pytest.raises(StartupError, match="give --git-host-repo"):
+        InProcess(tmp_path / "b", GOOD, engine, notify=NotifySettings(unknown))
+
+
+def test_the_repository_path_comes_from_origin_and_a_changed_token_file_is_read_again(
+    tmp_path: Path, githost: FakeGitHost
+) -> None:
+    token = _token_file(tmp_path)
+    settings = NotifySettings(CommitStatusSettings(Provider.GITEA, githost.url, token))
+    repo = GitRepo(tmp_path / "repo")
+    repo.git("remote", "add", "origin", "git@gitea.example.com:team/infra.git")
+    made, threads = _notified(tmp_path, settings)
+    try:
+        made.sync()
+        first = made.repo.git("rev-parse", "HEAD")
+        wait_for(lambda: githost.states(first) == ["pending", "success"], what="statuses")
+        token.write_text("rotated-token-value-longer\n")
+        made.repo.write("stack.yaml", GOOD.replace("web", "api"))
+        second = made.repo.commit("second")
+        made.sync()
+        wait_for(lambda: githost.states(second) == ["pending", "success"], what="statuses")
+        assert {s.repo for s in githost.statuses} == {"team/infra"}
+        assert [s.token for s in githost.statuses] == [TOKEN] * 2 + [
+            "rotated-token-value-longer"
+        ] * 2
+        assert githost.statuses[0].target_url is None
+    finally:
+        _stop(made, threads)

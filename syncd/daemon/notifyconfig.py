@@ -103,7 +103,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _url(name: str, text: str, *, userinfo: bool = False, query: bool = False) -> str:
     flag = "--" + name.replace("_", "-")
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        raise SyncdError(f"{flag} is not a URL") from None
     shown = host_of(text) if parts.hostname else "it"
     if len(text) > MAX_URL or any(c.isspace() or not c.isprintable() for c in text):
         raise SyncdError(f"{flag}: the URL for {shown} is too long or holds spaces or controls")

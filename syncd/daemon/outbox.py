@@ -33,9 +33,12 @@ MAX_ANSWER = 64 * 1024  # bytes of an answer read (and thrown away)
 
 def host_of(url: str) -> str:
     """What a log may show of `url`: its host and port, never userinfo, path or query."""
-    parts = urlsplit(url)
-    host = parts.hostname or "?"
-    return f"{host}:{parts.port}" if parts.port else host
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
+        return f"{host}:{parts.port}" if parts.port else host
+    except ValueError:  # a bad port or IPv6 address: checked at start, named here only
+        return "?"
 
 
 @dataclass(frozen=True)
