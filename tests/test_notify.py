@@ -15,10 +15,10 @@ import pytest
 import structlog.testing
 from prometheus_client import CollectorRegistry
 
+from syncd.cli.main import main
 from syncd.daemon.notifyconfig import CommitStatusSettings, NotifySettings, Provider
 from syncd.daemon.outbox import Delivery, Outbox, OutboxMetrics, post
 from syncd.daemon.status import Trigger
-from syncd.cli.main import main
 from syncd.errors import DeliveryFailed, StartupError
 from syncd.source.commits import clean_text, parse_commit, repo_path_of
 from syncd.source.repository import Repository
