@@ -429,3 +429,45 @@ def test_the_repository_path_comes_from_origin_and_a_changed_token_file_is_read_
         assert githost.statuses[0].target_url is None
     finally:
         _stop(made, threads)
+
+
+def test_no_secret_from_the_manifests_reaches_an_event_or_a_commit_status(
+    tmp_path: Path, githost: FakeGitHost, receiver: Receiver
+) -> None:
+    secret = "tag-from-a-secret-4711"
+    manifests = GOOD.replace('"busybox:1.36"}', '"busybox:${TAG}", environment: {P: "${TAG}"}}')
+    settings = _settings(tmp_path, githost, Provider.GITHUB, f"{receiver.url}/hook")
+    engine = FakeEngine(instance="claims", fail_pull={f"busybox:{secret}"})
+    made = InProcess(tmp_path, manifests, engine, {"TAG": secret}, branch="main", notify=settings)
+    threads = [t for t in made.daemon.threads() if t.name.startswith("syncd-notify")]
+    for thread in threads:
+        thread.start()
+    try:
+        made.sync()  # the image is missing: the apply fails, quoting the reference
+        revision = made.repo.git("rev-parse", "HEAD")
+        [event] = wait_for(lambda: receiver.of("sync_failed", revision), what="the event")
+        wait_for(lambda: githost.states(revision) == ["pending", "failure"], what="statuses")
+        assert event["stage"] == "apply" and event["failedServices"] == ["shop/default/web"]
+        assert "<redacted>" in event["error"]["message"]
+        sent = repr(event) + repr(githost.statuses)
+        assert secret not in sent and secret[:12] not in sent
+    finally:
+        _stop(made, threads)
+
+
+def test_the_same_failure_retried_gives_one_event_and_the_recovery_another(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    made, threads = _notified(tmp_path, NotifySettings(webhooks=(f"{receiver.url}/hook",)))
+    try:
+        made.engine.fail_start.add("web")
+        revision = made.repo.git("rev-parse", "HEAD")
+        for _ in range(3):  # a service that fails to start: retried, and failing the same way
+            made.daemon.sync_once({Trigger.RETRY})
+        made.engine.fail_start.clear()
+        made.daemon.sync_once({Trigger.RETRY})
+        wait_for(lambda: receiver.of("sync_succeeded", revision), what="the recovery")
+        assert [e["event"] for e in receiver.events] == ["sync_failed", "sync_succeeded"]
+        assert receiver.events[0]["failedServices"] == ["shop/default/web"]
+    finally:
+        _stop(made, threads)

@@ -53,6 +53,7 @@ class Notifier:
         self.status = status
         self.log = logs.get()
         self._commits: OrderedDict[str, CommitInfo | None] = OrderedDict()
+        self._failure: tuple[str | None, str] | None = None  # the last failure reported
         self.outboxes: list[Outbox] = []
         metrics = OutboxMetrics(registry) if settings.commit_status or settings.webhooks else None
         self.statuses: CommitStatuses | None = None
@@ -129,7 +130,10 @@ class Notifier:
             description = clean_text(f"{stage} failed: {taint.scrub_known(first)}", 500)
         if revision is not None and self.statuses is not None:
             self.statuses.ended(revision, state, stage.value if stage else None, description)
-        if attempt.kept and self.webhooks:
+        # the same failure again (a retry, an engine outage): one event, until it changes
+        repeated = failure is not None and self._failure == (revision, failure.message)
+        self._failure = (revision, failure.message) if failure is not None else None
+        if attempt.kept and self.webhooks and not repeated:
             event = self.event(attempt, result, failure, stage)
             for url, outbox in self.webhooks:
                 outbox.put(partial(Delivery, url, event))
