@@ -349,6 +349,7 @@ def test_print_config_shows_the_notification_hosts_never_a_webhooks_query_or_the
     )  # fmt: skip
     assert code == 0
     [line] = [line for line in out.splitlines() if line.startswith("notify ")]
+    assert line.endswith("(flag)")
     assert "commit-status gitlab at gitlab.example.com" in line
     assert "webhooks to hooks.example.com, chat.example.com:8443" in line
     assert "status link none" in line  # every address: no URL to link to

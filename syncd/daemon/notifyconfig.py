@@ -177,4 +177,7 @@ def settings(layers: Layers, args: argparse.Namespace, host: str, port: int) -> 
             "--git-host-api, --git-host-repo and --git-host-token-file need "
             "--commit-status github|gitea|gitlab"
         )
-    return NotifySettings(commit_status, _webhooks(layers, args), _public_url(layers, host, port))
+    notify = NotifySettings(commit_status, _webhooks(layers, args), _public_url(layers, host, port))
+    given = [layers.origins.get(n, Origin.DEFAULT) for n in sorted(NAMES)]
+    layers.origins["notify"] = min(given, key=list(Origin).index)  # as --print-config shows it
+    return notify
