@@ -51,6 +51,7 @@ class FakeGitHost:
     requests: list[Request] = field(default_factory=list)
     answers: deque[int] = field(default_factory=deque)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    redirect_to: str = "http://127.0.0.2:9/elsewhere"  # where a 3xx answer points
 
     def __post_init__(self) -> None:
         host = self
@@ -65,7 +66,7 @@ class FakeGitHost:
                 code = host.handle(self.command, self.path, dict(self.headers.items()), body)
                 self.send_response(code)
                 if 300 <= code < 400:
-                    self.send_header("Location", "http://127.0.0.2:9/elsewhere")
+                    self.send_header("Location", host.redirect_to + self.path)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", "2")
                 self.end_headers()

@@ -472,3 +472,24 @@ def test_the_same_failure_retried_gives_one_event_and_the_recovery_another(
         assert receiver.events[0]["failedServices"] == ["shop/default/web"]
     finally:
         _stop(made, threads)
+
+
+def test_the_token_never_follows_a_redirect_to_another_host(
+    tmp_path: Path, githost: FakeGitHost
+) -> None:
+    elsewhere = FakeGitHost()
+    githost.redirect_to = elsewhere.url
+    githost.answers.append(307)  # the pending status is answered with a redirect
+    made, threads = _notified(tmp_path, _settings(tmp_path, githost, Provider.GITHUB))
+    try:
+        with structlog.testing.capture_logs() as events:
+            made.sync()
+            good = made.repo.git("rev-parse", "HEAD")
+            wait_for(lambda: githost.states(good) == ["success"], what="the next status")
+        assert elsewhere.requests == [] and len(githost.requests) == 2
+        [failed] = [e for e in events if e["event"] == "notification_failed"]
+        assert "redirects are not followed" in failed["error"] and failed["giving_up"]
+        assert TOKEN not in repr(events)
+    finally:
+        _stop(made, threads)
+        elsewhere.close()
