@@ -15,6 +15,8 @@ class Receiver:
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
         self.paths: list[str] = []
+        self.signatures: list[str | None] = []  # X-Syncd-Signature-256 of each event
+        self.bodies: list[bytes] = []
         self.answers: deque[int] = deque()
         self.lock = threading.Lock()
         receiver = self
@@ -30,6 +32,8 @@ class Receiver:
                     code = receiver.answers.popleft() if receiver.answers else 204
                     if code < 300:
                         receiver.events.append(json.loads(body))
+                        receiver.bodies.append(body)
+                        receiver.signatures.append(self.headers.get("X-Syncd-Signature-256"))
                 self.send_response(code)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

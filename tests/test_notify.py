@@ -6,6 +6,7 @@ can put in a commit message; what never reaches a log."""
 
 from __future__ import annotations
 
+import hmac
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -493,3 +494,30 @@ def test_the_token_never_follows_a_redirect_to_another_host(
     finally:
         _stop(made, threads)
         elsewhere.close()
+
+
+def test_events_are_signed_with_the_webhook_secret_and_a_plain_http_git_host_is_warned_of(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    secret_file = tmp_path / "hook-secret"
+    secret_file.write_text("s3cret-of-the-signing-test\n")
+    code, out, _ = _run(
+        tmp_path, "--print-config", "--notify-webhook", receiver.url,
+        "--notify-webhook-secret-file", str(secret_file),
+    )  # fmt: skip
+    assert code == 0 and "signed" in out and "s3cret" not in out
+    token = _token_file(tmp_path)
+    status = CommitStatusSettings(Provider.GITEA, "http://gitea.example.com", token, "a/b")
+    settings = NotifySettings(status, (receiver.url,), None, "s3cret-of-the-signing-test")
+    with structlog.testing.capture_logs() as events:
+        made, threads = _notified(tmp_path, settings)
+    try:
+        [warned] = [e for e in events if e["event"] == "git_host_api_not_https"]
+        assert warned["host"] == "gitea.example.com"
+        made.sync()
+        wait_for(lambda: receiver.events, what="the event")
+        expected = hmac.new(b"s3cret-of-the-signing-test", receiver.bodies[0], "sha256")
+        assert receiver.signatures == [f"sha256={expected.hexdigest()}"]
+        assert "s3cret" not in repr(settings) and "s3cret" not in repr(made.daemon.config)
+    finally:
+        _stop(made, threads)

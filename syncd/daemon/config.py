@@ -156,7 +156,7 @@ def resolve(
         env_files=env_files,
         allow_env=allow_env,
         allow_empty=layers.get("allow_empty", "false").lower() in ("1", "true", "yes"),
-        notify=notifyconfig.settings(layers, args, host, port),
+        notify=notifyconfig.settings(layers, args, host, port, _secret),
     )
     return config, settings, layers
 

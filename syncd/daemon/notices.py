@@ -7,11 +7,13 @@ already redacted) and scrubbed once more of every known secret value."""
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 from collections import OrderedDict
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 from prometheus_client import CollectorRegistry
 
@@ -31,6 +33,14 @@ MAX_PROBLEMS = 20  # problems an event carries (the status route has them all)
 MAX_MESSAGE = 2000
 MAX_STACKS = 200
 COMMITS_CACHED = 16
+
+
+def loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def counts_text(counts: dict[str, int]) -> str:
@@ -65,6 +75,8 @@ class Notifier:
                     "--commit-status: the repository's OWNER/NAME cannot be read from its "
                     "remote URL; give --git-host-repo"
                 )
+            if cs.api.startswith("http://") and not loopback(cs.api):
+                self.log.warning("git_host_api_not_https", host=host_of(cs.api))
             outbox = Outbox("commit_status", host_of(cs.api), metrics, stop)
             self.outboxes.append(outbox)
             context = clean_text(f"syncd/{status.instance}", 100)
@@ -135,8 +147,10 @@ class Notifier:
         self._failure = (revision, failure.message) if failure is not None else None
         if attempt.kept and self.webhooks and not repeated:
             event = self.event(attempt, result, failure, stage)
+            secret = self.settings.webhook_secret
+            sign = secret.encode() if secret else None
             for url, outbox in self.webhooks:
-                outbox.put(partial(Delivery, url, event))
+                outbox.put(partial(Delivery, url, event, sign=sign))
 
     def event(
         self,

@@ -7,7 +7,8 @@ before it syncs anything."""
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,6 +24,8 @@ NAMES = {
     "git_host_repo",
     "git_host_token_file",
     "notify_webhook",
+    "notify_webhook_secret_file",
+    "notify_webhook_secret",
     "public_url",
 }
 MAX_WEBHOOKS = 10
@@ -50,6 +53,7 @@ class NotifySettings:
     commit_status: CommitStatusSettings | None = None
     webhooks: tuple[str, ...] = ()
     public_url: str | None = None  # None: no link (the daemon listens on every address)
+    webhook_secret: str | None = field(default=None, repr=False)  # signs each event
 
     @property
     def status_url(self) -> str | None:
@@ -66,6 +70,7 @@ class NotifySettings:
             )
         if self.webhooks:
             parts.append("webhooks to " + ", ".join(host_of(u) for u in self.webhooks))
+            parts.append("signed" if self.webhook_secret else "unsigned")
         parts.append(f"status link {self.status_url or 'none'}")
         return "; ".join(parts)
 
@@ -93,6 +98,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         metavar="URL",
         help="POST a JSON event for each sync result to URL; repeatable",
+    )
+    parser.add_argument(
+        "--notify-webhook-secret-file",
+        help="sign each event with this file's secret: X-Syncd-Signature-256: sha256=HMAC "
+        "(or SYNCD_NOTIFY_WEBHOOK_SECRET)",
     )
     parser.add_argument(
         "--public-url",
@@ -153,7 +163,13 @@ def _public_url(layers: Layers, host: str, port: int) -> str | None:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def settings(layers: Layers, args: argparse.Namespace, host: str, port: int) -> NotifySettings:
+def settings(
+    layers: Layers,
+    args: argparse.Namespace,
+    host: str,
+    port: int,
+    secret: Callable[[Layers, str], str | None],
+) -> NotifySettings:
     provider = layers.get("commit_status", "")
     api = layers.get("git_host_api", "")
     repo = layers.get("git_host_repo", "")
@@ -177,7 +193,13 @@ def settings(layers: Layers, args: argparse.Namespace, host: str, port: int) -> 
             "--git-host-api, --git-host-repo and --git-host-token-file need "
             "--commit-status github|gitea|gitlab"
         )
-    notify = NotifySettings(commit_status, _webhooks(layers, args), _public_url(layers, host, port))
+    webhooks = _webhooks(layers, args)
+    webhook_secret = secret(layers, "notify_webhook_secret")
+    if webhook_secret and not webhooks:
+        raise SyncdError("--notify-webhook-secret-file needs --notify-webhook")
+    notify = NotifySettings(
+        commit_status, webhooks, _public_url(layers, host, port), webhook_secret
+    )
     given = [layers.origins.get(n, Origin.DEFAULT) for n in sorted(NAMES)]
     layers.origins["notify"] = min(given, key=list(Origin).index)  # as --print-config shows it
     return notify
