@@ -42,7 +42,6 @@ from syncd.errors import (
     EngineUnavailable,
     SourceError,
     StartupError,
-    SyncdError,
     SyncFailure,
     TemporaryFailure,
 )
@@ -105,16 +104,8 @@ class Daemon:
             good_revision=self.store.good_revision(),  # read again from git when needed
         )
         self.revisions = Revisions(self.repo, settings, env, self._status)
-        try:  # commit statuses, webhook events, the applied commit in the status
-            self.notifier = Notifier(
-                config.notify,
-                self.repo,
-                self._status,
-                registry=self.metrics.registry,
-                stop=self.stop,
-            )
-        except SyncdError as err:
-            raise StartupError(str(err), EXIT_CONFIG) from err
+        # commit statuses, webhook events, the applied commit in the status
+        self.notifier = Notifier(config.notify, self.repo, self._status, self.metrics, self.stop)
         self.refresher = Refresher(settings, self.engine, self.store, self.reconciler)
         self.pipeline = Pipeline(
             self.revisions,

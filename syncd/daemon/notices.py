@@ -21,11 +21,12 @@ from syncd import logs, taint
 from syncd.apply.execute import SyncResult
 from syncd.daemon.commitstatus import CommitState, CommitStatuses, TokenFile
 from syncd.daemon.history import services_failure
+from syncd.daemon.metrics import Metrics
 from syncd.daemon.notifyconfig import NotifySettings
 from syncd.daemon.outbox import Delivery, Outbox, OutboxMetrics, host_of
 from syncd.daemon.pipeline import Attempt
 from syncd.daemon.status import Status
-from syncd.errors import Stage, SyncdError, SyncFailure
+from syncd.errors import ExitCode, Stage, StartupError, SyncdError, SyncFailure
 from syncd.source.commits import CommitInfo, clean_text, repo_path_of
 from syncd.source.repository import Repository
 
@@ -54,7 +55,20 @@ class Notifier:
         settings: NotifySettings,
         repo: Repository,
         status: Status,
-        *,
+        metrics: Metrics,
+        stop: threading.Event,
+    ) -> None:
+        """Raises `StartupError` when a setting cannot be used (the token, the repository)."""
+        try:
+            self._start(settings, repo, status, metrics.registry, stop)
+        except SyncdError as err:
+            raise StartupError(str(err), ExitCode.CONFIG) from err
+
+    def _start(
+        self,
+        settings: NotifySettings,
+        repo: Repository,
+        status: Status,
         registry: CollectorRegistry,
         stop: threading.Event,
     ) -> None:
