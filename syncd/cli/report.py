@@ -4,6 +4,7 @@ the outcome of `syncd apply`."""
 from __future__ import annotations
 
 import json
+import posixpath
 from collections.abc import Sequence
 from enum import StrEnum
 
@@ -28,9 +29,10 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def _github(problem: Problem) -> str:
+def _github(problem: Problem, root: str) -> str:
     level = "error" if problem.severity is Severity.ERROR else "warning"
-    props = [f"file={_escape_property(problem.path)}"]
+    path = posixpath.join(root, problem.path) if root else problem.path
+    props = [f"file={_escape_property(path)}"]
     if problem.position.line:
         props += [f"line={problem.position.line}", f"col={problem.position.column}"]
     where = f"{problem.pointer}: " if problem.pointer else ""
@@ -46,8 +48,15 @@ def summary(problems: Sequence[Problem], files: int, revision: str | None) -> st
 
 
 def render(
-    problems: Sequence[Problem], fmt: ReportFormat, *, files: int, revision: str | None
+    problems: Sequence[Problem],
+    fmt: ReportFormat,
+    *,
+    files: int,
+    revision: str | None,
+    root: str = "",
 ) -> str:
+    """`root`: where the repository dir lies below the top of its work tree (annotations name
+    files from there, as the git host shows them)."""
     if fmt is ReportFormat.JSON:
         body = {
             "valid": not any(p.severity is Severity.ERROR for p in problems),
@@ -67,7 +76,7 @@ def render(
         }
         return json.dumps(body, indent=2)
     if fmt is ReportFormat.GITHUB:
-        lines = [_github(p) for p in problems]
+        lines = [_github(p, root) for p in problems]
     else:
         lines = [str(p) for p in problems]
     return "\n".join([*lines, summary(problems, files, revision)])
