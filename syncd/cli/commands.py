@@ -71,7 +71,7 @@ def cmd_validate(args: argparse.Namespace) -> ExitCode:
             problems = sorted([*problems, *err.problems], key=Problem.sort_key)
     errors = errors_only(problems)
     fmt = ReportFormat(args.format)
-    root = repo_prefix(args.repo) if fmt is ReportFormat.GITHUB else ""
+    root = repo_prefix(args.repo) if fmt.from_top else ""
     print(report.render(problems, fmt, files=len(snap.files), revision=snap.revision, root=root))
     logs.get().info(
         "manifests_validated",

@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
         "--format",
         default="text",
         choices=[f.value for f in ReportFormat],
-        help="text, json, or github (workflow annotations)",
+        help="text, json, github (workflow annotations) or gitlab (Code Quality report)",
     )
     settings.add_manifest_arguments(validate)
     validate.set_defaults(func=cmd_validate)
