@@ -3,6 +3,7 @@ files from the top of the repository. Real git repositories, cloned with `--dept
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -136,3 +137,49 @@ def test_annotations_outside_git_are_relative_to_the_current_directory(
     monkeypatch.chdir(tmp_path)
     assert main(["validate", "--repo", "deploy", "--format", "github"]) == 1
     assert capsys.readouterr().out.startswith("::error file=deploy/blog/stack.yaml,line=4,")
+
+
+def test_a_single_branch_clone_fetches_the_remote_branch_it_lacks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GitLab's runner fetches only the pipeline's ref, with history: `origin/main` is missing
+    though the clone is not shallow. A plain name there stays the user's to fix."""
+    origin, main_tip = _origin_with_pull_request(tmp_path)
+    clone = tmp_path / "clone"
+    url = f"file://{origin.path}"
+    subprocess.run(
+        ["git", "clone", "-q", "--single-branch", "--branch", "feature", url, str(clone)],
+        check=True,
+        capture_output=True,
+    )
+    assert _git(clone, "rev-parse", "--is-shallow-repository") == "false"
+    assert main(["plan", "--repo", str(clone), "--base", "main"]) == 1
+    assert "revision 'main' does not exist" in capsys.readouterr().err
+    assert main(["plan", "--repo", str(clone), "--base", "origin/main"]) == 2
+    assert _git(clone, "rev-parse", "origin/main") == main_tip
+
+
+def test_gitlab_code_quality_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = GitRepo(tmp_path / "work")
+    repo.write("deploy/blog/stack.yaml", BAD)
+    twice = "kind: Stack\nproject: b\nservices:\n  a: {image: x, ports: ['x']}\n---\n" * 2
+    repo.write("deploy/twice.yaml", twice)
+    repo.commit()
+    monkeypatch.chdir(repo.path)
+    assert main(["validate", "--repo", "deploy", "--rev", "HEAD", "--format", "gitlab"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    blog = next(i for i in report if i["location"]["path"] == "deploy/blog/stack.yaml")
+    assert blog["location"]["lines"] == {"begin": 4} and blog["severity"] == "major"
+    assert blog["description"].startswith("/services/app/ports/0: 'x' is not")
+    assert len({i["fingerprint"] for i in report}) == len(report)  # one per issue
+    # a line moved: the same fingerprints (GitLab compares them between base and head)
+    repo.write("deploy/blog/stack.yaml", "# a comment\n" + BAD)
+    repo.commit()
+    assert main(["validate", "--repo", "deploy", "--rev", "HEAD", "--format", "gitlab"]) == 1
+    moved = json.loads(capsys.readouterr().out)
+    assert {i["fingerprint"] for i in moved} == {i["fingerprint"] for i in report}
+    assert next(i for i in moved if i["location"]["path"] == "deploy/blog/stack.yaml")["location"][
+        "lines"
+    ] == {"begin": 5}

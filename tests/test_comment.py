@@ -4,14 +4,18 @@ fake GitHub, Gitea and GitLab over real HTTP on 127.0.0.1 (tests/githost.py)."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import threading
+import urllib.error
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from syncd import taint
+from syncd.cli import githost
 from syncd.cli.main import main
 from tests.githost import FakeGitHost
 
@@ -296,3 +300,88 @@ def test_an_empty_or_missing_file_is_refused(
     err = capsys.readouterr().err
     assert "plan.md is empty: nothing to post" in err and "none.md: No such file" in err
     assert host.requests == []
+
+
+@pytest.fixture
+def drip() -> Iterator[str]:
+    """A host that answers 200 and then one byte every 50 ms, for ever."""
+    stop = threading.Event()
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n[")
+                while not stop.wait(0.05):
+                    try:
+                        conn.sendall(b" ")
+                    except OSError:
+                        break
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    server.close()
+
+
+def test_a_host_answering_a_byte_at_a_time_cannot_hold_the_job(
+    drip: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(githost, "DEADLINE", 1.0)
+    env = {"GITHUB_API_URL": drip, "GITHUB_REPOSITORY": "a/b", "GITHUB_TOKEN": TOKEN}
+    assert post(monkeypatch, env, "github", "plan", tmp_path, "--pr", "1") == 69
+    assert "took over 1 s for syncd's requests; gave up at GET /user" in capsys.readouterr().err
+
+
+def test_an_answer_over_the_bound_is_refused(
+    host: FakeGitHost,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(githost, "MAX_ANSWER_BYTES", 4096)
+    for index in range(60):
+        host.add_comment("github", "acme/deploy", 7, f"comment {index} " * 10, "alice")
+    assert post(monkeypatch, ci_environment("github", host), "github", "plan", tmp_path) == 1
+    assert "answered GET /repos/acme/deploy/issues/7/comments with over 4096 bytes" in (
+        capsys.readouterr().err
+    )
+    assert not [c for c in host.comments if c["author"] == "deploy-bot"]
+
+
+class _NoNetwork:
+    def open(self, *args: object, **kwargs: object) -> None:
+        raise urllib.error.URLError("not sent: this test touches no network")
+
+
+def test_plain_http_to_another_host_is_warned_about(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(githost, "_opener", _NoNetwork)
+    for url, plain in (
+        ("http://gitea.example:3000/api/v1", True),
+        ("http://10.0.0.5/api/v1", True),
+        ("https://gitea.example/api/v1", False),
+        ("http://127.0.0.2:3000/api/v1", False),
+        ("http://[::1]:3000/api/v1", False),
+        ("http://localhost:3000/api/v1", False),
+    ):
+        client = githost.GitHostClient(githost.Provider.GITEA, url, TOKEN, "GITEA_TOKEN")
+        assert client.plain_http is plain, url
+    env = {"GITHUB_API_URL": "http://gitea.example:3000/api/v1", "GITHUB_REPOSITORY": "a/b"}
+    env["GITEA_TOKEN"] = TOKEN
+    assert post(monkeypatch, env, "gitea", "plan", tmp_path, "--pr", "1") == 69
+    err = capsys.readouterr().err
+    assert "gitea.example:3000 is plain http: the token is sent unencrypted" in err
+    assert "not sent: this test touches no network" in err

@@ -287,6 +287,12 @@ def cmd_comment(args: argparse.Namespace) -> ExitCode:
         mark = marker(args.key)
         text = read_text(args.file)
         where = target(args, provider)
+        if where.client.plain_http:
+            print(
+                f"syncd: warning: {where.client.host} is plain http: the token is sent "
+                "unencrypted; give an https:// API URL",
+                file=sys.stderr,
+            )
         action, ident = upsert(where, compose(text, mark), mark, own_logins(where, args.author))
     except GitHostSettingsError as err:
         print(f"syncd: {err}", file=sys.stderr)

@@ -2,15 +2,18 @@
 
 The token goes only to the API URL given: a redirect is never followed (a 3xx answer is an error
 naming where it pointed), a proxy from the environment is used for https only (a CONNECT tunnel
-never sees the header), each request has `TIMEOUT` and each answer is read up to
-`MAX_ANSWER_BYTES`. No error quotes the token: the host's own message is cut short, stripped of
-control characters and scrubbed of it.
+never sees the header), each answer is read up to `MAX_ANSWER_BYTES`, and all requests of one
+client share `DEADLINE` (a host that answers a byte at a time cannot hold the job). No error
+quotes the token: the host's own message is cut short, stripped of control characters and
+scrubbed of it.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -22,7 +25,9 @@ from urllib.parse import urlencode, urlsplit
 from syncd import __version__
 from syncd.errors import GitHostError, GitHostSettingsError, GitHostUnreachable
 
-TIMEOUT = 30.0
+TIMEOUT = 30.0  # each connect and read
+DEADLINE = 300.0  # every request of one client, together
+_CHUNK = 64 * 1024
 MAX_ANSWER_BYTES = 8 * 1024 * 1024
 MAX_DETAIL_CHARS = 300
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
@@ -65,6 +70,13 @@ def check_api_url(url: str) -> str:
     return url.rstrip("/")
 
 
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def _shown(text: str) -> str:
     return _CONTROL.sub(" ", text.rsplit("@", maxsplit=1)[-1])[:200]
 
@@ -81,10 +93,14 @@ class GitHostClient:
     def __init__(self, provider: Provider, api_url: str, token: str, token_name: str) -> None:
         self.provider = provider
         self.api_url = check_api_url(api_url)
-        self.host = urlsplit(self.api_url).netloc
+        parts = urlsplit(self.api_url)
+        self.host = parts.netloc
+        # the token would cross the network readable by anyone on the way
+        self.plain_http = parts.scheme == "http" and not _loopback(parts.hostname or "")
         self._token = token
         self.token_name = token_name  # the variable it came from, for the hints
         self._open = _opener().open
+        self._deadline = time.monotonic() + DEADLINE
 
     def _headers(self) -> dict[str, str]:
         headers = {"User-Agent": f"syncd/{__version__}", "Accept": "application/json"}
@@ -114,8 +130,8 @@ class GitHostClient:
         request = urllib.request.Request(url, data=data, method=method, headers=headers)
         what = f"{method} {path}"
         try:
-            with self._open(request, timeout=TIMEOUT) as answer:
-                raw = answer.read(MAX_ANSWER_BYTES + 1)
+            with self._open(request, timeout=self._timeout(what)) as answer:
+                raw = self._read(answer, what)
                 answer_headers = {k.lower(): v for k, v in answer.headers.items()}
         except urllib.error.HTTPError as err:
             raise self._refused(what, err) from None
@@ -124,13 +140,33 @@ class GitHostClient:
             raise GitHostUnreachable(
                 f"cannot reach {self.provider} at {self.api_url} ({what}): {self._scrub(reason)}"
             ) from None
-        if len(raw) > MAX_ANSWER_BYTES:
-            raise GitHostError(f"{self.host} answered {what} with over {MAX_ANSWER_BYTES} bytes")
         try:
             parsed = json.loads(raw) if raw.strip() else None
         except ValueError:
             raise GitHostError(f"{self.host} answered {what} with something not JSON") from None
         return Answer(parsed, answer_headers)
+
+    def _timeout(self, what: str) -> float:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise GitHostUnreachable(
+                f"{self.host} took over {DEADLINE:.0f} s for syncd's requests; gave up at {what}"
+            )
+        return min(TIMEOUT, left)
+
+    def _read(self, answer: Any, what: str) -> bytes:
+        """The answer's body, up to `MAX_ANSWER_BYTES`, within the deadline."""
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := answer.read1(_CHUNK):
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                raise GitHostError(
+                    f"{self.host} answered {what} with over {MAX_ANSWER_BYTES} bytes"
+                )
+            chunks.append(chunk)
+            self._timeout(what)
+        return b"".join(chunks)
 
     def _refused(self, what: str, err: urllib.error.HTTPError) -> GitHostError:
         code = err.code

@@ -129,6 +129,8 @@ def fetch_missing(location: str | Path, rev: str) -> str:
     remotes = _git(cwd, "remote").stdout.split()
     kind = "a shallow clone" if shallow else "this clone"
     fetch = _what_to_fetch(rev, remotes)
+    if fetch is not None and not shallow and fetch.target is None and not _SHA.match(rev):
+        fetch = None  # a full clone has its branches: a plain name is the user's own to fix
     if fetch is None:
         if not shallow:
             return rev  # the reader says it does not exist
