@@ -157,7 +157,10 @@ def target(args: argparse.Namespace, provider: Provider) -> Target:
 
 
 def _number(text: str | None) -> int | None:
-    return int(text) if text and text.isascii() and text.isdigit() and len(text) < 10 else None
+    """A pull request's number from a CI variable, or None."""
+    if not text or not text.isascii() or not text.isdigit() or len(text) >= 10:
+        return None
+    return int(text) or None
 
 
 def read_text(name: str) -> str:
