@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CI = ROOT / "ci"
 TOKEN = "ci-token-8d1e44a0"
 STACK = "kind: Stack\nproject: blog\nservices:\n  app:\n    image: 'busybox:%s'\n"
+SHOP = "kind: Stack\nproject: shop\nservices:\n  web: {image: 'busybox:1.36'}\n"
 BROKEN = "kind: Stack\nproject: blog\nservices:\n  app:\n    image: busybox:1.36\n    ports: [x]\n"
 EXPRESSION = re.compile(r"\$\{\{\s*(.+?)\s*\}\}")
 PR = 7
@@ -48,6 +49,12 @@ class PullRequest:
         self.origin.write("README.md", "deploy\n")
         self.origin.commit("base")
         self.origin.git("branch", "feature")
+        self.origin.write("deploy/shop/stack.yaml", SHOP)  # the base moves on meanwhile
+        self.origin.commit("a shop on main")
+
+    @property
+    def merge_base(self) -> str:
+        return self.origin.git("merge-base", "main", "feature")
 
     def push(self, stack: str) -> str:
         """A commit on the branch, and the host's refs moved: the merge commit's id."""
@@ -67,12 +74,12 @@ class PullRequest:
         """What actions/checkout (or the GitLab runner) does: one ref, `depth` commits."""
         url = f"file://{self.origin.path}"
         sha = self.origin.git("rev-parse", ref)
-        spec = f"+{sha}:refs/remotes/pull/{PR}/merge"
+        spec = f"+{sha}:refs/ci/checkout"
         for args in (
             ["init", "-q", str(workspace)],
             ["-C", str(workspace), "remote", "add", "origin", url],
             ["-C", str(workspace), "fetch", "-q", "--no-tags", f"--depth={depth}", "origin", spec],
-            ["-C", str(workspace), "checkout", "-q", "--force", f"refs/remotes/pull/{PR}/merge"],
+            ["-C", str(workspace), "checkout", "-q", "--force", "refs/ci/checkout"],
         ):
             subprocess.run(["git", *args], check=True, capture_output=True)
 
@@ -177,7 +184,7 @@ def run_gitlab(
 
 
 def _github_like(
-    provider: str, host: FakeGitHost, merge: str, ws: Path
+    provider: str, host: FakeGitHost, sha: str, ws: Path, merge_base: str
 ) -> tuple[dict[str, str], dict[str, str]]:
     api = host.url + ("/api/v1" if provider == "gitea" else "")
     ci = {
@@ -186,8 +193,8 @@ def _github_like(
         "GITHUB_API_URL": api,
         "GITHUB_SERVER_URL": host.url,
         "GITHUB_REPOSITORY": "acme/deploy",
-        "GITHUB_REF": f"refs/pull/{PR}/merge",
-        "GITHUB_SHA": merge,
+        "GITHUB_REF": f"refs/pull/{PR}/{'merge' if provider == 'github' else 'head'}",
+        "GITHUB_SHA": sha,
         "GITHUB_BASE_REF": "main",
         "GITHUB_HEAD_REF": "feature",
         "GITHUB_WORKSPACE": str(ws),
@@ -199,10 +206,12 @@ def _github_like(
         "github.event.pull_request.number": str(PR),
         "secrets.GITHUB_TOKEN": TOKEN,
     }
+    if provider == "gitea":  # Gitea's pull request payload names it; GitHub's does not
+        context["github.event.pull_request.merge_base"] = merge_base
     return ci, context
 
 
-def _gitlab_ci(host: FakeGitHost, merge: str, ws: Path) -> dict[str, str]:
+def _gitlab_ci(host: FakeGitHost, head: str, ws: Path, merge_base: str) -> dict[str, str]:
     return {
         "GITLAB_CI": "true",
         "CI_PIPELINE_SOURCE": "merge_request_event",
@@ -211,7 +220,9 @@ def _gitlab_ci(host: FakeGitHost, merge: str, ws: Path) -> dict[str, str]:
         "CI_PROJECT_ID": "42",
         "CI_MERGE_REQUEST_IID": str(PR),
         "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main",
-        "CI_COMMIT_SHA": merge,
+        "CI_MERGE_REQUEST_DIFF_BASE_SHA": merge_base,
+        "CI_MERGE_REQUEST_EVENT_TYPE": "detached",
+        "CI_COMMIT_SHA": head,
         "CI_PROJECT_DIR": str(ws),
         "CI_JOB_TOKEN": "job-token-is-not-for-notes",
         "GITLAB_TOKEN": TOKEN,  # the masked CI/CD variable the user sets
@@ -223,17 +234,21 @@ def _run_pipeline(
 ) -> tuple[bool, str, Path]:
     """Check out the pull request afresh and run the provider's pipeline: (passed, output)."""
     merge = pull.origin.git("rev-parse", f"refs/pull/{PR}/merge")
+    head = pull.origin.git("rev-parse", f"refs/pull/{PR}/head")
     ws = tmp_path / f"ws-{run}"
     work = tmp_path / f"run-{run}"
     work.mkdir()
     edits = {"SYNCD_REPO": "deploy"}
     if provider == "gitlab":
-        pull.checkout(ws, f"refs/pull/{PR}/merge", depth=20)  # GIT_DEPTH's default
-        env = _shell_env(work, _gitlab_ci(host, merge, ws))
+        pull.checkout(ws, f"refs/pull/{PR}/head", depth=20)  # the branch, GIT_DEPTH's default
+        env = _shell_env(work, _gitlab_ci(host, head, ws, pull.merge_base))
         step = run_gitlab(CI / "gitlab-ci.yml", ws, env, edits, work)
         return step.code == 0, step.stdout + step.stderr, ws
-    pull.checkout(ws, f"refs/pull/{PR}/merge", depth=1)
-    ci, context = _github_like(provider, host, merge, ws)
+    # GitHub checks out the merge with the base branch, Gitea the branch's head
+    ref = f"refs/pull/{PR}/merge" if provider == "github" else f"refs/pull/{PR}/head"
+    pull.checkout(ws, ref, depth=1)
+    sha = merge if provider == "github" else head
+    ci, context = _github_like(provider, host, sha, ws, pull.merge_base)
     name = "github-actions.yml" if provider == "github" else "gitea-actions.yml"
     steps = run_actions(CI / name, ws, _shell_env(work, ci), context, edits, work)
     assert [s.name for s in steps][:2] == ["Validate", "Plan"] and steps[-1].name == "Comment"
@@ -256,6 +271,7 @@ def test_the_pipeline_posts_one_plan_comment_that_later_runs_update(
         [comment] = host.comments
         assert comment["body"].startswith("<!-- syncd:plan -->\n")
         assert "busybox:1.37" in comment["body"] and "recreate" in comment["body"]
+        assert "shop" not in comment["body"]  # only the pull request's own change
         assert (comment["repo"], comment["number"]) == (
             "42" if provider == "gitlab" else "acme/deploy",
             PR,
@@ -268,6 +284,7 @@ def test_the_pipeline_posts_one_plan_comment_that_later_runs_update(
         [comment] = host.comments
         assert comment["id"] == first_id
         assert "busybox:1.38" in comment["body"] and "busybox:1.37" not in comment["body"]
+        assert "shop" not in comment["body"]
 
         pull.push(BROKEN)  # a broken push: the job fails, the comment says why
         passed, output, ws = _run_pipeline(provider, pull, host, tmp_path, 3)
