@@ -1,10 +1,7 @@
 """`syncd comment`: post a file (the markdown plan) as ONE sticky pull-request comment.
 
 The comment starts with a hidden marker (`<!-- syncd:plan -->`; `--key` names others, one per
-environment). A later run finds the comment by that marker among the comments written by the
-token's own user, and updates it; else it creates one. Comments of anyone else are never
-touched, whatever they hold: whoever may comment on the pull request could otherwise plant the
-marker, have syncd write the plan into their comment, and then edit the plan a reviewer reads.
+environment), by which a later run finds and updates it (`sticky`), within `MAX_BODY_CHARS`.
 
 Settings come from the provider's standard CI variables (GitHub/Gitea: `GITHUB_API_URL`,
 `GITHUB_REPOSITORY`, `GITHUB_REF`; GitLab: `CI_API_V4_URL`, `CI_PROJECT_ID`,
@@ -18,30 +15,21 @@ import argparse
 import os
 import re
 import sys
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from syncd import taint
 from syncd.cli.githost import GitHostClient, Provider
-from syncd.errors import ExitCode, GitHostError, GitHostSettingsError, GitHostUnreachable
+from syncd.cli.sticky import Target, own_logins, upsert
+from syncd.errors import ExitCode, GitHostSettingsError, GitHostUnreachable
 
 MAX_BODY_CHARS = 65_000  # GitHub refuses a comment over 65536 characters; the others allow this
 MAX_INPUT_BYTES = 1024 * 1024  # read of the file; the rest is only counted
-PER_PAGE = 100
-MAX_PAGES = 50  # 5000 comments looked through at most
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _SLUG = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _PROJECT = re.compile(r"^(?:\d+|[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+)$")
 _PULL_REF = re.compile(r"^refs/pull/(\d+)/(?:merge|head)$")
-# Who writes a comment with the CI's own token, when the host will not say (GET /user refused).
-_CI_AUTHORS: Mapping[Provider, tuple[str, ...]] = {
-    Provider.GITHUB: ("github-actions[bot]",),
-    Provider.GITEA: ("gitea-actions", "forgejo-actions"),
-    Provider.GITLAB: (),
-}
 
 
 def add_parser(sub: Any) -> None:
@@ -82,14 +70,6 @@ def add_parser(sub: Any) -> None:
         default=[],
         help="login whose comment may be updated (repeatable; default: the token's own user)",
     )
-
-
-@dataclass(frozen=True)
-class Target:
-    client: GitHostClient
-    comments: str  # the path listing and creating the pull request's comments
-    edit: str  # the path of one comment, with `{id}`
-    edit_method: str
 
 
 def _env(*names: str) -> tuple[str, str] | None:
@@ -206,82 +186,6 @@ def compose(text: str, mark: str, limit: int = MAX_BODY_CHARS) -> str:
     open_details = kept.count("<details") - kept.count("</details>")
     closing += "</details>\n" * max(0, min(open_details, 8))
     return kept + closing + note
-
-
-def _pages(target_: Target) -> Iterator[list[Any]]:
-    """The comments, page by page (a host that ignores paging answers one page)."""
-    client = target_.client
-    seen: set[object] = set()
-    for page in range(1, MAX_PAGES + 1):
-        query: dict[str, str | int] = {"page": page}
-        if client.provider is Provider.GITEA:
-            query["limit"] = PER_PAGE
-        else:
-            query["per_page"] = PER_PAGE
-        if client.provider is Provider.GITLAB:
-            query |= {"sort": "asc", "order_by": "created_at"}
-        data = client.request("GET", target_.comments, query=query).data
-        if not isinstance(data, list):
-            raise GitHostError(f"{client.host} answered GET {target_.comments} with no list")
-        first = data[0].get("id") if data and isinstance(data[0], dict) else None
-        if first is not None and first in seen:
-            return
-        seen.add(first)
-        yield data
-        if len(data) < PER_PAGE:
-            return
-
-
-def _author(provider: Provider, comment: Mapping[str, Any]) -> str | None:
-    who = comment.get("author" if provider is Provider.GITLAB else "user")
-    if not isinstance(who, dict):
-        return None
-    name = who.get("username" if provider is Provider.GITLAB else "login")
-    return name if isinstance(name, str) else None
-
-
-def own_logins(target_: Target, given: list[str]) -> set[str]:
-    """Whose comments may be updated: `--author`, else the token's user, else the CI's bot."""
-    if given:
-        return set(given)
-    client = target_.client
-    try:
-        me = client.request("GET", "/user").data
-    except GitHostError as err:  # GitHub's and Gitea's CI tokens may not ask who they are
-        if err.status not in (401, 403, 404):
-            raise
-        return set(_CI_AUTHORS[client.provider])
-    key = "username" if client.provider is Provider.GITLAB else "login"
-    name = me.get(key) if isinstance(me, dict) else None
-    return {name} if isinstance(name, str) and name else set(_CI_AUTHORS[client.provider])
-
-
-def find_own(target_: Target, mark: str, logins: set[str]) -> int | None:
-    """The id of the first comment of `logins` that starts with `mark`."""
-    provider = target_.client.provider
-    for page in _pages(target_):
-        for comment in page:
-            if not isinstance(comment, dict) or comment.get("system") is True:
-                continue
-            body, ident = comment.get("body"), comment.get("id")
-            if not isinstance(body, str) or not body.startswith(mark):
-                continue
-            if type(ident) is int and _author(provider, comment) in logins:
-                return ident
-    return None
-
-
-def upsert(target_: Target, body: str, mark: str, logins: set[str]) -> tuple[str, int | None]:
-    """('updated' | 'created', the comment's id)."""
-    client = target_.client
-    found = find_own(target_, mark, logins)
-    if found is not None:
-        path = target_.edit.format(id=found)
-        client.request(target_.edit_method, path, {"body": body})
-        return "updated", found
-    data = client.request("POST", target_.comments, {"body": body}).data
-    ident = data.get("id") if isinstance(data, dict) else None
-    return "created", ident if type(ident) is int else None
 
 
 def cmd_comment(args: argparse.Namespace) -> ExitCode:
