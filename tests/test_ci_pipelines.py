@@ -305,3 +305,17 @@ def test_the_pipeline_posts_one_plan_comment_that_later_runs_update(
         assert writes == ["POST"] + ["PUT" if provider == "gitlab" else "PATCH"] * 2
         assert all(r.login is not None for r in host.requests)
     assert TOKEN not in output
+
+
+@pytest.mark.parametrize("name", ["github-actions.yml", "gitea-actions.yml", "gitlab-ci.yml"])
+def test_no_expression_is_pasted_into_a_script(name: str) -> None:
+    """`${{ github.head_ref }}` inside `run:` is pasted into the script before bash reads it
+    (script injection by a branch name); values reach the scripts as variables only."""
+    config = yaml.safe_load((CI / name).read_text())
+    scripts: list[str] = []
+    for job in config.get("jobs", config).values():
+        scripts += [step["run"] for step in job.get("steps", []) if "run" in step]
+        scripts += job.get("before_script", []) + job.get("script", [])
+    assert scripts
+    for script in scripts:
+        assert "${{" not in script, script

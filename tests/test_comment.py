@@ -237,6 +237,7 @@ def test_a_host_echoing_the_token_in_an_error_never_gets_it_printed(
         ({"GITHUB_TOKEN": ""}, 78, "no token: set GITHUB_TOKEN"),
         ({"GITHUB_TOKEN": "wrong"}, 1, "answered 401 to GET /repos/acme/deploy/issues/7/comments"),
         ({"GITHUB_REPOSITORY": "acme/../x"}, 78, "is not OWNER/NAME"),
+        ({"GITHUB_REPOSITORY": "./deploy"}, 78, "is not OWNER/NAME"),
         ({"GITHUB_REF": "refs/heads/main"}, 78, "no pull request: give --pr N"),
         ({"GITHUB_API_URL": "http://user:pw@127.0.0.1:1"}, 78, "holds a user or password"),
         ({"GITHUB_API_URL": "ftp://127.0.0.1/"}, 78, "must be https://"),

@@ -126,7 +126,7 @@ def target(args: argparse.Namespace, provider: Provider) -> Target:
         args.repo_slug or os.environ.get("GITHUB_REPOSITORY"),
         "no repository: give --repo-slug OWNER/NAME (or set GITHUB_REPOSITORY)",
     )
-    if not _SLUG.match(slug) or ".." in slug:
+    if not _SLUG.match(slug) or {".", ".."} & set(slug.split("/")):
         raise GitHostSettingsError(f"{slug!r} is not OWNER/NAME")
     ref = _PULL_REF.match(os.environ.get("GITHUB_REF", ""))
     number = args.pr or (_number(ref[1]) if ref else None)
