@@ -27,6 +27,8 @@ _CI_AUTHORS: Mapping[Provider, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class Target:
+    """One pull request's comments on one host: where to list, create and edit them."""
+
     client: GitHostClient
     comments: str  # the path listing and creating the pull request's comments
     edit: str  # the path of one comment, with `{id}`
