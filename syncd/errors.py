@@ -175,6 +175,24 @@ class CredentialsHostMismatch(SyncdError):
         )
 
 
+class GitHostError(SyncdError):
+    """A git host's API (GitHub, Gitea, GitLab) refused or failed a request of `syncd comment`;
+    the message says which request and what the host answered, never the token."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        self.status = status  # the HTTP status the host answered, if it answered
+        super().__init__(message)
+
+
+class GitHostUnreachable(GitHostError):
+    """The git host's API cannot be reached (connection refused, timeout, TLS)."""
+
+
+class GitHostSettingsError(GitHostError):
+    """What `syncd comment` needs is missing or unusable (token, API URL, repository, pull
+    request number): fix the job's settings."""
+
+
 # -- fix the settings --------------------------------------------------------------------------
 
 

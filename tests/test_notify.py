@@ -25,7 +25,7 @@ from syncd.source.commits import clean_text, parse_commit, repo_path_of
 from syncd.source.repository import Repository
 from tests.daemon_support import wait_for
 from tests.fake_engine import FakeEngine
-from tests.githost import FakeGitHost
+from tests.statushost import FakeStatusHost
 from tests.gitrepo import GitRepo
 from tests.notify_support import Receiver, Silent
 from tests.test_readme_claims import InProcess
@@ -47,8 +47,8 @@ services:
 
 
 @pytest.fixture
-def githost() -> Iterator[FakeGitHost]:
-    host = FakeGitHost()
+def githost() -> Iterator[FakeStatusHost]:
+    host = FakeStatusHost()
     yield host
     host.close()
 
@@ -87,7 +87,7 @@ def _token_file(tmp_path: Path, token: str = TOKEN) -> Path:
 
 
 def _settings(
-    tmp_path: Path, githost: FakeGitHost, provider: Provider, *webhooks: str, api: str = ""
+    tmp_path: Path, githost: FakeStatusHost, provider: Provider, *webhooks: str, api: str = ""
 ) -> NotifySettings:
     status = CommitStatusSettings(provider, api or githost.url, _token_file(tmp_path), "acme/shop")
     return NotifySettings(status, webhooks, "https://syncd.example.com")
@@ -104,7 +104,7 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}{c[1]}")
 def test_each_sync_sets_the_commit_status_pending_then_success_or_failure_with_the_stage(
-    tmp_path: Path, githost: FakeGitHost, case: tuple[Provider, str, str, str, str]
+    tmp_path: Path, githost: FakeStatusHost, case: tuple[Provider, str, str, str, str]
 ) -> None:
     provider, api, running, failed, path = case
     settings = _settings(tmp_path, githost, provider, api=githost.url + api)
@@ -131,7 +131,7 @@ def test_each_sync_sets_the_commit_status_pending_then_success_or_failure_with_t
 
 
 def test_webhook_events_carry_the_commit_stacks_counts_and_the_located_error(
-    tmp_path: Path, githost: FakeGitHost, receiver: Receiver
+    tmp_path: Path, githost: FakeStatusHost, receiver: Receiver
 ) -> None:
     url = f"{receiver.url}/hook?key={HOOK_KEY}"
     made, threads = _notified(tmp_path, NotifySettings(webhooks=(url,)))
@@ -183,7 +183,7 @@ def test_the_status_route_shows_the_applied_commits_subject_author_and_time(
 
 
 def test_a_dead_webhook_delays_neither_syncs_nor_commit_statuses(
-    tmp_path: Path, githost: FakeGitHost
+    tmp_path: Path, githost: FakeStatusHost
 ) -> None:
     silent = Silent()
     settings = _settings(tmp_path, githost, Provider.GITHUB, silent.url)
@@ -395,7 +395,7 @@ def test_bad_notification_settings_stop_the_start_with_a_clear_error(
 
 
 def test_an_unreadable_token_or_an_unknown_repository_path_is_a_start_up_error(
-    tmp_path: Path, githost: FakeGitHost
+    tmp_path: Path, githost: FakeStatusHost
 ) -> None:
     engine = FakeEngine(instance="claims").have("busybox:1.36")
     missing = CommitStatusSettings(Provider.GITHUB, githost.url, tmp_path / "nope", "acme/shop")
@@ -408,7 +408,7 @@ def test_an_unreadable_token_or_an_unknown_repository_path_is_a_start_up_error(
 
 
 def test_the_repository_path_comes_from_origin_and_a_changed_token_file_is_read_again(
-    tmp_path: Path, githost: FakeGitHost
+    tmp_path: Path, githost: FakeStatusHost
 ) -> None:
     token = _token_file(tmp_path)
     settings = NotifySettings(CommitStatusSettings(Provider.GITEA, githost.url, token))
@@ -434,7 +434,7 @@ def test_the_repository_path_comes_from_origin_and_a_changed_token_file_is_read_
 
 
 def test_no_secret_from_the_manifests_reaches_an_event_or_a_commit_status(
-    tmp_path: Path, githost: FakeGitHost, receiver: Receiver
+    tmp_path: Path, githost: FakeStatusHost, receiver: Receiver
 ) -> None:
     secret = "tag-from-a-secret-4711"
     manifests = GOOD.replace('"busybox:1.36"}', '"busybox:${TAG}", environment: {P: "${TAG}"}}')
@@ -476,9 +476,9 @@ def test_the_same_failure_retried_gives_one_event_and_the_recovery_another(
 
 
 def test_the_token_never_follows_a_redirect_to_another_host(
-    tmp_path: Path, githost: FakeGitHost
+    tmp_path: Path, githost: FakeStatusHost
 ) -> None:
-    elsewhere = FakeGitHost()
+    elsewhere = FakeStatusHost()
     githost.redirect_to = elsewhere.url
     githost.answers.append(307)  # the pending status is answered with a redirect
     made, threads = _notified(tmp_path, _settings(tmp_path, githost, Provider.GITHUB))

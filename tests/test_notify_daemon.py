@@ -11,7 +11,7 @@ import pytest
 
 from tests.daemon_support import RunningDaemon, wait_for
 from tests.engine_support import Deployment
-from tests.githost import FakeGitHost
+from tests.statushost import FakeStatusHost
 from tests.notify_support import Receiver
 from tests.test_daemon import env_of, push, pushed_repo
 
@@ -22,15 +22,15 @@ HOOK_KEY = "query-key-of-the-daemon-notify-test"
 
 
 @pytest.fixture
-def servers() -> Iterator[tuple[FakeGitHost, Receiver]]:
-    host, receiver = FakeGitHost(), Receiver()
+def servers() -> Iterator[tuple[FakeStatusHost, Receiver]]:
+    host, receiver = FakeStatusHost(), Receiver()
     yield host, receiver
     host.close()
     receiver.close()
 
 
 def test_a_push_reports_pending_then_success_and_a_broken_push_failure_with_its_line(
-    deployment: Deployment, tmp_path: Path, servers: tuple[FakeGitHost, Receiver]
+    deployment: Deployment, tmp_path: Path, servers: tuple[FakeStatusHost, Receiver]
 ) -> None:
     githost, receiver = servers
     bare, work = pushed_repo(tmp_path)

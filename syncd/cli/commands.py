@@ -23,6 +23,7 @@ from syncd.errors import ExitCode, InvalidRevision, ManifestError, Problem, Sync
 from syncd.manifests import ManifestSet, read_manifests
 from syncd.render import PlanFormat, render
 from syncd.settings import Layers
+from syncd.source.checkout import fetch_missing, repo_prefix
 from syncd.source.reader import Snapshot, read_directory, read_revision
 
 
@@ -55,7 +56,7 @@ def _read(args: argparse.Namespace, snap: Snapshot) -> ManifestSet:
 def snapshot(repo: str, rev: str | None, paths: Sequence[str]) -> Snapshot:
     """A git revision when `rev` is given, else the directory as it is on disk."""
     if rev is not None:
-        return read_revision(repo, rev, paths)
+        return read_revision(repo, fetch_missing(repo, rev), paths)
     return read_directory(repo, paths)
 
 
@@ -70,7 +71,8 @@ def cmd_validate(args: argparse.Namespace) -> ExitCode:
             problems = sorted([*problems, *err.problems], key=Problem.sort_key)
     errors = errors_only(problems)
     fmt = ReportFormat(args.format)
-    print(report.render(problems, fmt, files=len(snap.files), revision=snap.revision))
+    root = repo_prefix(args.repo) if fmt.from_top else ""
+    print(report.render(problems, fmt, files=len(snap.files), revision=snap.revision, root=root))
     logs.get().info(
         "manifests_validated",
         revision=snap.revision,
@@ -83,7 +85,7 @@ def cmd_validate(args: argparse.Namespace) -> ExitCode:
 
 def desired_at(args: argparse.Namespace, rev: str, last_applied: LiveState | None) -> DesiredState:
     """One revision's desired state; PATCH-strategy stacks build on `last_applied` when given."""
-    snap = read_revision(args.repo, rev, args.path)
+    snap = read_revision(args.repo, fetch_missing(args.repo, rev), args.path)
     manifests = _read(args, snap)
     base = last_applied.last_applied() if last_applied is not None else None
     secrets = last_applied.last_secrets() if last_applied is not None else None

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from syncd import __version__, logs, operatorenv, settings, taint
+from syncd.cli import comment
 from syncd.cli.commands import cmd_apply, cmd_plan, cmd_run, cmd_schema, cmd_validate
 from syncd.cli.report import ReportFormat
 from syncd.cli.tasks import cmd_service, cmd_volume
@@ -44,7 +45,7 @@ def _add_daemon_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token-file", help="file holding the admin token (or SYNCD_ADMIN_TOKEN)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per command
     parser = argparse.ArgumentParser(
         prog="syncd", description="Declarative GitOps for Docker container stacks."
     )
@@ -66,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--format",
         default="text",
         choices=[f.value for f in ReportFormat],
-        help="text, json, or github (workflow annotations)",
+        help="text, json, github (workflow annotations) or gitlab (Code Quality report)",
     )
     settings.add_manifest_arguments(validate)
     validate.set_defaults(func=cmd_validate)
@@ -171,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     convert.add_arguments(converter)
     converter.set_defaults(func=convert.cmd_convert)
+
+    comment.add_parser(sub)
 
     schema = sub.add_parser("schema", help="write the manifests' JSON Schemas")
     schema.add_argument("--out", default="schemas", help="directory (default: schemas)")

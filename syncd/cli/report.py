@@ -1,9 +1,12 @@
-"""Problem reports for people (text), programs (json) and GitHub Actions (annotations), and
-the outcome of `syncd apply`."""
+"""Problem reports for people (text), programs (json), GitHub Actions (annotations) and GitLab
+(a Code Quality report), and the outcome of `syncd apply`."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import posixpath
+from collections import Counter
 from collections.abc import Sequence
 from enum import StrEnum
 
@@ -18,6 +21,12 @@ class ReportFormat(StrEnum):
     TEXT = "text"
     JSON = "json"
     GITHUB = "github"
+    GITLAB = "gitlab"
+
+    @property
+    def from_top(self) -> bool:
+        """Whether files are named from the top of the repository (as the git host shows them)."""
+        return self in (ReportFormat.GITHUB, ReportFormat.GITLAB)
 
 
 def _escape_data(text: str) -> str:
@@ -28,13 +37,37 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def _github(problem: Problem) -> str:
+def _github(problem: Problem, root: str) -> str:
     level = "error" if problem.severity is Severity.ERROR else "warning"
-    props = [f"file={_escape_property(problem.path)}"]
+    path = posixpath.join(root, problem.path) if root else problem.path
+    props = [f"file={_escape_property(path)}"]
     if problem.position.line:
         props += [f"line={problem.position.line}", f"col={problem.position.column}"]
     where = f"{problem.pointer}: " if problem.pointer else ""
     return f"::{level} {','.join(props)}::{_escape_data(where + problem.message)}"
+
+
+def _gitlab(problems: Sequence[Problem], root: str) -> str:
+    """GitLab's Code Quality report (a subset of Code Climate's): one issue per problem, its
+    fingerprint stable while lines move (path, pointer, message, and which repeat it is)."""
+    issues = []
+    repeats: Counter[str] = Counter()
+    for problem in problems:
+        path = posixpath.join(root, problem.path) if root else problem.path
+        what = f"{path}\0{problem.pointer}\0{problem.message}"
+        repeats[what] += 1
+        error = problem.severity is Severity.ERROR
+        where = f"{problem.pointer}: " if problem.pointer else ""
+        issues.append(
+            {
+                "description": where + problem.message,
+                "check_name": "syncd/error" if error else "syncd/warning",
+                "fingerprint": hashlib.sha256(f"{what}\0{repeats[what]}".encode()).hexdigest(),
+                "severity": "major" if error else "minor",
+                "location": {"path": path, "lines": {"begin": max(problem.position.line, 1)}},
+            }
+        )
+    return json.dumps(issues, indent=2)
 
 
 def summary(problems: Sequence[Problem], files: int, revision: str | None) -> str:
@@ -46,8 +79,15 @@ def summary(problems: Sequence[Problem], files: int, revision: str | None) -> st
 
 
 def render(
-    problems: Sequence[Problem], fmt: ReportFormat, *, files: int, revision: str | None
+    problems: Sequence[Problem],
+    fmt: ReportFormat,
+    *,
+    files: int,
+    revision: str | None,
+    root: str = "",
 ) -> str:
+    """`root`: where the repository dir lies below the top of its work tree (annotations name
+    files from there, as the git host shows them)."""
     if fmt is ReportFormat.JSON:
         body = {
             "valid": not any(p.severity is Severity.ERROR for p in problems),
@@ -66,8 +106,10 @@ def render(
             ],
         }
         return json.dumps(body, indent=2)
+    if fmt is ReportFormat.GITLAB:
+        return _gitlab(problems, root)
     if fmt is ReportFormat.GITHUB:
-        lines = [_github(p) for p in problems]
+        lines = [_github(p, root) for p in problems]
     else:
         lines = [str(p) for p in problems]
     return "\n".join([*lines, summary(problems, files, revision)])
