@@ -25,9 +25,9 @@ from syncd.source.commits import clean_text, parse_commit, repo_path_of
 from syncd.source.repository import Repository
 from tests.daemon_support import wait_for
 from tests.fake_engine import FakeEngine
-from tests.statushost import FakeStatusHost
 from tests.gitrepo import GitRepo
 from tests.notify_support import Receiver, Silent
+from tests.statushost import FakeStatusHost
 from tests.test_readme_claims import InProcess
 
 TOKEN = "ghp-token-of-the-notify-test"

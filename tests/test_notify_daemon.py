@@ -11,8 +11,8 @@ import pytest
 
 from tests.daemon_support import RunningDaemon, wait_for
 from tests.engine_support import Deployment
-from tests.statushost import FakeStatusHost
 from tests.notify_support import Receiver
+from tests.statushost import FakeStatusHost
 from tests.test_daemon import env_of, push, pushed_repo
 
 pytestmark = pytest.mark.docker
