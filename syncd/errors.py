@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
 from typing import NamedTuple
 
-from syncd.taint import scrub
+from syncd.taint import printable, scrub
 
 
 class Severity(StrEnum):
@@ -51,12 +51,13 @@ class Problem:
     severity: Severity = Severity.ERROR
 
     def __str__(self) -> str:
+        """One line, whatever a pusher put in a file name, key or value (`taint.printable`)."""
         where = self.path
         if self.position.line:
             where += f":{self.position.line}:{self.position.column}"
         pointer = f" {self.pointer}:" if self.pointer else ""
         tag = "" if self.severity is Severity.ERROR else f" {self.severity}:"
-        return f"{where}:{tag}{pointer} {self.message}"
+        return printable(f"{where}:{tag}{pointer} {self.message}")
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.position.line, self.position.column, self.message)

@@ -234,3 +234,23 @@ _USERINFO = re.compile(r"(?<=://)[^/\s]*@")  # up to the last '@' of the authori
 def redact_url(text: str) -> str:
     """`https://user:token@host/x` -> `https://<redacted>@host/x`, wherever it appears."""
     return _USERINFO.sub("<redacted>@", text)
+
+
+# What a terminal, a CI log or a one-line format acts on instead of showing: C0 and C1 controls
+# (ESC starts a terminal sequence; a newline starts a line of its own, e.g. a forged `::error`
+# workflow command), DEL, and the invisible format characters that reorder or hide text (bidi
+# overrides and isolates, zero-width characters, line and paragraph separators).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def printable(text: str, *, newlines: bool = False) -> str:
+    """`text` safe to print: each control or invisible format character shown as its escape
+    (`\\x1b`, `\\n`, `\\u202e`); with `newlines`, a newline is kept (a message of several lines)."""
+
+    def shown(match: re.Match[str]) -> str:
+        char = match[0]
+        if newlines and char == "\n":
+            return char
+        return char.encode("unicode_escape").decode("ascii")
+
+    return _UNPRINTABLE.sub(shown, text)

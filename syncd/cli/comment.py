@@ -202,10 +202,10 @@ def cmd_comment(args: argparse.Namespace) -> ExitCode:
             )
         action, ident = upsert(where, compose(text, mark), mark, own_logins(where, args.author))
     except GitHostSettingsError as err:
-        print(f"syncd: {err}", file=sys.stderr)
+        print(f"syncd: {taint.printable(str(err))}", file=sys.stderr)
         return ExitCode.CONFIG
     except GitHostUnreachable as err:
-        print(f"syncd: {err}", file=sys.stderr)
+        print(f"syncd: {taint.printable(str(err))}", file=sys.stderr)
         return ExitCode.UNAVAILABLE
     shown = f" {ident}" if ident is not None else ""
     print(f"{provider} comment{shown} {action} on {where.client.host}")

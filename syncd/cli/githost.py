@@ -24,6 +24,7 @@ from urllib.parse import urlencode, urlsplit
 
 from syncd import __version__
 from syncd.errors import GitHostError, GitHostSettingsError, GitHostUnreachable
+from syncd.taint import printable
 
 TIMEOUT = 30.0  # each connect and read
 DEADLINE = 300.0  # every request of one client, together
@@ -78,7 +79,7 @@ def _loopback(host: str) -> bool:
 
 
 def _shown(text: str) -> str:
-    return _CONTROL.sub(" ", text.rsplit("@", maxsplit=1)[-1])[:200]
+    return printable(text.rsplit("@", maxsplit=1)[-1][:200])
 
 
 @dataclass(frozen=True)
@@ -211,5 +212,5 @@ class GitHostClient:
         return self._scrub(text)[:MAX_DETAIL_CHARS]
 
     def _scrub(self, value: object) -> str:
-        text = _CONTROL.sub(" ", str(value)).strip()
-        return text.replace(self._token, "<redacted>") if self._token else text
+        text = str(value).replace(self._token, "<redacted>") if self._token else str(value)
+        return printable(" ".join(text.split()))  # a terminal escape, a bidi override: shown

@@ -188,16 +188,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
     except ManifestError as err:
         if isinstance(err, InvalidRevision):
-            print(f"syncd: {err.revision} has invalid manifests:", file=sys.stderr)
+            print(f"syncd: {taint.printable(err.revision)} has invalid manifests:", file=sys.stderr)
         for problem in err.problems:
             print(problem, file=sys.stderr)
         return ExitCode.ERROR
     except PolicyFileError as err:  # the operator's configuration: fix it, nothing was read
-        print(f"syncd: {err}", file=sys.stderr)
+        print(f"syncd: {taint.printable(str(err), newlines=True)}", file=sys.stderr)
         for problem in err.problems:
             print(problem, file=sys.stderr)
         return ExitCode.CONFIG
     except SyncdError as err:
-        print(f"syncd: {taint.scrub_known(str(err))}", file=sys.stderr)
+        shown = taint.printable(taint.scrub_known(str(err)), newlines=True)
+        print(f"syncd: {shown}", file=sys.stderr)
         return ExitCode.ERROR
     return code

@@ -13,6 +13,7 @@ from enum import StrEnum
 from syncd.apply.results import SyncResult
 from syncd.core.plan import Action, Reason
 from syncd.errors import Problem, Severity
+from syncd.taint import printable
 
 DRY_RUN = "dry run: nothing was applied"
 
@@ -38,13 +39,14 @@ def _escape_property(text: str) -> str:
 
 
 def _github(problem: Problem, root: str) -> str:
+    """One workflow command; a control character (ESC) in a name or value is shown escaped."""
     level = "error" if problem.severity is Severity.ERROR else "warning"
     path = posixpath.join(root, problem.path) if root else problem.path
-    props = [f"file={_escape_property(path)}"]
+    props = [f"file={_escape_property(printable(path))}"]
     if problem.position.line:
         props += [f"line={problem.position.line}", f"col={problem.position.column}"]
     where = f"{problem.pointer}: " if problem.pointer else ""
-    return f"::{level} {','.join(props)}::{_escape_data(where + problem.message)}"
+    return f"::{level} {','.join(props)}::{_escape_data(printable(where + problem.message))}"
 
 
 def _gitlab(problems: Sequence[Problem], root: str) -> str:

@@ -29,6 +29,7 @@ from syncd.composepaths import compose_folders, in_compose_folder
 from syncd.errors import Position, Problem, Severity, SourceError
 from syncd.settings import DEFAULT_LIMITS, Limits
 from syncd.source.gitargs import check_revision
+from syncd.taint import printable
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 _SYMLINK_MODE = 0o120000
@@ -134,17 +135,21 @@ def _outside(path: str, target: str) -> Problem:
     )
 
 
-def _unreadable_name(rel: str) -> str | None:
-    """`rel` escaped for printing if it is not valid UTF-8 (it holds surrogates), else None."""
+def _unreadable_name(rel: str) -> tuple[str, str] | None:
+    """(`rel` escaped for printing, why) if it is not valid UTF-8 (it holds surrogates) or holds
+    a control or invisible character (a newline would forge a line of a CI log), else None."""
     try:
         rel.encode("utf-8")
     except UnicodeEncodeError:
-        return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return None
+        shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        return printable(shown), "is not valid UTF-8"
+    shown = printable(rel)
+    return (shown, "holds control or invisible characters") if shown != rel else None
 
 
-def _bad_name(shown: str, what: str) -> Problem:
-    return Problem(shown, f"the {what}'s name is not valid UTF-8; rename it", "", Position(1, 1))
+def _bad_name(found: tuple[str, str], what: str) -> Problem:
+    shown, why = found
+    return Problem(shown, f"the {what}'s name {why}; rename it", "", Position(1, 1))
 
 
 def _too_deep(rel: str, limits: Limits) -> Problem:
