@@ -3,15 +3,19 @@ destination, so a slow or dead git host or webhook never delays a sync (the sync
 item in the queue; when the queue is full, the oldest item is dropped and counted). The worker
 posts each item, retrying what may succeed later with exponential backoff, and gives up after
 `ATTEMPTS`. `post` is the one HTTP call: no redirect is followed (a token must not go to
-another host), the answer is read to a bound, and only the host is ever logged."""
+another host), the answer is read to a bound, within `DEADLINE` from connect to the last byte
+(a host answering a byte at a time cannot hold the destination's worker), and only the host is
+ever logged."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import http.client
 import json
+import socket
 import ssl
 import threading
 from collections import deque
@@ -30,6 +34,7 @@ ATTEMPTS = 5  # posts of one item at most
 FIRST_DELAY = 1.0  # seconds before the first retry, doubled each time
 MAX_DELAY = 60.0
 TIMEOUT = 10.0  # seconds per connect and per read
+DEADLINE = 30.0  # seconds for one post, connect to last byte
 MAX_ANSWER = 64 * 1024  # bytes of an answer read (and thrown away)
 SIGNATURE = "X-Syncd-Signature-256"
 
@@ -79,6 +84,10 @@ def post(delivery: Delivery) -> int:
     if delivery.sign is not None:  # as GitHub signs its webhooks: receivers reuse their check
         digest = hmac.new(delivery.sign, body, hashlib.sha256).hexdigest()
         headers[SIGNATURE] = f"sha256={digest}"
+    expired = threading.Event()
+    watchdog = threading.Timer(DEADLINE, _cut, (connection, expired))
+    watchdog.daemon = True
+    watchdog.start()
     try:
         connection.request("POST", target, body=body, headers=headers)
         answer = connection.getresponse()
@@ -86,14 +95,28 @@ def post(delivery: Delivery) -> int:
         status = answer.status
     except (OSError, http.client.HTTPException) as err:
         # from None: the cause may quote the request line (a query's secret)
+        if expired.is_set():
+            raise DeliveryFailed(f"{host} took over {DEADLINE:g} s", retry=True) from None
         raise DeliveryFailed(f"{host} did not answer ({type(err).__name__})", retry=True) from None
     finally:
+        watchdog.cancel()
         connection.close()
+    if expired.is_set():  # cut short: what was read may end anywhere (EOF ends the headers)
+        raise DeliveryFailed(f"{host} took over {DEADLINE:g} s", retry=True)
     if 200 <= status < 300:
         return status
     if 300 <= status < 400:
         raise DeliveryFailed(f"{host} answered {status}: redirects are not followed", retry=False)
     raise DeliveryFailed(f"{host} answered {status}", retry=status == 429 or status >= 500)
+
+
+def _cut(connection: http.client.HTTPConnection, expired: threading.Event) -> None:
+    """End a post past its deadline: a blocked read wakes up at once (EOF) and fails."""
+    expired.set()
+    sock = connection.sock
+    if sock is not None:  # the socket's own shutdown: an SSL socket's would unwrap it
+        with contextlib.suppress(OSError):  # closed meanwhile
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 class OutboxMetrics:
