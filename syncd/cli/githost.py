@@ -10,6 +10,7 @@ scrubbed of it.
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import json
 import re
@@ -68,7 +69,23 @@ def check_api_url(url: str) -> str:
         raise GitHostSettingsError("the API URL holds a user or password; give the token apart")
     if parts.query or parts.fragment or _CONTROL.search(url):
         raise GitHostSettingsError(f"the API URL {_shown(url)!r} holds a query or fragment")
+    if not url.isascii() or any(c.isspace() for c in url):
+        raise GitHostSettingsError(
+            f"the API URL {_shown(url)!r} holds spaces or non-ASCII characters: give the host "
+            "in punycode (xn--…) and the path percent-encoded"
+        )
     return url.rstrip("/")
+
+
+def check_token(token: str, name: str) -> str:
+    """`token` if it can go in a header as it is: printable ASCII without spaces. The error
+    names the variable, never the value (http.client's own error would quote it)."""
+    if not token.isascii() or not token.isprintable() or any(c.isspace() for c in token):
+        raise GitHostSettingsError(
+            f"the token in {name} holds spaces, controls or non-ASCII characters; no API token "
+            "does: set the token alone"
+        )
+    return token
 
 
 def _loopback(host: str) -> bool:
@@ -98,7 +115,7 @@ class GitHostClient:
         self.host = parts.netloc
         # the token would cross the network readable by anyone on the way
         self.plain_http = parts.scheme == "http" and not _loopback(parts.hostname or "")
-        self._token = token
+        self._token = check_token(token, token_name)
         self.token_name = token_name  # the variable it came from, for the hints
         self._open = _opener().open
         self._deadline = time.monotonic() + DEADLINE
@@ -140,6 +157,13 @@ class GitHostClient:
             reason = getattr(err, "reason", err)
             raise GitHostUnreachable(
                 f"cannot reach {self.provider} at {self.api_url} ({what}): {self._scrub(reason)}"
+            ) from None
+        except (http.client.HTTPException, ValueError) as err:
+            # a status line or header that is not HTTP, an answer cut short; from None and no
+            # message: http.client's may quote a header sent (the token)
+            raise GitHostError(
+                f"{self.host} answered {what} with something that is not HTTP "
+                f"({type(err).__name__})"
             ) from None
         try:
             parsed = json.loads(raw) if raw.strip() else None

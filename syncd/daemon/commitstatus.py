@@ -62,7 +62,11 @@ class TokenFile:
             token = self.path.read_text(encoding="utf-8", errors="strict")[:MAX_TOKEN].strip()
         except (OSError, UnicodeDecodeError):
             return False
-        if not token or any(c.isspace() or not c.isprintable() for c in token):
+        if (
+            not token
+            or not token.isascii()
+            or any(c.isspace() or not c.isprintable() for c in token)
+        ):
             return False
         self._stamp, self._token = stamp, token
         return True

@@ -120,6 +120,11 @@ def _url(name: str, text: str, *, userinfo: bool = False, query: bool = False) -
     shown = host_of(text) if parts.hostname else "it"
     if len(text) > MAX_URL or any(c.isspace() or not c.isprintable() for c in text):
         raise SyncdError(f"{flag}: the URL for {shown} is too long or holds spaces or controls")
+    if not text.isascii():  # http.client sends ASCII only: every post would fail
+        raise SyncdError(
+            f"{flag}: the URL for {shown} holds non-ASCII characters: give the host in punycode "
+            "(xn--…) and the path percent-encoded"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SyncdError(f"{flag} must be an http:// or https:// URL with a host")
     try:

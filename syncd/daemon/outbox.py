@@ -93,8 +93,8 @@ def post(delivery: Delivery) -> int:
         answer = connection.getresponse()
         answer.read(MAX_ANSWER)
         status = answer.status
-    except (OSError, http.client.HTTPException) as err:
-        # from None: the cause may quote the request line (a query's secret)
+    except (OSError, http.client.HTTPException, ValueError) as err:
+        # from None: the cause may quote the request line (a query's secret) or a header sent
         if expired.is_set():
             raise DeliveryFailed(f"{host} took over {DEADLINE:g} s", retry=True) from None
         raise DeliveryFailed(f"{host} did not answer ({type(err).__name__})", retry=True) from None
