@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from syncd.cli.comment import compose, marker
 from syncd.cli.main import main
 from syncd.errors import Position, Problem
 from tests.githost import FakeGitHost
@@ -101,3 +102,29 @@ def test_a_git_host_message_with_terminal_controls_is_printed_escaped(
     assert "answered 422" in captured.err
     assert "refused \\x9b2J" in captured.err and "\\u202eexe.txt" in captured.err
     assert not any(c in captured.err + captured.out for c in (*UNSAFE, "\x07"))
+
+
+def test_a_cut_plan_closes_the_fence_it_is_in_and_only_the_details_really_open() -> None:
+    # a plan's values may hold ``` and </details>: the renderer then fences with more backticks
+    values = "".join(f'~ /environment/V{i}: "```\\n</details>\\n<details>"\n' for i in range(400))
+    lines = "\n".join(["```", "</details>", "<details><summary>x</summary>"] * 300)
+    text = (
+        "## Plan\n<details><summary>shop/web</summary>\n\n"
+        f"````diff\n{values}{lines}\n````\n</details>\n"
+    )
+    body = compose(text, marker("plan"), limit=20_000)
+
+    assert len(body) <= 20_000
+    head, note = body.split("\n\n---\n**Cut short:**")
+    # closed with the fence's own four backticks, then the one <details> opened outside it
+    assert head.endswith("\n````\n</details>\n")
+    assert not head.endswith("\n````\n</details>\n</details>\n")
+    assert "of " in note
+
+
+def test_a_cut_plan_with_a_long_fence_still_fits_the_limit() -> None:
+    fence = "`" * 3000
+    text = f"<details>\n\n{fence}diff\n" + "+ x\n" * 20_000 + f"{fence}\n</details>\n"
+    body = compose(text, marker("plan"), limit=20_000)
+    assert len(body) <= 20_000
+    assert body.split("\n\n---\n**Cut short:**")[0].endswith(f"\n{fence}\n</details>\n")

@@ -30,6 +30,7 @@ _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _SLUG = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _PROJECT = re.compile(r"^(?:\d+|[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+)$")
 _PULL_REF = re.compile(r"^refs/pull/(\d+)/(?:merge|head)$")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
 def add_parser(sub: Any) -> None:
@@ -167,9 +168,29 @@ def marker(key: str) -> str:
     return f"<!-- syncd:{key} -->"
 
 
+def _still_open(text: str) -> tuple[str | None, int]:
+    """The code fence open at the end of `text` (its backticks or tildes, as CommonMark closes
+    it: the same character, at least as many) and how many `<details>` are open outside
+    fences (a `</details>` inside a code block, a value in the plan, closes nothing)."""
+    fence: str | None = None
+    details = 0
+    for line in text.splitlines():
+        match = _FENCE.match(line)
+        if fence is not None:
+            closes = match is not None and match[1][0] == fence[0] and len(match[1]) >= len(fence)
+            if closes and match is not None and not line[match.end() :].strip():
+                fence = None
+        elif match and not (match[1][0] == "`" and "`" in line[match.end() :]):
+            fence = match[1]
+        else:
+            low = line.lower()
+            details = max(details + low.count("<details") - low.count("</details>"), 0)
+    return fence, details
+
+
 def compose(text: str, mark: str, limit: int = MAX_BODY_CHARS) -> str:
     """The comment: the marker line, then `text`, cut at a line to fit `limit` characters with
-    open code blocks and `<details>` closed, and a note saying so."""
+    the open code block and `<details>` closed, and a note saying so."""
     body = f"{mark}\n{text.rstrip()}\n"
     if len(body) <= limit:
         return body
@@ -177,15 +198,15 @@ def compose(text: str, mark: str, limit: int = MAX_BODY_CHARS) -> str:
         f"\n\n---\n**Cut short:** this comment shows the first part of {len(text)} characters "
         "(the host's limit). The whole text is in the CI job's log."
     )
-    room = limit - len(note) - 64  # what closing the open blocks may need
-    kept = body[:room]
-    kept = kept[: kept.rfind("\n") + 1] if "\n" in kept else kept
-    closing = ""
-    if sum(1 for line in kept.splitlines() if line.lstrip().startswith("```")) % 2:
-        closing += "```\n"
-    open_details = kept.count("<details") - kept.count("</details>")
-    closing += "</details>\n" * max(0, min(open_details, 8))
-    return kept + closing + note
+    room = limit - len(note)
+    while True:
+        kept = body[:room]
+        kept = kept[: kept.rfind("\n") + 1] if "\n" in kept else kept
+        fence, details = _still_open(kept)
+        closing = (f"{fence}\n" if fence else "") + "</details>\n" * min(details, 8)
+        if len(kept) + len(closing) + len(note) <= limit or not kept:
+            return kept + closing + note
+        room = len(kept) - len(closing) - 1  # a long fence: cut that much more
 
 
 def cmd_comment(args: argparse.Namespace) -> ExitCode:
