@@ -3,15 +3,38 @@ deadline from connect to the last byte, whatever the host drips. Real sockets on
 
 from __future__ import annotations
 
+import contextlib
+import io
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
+import structlog.testing
 
+from syncd.cli.main import main
 from syncd.daemon import outbox
+from syncd.daemon.notifyconfig import NotifySettings
 from syncd.daemon.outbox import Delivery, post
 from syncd.errors import DeliveryFailed
+from tests.test_notify import _notified, _stop
+
+
+def _read_request(conn: socket.socket) -> None:
+    """The whole request (headers, then Content-Length bytes): a socket closed with unread
+    bytes resets the connection, and the client may lose the answer."""
+    data = b""
+    while b"\r\n\r\n" not in data and (chunk := conn.recv(65536)):
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        (int(line.split(b":")[1]) for line in head.lower().split(b"\r\n")
+         if line.startswith(b"content-length:")),
+        0,
+    )  # fmt: skip
+    while len(body) < length and (chunk := conn.recv(65536)):
+        body += chunk
 
 
 class Drip:
@@ -38,7 +61,7 @@ class Drip:
     def _answer(self, conn: socket.socket) -> None:
         with conn:
             try:
-                conn.recv(65536)
+                _read_request(conn)
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n")
                 for n in range(self.lines):
                     if self.stop.wait(self.pause):
@@ -95,3 +118,43 @@ def test_the_deadline_watchdog_ends_with_the_post() -> None:
             break
         time.sleep(0.05)
     assert not left
+
+
+# -- credentials in the settings -----------------------------------------------------------------
+
+PASSWORD = "hook-password-5150"
+
+
+def _print_config(tmp_path: Path, *args: str) -> tuple[int, str]:
+    err = io.StringIO()
+    argv = ["run", "--repo", str(tmp_path), "--data-dir", str(tmp_path / "d"), "--print-config"]
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = main([*argv, *args])
+    return code, err.getvalue()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [f"https://u:{PASSWORD}@hooks.example.com/x", f"https://hooks.example.com/x?key={PASSWORD}"],
+)
+def test_a_webhook_password_given_as_a_flag_is_warned_of_never_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    code, err = _print_config(tmp_path, "--notify-webhook", url)
+    assert code == 0
+    assert "notify_webhook_secret_in_arguments" in err and "SYNCD_NOTIFY_WEBHOOK" in err
+    assert PASSWORD not in err
+    monkeypatch.setenv("SYNCD_NOTIFY_WEBHOOK", url)  # the environment is no process list
+    code, err = _print_config(tmp_path)
+    assert code == 0 and "notify_webhook_secret_in_arguments" not in err
+
+
+def test_a_webhook_password_over_plain_http_to_another_host_is_warned_of(tmp_path: Path) -> None:
+    plain = f"http://u:{PASSWORD}@hooks.example.com/x"
+    settings = NotifySettings(None, (plain, "http://u:p@127.0.0.1:9/x"))
+    with structlog.testing.capture_logs() as events:
+        made, threads = _notified(tmp_path, settings)
+    _stop(made, threads)
+    warned = [e for e in events if e["event"] == "notify_webhook_password_not_https"]
+    assert [e["host"] for e in warned] == ["hooks.example.com"]  # loopback stays on the host
+    assert PASSWORD not in repr(events)

@@ -99,6 +99,8 @@ class Notifier:
         self.webhooks: list[tuple[str, Outbox]] = []
         for url in settings.webhooks:
             assert metrics is not None
+            if url.startswith("http://") and urlsplit(url).username and not loopback(url):
+                self.log.warning("notify_webhook_password_not_https", host=host_of(url))
             outbox = Outbox("webhook", host_of(url), metrics, stop)
             self.outboxes.append(outbox)
             self.webhooks.append((url, outbox))

@@ -13,6 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from syncd import logs
 from syncd.daemon.outbox import host_of
 from syncd.errors import SyncdError
 from syncd.settings import Layers, Origin
@@ -156,7 +157,18 @@ def _webhooks(layers: Layers, args: argparse.Namespace) -> tuple[str, ...]:
         return ()
     if len(urls) > MAX_WEBHOOKS:
         raise SyncdError(f"--notify-webhook: at most {MAX_WEBHOOKS} webhooks")
-    return tuple(_url("notify_webhook", u, userinfo=True, query=True) for u in urls)
+    checked = tuple(_url("notify_webhook", u, userinfo=True, query=True) for u in urls)
+    if layers.origins["notify_webhook"] is Origin.FLAG:
+        for url in checked:
+            parts = urlsplit(url)
+            if parts.username is not None or parts.query:  # every local user reads argv
+                logs.get().warning(
+                    "notify_webhook_secret_in_arguments",
+                    host=host_of(url),
+                    hint="a password or query in --notify-webhook shows in the process list: "
+                    "give the URL in SYNCD_NOTIFY_WEBHOOK or the config file",
+                )
+    return checked
 
 
 def _public_url(layers: Layers, host: str, port: int) -> str | None:
