@@ -84,3 +84,22 @@ def test_no_line_the_plan_step_echoes_acts_as_a_workflow_command(
     assert FORGED in log  # shown in the log ...
     assert _active_commands(done.stdout) == []  # ... never run
     assert _active_commands(done.stderr) == []
+
+
+@pytest.mark.parametrize("name", ["github-actions.yml", "gitea-actions.yml"])
+def test_each_secret_goes_only_to_the_step_that_uses_it(name: str) -> None:
+    """A job-level secret reaches every step: the install (a package's build code), validate,
+    the third-party setup actions. Each secret is set on the one step that needs it."""
+    workflow = yaml.safe_load((ROOT / "ci" / name).read_text())
+    [job] = workflow["jobs"].values()
+    assert not [v for v in job.get("env", {}).values() if "secrets." in str(v)]
+    holders = {
+        step["name"]: sorted(k for k, v in step.get("env", {}).items() if "secrets." in str(v))
+        for step in job["steps"]
+        if "name" in step
+    }
+    token = "GITHUB_TOKEN" if name.startswith("github") else "GITEA_TOKEN"
+    assert {k: v for k, v in holders.items() if v} == {
+        "Plan": ["SYNCD_READ_TOKEN"],
+        "Comment": [token],
+    }
