@@ -176,12 +176,12 @@ class FakeGitHost:
 
     def _shape(self, comment: dict[str, Any]) -> dict[str, Any]:
         if comment["provider"] == "gitlab":
-            who = {"username": comment["author"]}
+            who = {"username": comment["author"], "id": comment["author_id"]}
             return {"id": comment["id"], "body": comment["body"], "author": who, "system": False}
         return {
             "id": comment["id"],
             "body": comment["body"],
-            "user": {"login": comment["author"]},
+            "user": {"login": comment["author"], "id": comment["author_id"]},
             "html_url": f"{self.url}/{comment['repo']}/pull/{comment['number']}#c{comment['id']}",
         }
 
@@ -197,9 +197,11 @@ class FakeGitHost:
         ]
         return 200, [self._shape(c) for c in mine[(page - 1) * size : page * size]]
 
-    def add_comment(
-        self, provider: str, repo: str, number: int, body: str, author: str
+    def add_comment(  # noqa: PLR0917 - a comment's fields
+        self, provider: str, repo: str, number: int, body: str, author: str, author_id: int = 500
     ) -> dict[str, Any]:
+        """`author_id`: a registered account's is positive; Gitea's and Forgejo's Actions user
+        is -2 (no account can have it)."""
         self._next_id += 1
         comment = {
             "provider": provider,
@@ -208,6 +210,7 @@ class FakeGitHost:
             "id": self._next_id,
             "body": body,
             "author": author,
+            "author_id": author_id,
         }
         self.comments.append(comment)
         return comment
@@ -226,7 +229,10 @@ class FakeGitHost:
             return body
         assert request.login is not None
         repo = unquote(match["repo"])
-        comment = self.add_comment(request.provider, repo, int(match["n"]), body, request.login)
+        actions = request.provider == "gitea" and request.login in self.ci_tokens.values()
+        comment = self.add_comment(
+            request.provider, repo, int(match["n"]), body, request.login, -2 if actions else 1
+        )
         return 201, self._shape(comment)
 
     def _edit(self, request: Request, match: re.Match[str]) -> Reply:

@@ -17,9 +17,17 @@ import pytest
 from syncd.cli.main import main
 from syncd.daemon.commitstatus import TokenFile
 from syncd.errors import SyncdError
+from tests.githost import FakeGitHost
 
 TOKEN = "tok-5e6f7a8b9c0d"
-CI = ("GITHUB_TOKEN", "GITHUB_API_URL", "GITHUB_REPOSITORY", "GITHUB_REF", "https_proxy")
+CI = (
+    "GITHUB_TOKEN",
+    "GITEA_TOKEN",
+    "GITHUB_API_URL",
+    "GITHUB_REPOSITORY",
+    "GITHUB_REF",
+    "https_proxy",
+)
 
 
 class Garbage:
@@ -123,3 +131,29 @@ def test_the_daemon_refuses_a_non_ascii_webhook_url_or_token_at_start(tmp_path: 
     token.write_text(f"{TOKEN}\u20ac\n")
     with pytest.raises(SyncdError, match="cannot read a token"):
         TokenFile(token)
+
+
+def test_an_account_named_like_the_other_forges_actions_user_cannot_take_the_comment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Gitea does not reserve `forgejo-actions` (nor Forgejo `gitea-actions`): whoever registers
+    it could plant the marker, have the plan written into their comment, then edit it."""
+    with FakeGitHost(ci_tokens={TOKEN: "gitea-actions"}) as host:
+        planted = host.add_comment(
+            "gitea", "acme/deploy", 7, "<!-- syncd:plan -->\nall fine", "forgejo-actions", 31
+        )
+        env = {
+            "GITHUB_API_URL": host.url + "/api/v1",
+            "GITHUB_REPOSITORY": "acme/deploy",
+            "GITHUB_REF": "refs/pull/7/merge",
+            "GITEA_TOKEN": TOKEN,
+        }
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        plan = tmp_path / "plan.md"
+        for text in ("real plan", "real plan, again"):
+            plan.write_text(text)
+            assert main(["comment", "--provider", "gitea", "--file", str(plan)]) == 0
+        assert planted["body"] == "<!-- syncd:plan -->\nall fine"
+        [ours] = [c for c in host.comments if c["author"] == "gitea-actions"]
+        assert ours["author_id"] == -2 and ours["body"].endswith("real plan, again\n")

@@ -19,10 +19,13 @@ PER_PAGE = 100
 MAX_PAGES = 50  # 5000 comments looked through at most
 # Who writes a comment with the CI's own token, when the host will not say (GET /user refused).
 _CI_AUTHORS: Mapping[Provider, tuple[str, ...]] = {
-    Provider.GITHUB: ("github-actions[bot]",),
+    Provider.GITHUB: ("github-actions[bot]",),  # brackets: no account can be named so
     Provider.GITEA: ("gitea-actions", "forgejo-actions"),
     Provider.GITLAB: (),
 }
+# Gitea's and Forgejo's Actions user has the id -2, which no account can have: its name alone
+# is no proof (Gitea does not reserve `forgejo-actions`, nor Forgejo `gitea-actions`).
+_ACTIONS_USER_ID = -2
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,11 @@ def _author(provider: Provider, comment: Mapping[str, Any]) -> str | None:
     if not isinstance(who, dict):
         return None
     name = who.get("username" if provider is Provider.GITLAB else "login")
-    return name if isinstance(name, str) else None
+    if not isinstance(name, str):
+        return None
+    if provider is Provider.GITEA and name in _CI_AUTHORS[provider]:
+        return name if who.get("id") == _ACTIONS_USER_ID else None  # an account so named
+    return name
 
 
 def own_logins(target_: Target, given: list[str]) -> set[str]:
