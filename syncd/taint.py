@@ -239,8 +239,11 @@ def redact_url(text: str) -> str:
 # What a terminal, a CI log or a one-line format acts on instead of showing: C0 and C1 controls
 # (ESC starts a terminal sequence; a newline starts a line of its own, e.g. a forged `::error`
 # workflow command), DEL, and the invisible format characters that reorder or hide text (bidi
-# overrides and isolates, zero-width characters, line and paragraph separators).
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+# overrides, isolates and marks, zero-width spaces, line and paragraph separators). The zero-width
+# (non-)joiners stay: scripts such as Persian and emoji sequences need them.
+_UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
+)
 
 
 def printable(text: str, *, newlines: bool = False) -> str:
