@@ -89,6 +89,9 @@ def post(delivery: Delivery) -> int:
     watchdog.daemon = True
     watchdog.start()
     try:
+        connection.connect()  # bounded by TIMEOUT; the watchdog cuts what follows (TLS too)
+        if expired.is_set():
+            raise TimeoutError
         connection.request("POST", target, body=body, headers=headers)
         answer = connection.getresponse()
         answer.read(MAX_ANSWER)
