@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from syncd import __version__, logs
-from syncd.api import specs, v2
+from syncd.api import plans, specs, v2
 from syncd.api.auth import token_matches
 from syncd.api.limits import BodyLimit
 from syncd.api.models import Error, ValidationErrorItem, ValidationErrors
@@ -88,6 +88,7 @@ def create_app(wiring: Wiring) -> FastAPI:
 
     app.include_router(v2.router(wiring))
     app.include_router(specs.router(wiring))
+    app.include_router(plans.router(wiring))
 
     if config.read_token:  # only then: a middleware costs every request
 

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from syncd import __version__, logs, operatorenv, settings, taint
+from syncd.cli import liveplan
 from syncd.cli.commands import cmd_apply, cmd_plan, cmd_run, cmd_schema, cmd_validate
 from syncd.cli.report import ReportFormat
 from syncd.cli.tasks import cmd_service, cmd_volume
@@ -44,7 +45,7 @@ def _add_daemon_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token-file", help="file holding the admin token (or SYNCD_ADMIN_TOKEN)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915
     parser = argparse.ArgumentParser(
         prog="syncd", description="Declarative GitOps for Docker container stacks."
     )
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help=f"exit {DETAILED} (always so for plan; accepted as terraform spells it)",
     )
+    liveplan.add_arguments(plan_cmd)
     plan_cmd.set_defaults(func=cmd_plan)
 
     apply = sub.add_parser(

@@ -1,0 +1,123 @@
+"""`POST /v2/syncd/plans`: the plan of a revision or ref against what runs (the read token).
+
+The body names exactly one of `revision` (a commit sha) and `ref` (`refs/pull/12/head`, or a
+branch name), and optionally the `format` of `output` (markdown by default); the answer always
+carries the JSON plan (`plan`) and its markdown (`markdown`) as well. Errors are `{type,
+message}`: 400 a malformed request, 404 no such revision or ref, 422 invalid manifests (with
+`problems`, each located) or a refused plan, 429 too many plans at once (Retry-After), 502 the
+remote failed, 503 the engine is unavailable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from syncd import taint
+from syncd.api.wiring import Wiring
+from syncd.daemon.liveplans import PlanRequest
+from syncd.errors import (
+    EngineUnavailable,
+    InvalidRevision,
+    PlanRefused,
+    PlanRequestInvalid,
+    PlansBusy,
+    RevisionNotFound,
+    SourceError,
+    SyncdError,
+)
+from syncd.render import PlanFormat
+from syncd.source.planrefs import MAX_REF_LENGTH
+
+
+class PlanQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    revision: str | None = Field(default=None, max_length=64, description="a commit sha")
+    ref: str | None = Field(
+        default=None, max_length=MAX_REF_LENGTH, description="refs/… or a branch name"
+    )
+    format: PlanFormat = Field(default=PlanFormat.MARKDOWN, description="the format of `output`")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> PlanQuery:
+        if (self.revision is None) == (self.ref is None):
+            raise ValueError("give exactly one of `revision` and `ref`")
+        return self
+
+
+class PlanAnswer(BaseModel):
+    revision: str
+    ref: str | None = None
+    base: str | None = None
+    changed: bool
+    counts: dict[str, int]
+    cached: bool
+    format: PlanFormat
+    output: str
+    markdown: str
+    plan: dict[str, Any]
+    warnings: list[str]
+
+
+def _error(status: int, kind: str, message: str, **extra: Any) -> JSONResponse:
+    body = {"type": kind, "message": taint.scrub_known(message), **extra}
+    return JSONResponse(body, status_code=status)
+
+
+def _invalid(err: InvalidRevision) -> JSONResponse:
+    problems = [
+        {
+            "file": p.path,
+            "line": p.position.line,
+            "column": p.position.column,
+            "pointer": p.pointer,
+            "severity": p.severity.value,
+            "message": taint.scrub_known(p.message),
+            "text": taint.scrub_known(str(p)),
+        }
+        for p in err.problems
+    ]
+    message = f"revision {err.revision[:12]} has invalid manifests ({len(problems)} problems)"
+    return _error(422, "InvalidManifests", message, revision=err.revision, problems=problems)
+
+
+def router(wiring: Wiring) -> APIRouter:
+    api = APIRouter(prefix="/v2/syncd", tags=["syncd"])
+
+    @api.post(
+        "/plans",
+        response_model=PlanAnswer,
+        responses={404: {"description": "no such revision or ref"}},
+    )
+    def live_plan(body: PlanQuery) -> Any:
+        planner = wiring.plans
+        if planner is None:
+            return _error(503, "ServiceUnavailable", "this daemon does not plan revisions")
+        request = PlanRequest(revision=body.revision, ref=body.ref)
+        try:
+            answer = planner.plan(request)
+        except PlanRequestInvalid as err:
+            return _error(400, "BadRequest", str(err))
+        except RevisionNotFound as err:
+            return _error(404, "NotFound", str(err))
+        except InvalidRevision as err:
+            return _invalid(err)
+        except PlanRefused as err:
+            return _error(422, "PlanRefused", str(err))
+        except PlansBusy as err:
+            response = _error(429, "TooManyRequests", str(err))
+            response.headers["Retry-After"] = str(err.retry_after)
+            return response
+        except SourceError as err:
+            return _error(502, "SourceError", str(err))
+        except EngineUnavailable as err:
+            return _error(503, "EngineUnavailable", str(err))
+        except SyncdError as err:
+            return _error(500, "Error", str(err))
+        return answer.as_json(body.ref, body.format)
+
+    return api
