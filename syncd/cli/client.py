@@ -12,7 +12,7 @@ import json
 import os
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +29,8 @@ class Answer:
     status: int
     body: bytes
     headers: dict[str, str]
+    # an error answer as urllib raised it (its headers and status, never the request's token)
+    error: urllib.error.HTTPError | None = field(default=None, repr=False, compare=False)
 
     def json(self) -> Any:
         try:
@@ -100,7 +102,7 @@ def call(
                 f"{redact_url(err.headers.get('Location', '?'))}); syncd does not follow it, the "
                 "token is for the daemon only: give the daemon's own URL"
             ) from None
-        return Answer(err.code, _read(err), dict(err.headers))
+        return Answer(err.code, _read(err), dict(err.headers), err)
     except urllib.error.URLError as err:
         raise SyncdError(f"cannot reach the daemon at {redact_url(base)}: {err.reason}") from err
     except TimeoutError as err:

@@ -32,7 +32,9 @@ def _through_daemon(args: argparse.Namespace, method: str, path: str) -> ExitCod
     token = client.token(args.token_file, "SYNCD_ADMIN_TOKEN")
     answer = client.call(api, method, path, token, timeout=60)
     if answer.status >= 400:
-        raise SyncdError(f"the daemon answered {answer.status}: {answer.message()}")
+        raise SyncdError(
+            f"the daemon answered {answer.status}: {answer.message()}"
+        ) from answer.error
     return ExitCode.OK
 
 
