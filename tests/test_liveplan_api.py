@@ -148,6 +148,11 @@ def test_errors_are_located_bounded_and_without_secrets(
     assert ("stack.yaml", True, True) in files
     assert any("bogusKey" in p["text"] for p in body["problems"])
 
+    remote.pull_request(14, "# every stack removed\n")
+    refused = plan(daemon, ref="refs/pull/14/head")
+    assert refused.status_code == 422 and refused.json()["type"] == "PlanRefused"
+    assert "declares no stack" in refused.json()["message"]
+
     cases: list[tuple[dict[str, Any], int, str]] = [
         ({"ref": "refs/pull/99/head"}, 404, "does not exist"),
         ({"revision": "ab" * 20}, 404, "does not exist"),

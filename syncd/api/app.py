@@ -158,7 +158,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
-            responses.pop("422", None)
+            if "HTTPValidationError" in str(responses.get("422")):  # FastAPI's; a route's own stays
+                responses.pop("422")
             responses["400"] = ref("ValidationErrors", "Validation failed")
             for code, description in ERROR_CODES.items():  # always JSON, whatever the 200 is
                 responses[code] = ref("Error", description)

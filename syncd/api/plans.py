@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from syncd import taint
+from syncd.api.models import Error
 from syncd.api.wiring import Wiring
 from syncd.daemon.liveplans import PlanRequest
 from syncd.errors import (
@@ -47,6 +48,21 @@ class PlanQuery(BaseModel):
         if (self.revision is None) == (self.ref is None):
             raise ValueError("give exactly one of `revision` and `ref`")
         return self
+
+
+class PlanProblem(BaseModel):
+    file: str
+    line: int
+    column: int
+    pointer: str
+    severity: str
+    message: str
+    text: str  # file:line:col: pointer: message
+
+
+class InvalidManifests(Error):
+    revision: str | None = None
+    problems: list[PlanProblem] = Field(default_factory=list)
 
 
 class PlanAnswer(BaseModel):
@@ -91,7 +107,12 @@ def router(wiring: Wiring) -> APIRouter:
     @api.post(
         "/plans",
         response_model=PlanAnswer,
-        responses={404: {"description": "no such revision or ref"}},
+        responses={
+            404: {"model": Error, "description": "no such revision or ref"},
+            422: {"model": InvalidManifests, "description": "invalid manifests; a refused plan"},
+            429: {"model": Error, "description": "too many plans at once (Retry-After)"},
+            502: {"model": Error, "description": "the remote failed"},
+        },
     )
     def live_plan(body: PlanQuery) -> Any:
         planner = wiring.plans
