@@ -153,6 +153,15 @@ def test_errors_are_located_bounded_and_without_secrets(
     assert refused.status_code == 422 and refused.json()["type"] == "PlanRefused"
     assert "declares no stack" in refused.json()["message"]
 
+    moved = remote.bare.with_name("moved.git")
+    remote.bare.rename(moved)  # the remote is gone: 502, the daemon's URL named
+    try:
+        gone = plan(daemon, ref="refs/pull/12/head")
+    finally:
+        moved.rename(remote.bare)
+    assert gone.status_code == 502 and gone.json()["type"] == "SourceError", gone.text
+    assert str(remote.bare) in gone.json()["message"]
+
     cases: list[tuple[dict[str, Any], int, str]] = [
         ({"ref": "refs/pull/99/head"}, 404, "does not exist"),
         ({"revision": "ab" * 20}, 404, "does not exist"),
