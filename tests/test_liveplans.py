@@ -134,3 +134,5 @@ def test_the_lru_keeps_the_most_recently_used() -> None:
 def test_requests_for_a_revision_and_a_ref_are_different_keys() -> None:
     assert PlanRequest(ref="main").key != PlanRequest(revision="main").key
     assert PlanRequest(ref="refs/pull/1/head").key == PlanRequest(ref="refs/pull/1/head").key
+    assert PlanRequest(ref="main").key == PlanRequest(ref="refs/heads/main").key
+    assert PlanRequest(revision="ABC123").key == PlanRequest(revision="abc123").key

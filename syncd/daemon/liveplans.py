@@ -151,7 +151,11 @@ class PlanRequest:
 
     @property
     def key(self) -> str:
-        return f"ref {self.ref}" if self.ref is not None else f"revision {self.revision}"
+        """One plan at a time per key: `main` and `refs/heads/main` are one ref."""
+        if self.ref is not None:
+            full = self.ref if self.ref.startswith("refs/") else f"refs/heads/{self.ref}"
+            return f"ref {full}"
+        return f"revision {(self.revision or '').lower()}"
 
 
 @dataclass(frozen=True)
