@@ -2,10 +2,10 @@
 
 The body names exactly one of `revision` (a commit sha) and `ref` (`refs/pull/12/head`, or a
 branch name), and optionally the `format` of `output` (markdown by default); the answer always
-carries the JSON plan (`plan`) and its markdown (`markdown`) as well. Errors are `{type,
-message}`: 400 a malformed request, 404 no such revision or ref, 422 invalid manifests (with
-`problems`, each located) or a refused plan, 429 too many plans at once (Retry-After), 502 the
-remote failed, 503 the engine is unavailable.
+carries the JSON plan (`plan`) and its markdown (`markdown`) as well. Errors: 400 a malformed
+request (`ValidationErrors`, naming `.ref` or `.revision`); else `{type, message}`: 404 no such
+revision or ref, 422 invalid manifests (with `problems`, each located) or a refused plan, 429
+too many plans at once (Retry-After), 502 the remote failed, 503 the engine is unavailable.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from syncd import taint
 from syncd.api.models import Error
+from syncd.api.paging import invalid
 from syncd.api.wiring import Wiring
 from syncd.daemon.liveplans import PlanRequest
 from syncd.errors import (
@@ -122,7 +123,8 @@ def router(wiring: Wiring) -> APIRouter:
         try:
             answer = planner.plan(request)
         except PlanRequestInvalid as err:
-            return _error(400, "BadRequest", str(err))
+            field = ".ref" if body.ref is not None else ".revision"
+            return invalid(field, "format", taint.scrub_known(str(err)))
         except RevisionNotFound as err:
             return _error(404, "NotFound", str(err))
         except InvalidRevision as err:
