@@ -143,6 +143,14 @@ def test_a_local_bare_repo_is_read_where_it_is(
     assert planrefs.resolve(repo, revision=main[:8]) == main
     with pytest.raises(RevisionNotFound, match="refs/heads/nope does not exist in"):
         planrefs.resolve(repo, ref="nope")
+    # a branch spelled like a sha prefix (of neither commit) is not read as a revision
+    word = next(
+        w for w in ("cafe", "beef", "dead") if not main.startswith(w) and not pr.startswith(w)
+    )
+    git(bare, "update-ref", f"refs/heads/{word}", pr)
+    with pytest.raises(RevisionNotFound, match=f"revision {word} does not exist"):
+        planrefs.resolve(repo, revision=word)
+    git(bare, "update-ref", "-d", f"refs/heads/{word}")
     assert git(bare, "for-each-ref", "--format=%(refname)").split() == [
         "refs/heads/main",
         "refs/pull/12/head",

@@ -62,13 +62,15 @@ def check_ref(ref: str) -> str:
     return full
 
 
-def _commit(repo: Repository, rev: str) -> str | None:
-    """The commit `rev` names in the (local or mirrored) repository; None: not there."""
+def _commit(repo: Repository, rev: str, *, sha: bool = False) -> str | None:
+    """The commit `rev` names in the (local or mirrored) repository; None: not there. A `sha`
+    must name a commit by its digits (git would prefer a ref spelled like them)."""
     try:
         out = repo._git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
     except SourceError:
         return None
-    return out.strip() or None
+    found = out.strip()
+    return found if found and (not sha or found.startswith(rev)) else None
 
 
 def _mirrored(repo: Repository) -> None:
@@ -104,10 +106,10 @@ def resolve(repo: Repository, *, revision: str | None = None, ref: str | None = 
         _mirrored(repo)
     if revision is not None:
         sha = check_sha(revision)
-        found = _commit(repo, sha)
+        found = _commit(repo, sha, sha=True)
         if found is None and remote and len(sha) in _FULL_SHA_LENGTHS:
             _fetch(repo, sha, f"revision {sha}")
-            found = _commit(repo, sha)
+            found = _commit(repo, sha, sha=True)
         if found is None:
             hint = " (a short sha is looked up in what the daemon fetched)" if remote else ""
             raise RevisionNotFound(f"revision {sha} does not exist in {repo.display}{hint}")
