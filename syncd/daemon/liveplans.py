@@ -265,7 +265,7 @@ class LivePlanner:
             try:
                 found = self.revisions.manifests(self.repo.snapshot(revision))
             except ManifestError as err:
-                found = err
+                found = err.with_traceback(None)  # kept: not its frames (and their values)
             self.manifests.put(revision, found)
         if isinstance(found, ManifestError):
             raise InvalidRevision(revision, found.problems)
