@@ -1,17 +1,20 @@
-"""The bounds of live plans (`syncd.daemon.liveplans`): one computation per revision or ref at a
-time (a second request shares its answer), a global cap, a cap on waiters, and the LRU. Real
-threads; each computation is held on an event, so no test depends on timing."""
+"""The bounds of live plans (`syncd.daemon.liveplans`, `syncd.api.plans`): one computation
+per revision or ref at a time (a second request shares its answer), a global cap, a cap on
+waiters, the LRU, and the problems a 422 lists. Real threads; each computation is held on an
+event, so no test depends on timing."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
+from syncd.api.plans import MAX_PROBLEMS, _invalid
 from syncd.daemon.liveplans import Flights, Lru, PlanRequest
-from syncd.errors import PlansBusy, SyncdError
+from syncd.errors import InvalidRevision, PlansBusy, Position, Problem, SyncdError
 from tests.daemon_support import wait_for
 
 
@@ -136,3 +139,25 @@ def test_requests_for_a_revision_and_a_ref_are_different_keys() -> None:
     assert PlanRequest(ref="refs/pull/1/head").key == PlanRequest(ref="refs/pull/1/head").key
     assert PlanRequest(ref="main").key == PlanRequest(ref="refs/heads/main").key
     assert PlanRequest(revision="ABC123").key == PlanRequest(revision="abc123").key
+
+
+def test_a_422_lists_a_bounded_number_of_problems_and_counts_them_all() -> None:
+    problems = [
+        Problem("stack.yaml", f"unknown field k{n}", f"/services/web/k{n}", Position(n + 1, 3))
+        for n in range(MAX_PROBLEMS + 100)
+    ]
+    answer = json.loads(bytes(_invalid(InvalidRevision("ab" * 20, problems)).body))
+    assert len(answer["problems"]) == MAX_PROBLEMS
+    assert (
+        f"({MAX_PROBLEMS + 100} problems; the first {MAX_PROBLEMS} are listed)"
+        in (answer["message"])
+    )
+    assert answer["problems"][0] == {
+        "file": "stack.yaml",
+        "line": 1,
+        "column": 3,
+        "pointer": "/services/web/k0",
+        "severity": "error",
+        "message": "unknown field k0",
+        "text": "stack.yaml:1:3: /services/web/k0: unknown field k0",
+    }

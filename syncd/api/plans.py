@@ -34,6 +34,8 @@ from syncd.errors import (
 from syncd.render import PlanFormat
 from syncd.source.planrefs import MAX_REF_LENGTH
 
+MAX_PROBLEMS = 500  # listed in a 422 (in file order); the message gives the count
+
 
 class PlanQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -96,9 +98,11 @@ def _invalid(err: InvalidRevision) -> JSONResponse:
             "message": taint.scrub_known(p.message),
             "text": taint.scrub_known(str(p)),
         }
-        for p in err.problems
+        for p in err.problems[:MAX_PROBLEMS]
     ]
-    message = f"revision {err.revision[:12]} has invalid manifests ({len(problems)} problems)"
+    count = len(err.problems)
+    shown = f"; the first {MAX_PROBLEMS} are listed" if count > MAX_PROBLEMS else ""
+    message = f"revision {err.revision[:12]} has invalid manifests ({count} problems{shown})"
     return _error(422, "InvalidManifests", message, revision=err.revision, problems=problems)
 
 
