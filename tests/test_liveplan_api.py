@@ -133,6 +133,9 @@ def test_a_pull_request_ref_is_planned_against_what_runs(
     deployment.client.containers.get(next(iter(before.values()))[0]).remove(force=True)
     moved = plan(daemon, ref="refs/pull/12/head")
     assert moved.status_code == 200 and moved.json()["cached"] is False
+    log = daemon.log()
+    assert '"live_plan_computed"' in log and "refs/pull/12/head" in log
+    assert SECRET not in log and READ not in log
 
 
 def test_errors_are_located_bounded_and_without_secrets(
