@@ -162,6 +162,25 @@ class WebhookMalformed(SyncdError):
     """A genuine webhook whose payload cannot be read safely: answer 400."""
 
 
+class PlanRequestInvalid(SyncdError):
+    """A plan request names nothing syncd will read (a malformed ref or revision): answer 400,
+    before git sees it."""
+
+
+class RevisionNotFound(SourceError):
+    """The revision or ref a plan request names is neither in the daemon's repository nor on its
+    remote: answer 404."""
+
+
+class PlansBusy(SyncdError):
+    """As many plans as allowed run (or wait) already: answer 429; `retry_after` seconds later a
+    slot is likely free."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class CredentialsHostMismatch(SyncdError):
     """A registry's credentials were about to go to another host than the registry's own: refused
     before anything is sent (the API answers 400)."""

@@ -14,6 +14,7 @@ from pathlib import Path
 from syncd import logs, operatorenv, settings, taint
 from syncd.apply.reconcile import Reconciler
 from syncd.cli import report
+from syncd.cli.liveplan import cmd_plan_api
 from syncd.cli.report import ReportFormat
 from syncd.core.desired import DesiredState, resolve
 from syncd.core.live import LiveState
@@ -116,6 +117,8 @@ def plan_exit(result: Plan) -> ExitCode:
 
 def cmd_plan(args: argparse.Namespace) -> ExitCode:
     """Exit codes are always the detailed ones (`--detailed-exitcode` is accepted, a no-op)."""
+    if args.api:  # the running daemon plans against what runs
+        return cmd_plan_api(args)
     fmt = PlanFormat(args.format)
     if args.base is None:  # against what runs
         manifests, revision = manifests_at(args, args.head)

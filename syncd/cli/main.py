@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from syncd import __version__, logs, operatorenv, settings, taint
-from syncd.cli import comment
+from syncd.cli import comment, liveplan
 from syncd.cli.commands import cmd_apply, cmd_plan, cmd_run, cmd_schema, cmd_validate
 from syncd.cli.report import ReportFormat
 from syncd.cli.tasks import cmd_service, cmd_volume
@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
         action="store_true",
         help=f"exit {DETAILED} (always so for plan; accepted as terraform spells it)",
     )
+    liveplan.add_arguments(plan_cmd)
     plan_cmd.set_defaults(func=cmd_plan)
 
     apply = sub.add_parser(

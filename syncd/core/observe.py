@@ -9,10 +9,14 @@ any other container's spec is unknown, which plans as a recreate. Extra containe
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from syncd.core.canonical import Spec
+import jsonpointer
+
+from syncd.core.canonical import Spec, canonical_json
 from syncd.core.desired import DesiredService, DesiredState
 from syncd.core.live import (
     LiveService,
@@ -135,7 +139,7 @@ def observe(
         spec: Spec = {}
         secrets: frozenset[str] = frozenset()
         if record is not None and record.container_hash == container.hash:
-            spec = restore(record, target.spec if target else None) if restore else record.spec
+            spec = restore(record, _restorable(record, target)) if restore else record.spec
             secrets = record.secrets
         elif target is not None and target.hash == container.hash:
             spec, secrets = target.spec, target.secrets
@@ -156,7 +160,7 @@ def observe(
         target = wanted.get(key)
         services.setdefault(key.stack_key, {})[key.name] = LiveService(
             key=key,
-            spec=restore(record, target.spec if target else None) if restore else record.spec,
+            spec=restore(record, _restorable(record, target)) if restore else record.spec,
             hash=record.container_hash,
             status=ServiceStatus.STOPPED,
             revision=record.revision,
@@ -179,6 +183,22 @@ def observe(
         strays=tuple(strays),
         unrecorded=frozenset(unrecorded),
     )
+
+
+def _restorable(record: ServiceRecord, target: DesiredService | None) -> Spec | None:
+    """The desired spec as `restore` may read it: a recorded secret is put back only where the
+    declaration is secret too. Else a plain value equal to a secret would read as unchanged, and
+    a plan (`POST /v2/syncd/plans` of any pull request) would say whether a guess is a secret."""
+    if target is None:
+        return None
+    plain = record.secrets - target.secrets
+    if not plain:
+        return target.spec
+    masked: Spec = json.loads(canonical_json(target.spec))
+    for pointer in plain:
+        with contextlib.suppress(jsonpointer.JsonPointerException, LookupError, TypeError):
+            jsonpointer.set_pointer(masked, pointer, None)  # `restore` skips a None
+    return masked
 
 
 def _description(key: StackKey, desired: DesiredState | None) -> str:

@@ -1,0 +1,105 @@
+"""`syncd.core.fingerprint`: one stable digest of what runs, and the parts that name what moved."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+
+import pytest
+
+from syncd.core.canonical import canonical_json
+from syncd.core.fingerprint import live_fingerprint, live_parts
+from syncd.core.live import LiveService, LiveStack, LiveState, LiveVolume, Replica, ServiceStatus
+from syncd.ids import ServiceKey, StackKey, VolumeKey
+
+STACK = StackKey("shop", "default")
+WEB = ServiceKey("shop", "default", "web")
+DB = ServiceKey("shop", "default", "db")
+
+
+def service(key: ServiceKey, **changes: object) -> LiveService:
+    base = LiveService(
+        key=key,
+        spec={"image": "busybox:1.36", "environment": {"TOKEN": "s3cret-value"}},
+        hash="h-" + key.name,
+        status=ServiceStatus.RUNNING,
+        revision="r1",
+        container_id="c-" + key.name,
+        image_id="sha256:img",
+        replicas=(Replica(1, "c-" + key.name, ServiceStatus.RUNNING, ("127.0.0.1:8080->80/tcp",)),),
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def state(*services: LiveService, volumes: dict[str, LiveVolume] | None = None) -> LiveState:
+    stack = LiveStack(
+        STACK, {s.key.name: s for s in services}, volumes or {"data": LiveVolume(VOLUME)}
+    )
+    return LiveState({STACK: stack}, frozenset({"shop"}))
+
+
+VOLUME = VolumeKey("shop", "default", "data")
+
+
+def test_equal_states_have_equal_fingerprints_whatever_the_order() -> None:
+    one = state(service(WEB), service(DB))
+    other = state(service(DB), service(WEB))
+    assert live_fingerprint(one) == live_fingerprint(other)
+    assert list(live_parts(one)) == [
+        "shop/default/db",
+        "shop/default/volumes/data",
+        "shop/default/web",
+        "shop/network",
+    ]
+    digest = live_fingerprint(one)
+    assert len(digest) == 64 and int(digest, 16) >= 0  # sha256 hex
+    assert digest == hashlib.sha256(canonical_json(live_parts(one)).encode()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("changes", "moved"),
+    [
+        ({"container_id": "c-other", "replicas": ()}, "shop/default/web"),
+        ({"status": ServiceStatus.STOPPED}, "shop/default/web"),
+        ({"hash": "h-new"}, "shop/default/web"),
+        ({"image_id": "sha256:new"}, "shop/default/web"),
+        ({"operator_stopped": True}, "shop/default/web"),
+        ({"revision": "r2"}, "shop/default/web"),
+        (
+            {
+                "replicas": (
+                    Replica(1, "c-web", ServiceStatus.STOPPED, ("127.0.0.1:8080->80/tcp",)),
+                )
+            },
+            "shop/default/web",
+        ),
+        ({"replicas": (Replica(1, "c-web", ServiceStatus.RUNNING, ()),)}, "shop/default/web"),
+    ],
+)
+def test_each_fact_of_a_service_moves_its_part_only(changes: dict[str, object], moved: str) -> None:
+    before = state(service(WEB), service(DB))
+    after = state(service(WEB, **changes), service(DB))
+    assert live_fingerprint(before) != live_fingerprint(after)
+    old, new = live_parts(before), live_parts(after)
+    assert [k for k in old if old[k] != new[k]] == [moved]
+
+
+def test_volumes_networks_and_removed_services_are_named() -> None:
+    before = state(service(WEB), service(DB))
+    orphaned = state(service(WEB), service(DB), volumes={"data": LiveVolume(VOLUME, orphaned=True)})
+    old, new = live_parts(before), live_parts(orphaned)
+    assert [k for k in old if old[k] != new[k]] == ["shop/default/volumes/data"]
+    gone = live_parts(state(service(WEB)))
+    assert set(old) - set(gone) == {"shop/default/db"}
+    without_network = dataclasses.replace(before, networks=frozenset())
+    assert set(old) - set(live_parts(without_network)) == {"shop/network"}
+
+
+def test_the_spec_is_not_read_and_no_value_shows() -> None:
+    """The config hash stands for the spec: a spec read back differently (a secret restored
+    from its digest) does not move the fingerprint, and no value is in the parts."""
+    plain = state(service(WEB))
+    restored = state(service(WEB, spec={"image": "busybox:1.36"}))
+    assert live_fingerprint(plain) == live_fingerprint(restored)
+    assert "s3cret-value" not in json.dumps(live_parts(plain))
