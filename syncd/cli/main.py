@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from syncd import __version__, logs, operatorenv, settings, taint
 from syncd.cli.commands import cmd_apply, cmd_plan, cmd_run, cmd_schema, cmd_validate
@@ -42,6 +42,19 @@ def _add_settings_args(parser: argparse.ArgumentParser) -> None:
 def _add_daemon_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api", help="the running daemon, e.g. http://127.0.0.1:8080 (SYNCD_API)")
     parser.add_argument("--token-file", help="file holding the admin token (or SYNCD_ADMIN_TOKEN)")
+
+
+def _add_saved_plan_args(
+    parser: argparse.ArgumentParser, func: Callable[[argparse.Namespace], int], flag: str, text: str
+) -> None:
+    """`--out` (plan) or `--plan` (apply), `--check-images`, and the command's function."""
+    parser.add_argument(flag, metavar="FILE", help=text)
+    parser.add_argument(
+        "--check-images",
+        action="store_true",
+        help="resolve every new or changed image at its registry; a missing one is an error",
+    )
+    parser.set_defaults(func=func)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help=f"exit {DETAILED} (always so for plan; accepted as terraform spells it)",
     )
-    plan_cmd.set_defaults(func=cmd_plan)
+    _add_saved_plan_args(plan_cmd, cmd_plan, "--out", "save the plan for `apply --plan`")
 
     apply = sub.add_parser(
         "apply",
@@ -124,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument(
         "--allow-empty", action="store_true", help="allow a revision that removes every stack"
     )
-    apply.set_defaults(func=cmd_apply)
+    _add_saved_plan_args(apply, cmd_apply, "--plan", "apply a saved plan; refused when stale")
 
     service = sub.add_parser(
         "service",

@@ -1,0 +1,210 @@
+"""Saved plans and image checks for `syncd plan` and `syncd apply`.
+
+`syncd plan --out FILE` writes the plan with what it was made against (`render.planfile`);
+`syncd apply --plan FILE` reads the revision again, observes Docker, and executes the plan
+computed now only when it is the saved one: same settings, the ref still naming the revision,
+the live state unchanged, the same plan digest; otherwise `StalePlan`, naming what moved.
+`--check-images` resolves every new or changed image at its registry (`apply.imagecheck`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import stat
+import sys
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from syncd import logs
+from syncd.apply.imagecheck import check_images
+from syncd.apply.reconcile import Reconciler
+from syncd.apply.results import Planned, SyncResult
+from syncd.cli import commands
+from syncd.core.desired import DesiredRegistry
+from syncd.core.observe import Observation
+from syncd.core.plan import Plan
+from syncd.engine.base import Engine
+from syncd.errors import ExitCode, ManifestError, PlanFileError, Problem, StalePlan, SyncdError
+from syncd.ids import RegistryKey
+from syncd.manifests import ManifestSet
+from syncd.render import planfile
+from syncd.render.json_format import plan_json
+from syncd.settings import Settings
+
+
+def check_out(args: argparse.Namespace) -> None:
+    """A saved plan is of a git revision, which an apply reads again; the files on disk are
+    not one (they may change unseen)."""
+    if args.out is not None and args.base is None and args.head is None:
+        raise SyncdError(
+            "--out saves the plan of a git revision and the files on disk are none: "
+            "add --head HEAD (or another revision)"
+        )
+
+
+def images(
+    args: argparse.Namespace,
+    engine: Engine,
+    plan: Plan,
+    *,
+    registries: Mapping[RegistryKey, DesiredRegistry],
+    manifests: ManifestSet,
+    settings: Settings,
+) -> list[Problem]:
+    """With `--check-images`: the plan's images that cannot be resolved, located."""
+    if not args.check_images:
+        return []
+    env = commands.environment(args)
+    return check_images(
+        engine, plan, registries=registries, manifests=manifests, env=env, settings=settings
+    )
+
+
+def base_head_images(
+    args: argparse.Namespace, plan: Plan, registries: Mapping[RegistryKey, DesiredRegistry]
+) -> list[Problem]:
+    """`images` for a revision-to-revision plan: the engine is opened for it alone."""
+    if not args.check_images:
+        return []
+    from syncd.engine import connect
+
+    settings = commands.run_settings(args)
+    manifests, _ = commands.manifests_at(args, args.head or "HEAD")
+    engine = connect(settings)
+    try:
+        return images(
+            args, engine, plan, registries=registries, manifests=manifests, settings=settings
+        )
+    finally:
+        engine.close()
+
+
+def finish(
+    args: argparse.Namespace,
+    plan: Plan,
+    problems: Sequence[Problem],
+    *,
+    observation: Observation | None,
+) -> ExitCode | None:
+    """After the plan is printed: its image problems (exit 1, nothing saved), else the plan
+    file written with `--out`. None: go on."""
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return ExitCode.ERROR
+    if args.out is None:
+        return None
+    if plan.head is None:
+        raise SyncdError("--out needs a git revision: add --head HEAD (or another revision)")
+    settings = planfile.plan_settings(
+        commands.run_settings(args), args.path, allow_empty=args.allow_empty
+    )
+    saved = planfile.build(
+        plan,
+        ref=args.head or "HEAD",
+        revision=plan.head,
+        base=plan.base if observation is None else None,
+        settings=settings,
+        live=planfile.live_record(observation) if observation is not None else None,
+    )
+    _write(Path(args.out), planfile.dump(saved))
+    print(
+        f"plan saved to {args.out}; apply it with: syncd apply --plan {args.out}", file=sys.stderr
+    )
+    logs.get().info("plan_saved", revision=plan.head, digest=saved.planDigest)
+    return None
+
+
+def _write(path: Path, text: str) -> None:
+    """All or nothing: a plan file is never seen half written."""
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except OSError as err:
+        raise SyncdError(f"cannot write the plan file {path}: {err.strerror}") from err
+
+
+def load(path: Path) -> planfile.SavedPlan:
+    """The plan file, read within its bound (a FIFO or a device is refused, never waited on)."""
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as err:
+        raise PlanFileError(f"cannot read the plan file {path}: {err.strerror}") from err
+    with os.fdopen(handle, "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            raise PlanFileError(f"the plan file {path} is not a regular file")
+        data = file.read(planfile.MAX_PLAN_FILE + 1)
+    return planfile.parse(data, str(path))
+
+
+def _current(repo: str, ref: str) -> str:
+    from syncd.source.reader import open_repo, resolve_revision
+
+    found, _ = open_repo(repo)
+    try:
+        return resolve_revision(found, ref).hexsha
+    finally:
+        found.close()
+
+
+def image_gate(
+    args: argparse.Namespace, rec: Reconciler, manifests: ManifestSet
+) -> Callable[[Planned], None] | None:
+    """With `--check-images`: a check that refuses an apply whose images do not resolve."""
+    if not args.check_images:
+        return None
+
+    def gate(planned: Planned) -> None:
+        found = check_images(
+            rec.engine,
+            planned.plan,
+            registries=planned.desired.registries,
+            manifests=manifests,
+            env=rec.env,
+            settings=rec.settings,
+        )
+        if found:
+            raise ManifestError(found)
+
+    return gate
+
+
+def apply_saved(args: argparse.Namespace) -> SyncResult:
+    """Execute the saved plan `args.plan` if it is still what an apply would do."""
+    if args.rev is not None:
+        raise SyncdError("--plan applies the revision its plan was made for: drop --rev")
+    saved = load(Path(args.plan))
+    settings = commands.run_settings(args)
+    allow_empty = saved.settings.allowEmpty
+    now = planfile.plan_settings(settings, args.path, allow_empty=allow_empty)
+    if moved := planfile.settings_moved(saved.settings, now):
+        raise StalePlan(moved)
+    if saved.ref is not None and (current := _current(args.repo, saved.ref)) != saved.revision:
+        raise StalePlan(
+            f"the revision moved: {saved.ref} was {saved.revision[:12]} when planned, "
+            f"now {current[:12]}"
+        )
+    manifests, revision = commands.manifests_at(args, saved.revision)
+
+    with Reconciler.open(settings, commands.environment(args)) as rec:
+        images_ok = image_gate(args, rec, manifests)
+
+        def check(planned: Planned) -> None:
+            if saved.live is not None:
+                moved = planfile.live_moved(saved.live, planfile.live_record(planned.observation))
+                if moved:
+                    raise StalePlan(moved)
+            if planfile.plan_digest(planned.plan) != saved.planDigest:
+                raise StalePlan(planfile.plan_moved(saved.plan, plan_json(planned.plan)))
+            if images_ok is not None:
+                images_ok(planned)
+
+        return rec.sync(
+            manifests, revision, dry_run=args.dry_run, allow_empty=allow_empty, check=check
+        )
