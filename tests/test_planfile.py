@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -101,7 +102,7 @@ def _extra(text: str) -> str:
     return json.dumps(body)
 
 
-GARBAGE = {
+GARBAGE: dict[str, tuple[Callable[[str], str], str]] = {
     "not-json": (lambda t: "{not json", "plan.json:1:2: not JSON"),
     "truncated": (lambda t: t[: len(t) // 2], "not JSON"),
     "not-utf8": (lambda t: "\udcff", "not UTF-8"),
