@@ -73,6 +73,16 @@ def locate(manifests: ManifestSet, key: ServiceKey, message: str) -> Problem:
     return Problem(str(key), message, "/image")
 
 
+def explain(error: str) -> str:
+    """The engine's answer, with what it means for the usual ones."""
+    lowered = error.lower()
+    if any(words in lowered for words in ("manifest unknown", "not found", "name unknown")):
+        return f"no such image or tag ({error})"
+    if any(words in lowered for words in ("unauthorized", "denied", "authentication required")):
+        return f"the registry refused access; check the registry's credentials ({error})"
+    return error
+
+
 def check_images(
     engine: Engine,
     plan: Plan,
@@ -99,7 +109,7 @@ def check_images(
         except EngineUnavailable:
             raise
         except (EngineError, CredentialsError, CredentialsHostMismatch) as err:
-            return use, str(err)
+            return use, explain(str(err))
         return use, None
 
     log = logs.get()

@@ -120,17 +120,9 @@ def cmd_plan(args: argparse.Namespace) -> ExitCode:
     saved.check_out(args)
     if args.base is None:  # against what runs
         manifests, revision = manifests_at(args, args.head)
-        settings_ = run_settings(args)
-        with Reconciler.open(settings_, environment(args)) as rec:
+        with Reconciler.open(run_settings(args), environment(args)) as rec:
             planned = rec.prepare(manifests, revision, allow_empty=args.allow_empty)
-            bad = saved.images(
-                args,
-                rec.engine,
-                planned.plan,
-                registries=planned.desired.registries,
-                manifests=manifests,
-                settings=settings_,
-            )
+            bad = saved.images(args, rec, planned, manifests)
         _print_plan(planned.plan, fmt)
         for warning in planned.desired.warnings:
             print(f"warning: {warning}", file=sys.stderr)

@@ -25,13 +25,11 @@ from syncd.cli import commands
 from syncd.core.desired import DesiredRegistry
 from syncd.core.observe import Observation
 from syncd.core.plan import Plan
-from syncd.engine.base import Engine
 from syncd.errors import ExitCode, ManifestError, PlanFileError, Problem, StalePlan, SyncdError
 from syncd.ids import RegistryKey
 from syncd.manifests import ManifestSet
 from syncd.render import planfile
 from syncd.render.json_format import plan_json
-from syncd.settings import Settings
 
 
 def check_out(args: argparse.Namespace) -> None:
@@ -45,20 +43,18 @@ def check_out(args: argparse.Namespace) -> None:
 
 
 def images(
-    args: argparse.Namespace,
-    engine: Engine,
-    plan: Plan,
-    *,
-    registries: Mapping[RegistryKey, DesiredRegistry],
-    manifests: ManifestSet,
-    settings: Settings,
+    args: argparse.Namespace, rec: Reconciler, planned: Planned, manifests: ManifestSet
 ) -> list[Problem]:
-    """With `--check-images`: the plan's images that cannot be resolved, located."""
+    """With `--check-images`: the planned images that cannot be resolved, located."""
     if not args.check_images:
         return []
-    env = commands.environment(args)
     return check_images(
-        engine, plan, registries=registries, manifests=manifests, env=env, settings=settings
+        rec.engine,
+        planned.plan,
+        registries=planned.desired.registries,
+        manifests=manifests,
+        env=rec.env,
+        settings=rec.settings,
     )
 
 
@@ -74,8 +70,9 @@ def base_head_images(
     manifests, _ = commands.manifests_at(args, args.head or "HEAD")
     engine = connect(settings)
     try:
-        return images(
-            args, engine, plan, registries=registries, manifests=manifests, settings=settings
+        env = commands.environment(args)
+        return check_images(
+            engine, plan, registries=registries, manifests=manifests, env=env, settings=settings
         )
     finally:
         engine.close()
@@ -161,15 +158,7 @@ def image_gate(
         return None
 
     def gate(planned: Planned) -> None:
-        found = check_images(
-            rec.engine,
-            planned.plan,
-            registries=planned.desired.registries,
-            manifests=manifests,
-            env=rec.env,
-            settings=rec.settings,
-        )
-        if found:
+        if found := images(args, rec, planned, manifests):
             raise ManifestError(found)
 
     return gate
