@@ -170,7 +170,9 @@ def apply_saved(args: argparse.Namespace) -> SyncResult:
         raise SyncdError("--plan applies the revision its plan was made for: drop --rev")
     saved = load(Path(args.plan))
     settings = commands.run_settings(args)
-    allow_empty = saved.settings.allowEmpty
+    # a plan that removes every stack is applied only with --allow-empty given again, whatever
+    # the file says
+    allow_empty = bool(args.allow_empty)
     now = planfile.plan_settings(settings, args.path, allow_empty=allow_empty)
     if moved := planfile.settings_moved(saved.settings, now):
         raise StalePlan(moved)

@@ -44,7 +44,7 @@ class PlanSettings(_Model):
     paths: list[Text] = Field(max_length=256)
     profiles: list[Text] = Field(max_length=256)
     policy: Hex  # digest of the operator's policy
-    allowEmpty: bool
+    allowEmpty: bool  # informative: an apply needs its own --allow-empty
 
 
 class LiveRecord(_Model):
