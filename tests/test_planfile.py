@@ -221,3 +221,16 @@ def test_the_fingerprint_holds_nothing_derived_from_a_secret() -> None:
         {stack.key: LiveStack(stack.key, {"web": other}, {"data": data})}, running.networks
     )
     assert live_parts(changed) == live_parts(running)
+
+
+def test_a_setting_the_file_cannot_hold_is_an_error_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    repo.write("pf.yaml", STACK.format(n=1))
+    repo.commit("one")
+    out = tmp_path / "plan.json"
+    args = ["--repo", str(repo.path), "--base", "HEAD", "--path", "a\x1b[31m", "--out", str(out)]
+    assert main(["plan", *args]) == 1
+    assert "cannot save the plan: paths/0:" in capsys.readouterr().err
+    assert not out.exists()

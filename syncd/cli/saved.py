@@ -17,6 +17,8 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from syncd import logs
 from syncd.apply.imagecheck import check_images
 from syncd.apply.reconcile import Reconciler
@@ -95,17 +97,21 @@ def finish(
         return None
     if plan.head is None:
         raise SyncdError("--out needs a git revision: add --head HEAD (or another revision)")
-    settings = planfile.plan_settings(
-        commands.run_settings(args), args.path, allow_empty=args.allow_empty
-    )
-    saved = planfile.build(
-        plan,
-        ref=args.head or "HEAD",
-        revision=plan.head,
-        base=plan.base if observation is None else None,
-        settings=settings,
-        live=planfile.live_record(observation) if observation is not None else None,
-    )
+    try:
+        settings = planfile.plan_settings(
+            commands.run_settings(args), args.path, allow_empty=args.allow_empty
+        )
+        saved = planfile.build(
+            plan,
+            ref=args.head or "HEAD",
+            revision=plan.head,
+            base=plan.base if observation is None else None,
+            settings=settings,
+            live=planfile.live_record(observation) if observation is not None else None,
+        )
+    except ValidationError as err:
+        where = "/".join(str(p) for p in err.errors()[0]["loc"])
+        raise SyncdError(f"cannot save the plan: {where}: {err.errors()[0]['msg']}") from None
     _write(Path(args.out), planfile.dump(saved))
     print(
         f"plan saved to {args.out}; apply it with: syncd apply --plan {args.out}", file=sys.stderr
