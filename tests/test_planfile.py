@@ -234,3 +234,40 @@ def test_a_setting_the_file_cannot_hold_is_an_error_not_a_traceback(
     assert main(["plan", *args]) == 1
     assert "cannot save the plan: paths/0:" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_plan_moved_names_services_from_the_plan_computed_now() -> None:
+    """The file's plan is only compared: a name or action it holds is not echoed."""
+    saved = {
+        "base": "a" * 40,
+        "head": "b" * 40,
+        "stacks": [
+            {
+                "stack": "s/default",
+                "services": [
+                    {"service": "s/default/app", "action": "recreate"},
+                    {"service": "s/default/db", "action": "\x1b[31mnone"},
+                    {"service": "\x1b]0;evil", "action": "create"},
+                ],
+            },
+            {"stack": "gone/default", "services": []},
+        ],
+    }
+    now = {
+        "base": "a" * 40,
+        "head": "b" * 40,
+        "stacks": [
+            {
+                "stack": "s/default",
+                "services": [
+                    {"service": "s/default/app", "action": "none"},
+                    {"service": "s/default/db", "action": "none"},
+                ],
+            }
+        ],
+    }
+    moved = planfile.plan_moved(saved, now)
+    assert moved == (
+        "the plan computed now differs from the saved one: service s/default/app "
+        "(recreate -> none), service s/default/db, 1 stack(s) no longer planned"
+    )

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from syncd import __version__
 from syncd.core.fingerprint import digest, live_parts
 from syncd.core.observe import Observation
-from syncd.core.plan import Plan
+from syncd.core.plan import Action, Plan
 from syncd.errors import PlanFileError
 from syncd.render.json_format import plan_json
 from syncd.settings import Settings
@@ -26,6 +26,7 @@ from syncd.settings import Settings
 MAX_PLAN_FILE = 32 * 1024 * 1024  # bytes
 MAX_SHOWN = 20  # things named in one "stale plan" message
 KIND: Literal["SyncdPlan"] = "SyncdPlan"
+ACTIONS = frozenset(a.value for a in Action)
 
 Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 Sha = Annotated[str, Field(pattern=r"^([0-9a-f]{40}|[0-9a-f]{64})$")]
@@ -187,13 +188,30 @@ def _by(items: Any, name: str) -> dict[str, Any]:
     return {i[name]: i for i in items if isinstance(i, dict) and isinstance(i.get(name), str)}
 
 
+def _base(now: Any) -> str:
+    if now is None:
+        return "what runs is no longer one revision"
+    return f"what runs is now revision {str(now)[:12]}"
+
+
+def _service_moved(name: str, before: Any, after: dict[str, Any]) -> str:
+    """`service shop/default/web (recreate -> none)`; the file's action shown only when it is
+    one of syncd's."""
+    was = before.get("action") if isinstance(before, dict) else None
+    now = after.get("action")
+    if was in ACTIONS and now in ACTIONS and was != now:
+        return f"service {name} ({was} -> {now})"
+    return f"service {name}"
+
+
 def plan_moved(saved: dict[str, Any], now: dict[str, Any]) -> str:
     """The stacks and services whose planned actions differ between two JSON plans; names
     come from the plan computed now (the file's are only compared)."""
     names: list[str] = []
-    for field in ("base", "head"):
-        if saved.get(field) != now.get(field):
-            names.append(f"the {field} revision is now {str(now.get(field))[:12]}")
+    if saved.get("base") != now.get("base"):
+        names.append(_base(now.get("base")))
+    if saved.get("head") != now.get("head"):
+        names.append(f"the head revision is now {str(now.get('head'))[:12]}")
     old_stacks, new_stacks = _by(saved.get("stacks"), "stack"), _by(now.get("stacks"), "stack")
     for name, stack in sorted(new_stacks.items()):
         before = old_stacks.get(name)
@@ -201,10 +219,11 @@ def plan_moved(saved: dict[str, Any], now: dict[str, Any]) -> str:
             continue
         old_services = _by(before.get("services") if before else None, "service")
         changed = [
-            s for s, entry in _by(stack.get("services"), "service").items()
+            _service_moved(s, old_services.get(s), entry)
+            for s, entry in sorted(_by(stack.get("services"), "service").items())
             if old_services.get(s) != entry
-        ]  # fmt: skip
-        names += [f"service {s}" for s in sorted(changed)] or [f"stack {name}"]
-    if len(old_stacks.keys() - new_stacks.keys()):
-        names.append(f"{len(old_stacks.keys() - new_stacks.keys())} stack(s) no longer planned")
+        ]
+        names += changed or [f"stack {name}"]
+    if gone := len(old_stacks.keys() - new_stacks.keys()):
+        names.append(f"{gone} stack(s) no longer planned")
     return f"the plan computed now differs from the saved one: {_listed(names or ['its counts'])}"
