@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from pathlib import Path
 
+import docker
 import pytest
 
 from syncd.cli.main import main
@@ -135,3 +137,48 @@ def test_a_revision_to_revision_plan_applies_against_the_base_that_runs(
         "stale plan: the plan computed now differs from the saved one: what runs is now "
         f"revision {second[:12]}, service saved/default/app (recreate -> none)"
     ) in err
+
+
+def test_a_saved_plan_is_refused_when_the_local_image_it_would_run_moved(
+    deployment: Deployment,
+    tmp_path: Path,
+    docker_client: docker.DockerClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The tag the new container would run now names another local image (a pull, a build):
+    not the plan that was reviewed."""
+    repository = f"syncd-saved-{secrets.token_hex(4)}"
+    docker_client.images.get("busybox:1.36").tag(repository, "1")
+    helper = docker_client.containers.create("busybox:1.36", ["true"])
+    try:
+        repo = GitRepo(deployment.repo)
+        repo.write(
+            "saved.yaml",
+            "kind: Stack\nproject: saved\nservices:\n"
+            f"  app: {{image: '{repository}:1', command: [sleep, '3600']}}\n",
+        )
+        rev = repo.commit("one")
+        args = [
+            "--repo",
+            str(repo.path),
+            "--data-dir",
+            str(deployment.settings.data_dir),
+            "--instance",
+            deployment.instance,
+        ]
+        out = tmp_path / "plan.json"
+        assert main(["plan", *args, "--head", rev, "--out", str(out)]) == 2
+        other = helper.commit(repository, "1", changes=["LABEL syncd-test=moved"])
+        capsys.readouterr()
+        assert main(["apply", *args, "--plan", str(out)]) == 1
+        err = capsys.readouterr().err
+        assert (
+            "stale plan: the live state moved since the plan: "
+            "the local image of service saved/default/app changed" in err
+        )
+        assert deployment.containers() == []
+        del other
+    finally:
+        helper.remove(force=True)
+        for image in docker_client.images.list(name=repository):
+            docker_client.images.remove(image.id, force=True)

@@ -126,7 +126,7 @@ def cmd_plan(args: argparse.Namespace) -> ExitCode:
         _print_plan(planned.plan, fmt)
         for warning in planned.desired.warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        failed = saved.finish(args, planned.plan, bad, observation=planned.observation)
+        failed = saved.finish(args, planned.plan, bad, planned=planned)
         return failed if failed is not None else plan_exit(planned.plan)
     old = desired_at(args, args.base, None)
     live = as_live(old)
@@ -136,7 +136,7 @@ def cmd_plan(args: argparse.Namespace) -> ExitCode:
     _print_plan(result, fmt)
     for warning in new.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    if (failed := saved.finish(args, result, bad, observation=None)) is not None:
+    if (failed := saved.finish(args, result, bad, planned=None)) is not None:
         return failed
     logs.get().info(
         "plan_computed",

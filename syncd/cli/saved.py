@@ -25,7 +25,6 @@ from syncd.apply.reconcile import Reconciler
 from syncd.apply.results import Planned, SyncResult
 from syncd.cli import commands
 from syncd.core.desired import DesiredRegistry
-from syncd.core.observe import Observation
 from syncd.core.plan import Plan
 from syncd.errors import ExitCode, ManifestError, PlanFileError, Problem, StalePlan, SyncdError
 from syncd.ids import RegistryKey
@@ -85,7 +84,7 @@ def finish(
     plan: Plan,
     problems: Sequence[Problem],
     *,
-    observation: Observation | None,
+    planned: Planned | None,
 ) -> ExitCode | None:
     """After the plan is printed: its image problems (exit 1, nothing saved), else the plan
     file written with `--out`. None: go on."""
@@ -105,9 +104,9 @@ def finish(
             plan,
             ref=args.head or "HEAD",
             revision=plan.head,
-            base=plan.base if observation is None else None,
+            base=plan.base if planned is None else None,
             settings=settings,
-            live=planfile.live_record(observation) if observation is not None else None,
+            live=_live(planned) if planned is not None else None,
         )
     except ValidationError as err:
         where = "/".join(str(p) for p in err.errors()[0]["loc"])
@@ -118,6 +117,11 @@ def finish(
     )
     logs.get().info("plan_saved", revision=plan.head, digest=saved.planDigest)
     return None
+
+
+def _live(planned: Planned) -> planfile.LiveRecord:
+    images = planfile.new_images(planned.plan, planned.observed)
+    return planfile.live_record(planned.observation, images)
 
 
 def _write(path: Path, text: str) -> None:
@@ -194,7 +198,7 @@ def apply_saved(args: argparse.Namespace) -> SyncResult:
 
         def check(planned: Planned) -> None:
             if saved.live is not None:
-                moved = planfile.live_moved(saved.live, planfile.live_record(planned.observation))
+                moved = planfile.live_moved(saved.live, _live(planned))
                 if moved:
                     raise StalePlan(moved)
             if planfile.plan_digest(planned.plan) != saved.planDigest:

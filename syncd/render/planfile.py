@@ -11,6 +11,7 @@ compares it with the plan computed again. Pure: no I/O.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -19,7 +20,9 @@ from syncd import __version__
 from syncd.core.fingerprint import digest, live_parts
 from syncd.core.observe import Observation
 from syncd.core.plan import Action, Plan
+from syncd.engine.base import Observed
 from syncd.errors import PlanFileError
+from syncd.ids import ServiceKey
 from syncd.render.json_format import plan_json
 from syncd.settings import Settings
 
@@ -31,7 +34,9 @@ ACTIONS = frozenset(a.value for a in Action)
 Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 Sha = Annotated[str, Field(pattern=r"^([0-9a-f]{40}|[0-9a-f]{64})$")]
 Text = Annotated[str, Field(max_length=4096, pattern=r"^[^\x00-\x1f\x7f]*$")]  # printable
-PartKey = Annotated[str, Field(max_length=1024, pattern=r"^(service|volume|network|stray):\S+$")]
+PartKey = Annotated[
+    str, Field(max_length=1024, pattern=r"^(service|volume|network|stray|image):\S+$")
+]
 
 
 class _Model(BaseModel):
@@ -76,13 +81,28 @@ def plan_settings(settings: Settings, paths: list[str], *, allow_empty: bool) ->
     )
 
 
-def live_record(observation: Observation) -> LiveRecord:
-    """The live state's parts, and the extra containers an apply would remove (`stray:`)."""
+def live_record(
+    observation: Observation, images: Mapping[ServiceKey, str | None] | None = None
+) -> LiveRecord:
+    """The live state's parts, the extra containers an apply would remove (`stray:`), and the
+    local image id each new container would be made from (`image:`; None: to be pulled)."""
     parts = live_parts(observation.live)
     for stray in observation.strays:
         parts[f"stray:{stray.name}"] = digest({"id": stray.id})
+    for key, image_id in (images or {}).items():
+        parts[f"image:{key}"] = digest({"id": image_id})
     parts = dict(sorted(parts.items()))
     return LiveRecord(fingerprint=digest(parts), parts=parts)
+
+
+def new_images(plan: Plan, observed: Observed) -> dict[ServiceKey, str | None]:
+    """The local image id of each service the plan creates or recreates."""
+    return {
+        change.key: observed.image_id(str(change.desired.spec.get("image")))
+        for stack in plan.stacks
+        for change in stack.services
+        if change.desired is not None and change.action in (Action.CREATE, Action.RECREATE)
+    }
 
 
 def plan_digest(plan: Plan) -> str:
@@ -167,18 +187,22 @@ def settings_moved(saved: PlanSettings, now: PlanSettings) -> str | None:
 
 
 def live_moved(saved: LiveRecord, now: LiveRecord) -> str | None:
-    """Each live object that changed, appeared or went since the plan, by name."""
+    """Each live object that changed, appeared or went since the plan, by name; the local
+    images only when nothing else moved (a service planned otherwise has other images)."""
     if saved.fingerprint == now.fingerprint:
         return None
-    names = []
+    objects, images = [], []
     for key in sorted(set(saved.parts) | set(now.parts)):
         before, after = saved.parts.get(key), now.parts.get(key)
         if before == after:
             continue
         what = "changed" if before and after else "appeared" if after else "is gone"
         kind, _, name = key.partition(":")
-        names.append(f"{kind} {name} {what}")
-    return f"the live state moved since the plan: {_listed(names)}"
+        if kind == "image":
+            images.append(f"the local image of service {name} changed")
+        else:
+            objects.append(f"{kind} {name} {what}")
+    return f"the live state moved since the plan: {_listed(objects or images)}"
 
 
 def _by(items: Any, name: str) -> dict[str, Any]:
