@@ -8,6 +8,7 @@ import secrets
 import socket
 import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import docker
@@ -22,7 +23,7 @@ from syncd.source.reader import read_directory
 from tests.conftest import TestRegistry
 from tests.engine_support import Deployment
 from tests.gitrepo import GitRepo
-from tests.registry_support import recording_registry
+from tests.registry_support import Seen, recording_registry
 
 pytestmark = pytest.mark.docker
 
@@ -214,3 +215,55 @@ def test_an_image_whose_registry_never_answers_is_an_error_within_the_timeout(
     )
     [problem] = problems
     assert "img.yaml:4:" in str(problem) and "no answer from the engine within 2 s" in str(problem)
+
+
+@pytest.fixture
+def redirecting_registry() -> Iterator[tuple[str, Seen]]:
+    """A registry asking for Basic credentials that, once given them, redirects every manifest
+    request to a recorder on another port: what the recorder sees is what a redirect leaks."""
+    with recording_registry() as (recorder, seen):
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if "Authorization" not in self.headers:
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="redirector"')
+                elif self.path == "/v2/":
+                    self.send_response(200)
+                else:
+                    self.send_response(307)
+                    self.send_header("Location", f"http://{recorder}{self.path}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_HEAD = do_GET
+
+            def log_message(self, format: str, *args: object) -> None:
+                del format, args
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"127.0.0.1:{server.server_address[1]}", seen
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+def test_credentials_do_not_follow_a_redirect_to_another_host(
+    deployment: Deployment,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    redirecting_registry: tuple[str, Seen],
+) -> None:
+    host, seen = redirecting_registry
+    registry = TestRegistry(host=host, username="deploy", password="pw-for-the-redirector-only")
+    _repo_, args = _repo(deployment, tmp_path, registry, f"{host}/team/app:1")
+    rev = _repo_.commit("redirected")
+    assert main(["plan", *args, "--head", rev, "--check-images"]) == 1
+    err = capsys.readouterr().err
+    assert f"img.yaml:5:12: /services/app/image: image {host}/team/app:1" in err
+    assert seen.requests  # the engine followed the redirect
+    assert seen.authorizations == []
+    assert registry.password not in err
