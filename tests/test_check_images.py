@@ -4,6 +4,7 @@ missing tag is an error at the manifest line; credentials never go to another ho
 
 from __future__ import annotations
 
+import json
 import secrets
 import socket
 import threading
@@ -154,7 +155,7 @@ def test_credentials_never_go_to_another_host(
             manifests=manifests,
             env=env,
             settings=deployment.settings,
-        )
+        ).problems
         assert len(problems) == 1 and "/services/app/image" in str(problems[0])
         assert seen.requests  # the engine did ask that host
         assert seen.authorizations == []
@@ -212,7 +213,7 @@ def test_an_image_whose_registry_never_answers_is_an_error_within_the_timeout(
         env={},
         settings=deployment.settings,
         timeout=2,
-    )
+    ).problems
     [problem] = problems
     assert "img.yaml:4:" in str(problem) and "no answer from the engine within 2 s" in str(problem)
 
@@ -267,3 +268,48 @@ def test_credentials_do_not_follow_a_redirect_to_another_host(
     assert seen.requests  # the engine followed the redirect
     assert seen.authorizations == []
     assert registry.password not in err
+
+
+def test_a_saved_plan_is_stale_when_its_checked_tag_was_pushed_again(
+    deployment: Deployment,
+    tmp_path: Path,
+    test_registry: TestRegistry,
+    pushed: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`plan --check-images --out` keeps the digest each image resolved to; `apply --plan`
+    resolves them again and refuses when a tag now names another image."""
+    repo, args = _repo(deployment, tmp_path, test_registry, f"{pushed}:1.36")
+    rev = repo.commit("pushed")
+    first = tmp_path / "first.json"
+    assert main(["plan", *args, "--head", rev, "--check-images", "--out", str(first)]) == 2
+    [digest] = json.loads(first.read_text())["images"].values()
+    assert digest.startswith("sha256:")
+
+    client = deployment.client
+    helper = client.containers.create("busybox:1.36", ["true"])
+    try:
+        other = helper.commit(pushed, "1.36", changes=["LABEL syncd-test=pushed-again"])
+        for line in client.api.push(
+            pushed, "1.36", stream=True, decode=True, auth_config=test_registry.auth_config
+        ):
+            assert "error" not in line, line
+    finally:
+        helper.remove(force=True)
+    # the local tag as it was (the engine's image unchanged): only the registry's moved
+    client.images.get("busybox:1.36").tag(pushed, "1.36")
+    client.images.remove(other.id)
+    capsys.readouterr()
+    assert main(["apply", *args, "--plan", str(first)]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "stale plan: an image resolves to another digest than when planned: service img/default/app"
+    ) in err
+    assert deployment.containers() == []
+
+    second = tmp_path / "second.json"
+    assert main(["plan", *args, "--head", rev, "--check-images", "--out", str(second)]) == 2
+    assert json.loads(second.read_text())["images"] != {"img/default/app": digest}
+    assert main(["apply", *args, "--plan", str(second)]) == 0
+    assert deployment.container("app").status == "running"
+    assert test_registry.password not in capsys.readouterr().err

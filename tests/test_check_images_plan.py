@@ -53,7 +53,7 @@ def _check(
         manifests=manifests,
         env=env,
         settings=Settings(data_dir=tmp_path),
-    )
+    ).problems
     return [str(p) for p in problems]
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
-from syncd import logs
+from syncd import logs, taint
 from syncd.apply.redact import hide
 from syncd.apply.registries import auth_for, registry_for
 from syncd.core.canonical import escape
@@ -83,6 +84,14 @@ def explain(error: str) -> str:
     return error
 
 
+@dataclass(frozen=True)
+class ImageCheck:
+    problems: tuple[Problem, ...] = ()  # one per service whose image cannot be resolved
+    # the digest of each service's image, unless its reference came from the environment (a
+    # digest of an image named by a secret would tell which one)
+    digests: Mapping[ServiceKey, str] = field(default_factory=dict)
+
+
 def check_images(
     engine: Engine,
     plan: Plan,
@@ -92,40 +101,46 @@ def check_images(
     env: Mapping[str, str],
     settings: Settings,
     timeout: float = CHECK_TIMEOUT,
-) -> list[Problem]:
-    """One located problem per service whose image cannot be resolved (none: all resolved).
-    `EngineUnavailable` when the engine does not answer at all."""
+) -> ImageCheck:
+    """The plan's new or changed images resolved; `EngineUnavailable` when the engine does not
+    answer at all."""
     uses: dict[Use, list[ServiceChange]] = {}
     for change in changed_images(plan):
         ref = str(change.desired.spec["image"]) if change.desired else ""
         registry = registry_for(ref, change.key.project, registries)
         uses.setdefault((ref, registry.key if registry else None), []).append(change)
 
-    def resolve(use: Use) -> tuple[Use, str | None]:
+    def resolve(use: Use) -> tuple[Use, str, bool]:
         ref, key = use
         registry = registries.get(key) if key is not None else None
         try:
-            engine.distribution(ref, auth_for(registry, ref, env, settings.secrets), timeout)
+            auth = auth_for(registry, ref, env, settings.secrets)
+            return use, engine.distribution(ref, auth, timeout), True
         except EngineUnavailable:
             raise
         except (EngineError, CredentialsError, CredentialsHostMismatch) as err:
-            return use, explain(str(err))
-        return use, None
+            return use, explain(str(err)), False
 
     log = logs.get()
     problems: list[Problem] = []
+    digests: dict[ServiceKey, str] = {}
     ordered = sorted(uses, key=lambda use: (use[0], str(use[1] or "")))
     with ThreadPoolExecutor(settings.parallelism) as pool:
-        for use, error in pool.map(resolve, ordered):
+        for use, answer, ok in pool.map(resolve, ordered):
             first = uses[use][0]
             image = hide(first, use[0], registries)
-            if error is None:
+            if ok:
                 log.info("image_resolved", image=image)
+                digests.update(
+                    (c.key, answer)
+                    for c in uses[use]
+                    if c.desired and not taint.covered("/image", c.desired.secrets)
+                )
                 continue
-            log.warning("image_unresolved", image=image, error=hide(first, error, registries))
+            log.warning("image_unresolved", image=image, error=hide(first, answer, registries))
             registry = registries.get(use[1]) if use[1] is not None else None
             where = f" from registry {registry.key}" if registry else ""
             for change in uses[use]:
-                text = f"image {use[0]}{where} cannot be resolved at its registry: {error}"
+                text = f"image {use[0]}{where} cannot be resolved at its registry: {answer}"
                 problems.append(locate(manifests, change.key, hide(change, text, registries)))
-    return sorted(problems, key=Problem.sort_key)
+    return ImageCheck(tuple(sorted(problems, key=Problem.sort_key)), digests)

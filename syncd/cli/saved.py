@@ -14,19 +14,19 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from syncd import logs
-from syncd.apply.imagecheck import check_images
+from syncd.apply.imagecheck import ImageCheck, check_images
 from syncd.apply.reconcile import Reconciler
 from syncd.apply.results import Planned, SyncResult
 from syncd.cli import commands
 from syncd.core.desired import DesiredRegistry
 from syncd.core.plan import Plan
-from syncd.errors import ExitCode, ManifestError, PlanFileError, Problem, StalePlan, SyncdError
+from syncd.errors import ExitCode, ManifestError, PlanFileError, StalePlan, SyncdError
 from syncd.ids import RegistryKey
 from syncd.manifests import ManifestSet
 from syncd.render import planfile
@@ -44,11 +44,17 @@ def check_out(args: argparse.Namespace) -> None:
 
 
 def images(
-    args: argparse.Namespace, rec: Reconciler, planned: Planned, manifests: ManifestSet
-) -> list[Problem]:
-    """With `--check-images`: the planned images that cannot be resolved, located."""
-    if not args.check_images:
-        return []
+    args: argparse.Namespace,
+    rec: Reconciler,
+    planned: Planned,
+    manifests: ManifestSet,
+    *,
+    always: bool = False,
+) -> ImageCheck:
+    """With `--check-images` (or `always`): the planned images resolved, or their located
+    problems."""
+    if not (args.check_images or always):
+        return ImageCheck()
     return check_images(
         rec.engine,
         planned.plan,
@@ -61,10 +67,10 @@ def images(
 
 def base_head_images(
     args: argparse.Namespace, plan: Plan, registries: Mapping[RegistryKey, DesiredRegistry]
-) -> list[Problem]:
+) -> ImageCheck:
     """`images` for a revision-to-revision plan: the engine is opened for it alone."""
     if not args.check_images:
-        return []
+        return ImageCheck()
     from syncd.engine import connect
 
     settings = commands.run_settings(args)
@@ -82,15 +88,15 @@ def base_head_images(
 def finish(
     args: argparse.Namespace,
     plan: Plan,
-    problems: Sequence[Problem],
+    checked: ImageCheck,
     *,
     planned: Planned | None,
 ) -> ExitCode | None:
     """After the plan is printed: its image problems (exit 1, nothing saved), else the plan
-    file written with `--out`. None: go on."""
-    for problem in problems:
+    file written with `--out` (with the digests the images resolved to). None: go on."""
+    for problem in checked.problems:
         print(problem, file=sys.stderr)
-    if problems:
+    if checked.problems:
         return ExitCode.ERROR
     if args.out is None:
         return None
@@ -107,6 +113,7 @@ def finish(
             base=plan.base if planned is None else None,
             settings=settings,
             live=_live(planned) if planned is not None else None,
+            images={str(key): digest for key, digest in checked.digests.items()},
         )
     except ValidationError as err:
         where = "/".join(str(p) for p in err.errors()[0]["loc"])
@@ -168,8 +175,8 @@ def image_gate(
         return None
 
     def gate(planned: Planned) -> None:
-        if found := images(args, rec, planned, manifests):
-            raise ManifestError(found)
+        if found := images(args, rec, planned, manifests).problems:
+            raise ManifestError(list(found))
 
     return gate
 
@@ -194,7 +201,6 @@ def apply_saved(args: argparse.Namespace) -> SyncResult:
     manifests, revision = commands.manifests_at(args, saved.revision)
 
     with Reconciler.open(settings, commands.environment(args)) as rec:
-        images_ok = image_gate(args, rec, manifests)
 
         def check(planned: Planned) -> None:
             if saved.live is not None:
@@ -203,8 +209,13 @@ def apply_saved(args: argparse.Namespace) -> SyncResult:
                     raise StalePlan(moved)
             if planfile.plan_digest(planned.plan) != saved.planDigest:
                 raise StalePlan(planfile.plan_moved(saved.plan, plan_json(planned.plan)))
-            if images_ok is not None:
-                images_ok(planned)
+            # images resolved when planned must resolve to the same digests now
+            checked = images(args, rec, planned, manifests, always=bool(saved.images))
+            if checked.problems:
+                raise ManifestError(list(checked.problems))
+            now = {str(key): digest for key, digest in checked.digests.items()}
+            if moved := planfile.images_moved(saved.images, now):
+                raise StalePlan(moved)
 
         return rec.sync(
             manifests, revision, dry_run=args.dry_run, allow_empty=allow_empty, check=check

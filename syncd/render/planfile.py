@@ -32,6 +32,7 @@ KIND: Literal["SyncdPlan"] = "SyncdPlan"
 ACTIONS = frozenset(a.value for a in Action)
 
 Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+Digest = Annotated[str, Field(pattern=r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")]
 Sha = Annotated[str, Field(pattern=r"^([0-9a-f]{40}|[0-9a-f]{64})$")]
 Text = Annotated[str, Field(max_length=4096, pattern=r"^[^\x00-\x1f\x7f]*$")]  # printable
 PartKey = Annotated[
@@ -67,6 +68,8 @@ class SavedPlan(_Model):
     base: Sha | None  # a revision-to-revision plan's base; None: planned against Docker
     settings: PlanSettings
     live: LiveRecord | None  # None: not planned against Docker
+    # `--check-images`: service -> the digest its image resolved to at its registry
+    images: dict[Text, Digest] = Field(max_length=100_000)
     planDigest: Hex
     plan: dict[str, Any]
 
@@ -117,6 +120,7 @@ def build(
     base: str | None,
     settings: PlanSettings,
     live: LiveRecord | None,
+    images: Mapping[str, str],
 ) -> SavedPlan:
     body = plan_json(plan)
     return SavedPlan(
@@ -128,6 +132,7 @@ def build(
         base=base,
         settings=settings,
         live=live,
+        images=dict(sorted(images.items())),
         planDigest=digest(body),
         plan=body,
     )
@@ -203,6 +208,16 @@ def live_moved(saved: LiveRecord, now: LiveRecord) -> str | None:
         else:
             objects.append(f"{kind} {name} {what}")
     return f"the live state moved since the plan: {_listed(objects or images)}"
+
+
+def images_moved(saved: Mapping[str, str], now: Mapping[str, str]) -> str | None:
+    """The services whose image resolves to another digest than when planned (the tag was
+    pushed again)."""
+    moved = [f"service {key}" for key, found in sorted(now.items()) if saved.get(key) != found]
+    moved += [f"service {key}" for key in sorted(saved.keys() - now.keys())]
+    if not moved:
+        return None
+    return f"an image resolves to another digest than when planned: {_listed(moved)}"
 
 
 def _by(items: Any, name: str) -> dict[str, Any]:
