@@ -214,7 +214,8 @@ def images_moved(saved: Mapping[str, str], now: Mapping[str, str]) -> str | None
     """The services whose image resolves to another digest than when planned (the tag was
     pushed again)."""
     moved = [f"service {key}" for key, found in sorted(now.items()) if saved.get(key) != found]
-    moved += [f"service {key}" for key in sorted(saved.keys() - now.keys())]
+    if gone := len(saved.keys() - now.keys()):  # (the file's names are not echoed)
+        moved.append(f"{gone} image(s) no longer resolved")
     if not moved:
         return None
     return f"an image resolves to another digest than when planned: {_listed(moved)}"
