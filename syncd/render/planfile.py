@@ -10,6 +10,7 @@ compares it with the plan computed again. Pure: no I/O.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
@@ -17,7 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from syncd import __version__
-from syncd.core.fingerprint import digest, live_parts
+from syncd.core.fingerprint import live_parts
 from syncd.core.observe import Observation
 from syncd.core.plan import Action, Plan
 from syncd.engine.base import Observed
@@ -35,9 +36,7 @@ Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 Digest = Annotated[str, Field(pattern=r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")]
 Sha = Annotated[str, Field(pattern=r"^([0-9a-f]{40}|[0-9a-f]{64})$")]
 Text = Annotated[str, Field(max_length=4096, pattern=r"^[^\x00-\x1f\x7f]*$")]  # printable
-PartKey = Annotated[
-    str, Field(max_length=1024, pattern=r"^(service|volume|network|stray|image):\S+$")
-]
+PartKey = Annotated[str, Field(max_length=1024, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 class _Model(BaseModel):
@@ -72,6 +71,12 @@ class SavedPlan(_Model):
     images: dict[Text, Digest] = Field(max_length=100_000)
     planDigest: Hex
     plan: dict[str, Any]
+
+
+def digest(value: Any) -> str:
+    """sha256 hex of `value`'s canonical JSON (sorted keys, no spaces), as `core.fingerprint`."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def plan_settings(settings: Settings, paths: list[str], *, allow_empty: bool) -> PlanSettings:
@@ -206,7 +211,7 @@ def live_moved(saved: LiveRecord, now: LiveRecord) -> str | None:
         if kind == "image":
             images.append(f"the local image of service {name} changed")
         else:
-            objects.append(f"{kind} {name} {what}")
+            objects.append(f"{kind} {name} {what}" if name else f"{key} {what}")
     return f"the live state moved since the plan: {_listed(objects or images)}"
 
 
