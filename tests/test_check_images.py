@@ -4,6 +4,7 @@ missing tag is an error at the manifest line; credentials never go to another ho
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import socket
@@ -13,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import docker
+import docker.errors
 import pytest
 
 from syncd.apply.imagecheck import check_images
@@ -58,8 +60,12 @@ def pushed(docker_client: docker.DockerClient, test_registry: TestRegistry) -> I
         ):
             assert "error" not in line, line
         yield repository
-    finally:
-        docker_client.images.remove(f"{repository}:1.36")
+    finally:  # every reference to the test's repository, never an image itself
+        for found in docker_client.images.list(name=repository):
+            for ref in [*found.tags, *found.attrs.get("RepoDigests", [])]:
+                if ref.startswith((f"{repository}:", f"{repository}@")):
+                    with contextlib.suppress(docker.errors.ImageNotFound):  # gone with its tag
+                        docker_client.images.remove(ref)
 
 
 def _repo(
