@@ -35,6 +35,9 @@ COMPOSE = """\
 services:
   cache:
     image: redis:nope
+  local:
+    image: built-here:1
+    pull_policy: never
 """
 
 
@@ -77,10 +80,11 @@ def test_each_image_is_asked_once_and_each_service_gets_its_error(tmp_path: Path
 def test_a_compose_file_image_is_located_and_unchanged_images_are_not_asked(
     tmp_path: Path,
 ) -> None:
-    engine = FakeEngine(fail_pull={"redis:nope"})
+    engine = FakeEngine(fail_pull={"redis:nope", "built-here:1"})
     [problem] = _check(tmp_path, {"app/compose.yaml": COMPOSE}, {}, engine, live=False)
     assert problem.startswith("app/compose.yaml:3:12: /services/cache/image: image redis:nope")
     assert "manifest unknown" in problem
+    assert engine.did("distribution") == ["redis:nope"]  # never pulled: never asked
     again = FakeEngine(fail_pull={"redis:nope"})
     assert _check(tmp_path, {"app/compose.yaml": COMPOSE}, {}, again, live=True) == []
     assert again.did("distribution") == []

@@ -30,6 +30,7 @@ from syncd.errors import (
 )
 from syncd.ids import RegistryKey, ServiceKey
 from syncd.manifests import ManifestSet
+from syncd.manifests.options.process import PullPolicy
 from syncd.settings import Settings
 
 CHECK_TIMEOUT = 30.0  # seconds the engine gets to answer for one image
@@ -38,12 +39,15 @@ Use = tuple[str, RegistryKey | None]  # an image reference, and the registry who
 
 
 def changed_images(plan: Plan) -> list[ServiceChange]:
-    """The services whose image is new (a new service) or differs from the one that runs."""
+    """The services whose image is new (a new service) or differs from the one that runs,
+    but for those never pulled (`pull_policy: never`: the engine's own image, maybe built
+    there, which no registry holds)."""
     return [
         change
         for stack in plan.stacks
         for change in stack.services
         if change.desired is not None
+        and change.desired.spec.get("pullPolicy") != PullPolicy.NEVER
         and (change.live is None or change.live.spec.get("image") != change.desired.spec["image"])
     ]
 
@@ -137,7 +141,7 @@ def check_images(
                     if c.desired and not taint.covered("/image", c.desired.secrets)
                 )
                 continue
-            log.warning("image_unresolved", image=image, error=hide(first, answer, registries))
+            log.info("image_unresolved", image=image, error=hide(first, answer, registries))
             registry = registries.get(use[1]) if use[1] is not None else None
             where = f" from registry {registry.key}" if registry else ""
             for change in uses[use]:
