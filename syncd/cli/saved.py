@@ -74,7 +74,7 @@ def base_head_images(
     from syncd.engine import connect
 
     settings = commands.run_settings(args)
-    manifests, _ = commands.manifests_at(args, args.head or "HEAD")
+    manifests, _ = commands.manifests_at(args, plan.head or args.head or "HEAD")
     engine = connect(settings)
     try:
         env = commands.environment(args)
@@ -118,7 +118,10 @@ def finish(
     except ValidationError as err:
         where = "/".join(str(p) for p in err.errors()[0]["loc"])
         raise SyncdError(f"cannot save the plan: {where}: {err.errors()[0]['msg']}") from None
-    _write(Path(args.out), planfile.dump(saved))
+    text = planfile.dump(saved)
+    if len(text.encode()) > planfile.MAX_PLAN_FILE:  # `apply --plan` would refuse to read it
+        raise SyncdError(f"the plan is larger than {planfile.MAX_PLAN_FILE} bytes: not saved")
+    _write(Path(args.out), text)
     print(
         f"plan saved to {args.out}; apply it with: syncd apply --plan {args.out}", file=sys.stderr
     )
