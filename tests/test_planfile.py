@@ -280,3 +280,18 @@ def test_images_moved_names_services_whose_digest_changed() -> None:
         "an image resolves to another digest than when planned: service s/default/web, "
         "1 image(s) no longer resolved"
     )
+
+
+def test_a_plan_too_large_to_read_back_is_not_saved(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    repo.write("pf.yaml", STACK.format(n=1))
+    first = repo.commit("one")
+    repo.write("pf.yaml", STACK.format(n=2))
+    repo.commit("two")
+    monkeypatch.setattr(planfile, "MAX_PLAN_FILE", 1000)
+    out = tmp_path / "plan.json"
+    assert main(["plan", "--repo", str(repo.path), "--base", first, "--out", str(out)]) == 1
+    assert "the plan is larger than 1000 bytes: not saved" in capsys.readouterr().err
+    assert not out.exists()
