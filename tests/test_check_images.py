@@ -100,6 +100,10 @@ def test_check_images_passes_on_a_pushed_tag_and_fails_on_a_missing_one(
     good = repo.commit("exists")
     assert main(["plan", *args, "--head", good, "--check-images"]) == 2
     assert capsys.readouterr().err == ""
+    unchecked = tmp_path / "unchecked.json"  # saved without the check, checked at apply
+    assert main(["plan", *args, "--head", good, "--out", str(unchecked)]) == 2
+    assert main(["apply", *args, "--plan", str(unchecked), "--check-images", "--dry-run"]) == 0
+    capsys.readouterr()
 
     repo.write("img.yaml", (repo.path / "img.yaml").read_text().replace(":1.36", ":nope"))
     bad = repo.commit("missing tag")

@@ -276,6 +276,7 @@ def test_plan_moved_names_services_from_the_plan_computed_now() -> None:
 def test_images_moved_names_services_whose_digest_changed() -> None:
     a, b = "sha256:" + "a" * 64, "sha256:" + "b" * 64
     assert planfile.images_moved({"s/default/web": a}, {"s/default/web": a}) is None
+    assert planfile.images_moved({}, {"s/default/web": a}) is None  # planned without checks
     assert planfile.images_moved({"s/default/web": a, "\x1b[2J": a}, {"s/default/web": b}) == (
         "an image resolves to another digest than when planned: service s/default/web, "
         "1 image(s) no longer resolved"

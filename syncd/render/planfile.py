@@ -218,7 +218,9 @@ def live_moved(saved: LiveRecord, now: LiveRecord) -> str | None:
 def images_moved(saved: Mapping[str, str], now: Mapping[str, str]) -> str | None:
     """The services whose image resolves to another digest than when planned (the tag was
     pushed again)."""
-    moved = [f"service {key}" for key, found in sorted(now.items()) if saved.get(key) != found]
+    moved = [
+        f"service {key}" for key, found in sorted(now.items()) if saved.get(key, found) != found
+    ]  # (an image the plan did not check is not compared)
     if gone := len(saved.keys() - now.keys()):  # (the file's names are not echoed)
         moved.append(f"{gone} image(s) no longer resolved")
     if not moved:
