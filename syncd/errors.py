@@ -380,3 +380,16 @@ class DeliveryFailed(SyncdError):
     def __init__(self, message: str, *, retry: bool) -> None:
         super().__init__(message)
         self.retry = retry
+
+
+class PlanFileError(SyncdError):
+    """A saved plan file (`syncd apply --plan`) that cannot be used: unreadable, too big, not
+    JSON, or not a plan of this syncd's format."""
+
+
+class StalePlan(SyncdError):
+    """A saved plan no longer describes what an apply would do: the revision, the settings or
+    the live state moved since it was made. Its message names what moved."""
+
+    def __init__(self, moved: str) -> None:
+        super().__init__(f"stale plan: {moved}")

@@ -8,7 +8,6 @@ import json
 
 import pytest
 
-from syncd.core.canonical import canonical_json
 from syncd.core.fingerprint import live_fingerprint, live_parts
 from syncd.core.live import LiveService, LiveStack, LiveState, LiveVolume, Replica, ServiceStatus
 from syncd.ids import ServiceKey, StackKey, VolumeKey
@@ -47,34 +46,37 @@ def test_equal_states_have_equal_fingerprints_whatever_the_order() -> None:
     other = state(service(DB), service(WEB))
     assert live_fingerprint(one) == live_fingerprint(other)
     assert list(live_parts(one)) == [
-        "shop/default/db",
-        "shop/default/volumes/data",
-        "shop/default/web",
-        "shop/network",
+        "network:shop",
+        "service:shop/default/db",
+        "service:shop/default/web",
+        "volume:shop/default/data",
     ]
     digest = live_fingerprint(one)
     assert len(digest) == 64 and int(digest, 16) >= 0  # sha256 hex
-    assert digest == hashlib.sha256(canonical_json(live_parts(one)).encode()).hexdigest()
+    text = json.dumps(live_parts(one), sort_keys=True, separators=(",", ":"))
+    assert digest == hashlib.sha256(text.encode()).hexdigest()
 
 
 @pytest.mark.parametrize(
     ("changes", "moved"),
     [
-        ({"container_id": "c-other", "replicas": ()}, "shop/default/web"),
-        ({"status": ServiceStatus.STOPPED}, "shop/default/web"),
-        ({"hash": "h-new"}, "shop/default/web"),
-        ({"image_id": "sha256:new"}, "shop/default/web"),
-        ({"operator_stopped": True}, "shop/default/web"),
-        ({"revision": "r2"}, "shop/default/web"),
+        ({"container_id": "c-other", "replicas": ()}, "service:shop/default/web"),
+        ({"status": ServiceStatus.STOPPED}, "service:shop/default/web"),
+        ({"image_id": "sha256:new"}, "service:shop/default/web"),
+        ({"operator_stopped": True}, "service:shop/default/web"),
+        ({"revision": "r2"}, "service:shop/default/web"),
         (
             {
                 "replicas": (
                     Replica(1, "c-web", ServiceStatus.STOPPED, ("127.0.0.1:8080->80/tcp",)),
                 )
             },
-            "shop/default/web",
+            "service:shop/default/web",
         ),
-        ({"replicas": (Replica(1, "c-web", ServiceStatus.RUNNING, ()),)}, "shop/default/web"),
+        (
+            {"replicas": (Replica(1, "c-web", ServiceStatus.RUNNING, ()),)},
+            "service:shop/default/web",
+        ),
     ],
 )
 def test_each_fact_of_a_service_moves_its_part_only(changes: dict[str, object], moved: str) -> None:
@@ -89,17 +91,19 @@ def test_volumes_networks_and_removed_services_are_named() -> None:
     before = state(service(WEB), service(DB))
     orphaned = state(service(WEB), service(DB), volumes={"data": LiveVolume(VOLUME, orphaned=True)})
     old, new = live_parts(before), live_parts(orphaned)
-    assert [k for k in old if old[k] != new[k]] == ["shop/default/volumes/data"]
+    assert [k for k in old if old[k] != new[k]] == ["volume:shop/default/data"]
     gone = live_parts(state(service(WEB)))
-    assert set(old) - set(gone) == {"shop/default/db"}
+    assert set(old) - set(gone) == {"service:shop/default/db"}
     without_network = dataclasses.replace(before, networks=frozenset())
-    assert set(old) - set(live_parts(without_network)) == {"shop/network"}
+    assert set(old) - set(live_parts(without_network)) == {"network:shop"}
 
 
-def test_the_spec_is_not_read_and_no_value_shows() -> None:
-    """The config hash stands for the spec: a spec read back differently (a secret restored
-    from its digest) does not move the fingerprint, and no value is in the parts."""
+def test_the_spec_and_its_hash_are_not_read_and_no_value_shows() -> None:
+    """The container ids stand for the spec: a spec read back differently (a secret restored
+    from its digest) does not move the fingerprint, nor does the config hash, which is derived
+    from the spec's values, secrets included; no value is in the parts."""
     plain = state(service(WEB))
     restored = state(service(WEB, spec={"image": "busybox:1.36"}))
     assert live_fingerprint(plain) == live_fingerprint(restored)
+    assert live_fingerprint(plain) == live_fingerprint(state(service(WEB, hash="h-other")))
     assert "s3cret-value" not in json.dumps(live_parts(plain))

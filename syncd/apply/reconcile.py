@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
 from syncd import datadir, logs
@@ -123,10 +123,14 @@ class Reconciler:
         *,
         dry_run: bool = False,
         allow_empty: bool = False,
+        check: Callable[[Planned], None] | None = None,
     ) -> SyncResult:
+        """`check` sees the plan before it runs, under the lock; it refuses by raising."""
         started = time.monotonic()
         with self.lock():
             planned = self.prepare(manifests, revision, allow_empty=allow_empty)
+            if check is not None:
+                check(planned)
             if dry_run:
                 return SyncResult(planned.plan, dry_run=True)
             result = self.execute(planned)

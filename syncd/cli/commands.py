@@ -119,22 +119,30 @@ def cmd_plan(args: argparse.Namespace) -> ExitCode:
     """Exit codes are always the detailed ones (`--detailed-exitcode` is accepted, a no-op)."""
     if args.api:  # the running daemon plans against what runs
         return cmd_plan_api(args)
+    from syncd.cli import saved
+
     fmt = PlanFormat(args.format)
+    saved.check_out(args)
     if args.base is None:  # against what runs
         manifests, revision = manifests_at(args, args.head)
         with Reconciler.open(run_settings(args), environment(args)) as rec:
             planned = rec.prepare(manifests, revision, allow_empty=args.allow_empty)
+            bad = saved.images(args, rec, planned, manifests)
         _print_plan(planned.plan, fmt)
         for warning in planned.desired.warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        return plan_exit(planned.plan)
+        failed = saved.finish(args, planned.plan, bad, planned=planned)
+        return failed if failed is not None else plan_exit(planned.plan)
     old = desired_at(args, args.base, None)
     live = as_live(old)
     new = desired_at(args, args.head or "HEAD", live)
     result = plan(new, live, base=old.revision, allow_empty=args.allow_empty)
+    bad = saved.base_head_images(args, result, new.registries)
     _print_plan(result, fmt)
     for warning in new.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if (failed := saved.finish(args, result, bad, planned=None)) is not None:
+        return failed
     logs.get().info(
         "plan_computed",
         base=old.revision,
@@ -151,9 +159,17 @@ def cmd_apply(args: argparse.Namespace) -> ExitCode:
             "--detailed-exitcode goes with --dry-run; an apply exits 0 when converged, "
             "3 when some services failed"
         )
-    manifests, revision = manifests_at(args, args.rev)
-    with Reconciler.open(run_settings(args), environment(args)) as rec:
-        result = rec.sync(manifests, revision, dry_run=args.dry_run, allow_empty=args.allow_empty)
+    from syncd.cli import saved
+
+    if args.plan is not None:
+        result = saved.apply_saved(args)
+    else:
+        manifests, revision = manifests_at(args, args.rev)
+        with Reconciler.open(run_settings(args), environment(args)) as rec:
+            gate = saved.image_gate(args, rec, manifests)
+            result = rec.sync(
+                manifests, revision, dry_run=args.dry_run, allow_empty=args.allow_empty, check=gate
+            )
     _print_plan(result.plan, PlanFormat.TEXT)
     if result.dry_run:
         print(f"\n{report.DRY_RUN}")

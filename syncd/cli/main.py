@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from syncd import __version__, logs, operatorenv, settings, taint
 from syncd.cli import comment, liveplan
@@ -43,6 +43,19 @@ def _add_settings_args(parser: argparse.ArgumentParser) -> None:
 def _add_daemon_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api", help="the running daemon, e.g. http://127.0.0.1:8080 (SYNCD_API)")
     parser.add_argument("--token-file", help="file holding the admin token (or SYNCD_ADMIN_TOKEN)")
+
+
+def _add_saved_plan_args(
+    parser: argparse.ArgumentParser, func: Callable[[argparse.Namespace], int], flag: str, text: str
+) -> None:
+    """`--out` (plan) or `--plan` (apply), `--check-images`, and the command's function."""
+    parser.add_argument(flag, metavar="FILE", help=text)
+    parser.add_argument(
+        "--check-images",
+        action="store_true",
+        help="resolve every new or changed image at its registry; a missing one is an error",
+    )
+    parser.set_defaults(func=func)
 
 
 def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per command
@@ -103,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
         help=f"exit {DETAILED} (always so for plan; accepted as terraform spells it)",
     )
     liveplan.add_arguments(plan_cmd)
-    plan_cmd.set_defaults(func=cmd_plan)
+    _add_saved_plan_args(plan_cmd, cmd_plan, "--out", "save the plan for `apply --plan`")
 
     apply = sub.add_parser(
         "apply",
@@ -126,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     apply.add_argument(
         "--allow-empty", action="store_true", help="allow a revision that removes every stack"
     )
-    apply.set_defaults(func=cmd_apply)
+    _add_saved_plan_args(apply, cmd_apply, "--plan", "apply a saved plan; refused when stale")
 
     service = sub.add_parser(
         "service",
