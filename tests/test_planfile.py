@@ -115,6 +115,18 @@ GARBAGE: dict[str, tuple[Callable[[str], str], str]] = {
         lambda t: t.replace('"plan": {', '"plan": {"x": ' + "[" * 100_000 + "]" * 100_000 + ","),
         "nested too deeply",
     ),
+    "huge-number": (
+        lambda t: t.replace('"plan": {', '"plan": {"x": ' + "1" * 5000 + ",", 1),
+        "a number too long to read",
+    ),
+    "lone-surrogate-in-plan": (
+        lambda t: t.replace('"plan": {', '"plan": {"x": "\\ud800",', 1),
+        "lone surrogate",
+    ),
+    "lone-surrogate-in-ref": (
+        lambda t: t.replace('"ref": "', '"ref": "\\udfff', 1),
+        "lone surrogate",
+    ),
     "edited": (_edited, "the plan does not match its digest"),
     "bad-field": (_field, "/settings/instance"),
     "unknown-field": (_extra, "/execute: Extra inputs are not permitted"),

@@ -161,10 +161,16 @@ def parse(data: bytes, where: str) -> SavedPlan:
             raise PlanFileError(
                 f"{where}: made by syncd {shown}, this is syncd {__version__}; plan again"
             )
+        _text(raw)  # every string is text: an escaped lone surrogate (`\\ud800`) is none
         saved = SavedPlan.model_validate(raw)
         body_digest = digest(saved.plan)
     except UnicodeDecodeError as err:
         raise PlanFileError(f"{where}: not UTF-8 text (byte {err.start})") from None
+    except UnicodeEncodeError:
+        raise PlanFileError(
+            f"{where}: a string escapes a lone surrogate (\\ud800-\\udfff), which is no "
+            "character; not a syncd plan"
+        ) from None
     except json.JSONDecodeError as err:
         raise PlanFileError(f"{where}:{err.lineno}:{err.colno}: not JSON: {err.msg}") from None
     except RecursionError:
@@ -172,11 +178,18 @@ def parse(data: bytes, where: str) -> SavedPlan:
     except ValidationError as err:
         problems = [f"/{'/'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()[:5]]
         raise PlanFileError(f"{where}: not a valid syncd plan: {'; '.join(problems)}") from None
+    except ValueError:  # json's own bounds: a number of more than 4300 digits
+        raise PlanFileError(f"{where}: holds a number too long to read; not a syncd plan") from None
     if body_digest != saved.planDigest:
         raise PlanFileError(f"{where}: the plan does not match its digest (was it edited?)")
     if saved.live is not None and digest(saved.live.parts) != saved.live.fingerprint:
         raise PlanFileError(f"{where}: the live state does not match its fingerprint")
     return saved
+
+
+def _text(raw: Any) -> None:
+    """`UnicodeEncodeError` when a string of `raw` (keys included) is not encodable text."""
+    json.dumps(raw, ensure_ascii=False).encode("utf-8")
 
 
 def _listed(names: list[str]) -> str:
