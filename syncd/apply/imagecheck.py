@@ -6,6 +6,12 @@ Each reference is asked once per registry credential (two projects may reach one
 different credentials), at most `settings.parallelism` at once, each within `timeout` seconds.
 Credentials are read at that moment and go only to the registry's own host (`auth_for`, and the
 engine's `check_pull_auth`); an image on another host is asked for without any.
+
+A plan checks a revision nobody has reviewed yet (a pull request): its `Registry` documents
+could name a host of the author's own with the operator's password (`{env: NAME}`). So a plan
+passes `trusted`, the registries of the revision it starts from, and a registry that is new or
+declared otherwise there (host, username or password source) is asked for without credentials.
+An apply (the operator's own act) passes none: every registry of the revision is used.
 """
 
 from __future__ import annotations
@@ -34,6 +40,12 @@ from syncd.manifests.options.process import PullPolicy
 from syncd.settings import Settings
 
 CHECK_TIMEOUT = 30.0  # seconds the engine gets to answer for one image
+
+WITHHELD = (
+    "asked without the credentials of registry {key}: it is new or declared otherwise than in "
+    "the revision the plan starts from, and a plan sends credentials only to a registry as that "
+    "revision declares it (an apply sends them)"
+)
 
 Use = tuple[str, RegistryKey | None]  # an image reference, and the registry whose credentials
 
@@ -78,6 +90,18 @@ def locate(manifests: ManifestSet, key: ServiceKey, message: str) -> Problem:
     return Problem(str(key), message, "/image")
 
 
+def withheld(registry: DesiredRegistry, trusted: Mapping[RegistryKey, DesiredRegistry]) -> bool:
+    """Whether `registry`'s credentials stay unsent: it is not declared as in `trusted`."""
+    if registry.username is None:
+        return False
+    known = trusted.get(registry.key)
+    return known is None or (known.uri, known.username, known.password_ref) != (
+        registry.uri,
+        registry.username,
+        registry.password_ref,
+    )
+
+
 def explain(error: str) -> str:
     """The engine's answer, with what it means for the usual ones."""
     lowered = error.lower()
@@ -105,9 +129,11 @@ def check_images(
     env: Mapping[str, str],
     settings: Settings,
     timeout: float = CHECK_TIMEOUT,
+    trusted: Mapping[RegistryKey, DesiredRegistry] | None = None,
 ) -> ImageCheck:
     """The plan's new or changed images resolved; `EngineUnavailable` when the engine does not
-    answer at all."""
+    answer at all. With `trusted` (a plan): only the credentials of a registry declared there
+    as in `registries` are sent."""
     uses: dict[Use, list[ServiceChange]] = {}
     for change in changed_images(plan):
         ref = str(change.desired.spec["image"]) if change.desired else ""
@@ -117,13 +143,15 @@ def check_images(
     def resolve(use: Use) -> tuple[Use, str, bool]:
         ref, key = use
         registry = registries.get(key) if key is not None else None
+        unsent = registry is not None and trusted is not None and withheld(registry, trusted)
         try:
-            auth = auth_for(registry, ref, env, settings.secrets)
+            auth = None if unsent else auth_for(registry, ref, env, settings.secrets)
             return use, engine.distribution(ref, auth, timeout), True
         except EngineUnavailable:
             raise
         except (EngineError, CredentialsError, CredentialsHostMismatch) as err:
-            return use, explain(str(err)), False
+            note = f"; {WITHHELD.format(key=key)}" if unsent else ""
+            return use, explain(str(err)) + note, False
 
     log = logs.get()
     problems: list[Problem] = []

@@ -127,7 +127,7 @@ def cmd_plan(args: argparse.Namespace) -> ExitCode:
         manifests, revision = manifests_at(args, args.head)
         with Reconciler.open(run_settings(args), environment(args)) as rec:
             planned = rec.prepare(manifests, revision, allow_empty=args.allow_empty)
-            bad = saved.images(args, rec, planned, manifests)
+            bad = saved.plan_images(args, rec, planned, manifests)
         _print_plan(planned.plan, fmt)
         for warning in planned.desired.warnings:
             print(f"warning: {warning}", file=sys.stderr)
@@ -137,7 +137,7 @@ def cmd_plan(args: argparse.Namespace) -> ExitCode:
     live = as_live(old)
     new = desired_at(args, args.head or "HEAD", live)
     result = plan(new, live, base=old.revision, allow_empty=args.allow_empty)
-    bad = saved.base_head_images(args, result, new.registries)
+    bad = saved.base_head_images(args, result, new.registries, old.registries)
     _print_plan(result, fmt)
     for warning in new.warnings:
         print(f"warning: {warning}", file=sys.stderr)

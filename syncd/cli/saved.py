@@ -24,7 +24,7 @@ from syncd.apply.imagecheck import ImageCheck, check_images
 from syncd.apply.reconcile import Reconciler
 from syncd.apply.results import Planned, SyncResult
 from syncd.cli import commands
-from syncd.core.desired import DesiredRegistry
+from syncd.core.desired import DesiredRegistry, registries_of
 from syncd.core.plan import Plan
 from syncd.errors import ExitCode, ManifestError, PlanFileError, StalePlan, SyncdError
 from syncd.ids import RegistryKey
@@ -50,9 +50,10 @@ def images(
     manifests: ManifestSet,
     *,
     always: bool = False,
+    trusted: Mapping[RegistryKey, DesiredRegistry] | None = None,
 ) -> ImageCheck:
     """With `--check-images` (or `always`): the planned images resolved, or their located
-    problems."""
+    problems. `trusted`: see `check_images` (None: an apply, every registry's credentials)."""
     if not (args.check_images or always):
         return ImageCheck()
     return check_images(
@@ -62,13 +63,44 @@ def images(
         manifests=manifests,
         env=rec.env,
         settings=rec.settings,
+        trusted=trusted,
     )
 
 
-def base_head_images(
-    args: argparse.Namespace, plan: Plan, registries: Mapping[RegistryKey, DesiredRegistry]
+def plan_images(
+    args: argparse.Namespace, rec: Reconciler, planned: Planned, manifests: ManifestSet
 ) -> ImageCheck:
-    """`images` for a revision-to-revision plan: the engine is opened for it alone."""
+    """`images` for a plan against what runs: credentials only for the registries of the
+    revision that runs (else of the last one the daemon applied), declared alike."""
+    if not args.check_images:
+        return ImageCheck()
+    return images(args, rec, planned, manifests, trusted=_running_registries(args, rec, planned))
+
+
+def _running_registries(
+    args: argparse.Namespace, rec: Reconciler, planned: Planned
+) -> Mapping[RegistryKey, DesiredRegistry] | None:
+    """The registries of the revision the plan starts from; None: nothing runs and nothing
+    was applied (a first deployment, where the planned revision is the operator's own); empty
+    when that revision cannot be read (no credentials are sent, and the problem says why)."""
+    revision = planned.plan.base or rec.store.good_revision()
+    if revision is None:
+        return None if not planned.observation.live.stacks else {}
+    try:
+        manifests, _ = commands.manifests_at(args, revision)
+    except SyncdError:
+        return {}
+    return registries_of(manifests)
+
+
+def base_head_images(
+    args: argparse.Namespace,
+    plan: Plan,
+    registries: Mapping[RegistryKey, DesiredRegistry],
+    trusted: Mapping[RegistryKey, DesiredRegistry],
+) -> ImageCheck:
+    """`images` for a revision-to-revision plan: the engine is opened for it alone; only the
+    credentials of the registries `trusted` (the base's) declares alike are sent."""
     if not args.check_images:
         return ImageCheck()
     from syncd.engine import connect
@@ -79,7 +111,13 @@ def base_head_images(
     try:
         env = commands.environment(args)
         return check_images(
-            engine, plan, registries=registries, manifests=manifests, env=env, settings=settings
+            engine,
+            plan,
+            registries=registries,
+            manifests=manifests,
+            env=env,
+            settings=settings,
+            trusted=trusted,
         )
     finally:
         engine.close()

@@ -315,6 +315,11 @@ def _as_warning(problem: Problem) -> Problem:
     return Problem(problem.path, message, problem.pointer, problem.position, Severity.WARNING)
 
 
+def registries_of(manifests: ManifestSet) -> dict[RegistryKey, DesiredRegistry]:
+    """The `Registry` documents of a revision, as its desired state holds them."""
+    return {r.manifest.key: _registry(r) for r in manifests.registries}
+
+
 def _registry(located: Located[Registry]) -> DesiredRegistry:
     registry = located.manifest
     credentials = registry.credentials
@@ -384,5 +389,4 @@ def resolve(
     if problems:
         values = manifests.secret_values()
         raise ManifestError([scrub_problem(p, values) for p in problems])
-    registries = {r.manifest.key: _registry(r) for r in manifests.registries}
-    return DesiredState(revision, stacks, registries, tuple(warnings), contents.trees)
+    return DesiredState(revision, stacks, registries_of(manifests), tuple(warnings), contents.trees)
