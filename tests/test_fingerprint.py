@@ -107,3 +107,16 @@ def test_the_spec_and_its_hash_are_not_read_and_no_value_shows() -> None:
     assert live_fingerprint(plain) == live_fingerprint(restored)
     assert live_fingerprint(plain) == live_fingerprint(state(service(WEB, hash="h-other")))
     assert "s3cret-value" not in json.dumps(live_parts(plain))
+
+
+@pytest.mark.parametrize("status", [ServiceStatus.STARTING, ServiceStatus.STOPPING])
+def test_a_container_up_in_another_state_is_no_move(status: ServiceStatus) -> None:
+    """A health check still starting when the plan was saved, healthy at apply: the plan is
+    the same (a plan only starts what is down), so the saved plan must not be refused."""
+    running = state(service(WEB), service(DB))
+    replica = Replica(1, "c-web", status, ("127.0.0.1:8080->80/tcp",))
+    other = state(service(WEB, status=status, replicas=(replica,)), service(DB))
+    assert live_fingerprint(running) == live_fingerprint(other)
+    down = Replica(1, "c-web", ServiceStatus.ERROR, ("127.0.0.1:8080->80/tcp",))
+    failed = state(service(WEB, status=ServiceStatus.ERROR, replicas=(down,)), service(DB))
+    assert live_fingerprint(running) != live_fingerprint(failed)  # down: a plan starts it

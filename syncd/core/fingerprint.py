@@ -7,7 +7,12 @@ image and revision; a volume; a project network), keyed so that what moved can b
 Nothing derived from a secret goes in: a service's config hash is a hash of its spec, secret
 values included, so it is left out; the container id stands for it (containers are immutable,
 a new config hash is a new container). A volume's driver options may hold the operator's values:
-only their names go in. Pure: no I/O.
+only their names go in.
+
+A state is fingerprinted as a plan reads it: a container is up or down (stopped, failed: a plan
+starts it again), not which of the up states it is in. A health check still starting, a restart
+by Docker's restart policy, are no move: a plan saved then is the plan of later (and a saved
+plan is not refused as stale for them). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ import hashlib
 import json
 from typing import Any
 
-from syncd.core.live import LiveService, LiveState, LiveVolume
+from syncd.core.live import LiveService, LiveState, LiveVolume, ServiceStatus
+
+DOWN = (ServiceStatus.STOPPED, ServiceStatus.ERROR)  # what a plan starts again (`core.plan`)
 
 
 def digest(value: Any) -> str:
@@ -25,14 +32,18 @@ def digest(value: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _state(status: ServiceStatus) -> str:
+    return "down" if status in DOWN else "up"
+
+
 def _service(service: LiveService) -> dict[str, Any]:
     return {
-        "status": service.status.value,
+        "status": _state(service.status),
         "revision": service.revision,
         "imageId": service.image_id,
         "operatorStopped": service.operator_stopped,
         "containers": [
-            [r.index, r.container_id, r.status.value, list(r.published)]
+            [r.index, r.container_id, _state(r.status), list(r.published)]
             for r in service.containers()
         ],
     }
