@@ -13,6 +13,11 @@
 - Secret marks travel with the values: a value from the environment is wrapped in a marker type
   that compares, copies and moves like the value it holds; the marks are read back after the
   last op, wherever the ops put the values.
+- A `test` op never compares a value from the environment (nor a subtree holding one, nor a
+  tested value taken from it): it is refused whether it would pass or fail, since its outcome
+  would tell whether a guess written in the repository (a pull request planned through the API)
+  equals the secret. A test whose target differs in size from its value fails as before: that
+  outcome depends on the structure only. The check costs at most the size of the op's value.
 Pure: no I/O.
 """
 
@@ -338,6 +343,8 @@ def apply(
         for index in range(len(overlay.manifest.patch)):
             raw = _op(overlay, index, marks.get(index, ()))
             try:
+                if raw["op"] == "test" and _tests_a_secret(document, raw, sticky):
+                    raise _Invalid(None, TEST_SECRET)
                 document = _apply_op(document, raw, budget)
             except _Invalid as err:
                 raise _refused(overlay, index, raw, err) from err
@@ -351,6 +358,46 @@ def apply(
                 raise _refused(overlay, index, raw, failed) from None
     document, marked = _unmark(document)
     return document, marked | sticky
+
+
+TEST_SECRET = (
+    "a test op cannot compare a value from the environment (its outcome would tell the value); "
+    "test a value written in the repository"
+)
+
+
+def _marks_within(value: Any, limit: int) -> tuple[int, bool]:
+    """How many values `value` holds (counting no further than `limit`+1), and whether a marked
+    one is among those counted."""
+    count, marked = 0, False
+    todo = [value]
+    while todo and count <= limit:
+        current = todo.pop()
+        count += 1
+        marked = marked or isinstance(current, _MARKED)
+        if isinstance(current, dict):
+            todo.extend(current.values())
+        elif isinstance(current, list):
+            todo.extend(current)
+    return count, marked
+
+
+def _tests_a_secret(document: Any, raw: dict[str, Any], sticky: set[Path]) -> bool:
+    """Whether a `test` op's outcome could depend on a value from the environment."""
+    size, marked = _marks_within(raw.get("value"), DEFAULT_LIMITS.max_nodes)
+    if marked:
+        return True
+    tokens = _tokens(raw["path"])
+    if any(
+        [str(p) for p in path[: len(tokens)]] == tokens[: len(path)] for path in sticky
+    ):  # a value that could not carry a mark (a boolean, a null) at, above or below the path
+        return True
+    try:
+        target = _walk(document, tokens, "path")
+    except _Invalid:
+        return False  # the op fails on its path: the structure only
+    found, marked = _marks_within(target, size)
+    return marked and found == size  # a subtree of another size can never equal the value
 
 
 def _refused(
