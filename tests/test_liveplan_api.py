@@ -244,3 +244,23 @@ def test_syncd_plan_api_prints_the_plan_with_plans_exit_codes(
     assert code == 1 and "--base and --api" in err
     for output in (out, err):
         assert SECRET not in output and "Traceback" not in output
+
+
+def test_a_pull_request_cannot_test_a_guess_against_a_secret(
+    remote: Remote, daemon: RunningDaemon
+) -> None:
+    """A StackPatch `test` op on a value from the environment: a right guess and a wrong one
+    get the same answer (else the plan of a pull request says whether the guess is the secret)."""
+    answers = []
+    for number, guess in ((21, SECRET), (22, "a-wrong-guess")):
+        patch = (
+            "---\nkind: StackPatch\nproject: lp\npatch:\n"
+            f"  - {{op: test, path: /services/web/environment/TOKEN, value: {guess}}}\n"
+        )
+        remote.pull_request(number, stack("plain") + patch)
+        answer = plan(daemon, ref=f"refs/pull/{number}/head")
+        problems = [p["message"] for p in answer.json().get("problems", [])]
+        answers.append((answer.status_code, problems))
+    assert answers[0] == answers[1], answers
+    assert answers[0][0] == 422
+    assert "a test op cannot compare a value from the environment" in answers[0][1][0]
