@@ -19,12 +19,13 @@ or bytes a user controls, with a comment saying which.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
 from typing import NamedTuple
 
-from syncd.taint import scrub
+from syncd.taint import REDACTED, scrub
 
 
 class Severity(StrEnum):
@@ -62,10 +63,25 @@ class Problem:
         return (self.path, self.position.line, self.position.column, self.message)
 
 
+_HINT = re.compile(r""" \(did you mean (?:'[^']*'|"[^"]*")\?\)""")
+
+
 def scrub_problem(problem: Problem, values: Iterable[str]) -> Problem:
-    """`problem` with every tainted value hidden from its message."""
-    message = scrub(problem.message, values, whole_only=True)
-    return problem if message == problem.message else replace(problem, message=message)
+    """`problem` with every tainted value hidden from its message, and from its pointer (a
+    value may become a key: `dependsOn: [${NAME}]` is `/dependsOn/<the value>`). A message that
+    quotes one (hidden, here or where it was made) loses its "did you mean" hint: the name
+    closest to a secret, among names a pull request chose, would tell it piece by piece."""
+    wanted = frozenset(v for v in values if v)
+    message = scrub(problem.message, wanted, whole_only=True)
+    if REDACTED in message:  # (scrubbed here, or where it was made)
+        message = _HINT.sub("", message)
+    parts = problem.pointer.split("/")
+    hidden = [
+        REDACTED if part.replace("~1", "/").replace("~0", "~") in wanted else part for part in parts
+    ]
+    if message == problem.message and hidden == parts:
+        return problem
+    return replace(problem, message=message, pointer="/".join(hidden))
 
 
 def errors_only(problems: Iterable[Problem]) -> list[Problem]:

@@ -264,3 +264,17 @@ def test_a_pull_request_cannot_test_a_guess_against_a_secret(
     assert answers[0] == answers[1], answers
     assert answers[0][0] == 422
     assert "a test op cannot compare a value from the environment" in answers[0][1][0]
+
+
+def test_a_reference_from_the_environment_is_not_echoed_by_a_422(
+    remote: Remote, daemon: RunningDaemon
+) -> None:
+    """`dependsOn: ["${LP_TOKEN}"]` with a service named one letter off the secret: the 422
+    shows neither the secret (it was the pointer's last part) nor the close name (the hint)."""
+    close = SECRET[:-1] + "0"
+    extra = f'    dependsOn: ["${{LP_TOKEN}}"]\n  {close}:\n    image: busybox:1.36\n'
+    remote.pull_request(23, stack("plain", extra))
+    answer = plan(daemon, ref="refs/pull/23/head")  # (asserts the secret is not in the text)
+    assert answer.status_code == 422, answer.text
+    assert any("/dependsOn/" in p["pointer"] for p in answer.json()["problems"]), answer.text
+    assert close not in answer.text and "did you mean" not in answer.text
