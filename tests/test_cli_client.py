@@ -165,3 +165,36 @@ def test_plan_api_needs_a_head_and_no_base(capsys: pytest.CaptureFixture[str]) -
     assert "--api needs --head" in capsys.readouterr().err
     assert main(["plan", "--api", "http://127.0.0.1:9", "--head", "x", "--base", "main"]) == 1
     assert "--base and --api do not go together" in capsys.readouterr().err
+
+
+def test_plan_api_never_lets_the_answer_drive_the_terminal(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever answers at --api URL (a look-alike, a proxy): escape sequences (OSC 52 writes
+    the clipboard, CSI 2J clears the screen) are shown escaped, and an answer of another shape
+    is an error, never a traceback."""
+    monkeypatch.setenv("SYNCD_READ_TOKEN", TOKEN)
+    evil = "\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J\r\x9b31m"
+    replies: list[tuple[int, dict[str, str], bytes]] = [
+        (200, {}, json.dumps({"output": f"plan {evil}", "changed": True,
+                              "warnings": [f"w {evil}"]}).encode()),
+        (422, {}, json.dumps({"message": f"bad {evil}", "problems": [{"text": evil}]}).encode()),
+        (500, {}, json.dumps({"message": f"boom {evil}"}).encode()),
+        (200, {}, json.dumps({"output": "plan", "warnings": 5}).encode()),
+        (422, {}, json.dumps({"message": "m", "problems": 7}).encode()),
+    ]  # fmt: skip
+
+    def reply(_method: str, _path: str) -> tuple[int, dict[str, str], bytes]:
+        return replies.pop(0)
+
+    with Server(reply) as daemon:
+        args = ["plan", "--api", daemon.url, "--head", "refs/pull/12/head"]
+        outputs = []
+        for expected in (2, 1, 1, 0, 1):
+            assert main(args) == expected
+            out = capsys.readouterr()
+            outputs.append(out.out + out.err)
+    for text in outputs:
+        assert not any(c in text for c in "\x1b\x07\r\x9b"), text
+        assert "Traceback" not in text
+    assert "\\x1b]52;c;" in outputs[0] and "\\x1b[2J" in outputs[1] and "boom" in outputs[2]

@@ -1,6 +1,9 @@
 """`syncd plan --api URL --head REV`: the running daemon plans a revision or ref against what
 runs (`POST /v2/syncd/plans`, the read token from SYNCD_READ_TOKEN or --token-file) and the plan
 is printed as `syncd plan` prints it, with the same exit codes: 0 no changes, 2 changes, 1 error.
+What the daemon answers is printed with its control characters escaped (the answer may come
+from anything at that URL: it never drives the terminal), and an answer of another shape is an
+error, never a traceback.
 
 `--head` is a commit sha (hexadecimal: sent as `revision`) or a ref (`refs/pull/12/head`, or a
 branch name: sent as `ref`, which the daemon fetches from its remote). While the daemon is busy
@@ -19,6 +22,7 @@ from syncd.errors import ExitCode, SyncdError
 from syncd.taint import redact_url
 
 _SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # but tab and newline
 BUSY_TRIES = 5
 BUSY_WAIT_MAX = 30.0  # seconds, whatever Retry-After says
 
@@ -59,18 +63,28 @@ def cmd_plan_api(args: argparse.Namespace) -> ExitCode:
         time.sleep(wait)
     data = answer.json()
     if answer.status == 200 and isinstance(data, dict) and isinstance(data.get("output"), str):
-        print(data["output"])
-        for warning in data.get("warnings") or []:
-            print(f"warning: {warning}", file=sys.stderr)
+        print(shown(data["output"]))
+        for warning in _items(data.get("warnings")):
+            print(f"warning: {shown(warning)}", file=sys.stderr)
         return ExitCode.CHANGES if data.get("changed") else ExitCode.OK
-    if answer.status == 422 and isinstance(data, dict) and data.get("problems"):
-        print(f"syncd: {answer.message()}:", file=sys.stderr)
-        for problem in data["problems"]:
-            print(problem.get("text") if isinstance(problem, dict) else problem, file=sys.stderr)
+    if answer.status == 422 and isinstance(data, dict) and _items(data.get("problems")):
+        print(f"syncd: {shown(answer.message())}:", file=sys.stderr)
+        for problem in _items(data.get("problems")):
+            text = problem.get("text") if isinstance(problem, dict) else problem
+            print(shown(text), file=sys.stderr)
         return ExitCode.ERROR
     raise SyncdError(
-        f"the daemon at {redact_url(args.api)} answered {answer.status}: {answer.message()}"
+        f"the daemon at {redact_url(args.api)} answered {answer.status}: {shown(answer.message())}"
     )
+
+
+def shown(text: object) -> str:
+    """Text from the daemon's answer, its control characters escaped."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
+def _items(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
 
 
 def _retry_after(value: str | None) -> float:
