@@ -278,3 +278,21 @@ def test_a_reference_from_the_environment_is_not_echoed_by_a_422(
     assert answer.status_code == 422, answer.text
     assert any("/dependsOn/" in p["pointer"] for p in answer.json()["problems"]), answer.text
     assert close not in answer.text and "did you mean" not in answer.text
+
+
+def test_a_pull_request_cannot_make_the_daemon_hide_words(
+    remote: Remote, daemon: RunningDaemon
+) -> None:
+    """A text a pull request builds from a variable (`${LP_TOKEN:+any words}`) is not remembered
+    as a secret: else planning it would hide those words from every log line and API answer
+    (and enough of them would push the real secrets out of the bounded memory)."""
+    words = "does not exist on"
+    compose = (
+        f'services:\n  app:\n    image: busybox:1.36\n    labels: {{x: "${{LP_TOKEN:+{words}}}"}}\n'
+    )
+    remote.work.write("extra/compose.yaml", compose)  # (committed with the pull request)
+    remote.pull_request(24, stack("plain"))
+    assert plan(daemon, ref="refs/pull/24/head").status_code == 200
+    missing = plan(daemon, ref="refs/pull/99/head")
+    assert missing.status_code == 404
+    assert words in missing.json()["message"], missing.text

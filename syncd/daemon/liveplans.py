@@ -263,7 +263,7 @@ class LivePlanner:
         found = self.manifests.get(revision)
         if found is None:
             try:
-                found = self.revisions.manifests(self.repo.snapshot(revision))
+                found = self.revisions.manifests(self.repo.snapshot(revision), reviewed=False)
             except ManifestError as err:
                 found = err.with_traceback(None)  # kept: not its frames (and their values)
             self.manifests.put(revision, found)
