@@ -19,13 +19,12 @@ or bytes a user controls, with a comment saying which.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
 from typing import NamedTuple
 
-from syncd.taint import REDACTED, scrub
+from syncd.taint import scrub, scrub_pointer, unhinted
 
 
 class Severity(StrEnum):
@@ -63,25 +62,14 @@ class Problem:
         return (self.path, self.position.line, self.position.column, self.message)
 
 
-_HINT = re.compile(r""" \(did you mean (?:'[^']*'|"[^"]*")\?\)""")
-
-
 def scrub_problem(problem: Problem, values: Iterable[str]) -> Problem:
-    """`problem` with every tainted value hidden from its message, and from its pointer (a
-    value may become a key: `dependsOn: [${NAME}]` is `/dependsOn/<the value>`). A message that
-    quotes one (hidden, here or where it was made) loses its "did you mean" hint: the name
-    closest to a secret, among names a pull request chose, would tell it piece by piece."""
-    wanted = frozenset(v for v in values if v)
-    message = scrub(problem.message, wanted, whole_only=True)
-    if REDACTED in message:  # (scrubbed here, or where it was made)
-        message = _HINT.sub("", message)
-    parts = problem.pointer.split("/")
-    hidden = [
-        REDACTED if part.replace("~1", "/").replace("~0", "~") in wanted else part for part in parts
-    ]
-    if message == problem.message and hidden == parts:
+    """`problem` with every tainted value hidden from its message and pointer (`taint`)."""
+    wanted = frozenset(values)
+    message = unhinted(scrub(problem.message, wanted, whole_only=True))
+    hidden = scrub_pointer(problem.pointer, wanted)
+    if (message, hidden) == (problem.message, problem.pointer):
         return problem
-    return replace(problem, message=message, pointer="/".join(hidden))
+    return replace(problem, message=message, pointer=hidden)
 
 
 def errors_only(problems: Iterable[Problem]) -> list[Problem]:

@@ -166,6 +166,26 @@ def _cut_short(text: str, values: list[str]) -> str:
     return text
 
 
+_HINT = re.compile(r""" \(did you mean (?:'[^']*'|"[^"]*")\?\)""")
+
+
+def unhinted(message: str) -> str:
+    """A message that quotes a hidden value (hidden here, or where it was made) without its
+    "did you mean" hint: the name closest to a secret, among names a pull request chose, would
+    tell it piece by piece."""
+    return _HINT.sub("", message) if REDACTED in message else message
+
+
+def scrub_pointer(pointer: str, values: Iterable[str]) -> str:
+    """A JSON pointer with each part that is a tainted value hidden: a value may become a key
+    (`dependsOn: [${NAME}]` is checked at `/dependsOn/<the value>`)."""
+    wanted = {v for v in values if v}
+    parts = pointer.split("/")
+    return "/".join(
+        REDACTED if part.replace("~1", "/").replace("~0", "~") in wanted else part for part in parts
+    )
+
+
 class _Known:
     """The secret values this process has seen (interpolated values, passwords read): the
     newest `MAX_KNOWN`, so that a daemon running for months does not grow without bound."""

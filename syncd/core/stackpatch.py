@@ -24,11 +24,14 @@ Pure: no I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Self
+from typing import Any
 
 import jsonpatch
 import jsonpointer
 
+from syncd.core.secretmarks import MARKED as _MARKED
+from syncd.core.secretmarks import marked as _marked
+from syncd.core.secretmarks import marks_within
 from syncd.errors import PatchRefused
 from syncd.manifests.model import StackPatch
 from syncd.manifests.parse import Located
@@ -49,46 +52,6 @@ class _Invalid(Exception):
 
 
 # -- secret marks -------------------------------------------------------------------------------
-
-
-class _Kept:
-    """A marked value is its own copy: jsonpatch's copies keep the mark."""
-
-    __slots__ = ()
-
-    def __copy__(self) -> Self:
-        return self
-
-    def __deepcopy__(self, memo: Any) -> Self:
-        return self
-
-
-class _SecretStr(_Kept, str):
-    __slots__ = ()
-
-
-class _SecretInt(_Kept, int):
-    __slots__ = ()
-
-
-class _SecretFloat(_Kept, float):
-    __slots__ = ()
-
-
-_MARKED = (_SecretStr, _SecretInt, _SecretFloat)
-
-
-def _marked(value: Any) -> Any:
-    """`value` wrapped as a secret, or None when its type cannot carry the mark (bool, null)."""
-    if isinstance(value, _MARKED):
-        return value
-    if isinstance(value, str):
-        return _SecretStr(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return _SecretInt(value)
-    if isinstance(value, float):
-        return _SecretFloat(value)
-    return None
 
 
 def _children(value: Any) -> Iterable[tuple[PathPart, Any]]:
@@ -366,25 +329,9 @@ TEST_SECRET = (
 )
 
 
-def _marks_within(value: Any, limit: int) -> tuple[int, bool]:
-    """How many values `value` holds (counting no further than `limit`+1), and whether a marked
-    one is among those counted."""
-    count, marked = 0, False
-    todo = [value]
-    while todo and count <= limit:
-        current = todo.pop()
-        count += 1
-        marked = marked or isinstance(current, _MARKED)
-        if isinstance(current, dict):
-            todo.extend(current.values())
-        elif isinstance(current, list):
-            todo.extend(current)
-    return count, marked
-
-
 def _tests_a_secret(document: Any, raw: dict[str, Any], sticky: set[Path]) -> bool:
     """Whether a `test` op's outcome could depend on a value from the environment."""
-    size, marked = _marks_within(raw.get("value"), DEFAULT_LIMITS.max_nodes)
+    size, marked = marks_within(raw.get("value"), DEFAULT_LIMITS.max_nodes)
     if marked:
         return True
     tokens = _tokens(raw["path"])
@@ -396,7 +343,7 @@ def _tests_a_secret(document: Any, raw: dict[str, Any], sticky: set[Path]) -> bo
         target = _walk(document, tokens, "path")
     except _Invalid:
         return False  # the op fails on its path: the structure only
-    found, marked = _marks_within(target, size)
+    found, marked = marks_within(target, size)
     return marked and found == size  # a subtree of another size can never equal the value
 
 
