@@ -9,6 +9,7 @@ inside the secrets directory. Pure: these rules look at names and paths, never a
 from __future__ import annotations
 
 import posixpath
+import re
 from pathlib import PurePath, PurePosixPath
 
 OWN_PREFIX = "SYNCD_"
@@ -73,3 +74,24 @@ def inside(ref: str, secrets_dir: PurePath) -> PurePosixPath | None:
     if not path.is_relative_to(root) or path == root:
         return None
     return path.relative_to(root)
+
+
+_UNKNOWN = re.compile(r"\(from \$[A-Za-z_][A-Za-z0-9_]*, not set here\)")
+
+
+def unknown_value(name: str) -> str:
+    """What a variable that is not set stands for in a revision-to-revision plan (`Unknowns`):
+    its name, so that two revisions that both use it compare equal, like terraform's
+    "known after apply"."""
+    return f"(from ${name}, not set here)"
+
+
+def is_unknown(text: str) -> bool:
+    """Whether `text` is exactly one `unknown_value`."""
+    return _UNKNOWN.fullmatch(text) is not None
+
+
+class Unknowns(dict[str, str]):
+    """The operator's variables, for a plan between two revisions: a variable not set here is
+    not an error but an unknown value (`unknown_value`), and a registry password's variable
+    need not be set. Apply and the daemon never use it: they need every value."""

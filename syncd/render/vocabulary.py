@@ -1,22 +1,19 @@
 """Words and symbols the human-facing plan renderings share, so text and markdown agree.
 
-Values shown here come only from the plan's patch ops, which the planner has already redacted.
+Values shown come only from the plan's changes, which the planner has already redacted.
 Pure: no I/O.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from typing import Any, assert_never
+from typing import assert_never
 
-from syncd.core.canonical import DEFAULTS
 from syncd.core.plan import (
     Action,
     Plan,
     Reason,
     ServiceChange,
-    StackPlan,
     VolumeAction,
     VolumeChange,
 )
@@ -103,40 +100,6 @@ def service_text(change: ServiceChange) -> str:
     return text
 
 
-def op_symbol(op: dict[str, Any]) -> str:
-    return {"add": "+", "remove": "-", "replace": "~", "move": "~", "copy": "+"}.get(op["op"], "?")
-
-
-def op_text(op: dict[str, Any]) -> str:
-    """`/environment/GREETING: "hello"`: the path and, when the op carries one, its JSON value."""
-    path = safe(op["path"]) or "/"
-    if "value" in op:
-        return f"{path}: {json.dumps(op['value'], ensure_ascii=False, sort_keys=True)}"
-    if "from" in op:
-        verb = "copied" if op["op"] == "copy" else "moved"
-        return f"{path}: {verb} from {safe(op['from'])}"
-    return path
-
-
-def service_ops(change: ServiceChange) -> list[dict[str, Any]]:
-    """A service's ops worth reading: for a create, the fields left at their default are omitted."""
-    if change.action is not Action.CREATE:
-        return list(change.patch)
-    return [op for op in change.patch if not _is_default(op)]
-
-
-def _is_default(op: dict[str, Any]) -> bool:
-    name = op["path"].removeprefix("/")
-    return op["op"] == "add" and name in DEFAULTS and op.get("value") == DEFAULTS[name]
-
-
-def stack_ops(stack: StackPlan) -> list[dict[str, Any]]:
-    """The stack's own ops (its description): services and volumes are shown one by one."""
-    return [
-        op for op in stack.patch if op["path"].split("/")[1:2] not in (["services"], ["volumes"])
-    ]
-
-
 def totals(plan: Plan) -> str:
     counts = plan.counts()
     parts = ", ".join(f"{counts[a.value]} to {a.value}" for a in Action if a is not Action.NONE)
@@ -147,6 +110,9 @@ def totals(plan: Plan) -> str:
             volumes[change.action.value] = volumes.get(change.action.value, 0) + 1
     if volumes:
         line += " Volumes: " + ", ".join(f"{n} to {a}" for a, n in sorted(volumes.items())) + "."
+    restarting, down = plan.restarts()
+    if restarting:
+        line += f" {plural(restarting, 'service')} will restart, {down} of them down meanwhile."
     return line
 
 
