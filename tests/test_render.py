@@ -125,7 +125,7 @@ def test_text_lists_each_change_with_its_symbol_key_action_and_reason(
     assert lines[
         -1
     ] == "Plan: 1 to create, 1 to recreate, 0 to start, 1 to update, 3 to remove. " + (
-        "Volumes: 1 to detach."
+        "Volumes: 1 to detach. 1 service will restart, 1 of them down meanwhile."
     )
     assert "blog/default" not in out
     assert "/command" not in out, "a create shows only the fields not left at their default"
