@@ -95,3 +95,14 @@ class Unknowns(dict[str, str]):
     """The operator's variables, for a plan between two revisions: a variable not set here is
     not an error but an unknown value (`unknown_value`), and a registry password's variable
     need not be set. Apply and the daemon never use it: they need every value."""
+
+
+def keeping_unknowns(env: object, values: dict[str, str]) -> dict[str, str]:
+    """`values` (built from `env`), still a plan's `Unknowns` when `env` is one."""
+    return Unknowns(values) if isinstance(env, Unknowns) else values
+
+
+def unknowable(env: object, name: str) -> bool:
+    """Whether variable `name`, not set in `env`, is an unknown value rather than an error:
+    only in a plan's `Unknowns`, and never for syncd's own names (never readable at all)."""
+    return isinstance(env, Unknowns) and not is_own(name)

@@ -22,6 +22,7 @@ from syncd.daemon.policyload import read_policy, with_policy
 from syncd.errors import ExitCode, InvalidRevision, ManifestError, Problem, SyncdError, errors_only
 from syncd.manifests import ManifestSet, read_manifests
 from syncd.render import PlanFormat, render
+from syncd.secretpolicy import Unknowns
 from syncd.settings import Layers
 from syncd.source.reader import Snapshot, read_directory, read_revision
 
@@ -36,13 +37,15 @@ def run_settings(args: argparse.Namespace) -> settings.Settings:
     return with_policy(settings.from_args(args), args.repo)
 
 
-def _read(args: argparse.Namespace, snap: Snapshot) -> ManifestSet:
+def _read(args: argparse.Namespace, snap: Snapshot, *, unknowns: bool = False) -> ManifestSet:
     """The snapshot's manifests, checked against the operator's policy, with the active
-    profiles; their variables' values are remembered, so no log line shows them."""
+    profiles; their variables' values are remembered, so no log line shows them. `unknowns`:
+    a variable not set is an unknown value, not an error (a plan between two revisions)."""
     layers = Layers(args, os.environ)
+    env = operatorenv.from_layers(layers, os.environ)
     manifests = read_manifests(
         snap.files,
-        operatorenv.from_layers(layers, os.environ),
+        Unknowns(env) if unknowns else env,
         problems=snap.problems,
         secrets_dir=settings.secrets_dir(layers, os.environ),
         policy=read_policy(settings.policy_file(layers), args.repo),
@@ -84,7 +87,7 @@ def cmd_validate(args: argparse.Namespace) -> ExitCode:
 def desired_at(args: argparse.Namespace, rev: str, last_applied: LiveState | None) -> DesiredState:
     """One revision's desired state; PATCH-strategy stacks build on `last_applied` when given."""
     snap = read_revision(args.repo, rev, args.path)
-    manifests = _read(args, snap)
+    manifests = _read(args, snap, unknowns=True)  # only `plan --base` calls it
     base = last_applied.last_applied() if last_applied is not None else None
     secrets = last_applied.last_secrets() if last_applied is not None else None
     try:
