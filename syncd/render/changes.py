@@ -85,6 +85,15 @@ def _seconds(value: float) -> str:
     return f"{value:g} s"
 
 
+def impact_tag(found: Impact) -> str:
+    """The impact in a few words, for a summary line."""
+    if found.down:
+        return f"down up to {_seconds(found.stop_seconds)} + start"
+    if found.replicas > 1:
+        return "replicas replaced one at a time"
+    return "not down: start-first"
+
+
 def impact_lines(found: Impact) -> list[str]:
     """What the replace costs: downtime and where its bound comes from, then what it touches."""
     stop = f"{_seconds(found.stop_seconds)} to stop"

@@ -14,6 +14,7 @@ from syncd.render.changes import (
     change_symbol,
     change_text,
     impact_lines,
+    impact_tag,
     service_changes,
     stack_changes,
 )
@@ -71,6 +72,8 @@ def _table(plan: Plan) -> list[str]:
 def _service(change: ServiceChange) -> list[str]:
     title = f"{action_symbol(change.action)} {change.key}"
     why = f"{change.action.value}: {service_text(change)}"
+    if change.impact is not None:
+        why += f" ({impact_tag(change.impact)})"
     summary = f"<code>{html.escape(title)}</code> {html.escape(why)}"
     found = service_changes(change)
     body = _diff(found) if found else [_NO_OPS.get(change.action, "_No spec change._")]
