@@ -239,6 +239,7 @@ def test_json_holds_every_stack_service_and_volume(
             "volumes": [],
             "dependents": [],
             "restart": False,
+            "healthHidden": False,
         },
     }
     volumes = {v["volume"]: v for v in stacks["shop/default"]["volumes"]}

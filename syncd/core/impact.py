@@ -22,6 +22,7 @@ from syncd.core.live import LiveService
 from syncd.core.options.process import stop_timeout as grace_of
 from syncd.manifests.fields import parse_port
 from syncd.manifests.options.lifecycle import UpdateOrder
+from syncd.taint import REDACTED, covered
 
 GRACE = "stop_grace_period"
 SETTING = "the stop_timeout setting"
@@ -50,21 +51,28 @@ class Health:
 
 @dataclass(frozen=True)
 class Impact:
+    """None (and `<redacted>` for the order) where the value came from the operator's
+    variables: an impact never shows what a secret holds, nor anything derived from one."""
+
     order: str  # stop-first | start-first (the new spec's update order)
-    replicas: int  # containers replaced in turn
-    stop_seconds: int  # at most, for an old container to stop before it is killed
+    replicas: int | None  # containers replaced in turn
+    stop_seconds: int | None  # at most, for an old container to stop before it is killed
     stop_source: str  # GRACE or SETTING
-    health: Health | None  # None: no healthcheck declared (the image's, if any)
+    health: Health | None  # None: no healthcheck declared (the image's, if any), or hidden
     ports: tuple[str, ...] = ()  # published host ports, old and new, redacted
     volumes: tuple[str, ...] = ()  # mounts, old and new, redacted
     dependents: tuple[str, ...] = ()  # services of the stack that name it in dependsOn
     restart: bool = False  # the same containers restart (a dependency was renewed)
+    health_hidden: bool = False  # the healthcheck holds a value from the operator's variables
 
     @property
-    def down(self) -> bool:
-        """The service has no container running while it is replaced (or restarted)."""
+    def down(self) -> bool | None:
+        """The service has no container running while it is replaced (or restarted); None
+        when that depends on a value not shown."""
+        if not self.restart and self.order == REDACTED:
+            return None
         stop_first = self.restart or self.order == UpdateOrder.STOP_FIRST.value
-        return stop_first and self.replicas <= 1
+        return None if self.replicas is None else stop_first and self.replicas <= 1
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -78,6 +86,7 @@ class Impact:
             "volumes": list(self.volumes),
             "dependents": list(self.dependents),
             "restart": self.restart,
+            "healthHidden": self.health_hidden,
         }
 
 
@@ -132,7 +141,15 @@ def impact(
     `stop_timeout`: the daemon's setting, for a running spec without a stop grace period."""
     new = desired.spec
     old = live.spec if live is not None else None
+    old_secrets = live.secrets if live is not None else frozenset()
     grace = grace_of(old, -1)
+    count: int | None = len(live.containers()) if live else 1
+    if live and not count:  # a revision-to-revision plan: no container seen
+        count = None if covered("/replicas", old_secrets) else int(live.spec.get("replicas", 1))
+    health_hidden = covered("/healthcheck", desired.secrets) or any(
+        p.startswith("/healthcheck/") for p in desired.secrets
+    )
+    order = str(new.get("updateOrder") or UpdateOrder.STOP_FIRST.value)
     ports: dict[str, None] = {}
     volumes: dict[str, None] = {}
     sides = [(new, desired.secrets), *([(old, live.secrets)] if live and old else [])]
@@ -140,11 +157,14 @@ def impact(
         ports.update((str(p), None) for p in _shown(spec, "ports", secrets) if _published(p))
         volumes.update((_mount(v), None) for v in _shown(spec, "volumes", secrets))
     return Impact(
-        order=str(new.get("updateOrder") or UpdateOrder.STOP_FIRST.value),
-        replicas=max(len(live.containers()), 1) if live else 1,
-        stop_seconds=grace if grace >= 0 else stop_timeout,
+        order=REDACTED if covered("/updateOrder", desired.secrets) else order,
+        replicas=count,
+        stop_seconds=None
+        if grace >= 0 and covered("/stopGracePeriod", old_secrets)
+        else (grace if grace >= 0 else stop_timeout),
         stop_source=GRACE if grace >= 0 else SETTING,
-        health=_health(new),
+        health=None if health_hidden else _health(new),
+        health_hidden=health_hidden,
         ports=tuple(sorted(ports)),
         volumes=tuple(sorted(volumes)),
         dependents=tuple(sorted(dependents)),

@@ -152,7 +152,7 @@ class Plan:
         """How many services get their containers replaced or restarted, and how many of
         them are down meanwhile."""
         found = [c.impact for s in self.stacks for c in s.restarts if c.impact is not None]
-        return len(found), sum(i.down for i in found)
+        return len(found), sum(i.down is True for i in found)
 
 
 DEFAULT_STOP_TIMEOUT = 10  # the `stop_timeout` setting's default (`syncd.settings`)

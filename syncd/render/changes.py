@@ -18,6 +18,7 @@ from syncd.core.impact import GRACE, Impact
 from syncd.core.plan import Action, ServiceChange, StackPlan
 from syncd.render.vocabulary import safe
 from syncd.secretpolicy import is_unknown
+from syncd.taint import REDACTED
 
 MAX_VALUE = 400  # characters of one value shown; the JSON plan carries it whole
 ARROW = "→"
@@ -81,15 +82,17 @@ def stack_changes(stack: StackPlan) -> list[ValueChange]:
     return list(stack.diff)
 
 
-def _seconds(value: float) -> str:
-    return f"{value:g} s"
+def _seconds(value: float | None) -> str:
+    return f"{REDACTED} s" if value is None else f"{value:g} s"
 
 
 def impact_tag(found: Impact) -> str:
     """The impact in a few words, for a summary line."""
+    if found.down is None:
+        return "downtime not known here"
     if found.down:
         return f"down up to {_seconds(found.stop_seconds)} + start"
-    if found.replicas > 1:
+    if found.replicas is not None and found.replicas > 1:
         return "replicas replaced one at a time"
     return "not down: start-first"
 
@@ -99,11 +102,16 @@ def impact_lines(found: Impact) -> list[str]:
     stop = f"{_seconds(found.stop_seconds)} to stop"
     stop += f" ({GRACE})" if found.stop_source == GRACE else " (the stop_timeout setting)"
     verb = "restarted" if found.restart else "replaced"
-    if found.down:
+    if found.down is None:
+        first = (
+            f"downtime not known here: its update order or replicas come from the operator's "
+            f"variables; each container stops within {stop}"
+        )
+    elif found.down:
         first = f"down while {verb}: at most {stop}, then the start of the new container"
         if found.restart:
             first = f"down while {verb}: at most {stop}, then its start"
-    elif found.replicas > 1:
+    elif found.replicas is not None and found.replicas > 1:
         first = (
             f"{found.replicas} replicas {verb} one at a time (the others serve): each down "
             f"at most {stop}, then its start"
@@ -111,7 +119,9 @@ def impact_lines(found: Impact) -> list[str]:
     else:
         first = "not down: start-first, the old container serves until the new one runs"
     health = found.health
-    if health is not None:
+    if found.health_hidden:
+        first += f"; healthcheck {REDACTED}"
+    elif health is not None:
         first += (
             f"; healthy within {_seconds(health.within)} (healthcheck start_period "
             f"{_seconds(health.start_period)} + {health.retries} retries x interval "
