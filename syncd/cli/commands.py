@@ -129,7 +129,10 @@ def cmd_plan(args: argparse.Namespace) -> ExitCode:
     old = desired_at(args, args.base, None)
     live = as_live(old)
     new = desired_at(args, args.head or "HEAD", live)
-    result = plan(new, live, base=old.revision, allow_empty=args.allow_empty)
+    stop_timeout = settings.from_args(args).stop_timeout  # what an impact names
+    result = plan(
+        new, live, base=old.revision, allow_empty=args.allow_empty, stop_timeout=stop_timeout
+    )
     _print_plan(result, fmt)
     for warning in new.warnings:
         print(f"warning: {warning}", file=sys.stderr)
