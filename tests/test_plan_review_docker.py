@@ -70,3 +70,56 @@ def test_the_live_plan_names_each_running_service_impact(
     text = capsys.readouterr().out
     assert "2 replicas replaced one at a time (the others serve)" in text
     assert "at most 7 s to stop (the stop_timeout setting), then its start" in text
+
+
+SECRET_STACK = """\
+kind: Stack
+project: rotate
+services:
+  api:
+    image: busybox:1.36
+    command: [sleep, "3600", "${{TOKEN}}"{extra}]
+    environment: {{KEY: "${{KEY}}"}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("key", "extra", "expected"),
+    [
+        ("k-rotated-2", "", '~ /environment/KEY: "<redacted>" → "<redacted>" (changed)'),
+        (
+            "k-original-1",
+            ', "--x"',
+            '~ /command: ["sleep", "3600", "<redacted>"] → ["sleep", "3600", "<redacted>", "--x"] '
+            "(secret unchanged)",
+        ),
+    ],
+    ids=["rotated", "unchanged"],
+)
+def test_against_docker_a_secret_is_compared_by_the_stored_digest(
+    deployment: Deployment,
+    capsys: pytest.CaptureFixture[str],
+    key: str,
+    extra: str,
+    expected: str,
+) -> None:
+    """syncd keeps only an HMAC digest of each secret value; the plan against what runs says
+    whether the secret changed from it, and never shows the value or the digest."""
+    repo = GitRepo(deployment.repo)
+    env = deployment.repo.parent / "operator.env"
+    env.write_text("TOKEN=t-secret-0042\nKEY=k-original-1\n")
+    repo.write("rotate.yaml", SECRET_STACK.format(extra=""))
+    repo.commit("one")
+    args = ["--repo", str(repo.path), "--data-dir", str(deployment.settings.data_dir)]
+    args += ["--instance", deployment.instance, "--env-file", str(env)]
+    assert main(["apply", *args]) == 0
+    capsys.readouterr()
+
+    env.write_text(f"TOKEN=t-secret-0042\nKEY={key}\n")
+    repo.write("rotate.yaml", SECRET_STACK.format(extra=extra))
+    for fmt in ("text", "markdown", "json"):
+        assert main(["plan", *args, "--format", fmt]) == 2
+        out = capsys.readouterr().out
+        assert "<digest:" not in out and "t-secret-0042" not in out and "k-" not in out
+        if fmt != "json":
+            assert expected in out
