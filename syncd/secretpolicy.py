@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import PurePath, PurePosixPath
 
 OWN_PREFIX = "SYNCD_"
@@ -80,7 +83,7 @@ _UNKNOWN = re.compile(r"\(from \$[A-Za-z_][A-Za-z0-9_]*, not set here\)")
 
 
 def unknown_value(name: str) -> str:
-    """What a variable that is not set stands for in a revision-to-revision plan (`Unknowns`):
+    """What a variable not set stands for in a plan between revisions (`unknowns_allowed`):
     its name, so that two revisions that both use it compare equal, like terraform's
     "known after apply"."""
     return f"(from ${name}, not set here)"
@@ -91,18 +94,28 @@ def is_unknown(text: str) -> bool:
     return _UNKNOWN.fullmatch(text) is not None
 
 
-class Unknowns(dict[str, str]):
-    """The operator's variables, for a plan between two revisions: a variable not set here is
-    not an error but an unknown value (`unknown_value`), and a registry password's variable
-    need not be set. Apply and the daemon never use it: they need every value."""
+_PLANNING: ContextVar[bool] = ContextVar("syncd_unknowns_allowed", default=False)
 
 
-def keeping_unknowns(env: object, values: dict[str, str]) -> dict[str, str]:
-    """`values` (built from `env`), still a plan's `Unknowns` when `env` is one."""
-    return Unknowns(values) if isinstance(env, Unknowns) else values
+@contextmanager
+def unknowns_allowed() -> Iterator[None]:
+    """Within: a variable not set is an unknown value (`unknown_value`), not an error, and a
+    registry password's variable need not be set. Only a plan between two revisions reads
+    manifests so; apply, validate and the daemon never do (each thread starts without it)."""
+    token = _PLANNING.set(True)
+    try:
+        yield
+    finally:
+        _PLANNING.reset(token)
 
 
-def unknowable(env: object, name: str) -> bool:
-    """Whether variable `name`, not set in `env`, is an unknown value rather than an error:
-    only in a plan's `Unknowns`, and never for syncd's own names (never readable at all)."""
-    return isinstance(env, Unknowns) and not is_own(name)
+def unknowable(name: str) -> bool:
+    """Whether variable `name`, not set, is an unknown value rather than an error: only within
+    `unknowns_allowed`, and never for syncd's own names (never readable at all)."""
+    return _PLANNING.get() and not is_own(name)
+
+
+def holds_unknown(text: str) -> bool:
+    """Whether `text` holds an unknown value that may stand where a value with a syntax is
+    expected (an image reference): only within `unknowns_allowed`."""
+    return _PLANNING.get() and _UNKNOWN.search(text) is not None

@@ -343,3 +343,25 @@ def test_deploy_values_from_the_operator_variables_are_redacted_in_the_plan() ->
     text = render(result, PlanFormat.TEXT)
     assert '~ /updateOrder: "<redacted>" → "<redacted>" (changed)' in text
     assert '~ /replicas: "<redacted>" → "<redacted>" (changed)' in text
+
+
+def test_an_unknown_image_tag_is_planned_by_name_and_refused_elsewhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "kind: Stack\nproject: p\nservices:\n  w: {image: 'busybox:${TAG}'}\n"
+    compose = "services:\n  c: {image: 'reg.example.com/app:${TAG}'}\n"
+    repo = _repo(
+        tmp_path,
+        {"a.yaml": text},
+        {"a.yaml": text.replace("TAG", "NEW_TAG"), "app/compose.yaml": compose},
+    )
+    code, out, err = _run(capsys, "plan", "--repo", str(repo.path), "--base", "HEAD~1")
+    assert code == 2, err
+    assert (
+        '~ /image: "busybox:(from $TAG, not set here)" → "busybox:(from $NEW_TAG, not set here)"'
+        in out
+    )
+    assert '+ /image: "reg.example.com/app:(from $TAG, not set here)"' in out
+    # the text written as such is no image anywhere else
+    literal = text.replace("${TAG}", "(from $TAG, not set here)")
+    assert any("is not an image reference" in e for e in _errors({"a.yaml": literal}))

@@ -22,7 +22,7 @@ from syncd.daemon.policyload import read_policy, with_policy
 from syncd.errors import ExitCode, InvalidRevision, ManifestError, Problem, SyncdError, errors_only
 from syncd.manifests import ManifestSet, read_manifests
 from syncd.render import PlanFormat, render
-from syncd.secretpolicy import Unknowns
+from syncd.secretpolicy import unknowns_allowed
 from syncd.settings import Layers
 from syncd.source.reader import Snapshot, read_directory, read_revision
 
@@ -37,15 +37,13 @@ def run_settings(args: argparse.Namespace) -> settings.Settings:
     return with_policy(settings.from_args(args), args.repo)
 
 
-def _read(args: argparse.Namespace, snap: Snapshot, *, unknowns: bool = False) -> ManifestSet:
+def _read(args: argparse.Namespace, snap: Snapshot) -> ManifestSet:
     """The snapshot's manifests, checked against the operator's policy, with the active
-    profiles; their variables' values are remembered, so no log line shows them. `unknowns`:
-    a variable not set is an unknown value, not an error (a plan between two revisions)."""
+    profiles; their variables' values are remembered, so no log line shows them."""
     layers = Layers(args, os.environ)
-    env = operatorenv.from_layers(layers, os.environ)
     manifests = read_manifests(
         snap.files,
-        Unknowns(env) if unknowns else env,
+        operatorenv.from_layers(layers, os.environ),
         problems=snap.problems,
         secrets_dir=settings.secrets_dir(layers, os.environ),
         policy=read_policy(settings.policy_file(layers), args.repo),
@@ -87,11 +85,11 @@ def cmd_validate(args: argparse.Namespace) -> ExitCode:
 def desired_at(args: argparse.Namespace, rev: str, last_applied: LiveState | None) -> DesiredState:
     """One revision's desired state; PATCH-strategy stacks build on `last_applied` when given."""
     snap = read_revision(args.repo, rev, args.path)
-    manifests = _read(args, snap, unknowns=True)  # only `plan --base` calls it
     base = last_applied.last_applied() if last_applied is not None else None
     secrets = last_applied.last_secrets() if last_applied is not None else None
     try:
-        return resolve(manifests, snap.revision, base, secrets)
+        with unknowns_allowed():  # only `plan --base` calls it: unset is an unknown value
+            return resolve(_read(args, snap), snap.revision, base, secrets)
     except ManifestError as err:
         label = f"revision {rev} ({(snap.revision or '')[:12]})"
         raise InvalidRevision(label, err.problems) from err

@@ -355,7 +355,7 @@ def secret_sources(
             continue
         ref = credentials.password
         path = ("credentials", "password")
-        missing = ref.env not in variables and not unknowable(variables, ref.env or "")
+        missing = ref.env not in variables and not unknowable(ref.env or "")
         if ref.env is not None and (is_own(ref.env) or missing):
             problems.append(located.problem((*path, "env"), unset_variable(ref.env)))
         elif ref.file is not None and (message := file_problem(ref.file, secrets_dir)):

@@ -12,8 +12,8 @@ reported as secret (its path, and the string with the values it took, so message
 of them), and every output redacts it. A value taken from a default written in the repo is not
 secret (in both flavours). The text built from one `interpolate` call is bounded
 (`MAX_INTERPOLATED` characters): a template cannot multiply an environment value without
-limit. With `secretpolicy.Unknowns` as the mapping (a plan between two revisions), a variable
-that is not set and has no default is not an error: it stands for `unknown_value(NAME)`.
+limit. Within `secretpolicy.unknowns_allowed` (a plan between two revisions), a variable that
+is not set and has no default is not an error: it stands for `unknown_value(NAME)`.
 Pure: no I/O.
 """
 
@@ -95,7 +95,7 @@ def _substitute(text: str, env: Mapping[str, str], out: Interpolation) -> tuple[
             return str(value)
         if op in (":-", "-"):
             return arg
-        if value is None and unknowable(env, name):  # a plan between revisions: not known here
+        if value is None and unknowable(name):  # a plan between revisions: not known here
             return unknown_value(name)
         if op in (":?", "?") and not is_own(name):
             raise _Unresolved(f"{name} is required: {arg}" if arg else f"{name} is required")

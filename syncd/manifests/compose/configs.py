@@ -70,7 +70,7 @@ def _source(
             out.values.add(data.decode("utf-8", "replace").strip())
         return {"file": value if value.startswith(".") else "./" + value}
     if key == "environment":
-        if value not in lookup and unknowable(lookup, value):  # a plan between revisions
+        if value not in lookup and unknowable(value):  # a plan between revisions
             return {"content": unknown_value(value)}
         if value not in lookup:
             ctx.error((*at, key), f"variable {clip(value)!r} is not set (allowed variables only)")

@@ -113,7 +113,7 @@ def _set(
         return
     if value is None:
         found = lookup.get(name)
-        if found is None and unknowable(lookup, name):  # a plan between revisions
+        if found is None and unknowable(name):  # a plan between revisions
             found = unknown_value(name)
         if found is None:
             ctx.warn(at, f"{name} is set nowhere (no operator variable, no .env): left out")

@@ -44,7 +44,7 @@ from syncd.manifests.model import Stack
 from syncd.manifests.parse import Located, suggest
 from syncd.manifests.yamlsafe import Document, Path, PathPart, Positions
 from syncd.policy import BUILTIN, Policy
-from syncd.secretpolicy import is_own, keeping_unknowns
+from syncd.secretpolicy import is_own
 from syncd.settings import DEFAULT_LIMITS, Limits
 
 IDENTITY = frozenset({"x-syncd", "name"})
@@ -274,7 +274,7 @@ def compose_to_stack(
     dotenv, dotenv_tainted = read_dotenv(folder, files, operator, ctx)
     committed = {k: v for k, v in dotenv.items() if k not in dotenv_tainted}
     project, stack = read_identity(data, committed, posixpath.basename(folder), ctx)
-    lookup = keeping_unknowns(env, {**dotenv, **operator})
+    lookup = {**dotenv, **operator}
     raw = {k: v for k, v in data.items() if k not in IDENTITY}
     revision = Revision(folder, files)
     referenced = _expand(raw, ctx, revision, limits)

@@ -157,7 +157,7 @@ class _Evaluation:
 
     def variable(self, var: _Var) -> None:
         value = None if is_own(var.name) else self.env.get(var.name)
-        if value is None and var.op in (None, ":?", "?") and unknowable(self.env, var.name):
+        if value is None and var.op in (None, ":?", "?") and unknowable(var.name):
             self.add(unknown_value(var.name))  # a plan between revisions: not known here
             return
         empty = value is None or value == ""
