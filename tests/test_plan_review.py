@@ -365,3 +365,14 @@ def test_an_unknown_image_tag_is_planned_by_name_and_refused_elsewhere(
     # the text written as such is no image anywhere else
     literal = text.replace("${TAG}", "(from $TAG, not set here)")
     assert any("is not an image reference" in e for e in _errors({"a.yaml": literal}))
+
+
+def test_a_value_cannot_reorder_or_hide_text_in_a_plan() -> None:
+    base = "kind: Stack\nproject: p\nservices:\n  w:\n    image: busybox:1.36\n"
+    old = base + "    environment: {A: x}\n"
+    new = base + '    environment: {A: "safe\\u202e1.0:kcab\\u200b\\u2028next"}\n'
+    outputs = _plan_text(old, new, {})
+    for fmt in (PlanFormat.TEXT, PlanFormat.MARKDOWN):
+        out = outputs[fmt]
+        assert not any(c in out for c in "\u202e\u200b\u2028"), fmt
+        assert '"safe\\u202e1.0:kcab\\u200b\\u2028next"' in out, fmt

@@ -78,7 +78,7 @@ def _service(change: ServiceChange) -> list[str]:
     found = service_changes(change)
     body = _diff(found) if found else [_NO_OPS.get(change.action, "_No spec change._")]
     if change.impact is not None:
-        body += ["", *(f"> {html.escape(line)}  " for line in impact_lines(change.impact))]
+        body += ["", *_fenced("text", impact_lines(change.impact))]  # values: never markdown
     return [f"<details><summary>{summary}</summary>", "", *body, "", "</details>"]
 
 

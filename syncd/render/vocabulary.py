@@ -18,12 +18,20 @@ from syncd.core.plan import (
     VolumeChange,
 )
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Unicode that changes how the text around it reads (bidi overrides and isolates, zero-width
+# characters, line and paragraph separators): a value could hide or reorder a change in a plan
+_INVISIBLE = re.compile(
+    "[\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
+    "\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb]"
+)
 
 
 def safe(text: str) -> str:
-    """`text` with control characters escaped, so a name can never drive the terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """`text` with control characters and characters that reorder or hide text escaped, so a
+    name or value can never drive the terminal nor make a plan read otherwise than it acts."""
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def short(revision: str | None, *, missing: str) -> str:
