@@ -80,11 +80,6 @@ class ValueChange:
     new: Any = None  # the value written, redacted (meaningless for a remove)
     secret: SecretChange | None = None  # set when `old` or `new` shows `<redacted>`
 
-    @property
-    def name(self) -> str:
-        """The top-level field the change is in (`environment` for `/environment/TZ`)."""
-        return self.path.split("/")[1].replace("~1", "/").replace("~0", "~") if self.path else ""
-
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"op": self.kind.value, "path": self.path}
         if self.kind is not ChangeKind.ADD:

@@ -23,6 +23,7 @@ from syncd.gcpause import gc_paused
 from syncd.graph import start_order
 from syncd.ids import ServiceKey, StackKey, VolumeKey
 from syncd.manifests.model import Strategy
+from syncd.settings import Settings
 
 
 class Action(StrEnum):
@@ -155,7 +156,7 @@ class Plan:
         return len(found), sum(i.down is True for i in found)
 
 
-DEFAULT_STOP_TIMEOUT = 10  # the `stop_timeout` setting's default (`syncd.settings`)
+DEFAULT_STOP_TIMEOUT = Settings.stop_timeout  # the setting's default
 EMPTY_STACK: Spec = {"description": "", "services": {}, "volumes": {}}
 
 
