@@ -216,8 +216,8 @@ def _plan_text(old: str, new: str, env: dict[str, str]) -> dict[PlanFormat, str]
 @pytest.mark.parametrize(
     ("new_command", "verdict"),
     [
-        ('["run", "${A}", "--x"]', "(secret unchanged)"),
-        ('["run", "${B}", "--x"]', "(changed)"),
+        ('["run", "--x", "${A}"]', "(secret unchanged)"),
+        ('["run", "--x", "${B}"]', "(changed)"),
     ],
 )
 def test_a_list_around_a_secret_says_whether_the_secret_changed(
@@ -227,7 +227,7 @@ def test_a_list_around_a_secret_says_whether_the_secret_changed(
     new = old + f"    command: {new_command}\n"
     old += '    command: ["run", "${A}"]\n'
     outputs = _plan_text(old, new, {"A": SECRET_A, "B": SECRET_B})
-    line = '~ /command: ["run", "<redacted>"] → ["run", "<redacted>", "--x"] ' + verdict
+    line = '~ /command: ["run", "<redacted>"] → ["run", "--x", "<redacted>"] ' + verdict
     assert line in outputs[PlanFormat.TEXT] and line in outputs[PlanFormat.MARKDOWN]
     [change] = json.loads(outputs[PlanFormat.JSON])["stacks"][0]["services"][0]["changes"]
     assert change["old"] == ["run", "<redacted>"]
@@ -341,8 +341,8 @@ def test_deploy_values_from_the_operator_variables_are_redacted_in_the_plan() ->
         out = render(result, fmt)
         assert "start-first" not in out and '"7"' not in out and ": 7" not in out, fmt
     text = render(result, PlanFormat.TEXT)
-    assert '~ /updateOrder: "<redacted>" → "<redacted>" (changed)' in text
-    assert '~ /replicas: "<redacted>" → "<redacted>" (changed)' in text
+    assert '~ /updateOrder: "stop-first" → "<redacted>" (changed)' in text
+    assert '~ /replicas: 1 → "<redacted>" (changed)' in text
 
 
 def test_an_unknown_image_tag_is_planned_by_name_and_refused_elsewhere(

@@ -2,11 +2,12 @@
 
 The plan's RFC 6902 patch says what to write; a reviewer also wants what it overwrites. `changes`
 walks the two specs and gives one `ValueChange` per changed place: the old value (replace,
-remove) and the new one (add, replace), redacted as the patch is. A list whose items moved, or
-that grew or shrank, or that differs in more than one item, is shown whole (old list -> new
-list): index ops into it say less than the two lists. A secret is `<redacted>` on both sides;
-whether it changed is decided by comparing digests of the hidden values (`SecretChange`), never
-printed. Pure: no I/O.
+remove) and the new one (add, replace), redacted as the patch is. A list that differs in one
+item, or by one item appended or removed at its end, shows that item; a list whose items moved,
+were inserted or removed inside it, or that differs in more than one item, is shown whole (old
+list -> new list): index ops into it say less than the two lists. A secret is `<redacted>` on
+both sides; whether it changed is decided by comparing digests of the hidden values
+(`SecretChange`), never printed. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -104,10 +105,17 @@ def _walk(old: Any, new: Any, at: str, out: list[tuple[ChangeKind, str, Any, Any
             else:
                 _walk(old[key], new[key], here, out)
         return
-    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        differ = [i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
-        if len(differ) == 1:  # one item changed in place: name it
-            _walk(old[differ[0]], new[differ[0]], f"{at}/{differ[0]}", out)
+    if isinstance(old, list) and isinstance(new, list):
+        if len(old) == len(new):
+            differ = [i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
+            if len(differ) == 1:  # one item changed in place: name it
+                _walk(old[differ[0]], new[differ[0]], f"{at}/{differ[0]}", out)
+                return
+        elif len(new) == len(old) + 1 and new[:-1] == old:  # one item appended
+            out.append((ChangeKind.ADD, f"{at}/{len(old)}", None, new[-1]))
+            return
+        elif len(old) == len(new) + 1 and old[:-1] == new:  # the last item removed
+            out.append((ChangeKind.REMOVE, f"{at}/{len(new)}", old[-1], None))
             return
     out.append((ChangeKind.REPLACE, at, old, new))  # a scalar, or a list shown whole
 
@@ -135,19 +143,25 @@ def _redacted(value: Any) -> bool:
     return REDACTED in taint.leaves(value)
 
 
-def changes(old: Any, new: Any, secrets: frozenset[str]) -> tuple[ValueChange, ...]:
+def changes(
+    old: Any, new: Any, old_secrets: frozenset[str], new_secrets: frozenset[str]
+) -> tuple[ValueChange, ...]:
     """Every changed place from `old` to `new`, with both values as outputs may show them:
-    everything at or under a pointer of `secrets`, and every string equal to a value found
-    there (on either side), is `<redacted>`."""
+    everything at or under a pointer of its side's secrets, and every string equal to a value
+    found there (on either side), is `<redacted>`."""
     if old == new:
         return ()
     found: list[tuple[ChangeKind, str, Any, Any]] = []
     _walk(old, new, "", found)
-    tainted = {v for v in taint.values_at(new, secrets) | taint.values_at(old, secrets) if v}
+    tainted = taint.values_at(new, new_secrets) | taint.values_at(old, old_secrets)
+    tainted = {v for v in tainted if v}
     out = []
     for kind, path, before, after in found:
-        shown_old = _shown(before, path, secrets, tainted) if kind is not ChangeKind.ADD else None
-        shown_new = _shown(after, path, secrets, tainted) if kind is not ChangeKind.REMOVE else None
+        shown_old = shown_new = None
+        if kind is not ChangeKind.ADD:
+            shown_old = _shown(before, path, old_secrets, tainted)
+        if kind is not ChangeKind.REMOVE:
+            shown_new = _shown(after, path, new_secrets, tainted)
         secret = None
         if kind is ChangeKind.REPLACE and (_redacted(shown_old) or _redacted(shown_new)):
             moved = _digest(_hidden(before, shown_old)) != _digest(_hidden(after, shown_new))
@@ -156,10 +170,12 @@ def changes(old: Any, new: Any, secrets: frozenset[str]) -> tuple[ValueChange, .
     return tuple(out)
 
 
-def own_changes(old: Any, new: Any, secrets: frozenset[str]) -> tuple[ValueChange, ...]:
+def own_changes(
+    old: Any, new: Any, old_secrets: frozenset[str], new_secrets: frozenset[str]
+) -> tuple[ValueChange, ...]:
     """A stack's own fields old -> new: its services and volumes are shown one by one."""
 
     def own(spec: Any) -> Any:
         return {k: v for k, v in spec.items() if k not in ("services", "volumes")}
 
-    return changes(own(old), own(new), secrets)
+    return changes(own(old), own(new), old_secrets, new_secrets)

@@ -177,11 +177,11 @@ def _service_change(
 ) -> ServiceChange:
     if live is None:
         patch = redacted_patch({}, desired.spec, desired.secrets)
-        diff = diffs.changes({}, desired.spec, desired.secrets)
+        diff = diffs.changes({}, desired.spec, frozenset(), desired.secrets)
         return ServiceChange(desired.key, Action.CREATE, Reason.NEW, (), patch, desired, None, diff)
     before = canonical.upgraded(live.spec, desired.spec)
     patch = redacted_patch(before, desired.spec, desired.secrets | live.secrets)
-    diff = diffs.changes(before, desired.spec, desired.secrets | live.secrets)
+    diff = diffs.changes(before, desired.spec, live.secrets, desired.secrets)
     forcing = canonical.recreate_fields(live.spec, desired.spec, desired.secrets | live.secrets)
     new_image = image_ids.get(str(desired.spec.get("image")))
     image_moved = bool(new_image and live.image_id and new_image != live.image_id)
@@ -319,7 +319,8 @@ def plan_stack(
             changes.append(_removal(found, Reason.NOT_DECLARED))
         elif not declare and name in desired.removed:
             changes.append(_removal(found, Reason.REMOVED_BY_PATCH))
-    secrets = live.secrets() | (desired.secrets() if desired else frozenset())
+    desired_secrets = desired.secrets() if desired else frozenset()
+    secrets = live.secrets() | desired_secrets
     target = _target_spec(desired, live)
     before = _upgraded(live.spec(), target)
     patch = redacted_patch(before, target, secrets)
@@ -329,7 +330,7 @@ def plan_stack(
         volumes=tuple(_volumes(desired, live, prune=declare)),
         patch=patch,
         removed=desired is None,
-        diff=diffs.own_changes(before, target, secrets),
+        diff=diffs.own_changes(before, target, live.secrets(), desired_secrets),
     )
 
 
