@@ -78,7 +78,7 @@ project: rotate
 services:
   api:
     image: busybox:1.36
-    command: [sleep, "3600", "${{TOKEN}}"{extra}]
+    command: [sleep, "3600"{extra}, "${{TOKEN}}"]
     environment: {{KEY: "${{KEY}}"}}
 """
 
@@ -90,7 +90,7 @@ services:
         (
             "k-original-1",
             ', "--x"',
-            '~ /command: ["sleep", "3600", "<redacted>"] → ["sleep", "3600", "<redacted>", "--x"] '
+            '~ /command: ["sleep", "3600", "<redacted>"] → ["sleep", "3600", "--x", "<redacted>"] '
             "(secret unchanged)",
         ),
     ],
@@ -122,4 +122,4 @@ def test_against_docker_a_secret_is_compared_by_the_stored_digest(
         out = capsys.readouterr().out
         assert "<digest:" not in out and "t-secret-0042" not in out and "k-" not in out
         if fmt != "json":
-            assert expected in out
+            assert expected in out, out
