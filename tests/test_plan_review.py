@@ -12,9 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from syncd.apply.store import Store
 from syncd.cli.main import main
 from syncd.core.plan import Action, as_live, plan
+from syncd.core.records import DIGEST_PREFIX
 from syncd.errors import Severity
+from syncd.ids import ServiceKey
 from syncd.manifests import ManifestFile, read_manifests
 from syncd.render import PlanFormat, render
 from tests.gitrepo import GitRepo
@@ -376,3 +379,25 @@ def test_a_value_cannot_reorder_or_hide_text_in_a_plan() -> None:
         out = outputs[fmt]
         assert not any(c in out for c in "\u202e\u200b\u2028"), fmt
         assert '"safe\\u202e1.0:kcab\\u200b\\u2028next"' in out, fmt
+
+
+def test_the_store_knows_a_secret_that_moved_in_its_list(tmp_path: Path) -> None:
+    """Only an HMAC digest of a secret is stored; a secret that now stands at another index
+    (an argument inserted before it) is recognised by it, and a different value is not."""
+    key = ServiceKey("p", "default", "w")
+    spec = {"image": "busybox:1.36", "command": ["run", "s3cr3t-moved"]}
+    store = Store(tmp_path / "s.sqlite")
+    store.record(
+        key,
+        revision="a",
+        spec=spec,
+        secrets=frozenset({"/command/1"}),
+        container_hash="h",
+        result="created",
+    )
+    record = store.services()[str(key)]
+    moved = {**spec, "command": ["run", "--x", "s3cr3t-moved"]}
+    assert store.restore(record, moved)["command"] == ["run", "s3cr3t-moved"]
+    other = {**spec, "command": ["run", "--x", "another-value"]}
+    assert store.restore(record, other)["command"][1].startswith(DIGEST_PREFIX)
+    store.close()
