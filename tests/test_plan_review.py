@@ -87,8 +87,9 @@ def test_an_unset_variable_gives_one_error_not_a_second_about_the_stackpatch() -
         "kind: Stack\nproject: shop\nservices:\n  web: {image: busybox:1.36, imagee: x}\n",
         "kind: Stakc\nproject: shop\nservices: {}\n",  # a kind mistyped: any stack it was
         "kind: Stack\nproject: shop\nservices: [unterminated\n",  # the file does not load
+        "kind: Stack\nproject: '${P}'\nservices:\n  web: {image: busybox:1.36}\n",
     ],
-    ids=["bad-value", "unknown-field", "unknown-kind", "yaml-syntax"],
+    ids=["bad-value", "unknown-field", "unknown-kind", "yaml-syntax", "variable-project"],
 )
 def test_a_stack_that_fails_to_read_gives_its_patches_no_error(broken: str) -> None:
     patch = PATCH

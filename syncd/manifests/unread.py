@@ -34,14 +34,14 @@ class Unread:
         project = data.get("project") if isinstance(data, dict) else None
         if kind == "StackPatch":
             return
-        if not isinstance(project, str) or kind not in ("Stack", "Registry"):
+        if not _plain(project) or kind not in ("Stack", "Registry"):
             self.unknown()
         elif kind == "Registry":
-            self.projects.add(project)
+            self.projects.add(str(project))
         else:
             name = data.get("name", DEFAULT_STACK)
-            if isinstance(name, str):
-                self.stacks.add(StackKey(project, name))
+            if _plain(name):
+                self.stacks.add(StackKey(str(project), str(name)))
             else:
                 self.any_stack = True
 
@@ -52,3 +52,8 @@ class Unread:
     def registry(self, project: str) -> bool:
         """Whether a Registry of `project` may be missing for that reason."""
         return self.any_registry or project in self.projects
+
+
+def _plain(value: Any) -> bool:
+    """A name as written, not one a variable would fill (`${PROJECT}`): unknown then."""
+    return isinstance(value, str) and "$" not in value
