@@ -32,18 +32,22 @@ class Unread:
         """A document that failed to read, with its raw YAML `data`."""
         kind = data.get("kind") if isinstance(data, dict) else None
         project = data.get("project") if isinstance(data, dict) else None
-        if kind == "StackPatch":
-            return
-        if not _plain(project) or kind not in ("Stack", "Registry"):
-            self.unknown()
-        elif kind == "Registry":
-            self.projects.add(str(project))
-        else:
-            name = data.get("name", DEFAULT_STACK)
-            if _plain(name):
-                self.stacks.add(StackKey(str(project), str(name)))
-            else:
-                self.any_stack = True
+        match kind:
+            case "StackPatch":
+                return
+            case "Stack":
+                name = data.get("name", DEFAULT_STACK)
+                if _plain(project) and _plain(name):
+                    self.stacks.add(StackKey(str(project), str(name)))
+                else:
+                    self.any_stack = True
+            case "Registry":
+                if _plain(project):
+                    self.projects.add(str(project))
+                else:
+                    self.any_registry = True
+            case _:
+                self.unknown()
 
     def stack(self, key: StackKey) -> bool:
         """Whether stack `key` may be missing only because a document failed to read."""
