@@ -292,6 +292,9 @@ def test_each_replace_and_restart_names_its_impact() -> None:
     assert "impact: down while restarted: at most 10 s to stop (the stop_timeout setting)" in text
     assert "3 replicas replaced one at a time (the others serve)" in text
     assert "3 services will restart, 2 of them down meanwhile." in text
+    markdown = render(result, PlanFormat.MARKDOWN)
+    assert "_No spec change: the container is restarted._" in markdown
+    assert "(down up to 45 s + start)</summary>" in markdown
     body = json.loads(render(result, PlanFormat.JSON))
     assert body["restarts"] == {"services": 3, "down": 2}
     services = {s["service"]: s for s in body["stacks"][0]["services"]}

@@ -76,7 +76,10 @@ def _service(change: ServiceChange) -> list[str]:
         why += f" ({impact_tag(change.impact)})"
     summary = f"<code>{html.escape(title)}</code> {html.escape(why)}"
     found = service_changes(change)
-    body = _diff(found) if found else [_NO_OPS.get(change.action, "_No spec change._")]
+    quiet = _NO_OPS.get(change.action, "_No spec change._")
+    if change.impact is not None and change.impact.restart:
+        quiet = "_No spec change: the container is restarted._"
+    body = _diff(found) if found else [quiet]
     if change.impact is not None:
         body += ["", *_fenced("text", impact_lines(change.impact))]  # values: never markdown
     return [f"<details><summary>{summary}</summary>", "", *body, "", "</details>"]
