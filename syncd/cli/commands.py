@@ -23,6 +23,7 @@ from syncd.daemon.policyload import read_policy, with_policy
 from syncd.errors import ExitCode, InvalidRevision, ManifestError, Problem, SyncdError, errors_only
 from syncd.manifests import ManifestSet, read_manifests
 from syncd.render import PlanFormat, render
+from syncd.secretpolicy import unknowns_allowed
 from syncd.settings import Layers
 from syncd.source.checkout import fetch_missing, repo_prefix
 from syncd.source.reader import Snapshot, read_directory, read_revision
@@ -87,11 +88,11 @@ def cmd_validate(args: argparse.Namespace) -> ExitCode:
 def desired_at(args: argparse.Namespace, rev: str, last_applied: LiveState | None) -> DesiredState:
     """One revision's desired state; PATCH-strategy stacks build on `last_applied` when given."""
     snap = read_revision(args.repo, fetch_missing(args.repo, rev), args.path)
-    manifests = _read(args, snap)
     base = last_applied.last_applied() if last_applied is not None else None
     secrets = last_applied.last_secrets() if last_applied is not None else None
     try:
-        return resolve(manifests, snap.revision, base, secrets)
+        with unknowns_allowed():  # only `plan --base` calls it: unset is an unknown value
+            return resolve(_read(args, snap), snap.revision, base, secrets)
     except ManifestError as err:
         label = f"revision {rev} ({(snap.revision or '')[:12]})"
         raise InvalidRevision(label, err.problems) from err
@@ -136,7 +137,10 @@ def cmd_plan(args: argparse.Namespace) -> ExitCode:
     old = desired_at(args, args.base, None)
     live = as_live(old)
     new = desired_at(args, args.head or "HEAD", live)
-    result = plan(new, live, base=old.revision, allow_empty=args.allow_empty)
+    stop_timeout = settings.from_args(args).stop_timeout  # what an impact names
+    result = plan(
+        new, live, base=old.revision, allow_empty=args.allow_empty, stop_timeout=stop_timeout
+    )
     bad = saved.base_head_images(args, result, new.registries)
     _print_plan(result, fmt)
     for warning in new.warnings:
