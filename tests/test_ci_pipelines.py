@@ -24,7 +24,11 @@ from tests.gitrepo import GitRepo
 ROOT = Path(__file__).resolve().parent.parent
 CI = ROOT / "ci"
 TOKEN = "ci-token-8d1e44a0"
-STACK = "kind: Stack\nproject: blog\nservices:\n  app:\n    image: 'busybox:%s'\n"
+# a production variable the CI does not have: validate and plan read it as an unknown value
+STACK = (
+    "kind: Stack\nproject: blog\nservices:\n  app:\n    image: 'busybox:%s'\n"
+    "    environment: {TOKEN: '${BLOG_API_TOKEN}'}\n"
+)
 SHOP = "kind: Stack\nproject: shop\nservices:\n  web: {image: 'busybox:1.36'}\n"
 BROKEN = "kind: Stack\nproject: blog\nservices:\n  app:\n    image: busybox:1.36\n    ports: [x]\n"
 EXPRESSION = re.compile(r"\$\{\{\s*(.+?)\s*\}\}")
@@ -275,6 +279,7 @@ def test_the_pipeline_posts_one_plan_comment_that_later_runs_update(
         [comment] = host.comments
         assert comment["body"].startswith("<!-- syncd:plan -->\n")
         assert "busybox:1.37" in comment["body"] and "recreate" in comment["body"]
+        assert "BLOG_API_TOKEN" not in comment["body"]  # unchanged: no diff, and no error
         assert "shop" not in comment["body"]  # only the pull request's own change
         assert (comment["repo"], comment["number"]) == (
             "42" if provider == "gitlab" else "acme/deploy",

@@ -6,6 +6,7 @@ Each command returns its `ExitCode`; `main` turns a `SyncdError` into `ExitCode.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -64,13 +65,15 @@ def snapshot(repo: str, rev: str | None, paths: Sequence[str]) -> Snapshot:
 
 def cmd_validate(args: argparse.Namespace) -> ExitCode:
     snap = snapshot(args.repo, args.rev, args.path)
-    result = _read(args, snap)
-    problems = result.problems
-    if not result.errors:  # StackPatches apply only to valid documents: build the state too
-        try:
-            resolve(result, snap.revision)
-        except ManifestError as err:
-            problems = sorted([*problems, *err.problems], key=Problem.sort_key)
+    # --unset-ok (CI without production variables): a variable not set is an unknown value
+    with unknowns_allowed() if args.unset_ok else contextlib.nullcontext():
+        result = _read(args, snap)
+        problems = result.problems
+        if not result.errors:  # StackPatches apply only to valid documents: build the state too
+            try:
+                resolve(result, snap.revision)
+            except ManifestError as err:
+                problems = sorted([*problems, *err.problems], key=Problem.sort_key)
     errors = errors_only(problems)
     fmt = ReportFormat(args.format)
     root = repo_prefix(args.repo) if fmt.from_top else ""
