@@ -61,6 +61,15 @@ def leaves(value: Any) -> set[str]:
     return {str(value)}
 
 
+def scalars(value: Any) -> list[Any]:
+    """Every string and number inside `value`, as they are."""
+    if isinstance(value, Mapping):
+        return [s for v in value.values() for s in scalars(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in scalars(v)]
+    return [value] if isinstance(value, str | int | float) and not isinstance(value, bool) else []
+
+
 def values_at(spec: Any, secrets: Iterable[str]) -> set[str]:
     """The tainted strings of `spec`: every leaf at or under a tainted pointer."""
     out: set[str] = set()

@@ -64,3 +64,27 @@ def test_a_guessed_plain_value_plans_as_a_change_right_or_wrong(tmp_path: Path) 
     for result in (right, wrong):
         for fmt in PlanFormat:
             assert SECRET not in render(result, fmt).replace(f'"{SECRET}"', "")  # only as new
+
+
+def test_a_guess_written_anywhere_else_plans_alike_right_or_wrong(tmp_path: Path) -> None:
+    """A secret that moved (in a list) is recognised by its digest wherever it now stands; only
+    values declared secret may be recognised so, or a plain guess at any other place (`GUESS:
+    hunter2`) would put the secret back and the plan would differ for a right guess."""
+
+    def guessing(guess: str) -> DesiredState:
+        body = {"image": "busybox:1.36", "environment": {"TOKEN": guess, "MODE": guess}}
+        service = DesiredService(WEB, body, frozenset())
+        stack = DesiredStack(STACK, Strategy.DECLARE, "", {"web": service}, {})
+        return DesiredState("pr", {STACK: stack})
+
+    store = Store(tmp_path / "state.sqlite")
+    try:
+        store.record(
+            WEB, revision="main", spec=spec(SECRET), secrets=SECRETS, container_hash="h1",
+            result="created",
+        )  # fmt: skip
+        right, wrong = planned(store, guessing(SECRET)), planned(store, guessing("wrong-guess"))
+    finally:
+        store.close()
+    paths = [sorted(op["path"] for op in p.stacks[0].services[0].patch) for p in (right, wrong)]
+    assert paths[0] == paths[1] == ["/environment/MODE", "/environment/TOKEN"]

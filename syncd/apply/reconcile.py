@@ -96,6 +96,7 @@ class Reconciler:
             base=revisions.pop() if len(revisions) == 1 else None,
             image_ids=image_ids,
             allow_empty=allow_empty,
+            stop_timeout=self.settings.stop_timeout,
         )
         return Planned(result, desired, observation, observed)
 

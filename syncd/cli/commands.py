@@ -6,6 +6,7 @@ Each command returns its `ExitCode`; `main` turns a `SyncdError` into `ExitCode.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from syncd.daemon.policyload import read_policy, with_policy
 from syncd.errors import ExitCode, InvalidRevision, ManifestError, Problem, SyncdError, errors_only
 from syncd.manifests import ManifestSet, read_manifests
 from syncd.render import PlanFormat, render
+from syncd.secretpolicy import unknowns_allowed
 from syncd.settings import Layers
 from syncd.source.checkout import fetch_missing, repo_prefix
 from syncd.source.reader import Snapshot, read_directory, read_revision
@@ -63,13 +65,15 @@ def snapshot(repo: str, rev: str | None, paths: Sequence[str]) -> Snapshot:
 
 def cmd_validate(args: argparse.Namespace) -> ExitCode:
     snap = snapshot(args.repo, args.rev, args.path)
-    result = _read(args, snap)
-    problems = result.problems
-    if not result.errors:  # StackPatches apply only to valid documents: build the state too
-        try:
-            resolve(result, snap.revision)
-        except ManifestError as err:
-            problems = sorted([*problems, *err.problems], key=Problem.sort_key)
+    # --unset-ok (CI without production variables): a variable not set is an unknown value
+    with unknowns_allowed() if args.unset_ok else contextlib.nullcontext():
+        result = _read(args, snap)
+        problems = result.problems
+        if not result.errors:  # StackPatches apply only to valid documents: build the state too
+            try:
+                resolve(result, snap.revision)
+            except ManifestError as err:
+                problems = sorted([*problems, *err.problems], key=Problem.sort_key)
     errors = errors_only(problems)
     fmt = ReportFormat(args.format)
     root = repo_prefix(args.repo) if fmt.from_top else ""
@@ -87,11 +91,11 @@ def cmd_validate(args: argparse.Namespace) -> ExitCode:
 def desired_at(args: argparse.Namespace, rev: str, last_applied: LiveState | None) -> DesiredState:
     """One revision's desired state; PATCH-strategy stacks build on `last_applied` when given."""
     snap = read_revision(args.repo, fetch_missing(args.repo, rev), args.path)
-    manifests = _read(args, snap)
     base = last_applied.last_applied() if last_applied is not None else None
     secrets = last_applied.last_secrets() if last_applied is not None else None
     try:
-        return resolve(manifests, snap.revision, base, secrets)
+        with unknowns_allowed():  # only `plan --base` calls it: unset is an unknown value
+            return resolve(_read(args, snap), snap.revision, base, secrets)
     except ManifestError as err:
         label = f"revision {rev} ({(snap.revision or '')[:12]})"
         raise InvalidRevision(label, err.problems) from err
@@ -136,7 +140,10 @@ def cmd_plan(args: argparse.Namespace) -> ExitCode:
     old = desired_at(args, args.base, None)
     live = as_live(old)
     new = desired_at(args, args.head or "HEAD", live)
-    result = plan(new, live, base=old.revision, allow_empty=args.allow_empty)
+    stop_timeout = settings.from_args(args).stop_timeout  # what an impact names
+    result = plan(
+        new, live, base=old.revision, allow_empty=args.allow_empty, stop_timeout=stop_timeout
+    )
     bad = saved.base_head_images(args, result, new.registries, old.registries)
     _print_plan(result, fmt)
     for warning in new.warnings:

@@ -82,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
         choices=[f.value for f in ReportFormat],
         help="text, json, github (workflow annotations) or gitlab (Code Quality report)",
     )
+    validate.add_argument(
+        "--unset-ok",
+        action="store_true",
+        help="a variable not set here is an unknown value, not an error (CI without the "
+        "production variables; `plan --base` always reads so)",
+    )
     settings.add_manifest_arguments(validate)
     validate.set_defaults(func=cmd_validate)
 

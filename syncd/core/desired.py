@@ -178,6 +178,16 @@ def _service_secrets(secrets: set[Path], name: str, service: Service, spec: Spec
     return out
 
 
+# `deploy` fields by their last manifest keys -> the canonical field (else `/cpus`)
+_DEPLOY: dict[tuple[str, ...], str] = {
+    ("limits", "cpus"): "/cpus",
+    ("limits", "memory"): "/memory",
+    ("replicas",): "/replicas",
+    ("updateConfig", "order"): "/updateOrder",
+    ("update_config", "order"): "/updateOrder",
+}
+
+
 def _spec_pointer(fieldname: str, rest: Path, service: Service, spec: Spec) -> str:
     """Where the canonical spec holds the manifest value at `<fieldname>/<rest>`."""
     match fieldname, rest:
@@ -194,7 +204,7 @@ def _spec_pointer(fieldname: str, rest: Path, service: Service, spec: Spec) -> s
             items = spec.get(fieldname) or []
             return f"/{fieldname}/{items.index(text)}" if text in items else f"/{fieldname}"
         case "deploy", _:
-            return f"/{rest[-1]}" if rest and rest[-1] in ("cpus", "memory") else "/cpus"
+            return _DEPLOY.get(tuple(str(p) for p in rest[-2:]), "/cpus")
         case "healthcheck", ("test", int(index), *_):
             return f"/healthcheck/test/{index}"
         case "healthcheck", ("test",):

@@ -9,14 +9,11 @@ any other container's spec is unknown, which plans as a recreate. Extra containe
 
 from __future__ import annotations
 
-import contextlib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-import jsonpointer
-
-from syncd.core.canonical import Spec, canonical_json
+from syncd.core.canonical import Spec
 from syncd.core.desired import DesiredService, DesiredState
 from syncd.core.live import (
     LiveService,
@@ -186,19 +183,31 @@ def observe(
 
 
 def _restorable(record: ServiceRecord, target: DesiredService | None) -> Spec | None:
-    """The desired spec as `restore` may read it: a recorded secret is put back only where the
-    declaration is secret too. Else a plain value equal to a secret would read as unchanged, and
-    a plan (`POST /v2/syncd/plans` of any pull request) would say whether a guess is a secret."""
+    """The desired spec as `restore` may read it: its secret values only, every other leaf None.
+    A recorded secret is put back only from a value declared secret too (at its place, or moved
+    in a list). Else a plain value equal to a secret would read as unchanged, and a plan
+    (`POST /v2/syncd/plans` of any pull request) would say whether a guess is a secret."""
     if target is None:
         return None
-    plain = record.secrets - target.secrets
-    if not plain:
-        return target.spec
-    masked: Spec = json.loads(canonical_json(target.spec))
-    for pointer in plain:
-        with contextlib.suppress(jsonpointer.JsonPointerException, LookupError, TypeError):
-            jsonpointer.set_pointer(masked, pointer, None)  # `restore` skips a None
-    return masked
+    kept: Spec | None = _secrets_only(target.spec, target.secrets, "")
+    return kept
+
+
+def _secrets_only(value: Any, secrets: frozenset[str], pointer: str) -> Any:
+    """`value` with every leaf that is not at or under a pointer of `secrets` set to None."""
+    if pointer in secrets:
+        return value
+    if not any(s.startswith(pointer + "/") for s in secrets):
+        return None
+    if isinstance(value, dict):
+        return {k: _secrets_only(v, secrets, f"{pointer}/{_escape(k)}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_secrets_only(v, secrets, f"{pointer}/{i}") for i, v in enumerate(value)]
+    return None
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
 
 
 def _description(key: StackKey, desired: DesiredState | None) -> str:
