@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
 from typing import NamedTuple
 
-from syncd.taint import printable, scrub
+from syncd.taint import printable, scrub, scrub_pointer, unhinted
 
 
 class Severity(StrEnum):
@@ -51,22 +51,25 @@ class Problem:
     severity: Severity = Severity.ERROR
 
     def __str__(self) -> str:
-        """One line, whatever a pusher put in a file name, key or value (`taint.printable`)."""
         where = self.path
         if self.position.line:
             where += f":{self.position.line}:{self.position.column}"
         pointer = f" {self.pointer}:" if self.pointer else ""
         tag = "" if self.severity is Severity.ERROR else f" {self.severity}:"
-        return printable(f"{where}:{tag}{pointer} {self.message}")
+        return printable(f"{where}:{tag}{pointer} {self.message}")  # one line, whatever was pushed
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.position.line, self.position.column, self.message)
 
 
 def scrub_problem(problem: Problem, values: Iterable[str]) -> Problem:
-    """`problem` with every tainted value hidden from its message."""
-    message = scrub(problem.message, values, whole_only=True)
-    return problem if message == problem.message else replace(problem, message=message)
+    """`problem` with every tainted value hidden from its message and pointer (`taint`)."""
+    wanted = frozenset(values)
+    message = unhinted(scrub(problem.message, wanted, whole_only=True))
+    hidden = scrub_pointer(problem.pointer, wanted)
+    if (message, hidden) == (problem.message, problem.pointer):
+        return problem
+    return replace(problem, message=message, pointer=hidden)
 
 
 def errors_only(problems: Iterable[Problem]) -> list[Problem]:
@@ -161,6 +164,25 @@ class WebhookRejected(SyncdError):
 
 class WebhookMalformed(SyncdError):
     """A genuine webhook whose payload cannot be read safely: answer 400."""
+
+
+class PlanRequestInvalid(SyncdError):
+    """A plan request names nothing syncd will read (a malformed ref or revision): answer 400,
+    before git sees it."""
+
+
+class RevisionNotFound(SourceError):
+    """The revision or ref a plan request names is neither in the daemon's repository nor on its
+    remote: answer 404."""
+
+
+class PlansBusy(SyncdError):
+    """As many plans as allowed run (or wait) already: answer 429; `retry_after` seconds later a
+    slot is likely free."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class CredentialsHostMismatch(SyncdError):
@@ -362,3 +384,16 @@ class DeliveryFailed(SyncdError):
     def __init__(self, message: str, *, retry: bool) -> None:
         super().__init__(message)
         self.retry = retry
+
+
+class PlanFileError(SyncdError):
+    """A saved plan file (`syncd apply --plan`) that cannot be used: unreadable, too big, not
+    JSON, or not a plan of this syncd's format."""
+
+
+class StalePlan(SyncdError):
+    """A saved plan no longer describes what an apply would do: the revision, the settings or
+    the live state moved since it was made. Its message names what moved."""
+
+    def __init__(self, moved: str) -> None:
+        super().__init__(f"stale plan: {moved}")

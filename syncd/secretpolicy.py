@@ -9,6 +9,10 @@ inside the secrets directory. Pure: these rules look at names and paths, never a
 from __future__ import annotations
 
 import posixpath
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import PurePath, PurePosixPath
 
 OWN_PREFIX = "SYNCD_"
@@ -73,3 +77,45 @@ def inside(ref: str, secrets_dir: PurePath) -> PurePosixPath | None:
     if not path.is_relative_to(root) or path == root:
         return None
     return path.relative_to(root)
+
+
+_UNKNOWN = re.compile(r"\(from \$[A-Za-z_][A-Za-z0-9_]*, not set here\)")
+
+
+def unknown_value(name: str) -> str:
+    """What a variable not set stands for in a plan between revisions (`unknowns_allowed`):
+    its name, so that two revisions that both use it compare equal, like terraform's
+    "known after apply"."""
+    return f"(from ${name}, not set here)"
+
+
+def is_unknown(text: str) -> bool:
+    """Whether `text` is exactly one `unknown_value`."""
+    return _UNKNOWN.fullmatch(text) is not None
+
+
+_PLANNING: ContextVar[bool] = ContextVar("syncd_unknowns_allowed", default=False)
+
+
+@contextmanager
+def unknowns_allowed() -> Iterator[None]:
+    """Within: a variable not set is an unknown value (`unknown_value`), not an error, and a
+    registry password's variable need not be set. Only a plan between two revisions reads
+    manifests so; apply, validate and the daemon never do (each thread starts without it)."""
+    token = _PLANNING.set(True)
+    try:
+        yield
+    finally:
+        _PLANNING.reset(token)
+
+
+def unknowable(name: str) -> bool:
+    """Whether variable `name`, not set, is an unknown value rather than an error: only within
+    `unknowns_allowed`, and never for syncd's own names (never readable at all)."""
+    return _PLANNING.get() and not is_own(name)
+
+
+def holds_unknown(text: str) -> bool:
+    """Whether `text` holds an unknown value that may stand where a value with a syntax is
+    expected (an image reference): only within `unknowns_allowed`."""
+    return _PLANNING.get() and _UNKNOWN.search(text) is not None

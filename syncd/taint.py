@@ -61,6 +61,15 @@ def leaves(value: Any) -> set[str]:
     return {str(value)}
 
 
+def scalars(value: Any) -> list[Any]:
+    """Every string and number inside `value`, as they are."""
+    if isinstance(value, Mapping):
+        return [s for v in value.values() for s in scalars(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in scalars(v)]
+    return [value] if isinstance(value, str | int | float) and not isinstance(value, bool) else []
+
+
 def values_at(spec: Any, secrets: Iterable[str]) -> set[str]:
     """The tainted strings of `spec`: every leaf at or under a tainted pointer."""
     out: set[str] = set()
@@ -164,6 +173,26 @@ def _cut_short(text: str, values: list[str]) -> str:
                     text = re.sub(re.escape(quoted), REDACTED + "...", text, flags=re.IGNORECASE)
                     break
     return text
+
+
+_HINT = re.compile(r""" \(did you mean (?:'[^']*'|"[^"]*")\?\)""")
+
+
+def unhinted(message: str) -> str:
+    """A message that quotes a hidden value (hidden here, or where it was made) without its
+    "did you mean" hint: the name closest to a secret, among names a pull request chose, would
+    tell it piece by piece."""
+    return _HINT.sub("", message) if REDACTED in message else message
+
+
+def scrub_pointer(pointer: str, values: Iterable[str]) -> str:
+    """A JSON pointer with each part that is a tainted value hidden: a value may become a key
+    (`dependsOn: [${NAME}]` is checked at `/dependsOn/<the value>`)."""
+    wanted = {v for v in values if v}
+    parts = pointer.split("/")
+    return "/".join(
+        REDACTED if part.replace("~1", "/").replace("~0", "~") in wanted else part for part in parts
+    )
 
 
 class _Known:

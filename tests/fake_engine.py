@@ -154,6 +154,14 @@ class FakeEngine(Engine):
         ref = normalize_reference(reference)
         self.images[ref] = self.registry.get(ref, image_id_of(reference))
 
+    def distribution(self, reference: str, auth: Mapping[str, str] | None, timeout: float) -> str:
+        """Resolves what `pull` would fetch, or what `fail_pull` does not name."""
+        check_pull_auth(reference, auth)
+        self.calls.append(("distribution", reference))
+        if reference in self.fail_pull:
+            raise EngineError(f"manifest for {reference} not found: manifest unknown")
+        return "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
+
     def create(self, request: ContainerRequest) -> str:
         found = self.images.get(normalize_reference(request.image))
         if found is None:

@@ -31,6 +31,7 @@ OWN_ROUTES = {
     ("/v2/syncd/daemon/status", "get"),
     ("/v2/syncd/syncs", "get"),
     ("/v2/syncd/stacks/{stackId}/services/{serviceId}", "get"),  # the full spec (issue 13)
+    ("/v2/syncd/plans", "post"),  # a revision or ref against what runs (issue 14)
 }  # syncd's, not mittwald's
 SECRET_ENV = "planted-interpolated-secret-4711"
 REGISTRY_PASSWORD = TestRegistry.from_env().password  # the real one: checks must pass with it

@@ -51,7 +51,7 @@ def _spy(monkeypatch: pytest.MonkeyPatch) -> Seen:
     wrap("_ports", lambda stacks: tuple(_stack_value(s) for s in stacks))
     wrap("_duplicates", lambda items: None)
     wrap("_patch_sizes", len)
-    wrap("_registries", lambda stacks, registries: len(stacks))
+    wrap("_registries", lambda stacks, registries, unread: len(stacks))
     return seen
 
 

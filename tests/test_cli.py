@@ -135,7 +135,7 @@ def test_plan_markdown_between_two_commits(
     assert "| shop/default | 0 | 1 | 0 | 0 | 0 | 1 |" in out
     assert "| blog/default | 1 | 0 | 0 | 0 | 0 | 0 |" in out
     assert "<details><summary><code>~ shop/default/web</code> recreate" in out
-    assert '~ /environment/GREETING: "bonjour"' in out
+    assert '~ /environment/GREETING: "hello" → "bonjour"' in out
 
 
 def test_plan_json_patch_round_trips(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -59,7 +59,8 @@ def test_a_live_service_carries_the_facts_of_its_container() -> None:
 
 
 def test_a_record_is_restored_with_the_desired_spec() -> None:
-    """The store keeps digests of secrets: `restore` gets the record and the desired spec."""
+    """The store keeps digests of secrets: `restore` gets the record and the desired spec's
+    secret values (every other leaf None: a plain value may never stand in for a secret)."""
     record = ServiceRecord(
         str(WEB), "r1", {"environment": {"PW": "<digest:x>"}}, frozenset(), "h1", 0.0, "ok", None
     )
@@ -72,7 +73,7 @@ def test_a_record_is_restored_with_the_desired_spec() -> None:
     desired = _desired()
     seen = observe(Observed((_container(),)), {str(WEB): record}, desired=desired, restore=restore)
     assert seen.live.stacks[STACK].services["web"].spec == {"restored": True}
-    assert calls == [(record, SPEC)]
+    assert calls == [(record, {"image": None, "environment": {"PW": "real"}})]
     calls.clear()
     observe(Observed((_container(),)), {str(WEB): record}, restore=restore)  # nothing desired
     assert calls == [(record, None)]

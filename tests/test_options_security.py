@@ -14,7 +14,8 @@ from pydantic import ValidationError
 from pydantic.alias_generators import to_snake
 
 from syncd.core import canonical, options
-from syncd.core.plan import Action, redacted_patch
+from syncd.core.diffs import redacted_patch
+from syncd.core.plan import Action
 from syncd.engine import dockeropts
 from syncd.manifests.model import Stack
 from syncd.manifests.policyguard import compose_findings

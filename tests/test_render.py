@@ -113,9 +113,9 @@ def test_text_lists_each_change_with_its_symbol_key_action_and_reason(
         '      + /ports: ["8080:80/tcp"]',
         "  ~ shop/default/db: update (only metadata changed; no new container; "
         "changed description)",
-        '      ~ /description: "the db"',
+        '      ~ /description: "" → "the db"',
         "  ~ shop/default/web: recreate (the declared spec changed; forced by environment)",
-        '      ~ /environment/GREETING: "hello"',
+        '      ~ /environment/GREETING: "hi" → "hello"',
         "  - shop/default/old: remove (no longer declared by its stack)",
         "  - volume shop/default/cache: detach (kept, orphaned: no longer declared by its stack)",
         "  - upd/default/a: remove (declared as {} under strategy update)",
@@ -125,7 +125,7 @@ def test_text_lists_each_change_with_its_symbol_key_action_and_reason(
     assert lines[
         -1
     ] == "Plan: 1 to create, 1 to recreate, 0 to start, 1 to update, 3 to remove. " + (
-        "Volumes: 1 to detach."
+        "Volumes: 1 to detach. 1 service will restart, 1 of them down meanwhile."
     )
     assert "blog/default" not in out
     assert "/command" not in out, "a create shows only the fields not left at their default"
@@ -144,7 +144,7 @@ def test_text_shows_start_attach_and_the_stack_description() -> None:
     )
     live = LiveState({stack.key: orphan})
     out = render(plan(state(new, {}, NEW_REV, live), live, base=OLD_REV), PlanFormat.TEXT)
-    assert '  ~ /description: "Shop"' in out
+    assert '  ~ /description: "" → "Shop"' in out
     assert "  > s/default/w: start (declared but not running)" in out
     assert "  ~ volume s/default/v: attach (declared again; no longer orphaned)" in out
     assert "0 to create, 0 to recreate, 1 to start, 0 to update, 0 to remove." in out
@@ -186,7 +186,7 @@ def test_markdown_has_a_table_row_and_a_details_section_per_change(
     assert out.count("<details><summary>") == out.count("</details>") == changes == 6
     web = out.index("<code>~ shop/default/web</code> recreate: the declared spec changed")
     block = out[web : out.index("</details>", web)]
-    assert '```diff\n~ /environment/GREETING: "hello"\n```' in block
+    assert '```diff\n~ /environment/GREETING: "hi" → "hello"\n```' in block
     assert "- volume shop/default/cache: detach (kept, orphaned" in out
     assert "#### shop/default" in lines and "blog/default" not in out
     assert "1 stack unchanged." in lines
@@ -225,6 +225,22 @@ def test_json_holds_every_stack_service_and_volume(
         "reasonText": "the declared spec changed",
         "fields": ["environment"],
         "patch": [{"op": "replace", "path": "/environment/GREETING", "value": "hello"}],
+        "changes": [
+            {"op": "replace", "path": "/environment/GREETING", "old": "hi", "new": "hello"}
+        ],
+        "impact": {
+            "down": True,
+            "updateOrder": "stop-first",
+            "replicas": 1,
+            "stopSeconds": 10,
+            "stopSource": "the stop_timeout setting",
+            "health": None,
+            "hostPorts": [],
+            "volumes": [],
+            "dependents": [],
+            "restart": False,
+            "healthHidden": False,
+        },
     }
     volumes = {v["volume"]: v for v in stacks["shop/default"]["volumes"]}
     assert volumes["shop/default/cache"]["action"] == "detach"

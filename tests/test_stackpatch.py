@@ -118,9 +118,10 @@ def test_two_thousand_test_ops_on_twenty_thousand_keys_apply() -> None:
 @pytest.mark.parametrize(
     ("op", "reason"),
     [
-        ("{op: test, path: /services/web/environment/PASS, value: guess}", "not the tested value"),
+        ("{op: test, path: /services/web/environment/PLAIN, value: guess}", "not the tested value"),
         ("{op: test, path: /services/web/environment, value: {}}", "not the tested value"),
         ("{op: test, path: /services, value: 1}", "not the tested value"),
+        ("{op: test, path: /services/web/command, value: [x]}", "not the tested value"),
         ("{op: remove, path: /services/nope/image}", "path: /services/nope does not exist"),
         ("{op: replace, path: /services/web/command/3, value: x}", "'3' is not an index"),
         ("{op: add, path: /services/web/image/x, value: x}", "is not a mapping or a list"),
@@ -254,3 +255,41 @@ def test_neither_plan_nor_validate_nor_their_logs_show_a_secret_of_a_failing_pat
         assert "overlay.yaml" in output and "/patch/0" in output
         assert "patch op 0 (test /services/web/environment): the value there is not" in output
         assert SECRET not in output and "visible-neighbour" not in output, command
+
+
+ON_IT = "{op: test, path: /services/web/environment/PASS, value: %s}"
+ABOVE_IT = (
+    "{op: test, path: /services/web/environment, value: {PASS: %s, PLAIN: visible-neighbour}}"
+)
+FROM_IT = "{op: test, path: /services/web/environment/PLAIN, value: '${SECRET}'}"
+
+
+@pytest.mark.parametrize(
+    ("right", "wrong"),
+    [  # (the stack and its patch) with a right guess, with a wrong one
+        ((STACK, ON_IT % SECRET), (STACK, ON_IT % "guess")),
+        ((STACK, ABOVE_IT % SECRET), (STACK, ABOVE_IT % "guess")),
+        ((STACK.replace("visible-neighbour", SECRET), FROM_IT), (STACK, FROM_IT)),
+    ],
+    ids=["on-it", "above-it", "value-from-it"],
+)
+def test_a_test_op_tells_nothing_about_a_value_from_the_environment(
+    right: tuple[str, str], wrong: tuple[str, str]
+) -> None:
+    """A pull request could write a guess in a `test` op, ask the daemon for its plan
+    (`POST /v2/syncd/plans`) and read from the answer whether the guess is the secret: a test
+    that touches a value from the environment is refused alike, right guess or wrong."""
+    answers = []
+    for stack, op in (right, wrong):
+        text = stack + HEADER + f"  - {op}\n"
+        manifests = read_manifests([File("s.yaml", text.encode())], {"SECRET": SECRET})
+        assert not manifests.errors
+        try:
+            resolve(manifests, "rev")
+            answers.append("applied")
+        except ManifestError as err:
+            [problem] = err.problems
+            assert SECRET not in problem.message
+            answers.append(problem.message)
+    assert answers[0] == answers[1]
+    assert "a test op cannot compare a value from the environment" in answers[0]

@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from syncd import __version__, logs
-from syncd.api import specs, v2
+from syncd.api import plans, specs, v2
 from syncd.api.auth import token_matches
 from syncd.api.limits import BodyLimit
 from syncd.api.models import Error, ValidationErrorItem, ValidationErrors
@@ -88,6 +88,7 @@ def create_app(wiring: Wiring) -> FastAPI:
 
     app.include_router(v2.router(wiring))
     app.include_router(specs.router(wiring))
+    app.include_router(plans.router(wiring))
 
     if config.read_token:  # only then: a middleware costs every request
 
@@ -157,7 +158,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
-            responses.pop("422", None)
+            if "HTTPValidationError" in str(responses.get("422")):  # FastAPI's; a route's own stays
+                responses.pop("422")
             responses["400"] = ref("ValidationErrors", "Validation failed")
             for code, description in ERROR_CODES.items():  # always JSON, whatever the 200 is
                 responses[code] = ref("Error", description)

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from syncd.api.view import View, Views
 from syncd.core.desired import DesiredRegistry
 from syncd.daemon.config import RunConfig
+from syncd.daemon.liveplans import LivePlanner
 from syncd.daemon.snapshot import SnapshotProvider, TriggerSink
 from syncd.daemon.tasks import Task
 from syncd.ids import ServiceKey, VolumeKey
@@ -49,6 +50,7 @@ class Wiring:
     tasks: TaskRunner
     triggers: TriggerSink
     metrics: MetricsPort
+    plans: LivePlanner | None = None  # POST /v2/syncd/plans
 
     def view(self) -> View:
         return self.views.current()

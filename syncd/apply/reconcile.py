@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
 from syncd import datadir, logs
@@ -96,6 +96,7 @@ class Reconciler:
             base=revisions.pop() if len(revisions) == 1 else None,
             image_ids=image_ids,
             allow_empty=allow_empty,
+            stop_timeout=self.settings.stop_timeout,
         )
         return Planned(result, desired, observation, observed)
 
@@ -123,10 +124,14 @@ class Reconciler:
         *,
         dry_run: bool = False,
         allow_empty: bool = False,
+        check: Callable[[Planned], None] | None = None,
     ) -> SyncResult:
+        """`check` sees the plan before it runs, under the lock; it refuses by raising."""
         started = time.monotonic()
         with self.lock():
             planned = self.prepare(manifests, revision, allow_empty=allow_empty)
+            if check is not None:
+                check(planned)
             if dry_run:
                 return SyncResult(planned.plan, dry_run=True)
             result = self.execute(planned)

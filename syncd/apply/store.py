@@ -27,7 +27,7 @@ from typing import Any
 
 import jsonpointer
 
-from syncd import datadir
+from syncd import datadir, taint
 from syncd.core.canonical import Spec, canonical_json
 from syncd.core.records import DIGEST_PREFIX, ServiceRecord, StackRecord, SyncRecord
 from syncd.ids import ServiceKey, VolumeKey
@@ -148,10 +148,12 @@ class Store:
         return hidden
 
     def restore(self, record: ServiceRecord, desired: Spec | None) -> Spec:
-        """The recorded spec with secret digests replaced by `desired`'s values where they match."""
+        """The recorded spec with secret digests replaced by `desired`'s values where they match:
+        at the same place, else anywhere in `desired` (a secret moved in a list is the same)."""
         if not record.secrets:
             return record.spec
         spec: Spec = json.loads(canonical_json(record.spec))
+        elsewhere: dict[str, Any] | None = None  # digest -> a scalar of `desired`, when needed
         for pointer in record.secrets:
             stored = jsonpointer.resolve_pointer(spec, pointer, None)
             if desired is None or stored is None:
@@ -159,6 +161,10 @@ class Store:
             value = jsonpointer.resolve_pointer(desired, pointer, None)
             if value is not None and hmac.compare_digest(str(stored), self._digest(value)):
                 jsonpointer.set_pointer(spec, pointer, value)
+                continue
+            elsewhere = elsewhere or {self._digest(v): v for v in taint.scalars(desired)}
+            if str(stored) in elsewhere:
+                jsonpointer.set_pointer(spec, pointer, elsewhere[str(stored)])
         return spec
 
     # -- services ------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ Each command returns its `ExitCode`; `main` turns a `SyncdError` into `ExitCode.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from pathlib import Path
 from syncd import logs, operatorenv, settings, taint
 from syncd.apply.reconcile import Reconciler
 from syncd.cli import report
+from syncd.cli.liveplan import cmd_plan_api
 from syncd.cli.report import ReportFormat
 from syncd.core.desired import DesiredState, resolve
 from syncd.core.live import LiveState
@@ -22,6 +24,7 @@ from syncd.daemon.policyload import read_policy, with_policy
 from syncd.errors import ExitCode, InvalidRevision, ManifestError, Problem, SyncdError, errors_only
 from syncd.manifests import ManifestSet, read_manifests
 from syncd.render import PlanFormat, render
+from syncd.secretpolicy import unknowns_allowed
 from syncd.settings import Layers
 from syncd.source.checkout import fetch_missing, repo_prefix
 from syncd.source.reader import Snapshot, read_directory, read_revision
@@ -62,13 +65,15 @@ def snapshot(repo: str, rev: str | None, paths: Sequence[str]) -> Snapshot:
 
 def cmd_validate(args: argparse.Namespace) -> ExitCode:
     snap = snapshot(args.repo, args.rev, args.path)
-    result = _read(args, snap)
-    problems = result.problems
-    if not result.errors:  # StackPatches apply only to valid documents: build the state too
-        try:
-            resolve(result, snap.revision)
-        except ManifestError as err:
-            problems = sorted([*problems, *err.problems], key=Problem.sort_key)
+    # --unset-ok (CI without production variables): a variable not set is an unknown value
+    with unknowns_allowed() if args.unset_ok else contextlib.nullcontext():
+        result = _read(args, snap)
+        problems = result.problems
+        if not result.errors:  # StackPatches apply only to valid documents: build the state too
+            try:
+                resolve(result, snap.revision)
+            except ManifestError as err:
+                problems = sorted([*problems, *err.problems], key=Problem.sort_key)
     errors = errors_only(problems)
     fmt = ReportFormat(args.format)
     root = repo_prefix(args.repo) if fmt.from_top else ""
@@ -86,11 +91,11 @@ def cmd_validate(args: argparse.Namespace) -> ExitCode:
 def desired_at(args: argparse.Namespace, rev: str, last_applied: LiveState | None) -> DesiredState:
     """One revision's desired state; PATCH-strategy stacks build on `last_applied` when given."""
     snap = read_revision(args.repo, fetch_missing(args.repo, rev), args.path)
-    manifests = _read(args, snap)
     base = last_applied.last_applied() if last_applied is not None else None
     secrets = last_applied.last_secrets() if last_applied is not None else None
     try:
-        return resolve(manifests, snap.revision, base, secrets)
+        with unknowns_allowed():  # only `plan --base` calls it: unset is an unknown value
+            return resolve(_read(args, snap), snap.revision, base, secrets)
     except ManifestError as err:
         label = f"revision {rev} ({(snap.revision or '')[:12]})"
         raise InvalidRevision(label, err.problems) from err
@@ -116,22 +121,35 @@ def plan_exit(result: Plan) -> ExitCode:
 
 def cmd_plan(args: argparse.Namespace) -> ExitCode:
     """Exit codes are always the detailed ones (`--detailed-exitcode` is accepted, a no-op)."""
+    if args.api:  # the running daemon plans against what runs
+        return cmd_plan_api(args)
+    from syncd.cli import saved
+
     fmt = PlanFormat(args.format)
+    saved.check_out(args)
     if args.base is None:  # against what runs
         manifests, revision = manifests_at(args, args.head)
         with Reconciler.open(run_settings(args), environment(args)) as rec:
             planned = rec.prepare(manifests, revision, allow_empty=args.allow_empty)
+            bad = saved.plan_images(args, rec, planned, manifests)
         _print_plan(planned.plan, fmt)
         for warning in planned.desired.warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        return plan_exit(planned.plan)
+        failed = saved.finish(args, planned.plan, bad, planned=planned)
+        return failed if failed is not None else plan_exit(planned.plan)
     old = desired_at(args, args.base, None)
     live = as_live(old)
     new = desired_at(args, args.head or "HEAD", live)
-    result = plan(new, live, base=old.revision, allow_empty=args.allow_empty)
+    stop_timeout = settings.from_args(args).stop_timeout  # what an impact names
+    result = plan(
+        new, live, base=old.revision, allow_empty=args.allow_empty, stop_timeout=stop_timeout
+    )
+    bad = saved.base_head_images(args, result, new.registries, old.registries)
     _print_plan(result, fmt)
     for warning in new.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if (failed := saved.finish(args, result, bad, planned=None)) is not None:
+        return failed
     logs.get().info(
         "plan_computed",
         base=old.revision,
@@ -148,9 +166,17 @@ def cmd_apply(args: argparse.Namespace) -> ExitCode:
             "--detailed-exitcode goes with --dry-run; an apply exits 0 when converged, "
             "3 when some services failed"
         )
-    manifests, revision = manifests_at(args, args.rev)
-    with Reconciler.open(run_settings(args), environment(args)) as rec:
-        result = rec.sync(manifests, revision, dry_run=args.dry_run, allow_empty=args.allow_empty)
+    from syncd.cli import saved
+
+    if args.plan is not None:
+        result = saved.apply_saved(args)
+    else:
+        manifests, revision = manifests_at(args, args.rev)
+        with Reconciler.open(run_settings(args), environment(args)) as rec:
+            gate = saved.image_gate(args, rec, manifests)
+            result = rec.sync(
+                manifests, revision, dry_run=args.dry_run, allow_empty=args.allow_empty, check=gate
+            )
     _print_plan(result.plan, PlanFormat.TEXT)
     if result.dry_run:
         print(f"\n{report.DRY_RUN}")

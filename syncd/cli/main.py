@@ -7,10 +7,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from syncd import __version__, logs, operatorenv, settings, taint
-from syncd.cli import comment
+from syncd.cli import comment, liveplan
 from syncd.cli.commands import cmd_apply, cmd_plan, cmd_run, cmd_schema, cmd_validate
 from syncd.cli.report import ReportFormat
 from syncd.cli.tasks import cmd_service, cmd_volume
@@ -45,6 +45,19 @@ def _add_daemon_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token-file", help="file holding the admin token (or SYNCD_ADMIN_TOKEN)")
 
 
+def _add_saved_plan_args(
+    parser: argparse.ArgumentParser, func: Callable[[argparse.Namespace], int], flag: str, text: str
+) -> None:
+    """`--out` (plan) or `--plan` (apply), `--check-images`, and the command's function."""
+    parser.add_argument(flag, metavar="FILE", help=text)
+    parser.add_argument(
+        "--check-images",
+        action="store_true",
+        help="resolve every new or changed image at its registry; a missing one is an error",
+    )
+    parser.set_defaults(func=func)
+
+
 def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per command
     parser = argparse.ArgumentParser(
         prog="syncd", description="Declarative GitOps for Docker container stacks."
@@ -68,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
         default="text",
         choices=[f.value for f in ReportFormat],
         help="text, json, github (workflow annotations) or gitlab (Code Quality report)",
+    )
+    validate.add_argument(
+        "--unset-ok",
+        action="store_true",
+        help="a variable not set here is an unknown value, not an error (CI without the "
+        "production variables; `plan --base` always reads so)",
     )
     settings.add_manifest_arguments(validate)
     validate.set_defaults(func=cmd_validate)
@@ -102,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
         action="store_true",
         help=f"exit {DETAILED} (always so for plan; accepted as terraform spells it)",
     )
-    plan_cmd.set_defaults(func=cmd_plan)
+    liveplan.add_arguments(plan_cmd)
+    _add_saved_plan_args(plan_cmd, cmd_plan, "--out", "save the plan for `apply --plan`")
 
     apply = sub.add_parser(
         "apply",
@@ -125,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     apply.add_argument(
         "--allow-empty", action="store_true", help="allow a revision that removes every stack"
     )
-    apply.set_defaults(func=cmd_apply)
+    _add_saved_plan_args(apply, cmd_apply, "--plan", "apply a saved plan; refused when stale")
 
     service = sub.add_parser(
         "service",

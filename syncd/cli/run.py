@@ -14,6 +14,7 @@ from syncd.api.wiring import Wiring
 from syncd.core.live import ServiceStatus
 from syncd.core.records import StackRecord
 from syncd.daemon.config import RunConfig
+from syncd.daemon.liveplans import LivePlanner
 from syncd.daemon.loop import Daemon
 from syncd.daemon.status import Trigger
 from syncd.daemon.tasks import Operator
@@ -63,6 +64,20 @@ def wire(daemon: Daemon) -> Wiring:
         tasks=operator,
         triggers=daemon,
         metrics=daemon.metrics,
+        plans=live_planner(daemon),
+    )
+
+
+def live_planner(daemon: Daemon) -> LivePlanner:
+    """Plans of any revision against what runs, read as the daemon reads its own."""
+    return LivePlanner(
+        repo=daemon.repo,
+        revisions=daemon.revisions,
+        engine=daemon.engine,
+        store=daemon.store,
+        settings=daemon.settings,
+        env=daemon.env,
+        allow_empty=daemon.config.allow_empty,
     )
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 
 from syncd import settings
 from syncd.apply.reconcile import Reconciler
+from syncd.cli import client
 from syncd.errors import ExitCode, SyncdError
 from syncd.ids import ServiceKey
 
@@ -29,24 +29,13 @@ def _through_daemon(args: argparse.Namespace, method: str, path: str) -> ExitCod
     api = args.api or os.environ.get("SYNCD_API")
     if not api:
         return None
-    import urllib.error
-    import urllib.request
-
-    token = os.environ.get("SYNCD_ADMIN_TOKEN", "")
-    if args.token_file:
-        token = Path(args.token_file).read_text().strip()
-    request = urllib.request.Request(
-        api.rstrip("/") + path, method=method, headers={"Authorization": f"Bearer {token}"}
-    )
-    # The causes hold the answer's headers and the OS error, never the request's token.
-    try:
-        with urllib.request.urlopen(request, timeout=60):
-            return ExitCode.OK
-    except urllib.error.HTTPError as err:
-        body = err.read().decode(errors="replace")
-        raise SyncdError(f"the daemon answered {err.code}: {body}") from err
-    except urllib.error.URLError as err:
-        raise SyncdError(f"cannot reach the daemon at {api}: {err.reason}") from err
+    token = client.token(args.token_file, "SYNCD_ADMIN_TOKEN")
+    answer = client.call(api, method, path, token, timeout=60)
+    if answer.status >= 400:
+        raise SyncdError(
+            f"the daemon answered {answer.status}: {answer.message()}"
+        ) from answer.error
+    return ExitCode.OK
 
 
 def cmd_service(args: argparse.Namespace) -> ExitCode:

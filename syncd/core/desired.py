@@ -178,6 +178,16 @@ def _service_secrets(secrets: set[Path], name: str, service: Service, spec: Spec
     return out
 
 
+# `deploy` fields by their last manifest keys -> the canonical field (else `/cpus`)
+_DEPLOY: dict[tuple[str, ...], str] = {
+    ("limits", "cpus"): "/cpus",
+    ("limits", "memory"): "/memory",
+    ("replicas",): "/replicas",
+    ("updateConfig", "order"): "/updateOrder",
+    ("update_config", "order"): "/updateOrder",
+}
+
+
 def _spec_pointer(fieldname: str, rest: Path, service: Service, spec: Spec) -> str:
     """Where the canonical spec holds the manifest value at `<fieldname>/<rest>`."""
     match fieldname, rest:
@@ -194,7 +204,7 @@ def _spec_pointer(fieldname: str, rest: Path, service: Service, spec: Spec) -> s
             items = spec.get(fieldname) or []
             return f"/{fieldname}/{items.index(text)}" if text in items else f"/{fieldname}"
         case "deploy", _:
-            return f"/{rest[-1]}" if rest and rest[-1] in ("cpus", "memory") else "/cpus"
+            return _DEPLOY.get(tuple(str(p) for p in rest[-2:]), "/cpus")
         case "healthcheck", ("test", int(index), *_):
             return f"/healthcheck/test/{index}"
         case "healthcheck", ("test",):
@@ -315,6 +325,11 @@ def _as_warning(problem: Problem) -> Problem:
     return Problem(problem.path, message, problem.pointer, problem.position, Severity.WARNING)
 
 
+def registries_of(manifests: ManifestSet) -> dict[RegistryKey, DesiredRegistry]:
+    """The `Registry` documents of a revision, as its desired state holds them."""
+    return {r.manifest.key: _registry(r) for r in manifests.registries}
+
+
 def _registry(located: Located[Registry]) -> DesiredRegistry:
     registry = located.manifest
     credentials = registry.credentials
@@ -384,5 +399,4 @@ def resolve(
     if problems:
         values = manifests.secret_values()
         raise ManifestError([scrub_problem(p, values) for p in problems])
-    registries = {r.manifest.key: _registry(r) for r in manifests.registries}
-    return DesiredState(revision, stacks, registries, tuple(warnings), contents.trees)
+    return DesiredState(revision, stacks, registries_of(manifests), tuple(warnings), contents.trees)

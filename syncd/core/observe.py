@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from syncd.core.canonical import Spec
 from syncd.core.desired import DesiredService, DesiredState
@@ -135,7 +136,7 @@ def observe(
         spec: Spec = {}
         secrets: frozenset[str] = frozenset()
         if record is not None and record.container_hash == container.hash:
-            spec = restore(record, target.spec if target else None) if restore else record.spec
+            spec = restore(record, _restorable(record, target)) if restore else record.spec
             secrets = record.secrets
         elif target is not None and target.hash == container.hash:
             spec, secrets = target.spec, target.secrets
@@ -156,7 +157,7 @@ def observe(
         target = wanted.get(key)
         services.setdefault(key.stack_key, {})[key.name] = LiveService(
             key=key,
-            spec=restore(record, target.spec if target else None) if restore else record.spec,
+            spec=restore(record, _restorable(record, target)) if restore else record.spec,
             hash=record.container_hash,
             status=ServiceStatus.STOPPED,
             revision=record.revision,
@@ -179,6 +180,34 @@ def observe(
         strays=tuple(strays),
         unrecorded=frozenset(unrecorded),
     )
+
+
+def _restorable(record: ServiceRecord, target: DesiredService | None) -> Spec | None:
+    """The desired spec as `restore` may read it: its secret values only, every other leaf None.
+    A recorded secret is put back only from a value declared secret too (at its place, or moved
+    in a list). Else a plain value equal to a secret would read as unchanged, and a plan
+    (`POST /v2/syncd/plans` of any pull request) would say whether a guess is a secret."""
+    if target is None:
+        return None
+    kept: Spec | None = _secrets_only(target.spec, target.secrets, "")
+    return kept
+
+
+def _secrets_only(value: Any, secrets: frozenset[str], pointer: str) -> Any:
+    """`value` with every leaf that is not at or under a pointer of `secrets` set to None."""
+    if pointer in secrets:
+        return value
+    if not any(s.startswith(pointer + "/") for s in secrets):
+        return None
+    if isinstance(value, dict):
+        return {k: _secrets_only(v, secrets, f"{pointer}/{_escape(k)}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_secrets_only(v, secrets, f"{pointer}/{i}") for i, v in enumerate(value)]
+    return None
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
 
 
 def _description(key: StackKey, desired: DesiredState | None) -> str:

@@ -11,12 +11,11 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-import jsonpatch
-
-from syncd import taint
-from syncd.core import canonical
+from syncd.core import canonical, diffs
 from syncd.core.canonical import Spec
 from syncd.core.desired import DesiredService, DesiredStack, DesiredState
+from syncd.core.diffs import ValueChange, redacted_patch
+from syncd.core.impact import Impact, dependents, impact
 from syncd.core.live import LiveService, LiveStack, LiveState, LiveVolume, ServiceStatus
 from syncd.core.options import volumes as volume_options
 from syncd.errors import CycleError, PlanRefused
@@ -24,6 +23,7 @@ from syncd.gcpause import gc_paused
 from syncd.graph import start_order
 from syncd.ids import ServiceKey, StackKey, VolumeKey
 from syncd.manifests.model import Strategy
+from syncd.settings import Settings
 
 
 class Action(StrEnum):
@@ -87,6 +87,8 @@ class ServiceChange:
     patch: tuple[dict[str, Any], ...] = ()  # RFC 6902, live spec -> desired spec, redacted
     desired: DesiredService | None = None
     live: LiveService | None = None
+    diff: tuple[ValueChange, ...] = ()  # the patch as old -> new values, redacted (`diffs`)
+    impact: Impact | None = None  # for a replace or restart: downtime, ports, dependents
 
     @property
     def reason_text(self) -> str:
@@ -108,6 +110,12 @@ class StackPlan:
     volumes: tuple[VolumeChange, ...] = ()
     patch: tuple[dict[str, Any], ...] = ()  # RFC 6902, live stack -> desired stack, redacted
     removed: bool = False
+    diff: tuple[ValueChange, ...] = ()  # the stack's own fields old -> new (description)
+
+    @property
+    def restarts(self) -> tuple[ServiceChange, ...]:
+        """The changes that stop running containers and start new or the same ones."""
+        return tuple(c for c in self.services if c.impact is not None)
 
     @property
     def changes(self) -> tuple[ServiceChange, ...]:
@@ -141,43 +149,15 @@ class Plan:
                 out[change.action.value] += 1
         return out
 
+    def restarts(self) -> tuple[int, int]:
+        """How many services get their containers replaced or restarted, and how many of
+        them are down meanwhile."""
+        found = [c.impact for s in self.stacks for c in s.restarts if c.impact is not None]
+        return len(found), sum(i.down is True for i in found)
 
+
+DEFAULT_STOP_TIMEOUT = Settings.stop_timeout  # the setting's default
 EMPTY_STACK: Spec = {"description": "", "services": {}, "volumes": {}}
-
-
-def _differing(old: Any, new: Any) -> tuple[Any, Any]:
-    """`old` and `new` without the mapping entries both hold alike: the patch is the same, and
-    jsonpatch no longer walks every option field of every unchanged service."""
-    if not isinstance(old, dict) or not isinstance(new, dict):
-        return old, new
-    before: dict[str, Any] = {}
-    after: dict[str, Any] = {}
-    for key, value in old.items():
-        if key not in new:
-            before[key] = value
-        elif new[key] != value:
-            before[key], after[key] = _differing(value, new[key])
-    after.update((key, value) for key, value in new.items() if key not in old)
-    return before, after
-
-
-def redacted_patch(old: Any, new: Any, secrets: frozenset[str]) -> tuple[dict[str, Any], ...]:
-    """RFC 6902 ops turning `old` into `new`, with secret values replaced by `<redacted>`: by
-    place, and by value too, since an op into a list names an index of the list as it is
-    while the ops run, not where the item ends up."""
-    if old == new:
-        return ()
-    ops = jsonpatch.make_patch(*_differing(old, new)).patch
-    tainted = {v for v in taint.values_at(new, secrets) | taint.values_at(old, secrets) if v}
-    return tuple(
-        {
-            **op,
-            "value": taint.redact_values(taint.redact(op["value"], op["path"], secrets), tainted),
-        }
-        if "value" in op
-        else op
-        for op in ops
-    )
 
 
 def _order(services: Mapping[str, DesiredService]) -> list[str]:
@@ -197,15 +177,17 @@ def _service_change(
 ) -> ServiceChange:
     if live is None:
         patch = redacted_patch({}, desired.spec, desired.secrets)
-        return ServiceChange(desired.key, Action.CREATE, Reason.NEW, (), patch, desired, None)
+        diff = diffs.changes({}, desired.spec, frozenset(), desired.secrets)
+        return ServiceChange(desired.key, Action.CREATE, Reason.NEW, (), patch, desired, None, diff)
     before = canonical.upgraded(live.spec, desired.spec)
     patch = redacted_patch(before, desired.spec, desired.secrets | live.secrets)
+    diff = diffs.changes(before, desired.spec, live.secrets, desired.secrets)
     forcing = canonical.recreate_fields(live.spec, desired.spec, desired.secrets | live.secrets)
     new_image = image_ids.get(str(desired.spec.get("image")))
     image_moved = bool(new_image and live.image_id and new_image != live.image_id)
 
     def change(action: Action, reason: Reason, names: list[str]) -> ServiceChange:
-        return ServiceChange(desired.key, action, reason, tuple(names), patch, desired, live)
+        return ServiceChange(desired.key, action, reason, tuple(names), patch, desired, live, diff)
 
     if forcing:
         return change(Action.RECREATE, Reason.SPEC_CHANGED, forcing)
@@ -248,6 +230,21 @@ def _restarts(changes: list[ServiceChange]) -> list[ServiceChange]:
             out.append(replace(change, action=Action.START, reason=Reason.DEPENDENCY_RECREATED))
         else:
             out.append(change)
+    return out
+
+
+def _with_impact(changes: list[ServiceChange], stop_timeout: int) -> list[ServiceChange]:
+    """Each recreate and restart with its impact (`core.impact`)."""
+    specs = {c.key.name: c.desired.spec for c in changes if c.desired is not None}
+    out = []
+    for c in changes:
+        restart = c.reason is Reason.DEPENDENCY_RECREATED
+        if c.desired is not None and (c.action is Action.RECREATE or restart):
+            needs = dependents(specs, c.key.name)
+            found = impact(c.desired, c.live, needs, stop_timeout, restart=restart)
+            out.append(replace(c, impact=found))
+        else:
+            out.append(c)
     return out
 
 
@@ -302,6 +299,8 @@ def plan_stack(
     desired: DesiredStack | None,
     live: LiveStack | None,
     image_ids: Mapping[str, str] | None = None,
+    *,
+    stop_timeout: int = DEFAULT_STOP_TIMEOUT,
 ) -> StackPlan:
     key = desired.key if desired is not None else live.key if live is not None else None
     assert key is not None, "a stack plan needs a desired or a live stack"
@@ -312,7 +311,7 @@ def plan_stack(
         for name in _order(desired.services):
             found = live.services.get(name)
             changes.append(_service_change(desired.services[name], found, image_ids or {}))
-        changes = _restarts(changes)
+        changes = _with_impact(_restarts(changes), stop_timeout)
     for name, found in sorted(live.services.items()):
         if desired is None:
             changes.append(_removal(found, Reason.STACK_REMOVED))
@@ -320,15 +319,18 @@ def plan_stack(
             changes.append(_removal(found, Reason.NOT_DECLARED))
         elif not declare and name in desired.removed:
             changes.append(_removal(found, Reason.REMOVED_BY_PATCH))
-    secrets = live.secrets() | (desired.secrets() if desired else frozenset())
+    desired_secrets = desired.secrets() if desired else frozenset()
+    secrets = live.secrets() | desired_secrets
     target = _target_spec(desired, live)
-    patch = redacted_patch(_upgraded(live.spec(), target), target, secrets)
+    before = _upgraded(live.spec(), target)
+    patch = redacted_patch(before, target, secrets)
     return StackPlan(
         key=key,
         services=tuple(changes),
         volumes=tuple(_volumes(desired, live, prune=declare)),
         patch=patch,
         removed=desired is None,
+        diff=diffs.own_changes(before, target, live.secrets(), desired_secrets),
     )
 
 
@@ -340,8 +342,11 @@ def plan(
     base: str | None = None,
     image_ids: Mapping[str, str] | None = None,
     allow_empty: bool = False,
+    stop_timeout: int = DEFAULT_STOP_TIMEOUT,
 ) -> Plan:
-    """Every stack's plan. Refuses to remove every managed stack unless `allow_empty`."""
+    """Every stack's plan. Refuses to remove every managed stack unless `allow_empty`.
+    `stop_timeout` is the daemon's setting (what an impact names when a service has no
+    stop grace period of its own)."""
     if not desired.stacks and live.stacks and not allow_empty:
         raise PlanRefused(
             f"revision {desired.revision or '(work tree)'} declares no stack, so every one of the "
@@ -349,7 +354,10 @@ def plan(
             "--allow-empty)"
         )
     keys = sorted(set(desired.stacks) | set(live.stacks))
-    stacks = tuple(plan_stack(desired.stacks.get(k), live.stacks.get(k), image_ids) for k in keys)
+    stacks = tuple(
+        plan_stack(desired.stacks.get(k), live.stacks.get(k), image_ids, stop_timeout=stop_timeout)
+        for k in keys
+    )
     return Plan(base=base, head=desired.revision, stacks=stacks)
 
 

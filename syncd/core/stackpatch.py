@@ -13,17 +13,25 @@
 - Secret marks travel with the values: a value from the environment is wrapped in a marker type
   that compares, copies and moves like the value it holds; the marks are read back after the
   last op, wherever the ops put the values.
+- A `test` op never compares a value from the environment (nor a subtree holding one, nor a
+  tested value taken from it): it is refused whether it would pass or fail, since its outcome
+  would tell whether a guess written in the repository (a pull request planned through the API)
+  equals the secret. A test whose target differs in size from its value fails as before: that
+  outcome depends on the structure only. The check costs at most the size of the op's value.
 Pure: no I/O.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Self
+from typing import Any
 
 import jsonpatch
 import jsonpointer
 
+from syncd.core.secretmarks import MARKED as _MARKED
+from syncd.core.secretmarks import marked as _marked
+from syncd.core.secretmarks import marks_within
 from syncd.errors import PatchRefused
 from syncd.manifests.model import StackPatch
 from syncd.manifests.parse import Located
@@ -44,46 +52,6 @@ class _Invalid(Exception):
 
 
 # -- secret marks -------------------------------------------------------------------------------
-
-
-class _Kept:
-    """A marked value is its own copy: jsonpatch's copies keep the mark."""
-
-    __slots__ = ()
-
-    def __copy__(self) -> Self:
-        return self
-
-    def __deepcopy__(self, memo: Any) -> Self:
-        return self
-
-
-class _SecretStr(_Kept, str):
-    __slots__ = ()
-
-
-class _SecretInt(_Kept, int):
-    __slots__ = ()
-
-
-class _SecretFloat(_Kept, float):
-    __slots__ = ()
-
-
-_MARKED = (_SecretStr, _SecretInt, _SecretFloat)
-
-
-def _marked(value: Any) -> Any:
-    """`value` wrapped as a secret, or None when its type cannot carry the mark (bool, null)."""
-    if isinstance(value, _MARKED):
-        return value
-    if isinstance(value, str):
-        return _SecretStr(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return _SecretInt(value)
-    if isinstance(value, float):
-        return _SecretFloat(value)
-    return None
 
 
 def _children(value: Any) -> Iterable[tuple[PathPart, Any]]:
@@ -338,6 +306,8 @@ def apply(
         for index in range(len(overlay.manifest.patch)):
             raw = _op(overlay, index, marks.get(index, ()))
             try:
+                if raw["op"] == "test" and _tests_a_secret(document, raw, sticky):
+                    raise _Invalid(None, TEST_SECRET)
                 document = _apply_op(document, raw, budget)
             except _Invalid as err:
                 raise _refused(overlay, index, raw, err) from err
@@ -351,6 +321,30 @@ def apply(
                 raise _refused(overlay, index, raw, failed) from None
     document, marked = _unmark(document)
     return document, marked | sticky
+
+
+TEST_SECRET = (
+    "a test op cannot compare a value from the environment (its outcome would tell the value); "
+    "test a value written in the repository"
+)
+
+
+def _tests_a_secret(document: Any, raw: dict[str, Any], sticky: set[Path]) -> bool:
+    """Whether a `test` op's outcome could depend on a value from the environment."""
+    size, marked = marks_within(raw.get("value"), DEFAULT_LIMITS.max_nodes)
+    if marked:
+        return True
+    tokens = _tokens(raw["path"])
+    if any(
+        [str(p) for p in path[: len(tokens)]] == tokens[: len(path)] for path in sticky
+    ):  # a value that could not carry a mark (a boolean, a null) at, above or below the path
+        return True
+    try:
+        target = _walk(document, tokens, "path")
+    except _Invalid:
+        return False  # the op fails on its path: the structure only
+    found, marked = marks_within(target, size)
+    return marked and found == size  # a subtree of another size can never equal the value
 
 
 def _refused(

@@ -80,8 +80,12 @@ class Revisions:
         assert fetched.files is not None
         return Parsed(fetched.revision, self.manifests(fetched.files))
 
-    def manifests(self, snap: Snapshot) -> ManifestSet:
-        """The snapshot's manifests, or a ManifestError, also when the reader itself breaks."""
+    def manifests(self, snap: Snapshot, *, reviewed: bool = True) -> ManifestSet:
+        """The snapshot's manifests, or a ManifestError, also when the reader itself breaks.
+        The values it took from the environment are remembered (no log line shows them); of a
+        revision not `reviewed` (a live plan's pull request), only the operator's own values:
+        a text it built (`${X:+any words}`) would hide those words from every log line and API
+        answer, and enough of them would push the real secrets out of the bounded memory."""
         try:
             manifests = read_manifests(
                 snap.files,
@@ -95,7 +99,10 @@ class Revisions:
             log_frames("reader_crashed", err)
             # from None: the reader's exception text may quote a secret's value
             raise ManifestError(self._reader_crash(snap, err)) from None
-        taint.remember(manifests.secret_values())  # no log line shows them, whatever quotes them
+        values = manifests.secret_values()
+        if not reviewed:
+            values = values & frozenset(self.env.values())
+        taint.remember(values)  # no log line shows them, whatever quotes them
         if manifests.errors:
             raise ManifestError(manifests.errors)
         return manifests

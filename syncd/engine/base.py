@@ -252,6 +252,10 @@ class Engine(ABC):
         """Whether the registry `auth["serveraddress"]` accepts these credentials, and its answer;
         implementations call `check_login_auth` first."""
 
+    def distribution(self, reference: str, auth: Mapping[str, str] | None, timeout: float) -> str:
+        """The digest the registry gives for `reference` (nothing pulled); `EngineError`."""
+        raise EngineError("this engine cannot resolve images at their registry")
+
     @abstractmethod
     def stop(self, container_id: str, timeout: int) -> None: ...
 

@@ -17,7 +17,7 @@ import docker.types
 import docker.utils
 import requests
 
-from syncd.engine import dockeropts
+from syncd.engine import distribution, dockeropts
 from syncd.engine.base import (
     LABEL_HASH,
     LABEL_INSTANCE,
@@ -87,10 +87,7 @@ _STATUS_HEALTH = {
 
 def _health(status: str) -> ContainerHealth | None:
     """`Up 3 seconds (healthy)` -> `HEALTHY`; the listing's status line carries the health."""
-    for words, health in _STATUS_HEALTH.items():
-        if words in status:
-            return health
-    return None
+    return next((health for words, health in _STATUS_HEALTH.items() if words in status), None)
 
 
 class DockerEngine(Engine):
@@ -379,6 +376,9 @@ class DockerEngine(Engine):
                 return False, _explain(err)
             raise
         return True, str(answer.get("Status", "Login Succeeded"))
+
+    def distribution(self, reference: str, auth: Mapping[str, str] | None, timeout: float) -> str:
+        return _engine_errors(distribution.digest)(self.api, reference, auth, timeout)
 
     @_engine_errors
     def stop(self, container_id: str, timeout: int) -> None:

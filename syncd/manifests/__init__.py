@@ -21,6 +21,7 @@ from syncd.manifests.compose.files import has_kind, read_compose
 from syncd.manifests.model import Registry, Stack, StackPatch
 from syncd.manifests.parse import Located, parse_document
 from syncd.manifests.policycheck import converted_problems, stack_problems
+from syncd.manifests.unread import Unread
 from syncd.manifests.yamlsafe import Document, load
 from syncd.policy import BUILTIN, Policy
 from syncd.settings import DEFAULT_LIMITS, Limits
@@ -106,6 +107,7 @@ def read_manifests(
         if is_compose(f.path)
     }
     referenced = frozenset().union(*(c.referenced for c in composes.values()))
+    unread = Unread()  # what documents that failed to read would have declared
     for file in files:
         if not file.path.endswith(MANIFEST_SUFFIXES):
             continue  # data of a Compose folder (the source reader reads no other files)
@@ -116,16 +118,22 @@ def read_manifests(
             if compose.stack is not None:
                 result.stacks.append(compose.stack)
                 result.problems += converted_problems(policy, compose.stack, compose.problems)
+            elif any(p.severity is Severity.ERROR for p in compose.problems):
+                unread.unknown()
             continue
         documents, load_problems = load(file.path, file.data, limits)
         data = in_compose_folder(file.path, folders) or file.path in referenced
         if data and not has_kind(documents):
             continue  # data beside a Compose file (D19) or read by its `extends` (D19b)
         result.problems += load_problems
+        if any(p.severity is Severity.ERROR for p in load_problems):
+            unread.unknown()
         for document in documents:
             located, doc_problems = _parse(document, env)
             result.problems += doc_problems
             if located is None:
+                if doc_problems:  # not an empty document: one that failed
+                    unread.add(document.data)
                 continue
             manifest = located.manifest
             if isinstance(manifest, Stack):
@@ -135,7 +143,7 @@ def read_manifests(
                 result.patches.append(located)
             else:
                 result.registries.append(located)
-    result.problems += check(result.stacks, result.patches, result.registries)
+    result.problems += check(result.stacks, result.patches, result.registries, unread)
     result.problems += secret_sources(result.registries, env, secrets_dir)
     values = result.secret_values()
     result.problems = sorted(

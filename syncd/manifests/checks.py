@@ -27,7 +27,8 @@ from syncd.manifests.networkchecks import network_dependencies, network_problems
 from syncd.manifests.options.files import mount_spec
 from syncd.manifests.options.lifecycle import UpdateOrder
 from syncd.manifests.parse import Located, suggest
-from syncd.secretpolicy import file_problem, is_own, unset_variable
+from syncd.manifests.unread import Unread
+from syncd.secretpolicy import file_problem, is_own, unknowable, unset_variable
 
 
 def _where(located: Located[Any], path: Sequence[str | int] = ()) -> str:
@@ -233,7 +234,7 @@ def _service_names(stacks: Sequence[Located[Stack]]) -> list[Problem]:
 
 
 def _registries(
-    stacks: Sequence[Located[Stack]], registries: Sequence[Located[Registry]]
+    stacks: Sequence[Located[Stack]], registries: Sequence[Located[Registry]], unread: Unread
 ) -> list[Problem]:
     known = {(r.manifest.project, registry_address(r.manifest.uri)) for r in registries}
     problems = []
@@ -242,7 +243,8 @@ def _registries(
             host = image_registry_host(service.image or "")
             if host is None or registry_address(host) == DOCKER_HUB:
                 continue
-            if (located.manifest.project, registry_address(host)) not in known:
+            project = located.manifest.project
+            if (project, registry_address(host)) not in known and not unread.registry(project):
                 problem = located.problem(
                     ("services", name, "image"),
                     f"no Registry for {host} in project {located.manifest.project}; "
@@ -283,8 +285,11 @@ def check(
     stacks: Sequence[Located[Stack]],
     patches: Sequence[Located[StackPatch]],
     registries: Sequence[Located[Registry]],
+    unread: Unread | None = None,
 ) -> list[Problem]:
-    """Every cross-document problem of one revision."""
+    """Every cross-document problem of one revision; none that only the documents that
+    failed to read (`unread`) cause."""
+    unread = unread or Unread()
     problems = _duplicates(
         (s.manifest.key, s, ("name",), f"stack {s.manifest.key}") for s in stacks
     )
@@ -293,7 +298,7 @@ def check(
     )
     declared: set[StackKey] = {s.manifest.key for s in stacks}
     for patch in patches:
-        if patch.manifest.key not in declared:
+        if patch.manifest.key not in declared and not unread.stack(patch.manifest.key):
             hint = suggest(str(patch.manifest.key), [str(k) for k in declared])
             problems.append(
                 patch.problem(
@@ -307,7 +312,7 @@ def check(
         problems += _stack_problems(located)
     problems += _service_names(stacks)
     problems += _ports(stacks)
-    problems += _registries(stacks, registries)
+    problems += _registries(stacks, registries, unread)
     return problems
 
 
@@ -350,7 +355,8 @@ def secret_sources(
             continue
         ref = credentials.password
         path = ("credentials", "password")
-        if ref.env is not None and (is_own(ref.env) or ref.env not in variables):
+        missing = ref.env not in variables and not unknowable(ref.env or "")
+        if ref.env is not None and (is_own(ref.env) or missing):
             problems.append(located.problem((*path, "env"), unset_variable(ref.env)))
         elif ref.file is not None and (message := file_problem(ref.file, secrets_dir)):
             problems.append(located.problem((*path, "file"), message))

@@ -12,6 +12,7 @@ from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
 from syncd.manifests.yamlscalars import clip
+from syncd.secretpolicy import holds_unknown
 
 # Every pattern is used with `fullmatch`.
 HOST = re.compile(
@@ -79,6 +80,8 @@ MAX_IMAGE_NAME = 255  # Docker: "repository name must not be more than 255 chara
 
 
 def _check_image(value: str) -> str:
+    if holds_unknown(value) and len(value) <= MAX_IMAGE:  # a plan between revisions
+        return value
     match = _IMAGE.fullmatch(value) if len(value) <= MAX_IMAGE else None
     if match is None:
         raise PydanticCustomError(

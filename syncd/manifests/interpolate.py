@@ -12,7 +12,9 @@ reported as secret (its path, and the string with the values it took, so message
 of them), and every output redacts it. A value taken from a default written in the repo is not
 secret (in both flavours). The text built from one `interpolate` call is bounded
 (`MAX_INTERPOLATED` characters): a template cannot multiply an environment value without
-limit. Pure: no I/O.
+limit. Within `secretpolicy.unknowns_allowed` (a plan between two revisions), a variable that
+is not set and has no default is not an error: it stands for `unknown_value(NAME)`.
+Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any, assert_never
 from syncd.errors import TemplateError
 from syncd.manifests.compose.template import substitute
 from syncd.manifests.yamlsafe import Path
-from syncd.secretpolicy import is_own, unset_variable
+from syncd.secretpolicy import is_own, unknowable, unknown_value, unset_variable
 from syncd.taint import REDACTED
 
 __all__ = ["REDACTED", "Flavour", "Interpolation", "interpolate"]
@@ -93,6 +95,8 @@ def _substitute(text: str, env: Mapping[str, str], out: Interpolation) -> tuple[
             return str(value)
         if op in (":-", "-"):
             return arg
+        if value is None and unknowable(name):  # a plan between revisions: not known here
+            return unknown_value(name)
         if op in (":?", "?") and not is_own(name):
             raise _Unresolved(f"{name} is required: {arg}" if arg else f"{name} is required")
         raise _Unresolved(f"{unset_variable(name)}; or write ${{{name}:-default}}")

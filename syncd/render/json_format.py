@@ -1,7 +1,9 @@
 """The plan for programs: the whole plan as JSON, or each changed stack's RFC 6902 patch.
 
-Stacks come in key order, services in the plan's execution order (dependencies first, removals
-last), volumes in the plan's order. Every patch is the planner's, already redacted.
+Each service and stack carries its `changes` (old -> new, `core.diffs`) beside the RFC 6902
+`patch`, and each replaced service its `impact`. Stacks come in key order, services in the
+plan's execution order (dependencies first, removals last), volumes in the plan's order. Every
+patch and change is the planner's, already redacted.
 Pure: no I/O.
 """
 
@@ -22,6 +24,8 @@ def _service(change: ServiceChange) -> dict[str, Any]:
         "reasonText": change.reason_text,
         "fields": list(change.fields),
         "patch": list(change.patch),
+        "changes": [c.as_json() for c in change.diff],
+        "impact": change.impact.as_json() if change.impact else None,
     }
 
 
@@ -41,6 +45,7 @@ def _stack(stack: StackPlan) -> dict[str, Any]:
         "changed": stack.changed,
         "removed": stack.removed,
         "patch": list(stack.patch),
+        "changes": [c.as_json() for c in stack.diff],
         "services": [_service(c) for c in stack.services],
         "volumes": [_volume(v) for v in stack.volumes],
     }
@@ -53,6 +58,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "head": plan.head,
         "changed": plan.changed,
         "counts": plan.counts(),
+        "restarts": dict(zip(("services", "down"), plan.restarts(), strict=True)),
         "stacks": [_stack(s) for s in sorted(plan.stacks, key=lambda s: s.key)],
     }
 

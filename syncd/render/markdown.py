@@ -7,20 +7,24 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
 
+from syncd.core.diffs import ValueChange
 from syncd.core.plan import Action, Plan, ServiceChange, StackPlan
+from syncd.render.changes import (
+    change_symbol,
+    change_text,
+    impact_lines,
+    impact_tag,
+    service_changes,
+    stack_changes,
+)
 from syncd.render.vocabulary import (
     action_symbol,
     base_name,
     head_name,
     no_changes,
-    op_symbol,
-    op_text,
     plural,
-    service_ops,
     service_text,
-    stack_ops,
     totals,
     volume_symbol,
     volume_text,
@@ -45,8 +49,8 @@ def _fenced(lang: str, lines: list[str]) -> list[str]:
     return [f"{fence}{lang}", *lines, fence]
 
 
-def _diff(ops: list[dict[str, Any]]) -> list[str]:
-    return _fenced("diff", [f"{op_symbol(op)} {op_text(op)}" for op in ops])
+def _diff(changes: list[ValueChange]) -> list[str]:
+    return _fenced("diff", [f"{change_symbol(c)} {change_text(c)}" for c in changes])
 
 
 def _row(stack: StackPlan) -> str:
@@ -68,16 +72,23 @@ def _table(plan: Plan) -> list[str]:
 def _service(change: ServiceChange) -> list[str]:
     title = f"{action_symbol(change.action)} {change.key}"
     why = f"{change.action.value}: {service_text(change)}"
+    if change.impact is not None:
+        why += f" ({impact_tag(change.impact)})"
     summary = f"<code>{html.escape(title)}</code> {html.escape(why)}"
-    ops = service_ops(change)
-    body = _diff(ops) if ops else [_NO_OPS.get(change.action, "_No spec change._")]
+    found = service_changes(change)
+    quiet = _NO_OPS.get(change.action, "_No spec change._")
+    if change.impact is not None and change.impact.restart:
+        quiet = "_No spec change: the container is restarted._"
+    body = _diff(found) if found else [quiet]
+    if change.impact is not None:
+        body += ["", *_fenced("text", impact_lines(change.impact))]  # values: never markdown
     return [f"<details><summary>{summary}</summary>", "", *body, "", "</details>"]
 
 
 def _stack(stack: StackPlan) -> list[str]:
     title = f"#### {stack.key}" + (" (no longer in the repository)" if stack.removed else "")
     lines = [title, ""]
-    if own := stack_ops(stack):
+    if own := stack_changes(stack):
         lines += [*_diff(own), ""]
     for change in stack.changes:
         lines += [*_service(change), ""]

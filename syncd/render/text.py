@@ -6,18 +6,21 @@ Pure: no I/O.
 from __future__ import annotations
 
 from syncd.core.plan import Plan, ServiceChange, StackPlan, VolumeChange
+from syncd.render.changes import (
+    change_symbol,
+    change_text,
+    impact_lines,
+    service_changes,
+    stack_changes,
+)
 from syncd.render.vocabulary import (
     action_symbol,
     base_name,
     head_name,
     no_changes,
-    op_symbol,
-    op_text,
     plural,
     safe,
-    service_ops,
     service_text,
-    stack_ops,
     totals,
     volume_symbol,
     volume_text,
@@ -41,8 +44,11 @@ def _service(change: ServiceChange, paint: _Paint) -> list[str]:
     symbol = action_symbol(change.action)
     key = paint(safe(str(change.key)), "bold")
     lines = [f"  {paint(symbol, symbol)} {key}: {change.action.value} ({service_text(change)})"]
-    for op in service_ops(change):
-        lines.append(f"      {paint(op_symbol(op), op_symbol(op))} {op_text(op)}")
+    for found in service_changes(change):
+        symbol = change_symbol(found)
+        lines.append(f"      {paint(symbol, symbol)} {change_text(found)}")
+    if change.impact is not None:
+        lines += [f"      {paint(line, 'dim')}" for line in impact_lines(change.impact)]
     return lines
 
 
@@ -57,8 +63,9 @@ def _stack(stack: StackPlan, paint: _Paint) -> list[str]:
     if stack.removed:
         title += " (no longer in the repository)"
     lines = [paint(title, "bold")]
-    for op in stack_ops(stack):
-        lines.append(f"  {paint(op_symbol(op), op_symbol(op))} {op_text(op)}")
+    for found in stack_changes(stack):
+        symbol = change_symbol(found)
+        lines.append(f"  {paint(symbol, symbol)} {change_text(found)}")
     for change in stack.changes:
         lines += _service(change, paint)
     lines += [_volume(v, paint) for v in stack.volume_changes]

@@ -1,32 +1,37 @@
 """Words and symbols the human-facing plan renderings share, so text and markdown agree.
 
-Values shown here come only from the plan's patch ops, which the planner has already redacted.
+Values shown come only from the plan's changes, which the planner has already redacted.
 Pure: no I/O.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from typing import Any, assert_never
+from typing import assert_never
 
-from syncd.core.canonical import DEFAULTS
 from syncd.core.plan import (
     Action,
     Plan,
     Reason,
     ServiceChange,
-    StackPlan,
     VolumeAction,
     VolumeChange,
 )
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Unicode that changes how the text around it reads (bidi overrides and isolates, zero-width
+# characters, line and paragraph separators): a value could hide or reorder a change in a plan
+_INVISIBLE = re.compile(
+    "[\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
+    "\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb]"
+)
 
 
 def safe(text: str) -> str:
-    """`text` with control characters escaped, so a name can never drive the terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """`text` with control characters and characters that reorder or hide text escaped, so a
+    name or value can never drive the terminal nor make a plan read otherwise than it acts."""
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def short(revision: str | None, *, missing: str) -> str:
@@ -103,40 +108,6 @@ def service_text(change: ServiceChange) -> str:
     return text
 
 
-def op_symbol(op: dict[str, Any]) -> str:
-    return {"add": "+", "remove": "-", "replace": "~", "move": "~", "copy": "+"}.get(op["op"], "?")
-
-
-def op_text(op: dict[str, Any]) -> str:
-    """`/environment/GREETING: "hello"`: the path and, when the op carries one, its JSON value."""
-    path = safe(op["path"]) or "/"
-    if "value" in op:
-        return f"{path}: {json.dumps(op['value'], ensure_ascii=False, sort_keys=True)}"
-    if "from" in op:
-        verb = "copied" if op["op"] == "copy" else "moved"
-        return f"{path}: {verb} from {safe(op['from'])}"
-    return path
-
-
-def service_ops(change: ServiceChange) -> list[dict[str, Any]]:
-    """A service's ops worth reading: for a create, the fields left at their default are omitted."""
-    if change.action is not Action.CREATE:
-        return list(change.patch)
-    return [op for op in change.patch if not _is_default(op)]
-
-
-def _is_default(op: dict[str, Any]) -> bool:
-    name = op["path"].removeprefix("/")
-    return op["op"] == "add" and name in DEFAULTS and op.get("value") == DEFAULTS[name]
-
-
-def stack_ops(stack: StackPlan) -> list[dict[str, Any]]:
-    """The stack's own ops (its description): services and volumes are shown one by one."""
-    return [
-        op for op in stack.patch if op["path"].split("/")[1:2] not in (["services"], ["volumes"])
-    ]
-
-
 def totals(plan: Plan) -> str:
     counts = plan.counts()
     parts = ", ".join(f"{counts[a.value]} to {a.value}" for a in Action if a is not Action.NONE)
@@ -147,6 +118,9 @@ def totals(plan: Plan) -> str:
             volumes[change.action.value] = volumes.get(change.action.value, 0) + 1
     if volumes:
         line += " Volumes: " + ", ".join(f"{n} to {a}" for a, n in sorted(volumes.items())) + "."
+    restarting, down = plan.restarts()
+    if restarting:
+        line += f" {plural(restarting, 'service')} will restart, {down} of them down meanwhile."
     return line
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from syncd.manifests.compose.context import Context, Revision, clip, kind_of
 from syncd.manifests.yamlsafe import Path
+from syncd.secretpolicy import unknowable, unknown_value
 
 SECTIONS = ("configs", "secrets")
 _SWARM = ("external", "template_driver", "driver", "driver_opts")
@@ -69,6 +70,8 @@ def _source(
             out.values.add(data.decode("utf-8", "replace").strip())
         return {"file": value if value.startswith(".") else "./" + value}
     if key == "environment":
+        if value not in lookup and unknowable(value):  # a plan between revisions
+            return {"content": unknown_value(value)}
         if value not in lookup:
             ctx.error((*at, key), f"variable {clip(value)!r} is not set (allowed variables only)")
             return None

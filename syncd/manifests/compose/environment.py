@@ -21,6 +21,7 @@ from typing import Any
 from syncd.manifests.compose.context import Context, Revision, clip, kind_of
 from syncd.manifests.compose.envfile import EnvFile, parse_env_file
 from syncd.manifests.yamlsafe import Path
+from syncd.secretpolicy import unknowable, unknown_value
 
 _ENV_FILE_KEYS = frozenset({"path", "required", "format"})
 
@@ -112,6 +113,8 @@ def _set(
         return
     if value is None:
         found = lookup.get(name)
+        if found is None and unknowable(name):  # a plan between revisions
+            found = unknown_value(name)
         if found is None:
             ctx.warn(at, f"{name} is set nowhere (no operator variable, no .env): left out")
             out.values.pop(name, None)

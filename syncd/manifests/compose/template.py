@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from syncd.errors import TemplateError
-from syncd.secretpolicy import is_own, unset_variable
+from syncd.secretpolicy import is_own, unknowable, unknown_value, unset_variable
 
 MAX_NESTING = 16  # `${A:-${B:-...}}` levels
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
@@ -157,6 +157,9 @@ class _Evaluation:
 
     def variable(self, var: _Var) -> None:
         value = None if is_own(var.name) else self.env.get(var.name)
+        if value is None and var.op in (None, ":?", "?") and unknowable(var.name):
+            self.add(unknown_value(var.name))  # a plan between revisions: not known here
+            return
         empty = value is None or value == ""
         match var.op:
             case None:
