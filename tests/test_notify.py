@@ -112,12 +112,16 @@ def test_each_sync_sets_the_commit_status_pending_then_success_or_failure_with_t
     try:
         good = made.repo.git("rev-parse", "HEAD")
         made.sync()
-        wait_for(lambda: githost.states(good) == [running, "success"], what="two statuses")
+        wait_for(
+            lambda: githost.states(good) == [running, "success"], timeout=60.0, what="two statuses"
+        )
         made.daemon.sync_once({Trigger.DRIFT})  # a routine pass: the same outcome, no post
         made.repo.write("stack.yaml", BROKEN)
         broken = made.repo.commit("break it")
         made.sync()
-        wait_for(lambda: githost.states(broken) == [running, failed], what="the failure")
+        wait_for(
+            lambda: githost.states(broken) == [running, failed], timeout=60.0, what="the failure"
+        )
         assert githost.states(good) == [running, "success"]
         last = githost.statuses[-1]
         assert last.description.startswith("parse failed: stack.yaml:4:")
@@ -139,11 +143,15 @@ def test_webhook_events_carry_the_commit_stacks_counts_and_the_located_error(
         with structlog.testing.capture_logs() as events:
             good = made.repo.git("rev-parse", "HEAD")
             made.sync()
-            [done] = wait_for(lambda: receiver.of("sync_succeeded", good), what="the event")
+            [done] = wait_for(
+                lambda: receiver.of("sync_succeeded", good), timeout=60.0, what="the event"
+            )
             made.repo.write("stack.yaml", BROKEN)
             broken = made.repo.commit("break \x1b[31mit\u202e\nsecond line")
             made.sync()
-            [failed] = wait_for(lambda: receiver.of("sync_failed", broken), what="the failure")
+            [failed] = wait_for(
+                lambda: receiver.of("sync_failed", broken), timeout=60.0, what="the failure"
+            )
         assert done["commit"]["subject"] == "first"
         assert done["commit"]["author"] == "syncd tests"
         assert isinstance(done["commit"]["committedAt"], int)
@@ -195,7 +203,9 @@ def test_a_dead_webhook_delays_neither_syncs_nor_commit_statuses(
             made.engine.have(f"busybox:1.3{n}")
             made.sync()
             assert made.daemon.status.applied_revision == revision
-            wait_for(lambda r=revision: "success" in githost.states(r), what="the status")  # type: ignore[misc]
+            wait_for(
+                lambda r=revision: "success" in githost.states(r), timeout=60.0, what="the status"
+            )  # type: ignore[misc]
     finally:
         _stop(made, threads)
         silent.close()
@@ -226,13 +236,13 @@ def test_a_failing_host_is_retried_with_backoff_and_a_redirect_is_not_followed(
     try:
         receiver.answers.extend([503, 429])
         box.put(lambda: Delivery(f"{receiver.url}/a", {"n": 1}))
-        wait_for(lambda: receiver.events == [{"n": 1}], what="the third try")
+        wait_for(lambda: receiver.events == [{"n": 1}], timeout=60.0, what="the third try")
         assert receiver.paths == ["/a"] * 3
         receiver.answers.extend([302, 404])
         box.put(lambda: Delivery(f"{receiver.url}/b", {"n": 2}))
         box.put(lambda: Delivery(f"{receiver.url}/c", {"n": 3}))
         box.put(lambda: Delivery(f"{receiver.url}/d", {"n": 4}))
-        wait_for(lambda: len(receiver.events) == 2, what="the last delivery")
+        wait_for(lambda: len(receiver.events) == 2, timeout=60.0, what="the last delivery")
         assert receiver.paths[3:] == ["/b", "/c", "/d"]  # 302 and 404: one try each
         assert _count(metrics.failed, "webhook") == 2
         assert _count(metrics.sent, "webhook") == 2
@@ -255,13 +265,13 @@ def test_a_full_queue_drops_the_oldest_and_counts_it() -> None:
     thread.start()
     try:
         box.put(lambda: Delivery("http://127.0.0.1:9/", {"n": 0}))
-        wait_for(lambda: box.pending() == 0, what="the first item taken")
+        wait_for(lambda: box.pending() == 0, timeout=60.0, what="the first item taken")
         for n in range(1, 8):
             box.put(lambda n=n: Delivery("http://127.0.0.1:9/", {"n": n}))  # type: ignore[misc]
         assert box.pending() == 3
         assert _count(metrics.dropped, "webhook") == 4
         release.set()
-        wait_for(lambda: len(sent) == 4, what="the rest sent")
+        wait_for(lambda: len(sent) == 4, timeout=60.0, what="the rest sent")
         assert sent == [0, 5, 6, 7]
     finally:
         stop.set()
@@ -418,12 +428,16 @@ def test_the_repository_path_comes_from_origin_and_a_changed_token_file_is_read_
     try:
         made.sync()
         first = made.repo.git("rev-parse", "HEAD")
-        wait_for(lambda: githost.states(first) == ["pending", "success"], what="statuses")
+        wait_for(
+            lambda: githost.states(first) == ["pending", "success"], timeout=60.0, what="statuses"
+        )
         token.write_text("rotated-token-value-longer\n")
         made.repo.write("stack.yaml", GOOD.replace("web", "api"))
         second = made.repo.commit("second")
         made.sync()
-        wait_for(lambda: githost.states(second) == ["pending", "success"], what="statuses")
+        wait_for(
+            lambda: githost.states(second) == ["pending", "success"], timeout=60.0, what="statuses"
+        )
         assert {s.repo for s in githost.statuses} == {"team/infra"}
         assert [s.token for s in githost.statuses] == [TOKEN] * 2 + [
             "rotated-token-value-longer"
@@ -447,8 +461,14 @@ def test_no_secret_from_the_manifests_reaches_an_event_or_a_commit_status(
     try:
         made.sync()  # the image is missing: the apply fails, quoting the reference
         revision = made.repo.git("rev-parse", "HEAD")
-        [event] = wait_for(lambda: receiver.of("sync_failed", revision), what="the event")
-        wait_for(lambda: githost.states(revision) == ["pending", "failure"], what="statuses")
+        [event] = wait_for(
+            lambda: receiver.of("sync_failed", revision), timeout=60.0, what="the event"
+        )
+        wait_for(
+            lambda: githost.states(revision) == ["pending", "failure"],
+            timeout=60.0,
+            what="statuses",
+        )
         assert event["stage"] == "apply" and event["failedServices"] == ["shop/default/web"]
         assert "<redacted>" in event["error"]["message"]
         sent = repr(event) + repr(githost.statuses)
@@ -468,7 +488,7 @@ def test_the_same_failure_retried_gives_one_event_and_the_recovery_another(
             made.daemon.sync_once({Trigger.RETRY})
         made.engine.fail_start.clear()
         made.daemon.sync_once({Trigger.RETRY})
-        wait_for(lambda: receiver.of("sync_succeeded", revision), what="the recovery")
+        wait_for(lambda: receiver.of("sync_succeeded", revision), timeout=60.0, what="the recovery")
         assert [e["event"] for e in receiver.events] == ["sync_failed", "sync_succeeded"]
         assert receiver.events[0]["failedServices"] == ["shop/default/web"]
     finally:
@@ -486,7 +506,9 @@ def test_the_token_never_follows_a_redirect_to_another_host(
         with structlog.testing.capture_logs() as events:
             made.sync()
             good = made.repo.git("rev-parse", "HEAD")
-            wait_for(lambda: githost.states(good) == ["success"], what="the next status")
+            wait_for(
+                lambda: githost.states(good) == ["success"], timeout=60.0, what="the next status"
+            )
         assert elsewhere.requests == [] and len(githost.requests) == 2
         [failed] = [e for e in events if e["event"] == "notification_failed"]
         assert "redirects are not followed" in failed["error"] and failed["giving_up"]
@@ -515,7 +537,7 @@ def test_events_are_signed_with_the_webhook_secret_and_a_plain_http_git_host_is_
         [warned] = [e for e in events if e["event"] == "git_host_api_not_https"]
         assert warned["host"] == "gitea.example.com"
         made.sync()
-        wait_for(lambda: receiver.events, what="the event")
+        wait_for(lambda: receiver.events, timeout=60.0, what="the event")
         expected = hmac.new(b"s3cret-of-the-signing-test", receiver.bodies[0], "sha256")
         assert receiver.signatures == [f"sha256={expected.hexdigest()}"]
         assert "s3cret" not in repr(settings) and "s3cret" not in repr(made.daemon.config)
