@@ -45,6 +45,13 @@ class Deployment:
         self.store = Store(self.settings.state_file)
         self.reconciler = Reconciler(self.settings, self.engine, self.store, self.env)
 
+    def cli_args(self, repo: Path, *extra: str) -> list[str]:
+        """`--repo`, `--data-dir` and `--instance` of this deployment for a `syncd` command."""
+        return [
+            "--repo", str(repo), "--data-dir", str(self.settings.data_dir),
+            "--instance", self.instance, *extra,
+        ]  # fmt: skip
+
     def _count(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self.requests[str(response.request.method)] += 1
 

@@ -76,16 +76,7 @@ def _repo(
     repo = GitRepo(deployment.repo)
     text = STACK.format(image=image, host=registry.host, user=registry.username)
     repo.write("img.yaml", text)
-    args = [
-        "--repo",
-        str(repo.path),
-        "--data-dir",
-        str(deployment.settings.data_dir),
-        "--instance",
-        deployment.instance,
-        "--env-file",
-        str(env_file),
-    ]
+    args = deployment.cli_args(repo.path, "--env-file", str(env_file))
     return repo, args
 
 

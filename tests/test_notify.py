@@ -203,9 +203,11 @@ def test_a_dead_webhook_delays_neither_syncs_nor_commit_statuses(
             made.engine.have(f"busybox:1.3{n}")
             made.sync()
             assert made.daemon.status.applied_revision == revision
-            wait_for(
-                lambda r=revision: "success" in githost.states(r), timeout=60.0, what="the status"
-            )  # type: ignore[misc]
+
+            def succeeded(sha: str = revision) -> bool:
+                return "success" in githost.states(sha)
+
+            wait_for(succeeded, timeout=60.0, what="the status")
     finally:
         _stop(made, threads)
         silent.close()

@@ -39,16 +39,7 @@ def _setup(deployment: Deployment, tmp_path: Path) -> tuple[GitRepo, list[str], 
     repo = GitRepo(deployment.repo)
     repo.write("saved.yaml", STACK.format(n=1))
     first = repo.commit("one")
-    args = [
-        "--repo",
-        str(repo.path),
-        "--data-dir",
-        str(deployment.settings.data_dir),
-        "--instance",
-        deployment.instance,
-        "--env-file",
-        str(env_file),
-    ]
+    args = deployment.cli_args(repo.path, "--env-file", str(env_file))
     assert main(["apply", *args, "--rev", first]) == 0
     repo.write("saved.yaml", STACK.format(n=2))
     second = repo.commit("two")
@@ -160,14 +151,7 @@ def test_a_saved_plan_is_refused_when_the_local_image_it_would_run_moved(
             f"  app: {{image: '{repository}:1', command: [sleep, '3600']}}\n",
         )
         rev = repo.commit("one")
-        args = [
-            "--repo",
-            str(repo.path),
-            "--data-dir",
-            str(deployment.settings.data_dir),
-            "--instance",
-            deployment.instance,
-        ]
+        args = deployment.cli_args(repo.path)
         out = tmp_path / "plan.json"
         assert main(["plan", *args, "--head", rev, "--out", str(out)]) == 2
         other = helper.commit(repository, "1", changes=["LABEL syncd-test=moved"])
