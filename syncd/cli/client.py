@@ -46,12 +46,15 @@ class Answer:
         return self.body[:500].decode(errors="replace")
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Never follow (a token must not go to the host a 3xx names): urllib then raises the 3xx
+    as an `HTTPError`, answered, not followed. The git host client (`githost`) uses it too."""
+
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # urllib then raises the 3xx as an HTTPError: answered, not followed
+        return None
 
 
-_OPENER = urllib.request.build_opener(_NoRedirect)
+_OPENER = urllib.request.build_opener(NoRedirect)
 
 
 def token(token_file: str | None, variable: str) -> str | None:

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from syncd import __version__
+from syncd.cli.client import NoRedirect
 from syncd.errors import GitHostError, GitHostSettingsError, GitHostUnreachable
 from syncd.taint import printable
 
@@ -41,16 +42,9 @@ class Provider(StrEnum):
     GITLAB = "gitlab"
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Never follow: urllib then raises the 3xx as an `HTTPError`."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 def _opener() -> urllib.request.OpenerDirector:
     https_only = {k: v for k, v in urllib.request.getproxies().items() if k == "https"}
-    return urllib.request.build_opener(_NoRedirect, urllib.request.ProxyHandler(https_only))
+    return urllib.request.build_opener(NoRedirect, urllib.request.ProxyHandler(https_only))
 
 
 def check_api_url(url: str) -> str:
