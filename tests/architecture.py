@@ -94,7 +94,7 @@ LIBRARY_OWNERS: Mapping[str, tuple[str, ...]] = {
     "fastapi": ("syncd.api", "syncd.cli"),
     "starlette": ("syncd.api", "syncd.cli"),
     "uvicorn": ("syncd.api", "syncd.cli"),
-    "sqlite3": ("syncd.apply.store",),
+    "sqlite3": ("syncd.apply.store", "syncd.apply.storehistory"),
 }
 
 TABLE = "tests/architecture.py"

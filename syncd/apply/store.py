@@ -28,8 +28,9 @@ from typing import Any
 import jsonpointer
 
 from syncd import datadir, taint
+from syncd.apply.storehistory import SyncHistory
 from syncd.core.canonical import Spec, canonical_json
-from syncd.core.records import DIGEST_PREFIX, ServiceRecord, StackRecord, SyncRecord
+from syncd.core.records import DIGEST_PREFIX, ServiceRecord, StackRecord
 from syncd.ids import ServiceKey, VolumeKey
 
 SCHEMA = """
@@ -75,10 +76,9 @@ CREATE TABLE IF NOT EXISTS stacks (
     at REAL
 );
 """
-HISTORY_LIMIT = 1000  # syncs kept; older ones are dropped
 
 
-class Store:
+class Store(SyncHistory):
     def __init__(self, path: Path) -> None:
         datadir.private_dir(path.parent)
         # sqlite creates -wal and -shm with the database's mode: 0600 from the start
@@ -104,6 +104,26 @@ class Store:
     def _meta(self, name: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE name=?", (name,)).fetchone()
         return str(row["value"]) if row else None
+
+    def meta(self, name: str) -> str | None:
+        """A named value of the instance (`set_meta`); None when never set."""
+        with self._lock:
+            return self._meta(name)
+
+    def set_meta(self, name: str, value: str | None) -> None:
+        """Keep (or, with None, forget) a named value of the instance. Modules with state of
+        their own keep it here, or in a table of their own made with `transaction`."""
+        with self._tx() as db:
+            if value is None:
+                db.execute("DELETE FROM meta WHERE name=?", (name,))
+            else:
+                db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """The database inside one write transaction (for modules with tables of their own)."""
+        with self._tx() as db:
+            yield db
 
     def close(self) -> None:
         self._db.close()
@@ -229,79 +249,6 @@ class Store:
             )
             for row in rows
         }
-
-    # -- sync history --------------------------------------------------------------------------
-
-    def begin_sync(self, trigger: str, revision: str | None) -> int:
-        with self._tx() as db:
-            cursor = db.execute(
-                "INSERT INTO syncs (trigger, revision, started_at, result) VALUES (?, ?, ?, ?)",
-                (trigger, revision, time.time(), "running"),
-            )
-            db.execute(
-                "DELETE FROM syncs WHERE id <= (SELECT MAX(id) FROM syncs) - ?", (HISTORY_LIMIT,)
-            )
-            return int(cursor.lastrowid or 0)
-
-    def finish_sync(
-        self,
-        sync_id: int,
-        *,
-        revision: str | None,
-        result: str,
-        stage: str | None = None,
-        error: str | None = None,
-        summary: dict[str, int] | None = None,
-        services: list[dict[str, Any]] | None = None,
-    ) -> None:
-        with self._tx() as db:
-            db.execute(
-                "UPDATE syncs SET revision=?, duration=? - started_at, result=?, stage=?, "
-                "error=?, summary=?, services=? WHERE id=?",
-                (
-                    revision,
-                    time.time(),
-                    result,
-                    stage,
-                    error,
-                    json.dumps(summary or {}),
-                    json.dumps(services or []),
-                    sync_id,
-                ),
-            )
-
-    def drop_sync(self, sync_id: int) -> None:
-        with self._tx() as db:
-            db.execute("DELETE FROM syncs WHERE id=?", (sync_id,))
-
-    def mark_interrupted(self) -> int:
-        """Syncs still `running` from a process that died: say so (at daemon start)."""
-        with self._tx() as db:
-            return db.execute(
-                "UPDATE syncs SET result='interrupted' WHERE result='running'"
-            ).rowcount
-
-    def syncs(self, limit: int = 50) -> list[SyncRecord]:
-        """The latest `limit` syncs, newest first."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT * FROM syncs ORDER BY id DESC LIMIT ?", (limit,)
-            ).fetchall()
-        return [
-            SyncRecord(
-                id=row["id"],
-                trigger=row["trigger"],
-                revision=row["revision"],
-                started_at=row["started_at"],
-                duration=row["duration"],
-                result=row["result"],
-                stage=row["stage"],
-                error=row["error"],
-                summary=json.loads(row["summary"]),
-                services=tuple(json.loads(row["services"])),
-            )
-            for row in rows
-        ]
 
     def set_stack(
         self,

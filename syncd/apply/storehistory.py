@@ -1,0 +1,98 @@
+"""The sync history in the state store: one row per sync (trigger, revision, result, stage,
+error, plan counts, per-service results); the newest `HISTORY_LIMIT` are kept."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from contextlib import AbstractContextManager
+from typing import Any
+
+from syncd.core.records import SyncRecord
+
+HISTORY_LIMIT = 1000  # syncs kept; older ones are dropped
+
+
+class SyncHistory:
+    """Mixed into `Store`: its connection, lock and transactions."""
+
+    _db: sqlite3.Connection
+    _lock: threading.Lock
+
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError
+
+    # -- sync history --------------------------------------------------------------------------
+
+    def begin_sync(self, trigger: str, revision: str | None) -> int:
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT INTO syncs (trigger, revision, started_at, result) VALUES (?, ?, ?, ?)",
+                (trigger, revision, time.time(), "running"),
+            )
+            db.execute(
+                "DELETE FROM syncs WHERE id <= (SELECT MAX(id) FROM syncs) - ?", (HISTORY_LIMIT,)
+            )
+            return int(cursor.lastrowid or 0)
+
+    def finish_sync(
+        self,
+        sync_id: int,
+        *,
+        revision: str | None,
+        result: str,
+        stage: str | None = None,
+        error: str | None = None,
+        summary: dict[str, int] | None = None,
+        services: list[dict[str, Any]] | None = None,
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE syncs SET revision=?, duration=? - started_at, result=?, stage=?, "
+                "error=?, summary=?, services=? WHERE id=?",
+                (
+                    revision,
+                    time.time(),
+                    result,
+                    stage,
+                    error,
+                    json.dumps(summary or {}),
+                    json.dumps(services or []),
+                    sync_id,
+                ),
+            )
+
+    def drop_sync(self, sync_id: int) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM syncs WHERE id=?", (sync_id,))
+
+    def mark_interrupted(self) -> int:
+        """Syncs still `running` from a process that died: say so (at daemon start)."""
+        with self._tx() as db:
+            return db.execute(
+                "UPDATE syncs SET result='interrupted' WHERE result='running'"
+            ).rowcount
+
+    def syncs(self, limit: int = 50) -> list[SyncRecord]:
+        """The latest `limit` syncs, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM syncs ORDER BY id DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [
+            SyncRecord(
+                id=row["id"],
+                trigger=row["trigger"],
+                revision=row["revision"],
+                started_at=row["started_at"],
+                duration=row["duration"],
+                result=row["result"],
+                stage=row["stage"],
+                error=row["error"],
+                summary=json.loads(row["summary"]),
+                services=tuple(json.loads(row["services"])),
+            )
+            for row in rows
+        ]
