@@ -29,7 +29,10 @@ test: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	SYNCD_REQUIRE_ALL=1 SYNCD_REQUIRE_DOCKER=1 $(BIN)/pytest
+	# Two workers (one per core; a test file stays on one worker). The outage test restarts
+	# dockerd, so it runs alone, after the others.
+	SYNCD_REQUIRE_ALL=1 SYNCD_REQUIRE_DOCKER=1 $(BIN)/pytest -n 2 --dist loadfile --ignore=tests/test_outage.py
+	SYNCD_REQUIRE_ALL=1 SYNCD_REQUIRE_DOCKER=1 $(BIN)/pytest tests/test_outage.py
 
 lint: venv
 	$(BIN)/ruff check .
