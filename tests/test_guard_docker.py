@@ -74,6 +74,8 @@ def test_a_sync_removing_more_than_half_the_services_needs_the_flag(
     capsys.readouterr()
     assert main(["apply", *args, "--dry-run"]) == 0
     assert "an apply would be refused" in capsys.readouterr().out
+    assert main(["plan", *args]) == 2  # a reviewer sees it before the merge
+    assert "an apply would be refused: the sync would remove 2" in capsys.readouterr().err
     assert main(["apply", *args]) == 1
     assert "remove 2 of the instance's 3 services" in capsys.readouterr().err
     assert services(deployment) == {"a", "b", "c"}

@@ -123,7 +123,7 @@ def cmd_plan(args: argparse.Namespace) -> ExitCode:
     """Exit codes are always the detailed ones (`--detailed-exitcode` is accepted, a no-op)."""
     if args.api:  # the running daemon plans against what runs
         return cmd_plan_api(args)
-    from syncd.cli import saved
+    from syncd.cli import confirm, saved
 
     fmt = PlanFormat(args.format)
     saved.check_out(args)
@@ -132,9 +132,12 @@ def cmd_plan(args: argparse.Namespace) -> ExitCode:
         with Reconciler.open(run_settings(args), environment(args)) as rec:
             planned = rec.prepare(manifests, revision, allow_empty=args.allow_empty)
             bad = saved.plan_images(args, rec, planned, manifests)
+            refusal = confirm.refusal_of(args, rec.store, planned.plan)
         _print_plan(planned.plan, fmt)
         for warning in planned.desired.warnings:
             print(f"warning: {warning}", file=sys.stderr)
+        if refusal is not None:
+            print(f"note: an apply would be refused: {refusal}", file=sys.stderr)
         failed = saved.finish(args, planned.plan, bad, planned=planned)
         return failed if failed is not None else plan_exit(planned.plan)
     old = desired_at(args, args.base, None)

@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 from syncd.apply.ownership import Guard, parse_share, removals
 from syncd.apply.results import Planned
+from syncd.apply.store import Store
+from syncd.core.plan import Plan
 from syncd.errors import PlanRefused
 from syncd.render import PlanFormat, render
 from syncd.settings import Layers
@@ -44,6 +46,16 @@ def guard_of(args: argparse.Namespace) -> Guard:
         allow_mass_removal=bool(args.allow_empty),
         max_share=max_share(args),
     )
+
+
+def refusal_of(args: argparse.Namespace, store: Store, plan: Plan) -> str | None:
+    """Why an apply of `plan` (`syncd plan` against what runs) would be refused (None: not)."""
+    guard = Guard(
+        source=identify(args.repo, args.path, rev=args.head),
+        allow_mass_removal=bool(args.allow_empty),
+        max_share=max_share(args),
+    )
+    return guard.refusal(store, plan)
 
 
 def interactive() -> bool:
