@@ -43,6 +43,12 @@ def test_a_clone_and_its_origin_are_one_source_without_the_token(tmp_path: Path)
     other = GitRepo(tmp_path / "other")
     assert identify(str(other.path), []) != identify(str(origin.path), [])
     assert identify(str(origin.path), [], branch="dev") != identify(str(origin.path), [])
+    main_ = identify(str(origin.path), [])
+    assert not identify(str(origin.path), [], branch="dev").same_as(main_)
+    origin.git("checkout", "-q", "--detach")  # CI's detached checkout claims no other branch
+    detached = identify(str(origin.path), [])
+    assert detached.branch is None and detached.same_as(main_) and main_.same_as(detached)
+    assert not identify(str(other.path), []).same_as(main_)
     assert identify(str(origin.path), ["a"]) != identify(str(origin.path), [])
 
 

@@ -69,12 +69,12 @@ class Guard:
         if (
             self.source is not None
             and recorded is not None
-            and recorded != self.source
+            and not recorded.same_as(self.source)
             and not self.adopt
         ):
             return (
                 f"this instance belongs to {recorded}; {self.source} would remove {removed} "
-                "of its services: refused (check --repo/--path/--branch and --instance, or "
+                "of its services: refused (check --repo, --path, the branch and --instance, or "
                 "take the instance over with --adopt)"
             )
         if not self.allow_mass_removal and removed > self.max_share * total:
@@ -97,7 +97,7 @@ class Guard:
         if self.source is None:
             return
         recorded = self.recorded(store)
-        if recorded is None or (self.adopt and recorded != self.source):
+        if recorded is None or (self.adopt and not recorded.same_as(self.source)):
             store.set_meta(META_SOURCE, self.source.to_json())
             logs.get().info(
                 "source_recorded",

@@ -37,6 +37,13 @@ class SourceIdentity:
             text += f", paths {', '.join(self.paths)}"
         return printable(redact_url(text + ")"))
 
+    def same_as(self, other: SourceIdentity) -> bool:
+        """One source: the same repository and paths, and the same branch unless one of them
+        is on none (a detached HEAD in CI claims no other branch)."""
+        if self.repo != other.repo or self.paths != other.paths:
+            return False
+        return self.branch is None or other.branch is None or self.branch == other.branch
+
     def to_json(self) -> str:
         return json.dumps({"repo": self.repo, "branch": self.branch, "paths": list(self.paths)})
 
