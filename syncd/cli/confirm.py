@@ -24,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--adopt",
         action="store_true",
-        help="take the instance over from the source it belongs to (removals allowed)",
+        help="take the instance over from the source it belongs to (records this source; "
+        "the mass-removal guard still holds)",
     )
     parser.add_argument(
         "--max-removal-share",
