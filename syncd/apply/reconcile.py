@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 from syncd import datadir, logs
 from syncd.apply.execute import Execution
+from syncd.apply.ownership import Guard
 from syncd.apply.results import Planned, ServiceResult, SyncResult
 from syncd.apply.store import Store
 from syncd.core.desired import DesiredState, resolve
@@ -40,6 +41,7 @@ class Reconciler:
         self.env = env
         self.log = logs.get()
         self._cache: tuple[ManifestSet, str | None, DesiredState] | None = None
+        self.guard: Guard | None = None  # the removal guards of a CLI apply or daemon (`ownership`)
 
     @classmethod
     @contextmanager
@@ -130,10 +132,13 @@ class Reconciler:
         started = time.monotonic()
         with self.lock():
             planned = self.prepare(manifests, revision, allow_empty=allow_empty)
+            if self.guard is not None and not dry_run:
+                self.guard.refuse(self.store, planned.plan)
             if check is not None:
                 check(planned)
             if dry_run:
                 return SyncResult(planned.plan, dry_run=True)
+            self.check_guard(planned)
             result = self.execute(planned)
         duration = time.monotonic() - started
         self.log.info(
@@ -157,6 +162,12 @@ class Reconciler:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def check_guard(self, planned: Planned) -> None:
+        """The removal guards (`PlanRefused`); a plan they pass binds the instance to its
+        source when it has none yet. Under the lock, before `execute`."""
+        if self.guard is not None:
+            self.guard.check(self.store, planned.plan)
 
     def execute(self, planned: Planned) -> SyncResult:
         return Execution(self.settings, self.engine, self.store, self.env, planned).run()

@@ -123,7 +123,7 @@ def cmd_plan(args: argparse.Namespace) -> ExitCode:
     """Exit codes are always the detailed ones (`--detailed-exitcode` is accepted, a no-op)."""
     if args.api:  # the running daemon plans against what runs
         return cmd_plan_api(args)
-    from syncd.cli import saved
+    from syncd.cli import confirm, saved
 
     fmt = PlanFormat(args.format)
     saved.check_out(args)
@@ -132,9 +132,12 @@ def cmd_plan(args: argparse.Namespace) -> ExitCode:
         with Reconciler.open(run_settings(args), environment(args)) as rec:
             planned = rec.prepare(manifests, revision, allow_empty=args.allow_empty)
             bad = saved.plan_images(args, rec, planned, manifests)
+            refusal = confirm.refusal_of(args, rec.store, planned.plan)
         _print_plan(planned.plan, fmt)
         for warning in planned.desired.warnings:
             print(f"warning: {warning}", file=sys.stderr)
+        if refusal is not None:
+            print(f"note: an apply would be refused: {refusal}", file=sys.stderr)
         failed = saved.finish(args, planned.plan, bad, planned=planned)
         return failed if failed is not None else plan_exit(planned.plan)
     old = desired_at(args, args.base, None)
@@ -166,19 +169,25 @@ def cmd_apply(args: argparse.Namespace) -> ExitCode:
             "--detailed-exitcode goes with --dry-run; an apply exits 0 when converged, "
             "3 when some services failed"
         )
-    from syncd.cli import saved
+    from syncd.cli import confirm, saved
 
+    guard, refusal = confirm.guard_of(args), None
+    ask = confirm.Question(None, ask=not args.yes and not args.dry_run and confirm.interactive())
     if args.plan is not None:
-        result = saved.apply_saved(args)
+        result = saved.apply_saved(args, guard, ask)
     else:
         manifests, revision = manifests_at(args, args.rev)
         with Reconciler.open(run_settings(args), environment(args)) as rec:
-            gate = saved.image_gate(args, rec, manifests)
+            rec.guard, ask.then = guard, saved.image_gate(args, rec, manifests)
             result = rec.sync(
-                manifests, revision, dry_run=args.dry_run, allow_empty=args.allow_empty, check=gate
+                manifests, revision, dry_run=args.dry_run, allow_empty=args.allow_empty, check=ask
             )
-    _print_plan(result.plan, PlanFormat.TEXT)
+            refusal = guard.refusal(rec.store, result.plan) if result.dry_run else None
+    if not ask.shown:
+        _print_plan(result.plan, PlanFormat.TEXT)
     if result.dry_run:
+        if args.plan is None and refusal is not None:
+            print(f"\nnote: an apply would be refused: {refusal}")
         print(f"\n{report.DRY_RUN}")
         return plan_exit(result.plan) if args.detailed_exitcode else ExitCode.OK
     print(report.applied(result))

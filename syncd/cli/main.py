@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from syncd import __version__, logs, operatorenv, settings, taint
-from syncd.cli import comment, liveplan
+from syncd.cli import comment, confirm, liveplan
 from syncd.cli.commands import cmd_apply, cmd_plan, cmd_run, cmd_schema, cmd_validate
 from syncd.cli.report import ReportFormat
 from syncd.cli.tasks import cmd_service, cmd_volume
@@ -112,7 +112,9 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
         help="text (terminal), markdown (PR comment), json (the plan) or json-patch (RFC 6902)",
     )
     plan_cmd.add_argument(
+        "--allow-mass-removal",
         "--allow-empty",
+        dest="allow_empty",
         action="store_true",
         help="allow a revision that removes every stack",
     )
@@ -143,8 +145,16 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
         help=f"with --dry-run: exit {DETAILED}",
     )
     apply.add_argument(
-        "--allow-empty", action="store_true", help="allow a revision that removes every stack"
+        "--allow-mass-removal",
+        "--allow-empty",
+        dest="allow_empty",
+        action="store_true",
+        help="allow removing more than --max-removal-share of the services, or every stack",
     )
+    apply.add_argument(
+        "--yes", "-y", action="store_true", help="on a terminal: remove without asking"
+    )
+    confirm.add_arguments(apply)
     _add_saved_plan_args(apply, cmd_apply, "--plan", "apply a saved plan; refused when stale")
 
     service = sub.add_parser(

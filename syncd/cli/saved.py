@@ -21,9 +21,11 @@ from pydantic import ValidationError
 
 from syncd import logs
 from syncd.apply.imagecheck import ImageCheck, check_images
+from syncd.apply.ownership import Guard
 from syncd.apply.reconcile import Reconciler
 from syncd.apply.results import Planned, SyncResult
 from syncd.cli import commands
+from syncd.cli.confirm import Question
 from syncd.core.desired import DesiredRegistry, registries_of
 from syncd.core.plan import Plan
 from syncd.errors import ExitCode, ManifestError, PlanFileError, StalePlan, SyncdError
@@ -222,7 +224,9 @@ def image_gate(
     return gate
 
 
-def apply_saved(args: argparse.Namespace) -> SyncResult:
+def apply_saved(
+    args: argparse.Namespace, guard: Guard | None = None, ask: Question | None = None
+) -> SyncResult:
     """Execute the saved plan `args.plan` if it is still what an apply would do."""
     if args.rev is not None:
         raise SyncdError("--plan applies the revision its plan was made for: drop --rev")
@@ -258,6 +262,9 @@ def apply_saved(args: argparse.Namespace) -> SyncResult:
             if moved := planfile.images_moved(saved.images, now):
                 raise StalePlan(moved)
 
+        rec.guard = guard
+        if ask is not None:
+            ask.then = check
         return rec.sync(
-            manifests, revision, dry_run=args.dry_run, allow_empty=allow_empty, check=check
+            manifests, revision, dry_run=args.dry_run, allow_empty=allow_empty, check=ask or check
         )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from syncd import operatorenv
+from syncd.apply.ownership import parse_share
 from syncd.daemon import notifyconfig
 from syncd.daemon.policyload import with_policy
 from syncd.errors import SyncdError
@@ -36,6 +37,9 @@ RUN_NAMES = {
     "env_file",
     "allow_env",
     "allow_empty",
+    "allow_mass_removal",
+    "max_removal_share",
+    "adopt",
     *notifyconfig.NAMES,
 }
 SECRET_NAMES = {"webhook_secret", "admin_token", "read_token"}
@@ -57,7 +61,9 @@ class RunConfig:
     token_file: Path | None = None
     env_files: tuple[str, ...] = ()  # the operator's variables: see syncd.operatorenv
     allow_env: tuple[str, ...] = ()
-    allow_empty: bool = False
+    allow_empty: bool = False  # = allow_mass_removal: one setting, two names
+    adopt: bool = False  # take the instance over from the source it belongs to
+    max_removal_share: float = 0.5  # of the services, one sync may remove (`apply.ownership`)
     notify: notifyconfig.NotifySettings = field(default_factory=notifyconfig.NotifySettings)
 
 
@@ -87,7 +93,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     operatorenv.add_arguments(parser)
     notifyconfig.add_arguments(parser)
     parser.add_argument(
-        "--allow-empty", action="store_const", const="true", help="allow removing every stack"
+        "--allow-mass-removal",
+        "--allow-empty",
+        dest="allow_empty",
+        action="store_const",
+        const="true",
+        help="allow removing more than --max-removal-share of the services, or every stack "
+        "(env: SYNCD_ALLOW_MASS_REMOVAL or SYNCD_ALLOW_EMPTY)",
+    )
+    parser.add_argument(
+        "--adopt",
+        action="store_const",
+        const="true",
+        help="take the instance over from the source it belongs to (env: SYNCD_ADOPT)",
+    )
+    parser.add_argument(
+        "--max-removal-share",
+        metavar="PERCENT",
+        help="share of the services one sync may remove (env: SYNCD_MAX_REMOVAL_SHARE; 50)",
     )
     parser.add_argument("--config", help="YAML config file (env: SYNCD_CONFIG)")
     parser.add_argument(
@@ -111,6 +134,10 @@ def _number(layers: Layers, name: str, default: str) -> float:
     if value <= 0:
         raise SyncdError(f"{name.replace('_', '-')} must be above 0")
     return value
+
+
+def _true(layers: Layers, name: str) -> bool:
+    return layers.get(name, "false").lower() in ("1", "true", "yes")
 
 
 def _secret(layers: Layers, name: str) -> str | None:
@@ -155,7 +182,9 @@ def resolve(
         token_file=Path(f) if (f := layers.get("token_file", "")) else None,
         env_files=env_files,
         allow_env=allow_env,
-        allow_empty=layers.get("allow_empty", "false").lower() in ("1", "true", "yes"),
+        allow_empty=_true(layers, "allow_empty") or _true(layers, "allow_mass_removal"),
+        adopt=_true(layers, "adopt"),
+        max_removal_share=parse_share(layers.get("max_removal_share", "50")),
         notify=notifyconfig.settings(layers, args, host, port, _secret),
     )
     return config, settings, layers

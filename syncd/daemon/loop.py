@@ -22,6 +22,7 @@ from typing import Any
 
 from syncd import logs
 from syncd.apply.execute import SyncResult
+from syncd.apply.ownership import Guard
 from syncd.apply.reconcile import Reconciler
 from syncd.apply.store import Store
 from syncd.core.records import StackRecord, SyncRecord
@@ -46,11 +47,22 @@ from syncd.errors import (
     TemporaryFailure,
 )
 from syncd.settings import Settings
+from syncd.source.identity import identify
 from syncd.source.repository import Credentials, RepoKind, Repository
 
 BACKOFF_MAX = TemporaryFailure.ceiling
 ENGINE_BACKOFF_MAX = EngineFailure.ceiling  # an engine outage is checked at least this often
 EXIT_UNAVAILABLE, EXIT_CONFIG = 69, 78  # sysexits: a service is unavailable; a bad setting
+
+
+def guard_of(config: RunConfig, branch: str) -> Guard:
+    """The removal guards of the daemon's syncs: its source, `--adopt`, the mass-removal share."""
+    return Guard(
+        source=identify(config.repo, config.paths, branch=branch),
+        adopt=config.adopt,
+        allow_mass_removal=config.allow_empty,
+        max_share=config.max_removal_share,
+    )
 
 
 class Daemon:
@@ -96,6 +108,7 @@ class Daemon:
         if interrupted:
             self.log.warning("syncs_interrupted", count=interrupted)
         self.reconciler = Reconciler(settings, self.engine, self.store, env)
+        self.reconciler.guard = guard_of(config, self.repo.branch)
         self._status = Status(
             repo=self.repo.display,
             branch=self.repo.branch,

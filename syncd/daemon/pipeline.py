@@ -123,6 +123,7 @@ class Pipeline:
             with step(Stage.RESOLVE, PermanentFailure, attempt):
                 desired = self.reconciler.resolve(parsed.manifests, revision, observed)
             planned = self.reconciler.plan_for(desired, observed, allow_empty=self.allow_empty)
+            self.reconciler.check_guard(planned)  # another source, a mass removal: refused
             with step(Stage.APPLY, TemporaryFailure, attempt):
                 result = self.reconciler.execute(planned)
         with step(Stage.RECORD, TemporaryFailure, attempt):
