@@ -11,7 +11,6 @@ from collections.abc import Iterator
 import pytest
 
 from syncd.api.view import _Builder
-from syncd.apply import flapguard
 from syncd.core.live import ServiceStatus
 from syncd.core.plan import Action, Plan, Reason
 from syncd.engine.base import Names
@@ -114,8 +113,10 @@ def test_port_clash_on_recreate_restores_the_old_container_and_does_not_flap(
     _assert_old_runs(deployment, old)
 
     # after the backoff, the same spec is tried again (and rolls back again: attempt 2)
+    from syncd.apply import flapguard  # (imported here: the behaviour above fails first on main)
+
     after = time.time() + deployment.settings.rollback_backoff + 1
-    monkeypatch.setattr(flapguard.time, "time", lambda: after)
+    monkeypatch.setattr(flapguard, "clock", lambda: after)
     later = deployment.reconciler.prepare(_manifests(deployment), "r1").plan
     assert _change(later)[0] is Action.RECREATE
 
@@ -145,6 +146,8 @@ def test_unhealthy_or_exiting_replacement_rolls_back_and_a_new_spec_is_tried_at_
     web = deployment.container("web")
     assert web.id != old and web.status == "running"
     assert deployment.exec("web", "cat", "/data/mark") == (0, "kept\n")
+    from syncd.apply import flapguard
+
     assert str(WEB) not in flapguard.failures(deployment.store)
 
 

@@ -25,6 +25,11 @@ TABLE = (
 )
 
 
+def clock() -> float:
+    """Now, in unix time (a seam for tests of the backoff's end)."""
+    return time.time()
+
+
 @dataclass(frozen=True)
 class Failure:
     hash: str
@@ -38,7 +43,7 @@ class Failure:
 
 def remember(store: Store, key: ServiceKey, hash_: str, now: float | None = None) -> Failure:
     """The service's spec `hash_` rolled back (once more, if it was the last one to)."""
-    at = time.time() if now is None else now
+    at = clock() if now is None else now
     with store.transaction() as db:
         db.execute(TABLE)
         row = db.execute("SELECT hash, attempts FROM rollbacks WHERE key=?", (str(key),)).fetchone()
@@ -70,7 +75,7 @@ def hold(plan: Plan, store: Store, backoff: float, now: float | None = None) -> 
     known = failures(store)
     if not known:
         return plan
-    now = time.time() if now is None else now
+    now = clock() if now is None else now
     stacks = []
     for stack in plan.stacks:
         services = tuple(_held(c, known.get(str(c.key)), backoff, now) for c in stack.services)
