@@ -142,3 +142,22 @@ def test_rollback_settings_from_flags_and_env_are_bounded() -> None:
     ):
         with pytest.raises(SyncdError, match="rollback"):
             from_args(_parse(*bad), {"XDG_STATE_HOME": "/tmp"})
+
+
+def test_a_held_recreate_restarts_no_dependent(tmp_path: Path) -> None:
+    store = Store(tmp_path / "state.sqlite")
+    web = _plan(SPEC).stacks[0].services[0]
+    app_key = STACK.service("app")
+    app = DesiredService(app_key, {**SPEC, "dependsOnRestart": ["web"]})
+    restart = ServiceChange(app_key, Action.START, Reason.DEPENDENCY_RECREATED, desired=app)
+    both = Plan("r1", "r2", (StackPlan(STACK, (web, restart)),))
+    assert web.desired is not None
+    flapguard.remember(store, WEB, web.desired.hash, now=1000)
+    held = flapguard.hold(both, store, 60, now=1001).stacks[0].services
+    assert [(c.action, c.reason) for c in held] == [
+        (Action.NONE, Reason.HELD),
+        (Action.NONE, Reason.UNCHANGED),
+    ]
+    later = flapguard.hold(both, store, 60, now=2000).stacks[0].services
+    assert [c.action for c in later] == [Action.RECREATE, Action.START]
+    store.close()

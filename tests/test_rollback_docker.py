@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from syncd.api.view import _Builder
+from syncd.cli.report import applied
 from syncd.core.live import ServiceStatus
 from syncd.core.plan import Action, Plan, Reason
 from syncd.engine.base import Names
@@ -110,6 +111,8 @@ def test_port_clash_on_recreate_restores_the_old_container_and_does_not_flap(
     action, reason, text = _change(third.plan)
     assert (action, reason) == (Action.NONE, Reason.HELD) and text.startswith("held: rolled"), text
     assert deployment.writes == 0, deployment.requests
+    report = applied(third)
+    assert "none      held: rolled back at " in report and "(0 unchanged, 1 held)" in report
     _assert_old_runs(deployment, old)
 
     # after the backoff, the same spec is tried again (and rolls back again: attempt 2)

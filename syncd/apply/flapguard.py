@@ -78,8 +78,8 @@ def hold(plan: Plan, store: Store, backoff: float, now: float | None = None) -> 
     now = clock() if now is None else now
     stacks = []
     for stack in plan.stacks:
-        services = tuple(_held(c, known.get(str(c.key)), backoff, now) for c in stack.services)
-        stacks.append(dataclasses.replace(stack, services=services))
+        services = [_held(c, known.get(str(c.key)), backoff, now) for c in stack.services]
+        stacks.append(dataclasses.replace(stack, services=_no_restarts(services)))
     return dataclasses.replace(plan, stacks=tuple(stacks))
 
 
@@ -95,6 +95,23 @@ def _held(
     return dataclasses.replace(
         change, action=Action.NONE, reason=Reason.HELD, note=note, impact=None
     )
+
+
+def _no_restarts(changes: list[ServiceChange]) -> tuple[ServiceChange, ...]:
+    """A dependent restarted only because a dependency was to be renewed (`restart: true`)
+    stays as it is when none of those renewals is left (all held)."""
+    renewed = {c.key.name for c in changes if c.action in (Action.CREATE, Action.RECREATE)}
+    out = []
+    for change in changes:
+        names = change.desired.spec.get("dependsOnRestart") or [] if change.desired else []
+        if change.reason is Reason.DEPENDENCY_RECREATED and not renewed & set(names):
+            unchanged = Action.NONE, Reason.UNCHANGED
+            out.append(
+                dataclasses.replace(change, action=unchanged[0], reason=unchanged[1], impact=None)
+            )
+        else:
+            out.append(change)
+    return tuple(out)
 
 
 def _when(at: float) -> str:
