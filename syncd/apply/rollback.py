@@ -64,7 +64,7 @@ class Keeper:
         except SyncdError as err:
             reason = str(err)[:MAX_REASON]
             try:
-                self.rollback(reason)
+                self.rollback()
             except EngineUnavailable:
                 raise
             except SyncdError as failed:
@@ -83,7 +83,7 @@ class Keeper:
                 self.engine.remove(swap.old)
         self.swaps.clear()
 
-    def rollback(self, reason: str) -> None:
+    def rollback(self) -> None:
         """The new containers removed, the old ones back under their names and started."""
         for swap in reversed(self.swaps):
             if swap.new is not None:
@@ -91,10 +91,10 @@ class Keeper:
             if swap.old is not None:
                 self.engine.rename(swap.old, swap.name)
                 self.engine.start(swap.old)
+        # (no reason here: the engine's answer may quote a secret; `service_applied` carries
+        # it, redacted)
         self.log.warning(
-            "service_rolled_back",
-            container=self.swaps[0].name if self.swaps else None,
-            reason=reason,
+            "service_rolled_back", container=self.swaps[0].name if self.swaps else None
         )
         self.swaps.clear()
 
