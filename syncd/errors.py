@@ -239,6 +239,15 @@ class ServiceFailed(SyncdError):
     dependents are skipped with the reason."""
 
 
+class RolledBack(ServiceFailed):
+    """A replace whose new container failed (create, start, unhealthy, exited in the grace
+    period): the new one was removed and the old one runs again under its name."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"rolled back: {reason}")
+
+
 class DependencyNotHealthy(ServiceFailed):
     """A `service_healthy` gate failed: the dependency never became healthy (stage `health`)."""
 

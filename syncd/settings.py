@@ -8,6 +8,10 @@
 - stop timeout: `--stop-timeout` / `SYNCD_STOP_TIMEOUT`; default 10 (seconds before a kill).
 - health timeout: `--health-timeout` / `SYNCD_HEALTH_TIMEOUT`; default 120 (seconds a
   `service_healthy` dependent waits).
+- rollback grace: `--rollback-grace` / `SYNCD_ROLLBACK_GRACE`; default 3 (seconds a replacing
+  container must keep running before the old one is removed; else the old one is restored).
+- rollback backoff: `--rollback-backoff` / `SYNCD_ROLLBACK_BACKOFF`; default 300 (seconds before
+  a spec that rolled back is tried again; doubled per further rollback of it, at most 32x).
 - parallelism: `--parallelism` / `SYNCD_PARALLELISM`; default 8 (containers changed at once).
 - secrets dir: `--secrets-dir` / `SYNCD_SECRETS_DIR`; default `<data dir>/secrets` (the only
   place a manifest's `{file: …}` secret may be read from).
@@ -75,6 +79,8 @@ class Settings:
     parallelism: int = 8  # containers created or started at once
     health_timeout: float = 120.0  # seconds a `service_healthy` dependent waits at most
     stop_timeout: int = 10  # seconds a container gets to stop before it is killed
+    rollback_grace: float = 3.0  # seconds a replacing container must keep running (rollback)
+    rollback_backoff: float = 300.0  # seconds before a spec that rolled back is tried again
     secrets_dir: Path | None = None  # where `{file: …}` secrets are read; None: <data dir>/secrets
     policy_file: Path | None = None  # the operator's policy file; None: the built-in policy
     profiles: tuple[str, ...] = ()  # active Compose profiles
@@ -95,6 +101,10 @@ class Settings:
             raise SyncdError("parallelism must be at least 1")
         if self.stop_timeout < 0 or self.health_timeout <= 0:
             raise SyncdError("the stop timeout must be >= 0 and the health timeout > 0")
+        if not (0 <= self.rollback_grace <= 600 and 0 <= self.rollback_backoff <= 86400):
+            raise SyncdError(
+                "the rollback grace must be 0-600 s and the rollback backoff 0-86400 s"
+            )
 
     @property
     def secrets(self) -> Path:
@@ -128,6 +138,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--health-timeout",
         type=float,
         help="seconds to wait for a service_healthy dependency (env: SYNCD_HEALTH_TIMEOUT; 120)",
+    )
+    group.add_argument(
+        "--rollback-grace",
+        type=float,
+        help="seconds a replacing container must keep running before the old one is removed "
+        "(env: SYNCD_ROLLBACK_GRACE; 3)",
+    )
+    group.add_argument(
+        "--rollback-backoff",
+        type=float,
+        help="seconds before a spec that rolled back is tried again, doubled per further "
+        "rollback (env: SYNCD_ROLLBACK_BACKOFF; 300)",
     )
     group.add_argument(
         "--parallelism",
@@ -243,6 +265,8 @@ SETTING_NAMES = {
     "engine",
     "stop_timeout",
     "health_timeout",
+    "rollback_grace",
+    "rollback_backoff",
     "parallelism",
     "secrets_dir",
     "policy_file",
@@ -291,12 +315,16 @@ def from_args(
         stop_timeout = int(layers.get("stop_timeout", "10"))
         health_timeout = float(layers.get("health_timeout", "120"))
         parallelism = int(layers.get("parallelism", "8"))
+        rollback_grace = float(layers.get("rollback_grace", "3"))
+        rollback_backoff = float(layers.get("rollback_backoff", "300"))
     except ValueError as err:
         raise SyncdError(f"a numeric setting is not a number: {err}") from err
     return Settings(
         stop_timeout=stop_timeout,
         health_timeout=health_timeout,
         parallelism=parallelism,
+        rollback_grace=rollback_grace,
+        rollback_backoff=rollback_backoff,
         data_dir=Path(data_dir).absolute() if data_dir else default_data_dir(env),
         instance=layers.get("instance", DEFAULT_INSTANCE),
         publish_address=layers.get("publish_address", "127.0.0.1"),

@@ -50,7 +50,8 @@ class RunningDaemon:
         command = [
             sys.executable, "-m", "syncd", "run", "--repo", repo,
             "--data-dir", str(data_dir), "--instance", instance,
-            "--listen", f"127.0.0.1:{self.port}", "--stop-timeout", "2", *extra,
+            "--listen", f"127.0.0.1:{self.port}", "--stop-timeout", "2", "--rollback-grace", "0.5",
+            *extra,
         ]  # fmt: skip
         self._log = self.log_path.open("w")
         self.process = subprocess.Popen(

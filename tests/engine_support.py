@@ -33,7 +33,11 @@ class Deployment:
         self.repo = root / "repo"
         self.repo.mkdir(parents=True, exist_ok=True)
         self.settings = Settings(
-            data_dir=root / "data", instance=self.instance, health_timeout=30, stop_timeout=2
+            data_dir=root / "data",
+            instance=self.instance,
+            health_timeout=30,
+            stop_timeout=2,
+            rollback_grace=0.5,  # a replacing container proves itself quickly in tests
         )
         self.client = client
         self.env = dict(env or {})

@@ -41,6 +41,7 @@ class FakeContainer:
     image_id: str
     created: float
     state: ContainerState = ContainerState.CREATED
+    name: str | None = None  # after a rename (set aside); None: the service's own name
 
 
 def image_id_of(reference: str, version: int = 0) -> str:
@@ -88,7 +89,7 @@ class FakeEngine(Engine):
         containers = tuple(
             ObservedContainer(
                 id=c.id,
-                name=names.container(c.request.key),
+                name=c.name or names.container(c.request.key, c.request.replica),
                 key=c.request.key,
                 hash=c.request.labels[LABEL_HASH],
                 revision=c.request.labels.get(LABEL_REVISION),
@@ -112,7 +113,15 @@ class FakeEngine(Engine):
         return Health(self.containers[container_id].state, None, 0)
 
     def inspect(self, container_id: str) -> dict[str, Any]:
-        return {"Id": container_id}
+        found = self.containers[container_id]
+        name = found.name or Names(self.instance).container(
+            found.request.key, found.request.replica
+        )
+        return {"Id": container_id, "Name": f"/{name}"}
+
+    def rename(self, container_id: str, name: str) -> None:
+        self.calls.append(("rename", self._name(container_id)))
+        self.containers[container_id].name = name
 
     def environment(self, container_id: str) -> dict[str, str]:
         return dict(self.containers[container_id].request.environment)

@@ -47,7 +47,9 @@ class Harness:
         self.root = root
         self.engine = engine
         self.env = dict(env or {})
-        self.settings = Settings(data_dir=root, instance="fake", health_timeout=1, stop_timeout=0)
+        self.settings = Settings(
+            data_dir=root, instance="fake", health_timeout=1, stop_timeout=0, rollback_grace=0
+        )
         self.store = Store(self.settings.state_file)
         self.reconciler = Reconciler(self.settings, engine, self.store, self.env)
 

@@ -30,7 +30,9 @@ services:
 
 
 def _sync(tmp_path: Path, engine: FakeEngine, text: str) -> SyncResult:
-    settings = Settings(data_dir=tmp_path, instance="fake", health_timeout=1, stop_timeout=0)
+    settings = Settings(
+        data_dir=tmp_path, instance="fake", health_timeout=1, stop_timeout=0, rollback_grace=0
+    )
     store = Store(settings.state_file)
     try:
         manifests = read_manifests([File("stack.yaml", text.encode())], {})

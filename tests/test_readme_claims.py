@@ -75,7 +75,9 @@ class InProcess:
         self.repo.write("stack.yaml", manifests)
         self.repo.commit("first")
         self.engine = engine
-        settings = Settings(data_dir=root / "data", instance="claims", stop_timeout=0)
+        settings = Settings(
+            data_dir=root / "data", instance="claims", stop_timeout=0, rollback_grace=0
+        )
         run = RunConfig(repo=str(self.repo.path), **config)
         self.daemon = Daemon(run, settings, {"TEAM_PW": REGISTRY_PW, **(env or {})}, engine=engine)
         sock = bind("127.0.0.1", 0)
@@ -256,7 +258,7 @@ def test_the_lock_file_makes_a_second_apply_wait(tmp_path: Path) -> None:
     """Another process holds the instance's lock file: a sync waits, touching nothing, until
     it is released (waiting has no deadline, so the check cannot pass by a race)."""
     engine = FakeEngine(instance="claims").have("busybox:1.36")
-    settings = Settings(data_dir=tmp_path, instance="claims", stop_timeout=0)
+    settings = Settings(data_dir=tmp_path, instance="claims", stop_timeout=0, rollback_grace=0)
     lock = tmp_path / "claims.lock"
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""\

@@ -306,6 +306,8 @@ class _Builder:
         if live.operator_stopped:
             return live.status, "Stopped by an operator; self-heal leaves it stopped"
         if live.status is ServiceStatus.RUNNING:
+            if error and error.startswith("rolled back: "):  # errors.RolledBack
+                return live.status, f"Rolled back: {error[13:]}; running the previous spec"
             if error:
                 return live.status, f"Running the previous spec; the last change failed: {error}"
             if action is Action.RECREATE:

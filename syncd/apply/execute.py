@@ -19,6 +19,7 @@ from syncd.apply.networks import unused_networks
 from syncd.apply.pulls import pull_missing
 from syncd.apply.redact import hide
 from syncd.apply.results import Planned, ServiceResult, SyncResult
+from syncd.apply.rollback import restore_set_aside
 from syncd.apply.steps import ServiceSteps, cid
 from syncd.apply.store import Store
 from syncd.core.desired import DesiredVolume
@@ -62,6 +63,7 @@ class Execution:
         changes = [c for s in plan_.stacks for c in s.services]
         for stray in self.planned.observation.strays:
             self._guard(f"removing extra container {stray.name}", self.engine.remove, stray.id)
+        self._guard("restoring set-aside containers", restore_set_aside, self.engine, self.planned)
         self._parallel([c for c in changes if c.action is Action.REMOVE], self.steps.remove)
         self._volumes()
         starting = [c for c in changes if c.action in STARTS]

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
 from syncd import datadir, logs
+from syncd.apply import flapguard
 from syncd.apply.execute import Execution
 from syncd.apply.ownership import Guard
 from syncd.apply.results import Planned, ServiceResult, SyncResult
@@ -100,6 +101,7 @@ class Reconciler:
             allow_empty=allow_empty,
             stop_timeout=self.settings.stop_timeout,
         )
+        result = flapguard.hold(result, self.store, self.settings.rollback_backoff)
         return Planned(result, desired, observation, observed)
 
     def resolve(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from syncd.apply.rollback import Keeper
 from syncd.core.live import LiveService, Replica, ServiceStatus
 from syncd.engine.base import ContainerHealth, ContainerRequest, ContainerState, Engine
 from syncd.errors import ServiceFailed, SyncdError
@@ -19,10 +20,13 @@ DOWN = (ServiceStatus.STOPPED, ServiceStatus.ERROR)
 
 
 class Rollout:
-    def __init__(self, engine: Engine, stop_timeout: int, health_timeout: float) -> None:
+    def __init__(
+        self, engine: Engine, stop_timeout: int, health_timeout: float, grace: float = 0.0
+    ) -> None:
         self.engine = engine
         self.stop_timeout = stop_timeout
         self.health_timeout = health_timeout
+        self.grace = grace  # seconds a stop-first replacement must keep running (`rollback`)
 
     def discard(self, container_id: str) -> None:
         self.engine.stop(container_id, self.stop_timeout)
@@ -39,16 +43,23 @@ class Rollout:
         """New containers for replicas 1..`wanted`, in turn; the old ones beyond removed.
         The first new container's id (None for no replica)."""
         old = {r.index: r for r in live.containers()} if live else {}
+        keeper = None
+        if old and order is UpdateOrder.STOP_FIRST:  # kept until the new ones proved themselves
+            keeper = Keeper(self.engine, self.stop_timeout, self.health_timeout, self.grace)
         first: str | None = None
         for index in range(1, wanted + 1):
             previous = old.pop(index, None)
             if previous is not None and order is UpdateOrder.START_FIRST:
                 made = self._start_first(request(index), previous.container_id)
+            elif keeper is not None:
+                made = keeper.replace(previous.container_id if previous else None, request(index))
             else:
                 if previous is not None:
                     self.discard(previous.container_id)
                 made = self.run(request(index))
             first = first or made
+        if keeper is not None:
+            keeper.commit()
         for replica in old.values():
             self.discard(replica.container_id)
         return first

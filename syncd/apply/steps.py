@@ -7,6 +7,7 @@ import functools
 from collections.abc import Mapping
 from pathlib import Path
 
+from syncd.apply import flapguard
 from syncd.apply.gates import dependencies, wait_for_dependencies
 from syncd.apply.hostpaths import check_host_binds
 from syncd.apply.materialise import Materialiser
@@ -20,7 +21,7 @@ from syncd.core.plan import Action, Reason, ServiceChange, replicas
 from syncd.core.records import DIGEST_PREFIX
 from syncd.core.runspec import container_request
 from syncd.engine.base import ContainerRequest, Engine
-from syncd.errors import ServiceFailed
+from syncd.errors import RolledBack, ServiceFailed
 from syncd.ids import ServiceKey
 from syncd.manifests.options.lifecycle import UpdateOrder
 from syncd.settings import Settings
@@ -152,12 +153,18 @@ class ServiceSteps:
             raise ServiceFailed(self.pull_errors[image] + kept)
         env = self._environment(desired, live.container_id if live else None)
         order = UpdateOrder(desired.spec.get("updateOrder") or UpdateOrder.STOP_FIRST)
-        container_id = self._rollout(live).replace(
-            live,
-            replicas(desired.spec),
-            order,
-            lambda index: self._request(desired, env, index, None),
-        )
+        try:
+            container_id = self._rollout(live).replace(
+                live,
+                replicas(desired.spec),
+                order,
+                lambda index: self._request(desired, env, index, None),
+            )
+        except RolledBack:
+            flapguard.remember(self.store, change.key, desired.hash)
+            raise
+        if change.action is Action.RECREATE:
+            flapguard.forget(self.store, change.key)
         done = "created" if change.action is Action.CREATE else "recreated"
         self._record(desired, desired.hash, done)
         return ServiceResult(change.key, change.action, True, done, container_id)
@@ -165,7 +172,9 @@ class ServiceSteps:
     def _rollout(self, live: LiveService | None) -> Rollout:
         """Old containers stop with their own grace period (their applied spec)."""
         timeout = self._stop_timeout(live) if live else self.settings.stop_timeout
-        return Rollout(self.engine, timeout, self.settings.health_timeout)
+        return Rollout(
+            self.engine, timeout, self.settings.health_timeout, self.settings.rollback_grace
+        )
 
     def _stop_timeout(self, live: LiveService) -> int:
         """The running container's own grace period (its applied spec), else the setting."""

@@ -120,7 +120,9 @@ def render(
 def applied(result: SyncResult) -> str:
     """One line per service that changed or failed, one per other failure, then the verdict."""
     lines: list[str] = []
-    shown = [r for r in result.services if r.action is not Action.NONE or not r.ok]
+    reasons = {c.key: c.reason for stack in result.plan.stacks for c in stack.services}
+    held = [r for r in result.services if reasons.get(r.key) is Reason.HELD]  # (flap guard)
+    shown = [r for r in result.services if r.action is not Action.NONE or not r.ok] + held
     if shown or result.errors:
         lines.append("")
     width = max((len(str(r.key)) for r in shown), default=0)
@@ -128,11 +130,11 @@ def applied(result: SyncResult) -> str:
         mark = "ok   " if item.ok else "ERROR"
         lines.append(f"{mark} {item.key!s:<{width}}  {item.action.value:<8}  {item.detail}")
     lines += [f"ERROR {error}" for error in result.errors]
-    reasons = {c.key: c.reason for stack in result.plan.stacks for c in stack.services}
     quiet = [r for r in result.services if r.action is Action.NONE and r.ok]
     kept = sum(1 for r in quiet if reasons.get(r.key) is Reason.OPERATOR_STOPPED)
     failed = len(result.failed) + len(result.errors)
     verdict = "converged" if result.ok else f"{failed} failed"
-    notes = f"{len(quiet)} unchanged" + (f", {kept} stopped by an operator" if kept else "")
+    notes = f"{len(quiet) - len(held)} unchanged" + (f", {len(held)} held" if held else "")
+    notes += f", {kept} stopped by an operator" if kept else ""
     lines += ["", f"applied in {result.duration:.2f} s: {verdict} ({notes})"]
     return "\n".join(lines)

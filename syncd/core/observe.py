@@ -54,10 +54,20 @@ def status_of(container: ObservedContainer) -> ServiceStatus:
     return STATUS[container.state]
 
 
+def set_aside(container: ObservedContainer) -> bool:
+    """Whether a replace set the container aside (`Names.aside`: `<name>.old-<id12>`): the old
+    container of an interrupted replace, the last one known to work."""
+    return container.name.endswith(f".old-{container.id[:12]}")
+
+
 def _pick(candidates: list[ObservedContainer]) -> tuple[ObservedContainer, list[ObservedContainer]]:
-    """Keep the running (then the newest) container of a service; the others are strays."""
+    """Keep a container set aside by an interrupted replace (the last one known to work; the
+    next sync replaces it again), else the running (then the newest) container of a service;
+    the others are strays."""
     ordered = sorted(
-        candidates, key=lambda c: (c.state is ContainerState.RUNNING, c.created, c.id), reverse=True
+        candidates,
+        key=lambda c: (set_aside(c), c.state is ContainerState.RUNNING, c.created, c.id),
+        reverse=True,
     )
     return ordered[0], ordered[1:]
 

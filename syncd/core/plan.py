@@ -57,6 +57,7 @@ class Reason(StrEnum):
     REPLICAS = "replicas"
     DEPENDENCY_RECREATED = "dependency_recreated"
     VOLUME_DIFFERS = "volume_differs"
+    HELD = "held"  # the spec rolled back recently: not retried before its backoff ends
 
 
 REASON_TEXT = {
@@ -75,6 +76,7 @@ REASON_TEXT = {
     Reason.DEPENDENCY_RECREATED: "restarted: a dependency it names with restart: true changes",
     Reason.VOLUME_DIFFERS: "the existing volume differs from its declaration; not changed: "
     "Docker can only change it by deleting it and its data",
+    Reason.HELD: "held: this spec rolled back; retried after its backoff",
 }
 
 
@@ -89,10 +91,11 @@ class ServiceChange:
     live: LiveService | None = None
     diff: tuple[ValueChange, ...] = ()  # the patch as old -> new values, redacted (`diffs`)
     impact: Impact | None = None  # for a replace or restart: downtime, ports, dependents
+    note: str = ""  # a reason's particulars (`held: rolled back at <time>, retry after <time>`)
 
     @property
     def reason_text(self) -> str:
-        return REASON_TEXT[self.reason]
+        return self.note or REASON_TEXT[self.reason]
 
 
 @dataclass(frozen=True)
