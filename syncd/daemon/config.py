@@ -12,6 +12,7 @@ from pathlib import Path
 
 from syncd import operatorenv
 from syncd.daemon import notifyconfig
+from syncd.daemon.pausing import Mode
 from syncd.daemon.policyload import with_policy
 from syncd.errors import SyncdError
 from syncd.manifests.interpolate import REDACTED
@@ -36,6 +37,7 @@ RUN_NAMES = {
     "env_file",
     "allow_env",
     "allow_empty",
+    "mode",
     *notifyconfig.NAMES,
 }
 SECRET_NAMES = {"webhook_secret", "admin_token", "read_token"}
@@ -58,6 +60,7 @@ class RunConfig:
     env_files: tuple[str, ...] = ()  # the operator's variables: see syncd.operatorenv
     allow_env: tuple[str, ...] = ()
     allow_empty: bool = False
+    mode: Mode = Mode.APPLY  # detect: read only, never act (`pausing`)
     notify: notifyconfig.NotifySettings = field(default_factory=notifyconfig.NotifySettings)
 
 
@@ -89,6 +92,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--allow-empty", action="store_const", const="true", help="allow removing every stack"
     )
+    parser.add_argument(
+        "--mode",
+        choices=[m.value for m in Mode],
+        help="apply (default) or detect: report drift and the pending plan, never act (SYNCD_MODE)",
+    )
     parser.add_argument("--config", help="YAML config file (env: SYNCD_CONFIG)")
     parser.add_argument(
         "--print-config", action="store_true", help="print the resolved settings and exit"
@@ -111,6 +119,14 @@ def _number(layers: Layers, name: str, default: str) -> float:
     if value <= 0:
         raise SyncdError(f"{name.replace('_', '-')} must be above 0")
     return value
+
+
+def _mode(text: str) -> Mode:
+    try:
+        return Mode(text.strip().lower())
+    except ValueError:
+        choices = ", ".join(m.value for m in Mode)
+        raise SyncdError(f"mode {text[:40]!r} is not one of {choices}") from None
 
 
 def _secret(layers: Layers, name: str) -> str | None:
@@ -157,6 +173,7 @@ def resolve(
         allow_env=allow_env,
         allow_empty=layers.get("allow_empty", "false").lower() in ("1", "true", "yes"),
         notify=notifyconfig.settings(layers, args, host, port, _secret),
+        mode=_mode(layers.get("mode", "apply")),
     )
     return config, settings, layers
 
