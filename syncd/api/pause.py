@@ -39,10 +39,6 @@ def _bad(message: str) -> JSONResponse:
 
 
 def routes(api: APIRouter, wiring: Wiring) -> None:
-    pausing = wiring.pausing
-    if pausing is None:
-        return
-    control: PauseControl = pausing
     guarded = [Depends(admin_check(wiring.config.admin_token))]
 
     def keys(names: list[str]) -> list[StackKey]:
@@ -51,12 +47,19 @@ def routes(api: APIRouter, wiring: Wiring) -> None:
     def answer(state: PauseState) -> dict[str, Any]:
         return state.as_json()
 
+    def control() -> PauseControl:
+        pausing = getattr(wiring, "pausing", None)
+        if pausing is None:
+            raise SyncdError("this daemon cannot be paused")
+        control: PauseControl = pausing
+        return control
+
     @api.post("/syncd/pause", dependencies=guarded, tags=["syncd"])
     def pause(body: PauseRequest | None = None) -> Any:
         body = body or PauseRequest()
         who = "api" + (f":{body.by}" if body.by else "")
         try:
-            return answer(control.pause(keys(body.stacks), who, body.reason))
+            return answer(control().pause(keys(body.stacks), who, body.reason))
         except SyncdError as err:
             return _bad(str(err))
 
@@ -64,6 +67,6 @@ def routes(api: APIRouter, wiring: Wiring) -> None:
     def resume(body: ResumeRequest | None = None) -> Any:
         body = body or ResumeRequest()
         try:
-            return answer(control.resume(keys(body.stacks), everything=body.all))
+            return answer(control().resume(keys(body.stacks), everything=body.all))
         except SyncdError as err:
             return _bad(str(err))
