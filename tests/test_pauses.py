@@ -177,3 +177,16 @@ def test_an_existing_database_gets_the_new_history_columns(tmp_path: Path) -> No
     [row] = store.syncs()
     assert row.count == 2
     store.close()
+
+
+def test_the_mode_setting_is_apply_by_default_and_detect_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    from syncd.cli.main import build_parser
+    from syncd.daemon import config as runconfig
+
+    args = build_parser().parse_args(["run", "--repo", str(tmp_path), "--data-dir", str(tmp_path)])
+    assert runconfig.resolve(args, {})[0].mode is Mode.APPLY
+    assert runconfig.resolve(args, {"SYNCD_MODE": "detect"})[0].mode is Mode.DETECT
+    with pytest.raises(SyncdError, match="not one of apply, detect"):
+        runconfig.resolve(args, {"SYNCD_MODE": "yolo"})
