@@ -107,6 +107,9 @@ def test_every_route_answers_each_token_as_documented(
         ("GET", "/v2/syncd/syncs"): [("/v2/syncd/syncs", READS)],
         # the body names no revision: 400 once the token is accepted (tests/test_liveplan_api.py)
         ("POST", "/v2/syncd/plans"): [("/v2/syncd/plans", (401, 400, 400))],
+        # admin only; the shared body is not a pause request: 400 once the token is accepted
+        ("POST", "/v2/syncd/pause"): [("/v2/syncd/pause", (401, 401, 400))],
+        ("POST", "/v2/syncd/resume"): [("/v2/syncd/resume", (401, 401, 400))],
         ("GET", "/v2/syncd/stacks/{stackId}/services/{serviceId}"): [
             (f"/v2/syncd/stacks/{stack}/services/web", READS)
         ],

@@ -178,6 +178,8 @@ def test_a_store_written_by_the_previous_code_reads_as_typed_records(tmp_path: P
         "error": "boom",
         "summary": {"create": 1},
         "services": SYNC_SERVICES,
+        "count": 1,  # issue 15: the same failure again is counted in its row
+        "lastSeen": 20.0,  # seen once: when it started
     }
     [(key, stack)] = store.stacks().items()
     assert (key, stack) == ("shop/default", StackRecord("shop/default", "r1", "r2", "boom", 30.0))

@@ -80,6 +80,7 @@ def create_app(wiring: Wiring) -> FastAPI:
         status["stacks"] = {key: row.as_json() for key, row in state.stacks().items()}
         status["pendingPlan"] = current.plan_json
         status["pendingPlanMarkdown"] = current.plan_markdown
+        status["pendingCounts"] = (current.plan_json or {}).get("counts")
         return status
 
     @app.get("/v2/syncd/syncs")

@@ -41,6 +41,8 @@ def routes(api: APIRouter, wiring: Wiring) -> None:
 
     def run(task: Callable[[], None]) -> Response:
         try:
+            if wiring.pausing is not None:  # detect mode: never an engine write
+                wiring.pausing.refuse_writes("operational tasks are off")
             task()
         except OperationRefused as err:
             return JSONResponse({"type": "PreconditionFailed", "message": str(err)}, 412)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from syncd.api import reads, tasks
+from syncd.api import pause, reads, tasks
 from syncd.api.auth import token_matches
 from syncd.api.wiring import Wiring
 
@@ -18,4 +18,5 @@ def router(wiring: Wiring) -> APIRouter:
     reads.routes(api, wiring)
     tasks.routes(api, wiring)
     tasks.refusals(api, wiring)
+    pause.routes(api, wiring)
     return api

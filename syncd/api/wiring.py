@@ -4,16 +4,18 @@ daemon itself."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from syncd.api.view import View, Views
+from syncd.apply.pauses import PauseState
 from syncd.core.desired import DesiredRegistry
 from syncd.daemon.config import RunConfig
 from syncd.daemon.liveplans import LivePlanner
 from syncd.daemon.snapshot import SnapshotProvider, TriggerSink
 from syncd.daemon.tasks import Task
-from syncd.ids import ServiceKey, VolumeKey
+from syncd.ids import ServiceKey, StackKey, VolumeKey
 
 
 class TaskRunner(Protocol):
@@ -36,6 +38,16 @@ class TaskRunner(Protocol):
     def logs(self, key: ServiceKey, tail: int) -> str | None: ...
 
 
+class PauseControl(Protocol):
+    """Pauses and detect mode (`syncd.daemon.pausing.Pausing`)."""
+
+    def pause(self, stacks: Iterable[StackKey], by: str, reason: str = "") -> PauseState: ...
+
+    def resume(self, stacks: Iterable[StackKey], *, everything: bool = False) -> PauseState: ...
+
+    def refuse_writes(self, what: str) -> None: ...
+
+
 class MetricsPort(Protocol):
     def webhook_rejected(self) -> None: ...
 
@@ -51,6 +63,7 @@ class Wiring:
     triggers: TriggerSink
     metrics: MetricsPort
     plans: LivePlanner | None = None  # POST /v2/syncd/plans
+    pausing: PauseControl | None = None  # POST /v2/syncd/pause, /resume
 
     def view(self) -> View:
         return self.views.current()

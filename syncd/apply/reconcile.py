@@ -11,6 +11,7 @@ import fcntl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 
 from syncd import datadir, logs
 from syncd.apply import flapguard
@@ -43,6 +44,8 @@ class Reconciler:
         self.log = logs.get()
         self._cache: tuple[ManifestSet, str | None, DesiredState] | None = None
         self.guard: Guard | None = None  # the removal guards of a CLI apply or daemon (`ownership`)
+        # what of a plan may run (None: nothing); the daemon's pauses and detect mode (`pausing`)
+        self.hold: Callable[[Planned], Planned | None] = lambda planned: planned
 
     @classmethod
     @contextmanager
@@ -172,7 +175,10 @@ class Reconciler:
             self.guard.check(self.store, planned.plan)
 
     def execute(self, planned: Planned) -> SyncResult:
-        return Execution(self.settings, self.engine, self.store, self.env, planned).run()
+        runs = self.hold(planned)
+        if runs is None:  # paused, or detect-only: not one engine write
+            return SyncResult(replace(planned.plan, stacks=()))
+        return Execution(self.settings, self.engine, self.store, self.env, runs).run()
 
     # -- operator overrides --------------------------------------------------------------------
 

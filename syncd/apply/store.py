@@ -91,6 +91,7 @@ class Store(SyncHistory):
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._migrate_history()
         key = self._meta("digest_key")
         if key is None:
             self._db.execute(

@@ -1,5 +1,9 @@
 """The sync history in the state store: one row per sync (trigger, revision, result, stage,
-error, plan counts, per-service results); the newest `HISTORY_LIMIT` are kept."""
+error, plan counts, per-service results); the newest `HISTORY_LIMIT` are kept.
+
+The same failure again (same revision, result, stage and error text as the row before it) is not
+a new row: the row before counts it (`count`) and says when it was last seen (`last_seen`), so a
+failure repeated by every drift pass or retry stays one row."""
 
 from __future__ import annotations
 
@@ -13,6 +17,9 @@ from typing import Any
 from syncd.core.records import SyncRecord
 
 HISTORY_LIMIT = 1000  # syncs kept; older ones are dropped
+FAILED = ("failed", "crashed")  # results whose repeats are counted in one row
+# columns added after the first release: added to an existing database as it is opened
+ADDED_COLUMNS = {"count": "INTEGER NOT NULL DEFAULT 1", "last_seen": "REAL"}
 
 
 class SyncHistory:
@@ -25,6 +32,14 @@ class SyncHistory:
         raise NotImplementedError
 
     # -- sync history --------------------------------------------------------------------------
+
+    def _migrate_history(self) -> None:
+        """Add the columns a database made by an older syncd lacks (idempotent)."""
+        with self._tx() as db:
+            have = {row[1] for row in db.execute("PRAGMA table_info(syncs)").fetchall()}
+            for name, kind in ADDED_COLUMNS.items():
+                if name not in have:
+                    db.execute(f"ALTER TABLE syncs ADD COLUMN {name} {kind}")
 
     def begin_sync(self, trigger: str, revision: str | None) -> int:
         with self._tx() as db:
@@ -49,7 +64,7 @@ class SyncHistory:
         services: list[dict[str, Any]] | None = None,
     ) -> None:
         with self._tx() as db:
-            db.execute(
+            done = db.execute(
                 "UPDATE syncs SET revision=?, duration=? - started_at, result=?, stage=?, "
                 "error=?, summary=?, services=? WHERE id=?",
                 (
@@ -62,7 +77,29 @@ class SyncHistory:
                     json.dumps(services or []),
                     sync_id,
                 ),
-            )
+            ).rowcount
+            if done and result in FAILED and error:
+                self._count_repeat(db, sync_id, (revision, result, stage, error))
+
+    @staticmethod
+    def _count_repeat(
+        db: sqlite3.Connection, sync_id: int, failure: tuple[str | None, str, str | None, str]
+    ) -> None:
+        """Fold `sync_id` into the row before it when that row is the same failure."""
+        before = db.execute(
+            "SELECT id, revision, result, stage, error FROM syncs WHERE id < ? "
+            "ORDER BY id DESC LIMIT 1",
+            (sync_id,),
+        ).fetchone()
+        if before is None or tuple(before)[1:] != failure:
+            return
+        db.execute(
+            "UPDATE syncs SET count = count + 1, last_seen = ?, "
+            "summary = (SELECT summary FROM syncs WHERE id = ?), "
+            "services = (SELECT services FROM syncs WHERE id = ?) WHERE id = ?",
+            (time.time(), sync_id, sync_id, before["id"]),
+        )
+        db.execute("DELETE FROM syncs WHERE id = ?", (sync_id,))
 
     def drop_sync(self, sync_id: int) -> None:
         with self._tx() as db:
@@ -93,6 +130,8 @@ class SyncHistory:
                 error=row["error"],
                 summary=json.loads(row["summary"]),
                 services=tuple(json.loads(row["services"])),
+                count=row["count"],
+                last_seen=row["last_seen"],
             )
             for row in rows
         ]

@@ -65,6 +65,7 @@ def wire(daemon: Daemon) -> Wiring:
         triggers=daemon,
         metrics=daemon.metrics,
         plans=live_planner(daemon),
+        pausing=daemon.pausing,
     )
 
 

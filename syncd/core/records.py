@@ -66,6 +66,8 @@ class SyncRecord:
     error: str | None
     summary: Mapping[str, int] = field(default_factory=dict)
     services: tuple[Mapping[str, Any], ...] = ()
+    count: int = 1  # the same failure seen this many times in a row (one row: `storehistory`)
+    last_seen: float | None = None  # when it was last seen (None: only once)
 
     def as_json(self) -> dict[str, Any]:
         """As `/v2/syncd/syncs` answers it: the store's column names."""
@@ -80,4 +82,6 @@ class SyncRecord:
             "error": self.error,
             "summary": dict(self.summary),
             "services": [dict(s) for s in self.services],
+            "count": self.count,
+            "lastSeen": self.last_seen if self.last_seen is not None else self.started_at,
         }

@@ -13,6 +13,7 @@ from pathlib import Path
 from syncd import operatorenv
 from syncd.apply.ownership import parse_share
 from syncd.daemon import notifyconfig
+from syncd.daemon.pausing import Mode
 from syncd.daemon.policyload import with_policy
 from syncd.errors import SyncdError
 from syncd.manifests.interpolate import REDACTED
@@ -40,6 +41,7 @@ RUN_NAMES = {
     "allow_mass_removal",
     "max_removal_share",
     "adopt",
+    "mode",
     *notifyconfig.NAMES,
 }
 SECRET_NAMES = {"webhook_secret", "admin_token", "read_token"}
@@ -64,6 +66,8 @@ class RunConfig:
     allow_empty: bool = False  # = allow_mass_removal: one setting, two names
     adopt: bool = False  # take the instance over from the source it belongs to
     max_removal_share: float = 0.5  # of the services, one sync may remove (`apply.ownership`)
+    allow_empty: bool = False
+    mode: Mode = Mode.APPLY  # detect: read only, never act (`pausing`)
     notify: notifyconfig.NotifySettings = field(default_factory=notifyconfig.NotifySettings)
 
 
@@ -112,6 +116,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PERCENT",
         help="share of the services one sync may remove (env: SYNCD_MAX_REMOVAL_SHARE; 50)",
     )
+    parser.add_argument(
+        "--mode",
+        choices=[m.value for m in Mode],
+        help="apply (default) or detect: report drift and the pending plan, never act (SYNCD_MODE)",
+    )
     parser.add_argument("--config", help="YAML config file (env: SYNCD_CONFIG)")
     parser.add_argument(
         "--print-config", action="store_true", help="print the resolved settings and exit"
@@ -138,6 +147,14 @@ def _number(layers: Layers, name: str, default: str) -> float:
 
 def _true(layers: Layers, name: str) -> bool:
     return layers.get(name, "false").lower() in ("1", "true", "yes")
+
+
+def _mode(text: str) -> Mode:
+    try:
+        return Mode(text.strip().lower())
+    except ValueError:
+        choices = ", ".join(m.value for m in Mode)
+        raise SyncdError(f"mode {text[:40]!r} is not one of {choices}") from None
 
 
 def _secret(layers: Layers, name: str) -> str | None:
@@ -186,6 +203,7 @@ def resolve(
         adopt=_true(layers, "adopt"),
         max_removal_share=parse_share(layers.get("max_removal_share", "50")),
         notify=notifyconfig.settings(layers, args, host, port, _secret),
+        mode=_mode(layers.get("mode", "apply")),
     )
     return config, settings, layers
 

@@ -203,7 +203,8 @@ class History:
         self.status.syncs += 1
         self.metrics.sync_done(failure is None, duration, stage)
         if failure is None:
-            self.status.applied_revision = revision
+            if not self.status.held:  # a paused stack's changes wait: not applied yet
+                self.status.applied_revision = revision
             self.status.last_error = None
             self.backoff.reset()
         else:

@@ -31,6 +31,7 @@ from syncd.daemon.events import EngineWatch
 from syncd.daemon.history import Backoff, History
 from syncd.daemon.metrics import Metrics
 from syncd.daemon.notices import Notifier
+from syncd.daemon.pausing import Pausing
 from syncd.daemon.pipeline import Attempt, Pipeline, crash
 from syncd.daemon.refresh import Refresher
 from syncd.daemon.revisions import Parsed, Revisions, log_frames
@@ -116,6 +117,9 @@ class Daemon:
             started_at=time.time(),
             good_revision=self.store.good_revision(),  # read again from git when needed
         )
+        self.pausing = Pausing(self.store, self._status, config.mode, self.request)
+        self.reconciler.hold = self.pausing.hold  # pauses and detect mode hold executions
+        self.metrics.registry.register(self.pausing.collector())
         self.revisions = Revisions(self.repo, settings, env, self._status)
         # commit statuses, webhook events, the applied commit in the status
         self.notifier = Notifier(config.notify, self.repo, self._status, self.metrics, self.stop)
@@ -272,6 +276,7 @@ class Daemon:
             ("sync", self.sync_loop, ()),
             ("drift", self.timer, (self.config.drift_interval, Trigger.DRIFT, 0.1)),
             ("events", self.events_loop, ()),
+            ("pauses", self.pausing.watch, (self.stop,)),
         ]
         loops += [(f"notify-{i}", o.run, ()) for i, o in enumerate(self.notifier.outboxes)]
         if self.repo.kind is RepoKind.REMOTE:

@@ -142,6 +142,8 @@ class Notifier:
         shown = self.status.applied_commit
         if applied is not None and (shown is None or shown.revision != applied):
             self.status.applied_commit = self.commit(applied)
+        if failure is None and self.status.held:
+            return  # changes held (paused, detect mode): the revision is not synced
         if failure is None and result is not None:
             failure = services_failure(result, attempt.revision)
         elif failure is None:

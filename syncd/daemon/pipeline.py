@@ -150,6 +150,6 @@ class Pipeline:
             self.log.warning("self_heal_failed", revision=good.revision, error=describe(err))
             return None
         self.status.engine_available = True
-        if result.ok:
+        if result.ok and not self.status.held:  # held: paused or detect mode
             self.status.applied_revision = good.revision
         return good.revision, result
