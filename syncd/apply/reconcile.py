@@ -16,6 +16,7 @@ from syncd import datadir, logs
 from syncd.apply.execute import Execution
 from syncd.apply.results import Planned, ServiceResult, SyncResult
 from syncd.apply.store import Store
+from syncd.apply.updates import Updates
 from syncd.core.desired import DesiredState, resolve
 from syncd.core.observe import Observation, observe
 from syncd.core.options import process
@@ -40,6 +41,7 @@ class Reconciler:
         self.env = env
         self.log = logs.get()
         self._cache: tuple[ManifestSet, str | None, DesiredState] | None = None
+        self.updates = Updates(settings, engine, store, env)  # scheduled image updates: pins
 
     @classmethod
     @contextmanager
@@ -107,13 +109,14 @@ class Reconciler:
         revisions do not depend on them, so the same manifests give the same state (cached)."""
         if any(s.manifest.strategy is Strategy.UPDATE for s in manifests.stacks):
             base = self.observe(observed, None).live
-            return resolve(manifests, revision, base.last_applied(), base.last_secrets())
+            desired = resolve(manifests, revision, base.last_applied(), base.last_secrets())
+            return self.updates.pinned(desired)
         cached = self._cache
         if cached is not None and cached[0] is manifests and cached[1] == revision:
-            return cached[2]
+            return self.updates.pinned(cached[2])
         desired = resolve(manifests, revision, {})
         self._cache = (manifests, revision, desired)
-        return desired
+        return self.updates.pinned(desired)
 
     # -- writing -------------------------------------------------------------------------------
 

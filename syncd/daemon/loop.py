@@ -50,6 +50,7 @@ from syncd.source.repository import Credentials, RepoKind, Repository
 
 BACKOFF_MAX = TemporaryFailure.ceiling
 ENGINE_BACKOFF_MAX = EngineFailure.ceiling  # an engine outage is checked at least this often
+SCHEDULE_TICK = 1.0  # seconds between looks at the update schedules (no registry call)
 EXIT_UNAVAILABLE, EXIT_CONFIG = 69, 78  # sysexits: a service is unavailable; a bad setting
 
 
@@ -259,6 +260,7 @@ class Daemon:
             ("sync", self.sync_loop, ()),
             ("drift", self.timer, (self.config.drift_interval, Trigger.DRIFT, 0.1)),
             ("events", self.events_loop, ()),
+            ("schedule", self._schedules, ()),
         ]
         loops += [(f"notify-{i}", o.run, ()) for i, o in enumerate(self.notifier.outboxes)]
         if self.repo.kind is RepoKind.REMOTE:
@@ -269,6 +271,13 @@ class Daemon:
             threading.Thread(target=fn, args=args, name=f"syncd-{name}", daemon=True)
             for name, fn, args in loops
         ]
+
+    def _schedules(self) -> None:
+        """A sync when a service's updateSchedule is due (the check runs in that sync, under
+        the instance lock). Hook for pause: a paused instance should not request it."""
+        while not self.stop.wait(SCHEDULE_TICK):
+            if self.reconciler.updates.newly_due():
+                self.request(Trigger.SCHEDULE)
 
     def _watch(self) -> None:
         from syncd.source.watcher import watch_refs
