@@ -149,3 +149,37 @@ def test_check_times_survive_a_restart_and_pins_replace_only_their_tag(tmp_path:
         updates.pinned(moved).stacks[API.stack_key].services["api"].spec["image"] == "busybox:1.37"
     )
     store.close()
+
+
+COMPOSE = """\
+name: shop
+services:
+  web:
+    image: busybox:1.36
+    x-syncd:
+      updateSchedule: {schedule}
+"""
+
+
+def test_a_compose_service_sets_its_schedule_under_x_syncd() -> None:
+    text = COMPOSE.format(schedule='{cron: "*/15 * * * *"}')
+    manifests = read_manifests([File("compose.yaml", text.encode())], {})
+    assert manifests.errors == []
+    spec = resolve(manifests, "rev", {}).stacks[WEB.stack_key].services["web"].spec
+    assert spec["updateSchedule"] == {"cron": "*/15 * * * *", "timezone": "UTC"}
+
+
+@pytest.mark.parametrize(
+    ("schedule", "where", "message"),
+    [
+        ("{interval: 10ms}", "compose.yaml:6:23: ", "the interval is between"),
+        ('{cron: "0 0 31 2 *"}', "compose.yaml:6:23: ", "is not a valid cron expression"),
+        ('{interval: "${EVERY}"}', "compose.yaml:6:", "plain text (no variables)"),
+    ],
+)
+def test_a_bad_compose_schedule_is_a_located_error(schedule: str, where: str, message: str) -> None:
+    text = COMPOSE.format(schedule=schedule)
+    found = read_manifests([File("compose.yaml", text.encode())], {"EVERY": "1h"})
+    problems = [str(p) for p in found.errors]
+    assert len(problems) == 1 and problems[0].startswith(where), problems
+    assert message in problems[0], problems
