@@ -130,7 +130,14 @@ def test_a_moved_tag_recreates_only_the_scheduled_service_when_due(
         assert "shop/default/still" not in details
 
         # a routine pass afterwards changes nothing: the pin holds, `still` keeps its image
+        rows = len(daemon.store.syncs())
         daemon.sync_once({Trigger.DRIFT})
         assert deployment.ids() == after
+        # due again, the tag has not moved since: no recreate, no history row
+        clock.now += 3601
+        assert daemon.reconciler.updates.newly_due()
+        daemon.sync_once({Trigger.SCHEDULE})
+        assert deployment.ids() == after
+        assert len(daemon.store.syncs()) == rows
     finally:
         daemon.store.close()
