@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from syncd.api.schedules import stack_schedule
 from syncd.apply.store import Store
 from syncd.apply.updates import Pin, Updates, next_due
 from syncd.core import canonical
@@ -183,3 +184,20 @@ def test_a_bad_compose_schedule_is_a_located_error(schedule: str, where: str, me
     problems = [str(p) for p in found.errors]
     assert len(problems) == 1 and problems[0].startswith(where), problems
     assert message in problems[0], problems
+
+
+def test_the_api_shows_the_stack_schedule_its_services_share_and_hides_secret_ones() -> None:
+    assert stack_schedule(_desired().stacks[WEB.stack_key].services) is None  # web and api differ
+    same = _desired('{cron: "0 4 * * *", timezone: Europe/Berlin}').stacks[WEB.stack_key]
+    shown = stack_schedule(same.services)
+    assert shown is not None and shown.model_dump() == {
+        "cron": "0 4 * * *",
+        "timezone": "Europe/Berlin",
+    }
+    text = STACK.format(schedule='{cron: "1 * * * *"}').replace("0 4 * * *", "${CRON}")
+    text = text.replace("timezone: Europe/Berlin", "timezone: UTC").replace("1 * * * *", "${CRON}")
+    manifests = read_manifests([File("s.yaml", text.encode())], {"CRON": "5 4 * * *"})
+    assert manifests.errors == [], manifests.errors
+    services = resolve(manifests, "rev", {}).stacks[WEB.stack_key].services
+    hidden = stack_schedule(services)
+    assert hidden is not None and hidden.cron == "<redacted>", hidden
