@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 import secrets
+import threading
 from collections.abc import Iterator
 
 import docker
@@ -64,6 +65,16 @@ def _push(client: docker.DockerClient, registry: TestRegistry, ref: str, mark: s
     return str(next(d for d in digests if d.startswith(repo + "@"))).split("@", 1)[1]
 
 
+def _requested(daemon: Daemon) -> frozenset[Trigger] | None:
+    """What the daemon's own schedule loop (its thread) asks for, then the loops stop."""
+    looking = threading.Thread(target=daemon._schedules, daemon=True)
+    looking.start()
+    triggers = daemon._next()
+    daemon.shutdown()
+    looking.join()
+    return triggers
+
+
 @pytest.fixture
 def image(
     deployment: Deployment, docker_client: docker.DockerClient, test_registry: TestRegistry
@@ -112,10 +123,11 @@ def test_a_moved_tag_recreates_only_the_scheduled_service_when_due(
         daemon.sync_once({Trigger.SCHEDULE})
         assert deployment.ids() == before
 
-        clock.now += 1801  # due
-        assert daemon.reconciler.updates.newly_due()
+        clock.now += 1801  # due: the daemon's schedule loop asks for a sync
+        triggers = _requested(daemon)
+        assert triggers == {Trigger.SCHEDULE}
         assert not daemon.reconciler.updates.newly_due()  # told once
-        daemon.sync_once({Trigger.SCHEDULE})
+        daemon.sync_once(triggers)
         after = deployment.ids()
         assert after["still"] == before["still"]
         assert after["tracked"] != before["tracked"]
