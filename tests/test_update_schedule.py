@@ -125,7 +125,7 @@ def test_a_moved_tag_recreates_only_the_scheduled_service_when_due(
 
         clock.now += 1801  # due: the daemon's schedule loop asks for a sync
         triggers = _requested(daemon)
-        assert triggers == {Trigger.SCHEDULE}
+        assert triggers == frozenset({Trigger.SCHEDULE})
         assert not daemon.reconciler.updates.newly_due()  # told once
         daemon.sync_once(triggers)
         after = deployment.ids()
