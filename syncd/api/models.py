@@ -87,6 +87,11 @@ class VolumeResponse(Model):
     storageUsageInBytesSetAt: str
 
 
+class UpdateScheduleResponse(Model):
+    cron: str
+    timezone: str
+
+
 class StackResponse(Model):
     id: str
     projectId: str
@@ -95,6 +100,7 @@ class StackResponse(Model):
     prefix: str
     services: list[ServiceResponse] = Field(default_factory=list)
     volumes: list[VolumeResponse] = Field(default_factory=list)
+    updateSchedule: UpdateScheduleResponse | None = None
 
 
 class RegistryCredentials(Model):

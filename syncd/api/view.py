@@ -25,6 +25,7 @@ from syncd.api.models import (
     VolumeResponse,
 )
 from syncd.api.projects import ProjectFacts, project_models
+from syncd.api.schedules import stack_schedule
 from syncd.core.canonical import Spec
 from syncd.core.desired import DesiredService
 from syncd.core.live import LiveService, ServiceStatus
@@ -225,6 +226,7 @@ class _Builder:
             prefix=prefix,
             services=services,
             volumes=volumes,
+            updateSchedule=stack_schedule(desired.services) if desired else None,
         )
         self.view.stacks[key.id] = stack
         self._project(key.project)

@@ -19,6 +19,7 @@ from syncd.apply.execute import Execution
 from syncd.apply.ownership import Guard
 from syncd.apply.results import Planned, ServiceResult, SyncResult
 from syncd.apply.store import Store
+from syncd.apply.updates import Updates
 from syncd.core.desired import DesiredState, resolve
 from syncd.core.observe import Observation, observe
 from syncd.core.options import process
@@ -46,6 +47,7 @@ class Reconciler:
         self.guard: Guard | None = None  # the removal guards of a CLI apply or daemon (`ownership`)
         # what of a plan may run (None: nothing); the daemon's pauses and detect mode (`pausing`)
         self.hold: Callable[[Planned], Planned | None] = lambda planned: planned
+        self.updates = Updates(settings, engine, store, env)  # scheduled image updates: pins
 
     @classmethod
     @contextmanager
@@ -114,13 +116,14 @@ class Reconciler:
         revisions do not depend on them, so the same manifests give the same state (cached)."""
         if any(s.manifest.strategy is Strategy.UPDATE for s in manifests.stacks):
             base = self.observe(observed, None).live
-            return resolve(manifests, revision, base.last_applied(), base.last_secrets())
+            desired = resolve(manifests, revision, base.last_applied(), base.last_secrets())
+            return self.updates.pinned(desired)
         cached = self._cache
         if cached is not None and cached[0] is manifests and cached[1] == revision:
-            return cached[2]
+            return self.updates.pinned(cached[2])
         desired = resolve(manifests, revision, {})
         self._cache = (manifests, revision, desired)
-        return desired
+        return self.updates.pinned(desired)
 
     # -- writing -------------------------------------------------------------------------------
 

@@ -289,6 +289,8 @@ def _stack(
         tainted = _service_secrets(secrets, name, service, spec) | kept | file_secrets
         if any(path[:1] == ("networks",) for path in secrets):  # the definitions it holds
             tainted.add("/networks")
+        if any(path[:1] == ("updateSchedule",) for path in secrets):  # the stack's, inherited
+            tainted.add("/updateSchedule")
         from_env = {p[1] for p in secrets if len(p) > 1 and p[0] == "volumes"}
         tainted |= volume_options.tainted_mounts(spec, from_env)
         tainted |= seccomp.tainted(spec, tainted)

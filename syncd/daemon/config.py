@@ -66,7 +66,6 @@ class RunConfig:
     allow_empty: bool = False  # = allow_mass_removal: one setting, two names
     adopt: bool = False  # take the instance over from the source it belongs to
     max_removal_share: float = 0.5  # of the services, one sync may remove (`apply.ownership`)
-    allow_empty: bool = False
     mode: Mode = Mode.APPLY  # detect: read only, never act (`pausing`)
     notify: notifyconfig.NotifySettings = field(default_factory=notifyconfig.NotifySettings)
 

@@ -53,6 +53,7 @@ from syncd.source.repository import Credentials, RepoKind, Repository
 
 BACKOFF_MAX = TemporaryFailure.ceiling
 ENGINE_BACKOFF_MAX = EngineFailure.ceiling  # an engine outage is checked at least this often
+SCHEDULE_TICK = 1.0  # seconds between looks at the update schedules (no registry call)
 EXIT_UNAVAILABLE, EXIT_CONFIG = 69, 78  # sysexits: a service is unavailable; a bad setting
 
 
@@ -277,6 +278,7 @@ class Daemon:
             ("drift", self.timer, (self.config.drift_interval, Trigger.DRIFT, 0.1)),
             ("events", self.events_loop, ()),
             ("pauses", self.pausing.watch, (self.stop,)),
+            ("schedule", self._schedules, ()),
         ]
         loops += [(f"notify-{i}", o.run, ()) for i, o in enumerate(self.notifier.outboxes)]
         if self.repo.kind is RepoKind.REMOTE:
@@ -287,6 +289,16 @@ class Daemon:
             threading.Thread(target=fn, args=args, name=f"syncd-{name}", daemon=True)
             for name, fn, args in loops
         ]
+
+    def _schedules(self) -> None:
+        """A sync when a service's updateSchedule is due (the check runs in that sync, under
+        the instance lock). Not in detect mode or while the instance is paused: the check pulls
+        the new image, a write to the engine."""
+        while not self.stop.wait(SCHEDULE_TICK):
+            if self.pausing.detect or self.pausing.state().instance is not None:
+                continue
+            if self.reconciler.updates.newly_due():
+                self.request(Trigger.SCHEDULE)
 
     def _watch(self) -> None:
         from syncd.source.watcher import watch_refs

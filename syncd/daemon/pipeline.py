@@ -122,10 +122,15 @@ class Pipeline:
             self.status.engine_available = True
             with step(Stage.RESOLVE, PermanentFailure, attempt):
                 desired = self.reconciler.resolve(parsed.manifests, revision, observed)
+            updates = self.reconciler.updates  # scheduled image updates (`apply.updates`)
+            if Trigger.SCHEDULE in attempt.triggers and updates.check(desired, observed):
+                observed = self.engine.observe()  # the pulled images, then the new pins
+                desired = self.reconciler.resolve(parsed.manifests, revision, observed)
             planned = self.reconciler.plan_for(desired, observed, allow_empty=self.allow_empty)
             self.reconciler.check_guard(planned)  # another source, a mass removal: refused
             with step(Stage.APPLY, TemporaryFailure, attempt):
-                result = self.reconciler.execute(planned)
+                result = updates.annotate(self.reconciler.execute(planned))
+            updates.track(desired)
         with step(Stage.RECORD, TemporaryFailure, attempt):
             self.record(parsed)
         return result

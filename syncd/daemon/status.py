@@ -28,6 +28,7 @@ class Trigger(StrEnum):
     RETRY = "retry"
     ENGINE_BACK = "engine_back"
     OPERATOR = "operator"
+    SCHEDULE = "schedule"  # a service's updateSchedule is due (`apply.updates`)
 
     @property
     def routine(self) -> bool:

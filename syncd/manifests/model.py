@@ -44,6 +44,7 @@ from syncd.manifests.options import (
     VolumeName,
 )
 from syncd.manifests.options.devicerequests import ReservedDevices
+from syncd.manifests.options.schedule import ScheduleFields, StackScheduleFields
 from syncd.manifests.strict import StrictModel
 
 
@@ -140,7 +141,9 @@ MountEntry = Annotated[
 ]
 
 
-class Service(ProcessFields, SecurityFields, NetworkFields, FilesFields, LifecycleFields):
+class Service(
+    ProcessFields, SecurityFields, NetworkFields, FilesFields, LifecycleFields, ScheduleFields
+):
     """One container of a stack: mittwald's `ServiceDeclareRequest` plus syncd's extensions.
 
     The fields of Compose's service definition beyond mittwald's come from the option groups in
@@ -180,7 +183,7 @@ def _empty_if_null(value: Any) -> Any:
     return {} if value is None else value
 
 
-class Stack(StackNetworkFields, StackFilesFields):
+class Stack(StackNetworkFields, StackFilesFields, StackScheduleFields):
     kind: Literal["Stack"]
     project: Name
     name: Name = DEFAULT_STACK

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from syncd.core.options import files, lifecycle, network, process, security
+from syncd.core.options import files, lifecycle, network, process, schedule, security
 from syncd.manifests.model import Service
 
-GROUPS = (process, security, network, files, lifecycle)
+GROUPS = (process, security, network, files, lifecycle, schedule)
 DEFAULTS: dict[str, Any] = {k: v for g in GROUPS for k, v in g.DEFAULTS.items()}
 METADATA: frozenset[str] = frozenset().union(*(g.METADATA for g in GROUPS))
 

@@ -28,6 +28,7 @@ from syncd.manifests.compose.lifecycle import (
 from syncd.manifests.compose.networking import read_networking
 from syncd.manifests.compose.ports import native_ports, read_expose, read_ports
 from syncd.manifests.compose.process import read_process
+from syncd.manifests.compose.schedule import read_schedule
 from syncd.manifests.compose.security import read_security
 from syncd.manifests.compose.sharing import read_shared
 from syncd.manifests.compose.shell import command_words
@@ -125,7 +126,7 @@ def _words(value: object, at: Path, ctx: Context) -> list[str] | None:
     return words
 
 
-def convert_service(
+def convert_service(  # noqa: PLR0915 - one call per option group
     name: str, service: object, at: Path, ctx: Context, scope: Scope
 ) -> ServiceData | None:
     if not isinstance(service, dict):
@@ -214,6 +215,9 @@ def convert_service(
 
     # lifecycle
     check_replicas(service, at, data, out.published, ctx)
+
+    # schedule (`x-syncd: {updateSchedule}`)
+    read_schedule(service, at, ctx, data, out.origins)
 
     # -- end of option groups -----------------------------------------------------------------
     _taint(service, at, ctx, out)
