@@ -15,6 +15,7 @@ import docker
 import docker.errors
 import pytest
 
+from syncd.daemon import watchers
 from syncd.daemon.config import RunConfig
 from syncd.daemon.loop import Daemon
 from syncd.daemon.status import Trigger
@@ -67,7 +68,8 @@ def _push(client: docker.DockerClient, registry: TestRegistry, ref: str, mark: s
 
 def _requested(daemon: Daemon) -> frozenset[Trigger] | None:
     """What the daemon's own schedule loop (its thread) asks for, then the loops stop."""
-    looking = threading.Thread(target=daemon._schedules, daemon=True)
+    args = (daemon.stop, daemon.pausing, daemon.updates, daemon.request)
+    looking = threading.Thread(target=watchers.schedules, args=args, daemon=True)
     looking.start()
     triggers = daemon._next()
     daemon.shutdown()

@@ -11,13 +11,14 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from syncd import operatorenv
-from syncd.apply.ownership import parse_share
+from syncd.apply.ownership import Guard, parse_share
 from syncd.daemon import notifyconfig
 from syncd.daemon.pausing import Mode
 from syncd.daemon.policyload import with_policy
 from syncd.errors import SyncdError
 from syncd.manifests.interpolate import REDACTED
 from syncd.settings import SETTING_NAMES, Layers, Settings, from_args
+from syncd.source.identity import identify
 from syncd.taint import redact_url
 
 RUN_NAMES = {
@@ -229,3 +230,13 @@ def describe(config: RunConfig, settings: Settings, layers: Layers) -> str:
     if layers.file_path:
         lines.append(f"# config file: {layers.file_path}")
     return "\n".join(lines)
+
+
+def guard_of(config: RunConfig, branch: str) -> Guard:
+    """The removal guards of the daemon's syncs: its source, `--adopt`, the mass-removal share."""
+    return Guard(
+        source=identify(config.repo, config.paths, branch=branch),
+        adopt=config.adopt,
+        allow_mass_removal=config.allow_empty,
+        max_share=config.max_removal_share,
+    )

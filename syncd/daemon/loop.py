@@ -22,11 +22,11 @@ from typing import Any
 
 from syncd import logs
 from syncd.apply.execute import SyncResult
-from syncd.apply.ownership import Guard
 from syncd.apply.reconcile import Reconciler
 from syncd.apply.store import Store
 from syncd.core.records import StackRecord, SyncRecord
-from syncd.daemon.config import RunConfig
+from syncd.daemon import watchers
+from syncd.daemon.config import RunConfig, guard_of
 from syncd.daemon.events import EngineWatch
 from syncd.daemon.history import Backoff, History
 from syncd.daemon.metrics import Metrics
@@ -48,23 +48,11 @@ from syncd.errors import (
     TemporaryFailure,
 )
 from syncd.settings import Settings
-from syncd.source.identity import identify
 from syncd.source.repository import Credentials, RepoKind, Repository
 
 BACKOFF_MAX = TemporaryFailure.ceiling
 ENGINE_BACKOFF_MAX = EngineFailure.ceiling  # an engine outage is checked at least this often
-SCHEDULE_TICK = 1.0  # seconds between looks at the update schedules (no registry call)
 EXIT_UNAVAILABLE, EXIT_CONFIG = 69, 78  # sysexits: a service is unavailable; a bad setting
-
-
-def guard_of(config: RunConfig, branch: str) -> Guard:
-    """The removal guards of the daemon's syncs: its source, `--adopt`, the mass-removal share."""
-    return Guard(
-        source=identify(config.repo, config.paths, branch=branch),
-        adopt=config.adopt,
-        allow_mass_removal=config.allow_empty,
-        max_share=config.max_removal_share,
-    )
 
 
 class Daemon:
@@ -119,6 +107,7 @@ class Daemon:
             good_revision=self.store.good_revision(),  # read again from git when needed
         )
         self.pausing = Pausing(self.store, self._status, config.mode, self.request)
+        self.updates = self.reconciler.updates  # scheduled image updates (`watchers.schedules`)
         self.reconciler.hold = self.pausing.hold  # pauses and detect mode hold executions
         self.metrics.registry.register(self.pausing.collector())
         self.revisions = Revisions(self.repo, settings, env, self._status)
@@ -278,38 +267,21 @@ class Daemon:
             ("drift", self.timer, (self.config.drift_interval, Trigger.DRIFT, 0.1)),
             ("events", self.events_loop, ()),
             ("pauses", self.pausing.watch, (self.stop,)),
-            ("schedule", self._schedules, ()),
+            (
+                "schedule",
+                watchers.schedules,
+                (self.stop, self.pausing, self.reconciler.updates, self.request),
+            ),
         ]
         loops += [(f"notify-{i}", o.run, ()) for i, o in enumerate(self.notifier.outboxes)]
         if self.repo.kind is RepoKind.REMOTE:
             loops.append(("poll", self.timer, (self.config.poll_interval, Trigger.POLL, 0.1)))
         else:
-            loops.append(("watch", self._watch, ()))
+            loops.append(("watch", watchers.watch, (self.stop, self.repo, self.request)))
         return [
             threading.Thread(target=fn, args=args, name=f"syncd-{name}", daemon=True)
             for name, fn, args in loops
         ]
-
-    def _schedules(self) -> None:
-        """A sync when a service's updateSchedule is due (the check runs in that sync, under
-        the instance lock). Not in detect mode or while the instance is paused: the check pulls
-        the new image, a write to the engine."""
-        while not self.stop.wait(SCHEDULE_TICK):
-            if self.pausing.detect or self.pausing.state().instance is not None:
-                continue
-            if self.reconciler.updates.newly_due():
-                self.request(Trigger.SCHEDULE)
-
-    def _watch(self) -> None:
-        from syncd.source.watcher import watch_refs
-
-        def changed() -> None:
-            self.request(Trigger.WATCH)
-
-        def failed(err: Exception) -> None:
-            self.log.warning("watch_failed", error=str(err))
-
-        watch_refs(self.repo.git_dir, self.repo.branch, changed, self.stop, failed)
 
     def close(self) -> None:
         self.store.close()
