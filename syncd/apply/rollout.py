@@ -5,6 +5,7 @@ number (and only those with replica 1's config hash) and the next sync finishes 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -88,6 +89,9 @@ class Rollout:
                 self.engine.remove(made)
             self.engine.rename(old, name)
             raise
+        # its names stop resolving before it stops: no client is sent to a container going away
+        with contextlib.suppress(SyncdError):  # if not, it goes as a stop-first one would
+            self.engine.leave_networks(old)
         self.discard(old)
         return made
 
