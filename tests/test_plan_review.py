@@ -285,16 +285,19 @@ def test_each_replace_and_restart_names_its_impact() -> None:
     text = render(result, PlanFormat.TEXT)
     # the running container stops within ITS grace period (45 s), not the new spec's
     assert (
-        "impact: down while replaced: at most 45 s to stop (stop_grace_period), then the start "
-        "of the new container" in text
+        "impact: replaced with downtime (stop-first): down at most 45 s to stop "
+        "(stop_grace_period), then the start of the new container" in text
     )
     assert "affects: host ports 5432:5432/tcp; volumes data:/var/lib/db:rw; needed by app" in text
-    assert "impact: down while restarted: at most 10 s to stop (the stop_timeout setting)" in text
-    assert "3 replicas replaced one at a time (the others serve)" in text
+    assert (
+        "impact: restarted with downtime: down at most 10 s to stop (the stop_timeout setting)"
+        in text
+    )
+    assert "replaced without downtime (3 replicas one at a time, stop-first; the others" in text
     assert "3 services will restart, 2 of them down meanwhile." in text
     markdown = render(result, PlanFormat.MARKDOWN)
     assert "_No spec change: the container is restarted._" in markdown
-    assert "(down up to 45 s + start)</summary>" in markdown
+    assert "(replaced with downtime (stop-first): down up to 45 s + start)</summary>" in markdown
     body = json.loads(render(result, PlanFormat.JSON))
     assert body["restarts"] == {"services": 3, "down": 2}
     services = {s["service"]: s for s in body["stacks"][0]["services"]}

@@ -231,6 +231,8 @@ def test_json_holds_every_stack_service_and_volume(
         "impact": {
             "down": True,
             "updateOrder": "stop-first",
+            "declaredUpdateOrder": "stop-first",
+            "updateOrderReason": None,
             "replicas": 1,
             "stopSeconds": 10,
             "stopSource": "the stop_timeout setting",

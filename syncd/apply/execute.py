@@ -1,4 +1,5 @@
-"""Executing a plan: removals, volumes, networks and pulls first, then every other service in
+"""Executing a plan: pulls first (nothing stops before every image is there or known
+missing), then removals, volumes and networks, then every other service in
 dependency order (independent services in parallel, at most `settings.parallelism` at once).
 
 A service's failure is its own: others go on, and its dependents are skipped with the reason.
@@ -61,6 +62,11 @@ class Execution:
     def run(self) -> SyncResult:
         plan_ = self.planned.plan
         changes = [c for s in plan_.stacks for c in s.services]
+        # every pull before the first stop: a service whose image cannot be had keeps running
+        pulled = [c for c in changes if c.action in (Action.CREATE, Action.RECREATE)]
+        self.pull_errors.update(
+            pull_missing(self.settings, self.engine, self.env, self.planned, pulled)
+        )
         for stray in self.planned.observation.strays:
             self._guard(f"removing extra container {stray.name}", self.engine.remove, stray.id)
         self._guard("restoring set-aside containers", restore_set_aside, self.engine, self.planned)
@@ -74,10 +80,6 @@ class Execution:
                     self.engine.ensure_network,
                     project,
                 )
-        pulled = [c for c in changes if c.action in (Action.CREATE, Action.RECREATE)]
-        self.pull_errors.update(
-            pull_missing(self.settings, self.engine, self.env, self.planned, pulled)
-        )
         self._services([c for c in changes if c.action is not Action.REMOVE])
         unused = unused_networks(self.planned, Names(self.engine.instance), self.results)
         if unused:

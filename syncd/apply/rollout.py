@@ -5,13 +5,14 @@ number (and only those with replica 1's config hash) and the next sync finishes 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 
 from syncd.apply.rollback import Keeper
 from syncd.core.live import LiveService, Replica, ServiceStatus
 from syncd.engine.base import ContainerHealth, ContainerRequest, ContainerState, Engine
-from syncd.errors import ServiceFailed, SyncdError
+from syncd.errors import EngineUnavailable, RolledBack, ServiceFailed, SyncdError
 from syncd.manifests.options.lifecycle import UpdateOrder
 
 POLL = 0.2  # seconds between two looks at a new container's health
@@ -94,11 +95,16 @@ class Rollout:
             made = self.engine.create(request)
             self.engine.start(made)
             self._ready(made)
-        except SyncdError:
+        except EngineUnavailable:
+            raise
+        except SyncdError as err:
             if made is not None:
                 self.engine.remove(made)
             self.engine.rename(old, name)
-            raise
+            raise RolledBack(str(err)) from None  # the old one never stopped: status, flap guard
+        # its names stop resolving before it stops: no client is sent to a container going away
+        with contextlib.suppress(SyncdError):  # if not, it goes as a stop-first one would
+            self.engine.leave_networks(old)
         self.discard(old)
         return made
 

@@ -14,6 +14,7 @@ from syncd.apply.materialise import Materialiser
 from syncd.apply.results import Planned, ServiceResult
 from syncd.apply.rollout import DOWN, Rollout
 from syncd.apply.store import Store
+from syncd.core import updateorder
 from syncd.core.desired import DesiredService
 from syncd.core.live import LiveService
 from syncd.core.options import process
@@ -23,7 +24,6 @@ from syncd.core.runspec import container_request
 from syncd.engine.base import ContainerRequest, Engine
 from syncd.errors import RolledBack, ServiceFailed
 from syncd.ids import ServiceKey
-from syncd.manifests.options.lifecycle import UpdateOrder
 from syncd.settings import Settings
 
 
@@ -152,7 +152,7 @@ class ServiceSteps:
             kept = "; the old container keeps running" if live and live.container_id else ""
             raise ServiceFailed(self.pull_errors[image] + kept)
         env = self._environment(desired, live.container_id if live else None)
-        order = UpdateOrder(desired.spec.get("updateOrder") or UpdateOrder.STOP_FIRST)
+        order = updateorder.effective(desired.spec).effective  # as the plan says
         try:
             container_id = self._rollout(live).replace(
                 live,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from syncd import taint
+from syncd.core import updateorder
 from syncd.core.canonical import HEALTHCHECK_DEFAULTS, Spec
 from syncd.core.desired import DesiredService
 from syncd.core.live import LiveService
@@ -54,7 +55,7 @@ class Impact:
     """None (and `<redacted>` for the order) where the value came from the operator's
     variables: an impact never shows what a secret holds, nor anything derived from one."""
 
-    order: str  # stop-first | start-first (the new spec's update order)
+    order: str  # stop-first | start-first: the order it gets (`updateorder.effective`)
     replicas: int | None  # containers replaced in turn
     stop_seconds: int | None  # at most, for an old container to stop before it is killed
     stop_source: str  # GRACE or SETTING
@@ -64,6 +65,8 @@ class Impact:
     dependents: tuple[str, ...] = ()  # services of the stack that name it in dependsOn
     restart: bool = False  # the same containers restart (a dependency was renewed)
     health_hidden: bool = False  # the healthcheck holds a value from the operator's variables
+    declared: str = UpdateOrder.STOP_FIRST.value  # the order the spec asks for (or redacted)
+    fallback: str | None = None  # why a declared start-first is replaced stop-first
 
     @property
     def down(self) -> bool | None:
@@ -78,6 +81,8 @@ class Impact:
         return {
             "down": self.down,
             "updateOrder": self.order,
+            "declaredUpdateOrder": self.declared,
+            "updateOrderReason": self.fallback,
             "replicas": self.replicas,
             "stopSeconds": self.stop_seconds,
             "stopSource": self.stop_source,
@@ -149,7 +154,10 @@ def impact(
     health_hidden = covered("/healthcheck", desired.secrets) or any(
         p.startswith("/healthcheck/") for p in desired.secrets
     )
-    order = str(new.get("updateOrder") or UpdateOrder.STOP_FIRST.value)
+    order = updateorder.effective(new, desired.secrets)
+    shown_order = order.effective.value
+    if order.hidden or covered("/updateOrder", desired.secrets):
+        shown_order = REDACTED
     ports: dict[str, None] = {}
     volumes: dict[str, None] = {}
     sides = [(new, desired.secrets), *([(old, live.secrets)] if live and old else [])]
@@ -157,7 +165,9 @@ def impact(
         ports.update((str(p), None) for p in _shown(spec, "ports", secrets) if _published(p))
         volumes.update((_mount(v), None) for v in _shown(spec, "volumes", secrets))
     return Impact(
-        order=REDACTED if covered("/updateOrder", desired.secrets) else order,
+        order=shown_order,
+        declared=REDACTED if covered("/updateOrder", desired.secrets) else order.declared.value,
+        fallback=None if shown_order == REDACTED else order.reason_text,
         replicas=count,
         stop_seconds=None
         if grace >= 0 and covered("/stopGracePeriod", old_secrets)

@@ -63,8 +63,7 @@ class ContainerHealth(StrEnum):
 
     @classmethod
     def parse(cls, value: Any) -> ContainerHealth | None:
-        """The engine's word; None for no healthcheck (`none`, absent) or a word syncd does
-        not know."""
+        """The engine's word; None for no healthcheck (`none`, absent) or an unknown word."""
         try:
             return cls(value)
         except ValueError:
@@ -258,6 +257,9 @@ class Engine(ABC):
 
     @abstractmethod
     def stop(self, container_id: str, timeout: int) -> None: ...
+
+    def leave_networks(self, container_id: str) -> None:  # noqa: B027 - optional hook
+        """Out of its networks, so its DNS names go before it stops (start-first)."""
 
     def set_aside(self, container_id: str) -> str:
         """Rename a running container out of its name, so that its replacement can take the

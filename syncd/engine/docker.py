@@ -286,7 +286,7 @@ class DockerEngine(Engine):
     @_engine_errors
     def create(self, request: ContainerRequest) -> str:
         api = self.api
-        key = request.key
+        key, stack = request.key, request.key.stack_key
         joined = network_opts.attachments(self.names, key, request.options)
         for attachment in joined:
             self.networks.ensure(key.stack_key, attachment)
@@ -294,7 +294,7 @@ class DockerEngine(Engine):
         mode = network_opts.network_mode(self.names, key, request.options)
         first = joined[0] if joined else None
         volume_opts.check_volumes(
-            self._volume_exists, request.mounts, lambda n: self.names.volume(_volume_key(key, n))
+            self._volume_exists, request.mounts, lambda n: self.names.volume(stack.volume(n))
         )
         host_config = api.create_host_config(
             port_bindings=port_opts.port_bindings(request.ports, self.publish_address),
@@ -304,7 +304,7 @@ class DockerEngine(Engine):
                         m,
                         m.source
                         if m.bind or m.tmpfs or m.external
-                        else self.names.volume(_volume_key(request.key, m.source)),
+                        else self.names.volume(stack.volume(m.source)),
                     )
                 )
                 for m in request.mounts
@@ -385,6 +385,10 @@ class DockerEngine(Engine):
         self.api.stop(container_id, timeout=timeout)
 
     @_engine_errors
+    def leave_networks(self, container_id: str) -> None:
+        self.networks.leave(container_id)
+
+    @_engine_errors
     def rename(self, container_id: str, name: str) -> None:
         self.api.rename(container_id, name)
 
@@ -394,7 +398,3 @@ class DockerEngine(Engine):
             self.api.remove_container(container_id, force=True, v=False)
         except docker.errors.NotFound:
             return
-
-
-def _volume_key(service: ServiceKey, volume: str) -> VolumeKey:
-    return VolumeKey(service.project, service.stack, volume)

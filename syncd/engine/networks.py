@@ -151,6 +151,22 @@ class DockerNetworks:
             self.api.remove_container(container, force=True, v=False)
             raise
 
+    def leave(self, container: str) -> None:
+        """Disconnect a running container from every network it is on: its names and aliases
+        stop resolving at once (Docker drops them only after the container has exited)."""
+        try:
+            joined = self.api.inspect_container(container)["NetworkSettings"]["Networks"] or {}
+        except Exception as err:
+            if _status(err) == _NOT_FOUND:
+                return
+            raise
+        for network in sorted(joined):
+            try:
+                self.api.disconnect_container_from_network(container, network)
+            except Exception as err:
+                if _status(err) not in (_NOT_FOUND, 409):  # gone, or host/none mode
+                    raise
+
     def prune(self, unused: frozenset[str]) -> None:
         """Remove each of these syncd-made stack networks that no container is attached to
         (Docker refuses the others: they go at a later sync)."""

@@ -25,7 +25,6 @@ from syncd.manifests.model import (
 )
 from syncd.manifests.networkchecks import network_dependencies, network_problems
 from syncd.manifests.options.files import mount_spec
-from syncd.manifests.options.lifecycle import UpdateOrder
 from syncd.manifests.parse import Located, suggest
 from syncd.manifests.unread import Unread
 from syncd.secretpolicy import file_problem, is_own, unknowable, unset_variable
@@ -54,8 +53,8 @@ def _duplicates(
 def _replica_problems(
     located: Located[Stack], base: tuple[str, ...], service: Service
 ) -> list[Problem]:
-    """A fixed published host port belongs to one container: not to several replicas, nor to
-    the old and the new container of a start-first update at once."""
+    """A fixed published host port belongs to one container: not to several replicas (a
+    start-first update of such a service is replaced stop-first: `core.updateorder`)."""
     fixed = [p for p in service.ports or [] if parse_port(p).fixed]  # a range: one port each
     deploy = service.deploy
     if not fixed or deploy is None:
@@ -69,15 +68,23 @@ def _replica_problems(
                 "publish a container port only or run one replica",
             )
         )
-    if deploy.update_config and deploy.update_config.order is UpdateOrder.START_FIRST:
-        problems.append(
-            located.problem(
-                (*base, "deploy", "updateConfig", "order"),
-                f"start-first needs the old and the new container at once, but host port "
-                f"{fixed[0]!r} can be published by one only: use stop-first",
-            )
-        )
     return problems
+
+
+def _order_problems(
+    located: Located[Stack], base: tuple[str, ...], service: Service
+) -> list[Problem]:
+    """`update` is the short form of `deploy.updateConfig.order`: both given must agree."""
+    config = service.deploy.update_config if service.deploy else None
+    if service.update is None or config is None or config.order is service.update:
+        return []
+    return [
+        located.problem(
+            (*base, "update"),
+            f"update {service.update.value!r} contradicts deploy.updateConfig.order "
+            f"{config.order.value!r}: give one of them",
+        )
+    ]
 
 
 def _stack_problems(located: Located[Stack]) -> list[Problem]:
@@ -121,6 +128,7 @@ def _stack_problems(located: Located[Stack]) -> list[Problem]:
                     Severity.WARNING,
                 )
             )
+        problems += _order_problems(located, base, service)
         mountpoints: dict[str, int] = {}
         for index, raw in enumerate(service.volumes or []):
             mount = mount_spec(raw)

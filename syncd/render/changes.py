@@ -16,6 +16,7 @@ from syncd.core.canonical import DEFAULTS
 from syncd.core.diffs import ChangeKind, SecretChange, ValueChange
 from syncd.core.impact import GRACE, Impact
 from syncd.core.plan import Action, ServiceChange, StackPlan
+from syncd.manifests.options.lifecycle import UpdateOrder
 from syncd.render.vocabulary import safe
 from syncd.secretpolicy import is_unknown
 from syncd.taint import REDACTED
@@ -86,38 +87,53 @@ def _seconds(value: float | None) -> str:
     return f"{REDACTED} s" if value is None else f"{value:g} s"
 
 
+def _stop_first(found: Impact) -> str:
+    """`stop-first`, with the reason when the spec asked for start-first."""
+    return f"stop-first: {found.fallback}" if found.fallback else "stop-first"
+
+
 def impact_tag(found: Impact) -> str:
     """The impact in a few words, for a summary line."""
     if found.down is None:
         return "downtime not known here"
+    if found.restart:
+        return f"restarted with downtime: down up to {_seconds(found.stop_seconds)} + start"
     if found.down:
-        return f"down up to {_seconds(found.stop_seconds)} + start"
-    if found.replicas is not None and found.replicas > 1:
-        return "replicas replaced one at a time"
-    return "not down: start-first"
+        return (
+            f"replaced with downtime ({_stop_first(found)}): down up to "
+            f"{_seconds(found.stop_seconds)} + start"
+        )
+    if found.order == UpdateOrder.START_FIRST.value:
+        return "replaced without downtime (start-first)"
+    return f"replaced without downtime ({found.replicas} replicas one at a time, stop-first)"
 
 
 def impact_lines(found: Impact) -> list[str]:
     """What the replace costs: downtime and where its bound comes from, then what it touches."""
     stop = f"{_seconds(found.stop_seconds)} to stop"
     stop += f" ({GRACE})" if found.stop_source == GRACE else " (the stop_timeout setting)"
-    verb = "restarted" if found.restart else "replaced"
     if found.down is None:
         first = (
             f"downtime not known here: its update order or replicas come from the operator's "
             f"variables; each container stops within {stop}"
         )
+    elif found.restart:
+        first = f"restarted with downtime: down at most {stop}, then its start"
     elif found.down:
-        first = f"down while {verb}: at most {stop}, then the start of the new container"
-        if found.restart:
-            first = f"down while {verb}: at most {stop}, then its start"
-    elif found.replicas is not None and found.replicas > 1:
         first = (
-            f"{found.replicas} replicas {verb} one at a time (the others serve): each down "
-            f"at most {stop}, then its start"
+            f"replaced with downtime ({_stop_first(found)}): down at most {stop}, then the "
+            "start of the new container"
+        )
+    elif found.order == UpdateOrder.START_FIRST.value:
+        first = (
+            "replaced without downtime (start-first): the old container serves until the new "
+            "one runs"
         )
     else:
-        first = "not down: start-first, the old container serves until the new one runs"
+        first = (
+            f"replaced without downtime ({found.replicas} replicas one at a time, "
+            f"{_stop_first(found)}; the others serve): each down at most {stop}, then its start"
+        )
     health = found.health
     if found.health_hidden:
         first += f"; healthcheck {REDACTED}"

@@ -41,6 +41,8 @@ def fields(service: Service, given: set[str]) -> dict[str, Any]:
         update = deploy.update_config if deploy else None
         out["replicas"] = DEFAULTS["replicas"] if replicas is None else replicas
         out["updateOrder"] = update.order.value if update else DEFAULTS["updateOrder"]
+    if "update" in given and service.update is not None:  # native short form
+        out["updateOrder"] = service.update.value
     if "depends_on" in given:
         long = {k: v for k, v in (service.depends_on or {}).items() if isinstance(v, Dependency)}
         out["dependsOnRestart"] = sorted(k for k, v in long.items() if v.restart)

@@ -206,8 +206,8 @@ def check_replicas(
     published: Sequence[tuple[Path, tuple[str | None, str, str]]],
     ctx: Context,
 ) -> None:
-    """A fixed published host port belongs to one container: not to more replicas than one,
-    nor to the old and the new container of a start-first update at once."""
+    """A fixed published host port belongs to one container: not to more replicas than one
+    (nor to the old and the new container of a start-first update: replaced stop-first)."""
     if not published:
         return
     deploy = data.get("deploy") or {}
@@ -222,8 +222,8 @@ def check_replicas(
             "port only (e.g. '8080') or run one replica",
         )
     if (deploy.get("updateConfig") or {}).get("order") == "start-first":
-        ctx.error(
+        ctx.warn(
             (*at, "deploy", "update_config", "order"),
             f"start-first needs the old and the new container at once, but host port "
-            f"{clip(port)} can be published by one only: use stop-first",
+            f"{clip(port)} can be published by one only: replaced stop-first, with downtime",
         )

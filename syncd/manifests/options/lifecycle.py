@@ -100,3 +100,10 @@ class DeployLifecycleFields(StrictModel):
 
 class LifecycleFields(StrictModel):
     """Mixed into `model.Service`."""
+
+    update: UpdateOrder | None = Field(
+        None,
+        description="how a changed service's containers are replaced: stop-first (default; "
+        "down meanwhile) or start-first (the new one runs, healthy if it has a healthcheck, "
+        "before the old one stops); the short form of deploy.updateConfig.order",
+    )
