@@ -434,7 +434,8 @@ def test_the_repository_path_comes_from_origin_and_a_changed_token_file_is_read_
             lambda: githost.states(first) == ["pending", "success"], timeout=60.0, what="statuses"
         )
         token.write_text("rotated-token-value-longer\n")
-        made.repo.write("stack.yaml", GOOD.replace("web", "api"))
+        # a second service (renaming the only one would be a mass removal, refused)
+        made.repo.write("stack.yaml", GOOD + '  api: {image: "busybox:1.36"}\n')
         second = made.repo.commit("second")
         made.sync()
         wait_for(
