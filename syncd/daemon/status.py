@@ -4,7 +4,7 @@ and the snapshot of its state that `/v2/syncd/daemon/status` and `/healthz` answ
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -110,6 +110,8 @@ class Status:
     syncs: int = 0
     # data folders (project, path) no service mounts any more: kept, never deleted by a sync
     orphaned_data_folders: tuple[tuple[str, str], ...] = ()
+    # stacks kept at their last good spec while the head's manifests of them are invalid
+    broken_stacks: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -135,4 +137,8 @@ class Status:
             "orphanedDataFoldersNotShown": max(
                 len(self.orphaned_data_folders) - MAX_SHOWN_FOLDERS, 0
             ),
+            "brokenStacks": [
+                {"stack": key, "problems": list(problems)}
+                for key, problems in self.broken_stacks.items()
+            ],
         }
