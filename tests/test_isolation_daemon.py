@@ -58,7 +58,7 @@ def _running(
     good = repo.commit("good")
     daemon = RunningDaemon(
         str(repo.path), deployment.settings.data_dir, deployment.instance,
-        "--drift-interval", "3600",
+        "--drift-interval", "3",  # self-heal also on a drift pass, not only on Docker's events
     )  # fmt: skip
     daemons.append(daemon)
     daemon.started()
