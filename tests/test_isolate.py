@@ -4,6 +4,8 @@ read by the real reader, no Docker."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytest
 
 from syncd.errors import ManifestError
@@ -37,15 +39,14 @@ def keys(manifests: ManifestSet) -> set[str]:
     return {str(s.manifest.key) for s in manifests.stacks}
 
 
-def partial(changes: dict[str, str | None], good: dict[str, str] = GOOD) -> PartialSet:
-    head = {**good, **changes}
-    head = {p: t for p, t in head.items() if t is not None}
-    manifests = read(head)
+def partial(changes: Mapping[str, str | None], good: dict[str, str] = GOOD) -> PartialSet:
+    merged = {**good, **changes}
+    manifests = read({p: t for p, t in merged.items() if t is not None})
     assert manifests.errors
     return isolate(manifests, read(good), "g00d")
 
 
-def held(changes: dict[str, str | None], good: dict[str, str] | None = GOOD) -> str:
+def held(changes: Mapping[str, str | None], good: dict[str, str] | None = GOOD) -> str:
     head = {p: t for p, t in {**(good or GOOD), **changes}.items() if t is not None}
     manifests = read(head)
     with pytest.raises(ManifestError) as caught:
