@@ -86,8 +86,9 @@ class SyncdError(Exception):
 class ManifestError(SyncdError):
     """The revision's manifests are invalid: wait for a new revision, keep the last good state."""
 
-    def __init__(self, problems: Sequence[Problem]) -> None:
+    def __init__(self, problems: Sequence[Problem], *, held: str | None = None) -> None:
         self.problems = sorted(problems, key=Problem.sort_key)
+        self.held = held  # why the errors hold every stack (`manifests.isolate`), if they do
         count = len(self.problems)
         first = str(self.problems[0]) if self.problems else "no details"
         more = f" (and {count - 1} more)" if count > 1 else ""

@@ -20,6 +20,7 @@ from syncd.apply.ownership import Guard
 from syncd.apply.results import Planned, ServiceResult, SyncResult
 from syncd.apply.store import Store
 from syncd.apply.updates import Updates
+from syncd.core import partial
 from syncd.core.desired import DesiredState, resolve
 from syncd.core.observe import Observation, observe
 from syncd.core.options import process
@@ -28,6 +29,7 @@ from syncd.engine.base import Engine, Observed
 from syncd.errors import SyncdError
 from syncd.ids import ServiceKey
 from syncd.manifests import ManifestSet
+from syncd.manifests.isolate import PartialSet
 from syncd.manifests.model import Strategy
 from syncd.settings import Settings
 
@@ -113,7 +115,12 @@ class Reconciler:
         self, manifests: ManifestSet, revision: str | None, observed: Observed
     ) -> DesiredState:
         """The desired state. PATCH (`update`) stacks build on the live specs; DECLARE-only
-        revisions do not depend on them, so the same manifests give the same state (cached)."""
+        revisions do not depend on them, so the same manifests give the same state (cached).
+        A partial revision: its valid stacks and those kept at their last good spec."""
+        if isinstance(manifests, PartialSet):
+            valid = self.resolve(manifests.valid, revision, observed)
+            kept = self.resolve(manifests.kept, manifests.kept_revision, observed)
+            return partial.merge(revision, valid, kept)
         if any(s.manifest.strategy is Strategy.UPDATE for s in manifests.stacks):
             base = self.observe(observed, None).live
             desired = resolve(manifests, revision, base.last_applied(), base.last_secrets())

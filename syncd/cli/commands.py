@@ -40,7 +40,7 @@ def run_settings(args: argparse.Namespace) -> settings.Settings:
     return with_policy(settings.from_args(args), args.repo)
 
 
-def _read(args: argparse.Namespace, snap: Snapshot) -> ManifestSet:
+def read_snapshot(args: argparse.Namespace, snap: Snapshot) -> ManifestSet:
     """The snapshot's manifests, checked against the operator's policy, with the active
     profiles; their variables' values are remembered, so no log line shows them."""
     layers = Layers(args, os.environ)
@@ -67,7 +67,7 @@ def cmd_validate(args: argparse.Namespace) -> ExitCode:
     snap = snapshot(args.repo, args.rev, args.path)
     # --unset-ok (CI without production variables): a variable not set is an unknown value
     with unknowns_allowed() if args.unset_ok else contextlib.nullcontext():
-        result = _read(args, snap)
+        result = read_snapshot(args, snap)
         problems = result.problems
         if not result.errors:  # StackPatches apply only to valid documents: build the state too
             try:
@@ -95,7 +95,7 @@ def desired_at(args: argparse.Namespace, rev: str, last_applied: LiveState | Non
     secrets = last_applied.last_secrets() if last_applied is not None else None
     try:
         with unknowns_allowed():  # only `plan --base` calls it: unset is an unknown value
-            return resolve(_read(args, snap), snap.revision, base, secrets)
+            return resolve(read_snapshot(args, snap), snap.revision, base, secrets)
     except ManifestError as err:
         label = f"revision {rev} ({(snap.revision or '')[:12]})"
         raise InvalidRevision(label, err.problems) from err
@@ -104,7 +104,7 @@ def desired_at(args: argparse.Namespace, rev: str, last_applied: LiveState | Non
 def manifests_at(args: argparse.Namespace, rev: str | None) -> tuple[ManifestSet, str | None]:
     """Every manifest of a revision (or of the files on disk), or `ManifestError`."""
     snap = snapshot(args.repo, rev, args.path)
-    manifests = _read(args, snap)
+    manifests = read_snapshot(args, snap)
     if manifests.errors:
         raise ManifestError(manifests.errors)
     return manifests, snap.revision
@@ -169,28 +169,35 @@ def cmd_apply(args: argparse.Namespace) -> ExitCode:
             "--detailed-exitcode goes with --dry-run; an apply exits 0 when converged, "
             "3 when some services failed"
         )
-    from syncd.cli import confirm, saved
+    from syncd.cli import confirm, isolated, saved
 
     guard, refusal = confirm.guard_of(args), None
     ask = confirm.Question(None, ask=not args.yes and not args.dry_run and confirm.interactive())
+    broken = None
     if args.plan is not None:
         result = saved.apply_saved(args, guard, ask)
-    else:
-        manifests, revision = manifests_at(args, args.rev)
+    else:  # the broken stacks of a partial revision keep the last good one (`isolated`)
+        manifests, revision = isolated.manifests_for_apply(args, args.rev, run_settings(args))
+        broken = isolated.report_broken(manifests)
         with Reconciler.open(run_settings(args), environment(args)) as rec:
             rec.guard, ask.then = guard, saved.image_gate(args, rec, manifests)
             result = rec.sync(
                 manifests, revision, dry_run=args.dry_run, allow_empty=args.allow_empty, check=ask
             )
             refusal = guard.refusal(rec.store, result.plan) if result.dry_run else None
+            isolated.record_good(rec.store, manifests, revision, result)
     if not ask.shown:
         _print_plan(result.plan, PlanFormat.TEXT)
     if result.dry_run:
         if args.plan is None and refusal is not None:
             print(f"\nnote: an apply would be refused: {refusal}")
         print(f"\n{report.DRY_RUN}")
+        if broken is not None:
+            return broken
         return plan_exit(result.plan) if args.detailed_exitcode else ExitCode.OK
     print(report.applied(result))
+    if broken is not None:
+        return broken
     return ExitCode.OK if result.ok else ExitCode.PARTIAL
 
 

@@ -220,6 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ManifestError as err:
         if isinstance(err, InvalidRevision):
             print(f"syncd: {taint.printable(err.revision)} has invalid manifests:", file=sys.stderr)
+        if err.held:  # not confined to some stacks: nothing applied
+            print(f"syncd: held: {err.held}", file=sys.stderr)
         for problem in err.problems:
             print(problem, file=sys.stderr)
         return ExitCode.ERROR

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from syncd import logs
 from syncd.apply.execute import SyncResult
 from syncd.apply.reconcile import Reconciler
+from syncd.daemon import isolation
 from syncd.daemon.revisions import Parsed, Revisions, describe, internal, log_frames
 from syncd.daemon.status import Status, Trigger, trigger_text
 from syncd.engine.base import Engine
@@ -26,6 +27,7 @@ from syncd.errors import (
     SyncFailure,
     TemporaryFailure,
 )
+from syncd.manifests.isolate import PartialSet
 
 
 @dataclass
@@ -60,6 +62,8 @@ def step(stage: Stage, kind: type[SyncFailure], attempt: Attempt) -> Iterator[No
     except ManifestError as err:  # parse, or resolve (a StackPatch op): every problem located
         problems = [str(p) for p in err.problems]
         message = f"revision {(attempt.revision or '')[:12]} has invalid manifests: "
+        if err.held:  # not confined to some stacks (`manifests.isolate`): every stack held
+            message = f"held: {err.held}; " + message
         message += "; ".join(problems[:5])
         raise PermanentFailure(
             Stage.PARSE, message, revision=attempt.revision, problems=problems
@@ -132,6 +136,11 @@ class Pipeline:
                 result = updates.annotate(self.reconciler.execute(planned))
             updates.track(desired)
         with step(Stage.RECORD, TemporaryFailure, attempt):
+            if isinstance(parsed.manifests, PartialSet):  # broken stacks kept at last good
+                self.revisions.applied_in_part(parsed)
+                self.publish(parsed)
+                store, status = self.reconciler.store, self.status
+                raise isolation.report(parsed.manifests, revision, result, store, status)
             self.record(parsed)
         return result
 
@@ -145,7 +154,7 @@ class Pipeline:
 
     def heal(self) -> tuple[str, SyncResult] | None:
         """Self-heal with the last good revision while the head has no plan (None: none)."""
-        good = self.revisions.last_good()
+        good = self.revisions.enforced()
         if good is None:
             return None
         try:
@@ -155,6 +164,6 @@ class Pipeline:
             self.log.warning("self_heal_failed", revision=good.revision, error=describe(err))
             return None
         self.status.engine_available = True
-        if result.ok and not self.status.held:  # held: paused or detect mode
+        if result.ok and not self.status.held and not isinstance(good.manifests, PartialSet):
             self.status.applied_revision = good.revision
         return good.revision, result

@@ -13,6 +13,7 @@ from syncd import logs, taint
 from syncd.daemon.status import LastError, Status
 from syncd.errors import ManifestError, PermanentFailure, Problem, SyncdError
 from syncd.manifests import ManifestSet, read_manifests
+from syncd.manifests.isolate import isolate
 from syncd.settings import Settings
 from syncd.source.reader import Snapshot
 from syncd.source.repository import Repository
@@ -58,6 +59,7 @@ class Revisions:
         self.log = logs.get()
         self.status = status  # `good_revision` (from the store) and `good_revision_error`
         self._good: Parsed | None = None  # the last good revision, enforced meanwhile
+        self._partial: Parsed | None = None  # a head applied in part, enforced meanwhile
         # the head's own failure, as it was reported: it waits for the branch to move
         self.unusable: tuple[PermanentFailure, LastError] | None = None
 
@@ -70,18 +72,35 @@ class Revisions:
             raise self.unusable[0].with_traceback(None)  # raised again: no frames pile up
 
     def fetch(self, revision: str) -> Fetched:
-        if self._good is not None and self._good.revision == revision:
-            return Fetched(revision, None, self._good)
+        for known in (self._good, self._partial):
+            if known is not None and known.revision == revision:
+                return Fetched(revision, None, known)
         return Fetched(revision, self.repo.snapshot(revision), None)
 
     def parse(self, fetched: Fetched) -> Parsed:
         if fetched.parsed is not None:
             return fetched.parsed
         assert fetched.files is not None
-        return Parsed(fetched.revision, self.manifests(fetched.files))
+        manifests = self.read(fetched.files)
+        if manifests.errors:  # confined to some stacks: the others apply (`isolate`)
+            good = self.last_good()
+            manifests = isolate(
+                manifests,
+                good.manifests if good else None,
+                good.revision if good else None,
+            )
+        return Parsed(fetched.revision, manifests)
 
     def manifests(self, snap: Snapshot, *, reviewed: bool = True) -> ManifestSet:
-        """The snapshot's manifests, or a ManifestError, also when the reader itself breaks.
+        """The snapshot's manifests, or a ManifestError (`read`)."""
+        manifests = self.read(snap, reviewed=reviewed)
+        if manifests.errors:
+            raise ManifestError(manifests.errors)
+        return manifests
+
+    def read(self, snap: Snapshot, *, reviewed: bool = True) -> ManifestSet:
+        """The snapshot's manifests with their problems, or a ManifestError when the reader
+        itself breaks.
         The values it took from the environment are remembered (no log line shows them); of a
         revision not `reviewed` (a live plan's pull request), only the operator's own values:
         a text it built (`${X:+any words}`) would hide those words from every log line and API
@@ -103,8 +122,6 @@ class Revisions:
         if not reviewed:
             values = values & frozenset(self.env.values())
         taint.remember(values)  # no log line shows them, whatever quotes them
-        if manifests.errors:
-            raise ManifestError(manifests.errors)
         return manifests
 
     def _reader_crash(self, snap: Snapshot, err: Exception) -> list[Problem]:
@@ -124,8 +141,17 @@ class Revisions:
 
     def applied(self, parsed: Parsed) -> None:
         """`parsed` applied: the new last good revision; the head's own failure is gone."""
-        self._good, self.unusable = parsed, None
+        self._good, self.unusable, self._partial = parsed, None, None
         self.status.good_revision, self.status.good_revision_error = parsed.revision, None
+        self.status.broken_stacks = {}
+
+    def applied_in_part(self, parsed: Parsed) -> None:
+        """`parsed`, a partial revision, applied: enforced until a revision applies whole."""
+        self._partial = parsed
+
+    def enforced(self) -> Parsed | None:
+        """What self-heal enforces: the partial revision applied last, else the last good."""
+        return self._partial or self.last_good()
 
     def last_good(self) -> Parsed | None:
         """The last good revision: in memory, or (after a restart) read again from git."""
@@ -144,6 +170,10 @@ class Revisions:
         return self._good
 
     def good_stacks(self) -> list[str]:
-        if self._good is None:
+        """The stacks a failure of the head holds (none when it is the partial revision
+        applied: its stacks have their own records, `daemon.isolation`)."""
+        source = self._partial or self._good
+        failed = self.unusable[0].revision if self.unusable else None
+        if source is None or (self._partial is not None and failed == self._partial.revision):
             return []
-        return [str(s.manifest.key) for s in self._good.manifests.stacks]
+        return [str(s.manifest.key) for s in source.manifests.stacks]

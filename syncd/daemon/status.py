@@ -113,6 +113,8 @@ class Status:
     orphaned_data_folders: tuple[tuple[str, str], ...] = ()
     held: tuple[str, ...] = ()  # stacks whose changes the last execution held (`pausing`)
     pause: dict[str, Any] = field(default_factory=dict)  # mode, pauses, held stacks
+    # stacks kept at their last good spec while the head's manifests of them are invalid
+    broken_stacks: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -139,4 +141,8 @@ class Status:
                 len(self.orphaned_data_folders) - MAX_SHOWN_FOLDERS, 0
             ),
             **self.pause,
+            "brokenStacks": [
+                {"stack": key, "problems": list(problems)}
+                for key, problems in self.broken_stacks.items()
+            ],
         }
