@@ -26,13 +26,17 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pathlib
 import random
 import socket
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from string import Template
 from typing import Any
+
+import docker
 
 from syncd.engine.base import LABEL_INSTANCE, LABEL_REPLICA, LABEL_SERVICE
 from tests.engine_support import Deployment
@@ -41,6 +45,7 @@ IDLE = "touch /tmp/ready; trap 'exit 0' TERM; sleep 3600 & wait"  # stops at onc
 SEED = "test -f /data/seed || cat /proc/sys/kernel/random/uuid > /data/seed"
 HEALTH = "{test: [CMD, test, -f, /tmp/ready], interval: 1s, timeout: 1s, retries: 20}"
 ASIDE = ".old-"  # in the name of a container set aside (`Names.aside`)
+LANES = 2  # instances per path, run side by side
 TIMEOUT = 180.0  # seconds an unkilled command may take under load (a hang fails the test)
 
 APPLY = """\
@@ -314,7 +319,7 @@ class Run:
         assert code == 0, f"{path.name}: a further plan finds changes (exit {code})"
 
 
-def kill_rounds(path: Path, deployment: Deployment, kills: int, seed: int) -> Tally:
+def kill_rounds(path: Path, deployment: Deployment, kills: int, seed: str) -> Tally:
     """`kills` rounds of `path` killed at random points (rounds whose apply ends before its
     kill do not count: more rounds run until `kills` kills landed, at most 3x as many)."""
     began = time.monotonic()
@@ -327,3 +332,37 @@ def kill_rounds(path: Path, deployment: Deployment, kills: int, seed: int) -> Ta
         rounds += 1
     run.tally.seconds = time.monotonic() - began
     return run.tally
+
+
+def kill_everywhere(
+    root: pathlib.Path, client: docker.DockerClient, kills: int, seed: int, lanes: int = LANES
+) -> list[Tally]:
+    """At least `kills` kill points shared by every path, each path on `lanes` instances run
+    side by side (a round mostly waits: for a health check, a stop); one tally per path."""
+    jobs = [(path, lane) for path in PATHS for lane in range(lanes)]
+    each = -(-kills // len(jobs))
+    deployments = [Deployment(root / f"{path.project}{lane}", client) for path, lane in jobs]
+    try:
+        with ThreadPoolExecutor(len(jobs)) as pool:
+            futures = [
+                pool.submit(kill_rounds, path, deployment, each, f"{seed}-{lane}")
+                for (path, lane), deployment in zip(jobs, deployments, strict=True)
+            ]
+            tallies = [future.result() for future in futures]
+    finally:
+        for deployment in deployments:
+            deployment.cleanup()
+    return [_merge(path.name, [t for t in tallies if t.path == path.name]) for path in PATHS]
+
+
+def _merge(name: str, tallies: list[Tally]) -> Tally:
+    landed: Counter[str] = Counter()
+    for tally in tallies:
+        landed.update(tally.landed)
+    return Tally(
+        name,
+        sum(t.kills for t in tallies),
+        landed,
+        (min(t.window[0] for t in tallies), max(t.window[1] for t in tallies)),
+        max(t.seconds for t in tallies),
+    )

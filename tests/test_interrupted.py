@@ -1,20 +1,18 @@
 """Applies killed (SIGKILL) at random points of three paths - a normal apply, a recreate that
 fails and rolls back, a start-first replace - (issue 15): after each kill the next apply
 converges, with one container per service and replica, no set-aside or duplicate container, no
-lost volume data, and nothing left to change. The paths run side by side, each on an instance
-of its own (tests/killpoints.py); `bench/bench_killpoints.py` runs more kill points."""
+lost volume data, and nothing left to change. The paths run side by side, each on instances of
+its own (tests/killpoints.py); `python -m bench killpoints` runs any number of kill points."""
 
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import docker
 import pytest
 
-from tests.engine_support import Deployment
-from tests.killpoints import PATHS, kill_rounds
+from tests.killpoints import LANES, PATHS, kill_everywhere
 
 pytestmark = pytest.mark.docker
 
@@ -25,19 +23,9 @@ def test_applies_killed_at_random_points_converge_without_duplicates_or_data_los
     tmp_path: Path, docker_client: docker.DockerClient, busybox_image: str
 ) -> None:
     seed = int(os.environ.get("SYNCD_CRASH_SEED", "4"))
-    deployments = [Deployment(tmp_path / path.project, docker_client) for path in PATHS]
-    each = -(-KILLS // len(PATHS))
-    try:
-        with ThreadPoolExecutor(len(PATHS)) as pool:
-            runs = [
-                pool.submit(kill_rounds, path, deployment, each, seed)
-                for path, deployment in zip(PATHS, deployments, strict=True)
-            ]
-            tallies = [run.result() for run in runs]
-    finally:
-        for deployment in deployments:
-            deployment.cleanup()
+    tallies = kill_everywhere(tmp_path, docker_client, KILLS, seed)
     print("\n".join(tally.line() for tally in tallies))
+    each = -(-KILLS // (len(PATHS) * LANES)) * LANES
     for tally in tallies:
         assert tally.kills >= each, tally.line()  # each path got its share of kill points
     # Not a vacuous test: many kills landed mid-way (a service replaced, set aside, missing or
