@@ -181,6 +181,8 @@ def _cli(argv: list[str]) -> None:  # (runs in a forked child)
     os.dup2(null, 1)
     os.dup2(null, 2)
     os.environ["SYNCD_LOG_LEVEL"] = "error"
+    # (where rollback is built: a replacing container proves itself in 0.5 s, as in tests)
+    os.environ.setdefault("SYNCD_ROLLBACK_GRACE", "0.5")
     raise SystemExit(main(argv))
 
 
