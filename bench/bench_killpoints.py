@@ -8,9 +8,10 @@ volumes unchanged, a further plan empty); a broken invariant raises, so the figu
 reported for a run that held them all.
 
 N = `SYNCD_BENCH_KILL_POINTS` (default 51, shared by the paths); `SYNCD_CRASH_SEED` picks the
-delays. Figures: kill points per path and where they landed (`aside`: a set-aside container
-present = inside a replace window; `incomplete`: a service missing, duplicated or down; `whole`:
-the engine showed a whole revision), and the wall time. Needs Docker and `busybox:1.36`.
+delays. Figures: kill points per path and where they landed (`tests.killpoints.LANDINGS`:
+`aside` = a set-aside container present, inside a replace window; `incomplete` = a service
+missing, duplicated or down; `untouched` = nothing changed yet; `replaced` = a whole revision
+with new or restarted containers), and the wall time. Needs Docker and `busybox:1.36`.
 """
 
 from __future__ import annotations
@@ -26,11 +27,10 @@ import docker.errors
 from bench.common import BenchFailure, Figure
 
 KILLS = int(os.environ.get("SYNCD_BENCH_KILL_POINTS", "51"))
-LANDINGS = ("aside", "incomplete", "whole")
 
 
 def run() -> list[Figure]:
-    from tests.killpoints import kill_everywhere
+    from tests.killpoints import LANDINGS, kill_everywhere
 
     try:
         client = docker.from_env()

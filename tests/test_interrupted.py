@@ -30,7 +30,7 @@ def test_applies_killed_at_random_points_converge_without_duplicates_or_data_los
         assert tally.kills >= each, tally.line()  # each path got its share of kill points
     # Not a vacuous test: many kills landed mid-way (a service replaced, set aside, missing or
     # down at the kill), not all before the apply touched anything or after it had finished.
-    inside = sum(t.kills - t.landed["whole"] for t in tallies)
+    inside = sum(t.kills - t.landed["untouched"] for t in tallies)
     assert inside * 4 >= sum(t.kills for t in tallies), [t.line() for t in tallies]
     first = next(t for t in tallies if t.path == "start-first")
     assert first.landed["aside"], first.line()  # kills inside start-first's replace window
