@@ -239,7 +239,10 @@ class Run:
         self.port = 0
         deployment.write(path.file, path.text(0, self._free_port(), fixed=True))
         assert finish(command(deployment, "apply"), "first apply") == 0, "the first apply failed"
-        self.seeds = self._seeds()
+        deadline = time.monotonic() + TIMEOUT  # (a service without a health gate may not
+        while not all(seeds := self._seeds()) and time.monotonic() < deadline:  # have written
+            time.sleep(0.2)  # its seed yet when the apply returns)
+        self.seeds = seeds
         assert all(self.seeds), self.seeds
         self.created = deployment.client.volumes.get(path.volume(deployment.instance)).attrs[
             "CreatedAt"
