@@ -336,7 +336,8 @@ class Run:
         assert {c.status for c in found} == {"running"}, [(c.name, c.status) for c in found]
         for container in found:
             assert f"ROUND={self.round}" in container.attrs["Config"]["Env"], container.name
-        assert self._seeds() == self.seeds, f"{path.name}: a seed file changed"
+        seeds = self._seeds()
+        assert seeds == self.seeds, (path.name, self.round, "seed changed", seeds, self.seeds)
         volume = deployment.client.volumes.get(path.volume(deployment.instance))
         assert volume.attrs["CreatedAt"] == self.created, f"{path.name}: the volume is new"
         code = finish(command(deployment, "plan", "--detailed-exitcode"), "plan")
