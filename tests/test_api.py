@@ -32,6 +32,8 @@ OWN_ROUTES = {
     ("/v2/syncd/syncs", "get"),
     ("/v2/syncd/stacks/{stackId}/services/{serviceId}", "get"),  # the full spec (issue 13)
     ("/v2/syncd/plans", "post"),  # a revision or ref against what runs (issue 14)
+    ("/v2/syncd/pause", "post"),  # pause applying, the instance or stacks (issue 15)
+    ("/v2/syncd/resume", "post"),
 }  # syncd's, not mittwald's
 SECRET_ENV = "planted-interpolated-secret-4711"
 REGISTRY_PASSWORD = TestRegistry.from_env().password  # the real one: checks must pass with it
