@@ -148,7 +148,7 @@ def test_a_signed_webhook_triggers_a_sync_and_a_bad_signature_is_refused(
     wait_for(lambda: env_of(deployment) == "2", 15, "the webhook's sync")
     # its row (a pass the container's Docker events trigger may already run after it)
     wait_for(
-        lambda: [s for s in daemon.syncs() if s["result"] != "running"][0]["trigger"] == "webhook",
+        lambda: next(s for s in daemon.syncs() if s["result"] != "running")["trigger"] == "webhook",
         15,
         "the webhook's history row",
     )

@@ -68,7 +68,7 @@ def test_the_live_plan_names_each_running_service_impact(
 
     assert main(["plan", *args]) == 2
     text = capsys.readouterr().out
-    assert "replaced without downtime (2 replicas one at a time, stop-first; the others serve)" in text
+    assert "without downtime (2 replicas one at a time, stop-first; the others serve)" in text
     assert "at most 7 s to stop (the stop_timeout setting), then its start" in text
 
 
