@@ -102,7 +102,6 @@ class _Builder:
         self.problems: list[Problem] = []
         self.nodes = 0  # one budget for the whole file: documents share it
         self._dispatch: dict[type, Any] = {
-            yaml.ScalarEvent: self._scalar_event,
             yaml.MappingStartEvent: self._start,
             yaml.SequenceStartEvent: self._start,
             yaml.MappingEndEvent: self._end,
@@ -127,15 +126,6 @@ class _Builder:
                 f"file expands to more than {self.limits.max_nodes} values "
                 "(an alias bomb?); refused",
             )
-
-    def _child_path(self) -> Path:
-        if not self.stack:
-            return ()
-        top = self.stack[-1]
-        if top.is_map:
-            assert top.pending_key is not None
-            return top.pending_path
-        return (*top.path, len(top.container))
 
     def run(self, get_event: Any) -> None:  # noqa: PLR0915 - the hot loop, inlined
         """Every event of the parser's stream. Scalars (two thirds of the events) are handled
@@ -226,23 +216,6 @@ class _Builder:
         top = self.stack[-1]
         return top.is_map and top.pending_key is None
 
-    def _scalar_event(self, event: Any) -> None:
-        mark = event.start_mark
-        mark = Position(mark.line + 1, mark.column + 1)
-        value, tag = scalar(event, self.schema)
-        stack = self.stack
-        if stack:
-            top = stack[-1]
-            if top.is_map and top.pending_key is None:
-                self._key(event.value, tag == _MERGE, mark)
-                return
-        self.nodes += 1
-        if self.nodes > self.limits.max_nodes:
-            self._count(0, mark)
-        if event.anchor:
-            self.anchors[event.anchor] = (value, 1)
-        self._value(value, mark, 1)
-
     def _alias_event(self, event: Any) -> None:
         mark = _pos(event.start_mark)
         if event.anchor not in self.anchors:
@@ -254,17 +227,30 @@ class _Builder:
         self._value(value, mark, size)
 
     def _start(self, event: Any) -> None:
-        mark = _pos(event.start_mark)
-        if self._is_key():
-            raise _Fatal(mark, "complex mapping keys are not supported; use a plain string key")
+        start = event.start_mark
+        mark = _new_position(Position, (start.line + 1, start.column + 1))
+        stack = self.stack
+        path: Path = ()
+        if stack:
+            top = stack[-1]
+            if top.is_map:
+                if top.pending_key is None:
+                    raise _Fatal(
+                        mark, "complex mapping keys are not supported; use a plain string key"
+                    )
+                path = top.pending_path
+            else:
+                path = (*top.path, len(top.container))
         is_map = type(event) is yaml.MappingStartEvent
         if event.tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
             raise _Fatal(mark, unsupported(event.tag, "a mapping" if is_map else "a list"))
-        if len(self.stack) >= self.limits.max_depth:
+        if len(stack) >= self.limits.max_depth:
             raise _Fatal(mark, f"nesting is deeper than {self.limits.max_depth} levels; refused")
-        self._count(1, mark)
+        self.nodes += 1
+        if self.nodes > self.limits.max_nodes:
+            self._count(0, mark)
         container: dict[str, Any] | list[Any] = {} if is_map else []
-        self.stack.append(_Frame(self._child_path(), mark, event.anchor, container, is_map))
+        stack.append(_Frame(path, mark, event.anchor, container, is_map))
 
     def _end(self, event: Any) -> None:
         frame = self.stack.pop()
