@@ -5,6 +5,7 @@ check raises `PydanticCustomError` with a message that says what is expected. Pu
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Annotated
 
@@ -79,17 +80,28 @@ MAX_IMAGE = 512  # Docker: a name of at most 255 characters, a tag of 128, a sha
 MAX_IMAGE_NAME = 255  # Docker: "repository name must not be more than 255 characters"
 
 
+@functools.lru_cache(maxsize=1024)
+def _name_end(value: str) -> int | None:
+    """Where the name of a valid reference ends (None: not one); remembered, as a revision's
+    services repeat their images and the pattern backtracks over the optional host."""
+    match = _IMAGE.fullmatch(value)
+    return None if match is None else match.end("path")
+
+
 def _check_image(value: str) -> str:
-    if holds_unknown(value) and len(value) <= MAX_IMAGE:  # a plan between revisions
+    if len(value) > MAX_IMAGE:
+        end = None
+    elif holds_unknown(value):  # a plan between revisions
         return value
-    match = _IMAGE.fullmatch(value) if len(value) <= MAX_IMAGE else None
-    if match is None:
+    else:
+        end = _name_end(value)
+    if end is None:
         raise PydanticCustomError(
             "image",
             f"{clip(value)!r} is not an image reference like 'nginx:1.27' or "
             "'registry.example.com/team/app:1.0'",
         )
-    if match.end("path") > MAX_IMAGE_NAME:
+    if end > MAX_IMAGE_NAME:
         raise PydanticCustomError(
             "image", f"{clip(value)!r}: the name has more than {MAX_IMAGE_NAME} characters"
         )

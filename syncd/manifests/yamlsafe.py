@@ -28,8 +28,10 @@ import yaml
 from syncd.errors import Position, Problem
 from syncd.errors import YamlFatal as _Fatal
 from syncd.manifests.yamlscalars import MERGE as _MERGE
+from syncd.manifests.yamlscalars import STR as _STR
 from syncd.manifests.yamlscalars import Schema, scalar, unsupported
 from syncd.manifests.yamlscalars import pos as _pos
+from syncd.manifests.yamlscalars import resolve12 as _resolve12
 from syncd.settings import DEFAULT_LIMITS, Limits
 
 __all__ = ["Document", "Path", "PathPart", "Positions", "Schema", "load", "pointer"]
@@ -37,7 +39,11 @@ __all__ = ["Document", "Path", "PathPart", "Positions", "Schema", "load", "point
 PathPart = str | int
 Path = tuple[PathPart, ...]
 
-_Parser: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# libyaml's parser alone (the events are all syncd reads; a CSafeLoader builds a constructor and
+# a resolver per file besides), or PyYAML's own where libyaml is missing
+_Parser: Any = getattr(getattr(yaml, "cyaml", None), "CParser", yaml.SafeLoader)
+_ScalarEvent = yaml.ScalarEvent
+_new_position: Any = tuple.__new__  # Position(line, column) without the NamedTuple's call
 _MAP_TAGS = {None, "!", "tag:yaml.org,2002:map"}
 _SEQ_TAGS = {None, "!", "tag:yaml.org,2002:seq"}
 
@@ -96,7 +102,6 @@ class _Builder:
         self.problems: list[Problem] = []
         self.nodes = 0  # one budget for the whole file: documents share it
         self._dispatch: dict[type, Any] = {
-            yaml.ScalarEvent: self._scalar_event,
             yaml.MappingStartEvent: self._start,
             yaml.SequenceStartEvent: self._start,
             yaml.MappingEndEvent: self._end,
@@ -122,18 +127,76 @@ class _Builder:
                 "(an alias bomb?); refused",
             )
 
-    def _child_path(self) -> Path:
-        if not self.stack:
-            return ()
-        top = self.stack[-1]
-        if top.is_map:
-            assert top.pending_key is not None
-            return top.pending_path
-        return (*top.path, len(top.container))
+    def run(self, get_event: Any) -> None:  # noqa: PLR0915 - the hot loop, inlined
+        """Every event of the parser's stream. Scalars (two thirds of the events) are handled
+        inline, the common cases without a call; the rest goes to the event's handler."""
+        dispatch, stack, schema, limits = self._dispatch, self.stack, self.schema, self.limits
+        compose = schema is Schema.COMPOSE
+        values = self.positions.values
+        while (event := get_event()) is not None:
+            if type(event) is not _ScalarEvent:
+                handler = dispatch.get(type(event))
+                if handler is not None:  # stream start and end carry nothing
+                    handler(event)
+                    stack, values = self.stack, self.positions.values  # a document resets them
+                continue
+            start: Any = event.start_mark
+            mark = _new_position(Position, (start.line + 1, start.column + 1))
+            text: str = event.value
+            if compose and event.tag is None and "\x00" not in text:
+                tag = _resolve12(text) if event.implicit[0] else _STR
+                value: Any = text
+                if tag not in (_STR, _MERGE):
+                    value, tag = scalar(event, schema)
+            else:
+                value, tag = scalar(event, schema)
+            if not stack:
+                self._scalar_value(event, value, mark)
+                continue
+            top = stack[-1]
+            if top.is_map:
+                if top.pending_key is None:  # a key
+                    if tag == _MERGE or text in top.container:
+                        self._key(text, tag == _MERGE, mark)
+                    else:
+                        path = (*top.path, text)
+                        self.positions.keys[path] = mark
+                        top.pending_path = path
+                        top.pending_key = text
+                    continue
+                if top.pending_merge or event.anchor:
+                    self._scalar_value(event, value, mark)
+                    continue
+                self.nodes += 1
+                if self.nodes > limits.max_nodes:
+                    self._count(0, mark)
+                top.size += 1
+                key = top.pending_key
+                top.pending_key = None
+                mapping: Any = top.container
+                if key not in mapping:
+                    values[top.pending_path] = mark
+                    mapping[key] = value
+                continue
+            if event.anchor:
+                self._scalar_value(event, value, mark)
+                continue
+            self.nodes += 1
+            if self.nodes > limits.max_nodes:
+                self._count(0, mark)
+            top.size += 1
+            items: Any = top.container
+            values[(*top.path, len(items))] = mark
+            items.append(value)
 
-    def handlers(self) -> dict[type, Any]:
-        """What to call for each type of event (the loader's loop calls them directly)."""
-        return self._dispatch
+    def _scalar_value(self, event: Any, value: Any, mark: Position) -> None:
+        """A scalar value (not a key) in the general case: an anchor, a merge, the root."""
+        self.nodes += 1
+        if self.nodes > self.limits.max_nodes:
+            self._count(0, mark)
+        if event.anchor:
+            self.anchors[event.anchor] = (value, 1)
+        self._value(value, mark, 1)
 
     def _document_start(self, event: Any) -> None:
         if len(self.documents) >= self.limits.max_documents:
@@ -153,23 +216,6 @@ class _Builder:
         top = self.stack[-1]
         return top.is_map and top.pending_key is None
 
-    def _scalar_event(self, event: Any) -> None:
-        mark = event.start_mark
-        mark = Position(mark.line + 1, mark.column + 1)
-        value, tag = scalar(event, self.schema)
-        stack = self.stack
-        if stack:
-            top = stack[-1]
-            if top.is_map and top.pending_key is None:
-                self._key(event.value, tag == _MERGE, mark)
-                return
-        self.nodes += 1
-        if self.nodes > self.limits.max_nodes:
-            self._count(0, mark)
-        if event.anchor:
-            self.anchors[event.anchor] = (value, 1)
-        self._value(value, mark, 1)
-
     def _alias_event(self, event: Any) -> None:
         mark = _pos(event.start_mark)
         if event.anchor not in self.anchors:
@@ -181,17 +227,30 @@ class _Builder:
         self._value(value, mark, size)
 
     def _start(self, event: Any) -> None:
-        mark = _pos(event.start_mark)
-        if self._is_key():
-            raise _Fatal(mark, "complex mapping keys are not supported; use a plain string key")
+        start = event.start_mark
+        mark = _new_position(Position, (start.line + 1, start.column + 1))
+        stack = self.stack
+        path: Path = ()
+        if stack:
+            top = stack[-1]
+            if top.is_map:
+                if top.pending_key is None:
+                    raise _Fatal(
+                        mark, "complex mapping keys are not supported; use a plain string key"
+                    )
+                path = top.pending_path
+            else:
+                path = (*top.path, len(top.container))
         is_map = type(event) is yaml.MappingStartEvent
         if event.tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
             raise _Fatal(mark, unsupported(event.tag, "a mapping" if is_map else "a list"))
-        if len(self.stack) >= self.limits.max_depth:
+        if len(stack) >= self.limits.max_depth:
             raise _Fatal(mark, f"nesting is deeper than {self.limits.max_depth} levels; refused")
-        self._count(1, mark)
+        self.nodes += 1
+        if self.nodes > self.limits.max_nodes:
+            self._count(0, mark)
         container: dict[str, Any] | list[Any] = {} if is_map else []
-        self.stack.append(_Frame(self._child_path(), mark, event.anchor, container, is_map))
+        stack.append(_Frame(path, mark, event.anchor, container, is_map))
 
     def _end(self, event: Any) -> None:
         frame = self.stack.pop()
@@ -316,11 +375,7 @@ def load(
     builder = _Builder(path, limits, schema)
     parser = _Parser(text)
     try:
-        handlers, get_event = builder.handlers(), parser.get_event
-        while (event := get_event()) is not None:
-            handler = handlers.get(type(event))
-            if handler is not None:  # stream start and end carry nothing
-                handler(event)
+        builder.run(parser.get_event)
     except _Fatal as err:
         return [], [*builder.problems, Problem(path, err.message, "", err.position)]
     except yaml.reader.ReaderError as err:

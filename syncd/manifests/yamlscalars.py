@@ -83,7 +83,7 @@ _FLOAT12 = re.compile(
 _RADIX = {"x": 16, "o": 8, "b": 2}
 
 
-def _resolve12(value: str) -> str:
+def resolve12(value: str) -> str:
     """The YAML 1.2 tag of a plain scalar; short ones remembered (keys and values repeat)."""
     return _resolve12_short(value) if len(value) <= 64 else _resolve12_text(value)
 
@@ -157,7 +157,7 @@ def _tag(event: Any, schema: Schema) -> str:
     tag: str | None = event.tag
     if schema is Schema.COMPOSE:
         if tag is None and event.implicit[0]:
-            return _resolve12(event.value)
+            return resolve12(event.value)
         return STR if tag in (None, "!") else str(tag)
     if tag is None or tag == "!":
         return str(_resolver.resolve(yaml.ScalarNode, event.value, event.implicit))  # type: ignore[no-untyped-call]
@@ -169,7 +169,7 @@ def scalar(event: Any, schema: Schema) -> tuple[Any, str]:
     text: str = event.value
     if event.tag is None and schema is Schema.COMPOSE and "\x00" not in text:
         # the usual case, without the general path's calls: an untagged scalar that is text
-        tag = _resolve12(text) if event.implicit[0] else STR
+        tag = resolve12(text) if event.implicit[0] else STR
         if tag in (STR, MERGE):
             return text, tag
     tag = _tag(event, schema)
