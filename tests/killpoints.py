@@ -261,6 +261,13 @@ class Run:
             found.add(out.decode().strip())
         return found
 
+    def _mounts(self) -> list[tuple[str, Any]]:
+        """Each seed-holding container's name and mounts (for a failure's message)."""
+        return [
+            (c.name, [(m.get("Name"), m.get("Destination")) for m in c.attrs["Mounts"]])
+            for c in self._containers()
+        ]
+
     def _containers(self) -> list[Any]:
         label = f"{LABEL_INSTANCE}={self.deployment.instance}"
         # (volumes are only mounted by the services `_seeds` reads: db / web)
@@ -337,7 +344,11 @@ class Run:
         for container in found:
             assert f"ROUND={self.round}" in container.attrs["Config"]["Env"], container.name
         seeds = self._seeds()
-        assert seeds == self.seeds, (path.name, self.round, "seed changed", seeds, self.seeds)
+        assert seeds == self.seeds, (
+            path.name, self.round, "seed changed", seeds, self.seeds, self._mounts(),
+            self.tally.landed, deployment.client.volumes.get(path.volume(deployment.instance))
+            .attrs["CreatedAt"], self.created,
+        )  # fmt: skip
         volume = deployment.client.volumes.get(path.volume(deployment.instance))
         assert volume.attrs["CreatedAt"] == self.created, f"{path.name}: the volume is new"
         code = finish(command(deployment, "plan", "--detailed-exitcode"), "plan")
