@@ -26,6 +26,7 @@ import docker
 import docker.errors
 import pytest
 
+from tests.daemon_support import RunningDaemon
 from tests.engine_support import Deployment
 from tests.requirements import docker_required
 
@@ -233,3 +234,12 @@ def deployment(
         yield deployed
     finally:
         deployed.cleanup()
+
+
+@pytest.fixture
+def daemons() -> Iterator[list[RunningDaemon]]:
+    """Daemons a test starts (`RunningDaemon`), each closed after it."""
+    started: list[RunningDaemon] = []
+    yield started
+    for daemon in started:
+        daemon.close()

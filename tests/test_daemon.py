@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,14 +59,6 @@ def push(work: GitRepo, n: int, branch: str = "main") -> None:
     work.write("s.yaml", stack(n))
     work.commit(f"n={n}")
     work.git("push", "-q", "origin", f"HEAD:{branch}")
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[RunningDaemon]]:
-    started: list[RunningDaemon] = []
-    yield started
-    for daemon in started:
-        daemon.close()
 
 
 def start(

@@ -4,7 +4,6 @@ located error in the status; fixing A applies A. An error no stack owns holds ev
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -38,14 +37,6 @@ def env_of(deployment: Deployment, service: str) -> str | None:
         return None
     env = found[0].attrs["Config"]["Env"]
     return next((e.split("=", 1)[1] for e in env if e.startswith("N=")), None)
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[RunningDaemon]]:
-    started: list[RunningDaemon] = []
-    yield started
-    for daemon in started:
-        daemon.close()
 
 
 def _running(

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -43,14 +42,6 @@ WRITES = {"create", "start", "stop", "kill", "die", "destroy", "restart", "pull"
 
 def stack(name: str, n: int) -> str:
     return STACK.format(name=name, n=n, idle=IDLE)
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[RunningDaemon]]:
-    started: list[RunningDaemon] = []
-    yield started
-    for daemon in started:
-        daemon.close()
 
 
 def start(
