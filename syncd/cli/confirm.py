@@ -41,22 +41,21 @@ def max_share(args: argparse.Namespace) -> float:
 
 def guard_of(args: argparse.Namespace) -> Guard:
     """The guard of one CLI apply: its source, `--adopt`, `--allow-mass-removal`, the share."""
-    return Guard(
-        source=identify(args.repo, args.path, rev=args.rev),
-        adopt=bool(args.adopt),
-        allow_mass_removal=bool(args.allow_empty),
-        max_share=max_share(args),
-    )
+    return _guard(args, args.rev, adopt=bool(args.adopt))
 
 
 def refusal_of(args: argparse.Namespace, store: Store, plan: Plan) -> str | None:
     """Why an apply of `plan` (`syncd plan` against what runs) would be refused (None: not)."""
-    guard = Guard(
-        source=identify(args.repo, args.path, rev=args.head),
+    return _guard(args, args.head, adopt=False).refusal(store, plan)
+
+
+def _guard(args: argparse.Namespace, rev: str | None, *, adopt: bool) -> Guard:
+    return Guard(
+        source=identify(args.repo, args.path, rev=rev),
+        adopt=adopt,
         allow_mass_removal=bool(args.allow_empty),
         max_share=max_share(args),
     )
-    return guard.refusal(store, plan)
 
 
 def interactive() -> bool:
