@@ -12,6 +12,9 @@
   container must keep running before the old one is removed; else the old one is restored).
 - rollback backoff: `--rollback-backoff` / `SYNCD_ROLLBACK_BACKOFF`; default 300 (seconds before
   a spec that rolled back is tried again; doubled per further rollback of it, at most 32x).
+- rollback scope: `--rollback` / `SYNCD_ROLLBACK`; default `service` (a failed replace restores
+  that service's old container); `revision`: every service the sync changed returns to the last
+  good revision, and the revision is held until its backoff ends.
 - parallelism: `--parallelism` / `SYNCD_PARALLELISM`; default 8 (containers changed at once).
 - secrets dir: `--secrets-dir` / `SYNCD_SECRETS_DIR`; default `<data dir>/secrets` (the only
   place a manifest's `{file: …}` secret may be read from).
@@ -62,6 +65,14 @@ class EngineKind(StrEnum):
     DOCKER = "docker"
 
 
+class RollbackScope(StrEnum):
+    """What a failed replace rolls back: the service alone, or every service its sync changed
+    (back to the last good revision)."""
+
+    SERVICE = "service"
+    REVISION = "revision"
+
+
 def default_data_dir(env: Mapping[str, str]) -> Path:
     if "XDG_STATE_HOME" in env:
         return Path(env["XDG_STATE_HOME"]) / "syncd"
@@ -81,6 +92,7 @@ class Settings:
     stop_timeout: int = 10  # seconds a container gets to stop before it is killed
     rollback_grace: float = 3.0  # seconds a replacing container must keep running (rollback)
     rollback_backoff: float = 300.0  # seconds before a spec that rolled back is tried again
+    rollback: RollbackScope = RollbackScope.SERVICE  # what a failed replace rolls back
     secrets_dir: Path | None = None  # where `{file: …}` secrets are read; None: <data dir>/secrets
     policy_file: Path | None = None  # the operator's policy file; None: the built-in policy
     profiles: tuple[str, ...] = ()  # active Compose profiles
@@ -150,6 +162,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         help="seconds before a spec that rolled back is tried again, doubled per further "
         "rollback (env: SYNCD_ROLLBACK_BACKOFF; 300)",
+    )
+    group.add_argument(
+        "--rollback",
+        choices=[s.value for s in RollbackScope],
+        help="what a failed replace rolls back: the service, or the whole sync's changes back "
+        "to the last good revision (env: SYNCD_ROLLBACK; service)",
     )
     group.add_argument(
         "--parallelism",
@@ -267,6 +285,7 @@ SETTING_NAMES = {
     "health_timeout",
     "rollback_grace",
     "rollback_backoff",
+    "rollback",
     "parallelism",
     "secrets_dir",
     "policy_file",
@@ -311,6 +330,9 @@ def from_args(
     engine = layers.get("engine", EngineKind.DOCKER.value)
     if engine not in {e.value for e in EngineKind}:
         raise SyncdError(f"engine {engine!r} is not one of: docker")
+    rollback = layers.get("rollback", RollbackScope.SERVICE.value)
+    if rollback not in {s.value for s in RollbackScope}:
+        raise SyncdError(f"rollback {rollback!r} is not one of: service, revision")
     try:
         stop_timeout = int(layers.get("stop_timeout", "10"))
         health_timeout = float(layers.get("health_timeout", "120"))
@@ -325,6 +347,7 @@ def from_args(
         parallelism=parallelism,
         rollback_grace=rollback_grace,
         rollback_backoff=rollback_backoff,
+        rollback=RollbackScope(rollback),
         data_dir=Path(data_dir).absolute() if data_dir else default_data_dir(env),
         instance=layers.get("instance", DEFAULT_INSTANCE),
         publish_address=layers.get("publish_address", "127.0.0.1"),

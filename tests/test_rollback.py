@@ -19,7 +19,7 @@ from syncd.core.plan import Action, Plan, Reason, ServiceChange, StackPlan
 from syncd.engine.base import ContainerRequest, ContainerState, Names, Observed, ObservedContainer
 from syncd.errors import EngineError, RolledBack, SyncdError
 from syncd.ids import StackKey
-from syncd.settings import add_arguments, from_args
+from syncd.settings import RollbackScope, add_arguments, from_args
 from tests.fake_engine import FakeEngine
 
 STACK = StackKey("shop", "default")
@@ -142,6 +142,14 @@ def test_rollback_settings_from_flags_and_env_are_bounded() -> None:
     ):
         with pytest.raises(SyncdError, match="rollback"):
             from_args(_parse(*bad), {"XDG_STATE_HOME": "/tmp"})
+
+
+def test_rollback_scope_is_service_unless_revision_is_asked_for() -> None:
+    assert from_args(_parse(), {"XDG_STATE_HOME": "/tmp"}).rollback is RollbackScope.SERVICE
+    env = {"XDG_STATE_HOME": "/tmp", "SYNCD_ROLLBACK": "revision"}
+    assert from_args(_parse(), env).rollback is RollbackScope.REVISION
+    with pytest.raises(SyncdError, match="rollback 'stack' is not one of: service, revision"):
+        from_args(_parse(), {"XDG_STATE_HOME": "/tmp", "SYNCD_ROLLBACK": "stack"})
 
 
 def test_a_held_recreate_restarts_no_dependent(tmp_path: Path) -> None:

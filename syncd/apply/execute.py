@@ -26,7 +26,13 @@ from syncd.apply.store import Store
 from syncd.core.desired import DesiredVolume
 from syncd.core.plan import Action, ServiceChange, VolumeAction
 from syncd.engine.base import Engine, Names
-from syncd.errors import DependencyNotHealthy, EngineError, EngineUnavailable, SyncdError
+from syncd.errors import (
+    DependencyNotHealthy,
+    EngineError,
+    EngineUnavailable,
+    RolledBack,
+    SyncdError,
+)
 from syncd.ids import ServiceKey, StackKey, VolumeKey
 from syncd.settings import Settings
 
@@ -129,7 +135,10 @@ class Execution:
             except SyncdError as err:
                 gate = isinstance(err, DependencyNotHealthy)
                 message = hide(change, str(err), self.planned.desired.registries)
-                result = ServiceResult(change.key, change.action, False, message, None, gate)
+                result = ServiceResult(
+                    change.key, change.action, False, message, None, gate,
+                    rolled_back=isinstance(err, RolledBack),
+                )  # fmt: skip
                 self.store.record_error(change.key, message)
             self.log.info(
                 "service_applied",

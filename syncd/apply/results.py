@@ -19,6 +19,7 @@ class ServiceResult:
     detail: str  # what happened, or the error (never a secret value)
     container_id: str | None = None
     unhealthy_dependency: bool = False  # failed at a `service_healthy` gate
+    rolled_back: bool = False  # its new container failed: the old one runs again (`rollback`)
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,11 @@ class SyncResult:
     @property
     def ok(self) -> bool:
         return not self.errors and all(r.ok for r in self.services)
+
+    @property
+    def rolled_back(self) -> tuple[ServiceResult, ...]:
+        """The services whose replace failed and was rolled back."""
+        return tuple(r for r in self.services if r.rolled_back)
 
     @property
     def failed(self) -> tuple[ServiceResult, ...]:

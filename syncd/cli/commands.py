@@ -169,9 +169,9 @@ def cmd_apply(args: argparse.Namespace) -> ExitCode:
             "--detailed-exitcode goes with --dry-run; an apply exits 0 when converged, "
             "3 when some services failed"
         )
-    from syncd.cli import confirm, isolated, saved
+    from syncd.cli import confirm, isolated, revertrevision, saved
 
-    guard, refusal = confirm.guard_of(args), None
+    guard, refusal, reverted = confirm.guard_of(args), None, None
     ask = confirm.Question(None, ask=not args.yes and not args.dry_run and confirm.interactive())
     broken = None
     if args.plan is not None:
@@ -181,11 +181,13 @@ def cmd_apply(args: argparse.Namespace) -> ExitCode:
         broken = isolated.report_broken(manifests)
         with Reconciler.open(run_settings(args), environment(args)) as rec:
             rec.guard, ask.then = guard, saved.image_gate(args, rec, manifests)
+            check = revertrevision.holding(rec, revision, ask)  # --rollback=revision
             result = rec.sync(
-                manifests, revision, dry_run=args.dry_run, allow_empty=args.allow_empty, check=ask
+                manifests, revision, dry_run=args.dry_run, allow_empty=args.allow_empty, check=check
             )
             refusal = guard.refusal(rec.store, result.plan) if result.dry_run else None
             isolated.record_good(rec.store, manifests, revision, result)
+            reverted = revertrevision.revert(args, rec, revision, result)
     if not ask.shown:
         _print_plan(result.plan, PlanFormat.TEXT)
     if result.dry_run:
@@ -196,6 +198,8 @@ def cmd_apply(args: argparse.Namespace) -> ExitCode:
             return broken
         return plan_exit(result.plan) if args.detailed_exitcode else ExitCode.OK
     print(report.applied(result))
+    if reverted is not None:
+        print(f"\nreturned to the last good revision: {report.applied(reverted)}")
     if broken is not None:
         return broken
     return ExitCode.OK if result.ok else ExitCode.PARTIAL

@@ -14,6 +14,7 @@ from syncd import logs
 from syncd.apply.execute import SyncResult
 from syncd.apply.reconcile import Reconciler
 from syncd.daemon import isolation
+from syncd.daemon.revert import Revert
 from syncd.daemon.revisions import Parsed, Revisions, describe, internal, log_frames
 from syncd.daemon.status import Status, Trigger, trigger_text
 from syncd.engine.base import Engine
@@ -109,6 +110,7 @@ class Pipeline:
         self.publish = publish  # a new snapshot for the API, from the last good revision
         self.allow_empty = allow_empty
         self.seen = seen  # the head is known: its sync starts (`notices`)
+        self.revert = Revert(reconciler, revisions.enforced, publish)  # `--rollback=revision`
         self.log = logs.get()
 
     def sync(self, attempt: Attempt) -> SyncResult:
@@ -133,7 +135,9 @@ class Pipeline:
             planned = self.reconciler.plan_for(desired, observed, allow_empty=self.allow_empty)
             self.reconciler.check_guard(planned)  # another source, a mass removal: refused
             with step(Stage.APPLY, TemporaryFailure, attempt):
+                self.revert.hold(planned, revision)  # --rollback=revision: the head held
                 result = updates.annotate(self.reconciler.execute(planned))
+                self.revert.after(result, revision)  # a rollback returns it to the last good
             updates.track(desired)
         with step(Stage.RECORD, TemporaryFailure, attempt):
             if isinstance(parsed.manifests, PartialSet):  # broken stacks kept at last good
