@@ -169,7 +169,7 @@ def cmd_apply(args: argparse.Namespace) -> ExitCode:
             "--detailed-exitcode goes with --dry-run; an apply exits 0 when converged, "
             "3 when some services failed"
         )
-    from syncd.cli import confirm, isolated, revertrevision, saved
+    from syncd.cli import confirm, isolated, pause, revertrevision, saved
 
     guard, refusal, reverted = confirm.guard_of(args), None, None
     ask = confirm.Question(None, ask=not args.yes and not args.dry_run and confirm.interactive())
@@ -182,6 +182,8 @@ def cmd_apply(args: argparse.Namespace) -> ExitCode:
         with Reconciler.open(run_settings(args), environment(args)) as rec:
             rec.guard, ask.then = guard, saved.image_gate(args, rec, manifests)
             check = revertrevision.holding(rec, revision, ask)  # --rollback=revision
+            if not args.dry_run:  # a dry run shows the plan, paused or not
+                check = pause.refusing(rec.store, check)
             result = rec.sync(
                 manifests, revision, dry_run=args.dry_run, allow_empty=args.allow_empty, check=check
             )

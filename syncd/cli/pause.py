@@ -9,12 +9,13 @@ import argparse
 import getpass
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from syncd import settings, taint
-from syncd.apply.pauses import Pauses, stack_key
+from syncd.apply.pauses import Pauses, hold, stack_key
+from syncd.apply.results import Planned
 from syncd.apply.store import Store
 from syncd.cli import client
 from syncd.errors import ExitCode, SyncdError
@@ -130,3 +131,27 @@ def describe(state: dict[str, Any]) -> str:
         for key, pause in sorted(stacks.items()):
             lines.append(f"stack {taint.printable(str(key))}: paused {_one(pause)}")
     return "\n".join(lines)
+
+
+def refusing(store: Store, then: Callable[[Planned], None]) -> Callable[[Planned], None]:
+    """`syncd apply` while the instance or a stack it would change is paused: refused whole,
+    nothing applied, naming the pause (the daemon holds the same changes); then `then`."""
+
+    def check(planned: Planned) -> None:
+        state = Pauses(store).state()
+        _, held = hold(planned, state)
+        if held:
+            if state.instance is not None:
+                what, pause = "the instance is", state.instance
+            else:
+                what = f"stack {held[0]} is"
+                pause = state.stacks[str(held[0])]
+            why = f": {pause.reason}" if pause.reason else ""
+            when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(pause.at))
+            raise SyncdError(
+                f"{what} paused (by {pause.by} at {when}{why}): nothing applied; "
+                f"`syncd resume` lifts the pause"
+            )
+        then(planned)
+
+    return check
