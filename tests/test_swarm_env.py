@@ -1,0 +1,159 @@
+"""The test swarm itself (scripts/ensure-swarm.sh): three Ready nodes, the same test image on
+each, cross-node service traffic by name (dnsrr: this kernel has no ip_vs for VIPs), the test
+registry reachable from the nodes, and a worker's dockerd killed and revived."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import docker
+import docker.errors
+import docker.types
+import pytest
+
+from tests.conftest import TEST_LABELS, TestRegistry
+from tests.swarmnodes import NodeKiller, Swarm, ensure_swarm
+
+pytestmark = [pytest.mark.docker, pytest.mark.swarm]
+
+#: busybox httpd as PID 1 ignores SIGTERM: services run with `init`.
+WEB = "mkdir /srv && echo hello from $(hostname) >/srv/index.html && exec httpd -f -p 80 -h /srv"
+
+
+def test_three_nodes_are_ready_with_the_host_test_image(
+    swarm: Swarm, docker_client: docker.DockerClient, busybox_image: str
+) -> None:
+    nodes = {entry["Description"]["Hostname"]: entry for entry in swarm.client.api.nodes()}
+    assert sorted(nodes) == ["swn1", "swn2", "swn3"]
+    for name, entry in nodes.items():
+        assert (entry["Status"]["State"], entry["Spec"]["Availability"]) == ("ready", "active")
+        assert entry["Status"]["Addr"] == swarm.node(name).address
+    assert nodes["swn1"]["ManagerStatus"]["Leader"] is True
+    assert [n for n, e in nodes.items() if "ManagerStatus" in e] == ["swn1"]
+    host_image = docker_client.images.get(busybox_image).id
+    for node in swarm.nodes:
+        assert swarm.node_client(node.index).images.get(busybox_image).id == host_image
+
+
+def test_ensure_swarm_on_a_healthy_swarm_changes_nothing(swarm: Swarm) -> None:
+    before = {e["ID"]: e["Version"]["Index"] for e in swarm.client.api.nodes()}
+    done = ensure_swarm()
+    assert done.returncode == 0, done.stderr
+    assert "Ready already" in done.stderr, done.stderr
+    assert {e["ID"]: e["Version"]["Index"] for e in swarm.client.api.nodes()} == before
+
+
+@pytest.fixture
+def instance(swarm: Swarm) -> Iterator[str]:
+    """A unique `syncd.instance`; its services, then its networks, are removed after the test."""
+    name = f"syncd-env-{uuid.uuid4().hex[:8]}"
+    yield name
+    match = {"label": [f"syncd.instance={name}"]}
+    for service in swarm.client.services.list(filters=match):
+        with contextlib.suppress(docker.errors.NotFound):
+            service.remove()
+    deadline = time.monotonic() + 60
+    for network in swarm.client.networks.list(filters=match):
+        while True:  # an overlay network goes once the removed services' tasks are gone
+            try:
+                network.remove()
+                break
+            except docker.errors.NotFound:
+                break
+            except docker.errors.APIError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+
+def _running_tasks(swarm: Swarm, service: Any, count: int, timeout: float = 60) -> list[Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        tasks = [t for t in service.tasks(filters={"desired-state": "running"})
+                 if t["Status"]["State"] == "running"]  # fmt: skip
+        if len(tasks) >= count:
+            return tasks
+        if time.monotonic() > deadline:
+            states = [(t["Status"]["State"], t["Status"].get("Err")) for t in service.tasks()]
+            pytest.fail(f"{service.name}: {len(tasks)} of {count} tasks running: {states}")
+        time.sleep(0.5)
+
+
+def _exec(swarm: Swarm, task: Any, command: str) -> str:
+    """Run a shell command in a task's container, on the node that runs it."""
+    node = swarm.client.nodes.get(task["NodeID"]).attrs["Description"]["Hostname"]
+    container = swarm.node_client(node).containers.get(
+        task["Status"]["ContainerStatus"]["ContainerID"]
+    )
+    result = container.exec_run(["sh", "-c", command])
+    return str(result.output.decode(errors="replace"))
+
+
+def test_dnsrr_service_answers_by_name_from_another_service(
+    swarm: Swarm, instance: str, busybox_image: str
+) -> None:
+    labels = {**TEST_LABELS, "syncd.instance": instance}
+    net = swarm.client.networks.create(
+        f"{instance}-net", driver="overlay", attachable=True, labels=labels
+    )
+    web = swarm.client.services.create(
+        busybox_image, ["sh", "-c", WEB], name=f"{instance}-web", labels=labels, init=True,
+        hostname="{{.Node.Hostname}}", networks=[net.name], maxreplicas=1,
+        mode=docker.types.ServiceMode("replicated", replicas=2),
+        endpoint_spec=docker.types.EndpointSpec(mode="dnsrr"),
+    )  # fmt: skip
+    probe = swarm.client.services.create(
+        busybox_image, ["sleep", "3600"], name=f"{instance}-probe", labels=labels, init=True,
+        networks=[net.name],
+    )  # fmt: skip
+    web_nodes = {t["NodeID"] for t in _running_tasks(swarm, web, 2)}
+    assert len(web_nodes) == 2, "two replicas, at most one per node"
+    hostnames = {swarm.client.nodes.get(n).attrs["Description"]["Hostname"] for n in web_nodes}
+    (probe_task,) = _running_tasks(swarm, probe, 1)
+
+    deadline = time.monotonic() + 30
+    while True:  # the embedded DNS learns the other node's task over the overlay's gossip
+        lookup = _exec(swarm, probe_task, f"nslookup {web.name}")
+        answer = lookup.partition("Name:")[2]
+        addresses = sorted(set(re.findall(r"Address:?\s+(\d+\.\d+\.\d+\.\d+)\s", answer)))
+        if len(addresses) == 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert len(addresses) == 2, lookup
+    get = "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {} 80"
+    answers = {_exec(swarm, probe_task, get.format(ip)).strip().splitlines()[-1]
+               for ip in addresses}  # fmt: skip
+    assert answers == {f"hello from {name}" for name in hostnames}
+    by_name = _exec(swarm, probe_task, get.format(web.name)).strip().splitlines()[-1]
+    assert by_name in answers
+
+
+def test_nodes_pull_from_the_test_registry(swarm: Swarm, test_registry: TestRegistry) -> None:
+    assert swarm.registry, "scripts/ensure-swarm.sh gives the nodes the test registry"
+    image = test_registry.image.replace(test_registry.host, swarm.registry)
+    worker = swarm.node_client(swarm.workers[-1].index)
+    with pytest.raises(docker.errors.APIError, match=r"no basic auth|unauthorized"):
+        worker.images.pull(image, auth_config={})
+    try:
+        pulled = worker.images.pull(image, auth_config=test_registry.auth_config)
+        assert image in pulled.tags
+    finally:
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            worker.images.remove(image)
+
+
+def test_a_killed_worker_goes_down_and_comes_back(swarm: Swarm, node_killer: NodeKiller) -> None:
+    worker = swarm.workers[-1]
+    assert swarm.node_state(worker.index) == "ready"
+    node_killer.kill(worker.index)
+    assert not swarm.answers(worker.index)
+    down = swarm.wait_node_state(worker.index, "down", timeout=60)
+    revived = node_killer.revive(worker.index)
+    assert swarm.answers(worker.index)
+    assert swarm.node_state(worker.index) == "ready"
+    print(f"{worker.name}: down after {down:.1f} s, Ready {revived:.1f} s after revive")
