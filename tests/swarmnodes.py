@@ -206,9 +206,9 @@ def swarm_lock(*, exclusive: bool, timeout: float = 900) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-@pytest.fixture(scope="session")
-def swarm(docker_client: docker.DockerClient, busybox_image: str) -> Iterator[Swarm]:
-    """The test swarm, up (``docker_client`` skips loudly, or fails, without Docker)."""
+def bring_up() -> Swarm:
+    """Run scripts/ensure-swarm.sh; a swarm that does not come up fails the test when the run
+    requires Docker (`make test`, CI) and skips it, with the script's reason, otherwise."""
     try:
         with swarm_lock(exclusive=False):  # never "repair" a node a node_killer test killed
             done = ensure_swarm()
@@ -219,13 +219,18 @@ def swarm(docker_client: docker.DockerClient, busybox_image: str) -> Iterator[Sw
         missing(f"the test swarm did not come up (scripts/ensure-swarm.sh exited "
                 f"{done.returncode}):\n{tail}", required=docker_required())  # fmt: skip
     nodes = tuple(SwarmNode(i) for i in range(1, NODE_COUNT + 1))
-    client = docker.DockerClient(base_url=nodes[0].docker_host, timeout=30)
-    up = Swarm(
+    return Swarm(
         docker_host=nodes[0].docker_host,
         nodes=nodes,
-        client=client,
+        client=docker.DockerClient(base_url=nodes[0].docker_host, timeout=30),
         registry=REGISTRY if (BASE / "registry.yml").exists() else None,
     )
+
+
+@pytest.fixture(scope="session")
+def swarm(docker_client: docker.DockerClient, busybox_image: str) -> Iterator[Swarm]:
+    """The test swarm, up (``docker_client`` skips loudly, or fails, without Docker)."""
+    up = bring_up()
     try:
         yield up
     finally:

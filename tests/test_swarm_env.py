@@ -17,7 +17,7 @@ import docker.types
 import pytest
 
 from tests.conftest import TEST_LABELS, TestRegistry
-from tests.swarmnodes import NodeKiller, Swarm, ensure_swarm
+from tests.swarmnodes import NodeKiller, Swarm, bring_up, ensure_swarm
 
 pytestmark = [pytest.mark.docker, pytest.mark.swarm]
 
@@ -157,3 +157,20 @@ def test_a_killed_worker_goes_down_and_comes_back(swarm: Swarm, node_killer: Nod
     assert swarm.answers(worker.index)
     assert swarm.node_state(worker.index) == "ready"
     print(f"{worker.name}: down after {down:.1f} s, Ready {revived:.1f} s after revive")
+
+
+@pytest.mark.parametrize("required", [False, True])
+def test_a_swarm_that_cannot_come_up_is_a_loud_skip_or_a_failure_when_required(
+    monkeypatch: pytest.MonkeyPatch, required: bool
+) -> None:
+    """SWN_NODES=0 makes scripts/ensure-swarm.sh refuse at once, before it touches anything."""
+    monkeypatch.setenv("SWN_NODES", "0")
+    for name in ("CI", "SYNCD_REQUIRE_ALL", "SYNCD_REQUIRE_DOCKER"):
+        monkeypatch.delenv(name, raising=False)
+    if required:
+        monkeypatch.setenv("SYNCD_REQUIRE_ALL", "1")
+    outcome = pytest.fail.Exception if required else pytest.skip.Exception
+    with pytest.raises(outcome) as raised:
+        bring_up()
+    assert "the test swarm did not come up" in str(raised.value)
+    assert "SWN_NODES must be 1..9, not '0'" in str(raised.value)
