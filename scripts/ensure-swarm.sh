@@ -157,9 +157,11 @@ for i in $(seq 1 "$N"); do
     if [[ -n "$pid" ]]; then continue; fi # starting: waited for below
     rm -f "/run/swn$i/docker.pid"
     log "starting dockerd of swn$i (log $BASE/swn$i/dockerd.log)"
-    # DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1: a task runs from the node's image without a pull
+    # Swarm tries a pull before each task starts (here it fails at once for anything but the
+    # test registry, and the node's own image is used; DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1
+    # would skip that pull, and so any image from the registry)
     setsid nohup nsenter --net="/run/netns/swn$i" unshare --mount --uts --propagation slave \
-        env DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 sh -c '
+        env -u DOCKER_SERVICE_PREFER_OFFLINE_IMAGE sh -c '
         set -e; i=$1; B=$2
         hostname "swn$i"
         mkdir -p "/run/swn$i/.cg"

@@ -133,18 +133,32 @@ def test_dnsrr_service_answers_by_name_from_another_service(
     assert by_name in answers
 
 
-def test_nodes_pull_from_the_test_registry(swarm: Swarm, test_registry: TestRegistry) -> None:
+def test_a_service_runs_a_private_image_from_the_test_registry(
+    swarm: Swarm, test_registry: TestRegistry, instance: str
+) -> None:
+    """The nodes reach the test registry (10.213.0.1:5555) and pull with the service's auth."""
     assert swarm.registry, "scripts/ensure-swarm.sh gives the nodes the test registry"
     image = test_registry.image.replace(test_registry.host, swarm.registry)
-    worker = swarm.node_client(swarm.workers[-1].index)
+    worker = swarm.workers[-1]
+    node = swarm.node_client(worker.index)
+    with contextlib.suppress(docker.errors.ImageNotFound):
+        node.images.remove(image, force=True)
     with pytest.raises(docker.errors.APIError, match=r"no basic auth|unauthorized"):
-        worker.images.pull(image, auth_config={})
-    try:
-        pulled = worker.images.pull(image, auth_config=test_registry.auth_config)
-        assert image in pulled.tags
+        node.images.pull(image, auth_config={})
+    manager = docker.DockerClient(base_url=swarm.docker_host, timeout=30)
+    try:  # docker-py sends the logged-in credentials with the service (X-Registry-Auth)
+        manager.login(registry=swarm.registry, **test_registry.auth_config)
+        service = manager.services.create(
+            image, ["sleep", "3600"], name=f"{instance}-private", init=True,
+            labels={**TEST_LABELS, "syncd.instance": instance},
+            constraints=[f"node.hostname=={worker.name}"],
+        )  # fmt: skip
+        _running_tasks(swarm, service, 1)
+        assert image in node.images.get(image).tags
     finally:
+        manager.close()
         with contextlib.suppress(docker.errors.ImageNotFound):
-            worker.images.remove(image)
+            node.images.remove(image, force=True)
 
 
 def test_a_killed_worker_goes_down_and_comes_back(swarm: Swarm, node_killer: NodeKiller) -> None:
