@@ -15,7 +15,9 @@
 # $SWN_BASE/env. busybox:1.36 is copied from the host engine into every node (same image ID).
 # When the test registry of scripts/ensure-registry.sh runs (127.0.0.1:5555), a second
 # docker-registry process serves the same storage and htpasswd on 10.213.0.1:5555, which
-# every node lists in `insecure-registries`.
+# every node lists in `insecure-registries`: a service's image can come from there.
+# No ip_vs in this kernel: no ingress routing mesh, no `vip` endpoint mode (use dnsrr and
+# `mode: host` ports).
 #
 # Re-running it is a fast no-op on a healthy swarm; a node whose dockerd died is started
 # again and rejoins; a node that lost its swarm membership joins again.
