@@ -31,7 +31,7 @@ import pytest
 from tests.daemon_support import RunningDaemon
 from tests.engine_support import Deployment
 from tests.requirements import docker_required
-from tests.swarmnodes import _swarm_turn, node_killer, swarm  # noqa: F401  (the test swarm)
+from tests.swarmnodes import _swarm_turn, node_killer, swarm, swarm_instance  # noqa: F401
 
 # --------------------------------------------------------------------------------------
 # Docker engine and private test registry

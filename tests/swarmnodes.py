@@ -8,6 +8,10 @@ Fixtures (registered in tests/conftest.py):
   None). No Docker engine: the test is skipped loudly, as every Docker test (`docker_client`).
   A swarm that cannot come up fails the test under ``SYNCD_REQUIRE_ALL=1``, ``CI=true`` or
   ``SYNCD_REQUIRE_DOCKER=1`` and skips it loudly otherwise.
+- ``swarm_instance``: a unique ``syncd.instance`` label value; services, networks, configs,
+  secrets and (on every node) containers and volumes that carry it are removed after the test.
+  ``swarm.running_tasks(service, n)`` waits for running tasks, ``swarm.exec_in_task(task, cmd)``
+  runs a command in one, on its node.
 - ``node_killer``: `NodeKiller` -- ``kill(n)`` SIGKILLs a worker's dockerd, ``revive(n)`` brings
   it back and Ready; every node it killed is revived after the test, failed or not.
 
@@ -20,12 +24,14 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import secrets
 import signal
 import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import docker
 import docker.errors
@@ -119,10 +125,77 @@ class Swarm:
             time.sleep(0.5)
         return time.monotonic() - start
 
+    def running_tasks(self, service: Any, count: int, timeout: float = 60) -> list[Any]:
+        """The service's running tasks once ``count`` of them run; fails after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            tasks = [t for t in service.tasks(filters={"desired-state": "running"})
+                     if t["Status"]["State"] == "running"]  # fmt: skip
+            if len(tasks) >= count:
+                return tasks
+            if time.monotonic() > deadline:
+                states = [(t["Status"]["State"], t["Status"].get("Err")) for t in service.tasks()]
+                pytest.fail(f"{service.name}: {len(tasks)} of {count} tasks run: {states}")
+            time.sleep(0.5)
+
+    def exec_in_task(self, task: Any, command: str) -> str:
+        """Run ``sh -c command`` in a task's container, on the node that runs it; its output."""
+        node = self.client.nodes.get(task["NodeID"]).attrs["Description"]["Hostname"]
+        container = self.node_client(node).containers.get(
+            task["Status"]["ContainerStatus"]["ContainerID"]
+        )
+        return str(container.exec_run(["sh", "-c", command]).output.decode(errors="replace"))
+
+    def remove_instance(self, instance: str, timeout: float = 60) -> None:
+        """Remove what carries ``syncd.instance=<instance>``: services (and their tasks'
+        containers), networks, configs, secrets, then containers and volumes on every node."""
+        match = {"label": [f"syncd.instance={instance}"]}
+        deadline = time.monotonic() + timeout
+        services = self.client.services.list(filters=match)
+        for service in services:
+            with contextlib.suppress(docker.errors.NotFound):
+                service.remove()
+        live = [self.node_client(n.index) for n in self.nodes if self.answers(n.index)]
+        ids = {service.id for service in services}
+        for client in live:  # a dead node: Swarm removes its containers once it is back
+            while ids & _task_services(client):
+                if time.monotonic() > deadline:
+                    break  # removed by force below
+                time.sleep(0.3)
+        for kind in (self.client.networks, self.client.configs, self.client.secrets):
+            for item in kind.list(filters=match):
+                _remove(item, deadline)
+        for client in live:
+            for container in client.api.containers(all=True, filters=match):
+                with contextlib.suppress(docker.errors.NotFound):
+                    client.api.remove_container(container["Id"], force=True)
+            for volume in client.volumes.list(filters=match):
+                _remove(volume, deadline)
+
     def close(self) -> None:
         for client in (*self._clients.values(), self.client):
             client.close()
         self._clients.clear()
+
+
+def _task_services(client: docker.DockerClient) -> set[str]:
+    """IDs of the services whose task containers are on this node (dead ones too)."""
+    key = "com.docker.swarm.service.id"
+    return {c["Labels"][key] for c in client.api.containers(all=True, filters={"label": key})}
+
+
+def _remove(item: Any, deadline: float) -> None:
+    """Remove a network, config, secret or volume, retrying while it is still in use."""
+    while True:
+        try:
+            item.remove()
+            return
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def ensure_swarm() -> subprocess.CompletedProcess[str]:
@@ -246,6 +319,16 @@ def node_killer(swarm: Swarm) -> Iterator[NodeKiller]:
     finally:
         for index in sorted(killer.killed):
             killer.revive(index)
+
+
+@pytest.fixture
+def swarm_instance(swarm: Swarm) -> Iterator[str]:
+    """A unique `syncd.instance` value; all that carries it is removed from the swarm after."""
+    name = f"swt{secrets.token_hex(4)}"
+    try:
+        yield name
+    finally:
+        swarm.remove_instance(name)
 
 
 @pytest.fixture(autouse=True)

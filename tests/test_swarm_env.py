@@ -7,9 +7,6 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-import uuid
-from collections.abc import Iterator
-from typing import Any
 
 import docker
 import docker.errors
@@ -17,7 +14,7 @@ import docker.types
 import pytest
 
 from tests.conftest import TEST_LABELS, TestRegistry
-from tests.swarmnodes import NodeKiller, Swarm, bring_up, ensure_swarm
+from tests.swarmnodes import NodeKiller, Swarm, _task_services, bring_up, ensure_swarm
 
 pytestmark = [pytest.mark.docker, pytest.mark.swarm]
 
@@ -48,77 +45,36 @@ def test_ensure_swarm_on_a_healthy_swarm_changes_nothing(swarm: Swarm) -> None:
     assert {e["ID"]: e["Version"]["Index"] for e in swarm.client.api.nodes()} == before
 
 
-@pytest.fixture
-def instance(swarm: Swarm) -> Iterator[str]:
-    """A unique `syncd.instance`; its services, then its networks, are removed after the test."""
-    name = f"syncd-env-{uuid.uuid4().hex[:8]}"
-    yield name
-    match = {"label": [f"syncd.instance={name}"]}
-    for service in swarm.client.services.list(filters=match):
-        with contextlib.suppress(docker.errors.NotFound):
-            service.remove()
-    deadline = time.monotonic() + 60
-    for network in swarm.client.networks.list(filters=match):
-        while True:  # an overlay network goes once the removed services' tasks are gone
-            try:
-                network.remove()
-                break
-            except docker.errors.NotFound:
-                break
-            except docker.errors.APIError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
-
-
-def _running_tasks(swarm: Swarm, service: Any, count: int, timeout: float = 60) -> list[Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        tasks = [t for t in service.tasks(filters={"desired-state": "running"})
-                 if t["Status"]["State"] == "running"]  # fmt: skip
-        if len(tasks) >= count:
-            return tasks
-        if time.monotonic() > deadline:
-            states = [(t["Status"]["State"], t["Status"].get("Err")) for t in service.tasks()]
-            pytest.fail(f"{service.name}: {len(tasks)} of {count} tasks running: {states}")
-        time.sleep(0.5)
-
-
-def _exec(swarm: Swarm, task: Any, command: str) -> str:
-    """Run a shell command in a task's container, on the node that runs it."""
-    node = swarm.client.nodes.get(task["NodeID"]).attrs["Description"]["Hostname"]
-    container = swarm.node_client(node).containers.get(
-        task["Status"]["ContainerStatus"]["ContainerID"]
-    )
-    result = container.exec_run(["sh", "-c", command])
-    return str(result.output.decode(errors="replace"))
-
-
 def test_dnsrr_service_answers_by_name_from_another_service(
-    swarm: Swarm, instance: str, busybox_image: str
+    swarm: Swarm, swarm_instance: str, busybox_image: str
 ) -> None:
-    labels = {**TEST_LABELS, "syncd.instance": instance}
+    """...and then `swarm.remove_instance` (the `swarm_instance` cleanup) leaves nothing."""
+    labels = {**TEST_LABELS, "syncd.instance": swarm_instance}
     net = swarm.client.networks.create(
-        f"{instance}-net", driver="overlay", attachable=True, labels=labels
+        f"{swarm_instance}-net", driver="overlay", attachable=True, labels=labels
     )
+    config = swarm.client.configs.create(name=f"{swarm_instance}-c", data=b"c", labels=labels)
+    secret = swarm.client.secrets.create(name=f"{swarm_instance}-s", data=b"s", labels=labels)
     web = swarm.client.services.create(
-        busybox_image, ["sh", "-c", WEB], name=f"{instance}-web", labels=labels, init=True,
+        busybox_image, ["sh", "-c", WEB], name=f"{swarm_instance}-web", labels=labels, init=True,
         hostname="{{.Node.Hostname}}", networks=[net.name], maxreplicas=1,
         mode=docker.types.ServiceMode("replicated", replicas=2),
         endpoint_spec=docker.types.EndpointSpec(mode="dnsrr"),
+        mounts=[docker.types.Mount("/data", f"{swarm_instance}-data", labels=labels)],
     )  # fmt: skip
     probe = swarm.client.services.create(
-        busybox_image, ["sleep", "3600"], name=f"{instance}-probe", labels=labels, init=True,
-        networks=[net.name],
+        busybox_image, ["sleep", "3600"], name=f"{swarm_instance}-probe", labels=labels, init=True,
+        networks=[net.name], configs=[docker.types.ConfigReference(config.id, config.name)],
+        secrets=[docker.types.SecretReference(secret.id, secret.name)],
     )  # fmt: skip
-    web_nodes = {t["NodeID"] for t in _running_tasks(swarm, web, 2)}
+    web_nodes = {t["NodeID"] for t in swarm.running_tasks(web, 2)}
     assert len(web_nodes) == 2, "two replicas, at most one per node"
     hostnames = {swarm.client.nodes.get(n).attrs["Description"]["Hostname"] for n in web_nodes}
-    (probe_task,) = _running_tasks(swarm, probe, 1)
+    (probe_task,) = swarm.running_tasks(probe, 1)
 
     deadline = time.monotonic() + 30
     while True:  # the embedded DNS learns the other node's task over the overlay's gossip
-        lookup = _exec(swarm, probe_task, f"nslookup {web.name}")
+        lookup = swarm.exec_in_task(probe_task, f"nslookup {web.name}")
         answer = lookup.partition("Name:")[2]
         addresses = sorted(set(re.findall(r"Address:?\s+(\d+\.\d+\.\d+\.\d+)\s", answer)))
         if len(addresses) == 2 or time.monotonic() > deadline:
@@ -126,15 +82,27 @@ def test_dnsrr_service_answers_by_name_from_another_service(
         time.sleep(0.5)
     assert len(addresses) == 2, lookup
     get = "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {} 80"
-    answers = {_exec(swarm, probe_task, get.format(ip)).strip().splitlines()[-1]
+    answers = {swarm.exec_in_task(probe_task, get.format(ip)).strip().splitlines()[-1]
                for ip in addresses}  # fmt: skip
     assert answers == {f"hello from {name}" for name in hostnames}
-    by_name = _exec(swarm, probe_task, get.format(web.name)).strip().splitlines()[-1]
+    by_name = swarm.exec_in_task(probe_task, get.format(web.name)).strip().splitlines()[-1]
     assert by_name in answers
+
+    match = {"label": [f"syncd.instance={swarm_instance}"]}
+    volumes = [swarm.node_client(name).volumes.list(filters=match) for name in hostnames]
+    assert [len(found) for found in volumes] == [1, 1]
+    swarm.remove_instance(swarm_instance)
+    for kind in (swarm.client.services, swarm.client.networks, swarm.client.configs,
+                 swarm.client.secrets):  # fmt: skip
+        assert kind.list(filters=match) == []
+    for node in swarm.nodes:
+        client = swarm.node_client(node.index)
+        assert client.volumes.list(filters=match) == []
+        assert not {web.id, probe.id} & _task_services(client)
 
 
 def test_a_service_runs_a_private_image_from_the_test_registry(
-    swarm: Swarm, test_registry: TestRegistry, instance: str
+    swarm: Swarm, test_registry: TestRegistry, swarm_instance: str
 ) -> None:
     """The nodes reach the test registry (10.213.0.1:5555) and pull with the service's auth."""
     assert swarm.registry, "scripts/ensure-swarm.sh gives the nodes the test registry"
@@ -149,11 +117,11 @@ def test_a_service_runs_a_private_image_from_the_test_registry(
     try:  # docker-py sends the logged-in credentials with the service (X-Registry-Auth)
         manager.login(registry=swarm.registry, **test_registry.auth_config)
         service = manager.services.create(
-            image, ["sleep", "3600"], name=f"{instance}-private", init=True,
-            labels={**TEST_LABELS, "syncd.instance": instance},
+            image, ["sleep", "3600"], name=f"{swarm_instance}-private", init=True,
+            labels={**TEST_LABELS, "syncd.instance": swarm_instance},
             constraints=[f"node.hostname=={worker.name}"],
         )  # fmt: skip
-        _running_tasks(swarm, service, 1)
+        swarm.running_tasks(service, 1)
         assert image in node.images.get(image).tags
     finally:
         manager.close()
