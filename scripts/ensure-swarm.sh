@@ -54,6 +54,15 @@ our_pid() { # our_pid PIDFILE PATTERN: the pid in PIDFILE if that process's comm
     pid="$(cat "$1" 2>/dev/null || true)"
     [[ -n "$pid" ]] && tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -q -- "$2" && echo "$pid"
 }
+detach() { # detach LOG CMD...: run CMD in the background, for good, with no descriptor but
+    # 0-2 (a lock held by whoever ran this script must not live on in a daemon)
+    local log="$1"
+    shift
+    (
+        for fd in $(ls /proc/$BASHPID/fd); do ((fd <= 2)) || eval "exec $fd>&-"; done
+        exec setsid nohup "$@" </dev/null >>"$log" 2>&1
+    ) &
+}
 our_dockerd() { our_pid "/run/swn$1/docker.pid" "^dockerd .*-H unix:///run/swn$1/docker.sock"; }
 daemon_json() {
     printf '{"deprecated-key-path": "%s"' "$BASE/swn$1/key.json"
@@ -140,7 +149,7 @@ if [[ -n "$registry" ]] && ! registry_up; then
         for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null && sleep 0.1 || break; done
     fi
     registry_conf >"$BASE/registry.yml"
-    setsid nohup docker-registry serve "$BASE/registry.yml" >>"$BASE/registry.log" 2>&1 </dev/null 9>&- &
+    detach "$BASE/registry.log" docker-registry serve "$BASE/registry.yml"
     echo $! >"$BASE/registry.pid"
     log "registry listener on $REGISTRY (pid $!)"
 fi
@@ -162,8 +171,8 @@ for i in $(seq 1 "$N"); do
     # Swarm tries a pull before each task starts (here it fails at once for anything but the
     # test registry, and the node's own image is used; DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1
     # would skip that pull, and so any image from the registry)
-    setsid nohup nsenter --net="/run/netns/swn$i" unshare --mount --uts --propagation slave \
-        env -u DOCKER_SERVICE_PREFER_OFFLINE_IMAGE sh -c '
+    detach "$BASE/swn$i/dockerd.log" \
+        nsenter --net="/run/netns/swn$i" unshare --mount --uts --propagation slave env -u DOCKER_SERVICE_PREFER_OFFLINE_IMAGE sh -c '
         set -e; i=$1; B=$2
         hostname "swn$i"
         mkdir -p "/run/swn$i/.cg"
@@ -175,8 +184,7 @@ for i in $(seq 1 "$N"); do
             --pidfile "/run/swn$i/docker.pid" --exec-root "/run/swn$i/x" \
             --data-root "$B/swn$i/data" --containerd-namespace "swn$i" \
             --containerd-plugins-namespace "swn$i-plugins" --cgroup-parent "/swn$i" \
-            --bridge=none --storage-driver=overlay2' _ "$i" "$BASE" \
-        </dev/null >>"$BASE/swn$i/dockerd.log" 2>&1 9>&- &
+            --bridge=none --storage-driver=overlay2' _ "$i" "$BASE"
 done
 for i in $(seq 1 "$N"); do
     for _ in $(seq 1 120); do answers "$i" && break || sleep 0.5; done
