@@ -6,7 +6,7 @@ The paths, one `Path` each, each on an instance of its own:
   `service_healthy` gate, and a service created and removed in turn;
 - `rollback`: a stop-first recreate whose new container cannot start, its new host port being
   held by a listener this module binds on 127.0.0.1 (the old container is set aside and comes
-  back on failure where rollback is built; today the service stays down until the next apply);
+  back: a rollback);
 - `start-first`: a Compose service with `deploy.update_config.order: start-first` and two
   replicas, whose env changes each round: the set-aside old and the new container run at once.
 
@@ -24,26 +24,25 @@ once (a fresh interpreter costs ~2 s of imports per command on a loaded 2-core m
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
 import pathlib
 import random
 import socket
+import tarfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from string import Template
 from typing import Any
 
 import docker
 
 from syncd.engine.base import LABEL_INSTANCE, LABEL_REPLICA, LABEL_SERVICE
 from tests.engine_support import Deployment
+from tests.killpaths import PATHS, Path
 
-IDLE = "touch /tmp/ready; trap 'exit 0' TERM; sleep 3600 & wait"  # stops at once on SIGTERM
-SEED = "test -f /data/seed || cat /proc/sys/kernel/random/uuid > /data/seed"
-HEALTH = "{test: [CMD, test, -f, /tmp/ready], interval: 1s, timeout: 1s, retries: 20}"
 # Where a kill landed, from the engine's state at the kill: a set-aside container present
 # (inside a replace window); a service missing, duplicated or down; every container as before
 # the round (nothing touched yet); a whole revision with containers new or restarted (the work
@@ -52,112 +51,6 @@ LANDINGS = ("aside", "incomplete", "untouched", "replaced")
 ASIDE = ".old-"  # in the name of a container set aside (`Names.aside`)
 LANES = 2  # instances per path, run side by side
 TIMEOUT = 180.0  # seconds an unkilled command may take under load (a hang fails the test)
-
-APPLY = """\
-kind: Stack
-project: crash
-services:
-  db:
-    image: busybox:1.36
-    command: [sh, -c, "$seed; $idle"]
-    volumes: ["data:/data"]
-    healthcheck: $health
-    environment: {ROUND: "$round"}
-  app:
-    image: busybox:1.36
-    command: [sh, -c, "$idle"]
-    environment: {ROUND: "$round"}
-    dependsOn: {db: service_healthy}
-  side:
-    image: busybox:1.36
-    command: [sh, -c, "$idle"]
-    environment: {ROUND: "$round"}
-${extra}volumes:
-  data: {}
-"""
-EXTRA = """\
-  extra:
-    image: busybox:1.36
-    command: [sh, -c, "$idle"]
-    environment: {ROUND: "$round"}
-"""
-
-ROLLBACK = """\
-kind: Stack
-project: back
-services:
-  web:
-    image: busybox:1.36
-    command: [sh, -c, "$seed; $idle"]
-    volumes: ["data:/data"]
-    ports: ["127.0.0.1:$port:8080"]
-    healthcheck: $health
-    environment: {ROUND: "$round", FIXED: "$fixed"}
-volumes:
-  data: {}
-"""
-
-START_FIRST = """\
-name: first
-services:
-  web:
-    image: busybox:1.36
-    command: [sh, -c, "$seed; $idle"]
-    volumes: ["data:/data"]
-    healthcheck:
-      test: [CMD, test, -f, /tmp/ready]
-      interval: 1s
-      timeout: 1s
-      retries: 20
-    environment: {ROUND: "$round"}
-    deploy:
-      replicas: 2
-      update_config: {order: start-first}
-volumes:
-  data: {}
-"""
-
-
-@dataclass(frozen=True)
-class Path:
-    name: str
-    file: str
-    project: str
-    holds_port: bool = False  # each round's new host port is held while the apply runs
-
-    def text(self, round_: int, port: int = 0, *, fixed: bool = False) -> str:
-        match self.name:
-            case "apply":
-                text, extra = APPLY, EXTRA if round_ % 2 else ""
-            case "rollback":
-                text, extra = ROLLBACK, ""
-            case _:
-                text, extra = START_FIRST, ""
-        return Template(text).substitute(
-            round=round_, port=port, fixed=int(fixed), seed=SEED, idle=IDLE, health=HEALTH,
-            extra=Template(extra).substitute(idle=IDLE, round=round_),
-        )  # fmt: skip
-
-    def expected(self, round_: int) -> list[tuple[str, str]]:
-        """(service, replica) of every container the revision of `round_` runs."""
-        match self.name:
-            case "apply":
-                names = ["app", "db", "side"] + (["extra"] if round_ % 2 else [])
-                return sorted((name, "1") for name in names)
-            case "rollback":
-                return [("web", "1")]
-            case _:
-                return [("web", "1"), ("web", "2")]
-
-    def volume(self, instance: str) -> str:
-        return f"{instance}_{self.project}_default_data"
-
-
-PATHS = (
-    Path("apply", "crash.yaml", "crash"),
-    Path("rollback", "back.yaml", "back", holds_port=True),
-    Path("start-first", "compose.yaml", "first"),
-)
 
 
 @dataclass
@@ -254,11 +147,16 @@ class Run:
         return self.port
 
     def _seeds(self) -> set[str]:
+        """Each seed file, copied out of its container by the engine (`docker cp`): not by
+        `docker exec cat`, whose output Docker sometimes loses under load (moby#27289: exit 0
+        and no output), which read here as an empty seed file."""
         found = set()
         for container in self._containers():
-            code, out = container.exec_run(["cat", "/data/seed"])
-            assert code == 0, out
-            found.add(out.decode().strip())
+            stream, _ = container.get_archive("/data/seed")
+            with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+                member = tar.extractfile("seed")
+                assert member is not None, container.name
+                found.add(member.read().decode().strip())
         return found
 
     def _mounts(self) -> list[tuple[str, Any]]:

@@ -12,7 +12,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.killpoints import LANES, PATHS, kill_everywhere
+from tests.killpaths import PATHS
+from tests.killpoints import LANES, kill_everywhere
 
 pytestmark = pytest.mark.docker
 
