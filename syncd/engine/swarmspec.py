@@ -88,8 +88,8 @@ def _policy(policy: UpdatePolicy) -> dict[str, Any]:
 def _mount(mount: Mount, names: Names, request: ContainerRequest) -> dict[str, Any]:
     out: dict[str, Any] = {"Target": mount.target, "ReadOnly": mount.read_only}
     if mount.tmpfs:
-        options = {"SizeBytes": mount.tmpfs_size or 0, "Mode": mount.tmpfs_mode or 0}
-        return {**out, "Type": "tmpfs", "TmpfsOptions": options}
+        tmpfs = {"SizeBytes": mount.tmpfs_size or 0, "Mode": mount.tmpfs_mode or 0}
+        return {**out, "Type": "tmpfs", "TmpfsOptions": tmpfs}
     if mount.bind:
         bind = {"Propagation": mount.propagation} if mount.propagation else {}
         return {**out, "Type": "bind", "Source": mount.source, "BindOptions": bind}
