@@ -11,6 +11,7 @@ with the service. Volumes are kept.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from collections.abc import Mapping
@@ -124,7 +125,8 @@ class SwarmSteps(ServiceSteps):
             environment=self._environment(desired, old),
             stop_timeout=self.settings.stop_timeout,
         )
-        check_host_binds(self.settings, request)
+        plain = tuple(m for m in request.mounts if not m.source.startswith(FILE_TOKEN))
+        check_host_binds(self.settings, dataclasses.replace(request, mounts=plain))
         network = self.swarm.network_id(desired.key.project)
         return service_spec(request, deploy, self.swarm.names, network, files)
 
