@@ -124,28 +124,19 @@ class SwarmDeployment:
         self.store.close()
         for service in self.admin.services(filters=self._label):
             _quietly(self.admin.remove_service, service["ID"])
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and any(self._node_containers(n) for n in NODES):
-            time.sleep(0.5)  # tasks gone: their networks, volumes, configs are free
+        for node in NODES:  # the tasks' containers, then their volumes
+            self._clean_node(node)
         for config in self.admin.configs(filters=self._label):
             _quietly(self.admin.remove_config, config["ID"])
         for secret in self.admin.secrets(filters=self._label):
             _quietly(self.admin.remove_secret, secret["ID"])
-        for node in NODES:
-            self._clean_node(node)
-        for network in self.admin.networks(filters=self._label):
-            _quietly(self.admin.remove_network, network["Id"])
+        deadline = time.monotonic() + 20
+        while self.admin.networks(filters=self._label) and time.monotonic() < deadline:
+            for network in self.admin.networks(filters=self._label):
+                _quietly(self.admin.remove_network, network["Id"])
+            time.sleep(0.2)  # a network is busy until the nodes let their tasks go
         self.api.close()
         self.admin.close()
-
-    def _node_containers(self, node: str) -> int:
-        client = docker.APIClient(base_url=node, version=API_VERSION, timeout=5)
-        try:
-            return len(client.containers(all=True, filters=self._label))
-        except (docker.errors.DockerException, requests.RequestException):
-            return 0  # a node that is down
-        finally:
-            client.close()
 
     def _clean_node(self, node: str) -> None:
         client = docker.APIClient(base_url=node, version=API_VERSION, timeout=5)

@@ -4,12 +4,19 @@ volumes, and a deploy that does not converge fails with stage `apply`."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import docker
 import pytest
 
-from tests.swarm_support import SwarmDeployment, swarm_manager
+from syncd.daemon.history import services_failure
+from syncd.engine.base import LABEL_INSTANCE
+from syncd.engine.client import API_VERSION
+from syncd.errors import Stage
+from tests.swarm_support import NODES, SwarmDeployment, swarm_manager
 
 pytestmark = pytest.mark.docker
 
@@ -73,3 +80,88 @@ def test_a_compose_stack_converges_and_a_second_sync_writes_nothing(
     second = swarm.sync()
     assert second.ok and swarm.writes == 0, swarm.requests
     assert swarm.service("web")["Version"]["Index"] == version
+
+
+def _running(swarm: SwarmDeployment, service_id: str) -> list[dict[str, Any]]:
+    return [t for t in swarm.tasks(service_id) if t["Status"]["State"] == "running"]
+
+
+def _spec_files(service: dict[str, Any]) -> set[str]:
+    container = service["Spec"]["TaskTemplate"]["ContainerSpec"]
+    configs = {c["ConfigName"] for c in container.get("Configs") or []}
+    return configs | {s["SecretName"] for s in container.get("Secrets") or []}
+
+
+def test_a_config_file_change_rolls_the_service_and_removal_keeps_volumes(
+    swarm: SwarmDeployment,
+) -> None:
+    _web(swarm)
+    assert swarm.sync().ok
+    web = swarm.service("web")
+    before = {t["ID"] for t in _running(swarm, web["ID"])}
+    old_files = _spec_files(web)
+
+    swarm.write("swt/app.conf", "color=green\n")
+    changed = swarm.sync("r2")
+    assert changed.ok, [(r.key, r.detail) for r in changed.services]
+    web = swarm.service("web")
+    new_files = _spec_files(web)
+    assert len(new_files - old_files) == 1  # the config's new content has a new name
+    after = {t["ID"] for t in _running(swarm, web["ID"])}
+    assert len(after) == 2 and not before & after  # every task replaced
+
+    swarm.write("swt/compose.yaml", WEB.replace("  web:", "  other:"))
+    removed = swarm.sync("r3")
+    assert removed.ok, [(r.key, r.detail) for r in removed.services]
+    names = set(swarm.services())
+    assert not any(n.endswith("_web") for n in names)
+    left = set(swarm.configs()) | set(swarm.secrets())
+    assert not left & (old_files | new_files)  # the removed service's configs and secrets
+    volumes = [v for node in NODES for v in _volumes(node, swarm.instance)]
+    assert any(v.endswith("_data") for v in volumes)  # kept on the nodes that ran it
+
+
+def _volumes(node: str, instance: str) -> list[str]:
+    client = docker.APIClient(base_url=node, version=API_VERSION)
+    try:
+        found = client.volumes(filters={"label": [f"{LABEL_INSTANCE}={instance}"]})
+        return [v["Name"] for v in found.get("Volumes") or []]
+    finally:
+        client.close()
+
+
+def test_a_failing_update_rolls_back_and_the_sync_reports_it(swarm: SwarmDeployment) -> None:
+    _web(swarm)
+    assert swarm.sync().ok
+    good = swarm.service("web")["Spec"]["TaskTemplate"]["ContainerSpec"]["Args"]
+    swarm.write("swt/compose.yaml", WEB.replace('"trap', '"exit 3; trap'))
+    failed = swarm.sync("r2")
+    assert not failed.ok
+    (result,) = failed.failed
+    assert result.detail.startswith("rolled back:"), result.detail
+    failure = services_failure(failed, "r2")
+    assert failure is not None and failure.stage is Stage.APPLY
+    web = swarm.service("web")
+    assert web["Spec"]["TaskTemplate"]["ContainerSpec"]["Args"] == good
+    assert len(_running(swarm, web["ID"])) == 2
+
+
+def test_a_deploy_that_does_not_converge_fails_with_stage_apply(tmp_path: Path) -> None:
+    host = swarm_manager()
+    if host is None:
+        pytest.skip("no Swarm cluster (/tmp/syncd-swarm/env): run the swarm-on-one-machine recipe")
+    swarm = SwarmDeployment(tmp_path, host, deploy_timeout=3)
+    try:
+        swarm.write("swt/compose.yaml", WEB.replace("busybox:1.36", "127.0.0.1:9/none:1"))
+        swarm.write("swt/app.conf", "x\n")
+        swarm.write("swt/token.txt", "y\n")
+        started = time.monotonic()
+        result = swarm.sync()
+        assert time.monotonic() - started < 30
+        assert not result.ok
+        (failed,) = result.failed
+        assert "deploy timeout (3 s)" in failed.detail, failed.detail
+        failure = services_failure(result, "r1")
+        assert failure is not None and failure.stage is Stage.APPLY
+    finally:
+        swarm.cleanup()
