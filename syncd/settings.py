@@ -60,6 +60,7 @@ DEFAULT_LIMITS = Limits()
 
 class EngineKind(StrEnum):
     DOCKER = "docker"
+    SWARM = "swarm"
 
 
 def default_data_dir(env: Mapping[str, str]) -> Path:
