@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +166,80 @@ def test_a_deploy_that_does_not_converge_fails_with_stage_apply(tmp_path: Path) 
         assert failure is not None and failure.stage is Stage.APPLY
     finally:
         swarm.cleanup()
+
+
+ROLLING = """\
+    kind: Stack
+    project: swr
+    services:
+      web:
+        image: busybox:1.36
+        init: true
+        command:
+          - sh
+          - -c
+          - mkdir -p /www && env > /www/index.html && exec httpd -f -p 8080 -h /www
+        environment: {COLOR: blue}
+        deploy:
+          replicas: 2
+          endpointMode: dnsrr
+          updateConfig: {order: start-first, monitor: 2s}
+      probe:
+        image: busybox:1.36
+        init: true
+        command:
+          - sh
+          - -c
+          - >-
+            while true; do
+            if printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 web 8080 | grep -q COLOR;
+            then echo ok; else echo FAIL; fi; sleep 0.2; done
+        deploy:
+          endpointMode: dnsrr
+"""
+
+
+def _moment(text: str) -> float:
+    head, _, fraction = text.rstrip("Z").partition(".")
+    return datetime.fromisoformat(head).replace(tzinfo=UTC).timestamp() + float(
+        f"0.{fraction or 0}"
+    )
+
+
+def _probe_logs(swarm: SwarmDeployment, since: float, until: float) -> str:
+    probe = swarm.service("probe")
+    (task,) = _running(swarm, probe["ID"])
+    hostname = swarm.admin.inspect_node(task["NodeID"])["Description"]["Hostname"]
+    node = docker.APIClient(base_url=f"unix:///run/{hostname}/docker.sock", version=API_VERSION)
+    try:
+        container = task["Status"]["ContainerStatus"]["ContainerID"]
+        raw = node.logs(container, since=int(since), until=int(until) + 1)
+        return bytes(raw).decode()
+    finally:
+        node.close()
+
+
+def test_an_env_change_rolls_one_task_at_a_time_and_the_service_answers_throughout(
+    swarm: SwarmDeployment,
+) -> None:
+    swarm.write("swr.yaml", ROLLING)
+    first = swarm.sync()
+    assert first.ok, [(r.key, r.detail) for r in first.services]
+    web = swarm.service("web")
+    assert web["Spec"]["EndpointSpec"]["Mode"] == "dnsrr"
+    old = {t["ID"] for t in _running(swarm, web["ID"])}
+    assert len({t["NodeID"] for t in _running(swarm, web["ID"])}) == 2  # spread over nodes
+    time.sleep(2)  # the probe answers before the update starts
+
+    swarm.write("swr.yaml", ROLLING.replace("COLOR: blue", "COLOR: green"))
+    since = time.time()
+    rolled = swarm.sync("r2")
+    until = time.time()
+    assert rolled.ok, [(r.key, r.detail) for r in rolled.services]
+    new = [t for t in _running(swarm, web["ID"]) if t["ID"] not in old]
+    assert len(new) == 2
+    new.sort(key=lambda t: _moment(t["CreatedAt"]))
+    # one at a time: the second new task was made once the first one ran
+    assert _moment(new[1]["CreatedAt"]) >= _moment(new[0]["Status"]["Timestamp"]) - 0.01
+    logs = _probe_logs(swarm, since, until)
+    assert logs.count("ok") >= 5 and "FAIL" not in logs, logs
