@@ -4,6 +4,8 @@ volumes, and a deploy that does not converge fails with stage `apply`."""
 
 from __future__ import annotations
 
+import random
+import shutil
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -243,3 +245,51 @@ def test_an_env_change_rolls_one_task_at_a_time_and_the_service_answers_througho
     assert _moment(new[1]["CreatedAt"]) >= _moment(new[0]["Status"]["Timestamp"]) - 0.01
     logs = _probe_logs(swarm, since, until)
     assert logs.count("ok") >= 5 and "FAIL" not in logs, logs
+
+
+SAMPLE = Path(__file__).parent.parent / "sample-repo"
+
+
+def test_the_sample_repo_converges_on_swarm(swarm: SwarmDeployment) -> None:
+    """The nodes reach no registry on 127.0.0.1:5555: the jobs run the busybox image every node
+    has loaded (and the registry document goes, its password being the operator's)."""
+    shutil.copytree(SAMPLE, swarm.repo, dirs_exist_ok=True)
+    (swarm.repo / "shop" / "registry.yaml").unlink()
+    for path in swarm.repo.rglob("*.yaml"):  # ports are swarm-wide: others' tests use these
+        text = path.read_text().replace("127.0.0.1:5555/private/busybox:1.36", "busybox:1.36")
+        for port in ("18080", "18081"):
+            text = text.replace(f'"{port}:', f'"{random.randrange(20000, 30000)}:')
+        path.write_text(text)
+    first = swarm.sync()
+    assert first.ok, [(str(r.key), r.detail) for r in first.failed] + list(first.errors)
+    services = swarm.services()
+    assert len(services) == 4
+    for service in services.values():
+        assert len(_running(swarm, service["ID"])) == 1, service["Spec"]["Name"]
+
+    second = swarm.sync()
+    assert second.ok and not second.plan.changed
+    assert swarm.writes == 0, swarm.requests
+
+
+def test_a_change_by_hand_is_drift_and_the_next_sync_puts_the_declared_spec_back(
+    swarm: SwarmDeployment,
+) -> None:
+    swarm.write("swr.yaml", ROLLING)
+    assert swarm.sync().ok
+    web = swarm.service("web")
+    spec = web["Spec"]
+    declared = list(spec["TaskTemplate"]["ContainerSpec"]["Env"])
+    spec["TaskTemplate"]["ContainerSpec"]["Env"] = [*declared, "BY_HAND=1"]
+    swarm.admin.update_service(  # `docker service update --env-add BY_HAND=1`
+        web["ID"], web["Version"]["Index"], task_template=spec["TaskTemplate"],
+        name=spec["Name"], labels=spec["Labels"], mode=spec["Mode"],
+        update_config=spec["UpdateConfig"], rollback_config=spec["RollbackConfig"],
+        endpoint_spec=spec["EndpointSpec"], networks=spec["TaskTemplate"]["Networks"],
+    )  # fmt: skip
+    plan = swarm.sync("r1")
+    assert plan.ok and [c.key.name for s in plan.plan.stacks for c in s.services
+                        if c.action.value != "none"] == ["web"]  # fmt: skip
+    env = swarm.service("web")["Spec"]["TaskTemplate"]["ContainerSpec"]["Env"]
+    assert env == declared
+    assert swarm.sync("r1").ok and swarm.writes == 0, swarm.requests
