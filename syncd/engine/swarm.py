@@ -57,6 +57,7 @@ class SwarmEngine(SwarmApi):
         self.api = client
         self.local = DockerEngine(instance, client=client)  # images, logins, volumes
         self._networks: dict[str, str] = {}  # project -> overlay network id
+        self._drift: dict[tuple[str, int], bool] = {}  # (service id, version) -> drifted
 
     @property
     def _filter(self) -> dict[str, list[str]]:
@@ -70,8 +71,13 @@ class SwarmEngine(SwarmApi):
     @_engine_errors
     def observe(self) -> Observed:
         containers: list[ObservedContainer] = []
+        drift: dict[tuple[str, int], bool] = {}
         for raw in self.api.services(filters=self._filter, status=True):
-            containers.extend(_replicas(raw))
+            version = (str(raw.get("ID")), int((raw.get("Version") or {}).get("Index", 0)))
+            found = self._drift.get(version)
+            drift[version] = drifted(raw.get("Spec") or {}) if found is None else found
+            containers.extend(_replicas(raw, drift[version]))
+        self._drift = drift  # a spec is only digested again once its version moved
         volumes = []
         for raw in self.api.volumes(filters=self._filter).get("Volumes") or []:
             labels = raw.get("Labels") or {}
@@ -291,7 +297,7 @@ def _converged(progress: Progress) -> bool:
     return progress.running >= progress.desired
 
 
-def _replicas(raw: Mapping[str, Any]) -> list[ObservedContainer]:
+def _replicas(raw: Mapping[str, Any], drift: bool) -> list[ObservedContainer]:
     """One `ObservedContainer` per declared replica; none for a service not syncd's."""
     spec = raw.get("Spec") or {}
     labels = spec.get("Labels") or {}
@@ -303,7 +309,7 @@ def _replicas(raw: Mapping[str, Any]) -> list[ObservedContainer]:
     running, desired = int(status.get("RunningTasks", 0)), int(status.get("DesiredTasks", 0))
     state = ContainerState.RUNNING if running >= desired else ContainerState.RESTARTING
     key = ServiceKey(labels[LABEL_PROJECT], labels[LABEL_STACK], labels[LABEL_SERVICE])
-    hash_ = labels[LABEL_HASH] + (DRIFT if drifted(spec) else "")
+    hash_ = labels[LABEL_HASH] + (DRIFT if drift else "")
     return [
         ObservedContainer(
             id=str(raw["ID"]),
