@@ -166,6 +166,9 @@ def test_a_deploy_that_does_not_converge_fails_with_stage_apply(tmp_path: Path) 
         assert "deploy timeout (3 s)" in failed.detail, failed.detail
         failure = services_failure(result, "r1")
         assert failure is not None and failure.stage is Stage.APPLY
+        retried = swarm.sync()  # the retry waits again, writes nothing, fails the same way
+        assert not retried.ok and "deploy timeout" in retried.failed[0].detail
+        assert swarm.writes == 0, swarm.requests
     finally:
         swarm.cleanup()
 

@@ -73,6 +73,8 @@ class SwarmSteps(ServiceSteps):
             raise ServiceFailed(f"not started: its dependency {dep.name} failed")
         if change.action is Action.NONE:
             if live is not None and change.key in self.planned.observation.unrecorded:
+                if live.container_id:  # (a deploy that timed out: converged since?)
+                    self._await(live.container_id, 0.0, False, deploy_of(desired.spec))
                 self._record(desired, live.hash, "adopted")
             return ServiceResult(change.key, change.action, True, change.reason_text, cid(live))
         deploy = deploy_of(desired.spec)
