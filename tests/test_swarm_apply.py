@@ -189,6 +189,7 @@ ROLLING = """\
           replicas: 2
           endpointMode: dnsrr
           updateConfig: {order: start-first, monitor: 2s}
+          placement: {constraints: ["node.role == worker"]}
       probe:
         image: busybox:1.36
         init: true
@@ -233,7 +234,9 @@ def test_an_env_change_rolls_one_task_at_a_time_and_the_service_answers_througho
     web = swarm.service("web")
     assert web["Spec"]["EndpointSpec"]["Mode"] == "dnsrr"
     old = {t["ID"] for t in _running(swarm, web["ID"])}
-    assert len({t["NodeID"] for t in _running(swarm, web["ID"])}) == 2  # spread over nodes
+    nodes = {t["NodeID"] for t in _running(swarm, web["ID"])}
+    assert len(nodes) == 2  # spread over nodes, by the placement on the two workers only
+    assert {swarm.admin.inspect_node(n)["Spec"]["Role"] for n in nodes} == {"worker"}
     time.sleep(2)  # the probe answers before the update starts
 
     swarm.write("swr.yaml", ROLLING.replace("COLOR: blue", "COLOR: green"))
