@@ -206,21 +206,14 @@ def check_replicas(
     published: Sequence[tuple[Path, tuple[str | None, str, str]]],
     ctx: Context,
 ) -> None:
-    """A fixed published host port belongs to one container: not to more replicas than one
-    (nor to the old and the new container of a start-first update: replaced stop-first)."""
+    """A fixed published host port belongs to one container: a start-first update (the old and
+    the new container at once) of such a service is replaced stop-first."""
     if not published:
         return
     deploy = data.get("deploy") or {}
-    given = service.get("deploy")
-    replicas = deploy.get("replicas", 1)
     port = published[0][1][1]
-    if replicas > 1:
-        written = isinstance(given, dict) and "replicas" in given
-        ctx.error(
-            (*at, "deploy", "replicas") if written else (*at, "scale"),
-            f"{replicas} replicas cannot all publish host port {clip(port)}: publish a container "
-            "port only (e.g. '8080') or run one replica",
-        )
+    # several replicas of one fixed host port: an error on a Docker host only
+    # (`manifests.enginecheck`), Swarm runs them on different nodes
     if (deploy.get("updateConfig") or {}).get("order") == "start-first":
         ctx.warn(
             (*at, "deploy", "update_config", "order"),

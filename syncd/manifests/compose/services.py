@@ -26,12 +26,13 @@ from syncd.manifests.compose.lifecycle import (
     read_restart,
 )
 from syncd.manifests.compose.networking import read_networking
-from syncd.manifests.compose.ports import native_ports, read_expose, read_ports
+from syncd.manifests.compose.ports import native_ports, port_modes, read_expose, read_ports
 from syncd.manifests.compose.process import read_process
 from syncd.manifests.compose.schedule import read_schedule
 from syncd.manifests.compose.security import read_security
 from syncd.manifests.compose.sharing import read_shared
 from syncd.manifests.compose.shell import command_words
+from syncd.manifests.compose.swarm import swarm_origins
 from syncd.manifests.compose.volumes import read_volumes
 from syncd.manifests.fields import check_no_nul
 from syncd.manifests.model import Service
@@ -186,8 +187,18 @@ def convert_service(  # noqa: PLR0915 - one call per option group
         )
     _restart(service, at, ctx, data)
     deploy = read_deploy(service, at, ctx)
+    modes = port_modes(ports, ctx)
+    if modes:
+        deploy = {**(deploy or {}), "portModes": {text: mode for _at, text, mode in modes}}
+        out.origins.update({("deploy", "portModes", text): w for w, text, _mode in modes})
     if deploy is not None:
         data["deploy"] = deploy
+    if isinstance(service.get("deploy"), dict):
+        swarm_origins(service["deploy"], at, out.origins)
+        if "replicas" in service["deploy"]:
+            out.origins[("deploy", "replicas")] = (*at, "deploy", "replicas")
+    if "scale" in service:
+        out.origins.setdefault(("deploy", "replicas"), (*at, "scale"))
     if "container_name" in service:
         ctx.warn((*at, "container_name"), "container_name is ignored: syncd names containers")
     # -- option groups (`manifests.options`): each reads its keys into `data` ----------------
