@@ -4,7 +4,8 @@ file:line:column (a Compose file's own lines, through its origins).
 - engine `docker` (one host): Swarm's fields (`deploy.mode: global`, `placement`, rollout
   tuning, `rollbackConfig`, restart delay and window, `endpointMode`, CPU reservations, a port's
   `mode: ingress`) are warnings: no effect on a Docker host. A fixed host port published by
-  several replicas is an error: one host has the port once.
+  several replicas is an error: one host has the port once (and a start-first update of it a
+  warning: replaced stop-first).
 - engine `swarm`: what a Swarm service (Engine API 1.41, `ServiceSpec` / `ContainerSpec`) cannot
   carry is an error: privileged mode, devices and GPUs, host namespaces and the network mode,
   links, static addresses, a MAC address, cgroup and runtime settings, security options, CPU
@@ -17,6 +18,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from syncd.errors import Problem, Severity
@@ -94,16 +96,26 @@ def _on_docker(name: str, service: Mapping[str, Any]) -> Iterator[tuple[Path, st
             )
 
 
-def _replicas(name: str, service: Mapping[str, Any]) -> Iterator[tuple[Path, str]]:
-    """A fixed published host port belongs to one container: not to several replicas on one
-    host (a start-first update of such a service is replaced stop-first: `core.updateorder`)."""
+def _fixed_ports(name: str, service: Mapping[str, Any]) -> Iterator[tuple[Path, str, Severity]]:
+    """A fixed published host port belongs to one container on one host: not to several
+    replicas (an error), nor to the old and the new container of a start-first update (a
+    warning: replaced stop-first, `core.updateorder`)."""
     fixed = [p for p in service.get("ports") or [] if parse_port(p).fixed]
-    replicas = (service.get("deploy") or {}).get("replicas") or 1
+    deploy: Mapping[str, Any] = service.get("deploy") or {}
+    replicas = deploy.get("replicas") or 1
     if fixed and replicas > 1:
         yield (
             ("services", name, "deploy", "replicas"),
             f"{replicas} replicas cannot all publish host port {fixed[0]!r}: publish a "
             "container port only or run one replica",
+            Severity.ERROR,
+        )
+    if fixed and (deploy.get("updateConfig") or {}).get("order") == "start-first":
+        yield (
+            ("services", name, "deploy", "updateConfig", "order"),
+            f"start-first needs the old and the new container at once, but host port "
+            f"{fixed[0]!r} can be published by one only: replaced stop-first, with downtime",
+            Severity.WARNING,
         )
 
 
@@ -142,18 +154,10 @@ def engine_problems(engine: EngineKind, located: Located[Stack]) -> list[Problem
     problems: list[Problem] = []
     for name, service in (body.get("services") or {}).items():
         if engine is EngineKind.SWARM:
-            problems += [located.problem(at, why) for at, why in _on_swarm(name, service)]
+            problems += [located.problem(at, why, key=True) for at, why in _on_swarm(name, service)]
             continue
-        for at, why in _on_docker(name, service):
-            problem = located.problem(at, why)
-            problems.append(
-                Problem(
-                    problem.path,
-                    problem.message,
-                    problem.pointer,
-                    problem.position,
-                    Severity.WARNING,
-                )
-            )
-        problems += [located.problem(at, why) for at, why in _replicas(name, service)]
+        found = [(at, why, Severity.WARNING) for at, why in _on_docker(name, service)]
+        for at, why, severity in [*found, *_fixed_ports(name, service)]:
+            problem = located.problem(at, why, key=True)  # at the field's name
+            problems.append(replace(problem, severity=severity))
     return problems

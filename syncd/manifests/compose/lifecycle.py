@@ -14,7 +14,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection
 from typing import Any
 
 from syncd.manifests.compose.context import Context, clip, kind_of
@@ -197,26 +197,3 @@ def read_restart(value: object, at: Path, ctx: Context) -> str | None:
             return None
         return f"{name}:{int(count)}" if int(count) else name
     return name
-
-
-def check_replicas(
-    service: Mapping[str, Any],
-    at: Path,
-    data: Mapping[str, Any],
-    published: Sequence[tuple[Path, tuple[str | None, str, str]]],
-    ctx: Context,
-) -> None:
-    """A fixed published host port belongs to one container: a start-first update (the old and
-    the new container at once) of such a service is replaced stop-first."""
-    if not published:
-        return
-    deploy = data.get("deploy") or {}
-    port = published[0][1][1]
-    # several replicas of one fixed host port: an error on a Docker host only
-    # (`manifests.enginecheck`), Swarm runs them on different nodes
-    if (deploy.get("updateConfig") or {}).get("order") == "start-first":
-        ctx.warn(
-            (*at, "deploy", "update_config", "order"),
-            f"start-first needs the old and the new container at once, but host port "
-            f"{clip(port)} can be published by one only: replaced stop-first, with downtime",
-        )

@@ -19,7 +19,6 @@ from syncd.manifests.compose.deploy import read_deploy, read_restart_policy
 from syncd.manifests.compose.devicerequests import read_gpus
 from syncd.manifests.compose.environment import read_environment
 from syncd.manifests.compose.lifecycle import (
-    check_replicas,
     depends_origin,
     read_depends_on,
     read_healthcheck,
@@ -195,6 +194,11 @@ def convert_service(  # noqa: PLR0915 - one call per option group
         data["deploy"] = deploy
     if isinstance(service.get("deploy"), dict):
         swarm_origins(service["deploy"], at, out.origins)
+        resources = service["deploy"].get("resources")
+        reserved = resources.get("reservations") if isinstance(resources, dict) else None
+        if isinstance(reserved, dict) and "cpus" in reserved:
+            where = (*at, "deploy", "resources", "reservations", "cpus")
+            out.origins[("deploy", "resources", "reservations", "cpus")] = where
         if "replicas" in service["deploy"]:
             out.origins[("deploy", "replicas")] = (*at, "deploy", "replicas")
     if "scale" in service:
@@ -224,8 +228,8 @@ def convert_service(  # noqa: PLR0915 - one call per option group
     # files
     read_file_refs(service, at, ctx, scope.file_sources, data=data, origins=out.origins)
 
-    # lifecycle
-    check_replicas(service, at, data, out.published, ctx)
+    # lifecycle: a fixed host port of several replicas or a start-first update is judged with
+    # the engine known (`manifests.enginecheck`)
 
     # schedule (`x-syncd: {updateSchedule}`)
     read_schedule(service, at, ctx, data, out.origins)
