@@ -10,8 +10,10 @@ from syncd.core.plan import Action
 from syncd.engine.base import LABEL_HASH
 from syncd.errors import Problem, Severity
 from syncd.manifests import ManifestFile, ManifestSet, read_manifests
+from syncd.render import PlanFormat, render
 from syncd.settings import EngineKind
 from tests.engine_support import Deployment
+from tests.planning import plan_texts
 
 COMPOSE = """\
 services:
@@ -303,3 +305,23 @@ def test_swarm_fields_do_not_recreate_a_docker_container(deployment: Deployment)
     assert after == before  # the same containers, with the same config hash
     assert change.desired is not None and change.desired.spec["swarm"] is not None
     assert change.desired.hash == next(iter(before.values()))
+
+
+SECRET_ZONE = "zone-hunter2"
+
+
+@pytest.mark.parametrize(
+    "deploy",
+    [
+        '{placement: {constraints: ["node.labels.zone == ${ZONE}"]}}',
+        '{updateConfig: {delay: "${ZONE}"}}',
+    ],
+)
+def test_a_swarm_value_from_the_environment_is_redacted_in_plans(deploy: str) -> None:
+    old = "kind: Stack\nproject: p\nservices:\n  web:\n    image: busybox:1.36\n"
+    new = old + f"    deploy: {deploy}\n"
+    value = SECRET_ZONE if "placement" in deploy else "7s"
+    plan, _before, after = plan_texts(old, new, {"ZONE": value})
+    assert "/swarm" in after.stacks[next(iter(after.stacks))].services["web"].secrets
+    for format_ in PlanFormat:
+        assert value not in render(plan, format_)
