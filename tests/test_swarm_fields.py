@@ -4,8 +4,12 @@ file:line:column, on engine swarm the single-host-only fields are errors at thei
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+from syncd.cli.main import main
 from syncd.core.plan import Action
 from syncd.engine.base import LABEL_HASH
 from syncd.errors import Problem, Severity
@@ -325,3 +329,24 @@ def test_a_swarm_value_from_the_environment_is_redacted_in_plans(deploy: str) ->
     assert "/swarm" in after.stacks[next(iter(after.stacks))].services["web"].secrets
     for format_ in PlanFormat:
         assert value not in render(plan, format_)
+
+
+def test_validate_checks_for_the_engine_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`syncd validate --engine swarm` (or SYNCD_ENGINE): what Swarm cannot run is an error; the
+    default engine (docker) warns about the Swarm-only fields."""
+    (tmp_path / "shop.yaml").write_text(NATIVE)
+    assert main(["validate", "--repo", str(tmp_path)]) == 0
+    assert "valid, 0 error(s), 5 warning(s)" in capsys.readouterr().out
+    assert main(["validate", "--repo", str(tmp_path), "--engine", "swarm"]) == 0
+    assert "valid, 0 error(s), 0 warning(s)" in capsys.readouterr().out
+    (tmp_path / "shop.yaml").write_text(NATIVE + "    macAddress: 02:42:ac:11:00:02\n")
+    monkeypatch.setenv("SYNCD_ENGINE", "swarm")
+    assert main(["validate", "--repo", str(tmp_path), "--format", "json"]) == 1
+    [problem] = json.loads(capsys.readouterr().out)["problems"]
+    assert (problem["line"], problem["column"], problem["pointer"]) == (
+        14,
+        5,
+        "/services/web/macAddress",
+    )
