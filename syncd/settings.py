@@ -313,6 +313,15 @@ def policy_file(layers: Layers) -> Path | None:
     return Path(given).absolute() if given else None
 
 
+def engine(layers: Layers) -> EngineKind:
+    """`--engine` / `SYNCD_ENGINE`: the engine manifests are checked for (`validate` too)."""
+    value = layers.get("engine", EngineKind.DOCKER.value)
+    if value not in {e.value for e in EngineKind}:
+        known = ", ".join(e.value for e in EngineKind)
+        raise SyncdError(f"engine {value!r} is not one of: {known}")
+    return EngineKind(value)
+
+
 def secrets_dir(layers: Layers, env: Mapping[str, str]) -> Path:
     """`--secrets-dir` / `SYNCD_SECRETS_DIR`, else `<data dir>/secrets`; always absolute."""
     given = layers.get("secrets_dir", "")
