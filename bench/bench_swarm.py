@@ -39,6 +39,7 @@ def manifests(root: Path, change: str) -> None:
 
 def run() -> list[Figure]:
     from syncd.manifests import read_manifests
+    from syncd.settings import EngineKind
     from syncd.source.reader import read_directory
     from tests.swarm_support import SwarmDeployment, swarm_manager
 
@@ -59,7 +60,7 @@ def run() -> list[Figure]:
             writes: list[int] = []
 
             snap = read_directory(str(swarm.repo), [])
-            read = read_manifests(snap.files, {}, problems=snap.problems)
+            read = read_manifests(snap.files, {}, problems=snap.problems, engine=EngineKind.SWARM)
 
             def noop() -> None:  # the manifests read once, as a daemon caches them
                 swarm.requests.clear()

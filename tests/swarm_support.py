@@ -91,7 +91,7 @@ class SwarmDeployment:
     def sync(self, revision: str = "r1", *, allow_empty: bool = False) -> SyncResult:
         self.requests.clear()
         snap = read_directory(str(self.repo), [])
-        manifests = read_manifests(snap.files, {}, problems=snap.problems)
+        manifests = read_manifests(snap.files, {}, problems=snap.problems, engine=EngineKind.SWARM)
         assert not manifests.errors, [str(p) for p in manifests.errors]
         return self.reconciler.sync(manifests, revision, allow_empty=allow_empty)
 
