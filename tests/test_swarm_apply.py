@@ -46,6 +46,8 @@ WEB = """\
         deploy:
           replicas: 2
           update_config: {order: start-first}
+          placement: {max_replicas_per_node: 1}
+          endpoint_mode: dnsrr
         configs:
           - source: app_conf
             target: /etc/app.conf
@@ -75,8 +77,9 @@ def test_a_compose_stack_converges_and_a_second_sync_writes_nothing(
     first = swarm.sync()
     assert first.ok, [(r.key, r.detail) for r in first.services] + list(first.errors)
     web = swarm.service("web")
-    tasks = swarm.tasks(web["ID"])
-    assert len([t for t in tasks if t["Status"]["State"] == "running"]) == 2
+    tasks = _running(swarm, web["ID"])
+    assert len(tasks) == 2 and len({t["NodeID"] for t in tasks}) == 2  # one per node
+    assert web["Spec"]["TaskTemplate"]["Placement"]["MaxReplicas"] == 1
     assert len(swarm.configs()) == 1 and len(swarm.secrets()) == 1
     version = web["Version"]["Index"]
 
