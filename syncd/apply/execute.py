@@ -94,8 +94,8 @@ class Execution:
 
     def _sweep(self) -> None:
         """The revision files no container of the instance mounts any more are deleted."""
-        if not materialise.root(self.settings).is_dir():
-            return  # nothing ever written: no engine listing spent
+        if isinstance(self.engine, SwarmApi) or not materialise.root(self.settings).is_dir():
+            return  # nothing ever written (Swarm: configs): no engine listing spent
         in_use = {b for c in self.engine.observe().containers for b in c.binds}
         removed = materialise.sweep(self.settings, in_use)
         if removed:

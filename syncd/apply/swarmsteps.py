@@ -180,20 +180,20 @@ class SwarmSteps(ServiceSteps):
             state = self.swarm.service(service_id)
             update = state.update_state if _since(state.update_started, since) else None
             detail = state.update_message or ""
-            if update == "rollback_completed":
-                raise RolledBack(f"Swarm rolled the update back: {detail}".rstrip(": "))
-            if update in FAILED:
-                raise ServiceFailed(f"{FAILED[update]}: {detail}".rstrip(": "))
             progress = self.swarm.progress(service_id)
+            why = f"; last task error: {progress.error}" if progress.error else ""
+            if update == "rollback_completed":
+                raise RolledBack(f"Swarm rolled the update back ({detail}){why}")
+            if update in FAILED:
+                raise ServiceFailed(f"{FAILED[update]} ({detail}){why}")
             finished = update == "completed" or (update is None and not rolling)
             if finished and progress.desired >= wanted and progress.running >= progress.desired:
                 return
             if time.monotonic() >= deadline:
-                error = f"; last task error: {progress.error}" if progress.error else ""
                 raise ServiceFailed(
                     f"did not converge within the deploy timeout ({timeout:g} s): "
                     f"{progress.running}/{progress.desired} tasks running"
-                    f"{f', update {update}' if update else ''}{error}"
+                    f"{f', update {update}' if update else ''}{why}"
                 )
             time.sleep(POLL)
 
