@@ -15,12 +15,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -e '.[test]'
 	touch $@
 
-# Docker engine, offline busybox:1.36 image and private registry on 127.0.0.1:5555.
-# All three scripts are idempotent and fast when everything is already up.
+# Docker engine, offline busybox:1.36 image, private registry on 127.0.0.1:5555 and the
+# three-node test swarm (manager unix:///run/swn1/docker.sock; scripts/swarm-down.sh removes it).
+# All four scripts are idempotent and fast when everything is already up.
 docker-env:
 	scripts/ensure-docker.sh
 	scripts/ensure-test-image.sh
 	scripts/ensure-registry.sh
+	scripts/ensure-swarm.sh
 
 # The engine was just provisioned: nothing CI requires (Docker, registry, the reference spec, a
 # local dockerd for the outage test) may be skipped; SYNCD_REQUIRE_ALL=1 makes a gap a failure.

@@ -3,7 +3,9 @@
 Docker / registry section: the environment is provisioned by ``make test`` (see
 ``scripts/ensure-docker.sh``, ``ensure-test-image.sh`` and ``ensure-registry.sh``).
 Tests needing it should be marked ``@pytest.mark.docker`` and request ``docker_client``,
-``busybox_image`` and/or ``test_registry``.
+``busybox_image`` and/or ``test_registry``. The three-node test swarm
+(``scripts/ensure-swarm.sh``) comes from ``swarm``, ``swarm_instance`` and ``node_killer``
+(tests/swarmnodes.py); its tests are marked ``@pytest.mark.swarm`` too.
 
 When the engine or registry is unreachable these fixtures skip the requesting tests and a
 warning is printed in the terminal summary -- unless ``CI=true``, ``SYNCD_REQUIRE_ALL=1``
@@ -29,6 +31,7 @@ import pytest
 from tests.daemon_support import RunningDaemon
 from tests.engine_support import Deployment
 from tests.requirements import docker_required
+from tests.swarmnodes import _swarm_turn, node_killer, swarm, swarm_instance  # noqa: F401
 
 # --------------------------------------------------------------------------------------
 # Docker engine and private test registry
