@@ -1,7 +1,7 @@
 """A throwaway syncd instance on the shared Swarm cluster, for the Swarm apply tests and bench.
 
-`swarm_manager()` is the one place that finds the cluster (`/tmp/syncd-swarm/env`, written by
-the swarm recipe; swap it for the `swarm` fixture of `tests.swarmnodes` once that exists).
+The tests find the swarm with the `swarm` fixture of `tests.swarmnodes`; the bench with
+`swarm_manager()`.
 Each `SwarmDeployment` has its own instance name, data dir and repo folder, counts the HTTP
 requests syncd makes to the manager (writes = anything but GET/HEAD), and removes every
 service, config, secret, network and (on every node) volume of its instance afterwards.
@@ -37,21 +37,21 @@ NODES = ("unix:///run/swn1/docker.sock", "unix:///run/swn2/docker.sock",
 
 
 def swarm_manager() -> str | None:
-    """The manager's DOCKER_HOST if the shared cluster is up, else None."""
+    """The manager's DOCKER_HOST if the test swarm is up (`/tmp/syncd-swarm/env` of the
+    recipe, else swn1 of scripts/ensure-swarm.sh), else None. Tests take the `swarm` fixture
+    of `tests.swarmnodes`; this is for the bench."""
     try:
-        text = ENV_FILE.read_text()
+        found = re.search(r"DOCKER_HOST=(\S+)", ENV_FILE.read_text())
     except OSError:
-        return None
-    found = re.search(r"DOCKER_HOST=(\S+)", text)
-    if not found:
-        return None
+        found = None
+    host = found[1] if found else NODES[0]
     try:
-        client = docker.APIClient(base_url=found[1], version=API_VERSION, timeout=5)
+        client = docker.APIClient(base_url=host, version=API_VERSION, timeout=5)
         active = client.info().get("Swarm", {}).get("ControlAvailable")
         client.close()
     except (docker.errors.DockerException, requests.RequestException):
         return None
-    return found[1] if active else None
+    return host if active else None
 
 
 class SwarmDeployment:
