@@ -23,6 +23,7 @@ from syncd.manifests import read_manifests
 from syncd.manifests.compose.reader import compose_to_stack
 from syncd.manifests.model import RestartPolicy, Service, Strategy
 from syncd.manifests.yamlsafe import Schema, load
+from syncd.settings import EngineKind
 from tests.planning import File, plan_texts
 
 
@@ -195,7 +196,8 @@ services:
 
 
 def test_compose_replicas_with_a_fixed_host_port_are_errors_start_first_a_warning() -> None:
-    conv = _compose(
+    """On a Docker host (`manifests.enginecheck`; on Swarm the replicas run on other nodes)."""
+    text = (
         "services:\n  a:\n    image: busybox:1.36\n    ports: ['18700:80']\n"
         "    deploy: {replicas: 2}\n"
         "  b:\n    image: busybox:1.36\n    ports: ['18701:80']\n"
@@ -204,15 +206,20 @@ def test_compose_replicas_with_a_fixed_host_port_are_errors_start_first_a_warnin
         "    deploy: {update_config: {order: start-first}}\n"
         "  d:\n    image: busybox:1.36\n    ports: ['18702:80']\n    scale: 2\n"
     )
-    errors = _problems(conv, Severity.ERROR)
+    conv = _compose(text)
+    assert not conv.not_carried and conv.errors == []
+    found = read_manifests([File("app/compose.yaml", text.encode())], {})
+    errors = [f"{p.position.line}: {p.pointer}: {p.message}" for p in found.errors]
     assert len(errors) == 2, errors
-    assert errors[1].startswith("/services/d/scale") and "18702" in errors[1]
-    assert errors[0].startswith("/services/a/deploy/replicas") and "18700" in errors[0]
+    assert errors[0].startswith("5: /services/a/deploy/replicas") and "18700" in errors[0]
+    assert errors[1].startswith("18: /services/d/deploy/replicas") and "18702" in errors[1]
     # start-first with a fixed host port: replaced stop-first (issue 15), and said so
-    warnings = [w for w in _problems(conv, Severity.WARNING) if "start-first" in w]
-    assert len(warnings) == 1 and warnings[0].startswith("/services/b/deploy/update_config/order")
-    assert "stop-first" in warnings[0]
-    assert not conv.not_carried
+    warnings = [p for p in found.warnings if "start-first" in p.message]
+    assert len(warnings) == 1 and warnings[0].position.line == 9
+    assert warnings[0].pointer == "/services/b/deploy/updateConfig/order"
+    assert "stop-first" in warnings[0].message
+    swarm = read_manifests([File("app/compose.yaml", text.encode())], {}, engine=EngineKind.SWARM)
+    assert swarm.problems == []
 
 
 def test_native_replicas_with_a_fixed_host_port_are_refused_where_written() -> None:

@@ -23,9 +23,11 @@ from syncd.apply.results import Planned, ServiceResult, SyncResult
 from syncd.apply.rollback import restore_set_aside
 from syncd.apply.steps import ServiceSteps, cid
 from syncd.apply.store import Store
+from syncd.apply.swarmsteps import SwarmSteps
 from syncd.core.desired import DesiredVolume
 from syncd.core.plan import Action, ServiceChange, VolumeAction
 from syncd.engine.base import Engine, Names
+from syncd.engine.swarmapi import SwarmApi
 from syncd.errors import (
     DependencyNotHealthy,
     EngineError,
@@ -61,7 +63,8 @@ class Execution:
         self.results: dict[ServiceKey, ServiceResult] = {}
         self.errors: list[str] = []
         self.pull_errors: dict[str, str] = {}
-        self.steps = ServiceSteps(
+        kind = SwarmSteps if isinstance(engine, SwarmApi) else ServiceSteps
+        self.steps = kind(
             settings, engine, store, planned, results=self.results, pull_errors=self.pull_errors
         )
 
@@ -97,8 +100,8 @@ class Execution:
 
     def _sweep(self) -> None:
         """The revision files no container of the instance mounts any more are deleted."""
-        if not materialise.root(self.settings).is_dir():
-            return  # nothing ever written: no engine listing spent
+        if isinstance(self.engine, SwarmApi) or not materialise.root(self.settings).is_dir():
+            return  # nothing ever written (Swarm: configs): no engine listing spent
         in_use = {b for c in self.engine.observe().containers for b in c.binds}
         removed = materialise.sweep(self.settings, in_use)
         if removed:

@@ -51,6 +51,7 @@ def read_snapshot(args: argparse.Namespace, snap: Snapshot) -> ManifestSet:
         secrets_dir=settings.secrets_dir(layers, os.environ),
         policy=read_policy(settings.policy_file(layers), args.repo),
         profiles=settings.profiles(layers),
+        engine=settings.engine(layers),
     )
     taint.remember(manifests.secret_values())
     return manifests

@@ -89,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
         "production variables; `plan --base` always reads so)",
     )
     settings.add_manifest_arguments(validate)
+    validate.add_argument(
+        "--engine",
+        choices=[e.value for e in settings.EngineKind],
+        help="check the manifests for this engine: what it cannot honour is a warning or an "
+        "error at its line (env: SYNCD_ENGINE; docker)",
+    )
     validate.set_defaults(func=cmd_validate)
 
     plan_cmd = sub.add_parser(

@@ -175,6 +175,8 @@ def _service_secrets(secrets: set[Path], name: str, service: Service, spec: Spec
         if len(path) < 3 or path[:2] != ("services", name):
             continue
         out.add(_spec_pointer(str(path[2]), path[3:], service, spec))
+        if path[2] == "deploy" and len(path) == 3:  # the whole `deploy` (a Compose file's)
+            out.add("/swarm")
     return out
 
 
@@ -186,6 +188,13 @@ _DEPLOY: dict[tuple[str, ...], str] = {
     ("updateConfig", "order"): "/updateOrder",
     ("update_config", "order"): "/updateOrder",
 }
+
+
+# `deploy` fields whose values the canonical spec holds under `swarm`
+SWARM_DEPLOY = frozenset(
+    {"mode", "placement", "rollbackConfig", "restartPolicy", "endpointMode", "portModes"}
+)
+_RESERVED = ("reservations", "cpus")
 
 
 def _spec_pointer(fieldname: str, rest: Path, service: Service, spec: Spec) -> str:
@@ -203,6 +212,12 @@ def _spec_pointer(fieldname: str, rest: Path, service: Service, spec: Spec) -> s
             text = canonical.port_text(raw) if fieldname == "ports" else canonical.mount_text(raw)
             items = spec.get(fieldname) or []
             return f"/{fieldname}/{items.index(text)}" if text in items else f"/{fieldname}"
+        case "deploy", (str(first), *more) if (
+            first in SWARM_DEPLOY
+            or rest[-2:] == _RESERVED
+            or (first == "updateConfig" and more and more[0] != "order")
+        ):
+            return "/swarm"  # (updateConfig.order: `_DEPLOY`)
         case "deploy", _:
             return _DEPLOY.get(tuple(str(p) for p in rest[-2:]), "/cpus")
         case "healthcheck", ("test", int(index), *_):

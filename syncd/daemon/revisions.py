@@ -113,6 +113,7 @@ class Revisions:
                 secrets_dir=self.settings.secrets,
                 policy=self.settings.policy,
                 profiles=self.settings.profiles,
+                engine=self.settings.engine,
             )
         except Exception as err:  # a reader bug: still say in which file(s)
             log_frames("reader_crashed", err)

@@ -18,13 +18,14 @@ from syncd.errors import Problem, Severity, scrub_problem
 from syncd.gcpause import gc_paused
 from syncd.manifests.checks import check, secret_sources
 from syncd.manifests.compose.files import has_kind, read_compose
+from syncd.manifests.enginecheck import engine_problems
 from syncd.manifests.model import Registry, Stack, StackPatch
 from syncd.manifests.parse import Located, parse_document
 from syncd.manifests.policycheck import converted_problems, stack_problems
 from syncd.manifests.unread import Unread
 from syncd.manifests.yamlsafe import Document, load
 from syncd.policy import BUILTIN, Policy
-from syncd.settings import DEFAULT_LIMITS, Limits
+from syncd.settings import DEFAULT_LIMITS, EngineKind, Limits
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ def read_manifests(
     *,
     policy: Policy = BUILTIN,
     profiles: Collection[str] = (),
+    engine: EngineKind = EngineKind.DOCKER,
 ) -> ManifestSet:
     """Parse and check every document of `files` (anything with `.path` and `.data` bytes).
 
@@ -94,7 +96,9 @@ def read_manifests(
     in and below its folder are data unless they carry a syncd `kind`
     (`syncd.manifests.compose.files`); only its services of the active `profiles` (and those
     without any) are deployed. Whatever a document asks of the host is checked against the
-    operator's `policy` (`syncd.policy`; the built-in one allows none of it).
+    operator's `policy` (`syncd.policy`; the built-in one allows none of it). What a stack
+    writes that the `engine` cannot honour is a warning or an error at its line
+    (`manifests.enginecheck`).
     """
     revision = {f.path: f.data for f in files}
     result = ManifestSet(problems=list(problems), policy=policy, revision=revision)
@@ -144,6 +148,8 @@ def read_manifests(
             else:
                 result.registries.append(located)
     result.problems += check(result.stacks, result.patches, result.registries, unread)
+    for stack in result.stacks:
+        result.problems += engine_problems(engine, stack)
     result.problems += secret_sources(result.registries, env, secrets_dir)
     values = result.secret_values()
     result.problems = sorted(

@@ -50,27 +50,6 @@ def _duplicates(
     return problems
 
 
-def _replica_problems(
-    located: Located[Stack], base: tuple[str, ...], service: Service
-) -> list[Problem]:
-    """A fixed published host port belongs to one container: not to several replicas (a
-    start-first update of such a service is replaced stop-first: `core.updateorder`)."""
-    fixed = [p for p in service.ports or [] if parse_port(p).fixed]  # a range: one port each
-    deploy = service.deploy
-    if not fixed or deploy is None:
-        return []
-    problems = []
-    if (deploy.replicas or 1) > 1:
-        problems.append(
-            located.problem(
-                (*base, "deploy", "replicas"),
-                f"{deploy.replicas} replicas cannot all publish host port {fixed[0]!r}: "
-                "publish a container port only or run one replica",
-            )
-        )
-    return problems
-
-
 def _order_problems(
     located: Located[Stack], base: tuple[str, ...], service: Service
 ) -> list[Problem]:
@@ -155,7 +134,6 @@ def _stack_problems(located: Located[Stack]) -> list[Problem]:
                         f"{hint}",
                     )
                 )
-        problems.extend(_replica_problems(located, base, service))
         for dep, given in (service.depends_on or {}).items():
             optional = isinstance(given, Dependency) and not given.required
             if dep == name:

@@ -1,15 +1,15 @@
-"""`deploy` (resources, replicas, update order, restart policy, Swarm-only parts) and the legacy
+"""`deploy` (resources, replicas, update order, restart policy, Swarm's parts) and the legacy
 resource keys (`mem_limit`, `cpus`, ...), as syncd's `Stack` model takes them (`deploy.resources.
 limits.{cpus,memory}`, `restartPolicy`).
 
 Legacy keys and `deploy.resources` name one value: both given and different is an error (as
-compose-go), else they fold into one. Swarm-only parts (`placement`, `mode`, `endpoint_mode`,
-`labels`, rollout tuning) are a warning (they have no effect on one Docker host), but for
-`placement`, which a user relies on: an error. `reservations.cpus` is a no-op on Docker: a
-warning. `replicas` (or the legacy `scale`) and `update_config.order` are the model's
-`deploy.replicas` and `deploy.updateConfig.order`; `restart_policy.max_attempts` is the retry
-count of `on-failure:N`. What the model cannot carry yet (pids, reservations.memory) is noted.
-Pure: no I/O.
+compose-go), else they fold into one. Swarm's parts (`mode`, `placement`, `update_config`,
+`rollback_config`, `restart_policy`, `endpoint_mode`, `reservations.cpus`) are read into the
+model (`compose.swarm`); whether they have an effect is judged with the engine known
+(`manifests.enginecheck`: a warning on a Docker host). `deploy.labels` (the Swarm service's own
+labels) is not carried: a warning. `replicas` (or the legacy `scale`) is `deploy.replicas`;
+`restart_policy` is also the container's `restartPolicy` (`max_attempts` the retry count of
+`on-failure:N`). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 
 from syncd.manifests.compose.context import Context, clip, kind_of
 from syncd.manifests.compose.devicerequests import read_reserved_devices
+from syncd.manifests.compose.swarm import SWARM_KEYS, read_swarm
 from syncd.manifests.compose.units import cpu_problem, parse_bytes, parse_cpu_count, same_cpus
 from syncd.manifests.fields import parse_memory
 from syncd.manifests.parse import suggest
@@ -28,7 +29,6 @@ DEPLOY_KEYS = (
     "mode", "replicas", "labels", "update_config", "rollback_config", "resources",
     "restart_policy", "placement", "endpoint_mode",
 )  # fmt: skip
-_SWARM_ONLY = frozenset({"mode", "labels", "rollback_config", "endpoint_mode"})
 _RESTART_CONDITIONS = {"none": "no", "on-failure": "on-failure", "any": "always"}
 LEGACY = ("mem_limit", "cpus", "pids_limit", "mem_reservation")
 
@@ -91,7 +91,9 @@ def _limits(service: Mapping[str, Any], at: Path, ctx: Context) -> dict[str, Any
     for key in reservations:
         here = (*where, "reservations", key)
         if key == "cpus":
-            ctx.warn(here, "reservations.cpus has no effect on a Docker host (Swarm only)")
+            cpus = _cpus(reservations[key], here, ctx)
+            if cpus is not None:
+                out["reservedCpus"] = cpus  # the model's resources.reservations.cpus
         elif key == "memory":
             pass  # with mem_reservation (`compose.security`)
         elif key == "devices":
@@ -110,14 +112,16 @@ def read_deploy(service: Mapping[str, Any], at: Path, ctx: Context) -> dict[str,
         here = (*where, key)
         if key not in DEPLOY_KEYS and not key.startswith("x-"):
             ctx.error(here, f"unknown key {key!r}{suggest(key, DEPLOY_KEYS)}", key=True)
-        elif key == "placement":
-            ctx.error(here, "placement is for Swarm nodes; a Docker host has one node")
-        elif key in _SWARM_ONLY:
-            ctx.warn(here, f"deploy.{key} is for Swarm: no effect on a Docker host")
+        elif key == "labels":
+            ctx.warn(here, "deploy.labels (the Swarm service's own labels) is not carried")
         elif key == "replicas":
             out["replicas"] = _replicas(value, here, ctx)
-        elif key == "update_config":
-            out["updateConfig"] = _update(value, here, ctx)
+        elif key in SWARM_KEYS:
+            # restart_policy: its condition and retries are checked by `read_restart_policy`
+            given = _swarm_restart(value) if key == "restart_policy" else value
+            found = read_swarm(key, given, here, ctx)
+            if found is not None:
+                out[found[0]] = found[1]
     if "scale" in service:
         out.setdefault("replicas", _replicas(service["scale"], (*at, "scale"), ctx))
         replicas = deploy.get("replicas")
@@ -133,13 +137,32 @@ def read_deploy(service: Mapping[str, Any], at: Path, ctx: Context) -> dict[str,
     if isinstance(replicas, int) and replicas > 1 and "container_name" in service:
         ctx.error((*at, "container_name"), "container_name names one container; replicas is more")
     limits = _limits(service, at, ctx)
+    reserved_cpus = limits.pop("reservedCpus", None)
     if limits:
         out["resources"] = {"limits": limits}
     devices = _reserved_devices(service, at, ctx)
     if devices is not None:
         out.setdefault("resources", {})["reservations"] = {"devices": devices}
+    if reserved_cpus is not None:
+        out.setdefault("resources", {}).setdefault("reservations", {})["cpus"] = reserved_cpus
     out = {k: v for k, v in out.items() if v is not None}
     return out or None
+
+
+def _swarm_restart(value: object) -> object:
+    """The keys of `restart_policy` left to check as Swarm's (None: `read_restart_policy`
+    has found an error already)."""
+    if not isinstance(value, dict):
+        return None
+    condition = value.get("condition", "any")
+    attempts = value.get("max_attempts", 0)
+    if not isinstance(condition, str) or condition not in _RESTART_CONDITIONS:
+        return None
+    if isinstance(attempts, bool):
+        return None
+    if not isinstance(attempts, int) or not 0 <= attempts <= 999_999:
+        return None
+    return {k: v for k, v in value.items() if k in ("condition", "max_attempts", "delay", "window")}
 
 
 def _reserved_devices(service: Mapping[str, Any], at: Path, ctx: Context) -> object | None:
@@ -157,20 +180,6 @@ def _replicas(value: object, at: Path, ctx: Context) -> int | None:
         ctx.error(at, "replicas is a whole number from 0 to 1000")
         return None
     return value
-
-
-def _update(value: object, at: Path, ctx: Context) -> dict[str, str] | None:
-    config = _mapping(value, at, ctx, "update_config")
-    for key in config:
-        if key != "order":
-            ctx.warn((*at, key), f"update_config.{key} is for Swarm rollouts: no effect here")
-    if "order" not in config:
-        return None
-    order = config["order"]
-    if order not in ("stop-first", "start-first"):
-        ctx.error((*at, "order"), f"{clip(str(order))!r} is not stop-first or start-first")
-        return None
-    return {"order": order}
 
 
 def read_restart_policy(value: object, at: Path, ctx: Context) -> str | None:
@@ -193,9 +202,7 @@ def read_restart_policy(value: object, at: Path, ctx: Context) -> str | None:
             f"ignored with {clip(str(condition))!r}",
         )
     for key in policy:
-        if key in ("delay", "window"):
-            ctx.warn((*at, key), f"restart_policy.{key} is for Swarm: no effect on a Docker host")
-        elif key not in ("condition", "max_attempts"):
+        if key not in ("condition", "max_attempts", "delay", "window"):
             ctx.error((*at, key), f"unknown key {key!r}", key=True)
     name = _RESTART_CONDITIONS[str(condition)]
     return f"{name}:{attempts}" if attempts and name == "on-failure" else name

@@ -14,7 +14,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection
 from typing import Any
 
 from syncd.manifests.compose.context import Context, clip, kind_of
@@ -197,33 +197,3 @@ def read_restart(value: object, at: Path, ctx: Context) -> str | None:
             return None
         return f"{name}:{int(count)}" if int(count) else name
     return name
-
-
-def check_replicas(
-    service: Mapping[str, Any],
-    at: Path,
-    data: Mapping[str, Any],
-    published: Sequence[tuple[Path, tuple[str | None, str, str]]],
-    ctx: Context,
-) -> None:
-    """A fixed published host port belongs to one container: not to more replicas than one
-    (nor to the old and the new container of a start-first update: replaced stop-first)."""
-    if not published:
-        return
-    deploy = data.get("deploy") or {}
-    given = service.get("deploy")
-    replicas = deploy.get("replicas", 1)
-    port = published[0][1][1]
-    if replicas > 1:
-        written = isinstance(given, dict) and "replicas" in given
-        ctx.error(
-            (*at, "deploy", "replicas") if written else (*at, "scale"),
-            f"{replicas} replicas cannot all publish host port {clip(port)}: publish a container "
-            "port only (e.g. '8080') or run one replica",
-        )
-    if (deploy.get("updateConfig") or {}).get("order") == "start-first":
-        ctx.warn(
-            (*at, "deploy", "update_config", "order"),
-            f"start-first needs the old and the new container at once, but host port "
-            f"{clip(port)} can be published by one only: replaced stop-first, with downtime",
-        )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from syncd.manifests.compose.context import MAX_PORTS, Context, clip, kind_of
@@ -39,6 +39,7 @@ class Port:
     protocol: str
     published: str | None = None  # one port or a host range ("12400-12500"); None = ephemeral
     host_ip: str | None = None
+    mode: str | None = field(default=None, compare=False)  # long form: host or ingress (Swarm)
 
 
 def _range(text: str, what: str) -> tuple[int, int] | str:
@@ -139,11 +140,9 @@ def _long(value: dict[str, Any], at: Path, ctx: Context) -> list[Port] | None:
         ctx.error((*at, "published"), f"expected a port or a range, got {kind_of(published)}")
         return None
     mode = value.get("mode")
-    if mode == "ingress":
-        ctx.error((*at, "mode"), "mode 'ingress' is Swarm's routing mesh; on Docker use 'host'")
+    if mode is not None and mode not in ("host", "ingress"):
+        ctx.error((*at, "mode"), "mode is host or ingress")
         return None
-    if mode is not None:
-        ctx.warn((*at, "mode"), "mode 'host' is the only mode on a Docker host: noted")
     proto = _protocol(value.get("protocol"))
     if proto is None:
         ctx.error((*at, "protocol"), f"protocol is not one of {', '.join(PROTOCOLS)} (lower case)")
@@ -159,7 +158,7 @@ def _long(value: dict[str, Any], at: Path, ctx: Context) -> list[Port] | None:
     for meta in ("app_protocol", "name"):
         if meta in value:
             ctx.later((*at, meta), f"ports.{meta}", "metadata of a published port")
-    return found
+    return [replace(p, mode=mode) for p in found] if mode is not None else found
 
 
 def read_ports(value: object, at: Path, ctx: Context) -> list[tuple[Path, Port]]:
@@ -238,3 +237,19 @@ def _native(port: Port) -> PortSpec:
     public = int(first) if first else None
     end = int(last) if last else None  # a host range: Docker picks one free port of it
     return PortSpec(port.target, Protocol(port.protocol), public, ip, public is None, end)
+
+
+def port_modes(ports: list[tuple[Path, Port]], ctx: Context) -> list[tuple[Path, str, str]]:
+    """The `mode` of each published long-form port that names one: (where the mode is written,
+    the port's text in the model, mode); one port written with two modes is an error."""
+    out: dict[str, tuple[Path, str]] = {}
+    for at, port in ports:
+        if port.mode is None:
+            continue
+        text = str(_native(port))
+        here = (*at, "mode")
+        if text in out and out[text][1] != port.mode:
+            ctx.error(here, f"port {clip(text)} is written with mode {out[text][1]} too")
+            continue
+        out.setdefault(text, (here, port.mode))
+    return [(at, text, mode) for text, (at, mode) in out.items()]

@@ -19,19 +19,19 @@ from syncd.manifests.compose.deploy import read_deploy, read_restart_policy
 from syncd.manifests.compose.devicerequests import read_gpus
 from syncd.manifests.compose.environment import read_environment
 from syncd.manifests.compose.lifecycle import (
-    check_replicas,
     depends_origin,
     read_depends_on,
     read_healthcheck,
     read_restart,
 )
 from syncd.manifests.compose.networking import read_networking
-from syncd.manifests.compose.ports import native_ports, read_expose, read_ports
+from syncd.manifests.compose.ports import native_ports, port_modes, read_expose, read_ports
 from syncd.manifests.compose.process import read_process
 from syncd.manifests.compose.schedule import read_schedule
 from syncd.manifests.compose.security import read_security
 from syncd.manifests.compose.sharing import read_shared
 from syncd.manifests.compose.shell import command_words
+from syncd.manifests.compose.swarm import swarm_origins
 from syncd.manifests.compose.volumes import read_volumes
 from syncd.manifests.fields import check_no_nul
 from syncd.manifests.model import Service
@@ -186,8 +186,23 @@ def convert_service(  # noqa: PLR0915 - one call per option group
         )
     _restart(service, at, ctx, data)
     deploy = read_deploy(service, at, ctx)
+    modes = port_modes(ports, ctx)
+    if modes:
+        deploy = {**(deploy or {}), "portModes": {text: mode for _at, text, mode in modes}}
+        out.origins.update({("deploy", "portModes", text): w for w, text, _mode in modes})
     if deploy is not None:
         data["deploy"] = deploy
+    if isinstance(service.get("deploy"), dict):
+        swarm_origins(service["deploy"], at, out.origins)
+        resources = service["deploy"].get("resources")
+        reserved = resources.get("reservations") if isinstance(resources, dict) else None
+        if isinstance(reserved, dict) and "cpus" in reserved:
+            where = (*at, "deploy", "resources", "reservations", "cpus")
+            out.origins[("deploy", "resources", "reservations", "cpus")] = where
+        if "replicas" in service["deploy"]:
+            out.origins[("deploy", "replicas")] = (*at, "deploy", "replicas")
+    if "scale" in service:
+        out.origins.setdefault(("deploy", "replicas"), (*at, "scale"))
     if "container_name" in service:
         ctx.warn((*at, "container_name"), "container_name is ignored: syncd names containers")
     # -- option groups (`manifests.options`): each reads its keys into `data` ----------------
@@ -213,8 +228,8 @@ def convert_service(  # noqa: PLR0915 - one call per option group
     # files
     read_file_refs(service, at, ctx, scope.file_sources, data=data, origins=out.origins)
 
-    # lifecycle
-    check_replicas(service, at, data, out.published, ctx)
+    # lifecycle: a fixed host port of several replicas or a start-first update is judged with
+    # the engine known (`manifests.enginecheck`)
 
     # schedule (`x-syncd: {updateSchedule}`)
     read_schedule(service, at, ctx, data, out.origins)
