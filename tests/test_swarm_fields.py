@@ -350,3 +350,14 @@ def test_validate_checks_for_the_engine_given(
         5,
         "/services/web/macAddress",
     )
+
+
+def test_native_start_first_on_a_fixed_port_warns_on_docker_only() -> None:
+    text = (
+        "kind: Stack\nproject: p\nservices:\n  web:\n    image: busybox:1.36\n"
+        '    ports: ["8080:80/tcp"]\n    update: start-first\n'
+    )
+    docker = _read("p.yaml", text, EngineKind.DOCKER)
+    _matches(docker.warnings, [(7, 5, "replaced stop-first, with downtime")])
+    assert docker.errors == []
+    assert _read("p.yaml", text, EngineKind.SWARM).problems == []
