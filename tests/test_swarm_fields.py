@@ -259,9 +259,15 @@ services:
 def test_compose_global_with_replicas_is_an_error() -> None:
     text = "services:\n  web:\n    image: busybox:1.36\n    deploy:\n      mode: global\n"
     assert _read("app/compose.yaml", text, EngineKind.SWARM).problems == []
-    bad = text + "      replicas: 2\n"
+    bad = text + "      replicas: 2\n      placement: {max_replicas_per_node: 1}\n"
     errors = _read("app/compose.yaml", bad, EngineKind.SWARM).errors
-    assert len(errors) == 1 and "replicas is for mode replicated" in errors[0].message
+    _matches(
+        errors,
+        [
+            (6, 17, "replicas is for mode replicated"),
+            (7, 42, "max_replicas_per_node is for mode replicated"),
+        ],
+    )
 
 
 PLAIN = """\
