@@ -259,9 +259,15 @@ services:
 def test_compose_global_with_replicas_is_an_error() -> None:
     text = "services:\n  web:\n    image: busybox:1.36\n    deploy:\n      mode: global\n"
     assert _read("app/compose.yaml", text, EngineKind.SWARM).problems == []
-    bad = text + "      replicas: 2\n"
+    bad = text + "      replicas: 2\n      placement: {max_replicas_per_node: 1}\n"
     errors = _read("app/compose.yaml", bad, EngineKind.SWARM).errors
-    assert len(errors) == 1 and "replicas is for mode replicated" in errors[0].message
+    _matches(
+        errors,
+        [
+            (6, 17, "replicas is for mode replicated"),
+            (7, 42, "max_replicas_per_node is for mode replicated"),
+        ],
+    )
 
 
 PLAIN = """\
@@ -350,3 +356,14 @@ def test_validate_checks_for_the_engine_given(
         5,
         "/services/web/macAddress",
     )
+
+
+def test_native_start_first_on_a_fixed_port_warns_on_docker_only() -> None:
+    text = (
+        "kind: Stack\nproject: p\nservices:\n  web:\n    image: busybox:1.36\n"
+        '    ports: ["8080:80/tcp"]\n    update: start-first\n'
+    )
+    docker = _read("p.yaml", text, EngineKind.DOCKER)
+    _matches(docker.warnings, [(7, 5, "replaced stop-first, with downtime")])
+    assert docker.errors == []
+    assert _read("p.yaml", text, EngineKind.SWARM).problems == []

@@ -20,6 +20,7 @@ from syncd.core.canonical import Spec, escape
 from syncd.core.nesting import nested_files
 from syncd.core.options import files, seccomp
 from syncd.core.options import network as network_options
+from syncd.core.options import swarm as swarm_options
 from syncd.core.options import volumes as volume_options
 from syncd.errors import (
     ManifestError,
@@ -176,7 +177,7 @@ def _service_secrets(secrets: set[Path], name: str, service: Service, spec: Spec
             continue
         out.add(_spec_pointer(str(path[2]), path[3:], service, spec))
         if path[2] == "deploy" and len(path) == 3:  # the whole `deploy` (a Compose file's)
-            out.add("/swarm")
+            out.add(f"/{swarm_options.FIELD}")
     return out
 
 
@@ -188,13 +189,6 @@ _DEPLOY: dict[tuple[str, ...], str] = {
     ("updateConfig", "order"): "/updateOrder",
     ("update_config", "order"): "/updateOrder",
 }
-
-
-# `deploy` fields whose values the canonical spec holds under `swarm`
-SWARM_DEPLOY = frozenset(
-    {"mode", "placement", "rollbackConfig", "restartPolicy", "endpointMode", "portModes"}
-)
-_RESERVED = ("reservations", "cpus")
 
 
 def _spec_pointer(fieldname: str, rest: Path, service: Service, spec: Spec) -> str:
@@ -212,12 +206,8 @@ def _spec_pointer(fieldname: str, rest: Path, service: Service, spec: Spec) -> s
             text = canonical.port_text(raw) if fieldname == "ports" else canonical.mount_text(raw)
             items = spec.get(fieldname) or []
             return f"/{fieldname}/{items.index(text)}" if text in items else f"/{fieldname}"
-        case "deploy", (str(first), *more) if (
-            first in SWARM_DEPLOY
-            or rest[-2:] == _RESERVED
-            or (first == "updateConfig" and more and more[0] != "order")
-        ):
-            return "/swarm"  # (updateConfig.order: `_DEPLOY`)
+        case "deploy", _ if swarm_options.holds(rest):
+            return f"/{swarm_options.FIELD}"
         case "deploy", _:
             return _DEPLOY.get(tuple(str(p) for p in rest[-2:]), "/cpus")
         case "healthcheck", ("test", int(index), *_):

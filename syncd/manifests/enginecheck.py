@@ -110,9 +110,14 @@ def _fixed_ports(name: str, service: Mapping[str, Any]) -> Iterator[tuple[Path, 
             "container port only or run one replica",
             Severity.ERROR,
         )
-    if fixed and (deploy.get("updateConfig") or {}).get("order") == "start-first":
+    order: Path = ("services", name, "deploy", "updateConfig", "order")
+    if service.get("update") == "start-first":  # the short form
+        order = ("services", name, "update")
+    elif (deploy.get("updateConfig") or {}).get("order") != "start-first":
+        return
+    if fixed:
         yield (
-            ("services", name, "deploy", "updateConfig", "order"),
+            order,
             f"start-first needs the old and the new container at once, but host port "
             f"{fixed[0]!r} can be published by one only: replaced stop-first, with downtime",
             Severity.WARNING,

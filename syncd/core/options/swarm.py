@@ -21,7 +21,7 @@ A `deploy.restartPolicy` also gives the container restart policy (`restartPolicy
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,6 +134,24 @@ def canonical(service: Service) -> dict[str, Any] | None:
     if modes:
         out["portModes"] = dict(sorted(modes.items()))
     return out or None
+
+
+# `deploy` fields whose values the canonical spec holds under `swarm` (with `updateConfig`
+# but its `order`, and `resources.reservations.cpus`)
+_DEPLOY_KEYS = frozenset(
+    {"mode", "placement", "rollbackConfig", "restartPolicy", "endpointMode", "portModes"}
+)
+
+
+def holds(rest: Sequence[object]) -> bool:
+    """Whether the manifest path `deploy/<rest>` names a value the spec holds under `swarm`
+    (to redact it there when it came from the environment)."""
+    parts = [str(p) for p in rest]
+    if not parts:
+        return False
+    if parts[0] == "updateConfig":
+        return len(parts) > 1 and parts[1] != "order"
+    return parts[0] in _DEPLOY_KEYS or parts[-2:] == ["reservations", "cpus"]
 
 
 def fields(service: Service, given: set[str]) -> dict[str, Any]:

@@ -133,6 +133,8 @@ def read_deploy(service: Mapping[str, Any], at: Path, ctx: Context) -> dict[str,
             and "container_name" in service
         ):
             ctx.error((*at, "container_name"), "container_name names one container; scale is more")
+    if out.get("mode") == "global":
+        _global(deploy, service, at, ctx)
     replicas = deploy.get("replicas")
     if isinstance(replicas, int) and replicas > 1 and "container_name" in service:
         ctx.error((*at, "container_name"), "container_name names one container; replicas is more")
@@ -147,6 +149,17 @@ def read_deploy(service: Mapping[str, Any], at: Path, ctx: Context) -> dict[str,
         out.setdefault("resources", {}).setdefault("reservations", {})["cpus"] = reserved_cpus
     out = {k: v for k, v in out.items() if v is not None}
     return out or None
+
+
+def _global(deploy: Mapping[str, Any], service: Mapping[str, Any], at: Path, ctx: Context) -> None:
+    """`mode: global` runs one task per node: no replica count, no maximum per node."""
+    if "replicas" in deploy or "scale" in service:
+        here = (*at, "deploy", "replicas") if "replicas" in deploy else (*at, "scale")
+        ctx.error(here, "mode global runs one task per node: replicas is for mode replicated")
+    placement = deploy.get("placement")
+    if isinstance(placement, dict) and "max_replicas_per_node" in placement:
+        here = (*at, "deploy", "placement", "max_replicas_per_node")
+        ctx.error(here, "max_replicas_per_node is for mode replicated, not global")
 
 
 def _swarm_restart(value: object) -> object:
