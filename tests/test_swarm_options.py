@@ -123,7 +123,7 @@ def test_written_defaults_equal_omitted_ones() -> None:
         "mode": "replicated",
         "endpointMode": "vip",
         "placement": {"constraints": [], "preferences": []},
-        "updateConfig": {"parallelism": 1, "delay": "0s", "failureAction": "pause"},
+        "updateConfig": {"parallelism": 1, "delay": "0s"},
         "rollbackConfig": {"monitor": "5s", "maxFailureRatio": 0, "order": "stop-first"},
         "restartPolicy": {"condition": "any", "delay": "5s", "maxAttempts": 0, "window": "0s"},
         "portModes": {"80:80": "ingress"},
@@ -131,6 +131,14 @@ def test_written_defaults_equal_omitted_ones() -> None:
     # condition any (Compose's default) is the container policy `always` on Docker
     omitted = _spec({"ports": ["80:80"], "restartPolicy": "always"})
     assert _spec({"ports": ["80:80"], "deploy": written}) == omitted
+
+
+def test_a_written_pause_is_kept_as_syncds_update_default_is_rollback() -> None:
+    from syncd.apply.swarmdeploy import deploy_of
+
+    paused = _spec({"deploy": {"updateConfig": {"failureAction": "pause"}}})
+    assert deploy_of(paused).update.failure_action == "pause"
+    assert deploy_of(_spec({})).update.failure_action == "rollback"
 
 
 def test_restart_follows_the_container_policy_unless_deploy_says() -> None:

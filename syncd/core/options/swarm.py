@@ -80,7 +80,13 @@ def _rollout(config: Rollout | None, order: UpdateOrder | None = None) -> dict[s
     }
     if order is not None and order is not UpdateOrder.STOP_FIRST:
         out["order"] = order.value
-    return {k: v for k, v in out.items() if v is not None and v != ROLLOUT_DEFAULTS.get(k)}
+    # a failureAction written is kept even at Swarm's default (pause): syncd's own default for
+    # an update is rollback (`apply.swarmdeploy`), so `pause` written means pause
+    return {
+        k: v
+        for k, v in out.items()
+        if v is not None and (v != ROLLOUT_DEFAULTS.get(k) or k == "failureAction")
+    }
 
 
 def _restart(policy: SwarmRestartPolicy | None) -> dict[str, Any]:
