@@ -10,12 +10,14 @@ worker's dockerd and revives it (it disturbs the shared cluster for about half a
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +28,7 @@ import pytest
 
 from syncd.api.view import build
 from syncd.core.observe import observe
+from syncd.daemon import swarmwatch
 from syncd.daemon.metrics import Metrics
 from syncd.daemon.snapshot import DaemonSnapshot
 from syncd.daemon.swarmstatus import SwarmStatus, replicas_text, status_of, swarm_status
@@ -53,6 +56,7 @@ from syncd.engine.swarmview import (
     summary,
     task_view,
 )
+from syncd.errors import EngineError
 from syncd.ids import ServiceKey
 from tests.conformance import Conformance, reference
 from tests.planning import desired as desired_of
@@ -60,7 +64,10 @@ from tests.requirements import missing
 
 T = TypeVar("T")
 MANAGER = os.environ.get("SYNCD_SWARM_HOST", "unix:///run/swn1/docker.sock")
-RECIPE = Path(__file__).resolve().parents[2] / "shared" / "recipes" / "swarm-on-one-machine"
+RECIPE = Path(  # the shared recipe, beside the checkout (a git worktree elsewhere names it)
+    os.environ.get("SYNCD_SWARM_RECIPE")
+    or Path(__file__).resolve().parents[2] / "shared" / "recipes" / "swarm-on-one-machine"
+)
 IDLE = "trap 'exit 0' TERM; echo line-$SLOT; sleep 3600 & wait"
 SERVICE_SCHEMA = {"$ref": "#/components/schemas/de.mittwald.v1.container.ServiceResponse"}
 
@@ -323,6 +330,59 @@ def test_views_show_replicas_nodes_and_a_node_down() -> None:
     assert unknown["status"] == "running"
 
 
+class FakeSwarm:
+    """A Swarm engine's task source (`TaskSource`, syncd's seam): answers `state`."""
+
+    def __init__(self, state: SwarmState) -> None:
+        self.state = state
+        self.asked: list[set[str]] = []
+
+    def swarm_state(self, service_ids: Collection[str]) -> SwarmState:
+        self.asked.append(set(service_ids))
+        return self.state
+
+
+class Holder:
+    """The daemon as the watch sees it: its snapshot, and `publish` (`Daemon.publish`)."""
+
+    def __init__(self, current: DaemonSnapshot, stop: threading.Event) -> None:
+        self.current = current
+        self.stop = stop
+        self.published: list[tuple[DaemonSnapshot, DaemonSnapshot | None]] = []
+
+    def snapshot(self) -> DaemonSnapshot | None:
+        return self.current
+
+    def publish(self, snapshot: DaemonSnapshot, base: DaemonSnapshot | None = None) -> None:
+        self.published.append((snapshot, base))
+        self.stop.set()
+
+
+def test_the_swarm_facts_are_read_again_between_syncs_and_published_when_they_change() -> None:
+    up = NodeView("a", "swn1", NodeState.READY, "active", "manager", "10.213.0.11", True)
+    before = SwarmState((up,), {"svc1": ServiceTasks(1, 1, ("swn1",), None)})
+    after = SwarmState(
+        (dataclasses.replace(up, state=NodeState.DOWN),), {"svc1": ServiceTasks(0, 1, (), None)}
+    )
+    base = _snapshot({KEY: "svc1"}, before)
+    engine = FakeSwarm(before)
+    assert swarmwatch.fresher(engine, base) is None  # unchanged: nothing to publish
+    engine.state = after
+    newer = swarmwatch.fresher(engine, base)
+    assert newer is not None and newer.swarm == after and newer.observation is base.observation
+    assert engine.asked == [{"svc1"}, {"svc1"}]
+
+    stop = threading.Event()
+    holder = Holder(base, stop)
+    watcher = threading.Thread(target=swarmwatch.watch, args=(stop, engine, holder, 0.01))
+    watcher.start()
+    watcher.join(10)
+    assert not watcher.is_alive() and len(holder.published) == 1
+    published, on = holder.published[0]
+    assert on is base and published.swarm == after  # only over the snapshot it was read from
+    swarmwatch.watch(threading.Event(), object(), holder)  # not a Swarm engine: returns at once
+
+
 # -- on the shared three-node swarm --------------------------------------------------------------
 
 
@@ -459,7 +519,7 @@ def test_a_failing_or_unplaceable_service_reports_why(services: Services) -> Non
     answer, _, _ = check_views(state, failing)
     assert answer["status"] == "error"
     assert answer["message"] == "0/1 replica running: task: non-zero exit (3)"
-    with pytest.raises(Exception, match="not found"):
+    with pytest.raises(EngineError, match="not found"):
         swarmtasks.service_logs(services.api, "no-such-service")
 
 
@@ -473,7 +533,7 @@ def _revive() -> None:
     script = Path(__file__).resolve().parents[1] / "scripts" / "ensure-swarm.sh"
     if not script.is_file():
         script = RECIPE / "swarm-up.sh"
-    subprocess.run(["bash", str(script)], check=True, capture_output=True, timeout=120)
+    subprocess.run(["bash", str(script)], check=True, capture_output=True, timeout=240)
 
 
 @pytest.mark.docker
