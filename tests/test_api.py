@@ -602,9 +602,16 @@ def test_services_answer_their_tasks_on_a_swarm_and_nothing_of_it_on_docker(
         assert web["message"] == "Container ready"
         assert "swarm" not in status and "syncd_swarm_nodes" not in metrics
         return
-    node = re.fullmatch(r"1/1 replica running on (swn\d)", web["message"])
-    assert web["status"] == "running" and node, web["message"]
-    swarm = status["swarm"]
+    ready = re.compile(r"1/1 replica running on (swn\d)")
+
+    def running() -> dict[str, Any] | None:  # the task's facts are read again every 5 s
+        one = api.http.get(f"/v2/stacks/{web['stackId']}/services/web").json()
+        return one if ready.fullmatch(one["message"]) else None
+
+    web = wait_for(running, 20, "the task's node in the message")
+    node = ready.fullmatch(web["message"])
+    assert web["status"] == "running" and node
+    swarm = api.status()["swarm"]
     assert [n["hostname"] for n in swarm["nodes"]] == ["swn1", "swn2", "swn3"]
     assert swarm["nodesDown"] == []
     assert swarm["services"]["api/default/web"] == {
