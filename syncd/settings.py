@@ -4,7 +4,10 @@
   `/var/lib/syncd` as root, else `~/.local/state/syncd`.
 - instance: `--instance` / `SYNCD_INSTANCE`; default `default`.
 - publish address: `--publish-address` / `SYNCD_PUBLISH_ADDRESS`; default `127.0.0.1`.
-- engine: `--engine` / `SYNCD_ENGINE`; default `docker`.
+- engine: `--engine` / `SYNCD_ENGINE`; default `docker` (`swarm`: a Swarm manager's services).
+- docker host: `--docker-host` / `SYNCD_DOCKER_HOST`, else `DOCKER_HOST`; default: docker-py's.
+- deploy timeout: `--deploy-timeout` / `SYNCD_DEPLOY_TIMEOUT`; default 300 (seconds a Swarm
+  rolling update may take to converge before the service's apply fails).
 - stop timeout: `--stop-timeout` / `SYNCD_STOP_TIMEOUT`; default 10 (seconds before a kill).
 - health timeout: `--health-timeout` / `SYNCD_HEALTH_TIMEOUT`; default 120 (seconds a
   `service_healthy` dependent waits).
@@ -60,6 +63,7 @@ DEFAULT_LIMITS = Limits()
 
 class EngineKind(StrEnum):
     DOCKER = "docker"
+    SWARM = "swarm"
 
 
 def default_data_dir(env: Mapping[str, str]) -> Path:
@@ -76,6 +80,8 @@ class Settings:
     instance: str = DEFAULT_INSTANCE
     publish_address: str = "127.0.0.1"
     engine: EngineKind = EngineKind.DOCKER
+    docker_host: str | None = None  # the engine's address (`unix://…`, `tcp://…`); None: default
+    deploy_timeout: float = 300.0  # seconds a Swarm service update may take to converge
     parallelism: int = 8  # containers created or started at once
     health_timeout: float = 120.0  # seconds a `service_healthy` dependent waits at most
     stop_timeout: int = 10  # seconds a container gets to stop before it is killed
@@ -99,6 +105,8 @@ class Settings:
             ) from err
         if self.parallelism < 1:
             raise SyncdError("parallelism must be at least 1")
+        if not 0 < self.deploy_timeout <= 86400:
+            raise SyncdError("the deploy timeout must be 0-86400 s (more than 0)")
         if self.stop_timeout < 0 or self.health_timeout <= 0:
             raise SyncdError("the stop timeout must be >= 0 and the health timeout > 0")
         if not (0 <= self.rollback_grace <= 600 and 0 <= self.rollback_backoff <= 86400):
@@ -160,6 +168,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--engine",
         choices=[e.value for e in EngineKind],
         help="container engine (env: SYNCD_ENGINE; docker)",
+    )
+    group.add_argument(
+        "--docker-host",
+        help="the Docker (or Swarm manager) Engine API address, e.g. unix:///run/docker.sock "
+        "(env: SYNCD_DOCKER_HOST, else DOCKER_HOST)",
+    )
+    group.add_argument(
+        "--deploy-timeout",
+        type=float,
+        help="seconds a Swarm rolling update may take to converge (env: SYNCD_DEPLOY_TIMEOUT; 300)",
     )
 
 
@@ -263,6 +281,8 @@ SETTING_NAMES = {
     "instance",
     "publish_address",
     "engine",
+    "docker_host",
+    "deploy_timeout",
     "stop_timeout",
     "health_timeout",
     "rollback_grace",
@@ -310,13 +330,14 @@ def from_args(
     data_dir = layers.get("data_dir", "")
     engine = layers.get("engine", EngineKind.DOCKER.value)
     if engine not in {e.value for e in EngineKind}:
-        raise SyncdError(f"engine {engine!r} is not one of: docker")
+        raise SyncdError(f"engine {engine!r} is not one of: docker, swarm")
     try:
         stop_timeout = int(layers.get("stop_timeout", "10"))
         health_timeout = float(layers.get("health_timeout", "120"))
         parallelism = int(layers.get("parallelism", "8"))
         rollback_grace = float(layers.get("rollback_grace", "3"))
         rollback_backoff = float(layers.get("rollback_backoff", "300"))
+        deploy_timeout = float(layers.get("deploy_timeout", "300"))
     except ValueError as err:
         raise SyncdError(f"a numeric setting is not a number: {err}") from err
     return Settings(
@@ -329,6 +350,8 @@ def from_args(
         instance=layers.get("instance", DEFAULT_INSTANCE),
         publish_address=layers.get("publish_address", "127.0.0.1"),
         engine=EngineKind(engine),
+        docker_host=layers.get("docker_host", "") or env.get("DOCKER_HOST") or None,
+        deploy_timeout=deploy_timeout,
         secrets_dir=secrets_dir(layers, env),
         policy_file=policy_file(layers),
         profiles=profiles(layers),

@@ -57,6 +57,7 @@ def test_every_given_field_in_its_canonical_form() -> None:
         "restartMaxRetries": 0,
         "dependsOnRestart": [],
         "dependsOnOptional": [],
+        "swarm": None,  # deploy given: its Swarm-only part, none here
     }
     assert list(spec["environment"]) == ["A", "B"] and list(spec["dependsOn"]) == ["a", "z"]
 
@@ -81,6 +82,7 @@ def test_omitted_fields_are_not_given_and_full_adds_the_defaults() -> None:
         "memory": None,
         "replicas": 1,
         "updateOrder": "stop-first",
+        "swarm": None,
     }
     assert _fields({"healthcheck": None}) == {"healthcheck": None}
     assert _fields({"description": None}) == {"description": ""}

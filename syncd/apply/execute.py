@@ -23,9 +23,11 @@ from syncd.apply.results import Planned, ServiceResult, SyncResult
 from syncd.apply.rollback import restore_set_aside
 from syncd.apply.steps import ServiceSteps, cid
 from syncd.apply.store import Store
+from syncd.apply.swarmsteps import SwarmSteps
 from syncd.core.desired import DesiredVolume
 from syncd.core.plan import Action, ServiceChange, VolumeAction
 from syncd.engine.base import Engine, Names
+from syncd.engine.swarmapi import SwarmApi
 from syncd.errors import DependencyNotHealthy, EngineError, EngineUnavailable, SyncdError
 from syncd.ids import ServiceKey, StackKey, VolumeKey
 from syncd.settings import Settings
@@ -55,7 +57,8 @@ class Execution:
         self.results: dict[ServiceKey, ServiceResult] = {}
         self.errors: list[str] = []
         self.pull_errors: dict[str, str] = {}
-        self.steps = ServiceSteps(
+        kind = SwarmSteps if isinstance(engine, SwarmApi) else ServiceSteps
+        self.steps = kind(
             settings, engine, store, planned, results=self.results, pull_errors=self.pull_errors
         )
 

@@ -168,8 +168,13 @@ def canonical_json(value: Any) -> str:
 
 def hashed(spec: Spec) -> Spec:
     """The spec as the config hash sees it: option fields at their default are left out, so the
-    hash of a container made before syncd knew an option does not change when it learns it."""
-    return {k: v for k, v in spec.items() if k not in options.DEFAULTS or v != options.DEFAULTS[k]}
+    hash of a container made before syncd knew an option does not change when it learns it.
+    The Swarm-only values (`swarm`) are never in it: they do not change a Docker container."""
+    return {
+        k: v
+        for k, v in spec.items()
+        if k not in options.UNHASHED and (k not in options.DEFAULTS or v != options.DEFAULTS[k])
+    }
 
 
 def config_hash(spec: Spec, image_id: str | None = None) -> str:

@@ -1,7 +1,8 @@
 """Container engines behind one interface (`Engine`); `connect` picks one from the settings.
 
 `engine.base` is the boundary's vocabulary (requests, observations, names, labels) and is pure;
-`engine.docker` is the only module that imports docker.
+`engine.docker` (one host) and `engine.swarm` (a Swarm manager) are the adapters that import
+docker (with `engine.client`, the connection both use).
 
 Stage 3. May import: the root leaves and `manifests` (field syntaxes such as registry hosts).
 """
@@ -16,8 +17,15 @@ __all__ = ["Engine", "connect"]
 
 
 def connect(settings: Settings) -> Engine:
+    from syncd.engine.client import api_client
+
     if settings.engine is EngineKind.DOCKER:
         from syncd.engine.docker import DockerEngine
 
-        return DockerEngine(settings.instance, settings.publish_address)
+        client = api_client(settings.docker_host)
+        return DockerEngine(settings.instance, settings.publish_address, client)
+    if settings.engine is EngineKind.SWARM:
+        from syncd.engine.swarm import SwarmEngine
+
+        return SwarmEngine(settings.instance, api_client(settings.docker_host))
     raise EngineError(f"engine {settings.engine} is not available")  # pragma: no cover

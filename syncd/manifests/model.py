@@ -25,6 +25,7 @@ from syncd.manifests.fields import (
     MountString,
     Name,
     PortString,
+    parse_port,
 )
 from syncd.manifests.images import ImageRef, RegistryHost
 from syncd.manifests.options import (
@@ -44,7 +45,9 @@ from syncd.manifests.options import (
     VolumeName,
 )
 from syncd.manifests.options.devicerequests import ReservedDevices
+from syncd.manifests.options.lifecycle import parse_restart
 from syncd.manifests.options.schedule import ScheduleFields, StackScheduleFields
+from syncd.manifests.options.swarm import DeploySwarmFields, ServiceMode, docker_restart
 from syncd.manifests.strict import StrictModel
 
 
@@ -79,7 +82,10 @@ class ResourceLimits(StrictModel):
 
 
 class ResourceReservations(StrictModel):
-    memory: MemoryString | None = Field(None, description="as memReservation")
+    cpus: CpusString | None = Field(None, description="Swarm only: CPU cores a node must have free")
+    memory: MemoryString | None = Field(
+        None, description="as memReservation; on Swarm also memory a node must have free"
+    )
     devices: ReservedDevices | None = Field(
         None, description="device requests (GPUs): [{capabilities, driver, count, deviceIds}]"
     )
@@ -90,8 +96,21 @@ class Resources(StrictModel):
     reservations: ResourceReservations | None = None
 
 
-class Deploy(DeployLifecycleFields):
+class Deploy(DeployLifecycleFields, DeploySwarmFields):
     resources: Resources | None = None
+
+    @model_validator(mode="after")
+    def _global(self) -> Deploy:
+        if self.mode is ServiceMode.GLOBAL and self.replicas is not None:
+            raise PydanticCustomError(
+                "deploy", "mode global runs one task per node: replicas is for mode replicated"
+            )
+        placement = self.placement
+        if self.mode is ServiceMode.GLOBAL and placement and placement.max_replicas_per_node:
+            raise PydanticCustomError(
+                "deploy", "placement.maxReplicasPerNode is for mode replicated, not global"
+            )
+        return self
 
 
 class HealthCheck(StrictModel):
@@ -176,6 +195,30 @@ class Service(
     def env(self) -> dict[str, str]:
         """The service's environment, whichever of the two field names carried it."""
         return dict(self.environment or self.envs or {})
+
+    @model_validator(mode="after")
+    def _swarm_fields(self) -> Service:
+        """`deploy.portModes` names published ports; `deploy.restartPolicy` and
+        `restartPolicy` say the same when both are written."""
+        deploy = self.deploy
+        if deploy is None:
+            return self
+        published = {str(parse_port(p)) for p in self.ports or []}
+        for port in deploy.port_modes or {}:
+            if str(parse_port(port)) not in published:
+                raise PydanticCustomError(
+                    "deploy", f"deploy.portModes names {port!r}, which is not in ports"
+                )
+        derived = docker_restart(deploy.restart_policy) if deploy.restart_policy else None
+        if (
+            derived
+            and self.restart_policy
+            and parse_restart(derived) != parse_restart(self.restart_policy)
+        ):
+            raise PydanticCustomError(
+                "deploy", "restartPolicy and deploy.restartPolicy differ (condition or retries)"
+            )
+        return self
 
 
 def _empty_if_null(value: Any) -> Any:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from syncd.core.options import files, lifecycle, network, process, schedule, security
+from syncd.core.options import files, lifecycle, network, process, schedule, security, swarm
 from syncd.manifests.model import Service
 
-GROUPS = (process, security, network, files, lifecycle, schedule)
+GROUPS = (process, security, network, files, lifecycle, schedule, swarm)
 DEFAULTS: dict[str, Any] = {k: v for g in GROUPS for k, v in g.DEFAULTS.items()}
 METADATA: frozenset[str] = frozenset().union(*(g.METADATA for g in GROUPS))
+UNHASHED: frozenset[str] = swarm.UNHASHED  # engine-specific: not in the Docker config hash
 
 
 def fields(service: Service) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
 from syncd.manifests.fields import DockerText
+from syncd.manifests.options.swarm import Rollout
 from syncd.manifests.strict import StrictModel
 
 MAX_REPLICAS = 1000
@@ -83,8 +84,16 @@ def check_health_test(words: list[str]) -> list[str]:
 HealthTest = Annotated[list[DockerText], AfterValidator(check_health_test)]
 
 
-class UpdateConfig(StrictModel):
+class UpdateConfig(Rollout):
+    """`order` on every engine; the rest (`Rollout`) tunes a Swarm rollout."""
+
     order: UpdateOrder = UpdateOrder.STOP_FIRST
+
+
+class RollbackConfig(Rollout):
+    """How Swarm rolls a failed update back (Swarm only)."""
+
+    order: UpdateOrder | None = Field(None, description="stop-first (default) or start-first")
 
 
 class DeployLifecycleFields(StrictModel):
@@ -94,7 +103,12 @@ class DeployLifecycleFields(StrictModel):
         None, description="containers of the service (default 1; 0 = declared, none running)"
     )
     update_config: UpdateConfig | None = Field(
-        None, description="order: stop-first (default) or start-first"
+        None,
+        description="order: stop-first (default) or start-first; on Swarm also parallelism, "
+        "delay, failureAction, monitor, maxFailureRatio",
+    )
+    rollback_config: RollbackConfig | None = Field(
+        None, description="Swarm only: as updateConfig, for a rollback"
     )
 
 
