@@ -32,7 +32,7 @@ def remove_instance(instance: str, manager: str = MANAGER, timeout: float = 30.0
             with contextlib.suppress(docker.errors.NotFound):
                 api.remove_service(sid)
         deadline = time.monotonic() + timeout
-        while services and api.tasks(filters={"service": services}):
+        while services and any(t.get("ServiceID") in services for t in api.tasks()):
             if time.monotonic() > deadline:
                 break
             time.sleep(0.5)

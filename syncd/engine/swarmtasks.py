@@ -73,22 +73,32 @@ def swarm_state(client: docker.APIClient, service_ids: Collection[str]) -> Swarm
     down = frozenset(n.id for n in known if n.state is not NodeState.READY)
     if not service_ids:
         return SwarmState(tuple(known))
-    wanted = sorted(service_ids)
     with _translated():
-        services = client.services(filters={"id": wanted})
-        listed = client.tasks(filters={"service": wanted})
+        listed = client.services(filters={"id": sorted(service_ids)})
+        services = [s for s in listed if s.get("ID") in service_ids]  # (ids match prefixes)
+        raw_tasks = _tasks_of(client, sorted(str(s["ID"]) for s in services))
     by_service: dict[str, list[TaskView]] = collections.defaultdict(list)
-    for raw in listed:
+    for raw in raw_tasks:
         task = task_view(raw, hostnames)
         by_service[task.service_id].append(task)
     summaries: dict[str, ServiceTasks] = {}
     for service in services:
-        sid = str(service.get("ID", ""))
-        if sid not in service_ids:  # (the id filter matches prefixes)
-            continue
-        own = by_service.get(sid, [])
-        summaries[sid] = summary(own, desired_count(service, own, known), down)
+        own = by_service.get(str(service["ID"]), [])
+        summaries[str(service["ID"])] = summary(own, desired_count(service, own, known), down)
     return SwarmState(tuple(known), summaries)
+
+
+def _tasks_of(client: docker.APIClient, service_ids: list[str]) -> list[dict[str, Any]]:
+    """The tasks of these services. Swarm refuses the whole filter when one of them is gone
+    (removed since the listing): then every task is listed and the others left out."""
+    if not service_ids:
+        return []
+    try:
+        found: list[dict[str, Any]] = client.tasks(filters={"service": service_ids})
+    except docker.errors.NotFound:
+        wanted = set(service_ids)
+        found = [t for t in client.tasks() if t.get("ServiceID") in wanted]
+    return found
 
 
 def service_logs(client: docker.APIClient, service_id: str, tail: int | None = None) -> str:
