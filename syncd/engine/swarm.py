@@ -44,7 +44,7 @@ from syncd.engine.docker import DockerEngine, _engine_errors, _explain
 from syncd.engine.dockeropts import volumes as volume_opts
 from syncd.engine.swarmapi import Progress, ServiceState, StoredFile, SwarmApi
 from syncd.engine.swarmspec import LABEL_REPLICAS, drifted
-from syncd.engine.swarmview import SwarmState
+from syncd.engine.swarmview import SwarmState, seconds
 from syncd.errors import EngineError, EngineUnavailable
 from syncd.ids import ServiceKey, VolumeKey
 
@@ -322,7 +322,7 @@ def _replicas(raw: Mapping[str, Any], drift: bool) -> list[ObservedContainer]:
             image_id="",  # each node resolves the image itself
             state=state,
             health=None,
-            created=0.0,
+            created=seconds(raw.get("CreatedAt")),  # the service's creation
             replica=replica,
         )
         for replica in range(1, min(count, MAX_REPLICA) + 1)
