@@ -57,8 +57,11 @@ from syncd.engine.swarmview import (
     task_view,
 )
 from syncd.errors import EngineError
-from syncd.ids import ServiceKey
+from syncd.ids import ServiceKey, project_id
+from tests import swarmclean
 from tests.conformance import Conformance, reference
+from tests.daemon_support import RunningDaemon
+from tests.gitrepo import GitRepo
 from tests.planning import desired as desired_of
 from tests.requirements import missing
 
@@ -536,26 +539,66 @@ def _revive() -> None:
     subprocess.run(["bash", str(script)], check=True, capture_output=True, timeout=240)
 
 
+NODE_DOWN = """\
+kind: Stack
+project: st
+services:
+  web:
+    image: busybox:1.36
+    command: [sh, -c, "trap 'exit 0' TERM; sleep 3600 & wait"]
+    deploy: {replicas: 2, endpointMode: dnsrr}
+"""
+
+
 @pytest.mark.docker
-def test_a_node_down_shows_and_its_tasks_move_to_the_others(services: Services) -> None:
+def test_a_node_down_shows_and_its_tasks_move_to_the_others(
+    manager: docker.APIClient, tmp_path: Path
+) -> None:
+    """`syncd run` on the Swarm engine: a worker's dockerd killed shows as a node down in the
+    status and the metrics, Swarm moves its task to the others, and syncd does not touch the
+    service meanwhile (its version stays); the node revived shows Ready again."""
     if not Path("/run/swn3/docker.pid").is_file() or os.geteuid() != 0:
         missing("killing a swarm node needs root and the recipe's pidfiles")
-    sid = services.create("web", 2, IDLE)
-    before = services.when(lambda s: s.services[sid].running == 2, "two tasks", sid)
-    victim = next(n for n in before.services[sid].nodes if n != "swn1")  # a worker with a task
-    _kill(victim)
+    repo = GitRepo(tmp_path / "repo")
+    repo.write("st.yaml", NODE_DOWN)
+    repo.commit("two replicas")
+    instance = "st" + uuid.uuid4().hex[:8]
+    env = {"SYNCD_ENGINE": "swarm", "SYNCD_DOCKER_HOST": MANAGER}
+    daemon = RunningDaemon(str(repo.path), tmp_path / "data", instance, env=env)
+    victim = ""
     try:
-        down = services.when(lambda s: s.down(), f"{victim} marked down", sid)
-        assert [n.hostname for n in down.down()] == [victim]
-        _, status, metrics = check_views(down, sid)
-        assert status["nodesDown"] == [victim]
-        assert 'syncd_swarm_nodes{state="down"} 1.0' in metrics
-        moved = services.when(
-            lambda s: s.services[sid].running == 2, f"the task on {victim} rescheduled", sid
+        daemon.started()
+
+        def web(check: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
+            def found() -> dict[str, Any] | None:
+                swarm = daemon.status().get("swarm") or {}
+                tasks = (swarm.get("services") or {}).get("st/default/web")
+                return swarm if tasks and check({**swarm, **tasks}) else None
+
+            return poll(found, 60, what)
+
+        before = web(lambda s: s["running"] == 2, "two tasks in the status")
+        service = manager.services(filters={"label": f"{LABEL_INSTANCE}={instance}"})[0]
+        victim = next(n for n in before["services"]["st/default/web"]["nodes"] if n != "swn1")
+        _kill(victim)
+        down = web(lambda s: s["nodesDown"] == [victim], f"{victim} down in the status")
+        assert [n["state"] for n in down["nodes"] if n["hostname"] == victim] == ["down"]
+        assert 'syncd_swarm_nodes{state="down"} 1.0' in daemon.http.get("/metrics").text
+        moved = web(
+            lambda s: s["running"] == 2 and victim not in s["nodes"],
+            f"the task on {victim} rescheduled",
         )
-        assert victim not in moved.services[sid].nodes
-        answer, _, _ = check_views(moved, sid)
-        assert answer["status"] == "running"
+        assert moved["nodesDown"] == [victim]
+        listed = daemon.http.get(f"/v2/projects/{project_id('st')}/services").json()
+        nodes = ", ".join(moved["services"]["st/default/web"]["nodes"])
+        assert [(s["status"], s["message"]) for s in listed] == [
+            ("running", f"2/2 replicas running on {nodes}")
+        ]
+        again = manager.inspect_service(service["ID"])["Version"]["Index"]
+        assert again == service["Version"]["Index"], "syncd updated the service during failover"
     finally:
-        _revive()
-    services.when(lambda s: not s.down(), f"{victim} Ready again")
+        if victim:
+            _revive()
+            poll(lambda: not swarmtasks.swarm_state(manager, ()).down(), 60, f"{victim} Ready")
+        daemon.close()
+        swarmclean.remove_instance(instance)
