@@ -152,14 +152,13 @@ def summary(
     running = [t for t in listed if t.running and t.node_id not in down]
     nodes = tuple(sorted({t.node or t.node_id for t in running}))
     message = None
-    lost = sorted({t.node or t.node_id for t in listed if t.running and t.node_id in down})
-    failed = [t for t in listed if t.error]
-    if len(running) >= desired:
-        pass
-    elif lost:
-        message = f"node {', '.join(lost)} is down; Swarm reschedules its tasks"
-    elif failed:
-        message = _short(max(failed, key=lambda t: (t.updated, t.id)).error or "")
+    if len(running) < desired:
+        lost = sorted({t.node or t.node_id for t in listed if t.running and t.node_id in down})
+        failed = [t for t in listed if t.error]
+        if lost:
+            message = f"node {', '.join(lost)} is down; Swarm reschedules its tasks"
+        elif failed:
+            message = _short(max(failed, key=lambda t: (t.updated, t.id)).error or "")
     return ServiceTasks(len(running), desired, nodes, message)
 
 
