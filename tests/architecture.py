@@ -88,7 +88,12 @@ FORBIDDEN = frozenset(
 )
 # Libraries only some modules may import (a module or a whole package).
 LIBRARY_OWNERS: Mapping[str, tuple[str, ...]] = {
-    "docker": ("syncd.engine.docker", "syncd.engine.swarm", "syncd.engine.client"),
+    "docker": (
+        "syncd.engine.docker",
+        "syncd.engine.swarm",
+        "syncd.engine.client",
+        "syncd.engine.swarmtasks",
+    ),
     "git": ("syncd.source",),
     "watchfiles": ("syncd.source",),
     "fastapi": ("syncd.api", "syncd.cli"),

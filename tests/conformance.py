@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import os
 import re
 import uuid
 from pathlib import Path
@@ -22,8 +23,12 @@ from referencing.jsonschema import DRAFT202012
 
 from tests.requirements import missing
 
-REFERENCE = (
-    Path(__file__).resolve().parents[2] / "shared" / "reference" / "mittwald-container-openapi.json"
+REFERENCE = Path(  # beside the checkout; a git worktree elsewhere names it (SYNCD_REFERENCE_SPEC)
+    os.environ.get("SYNCD_REFERENCE_SPEC")
+    or Path(__file__).resolve().parents[2]
+    / "shared"
+    / "reference"
+    / "mittwald-container-openapi.json"
 )
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 HOSTNAME = re.compile(

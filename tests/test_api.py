@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import importlib.util
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +20,7 @@ import docker.errors
 import httpx
 import pytest
 
+from tests import swarmclean
 from tests.conformance import Conformance, reference
 from tests.conftest import TestRegistry
 from tests.daemon_support import RunningDaemon, wait_for
@@ -26,7 +29,18 @@ from tests.gitrepo import GitRepo
 
 pytestmark = pytest.mark.docker
 
-ENGINES = ("docker",)  # every API test runs on each; "swarm" joins when syncd has that engine
+# Every API test runs on each engine; the Swarm one once `syncd.engine.swarm` is in the checkout
+# (on the shared swarm: `scripts/ensure-swarm.sh`). A test that reads the host's own Docker
+# objects is `DOCKER_ONLY`.
+SWARM_ENGINE = importlib.util.find_spec("syncd.engine.swarm") is not None
+ENGINES = (
+    "docker",
+    pytest.param(
+        "swarm",
+        marks=pytest.mark.skipif(not SWARM_ENGINE, reason="no syncd.engine.swarm (SwarmEngine)"),
+    ),
+)
+DOCKER_ONLY = pytest.mark.parametrize("engine", ["docker"])
 OWN_ROUTES = {
     ("/v2/syncd/daemon/status", "get"),
     ("/v2/syncd/syncs", "get"),
@@ -117,8 +131,21 @@ def engine(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def api(deployment: Deployment, engine: str) -> Iterator[RunningDaemon]:
-    with serving(deployment, SYNCD_ENGINE=engine, SYNCD_LOG_LEVEL="debug") as daemon:
+def engine_env(deployment: Deployment, engine: str) -> Iterator[dict[str, str]]:
+    """The daemon's variables for `engine`; on the swarm, what the instance made there is
+    removed afterwards (the deployment cleans the host's engine)."""
+    if engine != "swarm":
+        yield {"SYNCD_ENGINE": engine}
+        return
+    try:
+        yield {"SYNCD_ENGINE": engine, "SYNCD_DOCKER_HOST": swarmclean.MANAGER}
+    finally:
+        swarmclean.remove_instance(deployment.instance)
+
+
+@pytest.fixture
+def api(deployment: Deployment, engine_env: dict[str, str]) -> Iterator[RunningDaemon]:
+    with serving(deployment, **engine_env, SYNCD_LOG_LEVEL="debug") as daemon:
         wait_for(
             lambda: len(daemon.http.get(f"/v2/projects/{project_id()}/services").json()) == 3,
             10,
@@ -267,6 +294,7 @@ def test_every_mirrored_route_answers_strictly_in_the_reference_shapes(
     assert "worker-log-line" in logs.text
 
 
+@DOCKER_ONLY  # the host's containers, images or volumes
 def test_pagination_filters_sort_orders_and_ids(api: RunningDaemon, deployment: Deployment) -> None:
     pid = project_id()
     everything = api.http.get(f"/v2/projects/{pid}/services")
@@ -350,7 +378,7 @@ def _time(stamp: str) -> float:
 
 
 def test_projects_answer_real_facts_and_keep_their_creation_time(
-    deployment: Deployment, engine: str
+    deployment: Deployment, engine_env: dict[str, str]
 ) -> None:
     files = deployment.settings.project_files("api")
     files.mkdir(parents=True)
@@ -358,7 +386,7 @@ def test_projects_answer_real_facts_and_keep_their_creation_time(
     (files / "assets").mkdir()
     (files / "assets" / "app.js").write_bytes(b"y" * 679)
     before = time.time()
-    with serving(deployment, SYNCD_ENGINE=engine) as first:
+    with serving(deployment, **engine_env) as first:
         listed = first.http.get("/v2/projects").json()
         assert [p["description"] for p in listed] == ["api", "docs"]  # createdAt, ascending
         api = first.http.get(f"/v2/projects/{project_id()}").json()
@@ -382,7 +410,7 @@ def test_projects_answer_real_facts_and_keep_their_creation_time(
     assert [p["description"] for p in found] == ["docs"] and len(same) == 2
     assert other == [] and server == []
 
-    with serving(deployment, SYNCD_ENGINE=engine) as second:  # a restart keeps createdAt
+    with serving(deployment, **engine_env) as second:  # a restart keeps createdAt
         again = second.http.get(f"/v2/projects/{project_id()}").json()
         assert again["createdAt"] == api["createdAt"]
         assert second.http.get("/v2/projects/docs").json()["createdAt"] == docs["createdAt"]
@@ -432,16 +460,17 @@ def test_no_answer_or_log_line_holds_a_secret(api: RunningDaemon) -> None:
 
 
 @pytest.fixture
-def admin_api(deployment: Deployment, engine: str) -> Iterator[RunningDaemon]:
+def admin_api(deployment: Deployment, engine_env: dict[str, str]) -> Iterator[RunningDaemon]:
     with serving(
         deployment,
-        SYNCD_ENGINE=engine,
+        **engine_env,
         SYNCD_ADMIN_TOKEN="admin-token",
         SYNCD_READ_TOKEN="read-token",
     ) as daemon:
         yield daemon
 
 
+@DOCKER_ONLY  # the host's containers, images or volumes
 def test_tokens_guard_reads_and_operational_tasks(
     admin_api: RunningDaemon, deployment: Deployment
 ) -> None:
@@ -491,6 +520,7 @@ def test_operational_tasks_are_off_without_an_admin_token(api: RunningDaemon) ->
     assert answer.status_code == 403 and "configure an admin token" in answer.json()["message"]
 
 
+@DOCKER_ONLY  # the host's containers, images or volumes
 def test_image_config_and_the_two_checks(
     api: RunningDaemon, test_registry: TestRegistry, docker_client: docker.DockerClient
 ) -> None:
@@ -526,6 +556,7 @@ def test_image_config_and_the_two_checks(
     assert answer.status_code == 403 and "configure an admin token" in answer.json()["message"]
 
 
+@DOCKER_ONLY  # the host's containers, images or volumes
 def test_an_orphaned_volume_is_deleted_only_when_asked(
     admin_api: RunningDaemon, deployment: Deployment
 ) -> None:
@@ -558,3 +589,33 @@ def test_an_orphaned_volume_is_deleted_only_when_asked(
     Conformance(reference()).check("/v2/stacks/{stackId}/volumes/{volumeId}", "delete", answer)
     with pytest.raises(docker.errors.NotFound):
         deployment.client.volumes.get(name)
+
+
+def test_services_answer_their_tasks_on_a_swarm_and_nothing_of_it_on_docker(
+    api: RunningDaemon, engine: str
+) -> None:
+    services = api.http.get(f"/v2/projects/{project_id()}/services").json()
+    web = next(s for s in services if s["serviceName"] == "web")
+    status = api.status()
+    metrics = api.http.get("/metrics").text
+    if engine == "docker":
+        assert web["message"] == "Container ready"
+        assert "swarm" not in status and "syncd_swarm_nodes" not in metrics
+        return
+    ready = re.compile(r"1/1 replica running on (swn\d)")
+
+    def running() -> dict[str, Any] | None:  # the task's facts are read again every 5 s
+        one = api.http.get(f"/v2/stacks/{web['stackId']}/services/web").json()
+        return one if ready.fullmatch(one["message"]) else None
+
+    web = wait_for(running, 20, "the task's node in the message")
+    node = ready.fullmatch(web["message"])
+    assert web["status"] == "running" and node
+    swarm = api.status()["swarm"]
+    assert [n["hostname"] for n in swarm["nodes"]] == ["swn1", "swn2", "swn3"]
+    assert swarm["nodesDown"] == []
+    assert swarm["services"]["api/default/web"] == {
+        "running": 1, "desired": 1, "nodes": [node.group(1)], "message": None
+    }  # fmt: skip
+    assert 'syncd_swarm_nodes{state="ready"} 3.0' in metrics
+    assert 'syncd_service_replicas_running{service="api/default/web"} 1.0' in metrics

@@ -18,6 +18,7 @@ from syncd.api.limits import BodyLimit
 from syncd.api.models import Error, ValidationErrorItem, ValidationErrors
 from syncd.api.wiring import Wiring
 from syncd.daemon.status import Trigger
+from syncd.daemon.swarmstatus import swarm_status
 from syncd.errors import WebhookMalformed, WebhookRejected
 from syncd.source import webhooks as hooks
 
@@ -81,6 +82,8 @@ def create_app(wiring: Wiring) -> FastAPI:
         status["pendingPlan"] = current.plan_json
         status["pendingPlanMarkdown"] = current.plan_markdown
         status["pendingCounts"] = (current.plan_json or {}).get("counts")
+        if (swarm := swarm_status(state.snapshot())) is not None:  # on a Swarm engine only
+            status["swarm"] = swarm.as_json()
         return status
 
     @app.get("/v2/syncd/syncs")

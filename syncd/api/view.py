@@ -33,8 +33,10 @@ from syncd.core.options import volumes as volume_options
 from syncd.core.options.files import mount_label
 from syncd.core.plan import Action
 from syncd.core.records import ServiceRecord
+from syncd.daemon import swarmstatus as swarm
 from syncd.daemon.snapshot import DaemonSnapshot, SnapshotProvider
 from syncd.engine.base import Names, Observed
+from syncd.engine.swarmview import ServiceTasks
 from syncd.ids import ServiceKey, StackKey, VolumeKey, project_id, short_id
 from syncd.manifests.fields import parse_mount
 from syncd.taint import REDACTED, covered, redact
@@ -256,7 +258,7 @@ class _Builder:
             else ServiceState(image="")
         )
         action = self._change(key)
-        status, message = self._status(live, desired, record, action)
+        status, message = self._status(live, desired, record, action, self.inputs.tasks(key))
         set_at = (
             record.applied_at
             if record
@@ -295,27 +297,33 @@ class _Builder:
         desired: DesiredService | None,
         record: ServiceRecord | None,
         action: Action | None,
+        tasks: ServiceTasks | None = None,  # a Swarm service's: its status is its tasks'
     ) -> tuple[ServiceStatus, str]:
         error = record.error if record and record.result == "error" else None
         if live is None:
             if error:
                 return ServiceStatus.ERROR, error
             return ServiceStatus.CREATING, "Waiting for the next sync to create the container"
+        current = live.status if tasks is None else swarm.status_of(tasks)
+        replicas = f"; {swarm.replicas_text(tasks)}" if tasks else ""
         if desired is None:
-            return live.status, "No longer declared; the next sync removes it"
-        if error and live.status is not ServiceStatus.RUNNING:
-            return ServiceStatus.ERROR, error
+            return current, f"No longer declared; the next sync removes it{replicas}"
+        if error and current is not ServiceStatus.RUNNING:
+            return ServiceStatus.ERROR, f"{error}{replicas}"
         if live.operator_stopped:
-            return live.status, "Stopped by an operator; self-heal leaves it stopped"
-        if live.status is ServiceStatus.RUNNING:
+            return current, "Stopped by an operator; self-heal leaves it stopped"
+        if current is ServiceStatus.RUNNING:
             if error and error.startswith("rolled back: "):  # errors.RolledBack
-                return live.status, f"Rolled back: {error[13:]}; running the previous spec"
+                return current, f"Rolled back: {error[13:]}; running the previous spec{replicas}"
             if error:
-                return live.status, f"Running the previous spec; the last change failed: {error}"
+                return current, f"Running the previous spec; the last change failed: {error}"
             if action is Action.RECREATE:
-                return live.status, "Running; a changed spec is waiting to be applied"
-            return live.status, "Container ready"
-        return live.status, f"Container {live.status.value}"
+                return current, f"Running; a changed spec is waiting to be applied{replicas}"
+        if tasks is not None:
+            return current, swarm.replicas_text(tasks)
+        if current is ServiceStatus.RUNNING:
+            return current, "Container ready"
+        return current, f"Container {current.value}"
 
     def _volume(
         self,

@@ -17,6 +17,7 @@ from syncd.daemon.config import RunConfig
 from syncd.daemon.liveplans import LivePlanner
 from syncd.daemon.loop import Daemon
 from syncd.daemon.status import Trigger
+from syncd.daemon.swarmstatus import SwarmStatus, swarm_status
 from syncd.daemon.tasks import Operator
 from syncd.errors import ExitCode, StartupError
 from syncd.settings import Settings
@@ -39,6 +40,9 @@ class _Gauges:
 
     def stacks(self) -> Mapping[str, StackRecord]:
         return self.daemon.stacks()
+
+    def swarm(self) -> SwarmStatus | None:
+        return swarm_status(self.daemon.snapshot())
 
 
 def wire(daemon: Daemon) -> Wiring:

@@ -25,7 +25,7 @@ from syncd.apply.execute import SyncResult
 from syncd.apply.reconcile import Reconciler
 from syncd.apply.store import Store
 from syncd.core.records import StackRecord, SyncRecord
-from syncd.daemon import watchers
+from syncd.daemon import swarmwatch, watchers
 from syncd.daemon.config import RunConfig, guard_of
 from syncd.daemon.events import EngineWatch
 from syncd.daemon.history import Backoff, History
@@ -166,9 +166,16 @@ class Daemon:
 
     def _publish(self, parsed: Parsed) -> None:
         snapshot = self.refresher.build(parsed.manifests, parsed.revision, self._status)
-        if snapshot is None:
-            return
-        self._snapshot = snapshot
+        if snapshot is not None:
+            self.publish(snapshot)
+
+    def publish(self, snapshot: DaemonSnapshot, base: DaemonSnapshot | None = None) -> None:
+        """Publish a snapshot; with `base`, only while that is still the current one (a fresher
+        copy of it, `swarmwatch`: never over a newer sync's)."""
+        with self._cond:
+            if base is not None and self._snapshot is not base:
+                return
+            self._snapshot = snapshot
         for listener in self._listeners:
             listener(snapshot)
 
@@ -266,6 +273,7 @@ class Daemon:
             ("sync", self.sync_loop, ()),
             ("drift", self.timer, (self.config.drift_interval, Trigger.DRIFT, 0.1)),
             ("events", self.events_loop, ()),
+            ("swarm", swarmwatch.watch, (self.stop, self.engine, self)),  # on a Swarm engine
             ("pauses", self.pausing.watch, (self.stop,)),
             (
                 "schedule",

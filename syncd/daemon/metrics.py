@@ -13,6 +13,8 @@ from prometheus_client.registry import Collector
 
 from syncd.core.live import ServiceStatus
 from syncd.core.records import StackRecord
+from syncd.daemon.swarmstatus import SwarmStatus
+from syncd.engine.swarmview import NodeState
 from syncd.errors import Stage
 
 if TYPE_CHECKING:
@@ -29,6 +31,10 @@ class GaugeSource(Protocol):
         ...
 
     def stacks(self) -> Mapping[str, StackRecord]: ...
+
+    def swarm(self) -> SwarmStatus | None:
+        """Nodes and task summaries (None: not a Swarm engine)."""
+        ...
 
 
 class _State(Collector):
@@ -65,6 +71,29 @@ class _State(Collector):
         for key, row in sorted(self.source.stacks().items()):
             stacks.add_metric([key], 1.0 if row.in_sync else 0.0)
         yield stacks
+        swarm = self.source.swarm()
+        if swarm is not None:
+            yield from _swarm(swarm)
+
+
+def _swarm(swarm: SwarmStatus) -> Iterator[Metric]:
+    """Nodes by state (every state, zeros too, so an alert can say `down > 0`), and each
+    service's replicas running and desired."""
+    nodes = GaugeMetricFamily("syncd_swarm_nodes", "Swarm nodes by state", labels=["state"])
+    for state in NodeState:
+        nodes.add_metric([state.value], sum(1 for n in swarm.nodes if n.state is state))
+    yield nodes
+    running = GaugeMetricFamily(
+        "syncd_service_replicas_running", "a Swarm service's running tasks", labels=["service"]
+    )
+    desired = GaugeMetricFamily(
+        "syncd_service_replicas_desired", "a Swarm service's desired tasks", labels=["service"]
+    )
+    for key, tasks in sorted(swarm.services.items()):
+        running.add_metric([key], tasks.running)
+        desired.add_metric([key], tasks.desired)
+    yield running
+    yield desired
 
 
 class Metrics:

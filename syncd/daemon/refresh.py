@@ -23,6 +23,7 @@ from syncd.daemon.snapshot import DaemonSnapshot
 from syncd.daemon.status import Status
 from syncd.daemon.usage import FilesUsage
 from syncd.engine.base import Engine, Names, Observed
+from syncd.engine.swarmview import SwarmState, TaskSource
 from syncd.errors import SyncdError
 from syncd.ids import RegistryKey, ServiceKey
 from syncd.manifests import ManifestSet
@@ -154,6 +155,7 @@ class Refresher:
             first_applied(projects, planned.observation, records, time.time())
         )
         files_at, files = self._files.current(projects)
+        swarm = self._swarm(planned.observation)
         return DaemonSnapshot(
             desired=planned.desired,
             observation=planned.observation,
@@ -169,4 +171,16 @@ class Refresher:
             created=created,
             files_usage=files,
             files_at=files_at,
+            swarm=swarm,
         )
+
+    def _swarm(self, observation: Observation) -> SwarmState | None:
+        """Nodes and task summaries on a Swarm engine (None elsewhere, or when the manager did
+        not answer: the status then shows no Swarm facts rather than old ones)."""
+        if not isinstance(self.engine, TaskSource):
+            return None
+        try:
+            return self.engine.swarm_state({c.id for c in observation.containers.values()})
+        except SyncdError as err:
+            self.log.warning("swarm_state_failed", error=str(err))
+            return None

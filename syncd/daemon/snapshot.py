@@ -15,6 +15,7 @@ from syncd.core.plan import Plan
 from syncd.core.records import ServiceRecord, StackRecord, SyncRecord
 from syncd.daemon.status import Status, Trigger
 from syncd.engine.base import Observed
+from syncd.engine.swarmview import ServiceTasks, SwarmState
 from syncd.ids import RegistryKey, ServiceKey
 
 
@@ -36,10 +37,18 @@ class DaemonSnapshot:
     created: Mapping[str, float] = field(default_factory=dict)  # project -> first applied (store)
     files_usage: Mapping[str, int] = field(default_factory=dict)  # project -> file area bytes
     files_at: float = 0.0
+    swarm: SwarmState | None = None  # nodes and task summaries: on a Swarm engine only
 
     def container_id(self, key: ServiceKey) -> str | None:
         container = self.observation.containers.get(key)
         return container.id if container is not None else None
+
+    def tasks(self, key: ServiceKey) -> ServiceTasks | None:
+        """A Swarm service's task summary (None: not on a Swarm engine, or not known)."""
+        container = self.observation.containers.get(key)
+        if self.swarm is None or container is None:
+            return None
+        return self.swarm.services.get(container.id)
 
     def container_ids(self, key: ServiceKey) -> list[str]:
         """Every replica's container, replica 1 first."""

@@ -178,7 +178,7 @@ class Operator:
         `docker compose logs` does); each replica gets an equal share of the byte bound."""
         snapshot = self.snapshot()
         replicas = snapshot.replicas(key) if snapshot else []
-        if len(replicas) <= 1:
+        if len({container for _, container in replicas}) <= 1:  # (on Swarm: the one service)
             container = snapshot.container_id(key) if snapshot else None
             return self.engine.logs(container, tail) if container else None
         share = MAX_LOG_BYTES // len(replicas)  # the bound of one container's, shared

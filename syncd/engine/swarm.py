@@ -13,13 +13,14 @@ Containers are not syncd's to start, stop or rename here: the Swarm steps
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 import docker
 import docker.errors
 import requests
 
+from syncd.engine import swarmtasks
 from syncd.engine.base import (
     LABEL_HASH,
     LABEL_INSTANCE,
@@ -43,6 +44,7 @@ from syncd.engine.docker import DockerEngine, _engine_errors, _explain
 from syncd.engine.dockeropts import volumes as volume_opts
 from syncd.engine.swarmapi import Progress, ServiceState, StoredFile, SwarmApi
 from syncd.engine.swarmspec import LABEL_REPLICAS, drifted
+from syncd.engine.swarmview import SwarmState, seconds
 from syncd.errors import EngineError, EngineUnavailable
 from syncd.ids import ServiceKey, VolumeKey
 
@@ -115,13 +117,13 @@ class SwarmEngine(SwarmApi):
         env = spec["TaskTemplate"]["ContainerSpec"].get("Env") or []
         return dict(item.split("=", 1) for item in env if "=" in item)
 
-    @_engine_errors
     def logs(self, container_id: str, tail: int | None = None) -> str:
-        answer = self.api.service_logs(
-            container_id, stdout=True, stderr=True, tail="all" if tail is None else tail
-        )
-        raw = answer if isinstance(answer, bytes) else b"".join(answer)
-        return raw.decode(errors="replace")
+        """The service's tasks' logs (`container_id`: the service's id), the last 4 MiB."""
+        return swarmtasks.service_logs(self.api, container_id, tail)
+
+    def swarm_state(self, service_ids: Collection[str]) -> SwarmState:
+        """The nodes and the task summaries of these services (`swarmview.TaskSource`)."""
+        return swarmtasks.swarm_state(self.api, service_ids)
 
     def image_config(self, reference: str) -> dict[str, Any]:
         return self.local.image_config(reference)
@@ -320,7 +322,7 @@ def _replicas(raw: Mapping[str, Any], drift: bool) -> list[ObservedContainer]:
             image_id="",  # each node resolves the image itself
             state=state,
             health=None,
-            created=0.0,
+            created=seconds(raw.get("CreatedAt")),  # the service's creation
             replica=replica,
         )
         for replica in range(1, min(count, MAX_REPLICA) + 1)
