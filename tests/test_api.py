@@ -26,6 +26,7 @@ from tests.conftest import TestRegistry
 from tests.daemon_support import RunningDaemon, wait_for
 from tests.engine_support import Deployment
 from tests.gitrepo import GitRepo
+from tests.swarmnodes import swarm_lock
 
 pytestmark = pytest.mark.docker
 
@@ -131,16 +132,21 @@ def engine(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def engine_env(deployment: Deployment, engine: str) -> Iterator[dict[str, str]]:
-    """The daemon's variables for `engine`; on the swarm, what the instance made there is
-    removed afterwards (the deployment cleans the host's engine)."""
+def engine_env(
+    deployment: Deployment, engine: str, request: pytest.FixtureRequest
+) -> Iterator[dict[str, str]]:
+    """The daemon's variables for `engine`; on the swarm (up: the `swarm` fixture; held shared
+    while the test runs, as every swarm test), what the instance made there is removed
+    afterwards (the deployment cleans the host's engine)."""
     if engine != "swarm":
         yield {"SYNCD_ENGINE": engine}
         return
-    try:
-        yield {"SYNCD_ENGINE": engine, "SYNCD_DOCKER_HOST": swarmclean.MANAGER}
-    finally:
-        swarmclean.remove_instance(deployment.instance)
+    swarm = request.getfixturevalue("swarm")
+    with swarm_lock(exclusive=False):
+        try:
+            yield {"SYNCD_ENGINE": engine, "SYNCD_DOCKER_HOST": swarm.docker_host}
+        finally:
+            swarmclean.remove_instance(deployment.instance)
 
 
 @pytest.fixture

@@ -11,9 +11,6 @@ worker's dockerd and revives it (it disturbs the shared cluster for about half a
 from __future__ import annotations
 
 import dataclasses
-import os
-import signal
-import subprocess
 import threading
 import time
 import uuid
@@ -63,14 +60,9 @@ from tests.conformance import Conformance, reference
 from tests.daemon_support import RunningDaemon
 from tests.gitrepo import GitRepo
 from tests.planning import desired as desired_of
-from tests.requirements import missing
+from tests.swarmnodes import NodeKiller, Swarm
 
 T = TypeVar("T")
-MANAGER = os.environ.get("SYNCD_SWARM_HOST", "unix:///run/swn1/docker.sock")
-RECIPE = Path(  # the shared recipe, beside the checkout (a git worktree elsewhere names it)
-    os.environ.get("SYNCD_SWARM_RECIPE")
-    or Path(__file__).resolve().parents[2] / "shared" / "recipes" / "swarm-on-one-machine"
-)
 IDLE = "trap 'exit 0' TERM; echo line-$SLOT; sleep 3600 & wait"
 SERVICE_SCHEMA = {"$ref": "#/components/schemas/de.mittwald.v1.container.ServiceResponse"}
 
@@ -402,15 +394,9 @@ def poll(check: Callable[[], T | None], timeout: float, what: str) -> T:
 
 
 @pytest.fixture(scope="module")
-def manager() -> Iterator[docker.APIClient]:
-    """The shared swarm's manager (`scripts/ensure-swarm.sh` or the recipe brings it up)."""
-    try:
-        client = docker.APIClient(base_url=MANAGER, version="1.41", timeout=30)
-        active = client.info()["Swarm"].get("ControlAvailable") is True
-    except (docker.errors.DockerException, OSError) as err:
-        missing(f"no Swarm manager at {MANAGER}: {err} (run scripts/ensure-swarm.sh)")
-    if not active:
-        missing(f"{MANAGER} is not a Swarm manager (run scripts/ensure-swarm.sh)")
+def manager(swarm: Swarm) -> Iterator[docker.APIClient]:
+    """The test swarm's manager (`swarm`: scripts/ensure-swarm.sh brought it up)."""
+    client = docker.APIClient(base_url=swarm.docker_host, version="1.41", timeout=30)
     yield client
     client.close()
 
@@ -478,6 +464,7 @@ def services(manager: docker.APIClient) -> Iterator[Services]:
 
 
 @pytest.mark.docker
+@pytest.mark.swarm
 def test_a_service_reports_its_replicas_nodes_and_logs(services: Services) -> None:
     nodes = swarmtasks.nodes(services.api)
     assert [n.hostname for n in nodes] == ["swn1", "swn2", "swn3"]
@@ -507,6 +494,7 @@ def test_a_service_reports_its_replicas_nodes_and_logs(services: Services) -> No
 
 
 @pytest.mark.docker
+@pytest.mark.swarm
 def test_a_failing_or_unplaceable_service_reports_why(services: Services) -> None:
     failing = services.create("crash", 1, "echo crashing; exit 3")
     stuck = services.create("stuck", 1, IDLE, constraints=["node.hostname==nowhere"])
@@ -526,19 +514,6 @@ def test_a_failing_or_unplaceable_service_reports_why(services: Services) -> Non
         swarmtasks.service_logs(services.api, "no-such-service")
 
 
-def _kill(hostname: str) -> None:
-    pid = int(Path(f"/run/{hostname}/docker.pid").read_text().strip())
-    os.kill(pid, signal.SIGKILL)
-
-
-def _revive() -> None:
-    """The project's provisioning script (or the recipe's) restarts a node's dockerd."""
-    script = Path(__file__).resolve().parents[1] / "scripts" / "ensure-swarm.sh"
-    if not script.is_file():
-        script = RECIPE / "swarm-up.sh"
-    subprocess.run(["bash", str(script)], check=True, capture_output=True, timeout=240)
-
-
 NODE_DOWN = """\
 kind: Stack
 project: st
@@ -551,19 +526,18 @@ services:
 
 
 @pytest.mark.docker
+@pytest.mark.swarm
 def test_a_node_down_shows_and_its_tasks_move_to_the_others(
-    manager: docker.APIClient, tmp_path: Path
+    manager: docker.APIClient, node_killer: NodeKiller, tmp_path: Path
 ) -> None:
     """`syncd run` on the Swarm engine: a worker's dockerd killed shows as a node down in the
     status and the metrics, Swarm moves its task to the others, and syncd does not touch the
     service meanwhile (its version stays); the node revived shows Ready again."""
-    if not Path("/run/swn3/docker.pid").is_file() or os.geteuid() != 0:
-        missing("killing a swarm node needs root and the recipe's pidfiles")
     repo = GitRepo(tmp_path / "repo")
     repo.write("st.yaml", NODE_DOWN)
     repo.commit("two replicas")
     instance = "st" + uuid.uuid4().hex[:8]
-    env = {"SYNCD_ENGINE": "swarm", "SYNCD_DOCKER_HOST": MANAGER}
+    env = {"SYNCD_ENGINE": "swarm", "SYNCD_DOCKER_HOST": node_killer.swarm.docker_host}
     daemon = RunningDaemon(str(repo.path), tmp_path / "data", instance, env=env)
     victim = ""
     try:
@@ -580,7 +554,7 @@ def test_a_node_down_shows_and_its_tasks_move_to_the_others(
         before = web(lambda s: s["running"] == 2, "two tasks in the status")
         service = manager.services(filters={"label": f"{LABEL_INSTANCE}={instance}"})[0]
         victim = next(n for n in before["services"]["st/default/web"]["nodes"] if n != "swn1")
-        _kill(victim)
+        node_killer.kill(victim)
         down = web(lambda s: s["nodesDown"] == [victim], f"{victim} down in the status")
         assert [n["state"] for n in down["nodes"] if n["hostname"] == victim] == ["down"]
         assert 'syncd_swarm_nodes{state="down"} 1.0' in daemon.http.get("/metrics").text
@@ -598,7 +572,7 @@ def test_a_node_down_shows_and_its_tasks_move_to_the_others(
         assert again == service["Version"]["Index"], "syncd updated the service during failover"
     finally:
         if victim:
-            _revive()
+            node_killer.revive(victim)
             poll(lambda: not swarmtasks.swarm_state(manager, ()).down(), 60, f"{victim} Ready")
         daemon.close()
         swarmclean.remove_instance(instance)

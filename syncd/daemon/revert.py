@@ -20,10 +20,6 @@ from syncd.errors import SyncdError
 from syncd.settings import RollbackScope
 
 
-class RevisionRolledBack(SyncdError):
-    """The head is not applied: the last good revision runs (a failure of stage `apply`)."""
-
-
 def held(planned: Planned) -> list[ServiceChange]:
     """The head's services whose spec rolled back within its backoff."""
     return [c for s in planned.plan.stacks for c in s.services if c.reason is Reason.HELD]
@@ -47,7 +43,7 @@ class Revert:
         return self.reconciler.settings.rollback is RollbackScope.REVISION
 
     def hold(self, planned: Planned, revision: str) -> None:
-        """Before the head runs: a held service holds it whole (`RevisionRolledBack`)."""
+        """Before the head runs: a held service holds it whole (a `SyncdError`)."""
         changes = held(planned)
         if not self.active or not changes:
             return
@@ -56,7 +52,7 @@ class Revert:
             return  # nothing to return to: the service scope's hold applies
         why = "; ".join(f"{c.key}: {c.note or c.reason_text}" for c in changes[:5])
         self._enforce(target)
-        raise RevisionRolledBack(
+        raise SyncdError(  # a failure of stage `apply`: the last good revision runs
             f"revision {revision[:12]} held, the last good revision {target.revision[:12]} "
             f"runs: {why}"
         )
@@ -76,7 +72,7 @@ class Revert:
             services=[str(r.key) for r in result.rolled_back],
         )
         self._enforce(target)
-        raise RevisionRolledBack(
+        raise SyncdError(  # a failure of stage `apply`: the last good revision runs
             f"revision {revision[:12]} rolled back to the last good revision "
             f"{target.revision[:12]}: {why}"
         )
