@@ -211,6 +211,7 @@ def test_single_host_fields_are_errors_at_their_lines_on_swarm() -> None:
             (8, 13, "port 5432:5432/tcp is published in ingress mode"),
             (14, 5, "links: a Swarm service has no links"),
             (16, 7, "ipv4Address: Swarm gives each task its address"),  # at its network
+            (19, 3, "joins every service to the project's overlay network only"),
         ],
     )
 

@@ -11,7 +11,8 @@ file:line:column (a Compose file's own lines, through its origins).
   links, static addresses, a MAC address, cgroup and runtime settings, security options, CPU
   and memory tuning beyond limits and reservations, `shmSize`, `tmpfs`, `domainname`. A
   published port in ingress mode (the default) with `endpointMode: dnsrr` is an error too: Swarm
-  refuses it (no virtual IP to route to).
+  refuses it (no virtual IP to route to). A stack's own networks (Compose's top-level
+  `networks`) are errors too: the Swarm engine builds only the project's overlay network.
 Pure: no I/O.
 """
 
@@ -157,6 +158,12 @@ def engine_problems(engine: EngineKind, located: Located[Stack]) -> list[Problem
     (no effect) and errors (refused)."""
     body = located.manifest.model_dump(by_alias=True, exclude_unset=True, mode="json")
     problems: list[Problem] = []
+    if engine is EngineKind.SWARM:  # not built for Swarm yet: refused, never half-honoured
+        for network in body.get("networks") or {}:
+            why = ("the Swarm engine joins every service to the project's overlay network only; "
+                   "a stack's own networks (aliases, internal, ipam, external) are not built on "
+                   "Swarm yet")  # fmt: skip
+            problems.append(located.problem(("networks", network), why, key=True))
     for name, service in (body.get("services") or {}).items():
         if engine is EngineKind.SWARM:
             problems += [located.problem(at, why, key=True) for at, why in _on_swarm(name, service)]
