@@ -28,6 +28,7 @@ from syncd.errors import CredentialsError, CredentialsHostMismatch, EngineError
 from syncd.settings import Settings
 
 RESOLVE_TIMEOUT = 10.0  # seconds for the registry's answer (through the manager)
+MAX_WARNED = 1000
 _warned: set[tuple[str, str]] = set()  # (image, why): a warning once while it lasts
 _warned_lock = threading.Lock()
 
@@ -106,5 +107,7 @@ class SwarmImages:
         with _warned_lock:
             if (image, problem) in _warned:
                 return
+            if len(_warned) >= MAX_WARNED:  # bounded, whatever the registries answer
+                _warned.clear()
             _warned.add((image, problem))
         self.log.warning("swarm_image_not_pinned", image=image, error=problem)
