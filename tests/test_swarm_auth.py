@@ -15,7 +15,7 @@ import json
 import secrets
 import textwrap
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,12 @@ IDLE = "trap 'exit 0' TERM; while true; do sleep 1; done"
 class Pushed:
     host_ref: str  # as the host pushes it (127.0.0.1:5555/...)
     node_ref: str  # as the nodes pull it (10.213.0.1:5555/...)
+    digests: list[str] = field(default_factory=list)  # what was pushed
+
+    def push(self, client: docker.DockerClient, registry: TestRegistry, mark: str) -> str:
+        digest = _push(client, registry, self.host_ref, mark)
+        self.digests.append(digest)
+        return digest
 
 
 @pytest.fixture
@@ -59,6 +65,13 @@ def private_image(
         if any(t.startswith(pushed.host_ref.rsplit(":", 1)[0]) for t in found.tags):
             with contextlib.suppress(docker.errors.APIError):
                 docker_client.images.remove(found.id, force=True)
+    for digest in pushed.digests:  # the registry forgets the repository's manifests
+        with contextlib.suppress(requests.RequestException):
+            requests.delete(
+                f"http://{test_registry.host}/v2/{repo}/manifests/{digest}",
+                auth=(test_registry.username, test_registry.password),
+                timeout=10,
+            )
 
 
 def _push(client: docker.DockerClient, registry: TestRegistry, ref: str, mark: str) -> str:
@@ -170,7 +183,7 @@ def test_a_private_image_runs_on_a_worker_with_its_registrys_credentials_pinned_
     test_registry: TestRegistry,
     private_image: Pushed,
 ) -> None:
-    first = _push(docker_client, test_registry, private_image.host_ref, "one")
+    first = private_image.push(docker_client, test_registry, "one")
     _no_node_has(private_image.node_ref)
     deployed, recorded = _deployment(swarm, tmp_path, test_registry.password)
     try:
@@ -193,7 +206,7 @@ def test_a_private_image_runs_on_a_worker_with_its_registrys_credentials_pinned_
         again = deployed.sync()
         assert again.ok and deployed.writes == 0, deployed.requests  # the digest compare holds
 
-        second = _push(docker_client, test_registry, private_image.host_ref, "two")
+        second = private_image.push(docker_client, test_registry, "two")
         assert second != first
         recorded.seen.clear()
         moved = deployed.sync()
@@ -221,7 +234,7 @@ def test_credentials_of_another_host_are_not_sent_and_the_sync_says_why_the_task
 ) -> None:
     """A Registry for 127.0.0.1:5555 (the same registry under another address, right user and
     password) is not the image's registry at 10.213.0.1:5555: nothing of it is sent."""
-    _push(docker_client, test_registry, private_image.host_ref, "one")
+    private_image.push(docker_client, test_registry, "one")
     _no_node_has(private_image.node_ref)
     deployed, recorded = _deployment(swarm, tmp_path, test_registry.password, deploy_timeout=8)
     try:
