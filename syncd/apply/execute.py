@@ -63,10 +63,14 @@ class Execution:
         self.results: dict[ServiceKey, ServiceResult] = {}
         self.errors: list[str] = []
         self.pull_errors: dict[str, str] = {}
-        kind = SwarmSteps if isinstance(engine, SwarmApi) else ServiceSteps
-        self.steps = kind(
-            settings, engine, store, planned, results=self.results, pull_errors=self.pull_errors
-        )
+        self.steps: ServiceSteps
+        if isinstance(engine, SwarmApi):  # (the operator's variables: registry passwords)
+            self.steps = SwarmSteps(settings, engine, store, planned, results=self.results,
+                                    pull_errors=self.pull_errors, env=env)  # fmt: skip
+        else:
+            self.steps = ServiceSteps(
+                settings, engine, store, planned, results=self.results, pull_errors=self.pull_errors
+            )
 
     def run(self) -> SyncResult:
         plan_ = self.planned.plan
@@ -192,7 +196,11 @@ class Execution:
         """Every change but removals, each once its dependencies are done."""
         unrecorded = self.planned.observation.unrecorded
         for change in changes:  # nothing to do: no thread, no log line
-            if change.action is Action.NONE and change.key not in unrecorded:
+            if (
+                change.action is Action.NONE
+                and change.key not in unrecorded
+                and self.steps.idle(change)
+            ):
                 result = ServiceResult(
                     change.key, change.action, True, change.reason_text, cid(change.live)
                 )

@@ -74,6 +74,10 @@ class ServiceSteps:
         self.store.forget(change.key)
         return ServiceResult(change.key, change.action, True, "removed (volumes kept)")
 
+    def idle(self, change: ServiceChange) -> bool:
+        """Whether a change the plan left alone (`Action.NONE`) needs no step at all."""
+        return True
+
     def apply(self, change: ServiceChange) -> ServiceResult:
         """Any action but a removal: `ServiceFailed` when the service cannot get there."""
         desired, live = change.desired, change.live

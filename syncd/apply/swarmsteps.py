@@ -25,6 +25,7 @@ from syncd.apply.results import Planned, ServiceResult
 from syncd.apply.steps import ServiceSteps, cid, project_files
 from syncd.apply.store import Store
 from syncd.apply.swarmdeploy import deploy_of
+from syncd.apply.swarmimages import SwarmImage, SwarmImages
 from syncd.core.desired import DesiredService
 from syncd.core.plan import Action, ServiceChange
 from syncd.core.runspec import container_request
@@ -52,10 +53,12 @@ class SwarmSteps(ServiceSteps):
         *,
         results: Mapping[ServiceKey, ServiceResult],
         pull_errors: Mapping[str, str],
+        env: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(settings, engine, store, planned, results=results, pull_errors=pull_errors)
         assert isinstance(engine, SwarmApi)
         self.swarm = engine
+        self.images = SwarmImages(settings, engine, planned, env or {})
 
     def remove(self, change: ServiceChange) -> ServiceResult:
         live = change.live
@@ -66,34 +69,54 @@ class SwarmSteps(ServiceSteps):
         self.store.forget(change.key)
         return ServiceResult(change.key, change.action, True, "removed (volumes kept)")
 
+    def idle(self, change: ServiceChange) -> bool:
+        """Unless its image's tag moved to another digest at the registry."""
+        return not self.images.of(change).moved(self._running(change))
+
+    def _running(self, change: ServiceChange) -> str | None:
+        live = change.live
+        return self.swarm.spec_image(live.container_id) if live and live.container_id else None
+
     def apply(self, change: ServiceChange) -> ServiceResult:
         desired, live = change.desired, change.live
         assert desired is not None
         for dep in self.dependencies_failed(change):
             raise ServiceFailed(f"not started: its dependency {dep.name} failed")
-        if change.action is Action.NONE:
+        image = self.images.of(change)
+        running = self._running(change)
+        moved = image.moved(running)
+        if change.action is Action.NONE and not moved:
             if live is not None and change.key in self.planned.observation.unrecorded:
                 if live.container_id:  # (a deploy that timed out: converged since?)
                     self._await(live.container_id, 0.0, False, deploy_of(desired.spec))
                 self._record(desired, live.hash, "adopted")
             return ServiceResult(change.key, change.action, True, change.reason_text, cid(live))
+        if image.refused:
+            raise ServiceFailed(image.refused)
         deploy = deploy_of(desired.spec)
-        spec = self._spec(desired, deploy, live.container_id if live else None)
+        old = live.container_id if live else None
+        spec = self._spec(desired, deploy, old, image.image(running))
         current = self._current(live.container_id if live else None, str(spec["Name"]))
         since = time.time()
         if current is None:
-            service_id, done = self.swarm.create_service(spec), "created"
+            service_id, done = self.swarm.create_service(spec, image.auth), "created"
             rolling = False
         elif normalise(current.spec) == normalise(spec):
             service_id, done, rolling = current.id, "unchanged on Swarm", False
         else:
-            self.swarm.update_service(current.id, current.version, spec)
+            self.swarm.update_service(current.id, current.version, spec, image.auth)
             service_id, done = current.id, "updated"
             rolling = _task_change(current.spec, spec)
+        if moved:
+            done = f"updated: its image's tag moved to {_digest(image)}"
         try:
             self._await(service_id, since, rolling, deploy)
         except RolledBack:
             flapguard.remember(self.store, change.key, desired.hash)
+            raise
+        except ServiceFailed as err:
+            if image.problem:  # the registry did not answer: say so beside the task error
+                raise ServiceFailed(f"{err}; {image.problem}") from err
             raise
         if change.action is Action.RECREATE:
             flapguard.forget(self.store, change.key)
@@ -107,7 +130,7 @@ class SwarmSteps(ServiceSteps):
     # -- the spec ------------------------------------------------------------------------------
 
     def _spec(
-        self, desired: DesiredService, deploy: SwarmDeploy, old: str | None
+        self, desired: DesiredService, deploy: SwarmDeploy, old: str | None, image: str
     ) -> dict[str, Any]:
         files: dict[str, FileRef] = {}
         secrets = [id(e) for e in desired.spec.get("secrets") or []]
@@ -130,7 +153,8 @@ class SwarmSteps(ServiceSteps):
         plain = tuple(m for m in request.mounts if not m.source.startswith(FILE_TOKEN))
         check_host_binds(self.settings, dataclasses.replace(request, mounts=plain))
         network = self.swarm.network_id(desired.key.project)
-        return service_spec(request, deploy, self.swarm.names, network, files)
+        pinned = dataclasses.replace(request, image=image)
+        return service_spec(pinned, deploy, self.swarm.names, network, files)
 
     def _file(self, key: ServiceKey, entry: Mapping[str, Any], secret: bool) -> FileRef:
         """The config (secret) holding `entry`'s content, made if missing."""
@@ -207,6 +231,10 @@ class SwarmSteps(ServiceSteps):
         for stored in self.swarm.files(key):
             if stored.id not in keep:
                 self.swarm.remove_file(stored)
+
+
+def _digest(image: SwarmImage) -> str:
+    return (image.pinned or "").rpartition("@")[2]
 
 
 def _file_ids(spec: Mapping[str, Any]) -> frozenset[str]:

@@ -13,6 +13,8 @@ Containers are not syncd's to start, stop or rename here: the Swarm steps
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
@@ -38,6 +40,7 @@ from syncd.engine.base import (
     Observed,
     ObservedContainer,
     ObservedVolume,
+    check_pull_auth,
     normalize_reference,
 )
 from syncd.engine.docker import DockerEngine, _engine_errors, _explain
@@ -60,6 +63,7 @@ class SwarmEngine(SwarmApi):
         self.local = DockerEngine(instance, client=client)  # images, logins, volumes
         self._networks: dict[str, str] = {}  # project -> overlay network id
         self._drift: dict[tuple[str, int], bool] = {}  # (service id, version) -> drifted
+        self._images: dict[str, str] = {}  # service id -> the image its spec names
 
     @property
     def _filter(self) -> dict[str, list[str]]:
@@ -74,23 +78,27 @@ class SwarmEngine(SwarmApi):
     def observe(self) -> Observed:
         containers: list[ObservedContainer] = []
         drift: dict[tuple[str, int], bool] = {}
+        images: dict[str, str] = {}
         for raw in self.api.services(filters=self._filter, status=True):
             version = (str(raw.get("ID")), int((raw.get("Version") or {}).get("Index", 0)))
             found = self._drift.get(version)
             drift[version] = drifted(raw.get("Spec") or {}) if found is None else found
             containers.extend(_replicas(raw, drift[version]))
+            task = (raw.get("Spec") or {}).get("TaskTemplate") or {}
+            images[version[0]] = str((task.get("ContainerSpec") or {}).get("Image", ""))
         self._drift = drift  # a spec is only digested again once its version moved
+        self._images = images
         volumes = []
         for raw in self.api.volumes(filters=self._filter).get("Volumes") or []:
             labels = raw.get("Labels") or {}
             if all(k in labels for k in (LABEL_PROJECT, LABEL_STACK, LABEL_VOLUME)):
                 key = VolumeKey(labels[LABEL_PROJECT], labels[LABEL_STACK], labels[LABEL_VOLUME])
                 volumes.append(ObservedVolume(key, raw["Name"], volume_opts.observed(raw)))
-        images: dict[str, str] = {}
+        local: dict[str, str] = {}
         for image in self.api.images():
             for ref in (image.get("RepoTags") or []) + (image.get("RepoDigests") or []):
                 if ref not in {"<none>:<none>", "<none>@<none>"}:
-                    images[normalize_reference(ref)] = image["Id"]
+                    local[normalize_reference(ref)] = image["Id"]
         listed = self.api.networks(filters=self._filter)
         networks: set[str] = set()
         for network in listed:
@@ -98,7 +106,7 @@ class SwarmEngine(SwarmApi):
             if LABEL_NETWORK not in labels and labels.get(LABEL_PROJECT):
                 networks.add(labels[LABEL_PROJECT])
                 self._networks[labels[LABEL_PROJECT]] = network["Id"]
-        return Observed(tuple(containers), tuple(volumes), frozenset(networks), images)
+        return Observed(tuple(containers), tuple(volumes), frozenset(networks), local)
 
     @_engine_errors
     def health(self, container_id: str) -> Health:
@@ -229,15 +237,29 @@ class SwarmEngine(SwarmApi):
             int(status.get("RunningTasks", 0)), int(status.get("DesiredTasks", 0)), error
         )
 
+    def spec_image(self, service_id: str) -> str | None:
+        return self._images.get(service_id)
+
     @_engine_errors
-    def create_service(self, spec: Mapping[str, Any]) -> str:
-        response = self.api._post_json(self.api._url("/services/create"), data=dict(spec))
+    def create_service(self, spec: Mapping[str, Any], auth: Mapping[str, str] | None = None) -> str:
+        headers = _registry_auth(spec, auth)
+        url = self.api._url("/services/create")
+        response = self.api._post_json(url, data=dict(spec), headers=headers)
         return str(self.api._result(response, json=True)["ID"])
 
     @_engine_errors
-    def update_service(self, service_id: str, version: int, spec: Mapping[str, Any]) -> None:
+    def update_service(
+        self,
+        service_id: str,
+        version: int,
+        spec: Mapping[str, Any],
+        auth: Mapping[str, str] | None = None,
+    ) -> None:
+        """Without `auth`, Swarm keeps the credentials the service had."""
+        headers = _registry_auth(spec, auth)
         url = self.api._url("/services/{0}/update", service_id)
-        response = self.api._post_json(url, data=dict(spec), params={"version": version})
+        params = {"version": version}
+        response = self.api._post_json(url, data=dict(spec), params=params, headers=headers)
         self.api._raise_for_status(response)
 
     @_engine_errors
@@ -293,6 +315,18 @@ class SwarmEngine(SwarmApi):
         except (requests.RequestException, docker.errors.DockerException) as err:
             raise EngineUnavailable(f"cannot reach the Docker engine: {err}") from err
         return True
+
+
+def _registry_auth(spec: Mapping[str, Any], auth: Mapping[str, str] | None) -> dict[str, str]:
+    """The `X-Registry-Auth` header (URL-safe base64 of the JSON, as the Engine API takes it)
+    for the spec's image, only for its own registry host (`check_pull_auth`); none without
+    credentials (never the Docker config of syncd's user, which docker-py would send)."""
+    if not auth:
+        return {}
+    image = str(spec["TaskTemplate"]["ContainerSpec"]["Image"])
+    check_pull_auth(image, auth)
+    encoded = base64.urlsafe_b64encode(json.dumps(dict(auth)).encode()).decode()
+    return {"X-Registry-Auth": encoded}
 
 
 def _converged(progress: Progress) -> bool:

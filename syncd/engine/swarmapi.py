@@ -53,10 +53,22 @@ class SwarmApi(Engine):
     def progress(self, service_id: str) -> Progress: ...
 
     @abstractmethod
-    def create_service(self, spec: Mapping[str, Any]) -> str: ...
+    def create_service(self, spec: Mapping[str, Any], auth: Mapping[str, str] | None = None) -> str:
+        """The new service's id; `auth` (the image's own registry's, `check_pull_auth`) goes to
+        Swarm as `X-Registry-Auth`, for the nodes to pull with."""
 
     @abstractmethod
-    def update_service(self, service_id: str, version: int, spec: Mapping[str, Any]) -> None: ...
+    def update_service(
+        self,
+        service_id: str,
+        version: int,
+        spec: Mapping[str, Any],
+        auth: Mapping[str, str] | None = None,
+    ) -> None: ...
+
+    @abstractmethod
+    def spec_image(self, service_id: str) -> str | None:
+        """The image the service's spec named at the last `observe` (None: not seen)."""
 
     @abstractmethod
     def remove_service(self, service_id: str) -> None: ...
