@@ -8,9 +8,9 @@ changed one variable. Set-up (writing files, the base revision) is not timed.
 Each timed run is a cold validate + plan of the head: nothing read, converted, resolved or
 planned is kept from one call to the next, so a second run does no less work than the first.
 Only small bounded memo tables of pure functions live across calls, as in the daemon: of short
-texts (a plain scalar's YAML 1.2 tag, a port's canonical text, a key's camelCase spelling) and
-the parsed body of the last 8 files an `extends`/`include` read (here the one shared file, which
-every run would otherwise parse once: under 1 % of a run).
+texts (a plain scalar's YAML 1.2 tag, a port's canonical text, a mount's and a port's parsed
+form, a key's camelCase spelling) and the parsed body of the last 8 files an `extends`/`include`
+read (here the one shared file, which every run would otherwise parse once: under 1 % of a run).
 """
 
 from __future__ import annotations

@@ -4,9 +4,13 @@ Reading a revision builds tens of thousands of small, long-lived containers (val
 positions, the specs); each time the collector's young generations fill up, it walks them all
 again, and finds nothing: they are trees, freed by reference counting when they are dropped.
 With the collector paused, reading and planning 1,000 services takes a quarter less time.
-Memory stays bounded: what a paused section leaves behind is collected when it ends, and a
-section only lasts one revision. Nested and concurrent sections are fine: the collector is
-enabled again when the outermost section that paused it ends. Pure: no I/O.
+What a section leaves behind goes straight to the oldest generation when it ends (`gc.freeze`
+then `gc.unfreeze`: a list splice, not a walk), so no young collection walks those trees
+either (a tenth of a validate + plan of 1,000 Compose services). Memory stays bounded: what
+these sections run makes no reference cycles (the few a library makes, e.g. jsonpatch's diff,
+wait for the next full collection), and a section only lasts one revision. Objects someone
+else froze stay frozen: the trick is skipped then. Nested and concurrent sections are fine:
+the collector is enabled again when the outermost section that paused it ends. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -42,6 +46,9 @@ class _Sections:
         with self.lock:
             self.depth -= 1
             if self.depth == 0 and self.ours:
+                if gc.get_freeze_count() == 0:
+                    gc.freeze()  # every tracked object to the permanent generation...
+                    gc.unfreeze()  # ...and back into the oldest one, young counts at zero
                 gc.enable()
 
 

@@ -188,6 +188,8 @@ class Refusal:
 
 
 _FLAGS = frozenset({PolicyKey.PRIVILEGED, PolicyKey.HOST_NAMESPACES, PolicyKey.DEVICES})
+_NO_RULES = Rules()  # a project the policy file does not name (frozen: shared)
+_KEYS = {name: PolicyKey(to_camel(name)) for name in Rules.model_fields}  # once, not per read
 
 
 class Policy(BaseModel):
@@ -202,7 +204,7 @@ class Policy(BaseModel):
 
     def allowed(self, project: str) -> Allowed:
         """The rules of `project`: per key, its own entry, else `default`, else built-in."""
-        own = self.projects.get(project, Rules())
+        own = self.projects.get(project, _NO_RULES)
 
         def pick(name: str) -> Any:
             mine = getattr(own, name)
@@ -225,11 +227,7 @@ class Policy(BaseModel):
             external_volumes=frozenset(either(pick("external_volumes"), ())),
             volume_drivers=frozenset(either(pick("volume_drivers"), ())),
             volume_types=frozenset(either(pick("volume_types"), ())),
-            own=frozenset(
-                PolicyKey(to_camel(name))
-                for name in Rules.model_fields
-                if getattr(own, name) is not None
-            ),
+            own=frozenset(key for name, key in _KEYS.items() if getattr(own, name) is not None),
         )
 
     def check_bind(

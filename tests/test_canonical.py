@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from syncd.core import canonical
+from syncd.core import canonical, options
 from syncd.core.canonical import canonical_json, config_hash, escape, redact
 from syncd.manifests.model import Service
 
@@ -143,3 +143,13 @@ def test_redact_reaches_into_maps_and_lists_only_where_secret() -> None:
     assert redact({"a/b": "s4"}, "/env", {"/env/a~1b"}) == {"a/b": "<redacted>"}
     assert redact("s5", "/cmd/0", {"/cmd"}) == "<redacted>"  # inside a secret list
     assert redact("plain", "/cmdline", {"/cmd"}) == "plain"  # a prefix of a name is not a parent
+
+
+def test_upgraded_adds_only_the_option_fields_a_record_lacks() -> None:
+    like = canonical.full(Service.model_validate({"image": "busybox:1.36"}))
+    complete = dict(like)
+    assert canonical.upgraded(complete, like) is complete  # nothing lacking: the same spec
+    old = {k: v for k, v in like.items() if k not in options.DEFAULTS}
+    upgraded = canonical.upgraded(old, like)
+    assert upgraded == like and old != like  # each option field at its default
+    assert canonical.upgraded({}, like) == {}  # unknown stays unknown

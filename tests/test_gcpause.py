@@ -62,3 +62,29 @@ def test_overlapping_sections_in_threads_turn_it_on_after_the_last() -> None:
     release.set()
     worker.join(10)
     assert seen == [False] and gc.isenabled()
+
+
+@gc_paused
+def _builds() -> list[list[int]]:
+    return [[n] for n in range(2_000)]
+
+
+def test_what_a_section_leaves_goes_to_the_oldest_generation_unwalked() -> None:
+    gc.collect()
+    kept = _builds()
+    assert gc.get_count()[0] < 100  # not the 2,000 lists: no young collection walks them
+    oldest = {id(o) for o in gc.get_objects(generation=2)}
+    assert id(kept) in oldest and id(kept[-1]) in oldest
+    assert gc.get_freeze_count() == 0  # nothing stays frozen
+
+
+def test_objects_someone_else_froze_stay_frozen() -> None:
+    gc.collect()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        kept = _builds()
+        assert gc.get_freeze_count() == frozen  # not thawed by the section's end
+        assert id(kept) not in {id(o) for o in gc.get_objects(generation=2)}
+    finally:
+        gc.unfreeze()

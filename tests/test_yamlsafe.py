@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from syncd.errors import Position
@@ -82,3 +84,13 @@ def test_alias_bomb_is_refused_quickly() -> None:
 def test_byte_order_mark_is_accepted() -> None:
     docs, problems = load("a.yaml", "\ufeffkind: Stack\n".encode())
     assert problems == [] and docs[0].data == {"kind": "Stack"}
+
+
+def test_reading_leaves_no_garbage_for_the_cyclic_collector() -> None:
+    """What `load` built is freed by reference counting once dropped: no reference cycle keeps
+    a file's values alive until the collector runs (it may be paused while a revision is read)."""
+    gc.collect()
+    docs, problems = load("a.yaml", b"x: &a {b: [1, 2]}\ny: *a\nz:\n  <<: *a\n---\nw: 1\n")
+    assert problems == [] and len(docs) == 2
+    del docs
+    assert gc.collect() == 0

@@ -152,7 +152,7 @@ def merge(last: Spec, given: Spec) -> Spec:
 def upgraded(spec: Spec, like: Spec) -> Spec:
     """A spec recorded before syncd knew some option fields, with those `like` holds at their
     defaults (what the container runs with): a plan shows no difference that is none."""
-    if not spec:  # unknown: stays unknown
+    if not spec or spec.keys() >= like.keys():  # unknown: stays unknown; or lacks nothing
         return spec
     missing = {
         k: copy.deepcopy(options.DEFAULTS[k])

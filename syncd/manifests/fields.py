@@ -67,9 +67,10 @@ def _remembered(parser: Callable[[str], T]) -> Callable[[str], T]:
     return parse
 
 
-def _parses(parser: Callable[[str], object]) -> Callable[[str], str]:
-    """A validator that keeps the text as written, once `parser` accepts it (remembered)."""
-    accepted = _remembered(parser)
+def _parses(parser: Callable[[str], object], *, remembered: bool = False) -> Callable[[str], str]:
+    """A validator that keeps the text as written, once `parser` accepts it (remembered, unless
+    the parser remembers its results itself)."""
+    accepted = parser if remembered else _remembered(parser)
 
     def check(value: str) -> str:
         accepted(value)
@@ -181,6 +182,7 @@ def _host_ip(text: str, raw: str) -> str:
         raise _fail("port", f"{_clip(raw)!r}: {_clip(text)} is not an IP address") from None
 
 
+@_remembered  # a port is parsed by the model, the policy, the canonical form and the plan
 def parse_port(raw: str) -> PortSpec:
     match = _PORT.fullmatch(raw.strip(" \t"))
     if match is None or (match["ip"] is not None and match["public"] is None):
@@ -210,7 +212,7 @@ def parse_port(raw: str) -> PortSpec:
     )
 
 
-PortString = Annotated[str, AfterValidator(_parses(parse_port))]
+PortString = Annotated[str, AfterValidator(_parses(parse_port, remembered=True))]
 
 
 class MountKind(StrEnum):
@@ -240,6 +242,7 @@ def _has_dotdot(path: str) -> bool:
     return any(part == ".." for part in path.split("/"))
 
 
+@_remembered  # a mount is parsed by the model, the policy, the canonical form and the plan
 def parse_mount(raw: str) -> MountSpec:
     check_no_nul(raw)
     parts = raw.split(":")
@@ -278,7 +281,7 @@ def parse_mount(raw: str) -> MountSpec:
     return MountSpec(MountKind.VOLUME, source, target, mode == "ro")
 
 
-MountString = Annotated[str, AfterValidator(_parses(parse_mount))]
+MountString = Annotated[str, AfterValidator(_parses(parse_mount, remembered=True))]
 
 _MEMORY = re.compile(
     r"(?P<amount>[0-9]+(?:\.[0-9]+)?)[ \t]*(?P<unit>b|k|kb|m|mb|g|gb)?", re.I | re.ASCII

@@ -51,4 +51,4 @@ def keys_read(check: Callable[[Mapping[str, Any]], list[Any]]) -> frozenset[str]
 
 def may_find(keys: frozenset[str] | None, mapping: Mapping[str, Any]) -> bool:
     """Whether a check that reads `keys` (see `keys_read`) may find something in `mapping`."""
-    return keys is None or any(key in mapping for key in keys)
+    return keys is None or not keys.isdisjoint(mapping)  # `any(k in mapping ...)`, at C speed

@@ -101,15 +101,6 @@ class _Builder:
         self.documents: list[Document] = []
         self.problems: list[Problem] = []
         self.nodes = 0  # one budget for the whole file: documents share it
-        self._dispatch: dict[type, Any] = {
-            yaml.MappingStartEvent: self._start,
-            yaml.SequenceStartEvent: self._start,
-            yaml.MappingEndEvent: self._end,
-            yaml.SequenceEndEvent: self._end,
-            yaml.AliasEvent: self._alias_event,
-            yaml.DocumentStartEvent: self._document_start,
-            yaml.DocumentEndEvent: self._document_end,
-        }
         self._reset()
 
     def _reset(self) -> None:
@@ -130,14 +121,14 @@ class _Builder:
     def run(self, get_event: Any) -> None:  # noqa: PLR0915 - the hot loop, inlined
         """Every event of the parser's stream. Scalars (two thirds of the events) are handled
         inline, the common cases without a call; the rest goes to the event's handler."""
-        dispatch, stack, schema, limits = self._dispatch, self.stack, self.schema, self.limits
+        dispatch, stack, schema, limits = _DISPATCH, self.stack, self.schema, self.limits
         compose = schema is Schema.COMPOSE
         values = self.positions.values
         while (event := get_event()) is not None:
             if type(event) is not _ScalarEvent:
                 handler = dispatch.get(type(event))
                 if handler is not None:  # stream start and end carry nothing
-                    handler(event)
+                    handler(self, event)
                     stack, values = self.stack, self.positions.values  # a document resets them
                 continue
             start: Any = event.start_mark
@@ -321,6 +312,20 @@ class _Builder:
                         frame.container[key] = value
                         self.positions.values[(*frame.path, key)] = mark
                         self.positions.keys[(*frame.path, key)] = mark
+
+
+# The handlers of the events `_Builder.run` does not handle inline, as functions of the class:
+# bound methods kept in the builder would make it a reference cycle, and every value it read
+# garbage that only the cyclic collector frees.
+_DISPATCH: dict[type, Any] = {
+    yaml.MappingStartEvent: _Builder._start,
+    yaml.SequenceStartEvent: _Builder._start,
+    yaml.MappingEndEvent: _Builder._end,
+    yaml.SequenceEndEvent: _Builder._end,
+    yaml.AliasEvent: _Builder._alias_event,
+    yaml.DocumentStartEvent: _Builder._document_start,
+    yaml.DocumentEndEvent: _Builder._document_end,
+}
 
 
 def _pointer(path: Sequence[PathPart]) -> str:

@@ -133,20 +133,27 @@ def peers(specs: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     does). Chains are followed; a cycle (refused by the checks) or a missing peer leaves the
     field out."""
     out: dict[str, dict[str, Any]] = {}
-
-    def resolve(name: str, seen: frozenset[str]) -> dict[str, Any]:
-        if name in out:
-            return out[name]
-        spec = dict(specs[name])
-        for mode_field, peer_field in PEER_FIELDS.items():
-            spec.pop(peer_field, None)  # a kept field of a PATCH merge: computed anew
-            mode = spec.get(mode_field) or ""
-            peer = mode.removeprefix("service:") if mode.startswith("service:") else None
-            if peer is not None and peer in specs and peer not in seen:
-                spec[peer_field] = _digest(resolve(peer, seen | {name}))
-        out[name] = spec
-        return spec
-
     for name in specs:
-        resolve(name, frozenset({name}))
+        _with_peers(name, frozenset({name}), specs, out)
     return out
+
+
+def _with_peers(
+    name: str,
+    seen: frozenset[str],
+    specs: Mapping[str, dict[str, Any]],
+    out: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """`name`'s spec with its peers' digests, kept in `out` (a function of the module, not a
+    closure calling itself: that would be a reference cycle, garbage only the collector frees)."""
+    if name in out:
+        return out[name]
+    spec = dict(specs[name])
+    for mode_field, peer_field in PEER_FIELDS.items():
+        spec.pop(peer_field, None)  # a kept field of a PATCH merge: computed anew
+        mode = spec.get(mode_field) or ""
+        peer = mode.removeprefix("service:") if mode.startswith("service:") else None
+        if peer is not None and peer in specs and peer not in seen:
+            spec[peer_field] = _digest(_with_peers(peer, seen | {name}, specs, out))
+    out[name] = spec
+    return spec
