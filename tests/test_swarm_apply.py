@@ -188,7 +188,10 @@ ROLLING = """\
         command:
           - sh
           - -c
-          - mkdir -p /www && env > /www/index.html && exec httpd -f -p 8080 -h /www
+          # drains: serves 3 s more after SIGTERM, while the other nodes' DNS forgets the task
+          - >-
+            mkdir -p /www && env > /www/index.html && httpd -f -p 8080 -h /www &
+            trap 'sleep 3; kill $!; exit 0' TERM; wait
         environment: {COLOR: blue}
         deploy:
           replicas: 2
