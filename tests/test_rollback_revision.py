@@ -16,25 +16,15 @@ from tests.daemon_support import RunningDaemon, wait_for
 from tests.engine_support import Deployment
 from tests.gitrepo import GitRepo
 from tests.test_isolation_daemon import env_of
+from tests.test_isolation_daemon import stack as isolation_stack
 
 pytestmark = pytest.mark.docker
 
-IDLE = "trap 'exit 0' TERM; sleep 3600 & wait"
-STACK = """\
-kind: Stack
-project: iso
-name: {name}
-services:
-  {service}:
-    image: busybox:1.36
-    command: [sh, -c, "{idle}"]
-    environment: {{N: "{n}"}}
-{ports}"""
-
 
 def stack(name: str, service: str, n: int, port: int | None = None) -> str:
+    """The isolation tests' stack, publishing `port` when given."""
     ports = f'    ports: ["{port}:80/tcp"]\n' if port else ""
-    return STACK.format(name=name, service=service, idle=IDLE, n=n, ports=ports)
+    return isolation_stack(name, service, n) + ports
 
 
 @pytest.fixture

@@ -193,6 +193,13 @@ ROLLING = """\
             mkdir -p /www && env > /www/index.html && httpd -f -p 8080 -h /www &
             trap 'sleep 3; kill $!; exit 0' TERM; wait
         environment: {COLOR: blue}
+        # a task joins the service's DNS once healthy (Docker activates its service binding
+        # then): no address of a task that does not listen yet
+        healthcheck:
+          test: [CMD, sh, -c, "echo | nc -w 1 127.0.0.1 8080"]
+          interval: 1s
+          timeout: 1s
+          retries: 30
         deploy:
           replicas: 2
           endpointMode: dnsrr

@@ -29,7 +29,7 @@ from syncd.daemon import swarmwatch
 from syncd.daemon.metrics import Metrics
 from syncd.daemon.snapshot import DaemonSnapshot
 from syncd.daemon.swarmstatus import SwarmStatus, replicas_text, status_of, swarm_status
-from syncd.engine import swarmtasks
+from syncd.engine import logtail, swarmtasks
 from syncd.engine.base import (
     LABEL_INSTANCE,
     MAX_LOG_BYTES,
@@ -223,9 +223,9 @@ def test_desired_count_of_replicated_and_global_services() -> None:
 def test_logs_keep_their_last_bytes_from_a_line_start() -> None:
     line = b"x" * 1023 + b"\n"
     chunks = [b"first line\n", *([line] * (MAX_LOG_BYTES // len(line) + 10))]
-    text = swarmtasks.bounded(iter(chunks))
+    text = logtail.bounded(iter(chunks))
     assert len(text.encode()) <= MAX_LOG_BYTES and text.startswith("x") and "first" not in text
-    assert swarmtasks.bounded(iter([b"a\n", b"b\xff\n"])) == "a\nb\ufffd\n"
+    assert logtail.bounded(iter([b"a\n", b"b\xff\n"])) == "a\nb\ufffd\n"
 
 
 def test_the_docker_engine_shows_no_swarm_facts() -> None:

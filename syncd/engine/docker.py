@@ -6,7 +6,6 @@ instance label, so a no-change reconcile costs four API calls whatever the numbe
 
 from __future__ import annotations
 
-import collections
 from collections.abc import Callable, Iterator, Mapping
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
@@ -47,6 +46,7 @@ from syncd.engine.base import (
 from syncd.engine.dockeropts import network as network_opts
 from syncd.engine.dockeropts import ports as port_opts
 from syncd.engine.dockeropts import volumes as volume_opts
+from syncd.engine.logtail import bounded
 from syncd.engine.networks import DockerNetworks
 from syncd.errors import EngineError, EngineUnavailable
 from syncd.ids import ServiceKey, VolumeKey
@@ -196,18 +196,7 @@ class DockerEngine(Engine):
         stream = self.api.logs(
             container_id, tail="all" if tail is None else tail, stream=True, follow=False
         )
-        kept: collections.deque[bytes] = collections.deque()
-        size = 0
-        for chunk in stream:
-            kept.append(chunk)
-            size += len(chunk)
-            while size - len(kept[0]) >= MAX_LOG_BYTES:
-                size -= len(kept.popleft())
-        raw = b"".join(kept)
-        if len(raw) > MAX_LOG_BYTES:
-            cut = raw.find(b"\n", len(raw) - MAX_LOG_BYTES, len(raw) - 1)  # from a line's start
-            raw = raw[cut + 1 :] if cut != -1 else raw[-MAX_LOG_BYTES:]
-        return raw.decode(errors="replace")
+        return bounded(stream, MAX_LOG_BYTES)
 
     @_engine_errors
     def image_config(self, reference: str) -> dict[str, Any]:

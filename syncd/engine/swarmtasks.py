@@ -14,7 +14,7 @@ import docker
 import docker.errors
 import requests
 
-from syncd.engine.base import MAX_LOG_BYTES
+from syncd.engine.logtail import bounded
 from syncd.engine.swarmview import (
     NodeState,
     NodeView,
@@ -116,19 +116,3 @@ def service_logs(client: docker.APIClient, service_id: str, tail: int | None = N
             is_tty=tty,
         )
         return bounded(stream)
-
-
-def bounded(chunks: Iterator[bytes] | Any) -> str:
-    """The chunks' text, at most their last `MAX_LOG_BYTES`, from a line's start."""
-    kept: collections.deque[bytes] = collections.deque()
-    size = 0
-    for chunk in chunks:
-        kept.append(chunk)
-        size += len(chunk)
-        while size - len(kept[0]) >= MAX_LOG_BYTES:
-            size -= len(kept.popleft())
-    raw = b"".join(kept)
-    if len(raw) > MAX_LOG_BYTES:
-        cut = raw.find(b"\n", len(raw) - MAX_LOG_BYTES, len(raw) - 1)
-        raw = raw[cut + 1 :] if cut != -1 else raw[-MAX_LOG_BYTES:]
-    return raw.decode(errors="replace")
