@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := test
-.PHONY: venv docker-env test lint mutation run bench schemas clean distclean
+.PHONY: venv docker-env swarm-env test lint mutation run bench schemas clean distclean
 
 # (Re)install the package + test extras whenever pyproject.toml changes.
 venv: $(STAMP)
@@ -15,19 +15,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -e '.[test]'
 	touch $@
 
-# Docker engine, offline busybox:1.36 image, private registry on 127.0.0.1:5555 and the
-# three-node test swarm (manager unix:///run/swn1/docker.sock; scripts/swarm-down.sh removes it).
-# All four scripts are idempotent and fast when everything is already up.
+# Docker engine, offline busybox:1.36 image and private registry on 127.0.0.1:5555.
+# All three scripts are idempotent and fast when everything is already up.
 docker-env:
 	scripts/ensure-docker.sh
 	scripts/ensure-test-image.sh
 	scripts/ensure-registry.sh
+
+# The three-node test swarm beside the host's engine, for the Swarm tests (manager
+# unix:///run/swn1/docker.sock; scripts/swarm-down.sh removes it). Idempotent; `make test` runs it.
+swarm-env: docker-env
 	scripts/ensure-swarm.sh
 
 # The engine was just provisioned: nothing CI requires (Docker, registry, the reference spec, a
 # local dockerd for the outage test) may be skipped; SYNCD_REQUIRE_ALL=1 makes a gap a failure.
 test: venv
-	$(MAKE) --no-print-directory docker-env
+	$(MAKE) --no-print-directory swarm-env
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
