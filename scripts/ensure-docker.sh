@@ -65,8 +65,27 @@ if ((${#missing[@]})); then
 fi
 
 # --- start dockerd (unless one is already starting) ----------------------------
+# The host's dockerd only: other dockerds on this machine (the test swarm's nodes, started with
+# their own --pidfile and socket) are not it. Ours is the pid in $PID_FILE, or while it starts
+# (before it writes that file) a dockerd started without a --pidfile of its own.
+host_dockerd() {
+    local pid
+    pid="$(cat "$PID_FILE" 2>/dev/null || true)"
+    if [[ -n "$pid" && "$(cat "/proc/${pid}/comm" 2>/dev/null || true)" == dockerd ]]; then
+        echo "$pid"
+        return 0
+    fi
+    for pid in $(pgrep -x dockerd || true); do
+        if ! tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -q -- '--pidfile'; then
+            echo "$pid"
+            return 0
+        fi
+    done
+    return 1
+}
+
 dockerd_pid=""
-if existing="$(pgrep -x dockerd | head -n1)" && [[ -n "$existing" ]]; then
+if existing="$(host_dockerd)" && [[ -n "$existing" ]]; then
     dockerd_pid="$existing"
     log "dockerd already running (pid $dockerd_pid) but not answering yet; waiting for it"
 else

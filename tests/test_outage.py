@@ -23,9 +23,16 @@ OUTAGE_S = 20
 
 
 def _dockerd_pid() -> int | None:
+    """The host's dockerd: not the test swarm's node dockerds (each has its own --pidfile)."""
     found = subprocess.run(["pgrep", "-x", "dockerd"], capture_output=True, text=True, check=False)
-    pids = found.stdout.split()
-    return int(pids[0]) if pids else None
+    for pid in found.stdout.split():
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:  # it ended meanwhile
+            continue
+        if not any(arg.startswith(b"--pidfile") for arg in argv):
+            return int(pid)
+    return None
 
 
 @pytest.fixture
