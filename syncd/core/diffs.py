@@ -96,14 +96,14 @@ def _walk(old: Any, new: Any, at: str, out: list[tuple[ChangeKind, str, Any, Any
     if old == new:
         return
     if isinstance(old, Mapping) and isinstance(new, Mapping):
-        for key in [*new, *(k for k in old if k not in new)]:  # the new order, then the gone
-            here = f"{at}/{taint.escape(str(key))}"
+        for key, value in new.items():  # the new order, then the gone; equal entries cost no call
+            if key not in old:
+                out.append((ChangeKind.ADD, f"{at}/{taint.escape(str(key))}", None, value))
+            elif old[key] != value:
+                _walk(old[key], value, f"{at}/{taint.escape(str(key))}", out)
+        for key, value in old.items():
             if key not in new:
-                out.append((ChangeKind.REMOVE, here, old[key], None))
-            elif key not in old:
-                out.append((ChangeKind.ADD, here, None, new[key]))
-            else:
-                _walk(old[key], new[key], here, out)
+                out.append((ChangeKind.REMOVE, f"{at}/{taint.escape(str(key))}", value, None))
         return
     if isinstance(old, list) and isinstance(new, list):
         if len(old) == len(new):
