@@ -189,3 +189,62 @@ def test_apply_rev_refuses_an_unsigned_commit_and_applies_a_signed_one(
     assert done.returncode == 0, done.stderr
     assert f"verified: {signed[:12]} signed by alice@example.com" in done.stderr
     assert env_of(deployment) == "2"
+
+
+def test_after_a_restart_the_last_good_revision_is_enforced_only_while_it_still_verifies(
+    deployment: Deployment, daemons: list[RunningDaemon], tmp_path: Path
+) -> None:
+    alice = SshKey(tmp_path / "keys", "alice", "alice@example.com")
+    mallory = SshKey(tmp_path / "keys", "mallory", "mallory@example.com")
+    signers = allowed_signers(tmp_path / "allowed_signers", alice)
+    pusher = Pusher(tmp_path)
+    good = pusher.commit(1, alice)
+    pusher.push()
+    flags = ("--verify-commits", "--allowed-signers", str(signers), "--drift-interval", "3600")
+    data, instance = deployment.settings.data_dir, deployment.instance
+    first = RunningDaemon(str(pusher.bare), data, instance, *flags).started()
+    daemons.append(first)
+    wait_for(lambda: first.status()["appliedRevision"] == good, 20, "the signed revision")
+    unsigned = pusher.commit(2, None)
+    pusher.push()
+    refused(first, unsigned)
+    first.kill()
+
+    # the same keys: the last good revision is verified again and enforced
+    deployment.container("app").remove(force=True)
+    second = RunningDaemon(str(pusher.bare), data, instance, *flags).started()
+    daemons.append(second)
+    wait_for(lambda: env_of(deployment) == "1", 20, "the last good revision, after a restart")
+    assert second.status()["goodRevisionError"] is None
+    second.kill()
+
+    # alice's key withdrawn: her revision is no longer enforced, and the status says why
+    allowed_signers(signers, mallory)
+    deployment.container("app").remove(force=True)
+    third = RunningDaemon(str(pusher.bare), data, instance, *flags).started()
+    daemons.append(third)
+    status = wait_for(lambda: (s := third.status())["goodRevisionError"] and s, 20, "the error")
+    assert f"the last good revision {good[:12]} does not verify" in status["goodRevisionError"]
+    assert "signed by a key not in --allowed-signers" in status["goodRevisionError"]
+    refused(third, unsigned)
+    assert deployment.containers(service="app") == []
+
+
+def test_a_key_file_that_cannot_be_read_stops_the_start_with_exit_78(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    pusher = Pusher(tmp_path)
+    pusher.commit(1, None)
+    pusher.push()
+    args = deployment.cli_args(
+        pusher.bare, "--verify-commits", "--gpg-keyring", str(tmp_path / "missing.asc")
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "syncd", "run", *args, "--listen", "127.0.0.1:1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 78, done.stderr
+    assert f"--gpg-keyring {tmp_path / 'missing.asc'} cannot be read" in done.stderr

@@ -175,9 +175,9 @@ class Revisions:
         revision = self.status.good_revision
         if self._good is not None or revision is None or self.status.good_revision_error:
             return self._good
+        if not self._still_verified(revision):
+            return None
         try:
-            if self.gate is not None:  # verified when applied; the keys may have changed since
-                self.gate.check(revision, None)
             self._good = Parsed(revision, self.manifests(self.repo.snapshot(revision)))
         except Exception as err:  # reported in the status
             reason = describe(err)
@@ -187,6 +187,21 @@ class Revisions:
             )
             self.log.error("good_revision_unreadable", revision=revision, error=reason)
         return self._good
+
+    def _still_verified(self, revision: str) -> bool:
+        """With `--verify-commits`, the last good revision read again after a restart verifies
+        too (the keys may have changed since it applied); else the status says why."""
+        if self.gate is None:
+            return True
+        try:
+            self.gate.check(revision, None)
+        except Exception as err:  # reported in the status
+            self.status.good_revision_error = (
+                f"the last good revision {revision[:12]} does not verify ({describe(err)}); "
+                "nothing is enforced until a revision applies"
+            )
+            return False
+        return True
 
     def good_stacks(self) -> list[str]:
         """The stacks a failure of the head holds (none when it is the partial revision
