@@ -13,7 +13,7 @@ from syncd.cli.main import main
 from syncd.errors import CommitRefused, ExitCode, SettingsUnusable, SourceError
 from syncd.signers import CommitVerification, from_layers
 from syncd.source.signatures import Verifier
-from syncd.source.signed import Refusal, SignatureKind
+from syncd.source.signed import Refusal, SignatureKind, judge
 from tests.gitrepo import GitRepo
 from tests.signing_support import GpgKey, SshKey, allowed_signers
 
@@ -241,3 +241,39 @@ def test_apply_refuses_at_start_without_keys_and_refuses_an_unsigned_revision(
     assert main([*common, "--verify-commits", "--allowed-signers", str(signers)]) == ExitCode.ERROR
     assert f"commit {sha[:12]} by syncd tests: no signature" in capsys.readouterr().err
     assert not (tmp_path / "d" / "state-default.sqlite").exists()  # nothing applied
+
+
+SHA = "a" * 40
+SSH_FP = "SHA256:ZEY/mxs8S18uPHbO3sl9ND1IBwyE/rABkbckxBk0grU"
+
+
+@pytest.mark.parametrize(
+    ("code", "key", "signer", "expected"),
+    [
+        ("G", SSH_FP, "alice", None),
+        ("G", SSH_FP, "", Refusal.UNKNOWN_KEY),  # good, but no principal matched: not allowed
+        ("U", SSH_FP, "", Refusal.UNKNOWN_KEY),
+        ("E", "CB668687AA04FE97", "", Refusal.UNKNOWN_KEY),
+        ("E", "", "", Refusal.UNVERIFIABLE),
+        ("N", "", "", Refusal.UNSIGNED),
+        ("B", SSH_FP, "alice", Refusal.BAD_SIGNATURE),
+        ("X", "CB668687AA04FE97", "Bob", Refusal.EXPIRED),
+        ("Y", "CB668687AA04FE97", "Bob", Refusal.EXPIRED),
+        ("R", "CB668687AA04FE97", "Bob", Refusal.REVOKED),
+        ("?", "", "", Refusal.UNVERIFIABLE),
+    ],
+)
+def test_only_a_good_signature_with_a_named_signer_counts(
+    code: str, key: str, signer: str, expected: Refusal | None
+) -> None:
+    check = judge(f"{SHA}\x00{code}\x00{key}\x00{key}\x00{signer}\x00Al\x1b[31mice\nx")
+    assert check is not None
+    assert check.refusal == expected
+    assert (check.signer is None) == (expected is not None)
+    assert "\x1b" not in check.message and check.message.startswith(f"commit {SHA[:12]} by Al")
+
+
+def test_a_line_that_is_not_the_format_is_not_judged() -> None:
+    assert judge("") is None
+    assert judge(f"{SHA}\x00G\x00k\x00k\x00alice") is None  # a field short
+    assert judge("notasha\x00G\x00k\x00k\x00alice\x00Alice") is None

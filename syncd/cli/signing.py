@@ -28,12 +28,13 @@ def last_good(settings: Settings) -> str | None:
 def verified_revision(args: argparse.Namespace, settings: Settings) -> str | None:
     """`--rev` as given, or with `--verify-commits` the commit it names once its signature
     verifies (`CommitRefused`, exit 1: nothing applied)."""
+    rev: str | None = args.rev
     if not settings.verify.enabled:
-        return args.rev  # type: ignore[no-any-return]
-    if args.rev is None:
+        return rev
+    if rev is None:
         raise SyncdError("--verify-commits needs --rev: files on disk carry no signature")
     since = last_good(settings) if settings.verify.range else None
-    verified = Verifier(settings.verify, settings.data_dir).verify(Path(args.repo), args.rev, since)
+    verified = Verifier(settings.verify, settings.data_dir).verify(Path(args.repo), rev, since)
     signer = verified.signer
     scope = f"{verified.commits} commit(s) since {verified.since[:12]}" if verified.since else ""
     print(

@@ -79,10 +79,10 @@ class Verifier:
             return home
         fresh = Path(tempfile.mkdtemp(prefix=".new-", dir=root))  # 0700
         try:
+            (fresh / "gpg.conf").write_text(GPG_CONF)  # before the import: no agent started
             if content:
                 self._import(fresh, content, keyring)
-            (fresh / "gpg.conf").write_text(GPG_CONF)  # last: a home with it is complete
-            fresh.rename(home)
+            fresh.rename(home)  # whole or not at all
         except OSError:  # another syncd made the same home meanwhile
             if not (home / "gpg.conf").is_file():
                 raise
@@ -190,8 +190,10 @@ class Verifier:
             "--end-of-options",
             *selection,
         )
-        checks = [c for line in out.splitlines() if (c := judge(line)) is not None]
-        if not checks or checks[0].revision != sha:
+        judged = [judge(line) for line in out.splitlines()]
+        checks = [c for c in judged if c is not None]
+        if not checks or len(checks) != len(judged) or checks[0].revision != sha:
+            # fail closed: a line not understood may be a commit not checked
             raise SourceError(f"verifying {sha[:12]}: git's answer is not understood")
         if len(checks) > MAX_RANGE:
             raise CommitRefused(
