@@ -136,6 +136,22 @@ class SourceError(SyncdError):
     """The repository or revision could not be read: retry later or fix the settings."""
 
 
+class CommitRefused(SourceError):
+    """A revision whose commits do not verify against the operator's keys (`--verify-commits`):
+    not applied; it waits for the branch to move. `reason` is a `source.signed.Refusal` value
+    (the metrics count by it), `commit` the short sha of the commit that failed."""
+
+    def __init__(self, message: str, *, reason: str, commit: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.commit = commit
+
+
+class SettingsUnusable(SyncdError):
+    """The operator's settings contradict each other (e.g. `--verify-commits` without a key
+    source): nothing starts, nothing is applied (`ExitCode.CONFIG`)."""
+
+
 class EngineError(SyncdError):
     """The engine refused or failed an operation; the message is the engine's answer."""
 
@@ -307,10 +323,11 @@ class UnknownRegistry(SyncdError):
 
 class Stage(StrEnum):
     """The step of a sync that failed. A failure before the head revision has a plan (fetch,
-    parse, resolve, plan) falls back to the last good revision; of those, parse, resolve and
-    plan are the revision's own and wait for a new commit, the others are retried."""
+    verify, parse, resolve, plan) falls back to the last good revision; of those, verify, parse,
+    resolve and plan are the revision's own and wait for a new commit, the others are retried."""
 
     FETCH = "fetch"  # reading the branch head and its files from git
+    VERIFY = "verify"  # the head's commit signature(s), with `--verify-commits`
     PARSE = "parse"  # manifests, and resolving them (StackPatch ops, interpolation)
     RESOLVE = "resolve"  # an internal error while resolving the desired state
     PLAN = "plan"  # comparing with what runs; a refused plan
@@ -322,7 +339,7 @@ class Stage(StrEnum):
     @property
     def before_plan(self) -> bool:
         """The head has no plan yet: the last good revision is enforced instead."""
-        return self in (Stage.FETCH, Stage.PARSE, Stage.RESOLVE, Stage.PLAN)
+        return self in (Stage.FETCH, Stage.VERIFY, Stage.PARSE, Stage.RESOLVE, Stage.PLAN)
 
 
 class SyncFailure(SyncdError):

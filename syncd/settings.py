@@ -25,6 +25,8 @@
   allowed). Read by the caller (`syncd.daemon.policyload`), never from the manifest repo.
 - profiles: `--profile` (repeatable) / `SYNCD_PROFILES` (comma-separated); default none: only
   Compose services without `profiles:` are deployed.
+- signed commits: `--verify-commits`, `--allowed-signers`, `--gpg-keyring`, `--verify-range`
+  (`syncd.signers`); default off.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from syncd import signers
 from syncd.errors import SyncdError
 from syncd.policy import BUILTIN, Policy
 
@@ -102,6 +105,7 @@ class Settings:
     secrets_dir: Path | None = None  # where `{file: …}` secrets are read; None: <data dir>/secrets
     policy_file: Path | None = None  # the operator's policy file; None: the built-in policy
     profiles: tuple[str, ...] = ()  # active Compose profiles
+    verify: signers.CommitVerification = signers.OFF  # `--verify-commits` and its keys
     policy: Policy = field(default=BUILTIN, repr=False)  # read from `policy_file` by the caller
 
     def __post_init__(self) -> None:
@@ -197,6 +201,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         help="seconds a Swarm rolling update may take to converge (env: SYNCD_DEPLOY_TIMEOUT; 300)",
     )
+    signers.add_arguments(group)
 
 
 def add_manifest_arguments(parser: argparse.ArgumentParser) -> None:
@@ -310,6 +315,7 @@ SETTING_NAMES = {
     "secrets_dir",
     "policy_file",
     "profiles",
+    *signers.NAMES,
 }
 _PROFILE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")  # Compose's profile names
 
@@ -387,4 +393,5 @@ def from_args(
         secrets_dir=secrets_dir(layers, env),
         policy_file=policy_file(layers),
         profiles=profiles(layers),
+        verify=signers.from_layers(layers.get),
     )

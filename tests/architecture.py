@@ -60,6 +60,7 @@ ROOT_LEAVES: Mapping[str, Layer] = {
     "composepaths": Layer(
         0, "which files are Compose files, which folders Compose projects", pure=True
     ),
+    "signers": Layer(0, "which commits may be applied: the signature settings", pure=True),
     "gcpause": Layer(0, "the cyclic garbage collector paused while a revision is read", pure=True),
 }
 # Entry points: not imported by syncd's modules, may import anything. `syncd` itself (the root

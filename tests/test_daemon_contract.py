@@ -154,7 +154,7 @@ def test_whether_and_when_to_retry_is_the_failures_own() -> None:
     assert [engine.retry_after(n) for n in range(1, 6)] == [2.0, 4.0, 8.0, 15.0, 15.0]
     assert permanent.retry_after(1) is None and permanent.problems == ("x",)
     assert [s for s in Stage if s.before_plan] == [
-        Stage.FETCH, Stage.PARSE, Stage.RESOLVE, Stage.PLAN
+        Stage.FETCH, Stage.VERIFY, Stage.PARSE, Stage.RESOLVE, Stage.PLAN
     ]  # fmt: skip
 
 

@@ -58,8 +58,8 @@ CREATE TABLE IF NOT EXISTS syncs (
     started_at REAL NOT NULL,
     duration REAL,
     result TEXT NOT NULL,        -- running | ok | failed | crashed | interrupted
-    stage TEXT,                  -- on failure: fetch | parse | resolve | plan | apply | health |
-                                 -- engine | record
+    stage TEXT,                  -- on failure: fetch | verify | parse | resolve | plan | apply |
+                                 -- health | engine | record
     error TEXT,
     summary TEXT NOT NULL DEFAULT '{}',  -- plan counts
     services TEXT NOT NULL DEFAULT '[]'  -- [{service, action, ok, detail}]

@@ -170,15 +170,18 @@ def cmd_apply(args: argparse.Namespace) -> ExitCode:
             "--detailed-exitcode goes with --dry-run; an apply exits 0 when converged, "
             "3 when some services failed"
         )
-    from syncd.cli import confirm, isolated, pause, revertrevision, saved
+    from syncd.cli import confirm, isolated, pause, revertrevision, saved, signing
 
     guard, refusal, reverted = confirm.guard_of(args), None, None
     ask = confirm.Question(None, ask=not args.yes and not args.dry_run and confirm.interactive())
     broken = None
     if args.plan is not None:
+        if run_settings(args).verify.enabled:
+            raise SyncdError("--verify-commits goes with --rev, not with --plan")
         result = saved.apply_saved(args, guard, ask)
     else:  # the broken stacks of a partial revision keep the last good one (`isolated`)
-        manifests, revision = isolated.manifests_for_apply(args, args.rev, run_settings(args))
+        rev = signing.verified_revision(args, run_settings(args))  # --verify-commits
+        manifests, revision = isolated.manifests_for_apply(args, rev, run_settings(args))
         broken = isolated.report_broken(manifests)
         with Reconciler.open(run_settings(args), environment(args)) as rec:
             rec.guard, ask.then = guard, saved.image_gate(args, rec, manifests)

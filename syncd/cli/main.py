@@ -15,7 +15,14 @@ from syncd.cli.commands import cmd_apply, cmd_plan, cmd_run, cmd_schema, cmd_val
 from syncd.cli.report import ReportFormat
 from syncd.cli.tasks import cmd_service, cmd_volume
 from syncd.daemon.tasks import Task
-from syncd.errors import ExitCode, InvalidRevision, ManifestError, PolicyFileError, SyncdError
+from syncd.errors import (
+    ExitCode,
+    InvalidRevision,
+    ManifestError,
+    PolicyFileError,
+    SettingsUnusable,
+    SyncdError,
+)
 from syncd.render import PlanFormat
 
 DETAILED = f"{ExitCode.OK} no changes, {ExitCode.CHANGES} changes, {ExitCode.ERROR} error"
@@ -235,6 +242,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"syncd: {taint.printable(str(err), newlines=True)}", file=sys.stderr)
         for problem in err.problems:
             print(problem, file=sys.stderr)
+        return ExitCode.CONFIG
+    except SettingsUnusable as err:  # contradicting settings: fix them, nothing was read
+        print(f"syncd: {taint.printable(str(err), newlines=True)}", file=sys.stderr)
         return ExitCode.CONFIG
     except SyncdError as err:
         shown = taint.printable(taint.scrub_known(str(err)), newlines=True)

@@ -214,7 +214,13 @@ def describe(config: RunConfig, settings: Settings, layers: Layers) -> str:
     values = {f.name: getattr(settings, f.name) for f in fields(settings) if f.name != "policy"}
     values |= {f.name: getattr(config, f.name) for f in fields(config)}
     values["listen"] = f"{config.host}:{config.port}"
-    origin_of = {"paths": "path", "host": "listen", "port": "listen", "env_files": "env_file"}
+    origin_of = {
+        "paths": "path",
+        "host": "listen",
+        "port": "listen",
+        "env_files": "env_file",
+        "verify": "verify_commits",
+    }
     for name in sorted(set(values) - {"host", "port"}):
         value = values[name]
         if name in SECRET_NAMES and value:

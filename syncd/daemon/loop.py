@@ -25,7 +25,7 @@ from syncd.apply.execute import SyncResult
 from syncd.apply.reconcile import Reconciler
 from syncd.apply.store import Store
 from syncd.core.records import StackRecord, SyncRecord
-from syncd.daemon import swarmwatch, watchers
+from syncd.daemon import swarmwatch, verifying, watchers
 from syncd.daemon.config import RunConfig, guard_of
 from syncd.daemon.events import EngineWatch
 from syncd.daemon.history import Backoff, History
@@ -110,7 +110,8 @@ class Daemon:
         self.updates = self.reconciler.updates  # scheduled image updates (`watchers.schedules`)
         self.reconciler.hold = self.pausing.hold  # pauses and detect mode hold executions
         self.metrics.registry.register(self.pausing.collector())
-        self.revisions = Revisions(self.repo, settings, env, self._status)
+        gate = verifying.gate(self.repo, settings, self._status, self.metrics.revision_refused)
+        self.revisions = Revisions(self.repo, settings, env, self._status, gate=gate)
         # commit statuses, webhook events, the applied commit in the status
         self.notifier = Notifier(config.notify, self.repo, self._status, self.metrics, self.stop)
         self.refresher = Refresher(settings, self.engine, self.store, self.reconciler)

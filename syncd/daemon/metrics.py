@@ -109,6 +109,12 @@ class Metrics:
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120),
             registry=self.registry,
         )
+        self.revisions_refused = Counter(
+            "syncd_revisions_refused",
+            "revisions refused by --verify-commits, by reason",
+            ["reason"],
+            registry=self.registry,
+        )
         self.webhooks_rejected = Counter(
             "syncd_webhooks_rejected", "webhook requests refused (401)", registry=self.registry
         )
@@ -122,6 +128,9 @@ class Metrics:
         self.duration.observe(duration)
         if stage is not None:
             self.failures.labels(stage.value).inc()
+
+    def revision_refused(self, reason: str) -> None:
+        self.revisions_refused.labels(reason).inc()
 
     def webhook_rejected(self) -> None:
         self.webhooks_rejected.inc()

@@ -1,7 +1,7 @@
-"""One sync, as a pipeline: fetch -> parse -> plan -> execute -> record. Each step is wrapped
-with its stage, so whatever it raises (a bug included) leaves it as a `SyncFailure` carrying the
-stage, the revision and the located problems. The daemon's bookkeeping (status, history, retry,
-metrics) is not here: it reads the failure (`history`)."""
+"""One sync, as a pipeline: fetch -> verify -> parse -> plan -> execute -> record. Each step is
+wrapped with its stage, so whatever it raises (a bug included) leaves it as a `SyncFailure`
+carrying the stage, the revision and the located problems. The daemon's bookkeeping (status,
+history, retry, metrics) is not here: it reads the failure (`history`)."""
 
 from __future__ import annotations
 
@@ -114,12 +114,15 @@ class Pipeline:
         self.log = logs.get()
 
     def sync(self, attempt: Attempt) -> SyncResult:
-        """fetch -> parse -> plan -> execute -> record. Raises a `SyncFailure`."""
+        """fetch -> verify -> parse -> plan -> execute -> record. Raises a `SyncFailure`."""
         with step(Stage.FETCH, TemporaryFailure, attempt):
             attempt.revision = revision = self.revisions.head()
             self.status.seen_revision = revision
             self.seen(revision)
             self.revisions.raise_if_unusable(revision)  # not read again until the branch moves
+        with step(Stage.VERIFY, TemporaryFailure, attempt):  # a refused commit: permanent
+            self.revisions.verify(revision)
+        with step(Stage.FETCH, TemporaryFailure, attempt):
             fetched = self.revisions.fetch(revision)
         with step(Stage.PARSE, PermanentFailure, attempt):
             parsed = self.revisions.parse(fetched)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from syncd import logs, taint
 from syncd.daemon.status import LastError, Status
@@ -17,6 +17,9 @@ from syncd.manifests.isolate import isolate
 from syncd.settings import Settings
 from syncd.source.reader import Snapshot
 from syncd.source.repository import Repository
+
+if TYPE_CHECKING:
+    from syncd.daemon.verifying import CommitGate
 
 
 def internal(err: BaseException, what: str) -> str:
@@ -51,13 +54,20 @@ class Fetched:
 
 class Revisions:
     def __init__(
-        self, repo: Repository, settings: Settings, env: Mapping[str, str], status: Status
+        self,
+        repo: Repository,
+        settings: Settings,
+        env: Mapping[str, str],
+        status: Status,
+        *,
+        gate: CommitGate | None = None,
     ) -> None:
         self.repo = repo
         self.settings = settings
         self.env = env
         self.log = logs.get()
         self.status = status  # `good_revision` (from the store) and `good_revision_error`
+        self.gate = gate  # `--verify-commits` (None: off)
         self._good: Parsed | None = None  # the last good revision, enforced meanwhile
         self._partial: Parsed | None = None  # a head applied in part, enforced meanwhile
         # the head's own failure, as it was reported: it waits for the branch to move
@@ -70,6 +80,12 @@ class Revisions:
         """The head failed on its own before: the same failure again, without reading it."""
         if self.unusable is not None and self.unusable[0].revision == revision:
             raise self.unusable[0].with_traceback(None)  # raised again: no frames pile up
+
+    def verify(self, revision: str) -> None:
+        """With `--verify-commits`: `revision` (and, with `--verify-range`, every commit since
+        the last good one) signed; else a `PermanentFailure` of stage `verify`."""
+        if self.gate is not None:
+            self.gate.check(revision, self.status.good_revision)
 
     def fetch(self, revision: str) -> Fetched:
         for known in (self._good, self._partial):
@@ -159,6 +175,8 @@ class Revisions:
         revision = self.status.good_revision
         if self._good is not None or revision is None or self.status.good_revision_error:
             return self._good
+        if not self._still_verified(revision):
+            return None
         try:
             self._good = Parsed(revision, self.manifests(self.repo.snapshot(revision)))
         except Exception as err:  # reported in the status
@@ -169,6 +187,21 @@ class Revisions:
             )
             self.log.error("good_revision_unreadable", revision=revision, error=reason)
         return self._good
+
+    def _still_verified(self, revision: str) -> bool:
+        """With `--verify-commits`, the last good revision read again after a restart verifies
+        too (the keys may have changed since it applied); else the status says why."""
+        if self.gate is None:
+            return True
+        try:
+            self.gate.check(revision, None)
+        except Exception as err:  # reported in the status
+            self.status.good_revision_error = (
+                f"the last good revision {revision[:12]} does not verify ({describe(err)}); "
+                "nothing is enforced until a revision applies"
+            )
+            return False
+        return True
 
     def good_stacks(self) -> list[str]:
         """The stacks a failure of the head holds (none when it is the partial revision

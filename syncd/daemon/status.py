@@ -115,6 +115,8 @@ class Status:
     pause: dict[str, Any] = field(default_factory=dict)  # mode, pauses, held stacks
     # stacks kept at their last good spec while the head's manifests of them are invalid
     broken_stacks: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # `--verify-commits`: the signers of recently verified revisions (`daemon.verifying`)
+    signers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -127,6 +129,7 @@ class Status:
             "seenRevision": self.seen_revision,
             "appliedRevision": self.applied_revision,
             "appliedCommit": self.applied_commit.as_dict() if self.applied_commit else None,
+            "appliedSigner": self.signers.get(self.applied_revision or ""),
             "goodRevision": self.good_revision,
             "goodRevisionError": self.good_revision_error,
             "lastSync": self.last_sync,
