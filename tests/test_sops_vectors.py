@@ -5,6 +5,7 @@ Where each file comes from: tests/fixtures/sops/SOURCE.md."""
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from syncd.sops import AgeIdentities, format_for, is_sops, parse
 from syncd.sops.values import open_sealed, unpack
 from tests.sops_support import FIXTURES
 
-VECTORS = {
+VECTORS: dict[str, tuple[str, dict[str, Any]]] = {
     "terragrunt-file.enc.yaml": (
         "terragrunt-keys.txt",
         {"secrets": {"SOME SECRET": "0x629A673A8242c2AC4B7B8C5D8735fbeac21A6205"}},
@@ -65,7 +66,7 @@ def test_a_real_file_with_a_changed_clear_value_fails_its_mac() -> None:
     """flux's Secret encrypts only `stringData` (`encrypted_regex`): its clear `metadata.name`
     is still covered by the MAC, so renaming the Secret is refused."""
     text = (FIXTURES / "flux-age.enc.yaml").read_text().replace("name: age", "name: other")
-    with pytest.raises(SopsDecryptError, match="a.yaml: MAC mismatch"):
+    with pytest.raises(SopsDecryptError, match=r"a\.yaml: MAC mismatch"):
         parse(text, format_for("a.yaml"), "a.yaml").decrypt(
             AgeIdentities.from_file(FIXTURES / "flux-age.txt")
         )
