@@ -229,6 +229,11 @@ class SopsError(SyncdError):
     the message names the file and why, never a value, a key or ciphertext."""
 
 
+class SopsInvalid(SopsError):
+    """A part of a SOPS file is malformed (a value, the metadata, the document) or over a bound;
+    the message says what, never a value, and the caller adds the file's name."""
+
+
 class SopsDecryptError(SopsError):
     """A SOPS file cannot be decrypted: no identity opens its data key, its MAC does not match
     (tampered), or a value does not decrypt."""

@@ -222,3 +222,20 @@ def test_is_sops_sniffs_each_format() -> None:
     ):
         assert not is_sops(plain, fmt)
         assert is_sops(encrypt(plain, fmt, [RECIPIENT], "f"), fmt)
+
+
+def test_yaml_scalars_are_read_as_gos_yaml_reads_them() -> None:
+    """What sops (Go's YAML) reads as text stays text, so no value changes when encrypted:
+    `12:30` is not the YAML 1.1 number 750, `=` is not a special value, `08` is not octal."""
+    plain = "t: 12:30\ne: =\nz: 08\nexp: 1e3\noct: 0o17\nhex: 0x1F\ny: on\n"
+    text = encrypt(plain, SopsFormat.YAML, [RECIPIENT], "s.yaml")
+    tree = parse(text, SopsFormat.YAML, "s.yaml").decrypt(IDS).tree
+    assert tree == {
+        "t": "12:30",
+        "e": "=",
+        "z": "08",
+        "exp": 1000.0,
+        "oct": 15,
+        "hex": 31,
+        "y": "on",
+    }

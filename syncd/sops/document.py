@@ -13,14 +13,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncd.errors import SopsDecryptError, SopsError
+from syncd.errors import SopsDecryptError, SopsError, SopsInvalid
 from syncd.sops import stores
 from syncd.sops.formats import MAX_BYTES, SopsFormat
 from syncd.sops.identities import AgeIdentities
-from syncd.sops.metadata import BadMetadata, Metadata, read, rfc3339
-from syncd.sops.tree import Branch, Mac, TreeTooLarge, Walker, aad, to_plain
+from syncd.sops.metadata import Metadata, read, rfc3339
+from syncd.sops.tree import Branch, Mac, Walker, aad, to_plain
 from syncd.sops.values import (
-    BadValue,
     Comment,
     is_enc,
     open_sealed,
@@ -67,7 +66,7 @@ class SopsDocument:
         plain = Walker(self.meta.rules, leaf).branch(self.data)
         try:
             stored = open_sealed(unpack(self.meta.mac), key, self.meta.mac_aad)
-        except BadValue as err:
+        except SopsInvalid as err:
             raise SopsDecryptError(f"{self.where}: the MAC {err}") from None
         if stored != mac.hex():
             raise SopsDecryptError(
@@ -111,7 +110,7 @@ class SopsDocument:
         sealed = unpack(text)  # checked by parse
         try:
             plain = open_sealed(sealed, key, aad(path))
-        except BadValue as err:
+        except SopsInvalid as err:
             if isinstance(value, Comment):
                 return value  # sops keeps a comment that does not decrypt as it is
             raise SopsDecryptError(f"{self.where}: the value at {_named(path)} {err}") from None
@@ -134,12 +133,10 @@ def parse(text: str, fmt: SopsFormat, where: str) -> SopsDocument:
             raise SopsError(f"{where}: not a SOPS file (no sops metadata)")
         meta = read(raw_meta)
         rfc3339(meta.lastmodified)
-        unpack(meta.mac)
+        _check_mac(meta.mac)
         _check(data, meta, fmt, where)
-    except (stores.BadDocument, BadMetadata, TreeTooLarge) as err:
+    except SopsInvalid as err:
         raise SopsError(f"{where}: {err}") from None
-    except BadValue as err:
-        raise SopsError(f"{where}: the MAC is {err}") from None
     digest = hashlib.sha256(f"{meta.mac}\n{meta.lastmodified}".encode()).hexdigest()
     return SopsDocument(
         where=where,
@@ -164,11 +161,18 @@ def _check(data: Branch, meta: Metadata, fmt: SopsFormat, where: str) -> None:
             raise SopsError(f"{where}: the value at {_named(path)} is not encrypted")
         try:
             unpack(value)
-        except BadValue as err:
+        except SopsInvalid as err:
             raise SopsError(f"{where}: the value at {_named(path)} is {err}") from None
         return value
 
     Walker(meta.rules, leaf).branch(data)
+
+
+def _check_mac(mac: str) -> None:
+    try:
+        unpack(mac)
+    except SopsInvalid as err:
+        raise SopsInvalid(f"the MAC is {err}") from None
 
 
 def _named(path: tuple[str, ...]) -> str:

@@ -7,15 +7,15 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from syncd.errors import SopsError
+from syncd.errors import SopsError, SopsInvalid
 from syncd.sops import metadata, stores
 from syncd.sops.document import DATA_KEY_BYTES, SopsDocument
 from syncd.sops.formats import MAX_BYTES, SopsFormat
 from syncd.sops.identities import wrap
 from syncd.sops.metadata import AgeStanza
-from syncd.sops.tree import DEFAULT_UNENCRYPTED_SUFFIX, Branch, Mac, Rules, TreeTooLarge, Walker
+from syncd.sops.tree import DEFAULT_UNENCRYPTED_SUFFIX, Branch, Mac, Rules, Walker
 from syncd.sops.tree import aad as aad_of
-from syncd.sops.values import BadValue, seal, value_bytes
+from syncd.sops.values import seal, value_bytes
 from syncd.sops.view import Decrypted
 
 
@@ -66,7 +66,7 @@ def _load(plain: str, fmt: SopsFormat, where: str) -> Branch:
         raise SopsError(f"{where}: larger than {MAX_BYTES} bytes")
     try:
         return stores.load_plain(plain, fmt)
-    except (stores.BadDocument, TreeTooLarge) as err:
+    except SopsInvalid as err:
         raise SopsError(f"{where}: {err}") from None
 
 
@@ -91,12 +91,12 @@ def _seal(
                 return value
             aad = aad_of(path)
             return seal(value, key, aad, ivs.get((aad, value_bytes(value)[1])))
-        except BadValue as err:
+        except SopsInvalid as err:
             raise SopsError(f"{where}: the value at {'.'.join(path)}: {err}") from None
 
     try:
         sealed = Walker(rules, leaf).branch(data)
-    except TreeTooLarge as err:
+    except SopsInvalid as err:
         raise SopsError(f"{where}: {err}") from None
     lastmodified = metadata.now()
     meta = metadata.write(

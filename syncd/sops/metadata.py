@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from syncd.errors import SopsInvalid
 from syncd.sops.tree import DEFAULT_UNENCRYPTED_SUFFIX, Rules
 
 WRITTEN_VERSION = "3.9.4"  # the sops version whose format `encrypt` writes
@@ -21,10 +22,6 @@ _UNSUPPORTED = {
 }
 _OTHER_KEYS = ("pgp", "kms", "gcp_kms", "azure_kv", "hc_vault")
 _FLAT = re.compile(r"(?P<name>[a-z_]+?)__list_(?P<index>[0-9]+)__map_(?P<field>[a-z_]+)")
-
-
-class BadMetadata(ValueError):
-    """The metadata is missing a field or has one of the wrong form (the message names it)."""
 
 
 @dataclass(frozen=True)
@@ -50,14 +47,14 @@ class Metadata:
 
 
 def rfc3339(text: str) -> str:
-    """`text` parsed and formatted back as Go's `time.RFC3339`; BadMetadata if not a time."""
+    """`text` parsed and formatted back as Go's `time.RFC3339`; SopsInvalid if not a time."""
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
-        raise BadMetadata("lastmodified is not a date and time") from None
+        raise SopsInvalid("lastmodified is not a date and time") from None
     offset = when.utcoffset()
     if offset is None:
-        raise BadMetadata("lastmodified has no time zone")
+        raise SopsInvalid("lastmodified has no time zone")
     base = when.strftime("%Y-%m-%dT%H:%M:%S")
     if not offset:
         return base + "Z"
@@ -71,18 +68,18 @@ def now() -> str:
 
 
 def read(raw: Any) -> Metadata:
-    """The metadata from a file's `sops` map; BadMetadata names what is wrong."""
+    """The metadata from a file's `sops` map; SopsInvalid names what is wrong."""
     if not isinstance(raw, dict):
-        raise BadMetadata("the sops metadata is not a map")
+        raise SopsInvalid("the sops metadata is not a map")
     for key, what in _UNSUPPORTED.items():
         if raw.get(key):
-            raise BadMetadata(f"{what} is not supported by syncd")
+            raise SopsInvalid(f"{what} is not supported by syncd")
     mac = _text(raw, "mac")
     if not mac.startswith("ENC["):
-        raise BadMetadata("mac is not an ENC[…] value")
+        raise SopsInvalid("mac is not an ENC[…] value")
     set_rules = {k: _text(raw, k, "") for k in _RULES if raw.get(k)}
     if len(set_rules) > 1:
-        raise BadMetadata("more than one of " + ", ".join(_RULES) + " is set")
+        raise SopsInvalid("more than one of " + ", ".join(_RULES) + " is set")
     rules = Rules(**set_rules) if set_rules else Rules(DEFAULT_UNENCRYPTED_SUFFIX)
     for pattern in (rules.unencrypted_regex, rules.encrypted_regex):
         _check_regex(pattern)
@@ -100,9 +97,9 @@ def read(raw: Any) -> Metadata:
 def _text(raw: dict[str, Any], key: str, default: str | None = None) -> str:
     value = raw.get(key, default)
     if value is None:
-        raise BadMetadata(f"the sops metadata has no {key}")
+        raise SopsInvalid(f"the sops metadata has no {key}")
     if not isinstance(value, str):
-        raise BadMetadata(f"{key} in the sops metadata is not text")
+        raise SopsInvalid(f"{key} in the sops metadata is not text")
     return value
 
 
@@ -111,25 +108,25 @@ def _flag(value: Any) -> bool:
         return bool(value)
     if value in ("true", "false"):
         return bool(value == "true")
-    raise BadMetadata("mac_only_encrypted is not true or false")
+    raise SopsInvalid("mac_only_encrypted is not true or false")
 
 
 def _check_regex(pattern: str) -> None:
     try:
         re.compile(pattern)
     except re.error:
-        raise BadMetadata("an encryption rule's regular expression is invalid") from None
+        raise SopsInvalid("an encryption rule's regular expression is invalid") from None
 
 
 def _age(raw: Any) -> tuple[AgeStanza, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list) or len(raw) > MAX_RECIPIENTS:
-        raise BadMetadata(f"age is not a list of at most {MAX_RECIPIENTS} recipients")
+        raise SopsInvalid(f"age is not a list of at most {MAX_RECIPIENTS} recipients")
     stanzas = []
     for item in raw:
         if not isinstance(item, dict):
-            raise BadMetadata("an age entry is not a map")
+            raise SopsInvalid("an age entry is not a map")
         stanzas.append(AgeStanza(_text(item, "recipient"), _text(item, "enc")))
     return tuple(stanzas)
 
@@ -172,7 +169,7 @@ def unflatten(flat: dict[str, str]) -> dict[str, Any]:
             continue
         index = int(match["index"])
         if index >= MAX_RECIPIENTS:
-            raise BadMetadata(f"{key}: list index out of range")
+            raise SopsInvalid(f"{key}: list index out of range")
         lists.setdefault(match["name"], {}).setdefault(index, {})[match["field"]] = text
     for name, items in lists.items():
         out[name] = [items[i] for i in sorted(items)]

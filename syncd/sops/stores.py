@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from syncd.errors import SopsInvalid
 from syncd.sops.formats import SopsFormat
 from syncd.sops.metadata import flatten, unflatten
 from syncd.sops.tree import Branch, to_branch, to_plain
@@ -21,21 +22,29 @@ DOTENV_PREFIX = "sops_"
 BINARY_KEY = "data"
 _TAG = "tag:yaml.org,2002:"
 _BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
-
-
-class BadDocument(ValueError):
-    """The text is not a document of its format (the message says where, never a value)."""
+_INT = re.compile(
+    r"^(?:[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"
+)
+_FLOAT = re.compile(
+    r"^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
 
 
 class _Loader(yaml.SafeLoader):
     """SafeLoader with YAML 1.2 booleans, no timestamps, and duplicate keys refused."""
 
 
+# YAML 1.1's extras that Go's YAML does not resolve (`12:30` is text there, `=` is text) are
+# left out, and 1.2's `1e3` (a float) and `0o17` (an int) are added.
+_REPLACED = {_TAG + t for t in ("bool", "timestamp", "int", "float", "value")}
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in (_TAG + "bool", _TAG + "timestamp")]
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _REPLACED]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(_TAG + "bool", _BOOL, list("tTfF"))
+_Loader.add_implicit_resolver(_TAG + "int", _INT, list("-+0123456789"))
+_Loader.add_implicit_resolver(_TAG + "float", _FLOAT, list("-+0123456789."))
 
 
 def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict[str, Any]:
@@ -43,10 +52,10 @@ def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key_node, value_node in node.value:
         if not isinstance(key_node, yaml.ScalarNode):
-            raise BadDocument(f"line {key_node.start_mark.line + 1}: a key is not a plain value")
+            raise SopsInvalid(f"line {key_node.start_mark.line + 1}: a key is not a plain value")
         key = str(key_node.value)
         if key in out:
-            raise BadDocument(f"line {key_node.start_mark.line + 1}: key {key!r} is repeated")
+            raise SopsInvalid(f"line {key_node.start_mark.line + 1}: key {key!r} is repeated")
         out[key] = loader.construct_object(value_node, deep=True)
     return out
 
@@ -88,7 +97,7 @@ def load_plain(text: str, fmt: SopsFormat) -> Branch:
         return Branch([(BINARY_KEY, text)])
     data, meta = load(text, fmt)
     if meta is not None:
-        raise BadDocument("it is already encrypted (it has sops metadata)")
+        raise SopsInvalid("it is already encrypted (it has sops metadata)")
     return data
 
 
@@ -101,7 +110,7 @@ def _load_mapping(text: str, fmt: SopsFormat) -> dict[str, Any]:
         if fmt is SopsFormat.YAML:
             docs = list(yaml.load_all(text, Loader=_Loader))
             if len(docs) != 1:
-                raise BadDocument("a SOPS YAML file holds exactly one document")
+                raise SopsInvalid("a SOPS YAML file holds exactly one document")
             value = docs[0]
         else:
             value = json.loads(text, object_pairs_hook=_json_object)
@@ -109,14 +118,14 @@ def _load_mapping(text: str, fmt: SopsFormat) -> dict[str, Any]:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(err, "problem", None) or "error"
-        raise BadDocument(f"{where}not valid YAML ({problem})") from None
+        raise SopsInvalid(f"{where}not valid YAML ({problem})") from None
     except json.JSONDecodeError as err:
         where = f"line {err.lineno}, column {err.colno}"
-        raise BadDocument(f"{where}: not valid JSON ({err.msg})") from None
+        raise SopsInvalid(f"{where}: not valid JSON ({err.msg})") from None
     except RecursionError:
-        raise BadDocument("nested too deeply") from None
+        raise SopsInvalid("nested too deeply") from None
     if not isinstance(value, dict):
-        raise BadDocument("the document is not a map")
+        raise SopsInvalid("the document is not a map")
     return value
 
 
@@ -124,7 +133,7 @@ def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise BadDocument(f"key {key!r} is repeated")
+            raise SopsInvalid(f"key {key!r} is repeated")
         out[key] = value
     return out
 
@@ -140,7 +149,7 @@ def _load_dotenv(text: str) -> Branch:
             continue
         key, sep, value = line.partition("=")
         if not sep or not key:
-            raise BadDocument(f"line {number}: not a KEY=value line")
+            raise SopsInvalid(f"line {number}: not a KEY=value line")
         branch.append((key, value.replace("\\n", "\n")))
     return branch
 
@@ -166,5 +175,5 @@ def _dotenv_line(key: Any, value: Any) -> str:
     if isinstance(key, Comment):
         return f"#{key.text}"
     if isinstance(value, list):
-        raise BadDocument(f"{key}: a dotenv value cannot be a list or a map")
+        raise SopsInvalid(f"{key}: a dotenv value cannot be a list or a map")
     return f"{key}={scalar_text(value).replace(chr(10), chr(92) + 'n')}"

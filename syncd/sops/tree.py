@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from syncd.errors import SopsInvalid
 from syncd.sops.formats import MAX_DEPTH, MAX_VALUES
 from syncd.sops.values import Comment, value_bytes
 
@@ -27,10 +28,6 @@ DEFAULT_UNENCRYPTED_SUFFIX = "_unencrypted"
 
 class Branch(list[tuple[Any, Any]]):
     """A mapping as sops keeps it: ordered `(str | Comment, value)` items."""
-
-
-class TreeTooLarge(ValueError):
-    """The tree is deeper than `MAX_DEPTH` or has more than `MAX_VALUES` leaves."""
 
 
 @dataclass(frozen=True)
@@ -93,13 +90,13 @@ class Walker:
     def _leaf(self, value: Any, path: tuple[str, ...]) -> Any:
         self.count += 1
         if self.count > MAX_VALUES:
-            raise TreeTooLarge(f"more than {MAX_VALUES} values")
+            raise SopsInvalid(f"more than {MAX_VALUES} values")
         return self.leaf(value, path, self.rules.encrypted(path))
 
     @staticmethod
     def _enter(depth: int) -> None:
         if depth > MAX_DEPTH:
-            raise TreeTooLarge(f"nested deeper than {MAX_DEPTH}")
+            raise SopsInvalid(f"nested deeper than {MAX_DEPTH}")
 
 
 class Mac:
@@ -121,7 +118,7 @@ class Mac:
 
 
 def to_branch(mapping: dict[str, Any]) -> Branch:
-    """A parsed YAML/JSON mapping as a branch (nested mappings too); TreeTooLarge past
+    """A parsed YAML/JSON mapping as a branch (nested mappings too); SopsInvalid past
     `MAX_DEPTH` or `MAX_VALUES` (counted as it is copied: YAML aliases may repeat one node
     without bound)."""
     count = [0]
@@ -129,7 +126,7 @@ def to_branch(mapping: dict[str, Any]) -> Branch:
     def node(value: Any, depth: int) -> Any:
         count[0] += 1
         if count[0] > MAX_VALUES:
-            raise TreeTooLarge(f"more than {MAX_VALUES} values")
+            raise SopsInvalid(f"more than {MAX_VALUES} values")
         Walker._enter(depth)
         if isinstance(value, dict):
             return Branch((k, node(v, depth + 1)) for k, v in value.items())

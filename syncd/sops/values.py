@@ -18,6 +18,8 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from syncd.errors import SopsInvalid
+
 IV_BYTES = 32  # sops uses a 256-bit GCM nonce
 TAG_BYTES = 16
 _B64 = r"[A-Za-z0-9+/]*={0,2}"
@@ -37,11 +39,6 @@ class ValueType(StrEnum):
     BOOL = "bool"
     BYTES = "bytes"
     COMMENT = "comment"
-
-
-class BadValue(ValueError):
-    """A value is not a well-formed ENC string, or does not decrypt; the message holds neither
-    ciphertext nor plaintext (the caller adds the file and the key path)."""
 
 
 @dataclass(frozen=True)
@@ -66,20 +63,20 @@ def is_enc(value: Any) -> bool:
 
 
 def unpack(text: str) -> Sealed:
-    """The parts of an ENC string; BadValue if it is malformed."""
+    """The parts of an ENC string; SopsInvalid if it is malformed."""
     match = _ENC.fullmatch(text)
     if match is None:
-        raise BadValue("not a well-formed ENC[AES256_GCM,…] value")
+        raise SopsInvalid("not a well-formed ENC[AES256_GCM,…] value")
     try:
         kind = ValueType(match["type"])
     except ValueError:
-        raise BadValue("unknown value type in ENC[…]") from None
+        raise SopsInvalid("unknown value type in ENC[…]") from None
     try:
         data, iv, tag = (base64.b64decode(match[k], validate=True) for k in ("data", "iv", "tag"))
     except (binascii.Error, ValueError):
-        raise BadValue("malformed base64 in ENC[…]") from None
+        raise SopsInvalid("malformed base64 in ENC[…]") from None
     if not 8 <= len(iv) <= 128 or len(tag) != TAG_BYTES:
-        raise BadValue("bad IV or tag length in ENC[…]")
+        raise SopsInvalid("bad IV or tag length in ENC[…]")
     return Sealed(data, iv, tag, kind)
 
 
@@ -88,7 +85,7 @@ def open_sealed(sealed: Sealed, key: bytes, aad: str) -> Any:
     try:
         plain = AESGCM(key).decrypt(sealed.iv, sealed.data + sealed.tag, aad.encode())
     except InvalidTag:
-        raise BadValue("does not decrypt (tampered, moved, or another data key)") from None
+        raise SopsInvalid("does not decrypt (tampered, moved, or another data key)") from None
     return typed(plain, sealed.type)
 
 
@@ -104,16 +101,16 @@ def typed(plain: bytes, kind: ValueType) -> Any:
             return Comment(text)
         case ValueType.INT:
             if not _INT.fullmatch(text):
-                raise BadValue("is not an integer")
+                raise SopsInvalid("is not an integer")
             return int(text)
         case ValueType.FLOAT:
             try:
                 return float(text)
             except ValueError:
-                raise BadValue("is not a number") from None
+                raise SopsInvalid("is not a number") from None
         case ValueType.BOOL:
             if text not in _TRUE | _FALSE:
-                raise BadValue("is not a boolean")
+                raise SopsInvalid("is not a boolean")
             return text in _TRUE
 
 
@@ -144,7 +141,7 @@ def value_bytes(value: Any) -> tuple[ValueType, bytes]:
         return ValueType.BYTES, value
     if isinstance(value, str):
         return ValueType.STR, value.encode("utf-8", "surrogateescape")
-    raise BadValue(f"a {type(value).__name__} cannot be encrypted")
+    raise SopsInvalid(f"a {type(value).__name__} cannot be encrypted")
 
 
 def go_float(value: float) -> str:
