@@ -240,6 +240,21 @@ class SecretFileError(SyncdError):
     """A `{file: …}` secret cannot be read, or may not be (outside the secrets directory)."""
 
 
+class SopsError(SyncdError):
+    """A SOPS file cannot be read (malformed, too large, no metadata) or a key file is unusable;
+    the message names the file and why, never a value, a key or ciphertext."""
+
+
+class SopsInvalid(SopsError):
+    """A part of a SOPS file is malformed (a value, the metadata, the document) or over a bound;
+    the message says what, never a value, and the caller adds the file's name."""
+
+
+class SopsDecryptError(SopsError):
+    """A SOPS file cannot be decrypted: no identity opens its data key, its MAC does not match
+    (tampered), or a value does not decrypt."""
+
+
 class CredentialsError(SyncdError):
     """A registry's password cannot be read (variable unset, file missing)."""
 

@@ -26,6 +26,7 @@ class Layer:
 
 # The stages of the pipeline, lowest first. An import may only go to the same or a lower rank.
 PACKAGES: Mapping[str, Layer] = {
+    "sops": Layer(0, "the SOPS file format: parse, encrypt, decrypt with age keys", pure=True),
     "source": Layer(1, "where revisions come from: git, directories, ref watching, webhooks"),
     "manifests": Layer(2, "documents -> typed, located manifests and problems", pure=True),
     "engine": Layer(3, "the engine boundary: `base` vocabulary (pure), `docker` adapter"),
