@@ -163,7 +163,7 @@ def read_manifests(
     result.problems += check(result.stacks, result.patches, result.registries, unread)
     for stack in result.stacks:
         result.problems += engine_problems(engine, stack)
-    result.problems += secret_sources(result.registries, env, secrets_dir, (sops, dict(revision)))
+    result.problems += secret_sources(result.registries, env, secrets_dir, revision)
     values = result.secret_values()
     result.problems = sorted(
         (scrub_problem(p, values) for p in result.problems), key=Problem.sort_key

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import posixpath
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from syncd.errors import SopsError
@@ -136,11 +137,10 @@ def sops_ref(ref: str, manifest: str) -> tuple[str, str] | None:
     return None if path == ".." or path.startswith("../") else (path, key)
 
 
-def ref_problem(
-    ref: str, manifest: str, files: SopsFiles, revision: dict[str, bytes]
-) -> str | None:
+def ref_problem(ref: str, manifest: str, revision: Mapping[str, bytes]) -> str | None:
     """Why `{sops: ref}` of the manifest at `manifest` cannot give a password, or None: the file
-    must be a SOPS file of the revision holding the key (checked without the age key)."""
+    must be a SOPS file of the revision holding the key. Checked without decrypting: a key that
+    does not open it fails the pulls that need the password, not every stack."""
     found = sops_ref(ref, manifest)
     if found is None:
         return f"{ref.partition('#')[0]!r} leaves the repository: give a path relative to this file"
@@ -148,12 +148,14 @@ def ref_problem(
     data = revision.get(path)
     if data is None:
         return f"{path} is not a file of the revision"
+    fmt = format_for(path)
+    text = data.decode("utf-8", "replace")
+    if not is_sops(text, fmt):
+        return f"{path} is not a SOPS-encrypted file"
     try:
-        opened = files.open(path, data)
+        document = parse_sops(text, fmt, path)
     except SopsError as err:
         return str(err)
-    if opened is None:
-        return f"{path} is not a SOPS-encrypted file"
-    if key.split(".", 1)[0] not in opened.document.keys:
+    if key.split(".", 1)[0] not in document.keys:
         return f"{path} has no key {key!r}"
     return None
