@@ -1,0 +1,116 @@
+"""SOPS-encrypted files reach real containers (issue 17): an encrypted `env_file`, a secret file
+and a Registry password `{sops: path#key}` decrypt with `--age-key-file` through `syncd apply`
+on the real engine and the real auth-protected test registry; no value shows in the plan, the
+logs, or an error. Files are read back from the container with `docker cp` (get_archive): exec
+output is lost under load (see tests/killpoints.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import tarfile
+import time
+from pathlib import Path
+
+import docker
+import docker.errors
+import pyrage
+import pytest
+from structlog.testing import capture_logs
+
+from syncd.cli.main import main
+from syncd.sops import SopsFormat, encrypt
+from tests.conftest import TestRegistry
+from tests.engine_support import Deployment
+from tests.gitrepo import GitRepo
+
+pytestmark = pytest.mark.docker
+
+KEY = pyrage.x25519.Identity.generate()
+TOKEN = "sops-token-8d1c77"
+DB = "sops-db-password-4e2a"
+
+COMPOSE = """services:
+  app:
+    image: {image}
+    command: [sh, -c, "env > /tmp/env; sleep 3600"]
+    env_file: secrets.env
+    secrets: [db]
+secrets:
+  db: {{file: db.txt}}
+"""
+REGISTRY = """kind: Registry
+project: shop
+name: team
+uri: {host}
+credentials:
+  username: {user}
+  password: {{sops: creds.yaml#registry.password}}
+"""
+
+
+def _enc(plain: str, name: str, fmt: SopsFormat) -> str:
+    return encrypt(plain, fmt, [str(KEY.to_public())], name)
+
+
+def _file(container: object, path: str) -> str:
+    """The file at `path` in the container, waiting (10 s at most) for the command to write it."""
+    for _ in range(100):
+        try:
+            stream, _ = container.get_archive(path)  # type: ignore[attr-defined]
+            break
+        except docker.errors.NotFound:
+            time.sleep(0.1)
+    else:
+        raise AssertionError(f"{path} never appeared in the container")
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+        member = tar.extractfile(tar.getmembers()[0])
+        assert member is not None
+        return member.read().decode()
+
+
+def test_encrypted_env_file_secret_and_registry_password_reach_the_container(
+    deployment: Deployment,
+    tmp_path: Path,
+    test_registry: TestRegistry,
+    docker_client: docker.DockerClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with contextlib.suppress(docker.errors.ImageNotFound):
+        docker_client.images.remove(test_registry.image)  # so that it must be pulled, logged in
+    secrets = (TOKEN, DB, test_registry.password)
+    key_file = tmp_path / "age.key"
+    key_file.write_text(f"# created for the test\n{KEY}\n")
+    key_file.chmod(0o600)
+    repo = GitRepo(deployment.repo)
+    repo.write("shop/compose.yaml", COMPOSE.format(image=test_registry.image))
+    repo.write("shop/secrets.env", _enc(f"TOKEN={TOKEN}\n", "secrets.env", SopsFormat.DOTENV))
+    repo.write("shop/db.txt", _enc(DB, "db.txt", SopsFormat.BINARY))
+    host, user = test_registry.host, test_registry.username
+    repo.write("registry.yaml", REGISTRY.format(host=host, user=user))
+    password = f"registry:\n  password: {test_registry.password}\n"
+    repo.write("creds.yaml", _enc(password, "creds.yaml", SopsFormat.YAML))
+    head = repo.commit("encrypted")
+    args = deployment.cli_args(repo.path, "--age-key-file", str(key_file))
+
+    with capture_logs() as logs:
+        assert main(["plan", *args, "--head", head, "--format", "json"]) == 2
+        assert main(["apply", *args, "--rev", head]) == 0
+    out = capsys.readouterr()
+    shown = out.out + out.err + json.dumps(logs, default=str)
+    for secret in secrets:
+        assert secret not in shown
+
+    app = deployment.container("app")
+    assert f"TOKEN={TOKEN}" in _file(app, "/tmp/env")
+    assert _file(app, "/run/secrets/db") == DB
+    assert app.attrs["Config"]["Image"] == test_registry.image
+
+    # without the key, the same revision is refused for that stack, naming the file only
+    assert main(["apply", *deployment.cli_args(repo.path), "--rev", head]) == 1
+    out = capsys.readouterr()
+    assert "secrets.env" in out.err + out.out and "--age-key-file" in out.err + out.out
+    assert "ENC[" not in out.err + out.out
+    for secret in secrets:
+        assert secret not in out.err + out.out
