@@ -11,10 +11,11 @@ The public API (others import these names from `syncd.sops`):
 Pure: no I/O beyond reading a key file.
 """
 
-from syncd.sops.document import Decrypted, SopsDocument, is_sops, parse
+from syncd.sops.document import SopsDocument, is_sops, parse
 from syncd.sops.encrypt import encrypt
 from syncd.sops.formats import SopsFormat, format_for
 from syncd.sops.identities import AgeIdentities
+from syncd.sops.view import Decrypted
 
 __all__ = [
     "AgeIdentities",
