@@ -22,7 +22,7 @@ from syncd.manifests.enginecheck import engine_problems
 from syncd.manifests.model import Registry, Stack, StackPatch
 from syncd.manifests.parse import Located, parse_document
 from syncd.manifests.policycheck import converted_problems, stack_problems
-from syncd.manifests.sopsfiles import SopsFiles
+from syncd.manifests.sopsfiles import SopsFiles, is_sops_yaml
 from syncd.manifests.unread import Unread
 from syncd.manifests.yamlsafe import Document, load
 from syncd.policy import BUILTIN, Policy
@@ -140,8 +140,8 @@ def read_manifests(
             continue
         documents, load_problems = load(file.path, file.data, limits)
         data = in_compose_folder(file.path, folders) or file.path in referenced
-        if data and not has_kind(documents):
-            continue  # data beside a Compose file (D19) or read by its `extends` (D19b)
+        if (data or is_sops_yaml(file.data)) and not has_kind(documents):
+            continue  # data beside a Compose file (D19), read by its `extends` (D19b), or SOPS
         result.problems += load_problems
         if any(p.severity is Severity.ERROR for p in load_problems):
             unread.unknown()

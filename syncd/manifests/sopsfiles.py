@@ -105,6 +105,14 @@ class SopsFiles:
             )
         return Opened(path, document, document.decrypt(self.identities))
 
+    def open_file(self, path: str, data: bytes) -> Opened | None:
+        """A file mounted whole (a Compose secret or config): as its name says, else as sops's
+        binary form (`sops -e --input-type binary`, whatever the name)."""
+        found = self.open(path, data)
+        if found is None and format_for(path) is not SopsFormat.BINARY:
+            found = self.open(path, data, SopsFormat.BINARY)
+        return found
+
     def open_env(self, path: str, data: bytes) -> Opened | None:
         """An env file (`env_file`, the `.env` beside a Compose file): dotenv whatever its name,
         or YAML/JSON when its name says so."""
@@ -159,3 +167,12 @@ def ref_problem(ref: str, manifest: str, revision: Mapping[str, bytes]) -> str |
     if key.split(".", 1)[0] not in document.keys:
         return f"{path} has no key {key!r}"
     return None
+
+
+def is_sops_yaml(data: bytes) -> bool:
+    """Whether a YAML file of the repository is SOPS-encrypted: data (a password's source),
+    never a manifest, wherever it lies."""
+    try:
+        return is_sops(data.decode("utf-8"), SopsFormat.YAML)
+    except UnicodeDecodeError:
+        return False

@@ -71,7 +71,7 @@ def _source(
             ctx.error((*at, key), f"{clip(value)!r} is not a file of the revision")
             return None
         try:
-            opened = revision.sops.open(path, data)
+            opened = revision.sops.open_file(path, data)
         except SopsError as err:
             ctx.error((*at, key), f"{clip(value)!r} cannot be used: {err}")
             return None
