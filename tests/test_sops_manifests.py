@@ -217,6 +217,23 @@ def test_a_tampered_file_is_refused_by_its_mac() -> None:
     assert "shop" not in [s.manifest.project for s in manifests.stacks]
 
 
+def test_a_value_changed_in_clear_is_refused_by_the_mac() -> None:
+    """`_unencrypted` keys stay in clear but the MAC covers them: editing one without sops (one
+    byte) is caught by the MAC, not by a value's own GCM tag."""
+    config = _enc("user_unencrypted: bob\nadmin_key: conf-secret-77\n", "app.yaml")
+    assert "user_unencrypted: bob" in config
+    files = {
+        **_files(),
+        "shop/app.yaml": config.replace("user_unencrypted: bob", "user_unencrypted: bot"),
+    }
+    manifests = _read(files, _identities())
+    [error] = _errors(manifests)
+    assert error.startswith("shop/compose.yaml:13:16: /configs/conf/file:")
+    assert "shop/app.yaml: MAC mismatch" in error
+    assert [s.manifest.project for s in manifests.stacks] == ["other"]
+    assert _errors(_read({**files, "shop/app.yaml": config}, _identities())) == []
+
+
 # --- plans without the key ---------------------------------------------------------------------
 
 
