@@ -54,8 +54,9 @@ def _enc(plain: str, name: str, fmt: SopsFormat) -> str:
     return encrypt(plain, fmt, [str(KEY.to_public())], name)
 
 
-def _file(container: object, path: str) -> str:
-    """The file at `path` in the container, waiting (10 s at most) for the command to write it."""
+def _file(container: object, path: str) -> tuple[str, int]:
+    """The file at `path` in the container and its mode, waiting (10 s at most) for the
+    command to write it."""
     for _ in range(100):
         try:
             stream, _ = container.get_archive(path)  # type: ignore[attr-defined]
@@ -65,9 +66,10 @@ def _file(container: object, path: str) -> str:
     else:
         raise AssertionError(f"{path} never appeared in the container")
     with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
-        member = tar.extractfile(tar.getmembers()[0])
+        [info] = tar.getmembers()
+        member = tar.extractfile(info)
         assert member is not None
-        return member.read().decode()
+        return member.read().decode(), info.mode & 0o7777
 
 
 def test_encrypted_env_file_secret_and_registry_password_reach_the_container(
@@ -103,8 +105,8 @@ def test_encrypted_env_file_secret_and_registry_password_reach_the_container(
         assert secret not in shown
 
     app = deployment.container("app")
-    assert f"TOKEN={TOKEN}" in _file(app, "/tmp/env")
-    assert _file(app, "/run/secrets/db") == DB
+    assert f"TOKEN={TOKEN}" in _file(app, "/tmp/env")[0]
+    assert _file(app, "/run/secrets/db") == (DB, 0o400)
     assert app.attrs["Config"]["Image"] == test_registry.image
 
     # without the key, the same revision is refused for that stack, naming the file only
