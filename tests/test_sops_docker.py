@@ -20,8 +20,10 @@ import pytest
 from structlog.testing import capture_logs
 
 from syncd.cli.main import main
+from syncd.ids import project_id
 from syncd.sops import SopsFormat, encrypt
 from tests.conftest import TestRegistry
+from tests.daemon_support import RunningDaemon, wait_for
 from tests.engine_support import Deployment
 from tests.gitrepo import GitRepo
 
@@ -116,3 +118,81 @@ def test_encrypted_env_file_secret_and_registry_password_reach_the_container(
     assert "ENC[" not in out.err + out.out
     for secret in secrets:
         assert secret not in out.err + out.out
+
+
+IDLE = "trap 'exit 0' TERM; env > /tmp/env; sleep 3600 & wait"
+SHOP = f"""services:
+  app:
+    image: busybox:1.36
+    command: [sh, -c, "{IDLE}"]
+    env_file: secrets.env
+    secrets: [db]
+secrets:
+  db: {{file: db.txt}}
+"""
+OTHER = """services:
+  app:
+    image: busybox:1.36
+    command: [sh, -c, "{idle}"]
+    environment: {{N: "{n}"}}
+"""
+
+
+def _running(deployment: Deployment, project: str) -> object | None:
+    found = deployment.containers(project=project, service="app")
+    return found[0] if len(found) == 1 and found[0].status == "running" else None
+
+
+def _answers(daemon: RunningDaemon) -> str:
+    """Everything the API tells a reader: status, syncs, each project's services, metrics."""
+    texts = [json.dumps(daemon.status()), json.dumps(daemon.syncs())]
+    for project in ("shop", "other"):
+        texts.append(daemon.http.get(f"/v2/projects/{project_id(project)}/services").text)
+    texts.append(daemon.http.get("/metrics").text)
+    return "\n".join(texts)
+
+
+def test_the_daemon_decrypts_with_its_key_and_a_wrong_key_fails_only_that_stack(
+    deployment: Deployment, daemons: list[RunningDaemon], tmp_path: Path
+) -> None:
+    key_file = tmp_path / "age.key"
+    key_file.write_text(f"{KEY}\n")
+    repo = GitRepo(deployment.repo)
+    repo.write("shop/compose.yaml", SHOP)
+    repo.write("shop/secrets.env", _enc(f"TOKEN={TOKEN}\n", "secrets.env", SopsFormat.DOTENV))
+    repo.write("shop/db.txt", _enc(DB, "db.txt", SopsFormat.BINARY))
+    repo.write("other/compose.yaml", OTHER.format(idle=IDLE, n=1))
+    repo.commit("encrypted")
+    daemon = RunningDaemon(
+        str(repo.path), deployment.settings.data_dir, deployment.instance,
+        "--age-key-file", str(key_file), "--drift-interval", "3600",
+    )  # fmt: skip
+    daemons.append(daemon)
+    daemon.started()
+    shop = wait_for(lambda: _running(deployment, "shop"), 60, "the shop stack")
+    wait_for(lambda: _running(deployment, "other"), 60, "the other stack")
+    assert f"TOKEN={TOKEN}" in _file(shop, "/tmp/env")[0]
+    assert _file(shop, "/run/secrets/db") == (DB, 0o400)
+
+    # the shop's file re-encrypted for another key only: shop keeps running, other applies
+    stranger = pyrage.x25519.Identity.generate()
+    recipients = [str(stranger.to_public())]
+    rotated = encrypt("TOKEN=rotated-token-31\n", SopsFormat.DOTENV, recipients, "secrets.env")
+    repo.write("shop/secrets.env", rotated)
+    repo.write("other/compose.yaml", OTHER.format(idle=IDLE, n=2))
+    repo.commit("wrong key for shop")
+
+    def other_is_2() -> bool:
+        found = _running(deployment, "other")
+        return found is not None and "N=2" in found.attrs["Config"]["Env"]  # type: ignore[attr-defined]
+
+    wait_for(other_is_2, 60, "the other stack at its new revision")
+    status = wait_for(lambda: daemon.status()["brokenStacks"] and daemon.status(), 30, "broken")
+    [broken] = status["brokenStacks"]
+    assert broken["stack"].startswith("shop")
+    assert any("shop/secrets.env: no age key" in p for p in broken["problems"])
+    assert _running(deployment, "shop").id == shop.id  # type: ignore[attr-defined]
+    shown = _answers(daemon) + daemon.log()
+    for secret in (TOKEN, DB, "rotated-token-31"):
+        assert secret not in shown
+    assert "ENC[" not in shown
