@@ -7,6 +7,7 @@ decrypted value is checked absent from each plan format, problem and error."""
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,15 +15,16 @@ from pathlib import Path
 import pyrage
 import pytest
 
-from syncd import taint
+from syncd import operatorenv, settings, taint
 from syncd.apply.registries import read_password
 from syncd.cli.main import main
 from syncd.core.desired import registries_of, resolve
 from syncd.core.plan import Action, Plan, as_live, plan
-from syncd.errors import CredentialsError
+from syncd.errors import CredentialsError, SopsError
 from syncd.manifests import ManifestFile, ManifestSet, read_manifests
 from syncd.render import PlanFormat, render
 from syncd.secretpolicy import unknowns_allowed
+from syncd.settings import Layers
 from syncd.sops import AgeIdentities, SopsFormat, encrypt, format_for
 from tests.gitrepo import GitRepo
 
@@ -273,3 +275,37 @@ def test_plan_base_head_through_the_cli_without_a_key(
     assert "rotated-token-9" not in out.out + out.err and TOKEN not in out.out + out.err
     code = main(["validate", "--repo", str(repo.path), "--unset-ok"])
     assert code == 0, capsys.readouterr().out
+
+
+# --- the operator's age key file -------------------------------------------------------------
+
+
+def test_the_age_key_file_setting_and_its_precedence(tmp_path: Path) -> None:
+    args = argparse.Namespace(age_key_file=None, config=None)
+    assert settings.age_key_file(Layers(args, {}), {}) is None
+    env = {"SOPS_AGE_KEY_FILE": "/keys/sops.txt"}
+    assert settings.age_key_file(Layers(args, env), env) == Path("/keys/sops.txt")
+    env["SYNCD_AGE_KEY_FILE"] = "/keys/syncd.txt"
+    assert settings.age_key_file(Layers(args, env), env) == Path("/keys/syncd.txt")
+    args.age_key_file = "/keys/flag.txt"
+    assert settings.age_key_file(Layers(args, env), env) == Path("/keys/flag.txt")
+
+
+def test_the_key_file_is_read_again_only_when_it_changes_and_errors_show_no_key(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "age.key"
+    assert operatorenv.age_identities(None) is None
+    with pytest.raises(SopsError, match="cannot read the age key file"):
+        operatorenv.age_identities(path)
+    path.write_text(f"{KEY}\n")
+    first = operatorenv.age_identities(path)
+    assert first is operatorenv.age_identities(path)  # cached while unchanged
+    assert first is not None and first.recipients() == (str(KEY.to_public()),)
+    path.write_text(f"# rotated\n{OTHER}\n")
+    second = operatorenv.age_identities(path)
+    assert second is not None and second.recipients() == (str(OTHER.to_public()),)
+    path.write_text(f"{str(OTHER)[:-3]}\n")
+    with pytest.raises(SopsError) as err:
+        operatorenv.age_identities(path)
+    assert str(path) in str(err.value) and str(OTHER)[20:40] not in str(err.value)
