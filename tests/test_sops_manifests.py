@@ -158,6 +158,24 @@ def test_an_encrypted_dotenv_beside_the_compose_file_feeds_interpolation() -> No
     _hidden_everywhere(_outputs(result))
 
 
+def test_an_env_file_made_by_the_real_sops_tool_is_used() -> None:
+    """A dotenv file the sops 3.x tool wrote (tests/fixtures/sops: the library's fixtures)."""
+    fixtures = Path(__file__).parent / "fixtures" / "sops"
+    compose = "services:\n  web:\n    image: busybox:1.36\n    env_file: flux.env\n"
+    files = {
+        "app/compose.yaml": compose,
+        "app/flux.env": (fixtures / "flux-env.enc.env").read_text(),
+    }
+    identities = AgeIdentities.from_file(fixtures / "flux-age.txt")
+    manifests = _read(files, identities)
+    assert _errors(manifests) == []
+    assert _stack(manifests, "app").services["web"].env() == {"key": "value"}  # type: ignore[attr-defined]
+    with unknowns_allowed():
+        unknown = _read(files)
+    [value] = _stack(unknown, "app").services["web"].env().values()  # type: ignore[attr-defined]
+    assert value.startswith("(encrypted value ")
+
+
 def test_a_registry_password_decrypts_at_the_moment_of_a_pull(tmp_path: Path) -> None:
     creds = _enc(f"registry:\n  password: {PASSWORD}\nother: x\n", "creds.yaml")
     manifests = _read({"registry.yaml": REGISTRY, "creds.yaml": creds}, _identities())
