@@ -220,6 +220,15 @@ def test_a_wrong_key_fails_only_the_stack_using_the_file() -> None:
     assert [s.manifest.project for s in manifests.stacks] == ["other"]
 
 
+def test_an_encrypted_env_file_that_is_not_a_flat_map_is_an_error_at_its_entry() -> None:
+    compose = "services:\n  web:\n    image: busybox:1.36\n    env_file: vars.yaml\n"
+    nested = _enc(f"outer:\n  inner: {DB}\n", "vars.yaml")
+    manifests = _read({"app/compose.yaml": compose, "app/vars.yaml": nested}, _identities())
+    [error] = _errors(manifests)
+    assert error.startswith("app/compose.yaml:4:15: /services/web/env_file: env file 'vars.yaml'")
+    assert DB not in error and "ENC[" not in error
+
+
 def test_no_key_is_an_error_naming_the_file_and_the_setting() -> None:
     errors = _errors(_read(_files()))
     assert any("secrets.env" in e and "--age-key-file" in e for e in errors)

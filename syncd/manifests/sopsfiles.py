@@ -54,15 +54,6 @@ class Opened:
             return self.unknown("").encode()
         return self.plain.raw()
 
-    def lookup(self, key: str) -> str:
-        """The value at `key` (`a` or `a.b`); an unknown value without the key."""
-        if self.plain is None:
-            top = key.split(".", 1)[0]
-            if top not in self.document.keys:
-                raise SopsError(f"{self.path}: has no key {key!r}")
-            return self.unknown(key)
-        return self.plain.lookup(key)
-
     def unknown(self, key: str) -> str:
         return encrypted_value(self.document.fingerprint, key)
 

@@ -112,11 +112,11 @@ def _parse(rel: str, data: bytes, lookup: Mapping[str, str], revision: Revision)
     secret (unknown values in a plan without the key: not secret, they hold none)."""
     try:
         opened = revision.sops.open_env(rel, data)
+        if opened is None:
+            return parse_env_file(rel, data, lookup)
+        values = opened.env()  # SopsError: not a flat map of scalars
     except SopsError as err:
         return EnvFile(failed=str(err))
-    if opened is None:
-        return parse_env_file(rel, data, lookup)
-    values = opened.env()
     return EnvFile(values=values, tainted=set(values) if opened.known else set())
 
 

@@ -36,11 +36,11 @@ def read_dotenv(
         return {}, set()
     try:
         opened = revision.sops.open_env(name, data)
+        values = opened.env() if opened is not None else {}  # SopsError: not a flat map
     except SopsError as err:
         ctx.error((), f"the .env beside this file cannot be used: {err}")
         return {}, set()
     if opened is not None:
-        values = opened.env()
         return values, set(values) if opened.known else set()
     parsed = parse_env_file(name, data, env)
     for problem in parsed.problems:
