@@ -19,16 +19,25 @@ from syncd.sops.values import BadValue, seal, value_bytes
 from syncd.sops.view import Decrypted
 
 
-def encrypt(plain: str, fmt: SopsFormat, recipients: Sequence[str], where: str) -> str:
+def encrypt(
+    plain: str,
+    fmt: SopsFormat,
+    recipients: Sequence[str],
+    where: str,
+    *,
+    rules: Rules | None = None,
+) -> str:
     """`plain` (a YAML, JSON or dotenv document, or any text for binary) encrypted for the age
-    `recipients`, as the text of a SOPS file; SopsError (naming `where`) if it cannot be read."""
+    `recipients`, as the text of a SOPS file; SopsError (naming `where`) if it cannot be read.
+    `rules` (from a `.sops.yaml` creation rule) choose the values to encrypt; default: all but
+    those under a key ending in `_unencrypted`."""
     if not recipients:
         raise SopsError(f"{where}: no age recipient to encrypt for")
     data = _load(plain, fmt, where)
     key = secrets.token_bytes(DATA_KEY_BYTES)
     stanzas = [AgeStanza(r, enc) for r, enc in wrap(key, recipients, where)]
-    rules = Rules(DEFAULT_UNENCRYPTED_SUFFIX)
-    return _seal(data, fmt, where, key=key, stanzas=stanzas, rules=rules, ivs={})
+    chosen = rules or Rules(DEFAULT_UNENCRYPTED_SUFFIX)
+    return _seal(data, fmt, where, key=key, stanzas=stanzas, rules=chosen, ivs={})
 
 
 def reencrypt(document: SopsDocument, old: Decrypted, plain: str) -> str:
