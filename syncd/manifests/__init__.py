@@ -140,7 +140,7 @@ def read_manifests(
             continue
         documents, load_problems = load(file.path, file.data, limits)
         data = in_compose_folder(file.path, folders) or file.path in referenced
-        if (data or is_sops_yaml(file.data)) and not has_kind(documents):
+        if not has_kind(documents) and (data or is_sops_yaml(file.data)):
             continue  # data beside a Compose file (D19), read by its `extends` (D19b), or SOPS
         result.problems += load_problems
         if any(p.severity is Severity.ERROR for p in load_problems):
