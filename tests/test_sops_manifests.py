@@ -285,6 +285,22 @@ def test_a_plan_without_the_key_compares_encrypted_values_by_fingerprint() -> No
     assert "rotated-token-9" not in json.dumps(render(result, PlanFormat.JSON))
 
 
+def test_an_encrypted_dotenv_is_compared_by_fingerprint_without_the_key() -> None:
+    compose = "services:\n  web:\n    image: busybox:1.36\n    environment: {PW: '${DB_PW}'}\n"
+
+    def files(password: str) -> dict[str, str]:
+        dotenv = _enc(f"DB_PW={password}\n", ".env", SopsFormat.DOTENV)
+        return {"app/compose.yaml": compose, "app/.env": dotenv}
+
+    first = files(DB)
+    with unknowns_allowed():
+        old = _read(first)
+        assert not _plan(old, _read(first)).changed
+        result = _plan(old, _read(files("another-db-password")))
+    assert "/environment/PW: (encrypted value changed)" in render(result, PlanFormat.TEXT)
+    assert _recreated(result) == {"web"}
+
+
 def test_plan_base_head_through_the_cli_without_a_key(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
