@@ -28,7 +28,13 @@ KINDS = frozenset(k.value for k in Kind)
 
 def has_kind(documents: Iterable[Document]) -> bool:
     """Whether a document says it is a syncd manifest (a mapping with a syncd `kind`)."""
-    return any(isinstance(d.data, dict) and d.data.get("kind") in KINDS for d in documents)
+    return any(_kind(d.data) in KINDS for d in documents)
+
+
+def _kind(data: object) -> str | None:
+    """A document's `kind` when it is text (a `kind` mapping or list says nothing)."""
+    kind = data.get("kind") if isinstance(data, dict) else None
+    return kind if isinstance(kind, str) else None
 
 
 def not_carried_problem(entry: NotCarried) -> Problem:
