@@ -31,6 +31,7 @@ swarm-env: docker-env
 # local dockerd for the outage test) may be skipped; SYNCD_REQUIRE_ALL=1 makes a gap a failure.
 test: venv
 	$(MAKE) --no-print-directory swarm-env
+	scripts/ensure-tools.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -66,7 +66,7 @@ def _load(plain: str, fmt: SopsFormat, where: str) -> Branch:
         raise SopsError(f"{where}: larger than {MAX_BYTES} bytes")
     try:
         return stores.load_plain(plain, fmt)
-    except stores.BadDocument as err:
+    except (stores.BadDocument, TreeTooLarge) as err:
         raise SopsError(f"{where}: {err}") from None
 
 

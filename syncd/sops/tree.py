@@ -120,20 +120,25 @@ class Mac:
         return self._hash.hexdigest().upper()
 
 
-def to_branch(mapping: dict[str, Any], depth: int = 0) -> Branch:
+def to_branch(mapping: dict[str, Any]) -> Branch:
     """A parsed YAML/JSON mapping as a branch (nested mappings too); TreeTooLarge past
-    `MAX_DEPTH`."""
-    Walker._enter(depth)
-    return Branch((key, _to_node(value, depth + 1)) for key, value in mapping.items())
+    `MAX_DEPTH` or `MAX_VALUES` (counted as it is copied: YAML aliases may repeat one node
+    without bound)."""
+    count = [0]
 
-
-def _to_node(value: Any, depth: int) -> Any:
-    if isinstance(value, dict):
-        return to_branch(value, depth)
-    if isinstance(value, list):
+    def node(value: Any, depth: int) -> Any:
+        count[0] += 1
+        if count[0] > MAX_VALUES:
+            raise TreeTooLarge(f"more than {MAX_VALUES} values")
         Walker._enter(depth)
-        return [_to_node(item, depth + 1) for item in value]
-    return value
+        if isinstance(value, dict):
+            return Branch((k, node(v, depth + 1)) for k, v in value.items())
+        if isinstance(value, list):
+            return [node(item, depth + 1) for item in value]
+        return value
+
+    result: Branch = node(mapping, 0)
+    return result
 
 
 def to_plain(node: Any) -> Any:
