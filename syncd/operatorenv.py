@@ -21,7 +21,7 @@ import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from syncd.errors import SecretFileError, SyncdError
+from syncd.errors import SecretFileError, SopsError, SyncdError
 from syncd.secretpolicy import (
     ENV_FILE_SETTING,
     OWN_PREFIX,
@@ -30,6 +30,7 @@ from syncd.secretpolicy import (
     is_own,
 )
 from syncd.settings import Layers
+from syncd.sops import AgeIdentities
 
 MAX_SECRET_BYTES = 64 * 1024
 _PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\*?$|^\*$")
@@ -53,6 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--secrets-dir",
         metavar="DIR",
         help="where {file: ...} secrets are read (env: SYNCD_SECRETS_DIR; <data dir>/secrets)",
+    )
+    parser.add_argument(
+        "--age-key-file",
+        metavar="FILE",
+        help="age identities that decrypt the repository's SOPS files (env: SYNCD_AGE_KEY_FILE, "
+        "else SOPS_AGE_KEY_FILE; default: none)",
     )
 
 
@@ -157,3 +164,25 @@ def read_secret_file(ref: str, secrets_dir: Path) -> str:
     except UnicodeDecodeError:
         # from None: the cause holds the file's bytes, the password itself
         raise SecretFileError(f"the password file {ref} is not UTF-8 text") from None
+
+
+_identities: dict[Path, tuple[tuple[int, int], AgeIdentities]] = {}  # path -> (mtime, size), keys
+
+
+def age_identities(path: Path | None) -> AgeIdentities | None:
+    """The operator's age identities (`--age-key-file`), read again only when the file changed
+    (its mtime or size); None without a key file. `SopsError` names the file, never a key."""
+    if path is None:
+        return None
+    try:
+        info = path.stat()
+    except OSError as err:
+        raise SopsError(f"cannot read the age key file {path}: {err.strerror}") from None
+    stamp = (info.st_mtime_ns, info.st_size)
+    cached = _identities.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    identities = AgeIdentities.from_file(path)
+    _identities.clear()  # one key file per process: never more than one set held
+    _identities[path] = (stamp, identities)
+    return identities

@@ -8,6 +8,7 @@ inside the secrets directory. Pure: these rules look at names and paths, never a
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 from collections.abc import Iterator
@@ -79,7 +80,10 @@ def inside(ref: str, secrets_dir: PurePath) -> PurePosixPath | None:
     return path.relative_to(root)
 
 
-_UNKNOWN = re.compile(r"\(from \$[A-Za-z_][A-Za-z0-9_]*, not set here\)")
+_UNKNOWN = re.compile(
+    r"\(from \$[A-Za-z_][A-Za-z0-9_]*, not set here\)|\(encrypted value [0-9a-f]{16}\)"
+)
+_ENCRYPTED = re.compile(r"\(encrypted value [0-9a-f]{16}\)")
 
 
 def unknown_value(name: str) -> str:
@@ -89,9 +93,23 @@ def unknown_value(name: str) -> str:
     return f"(from ${name}, not set here)"
 
 
+def encrypted_value(fingerprint: str, key: str) -> str:
+    """What a value of a SOPS file stands for in a plan made without the age key: an id of the
+    file's encrypted content (`SopsDocument.fingerprint`, never derived from plaintext) and the
+    key's name. Unchanged file: equal; re-encrypted (a value edited): "(encrypted value
+    changed)"."""
+    digest = hashlib.sha256(f"{fingerprint}\0{key}".encode()).hexdigest()[:16]
+    return f"(encrypted value {digest})"
+
+
 def is_unknown(text: str) -> bool:
-    """Whether `text` is exactly one `unknown_value`."""
+    """Whether `text` is exactly one `unknown_value` or `encrypted_value`."""
     return _UNKNOWN.fullmatch(text) is not None
+
+
+def is_encrypted(text: str) -> bool:
+    """Whether `text` is exactly one `encrypted_value`."""
+    return _ENCRYPTED.fullmatch(text) is not None
 
 
 _PLANNING: ContextVar[bool] = ContextVar("syncd_unknowns_allowed", default=False)
@@ -107,6 +125,11 @@ def unknowns_allowed() -> Iterator[None]:
         yield
     finally:
         _PLANNING.reset(token)
+
+
+def planning() -> bool:
+    """Whether values not known here are allowed (within `unknowns_allowed`)."""
+    return _PLANNING.get()
 
 
 def unknowable(name: str) -> bool:

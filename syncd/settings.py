@@ -21,6 +21,8 @@
 - parallelism: `--parallelism` / `SYNCD_PARALLELISM`; default 8 (containers changed at once).
 - secrets dir: `--secrets-dir` / `SYNCD_SECRETS_DIR`; default `<data dir>/secrets` (the only
   place a manifest's `{file: …}` secret may be read from).
+- age key file: `--age-key-file` / `SYNCD_AGE_KEY_FILE`, else `SOPS_AGE_KEY_FILE`; default none
+  (SOPS-encrypted files cannot be decrypted; a plan between revisions still compares them).
 - policy file: `--policy` / `SYNCD_POLICY_FILE`; default none (the built-in policy: nothing
   allowed). Read by the caller (`syncd.daemon.policyload`), never from the manifest repo.
 - profiles: `--profile` (repeatable) / `SYNCD_PROFILES` (comma-separated); default none: only
@@ -103,6 +105,7 @@ class Settings:
     rollback_backoff: float = 300.0  # seconds before a spec that rolled back is tried again
     rollback: RollbackScope = RollbackScope.SERVICE  # what a failed replace rolls back
     secrets_dir: Path | None = None  # where `{file: …}` secrets are read; None: <data dir>/secrets
+    age_key_file: Path | None = None  # the operator's age identities (SOPS files); None: none
     policy_file: Path | None = None  # the operator's policy file; None: the built-in policy
     profiles: tuple[str, ...] = ()  # active Compose profiles
     verify: signers.CommitVerification = signers.OFF  # `--verify-commits` and its keys
@@ -313,6 +316,7 @@ SETTING_NAMES = {
     "rollback",
     "parallelism",
     "secrets_dir",
+    "age_key_file",
     "policy_file",
     "profiles",
     *signers.NAMES,
@@ -356,6 +360,13 @@ def secrets_dir(layers: Layers, env: Mapping[str, str]) -> Path:
     return (Path(data_dir).absolute() if data_dir else default_data_dir(env)) / "secrets"
 
 
+def age_key_file(layers: Layers, env: Mapping[str, str]) -> Path | None:
+    """`--age-key-file` / `SYNCD_AGE_KEY_FILE` / the config file, else `SOPS_AGE_KEY_FILE` (as
+    the sops tool reads it); absolute. None: no age key (SOPS files cannot be decrypted)."""
+    given = layers.get("age_key_file", "") or env.get("SOPS_AGE_KEY_FILE", "")
+    return Path(given).absolute() if given else None
+
+
 def from_args(
     args: argparse.Namespace, env: Mapping[str, str] | None = None, layers: Layers | None = None
 ) -> Settings:
@@ -391,6 +402,7 @@ def from_args(
         docker_host=layers.get("docker_host", "") or env.get("DOCKER_HOST") or None,
         deploy_timeout=deploy_timeout,
         secrets_dir=secrets_dir(layers, env),
+        age_key_file=age_key_file(layers, env),
         policy_file=policy_file(layers),
         profiles=profiles(layers),
         verify=signers.from_layers(layers.get),

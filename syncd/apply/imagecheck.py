@@ -145,7 +145,11 @@ def check_images(
         registry = registries.get(key) if key is not None else None
         unsent = registry is not None and trusted is not None and withheld(registry, trusted)
         try:
-            auth = None if unsent else auth_for(registry, ref, env, settings.secrets)
+            auth = (
+                None
+                if unsent
+                else auth_for(registry, ref, env, settings.secrets, settings.age_key_file)
+            )
             return use, engine.distribution(ref, auth, timeout), True
         except EngineUnavailable:
             raise

@@ -56,7 +56,11 @@ def pull_missing(
         registry = registry_for(ref, change.key.project, registries)
         try:
             platform = change.desired.spec.get("platform") if change.desired else None
-            engine.pull(ref, auth_for(registry, ref, env, settings.secrets), platform=platform)
+            engine.pull(
+                ref,
+                auth_for(registry, ref, env, settings.secrets, settings.age_key_file),
+                platform=platform,
+            )
         except EngineUnavailable:
             raise
         except (EngineError, CredentialsError, CredentialsHostMismatch) as err:

@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from syncd import taint
+from syncd import operatorenv, sops, taint
 from syncd.core.desired import DesiredRegistry
-from syncd.errors import CredentialsError, CredentialsHostMismatch, SecretFileError
+from syncd.errors import CredentialsError, CredentialsHostMismatch, SecretFileError, SopsError
 from syncd.ids import RegistryKey
 from syncd.manifests.images import image_registry_address, registry_address
+from syncd.manifests.sopsfiles import KEY_SETTING
 from syncd.operatorenv import read_secret_file
 from syncd.secretpolicy import is_own
 
@@ -35,18 +36,31 @@ def check_host(registry: DesiredRegistry, image: str) -> None:
         raise CredentialsHostMismatch(registry.uri, target, image)
 
 
-def read_password(registry: DesiredRegistry, env: Mapping[str, str], secrets_dir: Path) -> str:
-    """The password, from the operator's variables `env` or a file inside `secrets_dir`;
-    remembered as secret (no log line shows it, whatever quotes it)."""
-    password = _read_password(registry, env, secrets_dir)
+def read_password(
+    registry: DesiredRegistry,
+    env: Mapping[str, str],
+    secrets_dir: Path,
+    age_key: Path | None = None,
+) -> str:
+    """The password, from the operator's variables `env`, a file inside `secrets_dir` or a SOPS
+    file of the revision decrypted with the age key file `age_key`; remembered as secret (no log
+    line shows it, whatever quotes it)."""
+    password = _read_password(registry, env, secrets_dir, age_key)
     taint.remember([password])
     return password
 
 
-def _read_password(registry: DesiredRegistry, env: Mapping[str, str], secrets_dir: Path) -> str:
+def _read_password(
+    registry: DesiredRegistry, env: Mapping[str, str], secrets_dir: Path, age_key: Path | None
+) -> str:
     ref = registry.password_ref or ""
     uri = registry.shown("uri")
     kind, _, where = ref.partition(":")
+    if kind == "sops":
+        try:
+            return _sops_password(registry, where, age_key)
+        except SopsError as err:
+            raise CredentialsError(f"registry {registry.key} ({uri}): {err}") from None
     if kind == "env":
         value = None if is_own(where) else env.get(where)
         if not value:
@@ -62,25 +76,45 @@ def _read_password(registry: DesiredRegistry, env: Mapping[str, str], secrets_di
     raise CredentialsError(f"registry {registry.key}: no password reference")
 
 
+def _sops_password(registry: DesiredRegistry, ref: str, age_key: Path | None) -> str:
+    """`{sops: path#key}`: the key's value in the encrypted file the revision holds (kept in the
+    desired registry), decrypted now; `SopsError` names the file and why, never a value."""
+    path, _, key = ref.partition("#")
+    identities = operatorenv.age_identities(age_key)
+    if identities is None:
+        raise SopsError(f"{path} is SOPS-encrypted and syncd has no age key ({KEY_SETTING})")
+    document = sops.parse(registry.sops_file or "", sops.format_for(path), path)
+    plain = document.decrypt(identities)
+    taint.remember(taint.leaves(plain.tree))  # every value of the file: no log line shows one
+    return plain.lookup(key)
+
+
 def auth_for(
-    registry: DesiredRegistry | None, image: str, env: Mapping[str, str], secrets_dir: Path
+    registry: DesiredRegistry | None,
+    image: str,
+    env: Mapping[str, str],
+    secrets_dir: Path,
+    age_key: Path | None = None,
 ) -> dict[str, str] | None:
     """docker-py's `auth_config` for pulling `image`, or None for anonymous pulls; refused
     (before the password is read) when the image is not on the registry's own host."""
     if registry is None or registry.username is None:
         return None
     check_host(registry, image)
-    return login_auth(registry, env, secrets_dir)
+    return login_auth(registry, env, secrets_dir, age_key)
 
 
 def login_auth(
-    registry: DesiredRegistry, env: Mapping[str, str], secrets_dir: Path
+    registry: DesiredRegistry,
+    env: Mapping[str, str],
+    secrets_dir: Path,
+    age_key: Path | None = None,
 ) -> dict[str, str]:
     """The `auth_config` for a login at the registry's own host (`serveraddress`)."""
     if registry.username is None:
         raise CredentialsError(f"registry {registry.key}: no credentials")
     return {
         "username": registry.username,
-        "password": read_password(registry, env, secrets_dir),
+        "password": read_password(registry, env, secrets_dir, age_key),
         "serveraddress": registry.uri,
     }

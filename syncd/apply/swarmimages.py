@@ -84,7 +84,9 @@ class SwarmImages:
         registries = self.planned.desired.registries
         registry = registry_for(ref, change.key.project, registries)
         try:
-            auth = auth_for(registry, ref, self.env, self.settings.secrets)
+            auth = auth_for(
+                registry, ref, self.env, self.settings.secrets, self.settings.age_key_file
+            )
         except (CredentialsError, CredentialsHostMismatch) as err:
             refused = hide(change, f"no credentials for image {ref}: {err}", registries)
             return SwarmImage(ref, None, None, refused, refused)

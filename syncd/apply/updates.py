@@ -185,7 +185,9 @@ class Updates:
             return None  # a digest never moves; a service not running is not compared
         registry = registry_for(reference, key.project, desired.registries)
         try:
-            auth = auth_for(registry, reference, self.env, self.settings.secrets)
+            auth = auth_for(
+                registry, reference, self.env, self.settings.secrets, self.settings.age_key_file
+            )
             digest = self.engine.distribution(reference, auth, CHECK_TIMEOUT)
             config = self.engine.image_config(image_id)
             digests = [str(d).rsplit("@", 1)[-1] for d in config.get("RepoDigests") or []]

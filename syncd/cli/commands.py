@@ -52,6 +52,7 @@ def read_snapshot(args: argparse.Namespace, snap: Snapshot) -> ManifestSet:
         policy=read_policy(settings.policy_file(layers), args.repo),
         profiles=settings.profiles(layers),
         engine=settings.engine(layers),
+        identities=operatorenv.age_identities(settings.age_key_file(layers, os.environ)),
     )
     taint.remember(manifests.secret_values())
     return manifests

@@ -37,6 +37,7 @@ from syncd.manifests.checks import check_post_patch
 from syncd.manifests.model import Registry, Service, Stack, StackPatch, Strategy
 from syncd.manifests.parse import Located
 from syncd.manifests.policycheck import patched_problems
+from syncd.manifests.sopsfiles import sops_ref
 from syncd.manifests.yamlsafe import Path, pointer
 from syncd.policy import Policy
 from syncd.taint import REDACTED
@@ -97,9 +98,11 @@ class DesiredRegistry:
     uri: str
     description: str
     username: str | None
-    password_ref: str | None  # "env:NAME" or "file:/path": where the secret is, never the secret
+    # "env:NAME", "file:/path" or "sops:<repository path>#key": where the secret is, never it
+    password_ref: str | None
     source: str = ""
     secrets: frozenset[str] = frozenset()  # tainted fields: description, username, uri
+    sops_file: str | None = field(default=None, repr=False)  # `sops:`: the encrypted file's text
 
     def shown(self, name: str) -> str | None:
         """A field as outputs show it: `<redacted>` when it came from the environment."""
@@ -334,22 +337,31 @@ def _as_warning(problem: Problem) -> Problem:
 
 def registries_of(manifests: ManifestSet) -> dict[RegistryKey, DesiredRegistry]:
     """The `Registry` documents of a revision, as its desired state holds them."""
-    return {r.manifest.key: _registry(r) for r in manifests.registries}
+    return {r.manifest.key: _registry(r, manifests.revision) for r in manifests.registries}
 
 
-def _registry(located: Located[Registry]) -> DesiredRegistry:
+def _registry(located: Located[Registry], revision: Mapping[str, bytes]) -> DesiredRegistry:
+    """A `{sops: path#key}` password keeps the encrypted file (no secret: decrypted at a pull)."""
     registry = located.manifest
     credentials = registry.credentials
     fields = {"description": "description", "credentials": "username", "uri": "uri"}
     tainted = {fields[str(p[0])] for p in located.secrets if str(p[0]) in fields}
+    ref = credentials.password.describe() if credentials else None
+    sops_file = None
+    if credentials and credentials.password.sops and (found := sops_ref(
+        credentials.password.sops, located.path
+    )):  # fmt: skip
+        ref = f"sops:{found[0]}#{found[1]}"
+        sops_file = revision.get(found[0], b"").decode("utf-8", "replace")
     return DesiredRegistry(
         key=registry.key,
         uri=registry.uri.lower(),
         description=registry.description or "",
         username=credentials.username if credentials else None,
-        password_ref=credentials.password.describe() if credentials else None,
+        password_ref=ref,
         source=_where(located),
         secrets=frozenset(tainted),
+        sops_file=sops_file,
     )
 
 

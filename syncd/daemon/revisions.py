@@ -9,12 +9,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from syncd import logs, taint
+from syncd import logs, operatorenv, taint
 from syncd.daemon.status import LastError, Status
-from syncd.errors import ManifestError, PermanentFailure, Problem, SyncdError
+from syncd.errors import ManifestError, PermanentFailure, Problem, SopsError, SyncdError
 from syncd.manifests import ManifestSet, read_manifests
 from syncd.manifests.isolate import isolate
 from syncd.settings import Settings
+from syncd.sops import AgeIdentities
 from syncd.source.reader import Snapshot
 from syncd.source.repository import Repository
 
@@ -121,6 +122,7 @@ class Revisions:
         revision not `reviewed` (a live plan's pull request), only the operator's own values:
         a text it built (`${X:+any words}`) would hide those words from every log line and API
         answer, and enough of them would push the real secrets out of the bounded memory."""
+        identities = self._identities()
         try:
             manifests = read_manifests(
                 snap.files,
@@ -130,6 +132,7 @@ class Revisions:
                 policy=self.settings.policy,
                 profiles=self.settings.profiles,
                 engine=self.settings.engine,
+                identities=identities,
             )
         except Exception as err:  # a reader bug: still say in which file(s)
             log_frames("reader_crashed", err)
@@ -140,6 +143,14 @@ class Revisions:
             values = values & frozenset(self.env.values())
         taint.remember(values)  # no log line shows them, whatever quotes them
         return manifests
+
+    def _identities(self) -> AgeIdentities | None:
+        """The operator's age identities (read again when the key file changes); a key file
+        that cannot be read fails the revision, naming the file (never a key)."""
+        try:
+            return operatorenv.age_identities(self.settings.age_key_file)
+        except SopsError as err:
+            raise ManifestError([Problem("(age key file)", str(err))]) from None
 
     def _reader_crash(self, snap: Snapshot, err: Exception) -> list[Problem]:
         problems = []

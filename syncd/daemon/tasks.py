@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, assert_never
 
 from syncd import logs
@@ -101,10 +102,14 @@ class Operator:
                         self.engine.remove(container)
             case Task.PULL:
                 image, registry = self._image_of(key)
-                self.engine.pull(image, auth_for(registry, image, self.env, self.settings.secrets))
+                self.engine.pull(image, auth_for(registry, image, self.env, *self._sources()))
             case _:
                 assert_never(task)
         self._record(task.value, str(key), project=key.project, stack=key.stack, service=key.name)
+
+    def _sources(self) -> tuple[Path, Path | None]:
+        """Where registry passwords are read: the secrets dir, the age key file (SOPS)."""
+        return self.settings.secrets, self.settings.age_key_file
 
     def _image_of(self, key: ServiceKey) -> tuple[str, DesiredRegistry | None]:
         desired = self._desired()
@@ -145,7 +150,7 @@ class Operator:
             return False
         log = self.log.bind(project=registry.key.project)
         try:
-            auth = login_auth(registry, self.env, self.settings.secrets)
+            auth = login_auth(registry, self.env, *self._sources())
         except CredentialsError as err:
             log.warning("registry_credentials_unreadable", error=str(err))
             return False
@@ -169,7 +174,7 @@ class Operator:
             return self.engine.image_config(reference)
         except EngineError:
             pass
-        self.engine.pull(reference, auth_for(registry, reference, self.env, self.settings.secrets))
+        self.engine.pull(reference, auth_for(registry, reference, self.env, *self._sources()))
         return self.engine.image_config(reference)
 
     def logs(self, key: ServiceKey, tail: int) -> str | None:

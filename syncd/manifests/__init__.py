@@ -22,10 +22,12 @@ from syncd.manifests.enginecheck import engine_problems
 from syncd.manifests.model import Registry, Stack, StackPatch
 from syncd.manifests.parse import Located, parse_document
 from syncd.manifests.policycheck import converted_problems, stack_problems
+from syncd.manifests.sopsfiles import SopsFiles, is_sops_yaml
 from syncd.manifests.unread import Unread
 from syncd.manifests.yamlsafe import Document, load
 from syncd.policy import BUILTIN, Policy
 from syncd.settings import DEFAULT_LIMITS, EngineKind, Limits
+from syncd.sops import AgeIdentities
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ def read_manifests(
     policy: Policy = BUILTIN,
     profiles: Collection[str] = (),
     engine: EngineKind = EngineKind.DOCKER,
+    identities: AgeIdentities | None = None,
 ) -> ManifestSet:
     """Parse and check every document of `files` (anything with `.path` and `.data` bytes).
 
@@ -98,18 +101,28 @@ def read_manifests(
     without any) are deployed. Whatever a document asks of the host is checked against the
     operator's `policy` (`syncd.policy`; the built-in one allows none of it). What a stack
     writes that the `engine` cannot honour is a warning or an error at its line
-    (`manifests.enginecheck`).
+    (`manifests.enginecheck`). SOPS-encrypted files the manifests use are decrypted with the
+    operator's age `identities` (`manifests.sopsfiles`); their values are tainted.
     """
     revision = {f.path: f.data for f in files}
     result = ManifestSet(problems=list(problems), policy=policy, revision=revision)
     folders = compose_folders(f.path for f in files)
+    sops = SopsFiles(identities)
     composes = {
         f.path: read_compose(
-            f.path, f.data, env, revision, limits=limits, policy=policy, profiles=profiles
+            f.path,
+            f.data,
+            env,
+            revision,
+            limits=limits,
+            policy=policy,
+            profiles=profiles,
+            sops=sops,
         )
         for f in files
         if is_compose(f.path)
     }
+    result.tainted |= sops.values()
     referenced = frozenset().union(*(c.referenced for c in composes.values()))
     unread = Unread()  # what documents that failed to read would have declared
     for file in files:
@@ -127,8 +140,8 @@ def read_manifests(
             continue
         documents, load_problems = load(file.path, file.data, limits)
         data = in_compose_folder(file.path, folders) or file.path in referenced
-        if data and not has_kind(documents):
-            continue  # data beside a Compose file (D19) or read by its `extends` (D19b)
+        if not has_kind(documents) and (data or is_sops_yaml(file.data)):
+            continue  # data beside a Compose file (D19), read by its `extends` (D19b), or SOPS
         result.problems += load_problems
         if any(p.severity is Severity.ERROR for p in load_problems):
             unread.unknown()
@@ -150,7 +163,7 @@ def read_manifests(
     result.problems += check(result.stacks, result.patches, result.registries, unread)
     for stack in result.stacks:
         result.problems += engine_problems(engine, stack)
-    result.problems += secret_sources(result.registries, env, secrets_dir)
+    result.problems += secret_sources(result.registries, env, secrets_dir, revision)
     values = result.secret_values()
     result.problems = sorted(
         (scrub_problem(p, values) for p in result.problems), key=Problem.sort_key

@@ -5,7 +5,7 @@ Pure: takes located manifests, returns problems.
 
 from __future__ import annotations
 
-from collections.abc import Container, Hashable, Iterable, Sequence
+from collections.abc import Container, Hashable, Iterable, Mapping, Sequence
 from pathlib import PurePath
 from typing import Any
 
@@ -26,6 +26,7 @@ from syncd.manifests.model import (
 from syncd.manifests.networkchecks import network_dependencies, network_problems
 from syncd.manifests.options.files import mount_spec
 from syncd.manifests.parse import Located, suggest
+from syncd.manifests.sopsfiles import ref_problem
 from syncd.manifests.unread import Unread
 from syncd.secretpolicy import file_problem, is_own, unknowable, unset_variable
 
@@ -330,10 +331,12 @@ def secret_sources(
     registries: Sequence[Located[Registry]],
     variables: Container[str],
     secrets_dir: PurePath | None,
+    revision: Mapping[str, bytes] | None = None,
 ) -> list[Problem]:
     """Every registry password that names a source the operator did not allow: a variable that
-    is not one of the operator's `variables`, or a file outside `secrets_dir` (lexically; the
-    read checks symlinks again)."""
+    is not one of the operator's `variables`, a file outside `secrets_dir` (lexically; the
+    read checks symlinks again), or a `{sops: path#key}` that is not a key of a SOPS file of
+    the `revision`'s files."""
     problems = []
     for located in registries:
         credentials = located.manifest.credentials
@@ -346,4 +349,8 @@ def secret_sources(
             problems.append(located.problem((*path, "env"), unset_variable(ref.env)))
         elif ref.file is not None and (message := file_problem(ref.file, secrets_dir)):
             problems.append(located.problem((*path, "file"), message))
+        elif ref.sops is not None and revision is not None:
+            found = ref_problem(ref.sops, located.path, revision)
+            if found is not None:
+                problems.append(located.problem((*path, "sops"), found))
     return problems

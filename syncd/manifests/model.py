@@ -285,8 +285,9 @@ def _no_literal_password(value: Any) -> Any:
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         raise PydanticCustomError(
             "secret",
-            "a literal password is refused: use {env: VARIABLE} (an operator's variable) or "
-            "{file: name} (a file in the secrets directory)",
+            "a literal password is refused: use {env: VARIABLE} (an operator's variable), "
+            "{file: name} (a file in the secrets directory) or {sops: path#key} (a value of a "
+            "SOPS-encrypted file of the repository)",
         )
     return value
 
@@ -294,18 +295,23 @@ def _no_literal_password(value: Any) -> Any:
 class SecretRef(StrictModel):
     """Where a secret is read at the moment it is needed; never stored. `env`: one of the
     operator's variables (--env-file, --allow-env); `file`: a file in the secrets directory
-    (--secrets-dir), as a path relative to it or an absolute path inside it."""
+    (--secrets-dir), as a path relative to it or an absolute path inside it; `sops`:
+    `path#key`, a value of a SOPS-encrypted file of the repository (the path relative to the
+    manifest's folder; the key top-level or dotted), decrypted with --age-key-file."""
 
     env: EnvName | None = None
     file: str | None = None
+    sops: str | None = Field(default=None, pattern=r"^[^#\x00]+#[^#\x00]+$")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SecretRef:
-        if (self.env is None) == (self.file is None):
-            raise PydanticCustomError("secret", "name exactly one of 'env' or 'file'")
+        if sum(v is not None for v in (self.env, self.file, self.sops)) != 1:
+            raise PydanticCustomError("secret", "name exactly one of 'env', 'file' or 'sops'")
         return self
 
     def describe(self) -> str:
+        if self.sops is not None:
+            return f"sops:{self.sops}"
         return f"env:{self.env}" if self.env is not None else f"file:{self.file}"
 
 

@@ -2,7 +2,9 @@
 
 `~ /image: "busybox:1.36" → "busybox:1.37"`, `- /command/3: "x"`, `+ /ports: [...]`; a secret
 shows `<redacted>` on both sides and whether it changed; a value the plan could not know (a
-variable not set where the plan ran) shows as `(from $NAME, not set here)`. Values come only from
+variable not set where the plan ran) shows as `(from $NAME, not set here)`, a value of a SOPS
+file the plan could not decrypt as `(encrypted value)`, "(encrypted value changed)" when its
+file's encrypted content changed. Values come only from
 the plan's redacted changes. Long values are cut (a pull-request comment has a size limit).
 Pure: no I/O.
 """
@@ -18,15 +20,22 @@ from syncd.core.impact import GRACE, Impact
 from syncd.core.plan import Action, ServiceChange, StackPlan
 from syncd.manifests.options.lifecycle import UpdateOrder
 from syncd.render.vocabulary import safe
-from syncd.secretpolicy import is_unknown
+from syncd.secretpolicy import is_encrypted, is_unknown
 from syncd.taint import REDACTED
 
 MAX_VALUE = 400  # characters of one value shown; the JSON plan carries it whole
 ARROW = "→"
 
 
+def _encrypted(value: Any) -> bool:
+    return isinstance(value, str) and is_encrypted(value)
+
+
 def value_text(value: Any) -> str:
-    """A value as JSON, or an unknown value as its `(from $NAME, not set here)`."""
+    """A value as JSON, or an unknown value as its `(from $NAME, not set here)`; a value of a
+    SOPS file not decrypted here as `(encrypted value)` (its id tells nothing to a reader)."""
+    if _encrypted(value):
+        return "(encrypted value)"
     if isinstance(value, str) and is_unknown(value):
         text = value
     else:
@@ -57,6 +66,8 @@ def change_text(change: ValueChange) -> str:
         case ChangeKind.REMOVE:
             return f"{path}: {value_text(change.old)}"
         case ChangeKind.REPLACE:
+            if _encrypted(change.old) and _encrypted(change.new):
+                return f"{path}: (encrypted value changed)"
             line = f"{path}: {value_text(change.old)} {ARROW} {value_text(change.new)}"
             if change.secret is SecretChange.CHANGED:
                 line += " (changed)"

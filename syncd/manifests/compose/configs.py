@@ -4,8 +4,10 @@ as the data of syncd's `Stack` model (`manifests.options.files`).
 
 An `environment:` source is read here from the interpolation sources into `content` and tainted,
 like a secret's content: no output shows it. `external`, `template_driver` and a secret's
-`driver` are Swarm objects: errors naming the key. `name` and `labels` have no effect on a
-Docker host (the file is bind-mounted): accepted. Pure: no I/O.
+`driver` are Swarm objects: errors naming the key. A SOPS-encrypted `file:` becomes its decrypted
+`content`, secret (`syncd.manifests.sopsfiles`); one that cannot be decrypted is an error there.
+`name` and `labels` have no effect on a Docker host (the file is bind-mounted): accepted.
+Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from syncd.errors import SopsError
 from syncd.manifests.compose.context import Context, Revision, clip, kind_of
+from syncd.manifests.sopsfiles import Opened
 from syncd.manifests.yamlsafe import Path
 from syncd.secretpolicy import unknowable, unknown_value
 
@@ -66,6 +70,13 @@ def _source(
         if data is None:
             ctx.error((*at, key), f"{clip(value)!r} is not a file of the revision")
             return None
+        try:
+            opened = revision.sops.open_file(path, data)
+        except SopsError as err:
+            ctx.error((*at, key), f"{clip(value)!r} cannot be used: {err}")
+            return None
+        if opened is not None:
+            return _decrypted(opened, at, ctx, out)
         if section == "secrets":
             out.values.add(data.decode("utf-8", "replace").strip())
         return {"file": value if value.startswith(".") else "./" + value}
@@ -83,6 +94,20 @@ def _source(
     if section == "secrets":
         out.values.add(value.strip())
     return {"content": value}
+
+
+def _decrypted(opened: Opened, at: Path, ctx: Context, out: Sources) -> dict[str, Any] | None:
+    """A SOPS-encrypted `file:`: its decrypted content is the file mounted, secret (a config's
+    too); in a plan without the key, an unknown value of the file's fingerprint."""
+    try:
+        content = opened.content().decode("utf-8")
+    except (SopsError, UnicodeDecodeError):
+        ctx.error((*at, "file"), f"{opened.path}: the decrypted content is not UTF-8 text")
+        return None
+    if opened.known:
+        out.secrets.add((*at, "content"))
+        out.values.add(content.strip())
+    return {"content": content}
 
 
 def read_sources(

@@ -15,6 +15,7 @@ from typing import Any
 
 from syncd.errors import Position, Problem, Severity
 from syncd.manifests.compose.shell import Place
+from syncd.manifests.sopsfiles import SopsFiles
 from syncd.manifests.yamlsafe import Path, PathPart, Positions, pointer
 from syncd.taint import scrub
 
@@ -39,12 +40,16 @@ MAX_PORTS = 65_536  # port entries of one file once ranges are expanded
 
 
 class Revision:
-    """The revision's files (repository path -> content), seen from the Compose file's folder.
+    """The revision's files (repository path -> content), seen from the Compose file's folder,
+    and its SOPS files (`sops`, decrypted once per revision read).
     Folders are derived once, so each lookup is constant time whatever the repository's size."""
 
-    def __init__(self, folder: str, files: Mapping[str, bytes]) -> None:
+    def __init__(
+        self, folder: str, files: Mapping[str, bytes], sops: SopsFiles | None = None
+    ) -> None:
         self.folder = folder
         self.files = files
+        self.sops = sops if sops is not None else SopsFiles()
         self._folders: set[str] | None = None
 
     def resolve(self, relative: str) -> str | None:

@@ -50,6 +50,7 @@ class EnvFile:
     values: dict[str, str] = field(default_factory=dict)
     tainted: set[str] = field(default_factory=set)
     problems: list[Problem] = field(default_factory=list)
+    failed: str | None = None  # a SOPS-encrypted file that cannot be decrypted: why
 
 
 class _Stop(Exception):

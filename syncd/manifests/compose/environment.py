@@ -7,7 +7,9 @@ env files in order (a later file wins), then `environment` over them.
   beside the file) and is left out, with a warning, when none sets it;
 - numbers and booleans are written as text (`true` -> "true"), as Compose does;
 - env file paths are relative to the Compose file and must stay inside the repository; a missing
-  required file is an error, a missing `required: false` file is skipped.
+  required file is an error, a missing `required: false` file is skipped;
+- a SOPS-encrypted env file (`syncd.manifests.sopsfiles`) is decrypted: all its values are
+  secret; one that cannot be decrypted is an error at the `env_file` entry.
 Values taken from the environment (directly, through interpolation, or through a tainted env
 file key) are reported as tainted keys. Pure: no I/O.
 """
@@ -18,6 +20,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from syncd.errors import SopsError
 from syncd.manifests.compose.context import Context, Revision, clip, kind_of
 from syncd.manifests.compose.envfile import EnvFile, parse_env_file
 from syncd.manifests.yamlsafe import Path
@@ -86,9 +89,15 @@ def _read_env_file(
         return
     parsed = ctx.cache.get(rel)
     if not isinstance(parsed, EnvFile):
-        parsed = ctx.cache[rel] = parse_env_file(rel, data, lookup)  # read (and reported) once
+        parsed = ctx.cache[rel] = _parse(rel, data, lookup, revision)  # read (and reported) once
         for problem in parsed.problems:
             ctx.add(problem)
+        if parsed.failed is not None:
+            ctx.error(at, f"env file {clip(item)!r} cannot be used: {parsed.failed}")
+        secret = (v for k, v in parsed.values.items() if k in parsed.tainted and v)
+        ctx.secret_values |= frozenset(secret)  # scrubbed from every message
+    if parsed.failed is not None:
+        return
     for name, text in parsed.values.items():
         out.values[name] = text
         out.origins[name] = at
@@ -96,6 +105,19 @@ def _read_env_file(
             out.tainted.add(name)
         else:
             out.tainted.discard(name)
+
+
+def _parse(rel: str, data: bytes, lookup: Mapping[str, str], revision: Revision) -> EnvFile:
+    """An env file as Compose reads it, or a SOPS-encrypted one decrypted: every value of it
+    secret (unknown values in a plan without the key: not secret, they hold none)."""
+    try:
+        opened = revision.sops.open_env(rel, data)
+        if opened is None:
+            return parse_env_file(rel, data, lookup)
+        values = opened.env()  # SopsError: not a flat map of scalars
+    except SopsError as err:
+        return EnvFile(failed=str(err))
+    return EnvFile(values=values, tainted=set(values) if opened.known else set())
 
 
 def _set(

@@ -18,6 +18,7 @@ from syncd.manifests.compose.context import NotCarried
 from syncd.manifests.compose.reader import compose_to_stack
 from syncd.manifests.model import Kind, Stack
 from syncd.manifests.parse import Located
+from syncd.manifests.sopsfiles import SopsFiles
 from syncd.manifests.yamlsafe import Document, Schema, load
 from syncd.policy import BUILTIN, Policy
 from syncd.settings import DEFAULT_LIMITS, Limits
@@ -27,7 +28,13 @@ KINDS = frozenset(k.value for k in Kind)
 
 def has_kind(documents: Iterable[Document]) -> bool:
     """Whether a document says it is a syncd manifest (a mapping with a syncd `kind`)."""
-    return any(isinstance(d.data, dict) and d.data.get("kind") in KINDS for d in documents)
+    return any(_kind(d.data) in KINDS for d in documents)
+
+
+def _kind(data: object) -> str | None:
+    """A document's `kind` when it is text (a `kind` mapping or list says nothing)."""
+    kind = data.get("kind") if isinstance(data, dict) else None
+    return kind if isinstance(kind, str) else None
 
 
 def not_carried_problem(entry: NotCarried) -> Problem:
@@ -53,6 +60,7 @@ def read_compose(
     limits: Limits = DEFAULT_LIMITS,
     profiles: Collection[str] = (),
     policy: Policy = BUILTIN,
+    sops: SopsFiles | None = None,
 ) -> ComposeRead:
     """One Compose file (YAML 1.2 scalars, one document) converted to a located `Stack`."""
     documents, problems = load(path, data, limits, schema=Schema.COMPOSE)
@@ -64,7 +72,7 @@ def read_compose(
         at = documents[1].positions.locate(()) if documents else Position(1, 1)
         return ComposeRead(None, [Problem(path, message, "", at)], frozenset())
     conversion = compose_to_stack(
-        documents[0], env, files, profiles=profiles, limits=limits, policy=policy
+        documents[0], env, files, profiles=profiles, limits=limits, policy=policy, sops=sops
     )
     carried = [*conversion.problems, *(not_carried_problem(n) for n in conversion.not_carried)]
     return ComposeRead(

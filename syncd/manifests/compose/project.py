@@ -13,9 +13,9 @@ import posixpath
 from collections.abc import Mapping
 from typing import Any
 
-from syncd.errors import Severity
+from syncd.errors import Severity, SopsError
 from syncd.ids import DEFAULT_STACK
-from syncd.manifests.compose.context import Context, clip, kind_of
+from syncd.manifests.compose.context import Context, Revision, clip, kind_of
 from syncd.manifests.compose.envfile import parse_env_file
 from syncd.manifests.compose.names import is_dns_label, project_name
 from syncd.manifests.interpolate import Flavour, interpolate
@@ -26,12 +26,22 @@ _X_SYNCD_KEYS = ("project", "stack")
 
 
 def read_dotenv(
-    folder: str, files: Mapping[str, bytes], env: Mapping[str, str], ctx: Context
+    revision: Revision, env: Mapping[str, str], ctx: Context
 ) -> tuple[dict[str, str], set[str]]:
-    name = posixpath.normpath(posixpath.join(folder, ".env"))
-    data = files.get(name)
+    """The `.env` beside the Compose file: its values, and the names that are secret (read the
+    operator's variables, or decrypted from a SOPS-encrypted `.env`)."""
+    name = posixpath.normpath(posixpath.join(revision.folder, ".env"))
+    data = revision.read(name)
     if data is None:
         return {}, set()
+    try:
+        opened = revision.sops.open_env(name, data)
+        values = opened.env() if opened is not None else {}  # SopsError: not a flat map
+    except SopsError as err:
+        ctx.error((), f"the .env beside this file cannot be used: {err}")
+        return {}, set()
+    if opened is not None:
+        return values, set(values) if opened.known else set()
     parsed = parse_env_file(name, data, env)
     for problem in parsed.problems:
         ctx.add(problem)

@@ -42,6 +42,7 @@ from syncd.manifests.compose.volumes import read_declared
 from syncd.manifests.interpolate import Flavour, interpolate
 from syncd.manifests.model import Stack
 from syncd.manifests.parse import Located, suggest
+from syncd.manifests.sopsfiles import SopsFiles
 from syncd.manifests.yamlsafe import Document, Path, PathPart, Positions
 from syncd.policy import BUILTIN, Policy
 from syncd.secretpolicy import is_own
@@ -258,11 +259,13 @@ def compose_to_stack(
     profiles: Collection[str] = (),
     policy: Policy | None = BUILTIN,
     limits: Limits = DEFAULT_LIMITS,
+    sops: SopsFiles | None = None,
 ) -> Conversion:
     """Read one Compose file (`document`, at its repository path) against the operator's
-    variables `env`, the revision's `files` (repository path -> content) and the operator's
-    `policy` (what its deployed services may ask of the host; None: not checked, for
-    `syncd convert`, which deploys nothing)."""
+    variables `env`, the revision's `files` (repository path -> content; `sops`: its SOPS
+    files, decrypted with the operator's age key) and the operator's `policy` (what its
+    deployed services may ask of the host; None: not checked, for `syncd convert`, which
+    deploys nothing)."""
     path = document.path
     folder = posixpath.dirname(path)
     ctx = Context(path, Positions(dict(document.positions.values), dict(document.positions.keys)))
@@ -271,12 +274,12 @@ def compose_to_stack(
         ctx.error((), f"a Compose file is a mapping with 'services', got {kind_of(data)}")
         return Conversion(path, None, tuple(ctx.problems), ())
     operator = {k: v for k, v in env.items() if not is_own(k)}
-    dotenv, dotenv_tainted = read_dotenv(folder, files, operator, ctx)
+    revision = Revision(folder, files, sops)
+    dotenv, dotenv_tainted = read_dotenv(revision, operator, ctx)
     committed = {k: v for k, v in dotenv.items() if k not in dotenv_tainted}
     project, stack = read_identity(data, committed, posixpath.basename(folder), ctx)
     lookup = {**dotenv, **operator}
     raw = {k: v for k, v in data.items() if k not in IDENTITY}
-    revision = Revision(folder, files)
     referenced = _expand(raw, ctx, revision, limits)
     filled = interpolate(raw, lookup, flavour=Flavour.COMPOSE)
     secret_names = frozenset(operator) | frozenset(dotenv_tainted)
