@@ -32,6 +32,7 @@ swarm-env: docker-env
 test: venv
 	$(MAKE) --no-print-directory swarm-env
 	scripts/ensure-tools.sh
+	scripts/ensure-browser.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

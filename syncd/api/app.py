@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from syncd import __version__, logs
-from syncd.api import plans, specs, v2
+from syncd.api import page, plans, specs, v2
 from syncd.api.auth import token_matches
 from syncd.api.limits import BodyLimit
 from syncd.api.models import Error, ValidationErrorItem, ValidationErrors
@@ -25,6 +26,12 @@ from syncd.source import webhooks as hooks
 
 def error(status: int, kind: str, message: str) -> JSONResponse:
     return JSONResponse({"type": kind, "message": message}, status_code=status)
+
+
+def _guarded(path: str) -> bool:
+    """Whether the read token middleware checks a path: not `/healthz` or the webhook, nor the
+    status page, which checks the same tokens itself (and a session cookie, `page`)."""
+    return path not in ("/healthz", "/hooks/git") and not page.is_page(path)
 
 
 def create_app(wiring: Wiring) -> FastAPI:
@@ -90,15 +97,16 @@ def create_app(wiring: Wiring) -> FastAPI:
     def sync_history(limit: int = 50) -> Any:
         return [row.as_json() for row in state.syncs(max(1, min(limit, 1000)))]
 
-    app.include_router(v2.router(wiring))
-    app.include_router(specs.router(wiring))
-    app.include_router(plans.router(wiring))
+    app.state.closing = threading.Event()  # set by `Server.stop`: the page's live streams end
+    for routes in (v2.router(wiring), specs.router(wiring), plans.router(wiring)):
+        app.include_router(routes)
+    app.include_router(page.router(wiring, app.state.closing))  # the status page at `/`
 
     if config.read_token:  # only then: a middleware costs every request
 
         @app.middleware("http")
         async def read_token(request: Request, call_next: Any) -> Any:
-            if request.url.path not in ("/healthz", "/hooks/git"):
+            if _guarded(request.url.path):
                 allowed = [t for t in (config.read_token, config.admin_token) if t]
                 if not any(token_matches(request, t) for t in allowed):
                     return error(

@@ -181,6 +181,7 @@ class Server:
             date_header=False,
         )
         self._server = _CalmServer(config)
+        self._closing = getattr(app.state, "closing", None)  # the status page's live streams
         self._sock = sock
         self._thread = threading.Thread(target=self._run, name="syncd-api", daemon=True)
 
@@ -191,5 +192,7 @@ class Server:
         self._thread.start()
 
     def stop(self, timeout: float = 3.0) -> None:
+        if self._closing is not None:
+            self._closing.set()
         self._server.wake()
         self._thread.join(timeout)

@@ -1,0 +1,135 @@
+"""The status page at `/`: server-rendered HTML of the daemon's facts (`pagedata` →
+`pagehtml`), refreshed without a reload by a little script (`static/page.js`) that listens to
+`/events` (`pageevents`) and fetches `/page/content` on each change. Same tokens as `/v2`
+(`pageauth`); a strict Content-Security-Policy on every answer."""
+
+from __future__ import annotations
+
+import threading
+import time
+from importlib import resources
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+
+from syncd.api import pagehtml
+from syncd.api.pageauth import COOKIE, PageAuth, secure
+from syncd.api.pagedata import gather
+from syncd.api.pageevents import Feed
+from syncd.api.wiring import Wiring
+from syncd.ids import ServiceKey
+
+# Every path the page answers (they check the tokens themselves; `/v2` keeps its middleware).
+PAGE_PATHS = ("/", "/signin", "/signout", "/events", "/page/content")
+PAGE_PREFIXES = ("/static/", "/logs/")
+STATIC = {"page.css": "text/css; charset=utf-8", "page.js": "text/javascript; charset=utf-8"}
+HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+LOG_LINES, MAX_LOG_LINES = 200, 2000
+SESSION_SECONDS = 7 * 86400
+
+
+def is_page(path: str) -> bool:
+    return path in PAGE_PATHS or path.startswith(PAGE_PREFIXES)
+
+
+def _html(text: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(text, status_code=status, headers=HEADERS)
+
+
+def _static() -> dict[str, bytes]:
+    folder = resources.files("syncd.api") / "static"
+    return {name: (folder / name).read_bytes() for name in STATIC}
+
+
+def router(wiring: Wiring, closing: threading.Event) -> APIRouter:
+    routes = APIRouter(include_in_schema=False)
+    auth = PageAuth(wiring.config.read_token, wiring.config.admin_token)
+    feed = Feed(wiring.state, closing)
+    files = _static()
+
+    def render(request: Request, now: float) -> str:
+        state = wiring.state
+        data = gather(
+            state.status,
+            snapshot=state.snapshot(),
+            view=wiring.view(),
+            stacks=state.stacks(),
+            syncs=state.syncs(50),
+            now=now,
+        )
+        return pagehtml.content(data, now) if request.url.path != "/" else pagehtml.page(data, now)
+
+    def denied() -> Response:
+        return Response("sign in first: /signin", status_code=401, headers=HEADERS)
+
+    @routes.get("/")
+    def index(request: Request) -> Response:
+        if not auth.allowed(request):
+            return RedirectResponse("/signin", status_code=303, headers=HEADERS)
+        return _html(render(request, time.time()))
+
+    @routes.get("/page/content")
+    def page_content(request: Request) -> Response:
+        return _html(render(request, time.time())) if auth.allowed(request) else denied()
+
+    @routes.get("/events")
+    async def events(request: Request) -> Response:
+        if not auth.allowed(request):
+            return denied()
+        if not feed.claim():
+            return Response("too many open status pages", status_code=503, headers=HEADERS)
+        headers = {**HEADERS, "X-Accel-Buffering": "no"}
+        stream = feed.stream(request.is_disconnected)
+        return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
+
+    @routes.get("/signin")
+    def signin_form(request: Request) -> Response:
+        if auth.open or auth.allowed(request):
+            return RedirectResponse("/", status_code=303, headers=HEADERS)
+        return _html(pagehtml.signin())
+
+    @routes.post("/signin")
+    async def signin(request: Request) -> Response:
+        session = auth.session_for(await request.body())
+        if session is None:
+            return _html(pagehtml.signin("That is not this daemon's token."), 401)
+        answer = RedirectResponse("/", status_code=303, headers=HEADERS)
+        answer.set_cookie(
+            COOKIE, session, max_age=SESSION_SECONDS, path="/", secure=secure(request),
+            httponly=True, samesite="strict",
+        )  # fmt: skip
+        return answer
+
+    @routes.post("/signout")
+    def signout() -> Response:
+        answer = RedirectResponse("/signin", status_code=303, headers=HEADERS)
+        answer.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+        return answer
+
+    @routes.get("/logs/{project}/{stack}/{service}")
+    def service_logs(
+        request: Request, project: str, stack: str, service: str, tail: int = LOG_LINES
+    ) -> Response:
+        if not auth.allowed(request):
+            return denied()
+        key = ServiceKey(project, stack, service)
+        if key.id not in wiring.view().services:
+            return _html(pagehtml.logs(str(key), None, 0), 404)
+        lines = max(1, min(tail, MAX_LOG_LINES))
+        return _html(pagehtml.logs(str(key), wiring.tasks.logs(key, lines), lines))
+
+    @routes.get("/static/{name}")
+    def static(name: str) -> Response:
+        if name not in STATIC:
+            return Response("not found", status_code=404, headers=HEADERS)
+        headers = {**HEADERS, "Cache-Control": "no-cache"}
+        return Response(files[name], media_type=STATIC[name], headers=headers)
+
+    return routes
