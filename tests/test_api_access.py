@@ -50,6 +50,9 @@ def guarded(deployment: Deployment) -> Iterator[RunningDaemon]:
 
 def as_token(daemon: RunningDaemon, token: str | None, method: str, url: str, **kw: Any) -> Any:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if url == "/events":  # an endless stream: its status, then hang up
+        with daemon.http.stream(method, url, headers=headers) as answer:
+            return answer
     return daemon.http.request(method, url, headers=headers, **kw)
 
 
@@ -155,6 +158,16 @@ def test_every_route_answers_each_token_as_documented(
         ],
         ("PATCH", "/v2/registries/{registryId}"): [(f"/v2/registries/{team}", (401, 405, 405))],
         ("DELETE", "/v2/registries/{registryId}"): [(f"/v2/registries/{team}", (401, 405, 405))],
+        # the status page: the same tokens (a browser signs in once for a session cookie,
+        # tests/test_status_page.py); its style and script hold no data
+        ("GET", "/"): [("/", (303, 200, 200))],
+        ("GET", "/page/content"): [("/page/content", READS)],
+        ("GET", "/events"): [("/events", READS)],
+        ("GET", "/logs/{project}/{stack}/{service}"): [("/logs/api/default/web?tail=1", READS)],
+        ("GET", "/static/{name}"): [("/static/page.css", OPEN), ("/static/page.js", OPEN)],
+        ("GET", "/signin"): [("/signin", (200, 303, 303))],  # the form, or on to the page
+        ("POST", "/signin"): [("/signin", (401, 401, 401))],  # the token is in the form only
+        ("POST", "/signout"): [("/signout", (303, 303, 303))],
     }
     assert app_routes() == set(table), "a route without a documented token policy"
     body = {"registryUri": "registry.example.com"}

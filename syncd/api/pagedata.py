@@ -188,7 +188,7 @@ def _row(
     if (note := drift.get(str(key))) is not None:
         notes.append(note)
         level = Level.BAD
-    if shown is not None and shown.message and level is not Level.OK:
+    if shown is not None and shown.message and state != ServiceStatus.RUNNING.value:
         notes.append(shown.message)
     if broken:
         notes.append("kept at its last good spec (the stack's manifests are broken)")
