@@ -1,6 +1,8 @@
-"""Docker's events as sync triggers, and the engine's outages: a container that died asks for a
-sync; a broken stream with no answer from Docker is an outage (`engine_unavailable`), reported
-in the status until Docker answers again (`engine_available`, then a sync)."""
+"""Docker's events as sync triggers, and the engine's outages: a container that died, or whose
+healthcheck verdict changed (`health_status: ...`, sent on a change only), asks for a sync, so
+the status, the status page and the metrics see it at once; a broken stream with no answer from
+Docker is an outage (`engine_unavailable`), reported in the status until Docker answers again
+(`engine_available`, then a sync)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from syncd import logs
 from syncd.daemon.status import LastError, Stage, Status, Trigger
 from syncd.engine.base import Engine
 
-WATCHED_EVENTS = {"die", "destroy", "oom"}
+WATCHED_EVENTS = {"die", "destroy", "oom", "health_status"}
 EVENT_SETTLE = 0.5  # seconds between a container's event and the sync it triggers
 
 
