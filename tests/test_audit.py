@@ -29,6 +29,7 @@ message; the whole user information, up to the authority's last `@`, is redacted
 from __future__ import annotations
 
 import base64
+import html
 import json
 import secrets
 from pathlib import Path
@@ -132,7 +133,7 @@ def test_side_by_side_or_read_only_outer_mounts_are_fine(text: str) -> None:
 
 
 @pytest.mark.docker
-def test_the_logs_route_hides_a_secret_the_container_prints(deployment: Deployment) -> None:
+def test_the_logs_routes_hide_a_secret_the_container_prints(deployment: Deployment) -> None:
     secret = f"printed{secrets.token_hex(6)}"
     repo = GitRepo(deployment.repo)
     repo.write(
@@ -149,10 +150,12 @@ def test_the_logs_route_hides_a_secret_the_container_prints(deployment: Deployme
     )
     try:
         text = daemon.started().logs(daemon.only_service("logs"), "upper=")
+        page = daemon.http.get("/logs/logs/default/app").text  # the status page's logs
     finally:
         daemon.close()
-    assert "config: password=<redacted>; upper=<redacted>" in text, text
-    assert secret.lower() not in text.lower()
+    for shown in (text, html.unescape(page)):
+        assert "config: password=<redacted>; upper=<redacted>" in shown, shown
+        assert secret.lower() not in shown.lower()
 
 
 @pytest.mark.docker

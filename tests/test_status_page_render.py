@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from syncd.api.pageauth import PageAuth, session_value
+from syncd.api.pageauth import FAILURE_WINDOW, MAX_FAILURES, PageAuth, same_origin, session_value
 from syncd.api.pagechart import chart
 from syncd.api.pagedata import (
     DRIFT_SHOWN_FOR,
@@ -247,6 +247,25 @@ def test_the_session_cookie_is_derived_from_the_token_and_opens_only_with_it() -
                b"token=" + b"r" * 10_000, b"\xff\xfe"]  # fmt: skip
     assert [auth.session_for(body) for body in hostile] == [None] * len(hostile)
     assert PageAuth(None, "admin").open and not auth.open
+
+
+def test_guessing_the_token_is_throttled_for_a_minute() -> None:
+    auth = PageAuth("read-token-1", None)
+    for n in range(MAX_FAILURES):
+        assert auth.throttled(NOW + n) == 0.0
+        auth.failed(NOW + n)
+    assert auth.throttled(NOW + MAX_FAILURES) == pytest.approx(FAILURE_WINDOW - MAX_FAILURES)
+    assert auth.throttled(NOW + FAILURE_WINDOW + 0.5) == 0.0  # the first guess is a minute old
+
+
+def test_only_this_page_or_no_browser_may_post_the_forms() -> None:
+    def posted(origin: str | None) -> Any:
+        headers = {"host": "127.0.0.1:8080"} | ({"origin": origin} if origin else {})
+        return SimpleNamespace(headers=headers)
+
+    assert same_origin(posted(None)) and same_origin(posted("http://127.0.0.1:8080"))
+    for other in ("https://evil.example", "http://127.0.0.1:8081", "null"):
+        assert not same_origin(posted(other)), other
 
 
 class FakeState:

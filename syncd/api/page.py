@@ -13,10 +13,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from syncd.api import pagehtml
-from syncd.api.pageauth import COOKIE, PageAuth, secure
+from syncd.api.pageauth import COOKIE, PageAuth, same_origin, secure
 from syncd.api.pagedata import gather
 from syncd.api.pageevents import Feed
-from syncd.api.wiring import Wiring
+from syncd.api.wiring import Wiring, readable_logs
 from syncd.ids import ServiceKey
 
 # Every path the page answers (they check the tokens themselves; `/v2` keeps its middleware).
@@ -97,8 +97,15 @@ def router(wiring: Wiring, closing: threading.Event) -> APIRouter:
 
     @routes.post("/signin")
     async def signin(request: Request) -> Response:
+        if not same_origin(request):
+            return Response("a sign-in from another site", status_code=403, headers=HEADERS)
+        if wait := auth.throttled(time.monotonic()):
+            retry = {**HEADERS, "Retry-After": str(int(wait) + 1)}
+            message = "Too many wrong tokens: try again in a minute."
+            return HTMLResponse(pagehtml.signin(message), status_code=429, headers=retry)
         session = auth.session_for(await request.body())
         if session is None:
+            auth.failed(time.monotonic())
             return _html(pagehtml.signin("That is not this daemon's token."), 401)
         answer = RedirectResponse("/", status_code=303, headers=HEADERS)
         answer.set_cookie(
@@ -108,7 +115,9 @@ def router(wiring: Wiring, closing: threading.Event) -> APIRouter:
         return answer
 
     @routes.post("/signout")
-    def signout() -> Response:
+    def signout(request: Request) -> Response:
+        if not same_origin(request):
+            return Response("a sign-out from another site", status_code=403, headers=HEADERS)
         answer = RedirectResponse("/signin", status_code=303, headers=HEADERS)
         answer.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
         return answer
@@ -123,7 +132,7 @@ def router(wiring: Wiring, closing: threading.Event) -> APIRouter:
         if key.id not in wiring.view().services:
             return _html(pagehtml.logs(str(key), None, 0), 404)
         lines = max(1, min(tail, MAX_LOG_LINES))
-        return _html(pagehtml.logs(str(key), wiring.tasks.logs(key, lines), lines))
+        return _html(pagehtml.logs(str(key), readable_logs(wiring.tasks, key, lines), lines))
 
     @routes.get("/static/{name}")
     def static(name: str) -> Response:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from urllib.parse import parse_qs
+import threading
+from collections import deque
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import Request
 
@@ -17,6 +19,9 @@ from syncd.api.auth import token_matches
 COOKIE = "syncd_session"
 MAX_SIGNIN_BYTES = 4096
 _PURPOSE = b"syncd status page session v1"
+# Guessing the token through the form: after this many wrong tokens within the window, every
+# sign-in is refused (429) until the oldest of them is older than the window.
+MAX_FAILURES, FAILURE_WINDOW = 10, 60.0
 
 
 def session_value(token: str) -> str:
@@ -28,6 +33,19 @@ class PageAuth:
 
     def __init__(self, read_token: str | None, admin_token: str | None) -> None:
         self.tokens = [t for t in (read_token, admin_token) if t] if read_token else []
+        self._failures: deque[float] = deque(maxlen=MAX_FAILURES)
+        self._lock = threading.Lock()
+
+    def throttled(self, now: float) -> float:
+        """Seconds until a sign-in may be tried again (0: now)."""
+        with self._lock:
+            if len(self._failures) < MAX_FAILURES:
+                return 0.0
+            return max(0.0, self._failures[0] + FAILURE_WINDOW - now)
+
+    def failed(self, now: float) -> None:
+        with self._lock:
+            self._failures.append(now)
 
     @property
     def open(self) -> bool:
@@ -56,6 +74,15 @@ class PageAuth:
             if given and hmac.compare_digest(given.encode(), token.encode()):
                 return session_value(token)
         return None
+
+
+def same_origin(request: Request) -> bool:
+    """A form post from this page, or from no browser at all (no `Origin`): never another site's
+    page posting into this one (a sign-out, or a sign-in with someone else's token)."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc.lower() == request.headers.get("host", "").lower()
 
 
 def secure(request: Request) -> bool:

@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import PlainTextResponse
 
-from syncd import taint
 from syncd.api.models import (
     Project,
     ProjectListItem,
@@ -28,7 +27,7 @@ from syncd.api.paging import (
     search,
     sort_projects,
 )
-from syncd.api.wiring import Wiring
+from syncd.api.wiring import Wiring, readable_logs
 from syncd.core.live import ServiceStatus
 
 
@@ -230,11 +229,8 @@ def routes(api: APIRouter, wiring: Wiring) -> None:
         current = view()
         service = current.service(stackId, serviceId)
         key = current.service_keys.get(service.id) if service else None
-        text = wiring.tasks.logs(key, tail if tail is not None else MAX_TAIL) if key else None
+        lines = tail if tail is not None else MAX_TAIL
+        text = readable_logs(wiring.tasks, key, lines) if key else None
         if text is None:
             return not_found("service", serviceId)
-        # A container may print its own environment (a config dump, a crash): the read token
-        # never reads a secret value, whoever prints it.
-        # Line by line: a line that would show a short value is withheld, not the whole log.
-        lines: list[str] = taint.scrub_known(text.split("\n"))
-        return PlainTextResponse("\n".join(lines))
+        return PlainTextResponse(text)

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from syncd import taint
 from syncd.api.view import View, Views
 from syncd.apply.pauses import PauseState
 from syncd.core.desired import DesiredRegistry
@@ -52,6 +53,15 @@ class MetricsPort(Protocol):
     def webhook_rejected(self) -> None: ...
 
     def render(self) -> bytes: ...
+
+
+def readable_logs(tasks: TaskRunner, key: ServiceKey, tail: int) -> str | None:
+    """A service's logs as any reader gets them (the `/v2` route, the status page): a container
+    may print its own environment (a config dump, a crash), and the read token never reads a
+    secret value, whoever prints it. Line by line: a line that would show a short value is
+    withheld, not the whole log. None: the service has no container."""
+    text = tasks.logs(key, tail)
+    return None if text is None else "\n".join(taint.scrub_known(text.split("\n")))
 
 
 @dataclass(frozen=True)
