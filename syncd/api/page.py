@@ -28,7 +28,7 @@ HEADERS = {
     "img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # no-referrer would make a form's Origin `null`
     "Cache-Control": "no-store",
 }
 LOG_LINES, MAX_LOG_LINES = 200, 2000
