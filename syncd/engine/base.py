@@ -197,6 +197,11 @@ class Engine(ABC):
     @abstractmethod
     def logs(self, container_id: str, tail: int | None = None) -> str: ...
 
+    def follow_logs(self, container_id: str, tail: int) -> Iterator[bytes]:
+        """The last `tail` lines, then each new chunk as the container writes it, until the
+        container stops or the caller stops reading (`syncd logs -f`)."""
+        raise EngineError("this engine cannot follow a log")
+
     @abstractmethod
     def image_config(self, reference: str) -> dict[str, Any]:
         """The image's inspect answer (config, digests); `EngineError` if it is not present."""

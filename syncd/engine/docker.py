@@ -199,6 +199,11 @@ class DockerEngine(Engine):
         return bounded(stream, MAX_LOG_BYTES)
 
     @_engine_errors
+    def follow_logs(self, container_id: str, tail: int) -> Iterator[bytes]:
+        stream: Iterator[bytes] = self.api.logs(container_id, tail=tail, stream=True, follow=True)
+        return stream
+
+    @_engine_errors
     def image_config(self, reference: str) -> dict[str, Any]:
         result: dict[str, Any] = self.api.inspect_image(reference)
         return result
