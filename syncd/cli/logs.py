@@ -99,6 +99,7 @@ def _write(lines: list[str]) -> None:
 def _on_host(key: ServiceKey, tail: int, args: argparse.Namespace) -> None:
     from syncd.cli.statushost import opened
     from syncd.core.observe import observe
+    from syncd.engine.docker import DockerEngine
 
     with opened(settings.from_args(args)) as (engine, _):
         seen = observe(engine.observe(), {})
@@ -109,6 +110,8 @@ def _on_host(key: ServiceKey, tail: int, args: argparse.Namespace) -> None:
             text = engine.logs(container.id, tail)
             _write(text.rstrip("\n").split("\n") if text else [])
             return
+        if not isinstance(engine, DockerEngine):
+            raise SyncdError("-f on the host follows a Docker container's log: give --api URL")
         _stream(engine.follow_logs(container.id, tail))
 
 
