@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from syncd import progress
 from syncd.core.plan import ServiceChange
 from syncd.engine.base import ContainerHealth, ContainerState, Engine
 from syncd.errors import DependencyNotHealthy, ServiceFailed
@@ -50,15 +51,20 @@ def wait_for_dependencies(
             continue  # `required: false`: a dependency without a container is fine
         if container is None:
             raise ServiceFailed(f"not started: its dependency {name} has no container")
-        _wait(engine, timeout, name, container, condition)
+        subject = str(change.key.stack_key.service(name))
+        _wait(engine, timeout, name, container, condition, subject=subject)
 
 
-def _wait(engine: Engine, timeout: float, name: str, container: str, condition: str) -> None:
+def _wait(
+    engine: Engine, timeout: float, name: str, container: str, condition: str, *, subject: str
+) -> None:
     deadline = time.monotonic() + timeout
     healthy = condition == DependsCondition.HEALTHY.value
     while True:
         state = engine.health(container)
+        progress.health(engine.reporter, subject, state.health or state.state)
         if healthy and state.health is ContainerHealth.HEALTHY:
+            progress.health(engine.reporter, subject, state.health, done=True)
             return
         if healthy and state.health is None and state.state is ContainerState.RUNNING:
             raise DependencyNotHealthy(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from syncd import logs
+from syncd import logs, progress
 from syncd.apply.results import Planned
 from syncd.core.live import ServiceStatus
 from syncd.core.observe import set_aside
@@ -58,7 +58,7 @@ class Keeper:
                 self.engine.set_aside(old)
             swap.new = self.engine.create(request)
             self.engine.start(swap.new)
-            self._prove(swap.new)
+            self._prove(swap.new, str(request.key))
         except EngineUnavailable:
             raise
         except SyncdError as err:
@@ -98,7 +98,7 @@ class Keeper:
         )
         self.swaps.clear()
 
-    def _prove(self, container_id: str) -> None:
+    def _prove(self, container_id: str, subject: str) -> None:
         """Running (and healthy, with a healthcheck) within the health timeout, and still
         running once the grace period is over."""
         started = time.monotonic()
@@ -106,6 +106,7 @@ class Keeper:
         deadline = started + max(self.health_timeout, self.grace)
         while True:
             state = self.engine.health(container_id)
+            progress.health(self.engine.reporter, subject, state.health or state.state)
             if state.state in (ContainerState.EXITED, ContainerState.DEAD):
                 raise ServiceFailed(f"the new container exited with code {state.exit_code}")
             if state.state is ContainerState.RESTARTING:
@@ -118,6 +119,7 @@ class Keeper:
             )
             now = time.monotonic()
             if ready and now >= settled:
+                progress.health(self.engine.reporter, subject, state.health, done=True)
                 return
             if now >= deadline:
                 raise ServiceFailed(

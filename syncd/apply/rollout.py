@@ -9,6 +9,7 @@ import contextlib
 import time
 from collections.abc import Callable
 
+from syncd import progress
 from syncd.apply.rollback import Keeper
 from syncd.core.live import LiveService, Replica, ServiceStatus
 from syncd.engine.base import ContainerHealth, ContainerRequest, ContainerState, Engine
@@ -94,7 +95,7 @@ class Rollout:
         try:
             made = self.engine.create(request)
             self.engine.start(made)
-            self._ready(made)
+            self._ready(made, str(request.key))
         except EngineUnavailable:
             raise
         except SyncdError as err:
@@ -108,14 +109,16 @@ class Rollout:
         self.discard(old)
         return made
 
-    def _ready(self, container_id: str) -> None:
+    def _ready(self, container_id: str, subject: str) -> None:
         deadline = time.monotonic() + self.health_timeout
         while True:
             state = self.engine.health(container_id)
+            progress.health(self.engine.reporter, subject, state.health or state.state)
             if state.state is ContainerState.RUNNING and state.health in (
                 None,
                 ContainerHealth.HEALTHY,
             ):
+                progress.health(self.engine.reporter, subject, state.health, done=True)
                 return
             if state.state in (ContainerState.EXITED, ContainerState.DEAD):
                 raise ServiceFailed(

@@ -24,6 +24,7 @@ from syncd.core.runspec import container_request
 from syncd.engine.base import ContainerRequest, Engine
 from syncd.errors import RolledBack, ServiceFailed
 from syncd.ids import ServiceKey
+from syncd.progress import Event, Phase
 from syncd.settings import Settings
 
 
@@ -157,6 +158,8 @@ class ServiceSteps:
             raise ServiceFailed(self.pull_errors[image] + kept)
         env = self._environment(desired, live.container_id if live else None)
         order = updateorder.effective(desired.spec).effective  # as the plan says
+        verb = "replace" if live is not None and live.container_id else "create"
+        self.engine.reporter.report(Event(Phase.CREATE, str(change.key), detail=verb))
         try:
             container_id = self._rollout(live).replace(
                 live,
@@ -170,6 +173,7 @@ class ServiceSteps:
         if change.action is Action.RECREATE:
             flapguard.forget(self.store, change.key)
         done = "created" if change.action is Action.CREATE else "recreated"
+        self.engine.reporter.report(Event(Phase.CREATE, str(change.key), done=True, detail=verb))
         self._record(desired, desired.hash, done)
         return ServiceResult(change.key, change.action, True, done, container_id)
 

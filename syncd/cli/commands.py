@@ -171,7 +171,7 @@ def cmd_apply(args: argparse.Namespace) -> ExitCode:
             "--detailed-exitcode goes with --dry-run; an apply exits 0 when converged, "
             "3 when some services failed"
         )
-    from syncd.cli import confirm, isolated, pause, revertrevision, saved, signing
+    from syncd.cli import confirm, isolated, pause, progress, revertrevision, saved, signing
 
     guard, refusal, reverted = confirm.guard_of(args), None, None
     ask = confirm.Question(None, ask=not args.yes and not args.dry_run and confirm.interactive())
@@ -189,9 +189,11 @@ def cmd_apply(args: argparse.Namespace) -> ExitCode:
             check = revertrevision.holding(rec, revision, ask)  # --rollback=revision
             if not args.dry_run:  # a dry run shows the plan, paused or not
                 check = pause.refusing(rec.store, check)
-            result = rec.sync(
-                manifests, revision, dry_run=args.dry_run, allow_empty=args.allow_empty, check=check
-            )
+            with progress.shown(rec.engine):
+                result = rec.sync(
+                    manifests, revision, dry_run=args.dry_run, allow_empty=args.allow_empty,
+                    check=check,
+                )  # fmt: skip
             refusal = guard.refusal(rec.store, result.plan) if result.dry_run else None
             isolated.record_good(rec.store, manifests, revision, result)
             reverted = revertrevision.revert(args, rec, revision, result)

@@ -1,9 +1,6 @@
 """The engine interface: everything syncd asks of a container engine, and the shapes it answers.
-
-The reconciler speaks only to `Engine`; `DockerEngine` implements it for one Docker host, and a
-Swarm implementation fits beside it (services instead of containers, overlay networks) without
-changes to the core. Requests and observations are engine-neutral values.
-"""
+The reconciler speaks only to `Engine`; `DockerEngine` implements it for one Docker host and
+`SwarmEngine` for a Swarm manager. Requests and observations are engine-neutral values."""
 
 from __future__ import annotations
 
@@ -21,6 +18,7 @@ from syncd.ids import ServiceKey, StackKey, VolumeKey
 from syncd.manifests.fields import DNS_LABEL
 from syncd.manifests.images import HOST, image_registry_address, registry_address
 from syncd.manifests.model import RestartPolicy
+from syncd.progress import SILENT, Progress
 
 MAX_LOG_BYTES = 4 * 1024 * 1024  # a logs answer: the last 4 MiB of the lines asked for
 LABEL_PREFIX = "syncd."
@@ -177,6 +175,7 @@ class Engine(ABC):
     """A container engine as syncd needs it. Implementations own naming and labelling."""
 
     instance: str
+    reporter: Progress = SILENT  # who hears of pulls, creates and health waits (`syncd.progress`)
 
     # -- reading -------------------------------------------------------------------------------
     @abstractmethod

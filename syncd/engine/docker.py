@@ -48,6 +48,7 @@ from syncd.engine.dockeropts import ports as port_opts
 from syncd.engine.dockeropts import volumes as volume_opts
 from syncd.engine.logtail import bounded
 from syncd.engine.networks import DockerNetworks
+from syncd.engine.pullprogress import follow_pull
 from syncd.errors import EngineError, EngineUnavailable
 from syncd.ids import ServiceKey, VolumeKey
 
@@ -199,6 +200,12 @@ class DockerEngine(Engine):
         return bounded(stream, MAX_LOG_BYTES)
 
     @_engine_errors
+    def follow_logs(self, container_id: str, tail: int) -> Iterator[bytes]:
+        """The last `tail` lines, then each chunk as the container writes it (`logs -f`)."""
+        stream: Iterator[bytes] = self.api.logs(container_id, tail=tail, stream=True, follow=True)
+        return stream
+
+    @_engine_errors
     def image_config(self, reference: str) -> dict[str, Any]:
         result: dict[str, Any] = self.api.inspect_image(reference)
         return result
@@ -267,10 +274,7 @@ class DockerEngine(Engine):
             auth_config=dict(auth) if auth else {},
             platform=platform,
         )
-        for message in stream:
-            if "error" in message:
-                detail = message.get("errorDetail") or {}
-                raise EngineError(str(detail.get("message") or message["error"]))
+        follow_pull(stream, reference, self.reporter)
 
     @_engine_errors
     def create(self, request: ContainerRequest) -> str:
