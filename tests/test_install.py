@@ -96,3 +96,16 @@ def test_every_module_of_the_package_imports_without_the_test_extra(clean_venv: 
     count, where = done.stdout.split()
     assert int(count) > 100
     assert Path(where).is_relative_to(clean_venv)
+
+
+def test_the_installed_command_scaffolds_a_repository(clean_venv: Path, tmp_path: Path) -> None:
+    """`syncd init`'s templates are package data: the installed copy has every one of them."""
+    syncd = str(clean_venv / "bin" / "syncd")
+    repo = tmp_path / "deploy"
+    done = _run([syncd, "init", str(repo), "--no-git"])
+    assert done.returncode == 0, done.stderr
+    assert (repo / ".github/workflows/syncd.yml").read_bytes() == (
+        ROOT / "ci/github-actions.yml"
+    ).read_bytes()
+    done = _run([syncd, "validate", "--repo", str(repo), "--unset-ok"])
+    assert done.returncode == 0, done.stdout + done.stderr

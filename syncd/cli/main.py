@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from syncd import __version__, logs, operatorenv, settings, taint
-from syncd.cli import comment, confirm, liveplan, pause, secrets
+from syncd.cli import comment, confirm, init, liveplan, pause, secrets
 from syncd.cli.commands import cmd_apply, cmd_plan, cmd_run, cmd_schema, cmd_validate
 from syncd.cli.report import ReportFormat
 from syncd.cli.tasks import cmd_service, cmd_volume
@@ -219,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     comment.add_parser(sub)
     pause.add_parsers(sub)
     secrets.add_parser(sub)
+    init.add_parser(sub)
 
     schema = sub.add_parser("schema", help="write the manifests' JSON Schemas")
     schema.add_argument("--out", default="schemas", help="directory (default: schemas)")
