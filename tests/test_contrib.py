@@ -125,3 +125,16 @@ def test_the_defaults_the_example_documents_are_the_daemons(tmp_path: Path) -> N
     config_all, settings_all, layers = resolve(args, everything)
     assert (config_all, settings_all) == (config, settings)
     assert layers.origins["poll_interval"].value == "env"  # the values were read, not skipped
+
+
+def test_the_readmes_install_steps_edit_lines_the_example_has() -> None:
+    """README, "Install on a server": each `sed -e 's|^#SYNCD_X=$|SYNCD_X=…|'` uncomments one
+    line of the example, which then sets that variable."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Install on a server", 1)[1].split("\n## ", 1)[0]
+    edits = re.findall(r"-e 's\|\^#(SYNCD_[A-Z_]+)=\$\|(SYNCD_[A-Z_]+)=([^|]+)\|'", section)
+    assert len(edits) >= 3
+    example = _example()
+    for commented, name, value in edits:
+        assert commented == name and example[name] == (False, ""), name
+        assert value.startswith("/etc/syncd/")
