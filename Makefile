@@ -3,9 +3,12 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make run`'s own venv: the runtime only (`pip install -e .`, no test extras), as a server has it.
+RUN_VENV := .venv-run
+RUN_STAMP := $(RUN_VENV)/.installed
 
 .DEFAULT_GOAL := test
-.PHONY: venv docker-env swarm-env test lint mutation run bench schemas clean distclean
+.PHONY: venv run-venv docker-env swarm-env test lint mutation run bench schemas clean distclean
 
 # (Re)install the package + test extras whenever pyproject.toml changes.
 venv: $(STAMP)
@@ -13,6 +16,14 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -e '.[test]'
+	touch $@
+
+# The runtime alone (what `pip install .` / `pipx install` gives a server), for `make run`.
+run-venv: $(RUN_STAMP)
+
+$(RUN_STAMP): pyproject.toml
+	test -x $(RUN_VENV)/bin/python || $(PY) -m venv $(RUN_VENV)
+	$(RUN_VENV)/bin/python -m pip install -e .
 	touch $@
 
 # Docker engine, offline busybox:1.36 image and private registry on 127.0.0.1:5555.
@@ -57,12 +68,12 @@ mutation: venv
 	$(BIN)/mutmut results
 
 # The quickstart: the daemon on sample-repo/ (a bare repo in the data dir, made on first run),
-# API on 127.0.0.1:8080; prints how to push a change to it.
-run: venv
+# API on 127.0.0.1:8080; prints how to push a change to it. Runs from .venv-run (runtime only).
+run: run-venv
 	$(MAKE) --no-print-directory docker-env
 	SHOP_REGISTRY_PASSWORD="$${SHOP_REGISTRY_PASSWORD:-syncd-test-pw}" \
-		$(BIN)/syncd validate --repo sample-repo --allow-env SHOP_REGISTRY_PASSWORD
-	scripts/run-sample.sh
+		$(RUN_VENV)/bin/syncd validate --repo sample-repo --allow-env SHOP_REGISTRY_PASSWORD
+	SYNCD_BIN=$(RUN_VENV)/bin scripts/run-sample.sh
 
 bench: venv
 	command -v wrk >/dev/null || apt-get install -y -q wrk  # the API load test (Debian's wrk)
@@ -74,7 +85,7 @@ schemas: venv
 # Caches and build artefacts only; keeps .venv and leaves dockerd/registry running.
 clean:
 	rm -rf .mypy_cache .ruff_cache .pytest_cache .hypothesis build dist *.egg-info mutants
-	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
+	find . \( -path ./$(VENV) -o -path ./$(RUN_VENV) \) -prune -o -type d -name __pycache__ -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(RUN_VENV)

@@ -2,11 +2,12 @@
 # Ensure the command-line tools the syncd test-suite runs besides Docker (idempotent):
 #   age, age-keygen  (Debian package age): the `syncd secrets` tests make keys with age-keygen
 #                    and check with `age -d` that syncd's wrapped data key opens.
+#   systemd-analyze  (Debian package systemd): tests/test_contrib.py verifies contrib/syncd.service.
 set -euo pipefail
 
 log() { printf '[ensure-tools] %s\n' "$*" >&2; }
 
-declare -A PKG_FOR=([age]=age [age-keygen]=age)
+declare -A PKG_FOR=([age]=age [age-keygen]=age [systemd-analyze]=systemd)
 missing=()
 for bin in "${!PKG_FOR[@]}"; do
     if ! command -v "$bin" >/dev/null 2>&1; then

@@ -2,7 +2,7 @@
 # `make run`: the daemon on sample-repo/, pushed into a bare repo in the data dir on first run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=.venv/bin
+BIN="${SYNCD_BIN:-.venv/bin}"  # `make run` gives .venv-run/bin (the runtime only)
 DATA="$($BIN/python -c 'import os; from syncd.settings import default_data_dir; print(os.environ.get("SYNCD_DATA_DIR") or default_data_dir(os.environ))')"
 BARE="$DATA/sample-repo.git"
 LISTEN="${SYNCD_LISTEN:-127.0.0.1:8080}"  # SYNCD_LISTEN picks another address

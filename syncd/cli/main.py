@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from syncd import __version__, logs, operatorenv, settings, taint
-from syncd.cli import comment, confirm, history, liveplan, pause, secrets, status
+from syncd.cli import comment, confirm, history, init, liveplan, pause, secrets, status
 from syncd.cli import logs as logs_cmd
 from syncd.cli.commands import cmd_apply, cmd_plan, cmd_run, cmd_schema, cmd_validate
 from syncd.cli.report import ReportFormat
@@ -223,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     history.add_parser(sub)
     logs_cmd.add_parser(sub)
     secrets.add_parser(sub)
+    init.add_parser(sub)
 
     schema = sub.add_parser("schema", help="write the manifests' JSON Schemas")
     schema.add_argument("--out", default="schemas", help="directory (default: schemas)")
