@@ -109,3 +109,16 @@ def test_the_installed_command_scaffolds_a_repository(clean_venv: Path, tmp_path
     ).read_bytes()
     done = _run([syncd, "validate", "--repo", str(repo), "--unset-ok"])
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_installed_package_has_the_status_pages_style_and_script(clean_venv: Path) -> None:
+    """The status page's `static/` files are package data: the installed copy serves them."""
+    code = (
+        "from importlib import resources\n"
+        "from syncd.api.page import STATIC\n"
+        "folder = resources.files('syncd.api') / 'static'\n"
+        "print(sorted(n for n in STATIC if (folder / n).read_bytes()), folder)\n"
+    )
+    done = _run([str(clean_venv / "bin" / "python"), "-c", code], cwd=clean_venv)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("['page.css', 'page.js']") and str(clean_venv) in done.stdout
