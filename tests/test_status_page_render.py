@@ -136,7 +136,7 @@ def test_every_value_from_git_docker_or_an_error_is_escaped() -> None:
         repo=EVIL,
         instance=EVIL,
         commit={"subject": EVIL, "author": EVIL, "committedAt": EVIL},
-        signer={"signer": EVIL},
+        signer={"principal": EVIL, "kind": EVIL, "fingerprint": EVIL},
         last_sync={"result": EVIL, "trigger": EVIL, "revision": EVIL, "at": EVIL},
         last_error={"stage": EVIL, "message": EVIL, "problems": [EVIL], "revision": EVIL},
         projects=(ProjectBox(EVIL, (stack,), Level.BAD),),
@@ -173,6 +173,13 @@ def test_a_failed_sync_shows_its_problems_with_file_and_line() -> None:
     html = content(page_data(last_error=error, level=Level.BAD), NOW)
     assert 'id="last-error"' in html and "shop/stack.yaml:12:7:" in html
     assert "at stage parse" in html
+
+
+def test_the_applied_commit_names_its_signer_and_key() -> None:
+    signer = {"kind": "ssh", "fingerprint": "SHA256:abc", "principal": "alice@example.com"}
+    html = content(page_data(signer=signer), NOW)
+    assert "<dt>signer</dt><dd>alice@example.com <small><code>ssh SHA256:abc</code>" in html
+    assert "<dt>signer</dt>" not in content(page_data(), NOW)
 
 
 def test_the_sign_in_form_escapes_its_message() -> None:

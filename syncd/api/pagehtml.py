@@ -97,8 +97,10 @@ def _summary(data: PageData) -> str:
         ("author", _e(commit.get("author", "-"))),
         ("committed", _e(when(commit.get("committedAt")))),
     ]
-    if signer:
-        applied.append(("signer", _e(signer.get("signer") or signer.get("key") or signer)))
+    if signer:  # `--verify-commits`: who signed the applied revision, with which key
+        who = signer.get("principal") or "-"
+        key = f"{signer.get('kind', '')} {signer.get('fingerprint', '')}".strip()
+        applied.append(("signer", f"{_e(who)} <small><code>{_e(key)}</code></small>"))
     last = data.last_sync or {}
     result = str(last.get("result", "none yet"))
     sync = [
