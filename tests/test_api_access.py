@@ -108,6 +108,7 @@ def test_every_route_answers_each_token_as_documented(
         ("HEAD", "/v2/openapi.json"): [("/v2/openapi.json", READS)],
         ("GET", "/v2/syncd/daemon/status"): [("/v2/syncd/daemon/status", READS)],
         ("GET", "/v2/syncd/syncs"): [("/v2/syncd/syncs", READS)],
+        ("GET", "/v2/syncd/services"): [("/v2/syncd/services", READS)],
         # the body names no revision: 400 once the token is accepted (tests/test_liveplan_api.py)
         ("POST", "/v2/syncd/plans"): [("/v2/syncd/plans", (401, 400, 400))],
         # admin only; the shared body is not a pause request: 400 once the token is accepted

@@ -167,6 +167,8 @@ def test_status_through_the_api_exit_codes_json_and_a_stopped_service_first(
     sha: str = daemon.sha  # type: ignore[attr-defined]
     assert all(s["revision"] == sha and s["state"] == "running" for s in seen["services"])
     assert all(s["since"].endswith("Z") for s in seen["services"])
+    # the healthcheck's verdict, from /v2/syncd/services: web has one, db none
+    assert [s["health"] for s in seen["services"]] == ["-", "healthy"]
     assert seen["stacks"] == [
         {"stack": "st/default", "appliedRevision": sha, "seenRevision": sha, "ok": True,
          "problem": None}

@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from syncd import __version__, logs
-from syncd.api import page, plans, specs, v2
+from syncd.api import page, plans, servicerows, specs, v2
 from syncd.api.auth import token_matches
 from syncd.api.limits import BodyLimit
 from syncd.api.models import Error, ValidationErrorItem, ValidationErrors
@@ -98,7 +98,8 @@ def create_app(wiring: Wiring) -> FastAPI:
         return [row.as_json() for row in state.syncs(max(1, min(limit, 1000)))]
 
     app.state.closing = threading.Event()  # set by `Server.stop`: the page's live streams end
-    for routes in (v2.router(wiring), specs.router(wiring), plans.router(wiring)):
+    for routes in (v2.router(wiring), specs.router(wiring), plans.router(wiring),
+                   servicerows.router(wiring)):  # fmt: skip
         app.include_router(routes)
     app.include_router(page.router(wiring, app.state.closing))  # the status page at `/`
 

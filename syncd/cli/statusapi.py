@@ -1,7 +1,7 @@
 """`syncd status --api URL`: the overview read from the running daemon's routes
 (`/v2/syncd/daemon/status` for the stacks and the last sync, `/v2/projects/{id}/stacks` for the
-services). The API shows a service's state, not its healthcheck's verdict: `health` is
-`starting` while the container's healthcheck has not passed yet, else `-`."""
+services, `/v2/syncd/services` for each healthcheck's verdict; a daemon older than that route
+shows `-`, or `starting` while a healthcheck has not passed yet)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,12 @@ from syncd.taint import redact_url
 OPERATOR_STOPPED = "Stopped by an operator"
 
 
-def get(api: str, path: str, token: str | None) -> Any:
-    """The JSON of a 200 answer; `SyncdError` for any other (a bad token: 401/403)."""
+def get(api: str, path: str, token: str | None, *, missing: Any = ...) -> Any:
+    """The JSON of a 200 answer, or `missing` for a 404 when given; `SyncdError` for any other
+    (a bad token: 401/403)."""
     answer = client.call(api, "GET", path, token, timeout=30)
+    if answer.status == 404 and missing is not ...:
+        return missing
     if answer.status != 200:
         hint = " (give the read token: SYNCD_READ_TOKEN or --token-file)"
         raise SyncdError(
@@ -44,8 +47,19 @@ def _text(value: object) -> str | None:
     return shown(value) if isinstance(value, str) and value else None
 
 
+def verdicts(api: str, token: str | None) -> dict[str, str]:
+    """Service key -> its healthcheck's verdict (services without a healthcheck left out)."""
+    rows = get(api, "/v2/syncd/services", token, missing=[])  # 404: a daemon before the route
+    found = {}
+    for row in map(_dict, _list(rows)):
+        if isinstance(row.get("health"), str) and isinstance(row.get("service"), str):
+            found[shown(row["service"])] = shown(row["health"])
+    return found
+
+
 def overview(api: str, token: str | None) -> Overview:
     status = _dict(get(api, "/v2/syncd/daemon/status", token))
+    health = verdicts(api, token)
     stack_rows = _dict(status.get("stacks"))
     broken = {
         str(b.get("stack")): "; ".join(shown(p) for p in _list(b.get("problems")))
@@ -66,7 +80,7 @@ def overview(api: str, token: str | None) -> Overview:
         for one in map(_dict, _list(get(api, f"/v2/projects/{item.get('id')}/stacks", token))):
             key = names.get(str(one.get("id"))) or f"{name}/{_stack_name(name, one)}"
             row = by_stack.get(key)
-            rows += [_service(key, _dict(s), row) for s in _list(one.get("services"))]
+            rows += [_service(key, _dict(s), row, health) for s in _list(one.get("services"))]
     problems = []
     if status.get("engineAvailable") is False:
         problems.append("the Docker engine is not available")
@@ -103,9 +117,15 @@ def _stack(key: str, row: dict[str, Any], broken: str | None) -> StackRow:
     return StackRow(key, applied, seen, problem)
 
 
-def _service(stack_key: str, service: dict[str, Any], stack: StackRow | None) -> Row:
+def _service(
+    stack_key: str, service: dict[str, Any], stack: StackRow | None, health: dict[str, str]
+) -> Row:
     project, _, stack_name = stack_key.partition("/")
+    name = str(service.get("serviceName") or "?")
     state = str(service.get("status") or "unknown")
+    verdict = health.get(f"{stack_key}/{name}") or (
+        "starting" if state == "starting" else NO_HEALTH
+    )
     message = _text(service.get("message")) or ""
     note = None
     problem: str | None = None
@@ -117,14 +137,16 @@ def _service(stack_key: str, service: dict[str, Any], stack: StackRow | None) ->
         problem = f"drift: {message}" if message else "drift: a changed spec is waiting"
     elif message.startswith(("Rolled back", "Running the previous spec")):
         problem = message
+    elif verdict == "unhealthy":
+        problem = "unhealthy: its healthcheck fails"
     if problem is None and stack is not None and stack.problem is not None:
         problem = f"stack {stack.problem}"
     return Row(
         project,
         stack_name,
-        str(service.get("serviceName") or "?"),
+        name,
         state,
-        "starting" if state == "starting" else NO_HEALTH,
+        verdict,
         stack.applied_revision if stack else None,
         when(service.get("statusSetAt")),
         problem,
