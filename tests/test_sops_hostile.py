@@ -175,13 +175,25 @@ def test_random_text_never_escapes_as_another_exception(text: str, fmt: SopsForm
 @given(st.integers(min_value=0, max_value=len(GOOD) - 1), st.characters(codec="utf-8"))
 def test_a_changed_character_of_a_real_file_is_refused_or_harmless(at: int, char: str) -> None:
     """Any one character of an encrypted file changed: refused with a SopsError, or (in
-    whitespace, quoting or the wrapped key's armor) the same plain content."""
+    whitespace, quoting or the wrapped key's armor) the same values under the same keys. As in
+    sops itself, each value's authenticated data and the MAC cover the values and their keys'
+    path, not list nesting: `  d: e` made `- d: e` decrypts to `c: [{d: e}]` (found by this
+    test), which is a change anyone with push access could make to a plain file too."""
     text = GOOD[:at] + char + GOOD[at + 1 :]
     try:
         plain = parse(text, SopsFormat.YAML, "r").decrypt(IDS)
     except SopsError:
         return
-    assert plain.tree == {"a": 1, "b": ["x", "y"], "c": {"d": "e"}}
+    assert leaves(plain.tree) == [(("a",), 1), (("b",), "x"), (("b",), "y"), (("c", "d"), "e")]
+
+
+def leaves(tree: object, keys: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], object]]:
+    """Every value with the keys above it (list positions left out, as SOPS's paths do)."""
+    if isinstance(tree, dict):
+        return [leaf for k, v in tree.items() for leaf in leaves(v, (*keys, str(k)))]
+    if isinstance(tree, list):
+        return [leaf for item in tree for leaf in leaves(item, keys)]
+    return [(keys, tree)]
 
 
 @settings(max_examples=200, deadline=None)
