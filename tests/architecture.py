@@ -46,6 +46,7 @@ PURE_CLAIM = re.compile(r"\bPure[:.]")
 # dir, the operator's env files); what a pure module must not import is in FORBIDDEN.
 ROOT_LEAVES: Mapping[str, Layer] = {
     "ids": Layer(0, "typed keys and deterministic uuid5 ids", pure=True),
+    "timestamps": Layer(0, "moments as answers show them: ISO 8601 in UTC", pure=True),
     "errors": Layer(0, "every error class and `Problem`", pure=True),
     "taint": Layer(0, "which values are secret, and redaction", pure=True),
     "logs": Layer(0, "structlog configuration: writes to stderr"),

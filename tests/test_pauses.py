@@ -20,6 +20,7 @@ from syncd.errors import OperationRefused, SyncdError
 from syncd.ids import StackKey
 from syncd.manifests import read_manifests
 from syncd.settings import Settings
+from syncd.timestamps import iso
 from tests.fake_engine import FakeEngine
 from tests.planning import File
 
@@ -137,7 +138,7 @@ def test_the_same_failure_of_the_same_revision_is_one_row_with_a_count(store: St
     [row] = store.syncs()
     assert (row.count, row.result) == (3, "failed")
     assert row.last_seen is not None and row.last_seen >= row.started_at
-    assert row.as_json()["count"] == 3 and row.as_json()["lastSeen"] == row.last_seen
+    assert row.as_json()["count"] == 3 and row.as_json()["lastSeen"] == iso(row.last_seen)
     _fail(store, "r1", "another problem")  # another error: a row of its own
     _fail(store, "r2", "another problem")  # another revision: too
     _fail(store, "r2", "another problem")
@@ -170,7 +171,7 @@ def test_an_existing_database_gets_the_new_history_columns(tmp_path: Path) -> No
     for _ in range(2):  # opened twice: the migration runs once
         store = Store(path)
         [row] = store.syncs()
-        assert (row.count, row.as_json()["lastSeen"]) == (1, 5.0)
+        assert (row.count, row.as_json()["lastSeen"]) == (1, "1970-01-01T00:00:05Z")
         store.close()
     store = Store(path)
     _fail(store, "r1", "bad")  # folded into the row the old syncd wrote

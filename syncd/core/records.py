@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncd.core.canonical import Spec
+from syncd.timestamps import iso, iso_or_none
 
 DIGEST_PREFIX = "<digest:"  # a secret value as the store keeps it: `<digest:hmac-sha256>`
 
@@ -46,7 +47,7 @@ class StackRecord:
             "appliedRevision": self.applied_revision,
             "seenRevision": self.seen_revision,
             "error": self.error,
-            "at": self.at,
+            "at": iso_or_none(self.at),
         }
 
 
@@ -75,7 +76,7 @@ class SyncRecord:
             "id": self.id,
             "trigger": self.trigger,
             "revision": self.revision,
-            "started_at": self.started_at,
+            "started_at": iso(self.started_at),
             "duration": self.duration,
             "result": self.result,
             "stage": self.stage,
@@ -83,5 +84,5 @@ class SyncRecord:
             "summary": dict(self.summary),
             "services": [dict(s) for s in self.services],
             "count": self.count,
-            "lastSeen": self.last_seen if self.last_seen is not None else self.started_at,
+            "lastSeen": iso(self.last_seen if self.last_seen is not None else self.started_at),
         }
