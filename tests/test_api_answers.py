@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,6 +30,23 @@ services:
     command: [sh, -c, "trap 'exit 0' TERM; sleep 3600 & wait"]
     environment: {MY_VAR: "1", lower_case: "2"}
     volumes: ["data:/data"]
+volumes:
+  data: {name: data}
+"""
+CHANGED = """\
+kind: Stack
+project: walk
+services:
+  app:
+    image: busybox:1.36
+    command: [sh, -c, "sleep 3600"]
+    environment: {MY_VAR: "2", new_var: "3"}
+    labels: {com.example.team_name: web}
+    volumes: ["data:/data"]
+    dependsOn: {side_car: service_started}
+  side_car:
+    image: busybox:1.36
+    healthcheck: {test: ["CMD", "true"], interval: 5s}
 volumes:
   data: {name: data}
 """
@@ -88,6 +106,7 @@ def _walk_routes(daemon: RunningDaemon, repo: GitRepo, first: str) -> Answers:
     got["/v2/syncd/daemon/status (failed)"] = daemon.status()
     get("/v2/syncd/syncs")
     post("/v2/syncd/plans", {"revision": first})
+    post("/v2/syncd/plans", {"ref": _branch(repo, "change", first, CHANGED)})
     get(f"/v2/syncd/stacks/{stack.id}/services/{service.id}")
     for route in (
         "/v2/projects",
@@ -101,6 +120,22 @@ def _walk_routes(daemon: RunningDaemon, repo: GitRepo, first: str) -> Answers:
     ):
         get(route)
     return got
+
+
+def _branch(repo: GitRepo, name: str, parent: str, stack: str) -> str:
+    """A branch `name` whose one commit on `parent` holds `stack`: the work tree is untouched."""
+
+    def git(*args: str, stdin: str = "") -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=repo.path, input=stdin, capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    tree = git(
+        "mktree", stdin=f"100644 blob {git('hash-object', '-w', '--stdin', stdin=stack)}\ts.yaml\n"
+    )
+    git("update-ref", f"refs/heads/{name}", git("commit-tree", tree, "-p", parent, "-m", name))
+    return name
 
 
 def walk(value: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
@@ -152,3 +187,30 @@ def test_moments_are_converted_from_unix_seconds_exactly() -> None:
     assert iso(0) == "1970-01-01T00:00:00Z"
     assert iso(1795917071.25) == "2026-11-29T01:51:11.250000Z"
     assert dt.datetime.fromisoformat(iso(1795917071.25)).timestamp() == 1795917071.25
+
+
+SYNCD_ROUTE = re.compile(r"^(POST )?/(healthz|v2/syncd/)")
+CAMEL = re.compile(r"^[a-z][a-zA-Z0-9]*$")
+# Objects whose keys are user data (names chosen in manifests or by the operator), not field
+# names: their keys are shown as written. A path ends with the key holding such an object.
+USER_KEYS = re.compile(
+    r"/(environment|labels|sysctls|ulimits|storageOpt|dependsOn|networks|options"
+    r"|stacks|pausedStacks|services|published)$"
+)
+# Values that are user data whole (a JSON Patch op's `value`, a change's old and new values)
+USER_VALUES = re.compile(r"/(value|old|new)(/|$)")
+
+
+def test_every_key_of_every_syncd_answer_is_camel_case(answers: Answers) -> None:
+    checked, offenders = 0, []
+    for route, answer in answers.items():
+        if not SYNCD_ROUTE.match(route):
+            continue  # mittwald's routes: mittwald's names
+        for path, key, _value in walk(answer):
+            if USER_KEYS.search(path) or USER_VALUES.search(path):
+                continue
+            checked += 1
+            if not CAMEL.fullmatch(key):
+                offenders.append(f"{route}: {path}/{key}")
+    assert not offenders, "\n".join(offenders)
+    assert checked > 100

@@ -233,5 +233,5 @@ def test_a_repeated_failure_of_one_revision_is_one_history_row_with_a_count(
     [row] = rows
     assert row["count"] == 3
     assert row["result"] == "failed" and row["stage"] == "parse"
-    assert moment(row["lastSeen"]) > moment(row["started_at"])
+    assert moment(row["lastSeen"]) > moment(row["startedAt"])
     assert daemon.terminate() == 0

@@ -167,11 +167,11 @@ def test_a_store_written_by_the_previous_code_reads_as_typed_records(tmp_path: P
     assert sync == SyncRecord(
         1, "watch", "r2", 20.0, 2.5, "failed", "apply", "boom", {"create": 1}, (SYNC_SERVICES[0],)
     )
-    assert sync.as_json() == {  # the columns, by name; moments in ISO 8601 (issue 18)
+    assert sync.as_json() == {  # the columns in camelCase; moments in ISO 8601 (issue 18)
         "id": 1,
         "trigger": "watch",
         "revision": "r2",
-        "started_at": "1970-01-01T00:00:20Z",
+        "startedAt": "1970-01-01T00:00:20Z",
         "duration": 2.5,
         "result": "failed",
         "stage": "apply",

@@ -71,12 +71,13 @@ class SyncRecord:
     last_seen: float | None = None  # when it was last seen (None: only once)
 
     def as_json(self) -> dict[str, Any]:
-        """As `/v2/syncd/syncs` answers it: the store's column names."""
+        """As `/v2/syncd/syncs` answers it: the store's columns, in camelCase (as every syncd
+        answer), moments in ISO 8601."""
         return {
             "id": self.id,
             "trigger": self.trigger,
             "revision": self.revision,
-            "started_at": iso(self.started_at),
+            "startedAt": iso(self.started_at),
             "duration": self.duration,
             "result": self.result,
             "stage": self.stage,
