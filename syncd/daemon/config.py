@@ -225,7 +225,7 @@ def describe(config: RunConfig, settings: Settings, layers: Layers) -> str:
         value = values[name]
         if name in SECRET_NAMES and value:
             value = REDACTED
-        elif name == "repo":
+        elif name in ("repo", "docker_host") and value:
             value = redact_url(value)  # a token in the URL's userinfo
         elif isinstance(value, tuple):
             value = ", ".join(map(str, value))

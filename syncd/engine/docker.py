@@ -43,12 +43,13 @@ from syncd.engine.base import (
     replica_of,
     split_reference,
 )
+from syncd.engine.client import engine_address, unavailable
 from syncd.engine.dockeropts import network as network_opts
 from syncd.engine.dockeropts import ports as port_opts
 from syncd.engine.dockeropts import volumes as volume_opts
 from syncd.engine.logtail import bounded
 from syncd.engine.networks import DockerNetworks
-from syncd.errors import EngineError, EngineUnavailable
+from syncd.errors import EngineError
 from syncd.ids import ServiceKey, VolumeKey
 
 API_VERSION = "1.41"  # Docker 20.10; newer engines still accept it
@@ -66,7 +67,8 @@ def _engine_errors(fn: Callable[P, R]) -> Callable[P, R]:
         except docker.errors.APIError as err:
             raise EngineError(_explain(err)) from err
         except (requests.RequestException, docker.errors.DockerException) as err:
-            raise EngineUnavailable(f"cannot reach the Docker engine: {err}") from err
+            # the engine the method was called on names the address it tried
+            raise unavailable(err, getattr(args[0], "address", None) if args else None) from err
 
     return wrapper
 
@@ -96,15 +98,18 @@ class DockerEngine(Engine):
         instance: str,
         publish_address: str = "127.0.0.1",
         client: docker.APIClient | None = None,
+        address: str | None = None,
     ) -> None:
+        """`address`: where `client` connects, as errors name it (default: `DOCKER_HOST`'s)."""
         self.instance = instance
         self.publish_address = publish_address
         self.names = Names(instance)
+        self.address = address or engine_address()
         if client is None:
             try:
                 client = docker.APIClient(version=API_VERSION, **docker.utils.kwargs_from_env())
             except docker.errors.DockerException as err:
-                raise EngineUnavailable(f"cannot reach the Docker engine: {err}") from err
+                raise unavailable(err, self.address) from err
         self.api = client
         self.networks = DockerNetworks(client, instance)
 
@@ -221,7 +226,7 @@ class DockerEngine(Engine):
         except docker.errors.APIError as err:
             raise EngineError(_explain(err)) from err
         except (requests.RequestException, docker.errors.DockerException) as err:
-            raise EngineUnavailable(f"cannot reach the Docker engine: {err}") from err
+            raise unavailable(err, self.address) from err
 
     # -- writing -------------------------------------------------------------------------------
 
