@@ -21,7 +21,16 @@ from syncd.core.desired import DesiredState, resolve
 from syncd.core.live import LiveState
 from syncd.core.plan import Plan, as_live, plan
 from syncd.daemon.policyload import read_policy, with_policy
-from syncd.errors import ExitCode, InvalidRevision, ManifestError, Problem, SyncdError, errors_only
+from syncd.errors import (
+    ExitCode,
+    InvalidRevision,
+    ManifestError,
+    PolicyFileError,
+    Problem,
+    SettingsUnusable,
+    SyncdError,
+    errors_only,
+)
 from syncd.manifests import ManifestSet, read_manifests
 from syncd.render import PlanFormat, render
 from syncd.secretpolicy import unknowns_allowed
@@ -215,8 +224,13 @@ def cmd_apply(args: argparse.Namespace) -> ExitCode:
 def cmd_run(args: argparse.Namespace) -> int:
     from syncd.daemon import config as runconfig
 
-    config, settings_, layers = runconfig.resolve(args)
-    variables = operatorenv.variables(config.env_files, config.allow_env, os.environ)
+    try:
+        config, settings_, layers = runconfig.resolve(args)
+        variables = operatorenv.variables(config.env_files, config.allow_env, os.environ)
+    except (SettingsUnusable, PolicyFileError):
+        raise
+    except SyncdError as err:  # a flag, variable or config value `run` cannot use: exit 78
+        raise SettingsUnusable(str(err)) from err
     if args.print_config:
         print(runconfig.describe(config, settings_, layers))
         print(operatorenv.describe(variables))
