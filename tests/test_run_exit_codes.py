@@ -26,7 +26,7 @@ def _run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[
 
 def test_listen_without_a_port_exits_78_and_says_to_give_one(tmp_path: Path) -> None:
     done = _run(tmp_path, "--listen", "localhost")
-    assert done.returncode == ExitCode.CONFIG == 78
+    assert done.returncode == ExitCode.CONFIG
     assert "--listen 'localhost' has no port: give HOST:PORT (e.g. localhost:8080)" in done.stderr
     by_variable = _run(tmp_path, SYNCD_LISTEN="localhost")
     assert by_variable.returncode == ExitCode.CONFIG and "has no port" in by_variable.stderr
