@@ -96,6 +96,7 @@ LIBRARY_OWNERS: Mapping[str, tuple[str, ...]] = {
         "syncd.engine.swarm",
         "syncd.engine.client",
         "syncd.engine.swarmtasks",
+        "syncd.engine.inventory",
     ),
     "git": ("syncd.source",),
     "watchfiles": ("syncd.source",),

@@ -144,8 +144,9 @@ def cmd_plan(args: argparse.Namespace) -> ExitCode:
             planned = rec.prepare(manifests, revision, allow_empty=args.allow_empty)
             bad = saved.plan_images(args, rec, planned, manifests)
             refusal = confirm.refusal_of(args, rec.store, planned.plan)
+            stranger = report.unknown_instance(rec.engine, planned.observed)
         _print_plan(planned.plan, fmt)
-        for warning in planned.desired.warnings:
+        for warning in (*planned.desired.warnings, *filter(None, [stranger])):
             print(f"warning: {warning}", file=sys.stderr)
         if refusal is not None:
             print(f"note: an apply would be refused: {refusal}", file=sys.stderr)

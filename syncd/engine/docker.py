@@ -16,7 +16,7 @@ import docker.types
 import docker.utils
 import requests
 
-from syncd.engine import distribution, dockeropts
+from syncd.engine import distribution, dockeropts, inventory
 from syncd.engine.base import (
     LABEL_HASH,
     LABEL_INSTANCE,
@@ -117,6 +117,10 @@ class DockerEngine(Engine):
     def _filter(self) -> dict[str, list[str]]:
         """A fresh filter each call: docker-py adds keys to the dict it is given."""
         return {"label": [f"{LABEL_INSTANCE}={self.instance}"]}
+
+    @_engine_errors
+    def instances(self) -> frozenset[str]:
+        return inventory.host_instances(self.api)  # (`inventory.Inventory`)
 
     def close(self) -> None:
         self.api.close()

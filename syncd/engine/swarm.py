@@ -22,7 +22,7 @@ import docker
 import docker.errors
 import requests
 
-from syncd.engine import swarmtasks
+from syncd.engine import inventory, swarmtasks
 from syncd.engine.base import (
     LABEL_HASH,
     LABEL_INSTANCE,
@@ -73,6 +73,10 @@ class SwarmEngine(SwarmApi):
 
     def close(self) -> None:
         self.api.close()
+
+    @_engine_errors
+    def instances(self) -> frozenset[str]:
+        return inventory.swarm_instances(self.api)  # (`inventory.Inventory`)
 
     # -- reading -------------------------------------------------------------------------------
 
