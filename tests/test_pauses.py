@@ -191,3 +191,15 @@ def test_the_mode_setting_is_apply_by_default_and_detect_from_the_environment(
     assert runconfig.resolve(args, {"SYNCD_MODE": "detect"})[0].mode is Mode.DETECT
     with pytest.raises(SyncdError, match="not one of apply, detect"):
         runconfig.resolve(args, {"SYNCD_MODE": "yolo"})
+
+
+def test_the_cli_shows_when_a_pause_began_from_its_iso_8601_moment(store: Store) -> None:
+    from syncd.cli.pause import describe
+
+    shown = describe(Pauses(store).pause([], "cli:ops", "freeze").as_json())
+    assert shown.startswith("instance: paused by cli:ops at 20") and " UTC: freeze" in shown
+    answer = {"paused": True, "pause": {"by": "api", "at": "2026-11-29T01:47:57.123456Z"}}
+    assert describe(answer) == "instance: paused by api at 2026-11-29 01:47:57 UTC"
+    older = {"paused": True, "pause": {"by": "api", "at": 1795917071.0}}  # before issue 18
+    assert describe(older) == "instance: paused by api at 2026-11-29 01:51:11 UTC"
+    assert describe({"paused": True, "pause": {"by": "api", "at": "soon"}}).endswith("at ?")

@@ -110,10 +110,14 @@ def _store(args: argparse.Namespace) -> Iterator[Pauses]:
 
 
 def _when(at: Any) -> str:
-    """An answer's ISO 8601 moment (`2026-11-29T01:47:57.123Z`) as `2026-11-29 01:47:57 UTC`."""
+    """An answer's ISO 8601 moment (`2026-11-29T01:47:57.123Z`; unix seconds from a daemon
+    older than issue 18) as `2026-11-29 01:47:57 UTC`."""
     try:
-        moment = dt.datetime.fromisoformat(at) if isinstance(at, str) else None
-    except ValueError:
+        if isinstance(at, int | float) and not isinstance(at, bool):
+            moment: dt.datetime | None = dt.datetime.fromtimestamp(at, dt.UTC)
+        else:
+            moment = dt.datetime.fromisoformat(at) if isinstance(at, str) else None
+    except (ValueError, OverflowError, OSError):
         moment = None
     if moment is None or moment.tzinfo is None:
         return "?"
