@@ -47,6 +47,7 @@ PURE_CLAIM = re.compile(r"\bPure[:.]")
 ROOT_LEAVES: Mapping[str, Layer] = {
     "ids": Layer(0, "typed keys and deterministic uuid5 ids", pure=True),
     "progress": Layer(0, "progress events of long work, and the seam that reports them", pure=True),
+    "timestamps": Layer(0, "moments as answers show them: ISO 8601 in UTC", pure=True),
     "errors": Layer(0, "every error class and `Problem`", pure=True),
     "taint": Layer(0, "which values are secret, and redaction", pure=True),
     "logs": Layer(0, "structlog configuration: writes to stderr"),
@@ -96,6 +97,7 @@ LIBRARY_OWNERS: Mapping[str, tuple[str, ...]] = {
         "syncd.engine.swarm",
         "syncd.engine.client",
         "syncd.engine.swarmtasks",
+        "syncd.engine.inventory",
     ),
     "git": ("syncd.source",),
     "watchfiles": ("syncd.source",),

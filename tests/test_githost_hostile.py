@@ -126,7 +126,7 @@ def test_the_daemon_refuses_a_non_ascii_webhook_url_or_token_at_start(tmp_path: 
             "--notify-webhook", "https://hooks.example.com/ä"]  # fmt: skip
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(argv)
-    assert code == 1 and "non-ASCII" in err.getvalue()
+    assert code == 78 and "non-ASCII" in err.getvalue()  # an unusable setting (ExitCode.CONFIG)
     token = tmp_path / "token"
     token.write_text(f"{TOKEN}\u20ac\n")
     with pytest.raises(SyncdError, match="cannot read a token"):

@@ -83,7 +83,7 @@ def test_syncd_run_reads_the_guard_settings(
     assert rows["adopt"] == "True (flag)"
     assert rows["allow-empty"] == "True (flag)"  # --allow-mass-removal: one setting
     monkeypatch.setenv("SYNCD_MAX_REMOVAL_SHARE", "lots")
-    assert main(base) == 1
+    assert main(base) == 78  # an unusable setting of `run` (ExitCode.CONFIG)
     assert "max-removal-share 'lots'" in capsys.readouterr().err
 
 

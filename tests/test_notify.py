@@ -23,6 +23,7 @@ from syncd.daemon.status import Trigger
 from syncd.errors import DeliveryFailed, StartupError
 from syncd.source.commits import clean_text, parse_commit, repo_path_of
 from syncd.source.repository import Repository
+from syncd.timestamps import iso
 from tests.daemon_support import wait_for
 from tests.fake_engine import FakeEngine
 from tests.gitrepo import GitRepo
@@ -181,7 +182,8 @@ def test_the_status_route_shows_the_applied_commits_subject_author_and_time(
         shown = status["appliedCommit"]
         assert shown["revision"] == first and shown["subject"] == "first"
         assert shown["author"] == "syncd tests"
-        assert shown["committedAt"] == int(made.repo.git("log", "-1", "--format=%ct"))
+        committed = int(made.repo.git("log", "-1", "--format=%ct"))
+        assert shown["committedAt"] == iso(committed)  # ISO 8601 in answers (issue 18)
         made.repo.write("stack.yaml", BROKEN)
         made.repo.commit("broken")
         made.sync()  # the head fails: the applied commit stays the one that applied
@@ -402,7 +404,7 @@ def test_bad_notification_settings_stop_the_start_with_a_clear_error(
     tmp_path: Path, args: list[str], message: str
 ) -> None:
     code, _, err = _run(tmp_path, "--print-config", *args)
-    assert code == 1 and message in err, err
+    assert code == 78 and message in err, err  # an unusable setting of `run` (ExitCode.CONFIG)
     assert HOOK_KEY not in err
 
 

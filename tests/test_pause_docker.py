@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -38,6 +39,10 @@ services:
 # what the engine is asked to do when syncd writes (Docker's event actions)
 WRITES = {"create", "start", "stop", "kill", "die", "destroy", "restart", "pull", "connect",
           "disconnect", "remove", "rename", "update", "pause", "unpause"}  # fmt: skip
+
+
+def moment(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
 def stack(name: str, n: int) -> str:
@@ -228,5 +233,5 @@ def test_a_repeated_failure_of_one_revision_is_one_history_row_with_a_count(
     [row] = rows
     assert row["count"] == 3
     assert row["result"] == "failed" and row["stage"] == "parse"
-    assert row["lastSeen"] > row["started_at"]
+    assert moment(row["lastSeen"]) > moment(row["startedAt"])
     assert daemon.terminate() == 0

@@ -20,6 +20,7 @@ from syncd.errors import OperationRefused, SyncdError
 from syncd.ids import StackKey
 from syncd.manifests import read_manifests
 from syncd.settings import Settings
+from syncd.timestamps import iso
 from tests.fake_engine import FakeEngine
 from tests.planning import File
 
@@ -137,7 +138,7 @@ def test_the_same_failure_of_the_same_revision_is_one_row_with_a_count(store: St
     [row] = store.syncs()
     assert (row.count, row.result) == (3, "failed")
     assert row.last_seen is not None and row.last_seen >= row.started_at
-    assert row.as_json()["count"] == 3 and row.as_json()["lastSeen"] == row.last_seen
+    assert row.as_json()["count"] == 3 and row.as_json()["lastSeen"] == iso(row.last_seen)
     _fail(store, "r1", "another problem")  # another error: a row of its own
     _fail(store, "r2", "another problem")  # another revision: too
     _fail(store, "r2", "another problem")
@@ -170,7 +171,7 @@ def test_an_existing_database_gets_the_new_history_columns(tmp_path: Path) -> No
     for _ in range(2):  # opened twice: the migration runs once
         store = Store(path)
         [row] = store.syncs()
-        assert (row.count, row.as_json()["lastSeen"]) == (1, 5.0)
+        assert (row.count, row.as_json()["lastSeen"]) == (1, "1970-01-01T00:00:05Z")
         store.close()
     store = Store(path)
     _fail(store, "r1", "bad")  # folded into the row the old syncd wrote
@@ -190,3 +191,15 @@ def test_the_mode_setting_is_apply_by_default_and_detect_from_the_environment(
     assert runconfig.resolve(args, {"SYNCD_MODE": "detect"})[0].mode is Mode.DETECT
     with pytest.raises(SyncdError, match="not one of apply, detect"):
         runconfig.resolve(args, {"SYNCD_MODE": "yolo"})
+
+
+def test_the_cli_shows_when_a_pause_began_from_its_iso_8601_moment(store: Store) -> None:
+    from syncd.cli.pause import describe
+
+    shown = describe(Pauses(store).pause([], "cli:ops", "freeze").as_json())
+    assert shown.startswith("instance: paused by cli:ops at 20") and " UTC: freeze" in shown
+    answer = {"paused": True, "pause": {"by": "api", "at": "2026-11-29T01:47:57.123456Z"}}
+    assert describe(answer) == "instance: paused by api at 2026-11-29 01:47:57 UTC"
+    older = {"paused": True, "pause": {"by": "api", "at": 1795917071.0}}  # before issue 18
+    assert describe(older) == "instance: paused by api at 2026-11-29 01:51:11 UTC"
+    assert describe({"paused": True, "pause": {"by": "api", "at": "soon"}}).endswith("at ?")

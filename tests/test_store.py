@@ -167,11 +167,11 @@ def test_a_store_written_by_the_previous_code_reads_as_typed_records(tmp_path: P
     assert sync == SyncRecord(
         1, "watch", "r2", 20.0, 2.5, "failed", "apply", "boom", {"create": 1}, (SYNC_SERVICES[0],)
     )
-    assert sync.as_json() == {  # what /v2/syncd/syncs answered before: the columns, by name
+    assert sync.as_json() == {  # the columns in camelCase; moments in ISO 8601 (issue 18)
         "id": 1,
         "trigger": "watch",
         "revision": "r2",
-        "started_at": 20.0,
+        "startedAt": "1970-01-01T00:00:20Z",
         "duration": 2.5,
         "result": "failed",
         "stage": "apply",
@@ -179,7 +179,7 @@ def test_a_store_written_by_the_previous_code_reads_as_typed_records(tmp_path: P
         "summary": {"create": 1},
         "services": SYNC_SERVICES,
         "count": 1,  # issue 15: the same failure again is counted in its row
-        "lastSeen": 20.0,  # seen once: when it started
+        "lastSeen": "1970-01-01T00:00:20Z",  # seen once: when it started
     }
     [(key, stack)] = store.stacks().items()
     assert (key, stack) == ("shop/default", StackRecord("shop/default", "r1", "r2", "boom", 30.0))
@@ -187,7 +187,7 @@ def test_a_store_written_by_the_previous_code_reads_as_typed_records(tmp_path: P
         "appliedRevision": "r1",
         "seenRevision": "r2",
         "error": "boom",
-        "at": 30.0,
+        "at": "1970-01-01T00:00:30Z",
     }
     assert not stack.in_sync
     assert store.orphaned_volumes() == {"shop/default/data"} and store.stopped() == {str(KEY)}

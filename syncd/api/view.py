@@ -3,7 +3,6 @@ state, the engine's listing, the plan and the records. Requests only read it. Pu
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,10 +39,9 @@ from syncd.engine.swarmview import ServiceTasks
 from syncd.ids import ServiceKey, StackKey, VolumeKey, project_id, short_id
 from syncd.manifests.fields import parse_mount
 from syncd.taint import REDACTED, covered, redact
+from syncd.timestamps import iso
 
-
-def timestamp(seconds: float) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat().replace("+00:00", "Z")
+timestamp = iso  # epoch seconds -> RFC 3339 (`syncd.timestamps`, as every answer shows them)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from syncd.apply.store import Store
 from syncd.errors import SyncdError
 from syncd.ids import StackKey
 from syncd.manifests.fields import DNS_LABEL
+from syncd.timestamps import iso
 
 INSTANCE = ""  # the scope of a pause of the whole instance
 MAX_STACKS = 100  # stacks one request may name
@@ -41,7 +42,7 @@ class Pause:
     reason: str = ""
 
     def as_json(self) -> dict[str, Any]:
-        return {"by": self.by, "at": self.at, "reason": self.reason}
+        return {"by": self.by, "at": iso(self.at), "reason": self.reason}
 
 
 @dataclass(frozen=True)

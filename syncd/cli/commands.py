@@ -21,7 +21,16 @@ from syncd.core.desired import DesiredState, resolve
 from syncd.core.live import LiveState
 from syncd.core.plan import Plan, as_live, plan
 from syncd.daemon.policyload import read_policy, with_policy
-from syncd.errors import ExitCode, InvalidRevision, ManifestError, Problem, SyncdError, errors_only
+from syncd.errors import (
+    ExitCode,
+    InvalidRevision,
+    ManifestError,
+    PolicyFileError,
+    Problem,
+    SettingsUnusable,
+    SyncdError,
+    errors_only,
+)
 from syncd.manifests import ManifestSet, read_manifests
 from syncd.render import PlanFormat, render
 from syncd.secretpolicy import unknowns_allowed
@@ -135,8 +144,9 @@ def cmd_plan(args: argparse.Namespace) -> ExitCode:
             planned = rec.prepare(manifests, revision, allow_empty=args.allow_empty)
             bad = saved.plan_images(args, rec, planned, manifests)
             refusal = confirm.refusal_of(args, rec.store, planned.plan)
+            stranger = report.unknown_instance(rec.engine, planned.observed)
         _print_plan(planned.plan, fmt)
-        for warning in planned.desired.warnings:
+        for warning in (*planned.desired.warnings, *filter(None, [stranger])):
             print(f"warning: {warning}", file=sys.stderr)
         if refusal is not None:
             print(f"note: an apply would be refused: {refusal}", file=sys.stderr)
@@ -217,8 +227,13 @@ def cmd_apply(args: argparse.Namespace) -> ExitCode:
 def cmd_run(args: argparse.Namespace) -> int:
     from syncd.daemon import config as runconfig
 
-    config, settings_, layers = runconfig.resolve(args)
-    variables = operatorenv.variables(config.env_files, config.allow_env, os.environ)
+    try:
+        config, settings_, layers = runconfig.resolve(args)
+        variables = operatorenv.variables(config.env_files, config.allow_env, os.environ)
+    except (SettingsUnusable, PolicyFileError):
+        raise
+    except SyncdError as err:  # a flag, variable or config value `run` cannot use: exit 78
+        raise SettingsUnusable(str(err)) from err
     if args.print_config:
         print(runconfig.describe(config, settings_, layers))
         print(operatorenv.describe(variables))

@@ -66,6 +66,12 @@ def _add_saved_plan_args(
     parser.set_defaults(func=func)
 
 
+def default_log_level(command: str) -> str:
+    """The daemon tells what it does (`info`: every sync, every service action); a one-shot
+    command prints its answer and logs only warnings and errors."""
+    return "info" if command == "run" else "warning"
+
+
 def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per command
     parser = argparse.ArgumentParser(
         prog="syncd", description="Declarative GitOps for Docker container stacks."
@@ -75,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
         "--log-level",
         default=os.environ.get("SYNCD_LOG_LEVEL"),
         choices=["debug", "info", "warning", "error"],
-        help="(env: SYNCD_LOG_LEVEL)",
+        help=f"(env: SYNCD_LOG_LEVEL; default: {default_log_level('run')} for run, "
+        f"{default_log_level('validate')} for the other commands)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -233,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logs.configure(args.log_level or ("info" if args.command == "run" else "warning"))
+    logs.configure(args.log_level or default_log_level(args.command))
     try:
         code: int = args.func(args)
     except ManifestError as err:

@@ -6,6 +6,7 @@ host straight into the instance's state store, where a running daemon sees it wi
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import getpass
 import os
 import time
@@ -108,11 +109,25 @@ def _store(args: argparse.Namespace) -> Iterator[Pauses]:
         store.close()
 
 
+def _when(at: Any) -> str:
+    """An answer's ISO 8601 moment (`2026-11-29T01:47:57.123Z`; unix seconds from a daemon
+    older than issue 18) as `2026-11-29 01:47:57 UTC`."""
+    try:
+        if isinstance(at, int | float) and not isinstance(at, bool):
+            moment: dt.datetime | None = dt.datetime.fromtimestamp(at, dt.UTC)
+        else:
+            moment = dt.datetime.fromisoformat(at) if isinstance(at, str) else None
+    except (ValueError, OverflowError, OSError):
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        return "?"
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def _one(pause: Any) -> str:
     if not isinstance(pause, dict):
         return "?"
-    at = pause.get("at")
-    when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(at)) if isinstance(at, float) else "?"
+    when = _when(pause.get("at"))
     text = f"by {pause.get('by')} at {when}"
     if pause.get("reason"):
         text += f": {pause['reason']}"

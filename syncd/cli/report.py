@@ -12,6 +12,8 @@ from enum import StrEnum
 
 from syncd.apply.results import SyncResult
 from syncd.core.plan import Action, Reason
+from syncd.engine.base import Engine, Observed
+from syncd.engine.inventory import Inventory
 from syncd.errors import Problem, Severity
 from syncd.taint import printable
 
@@ -138,3 +140,30 @@ def applied(result: SyncResult) -> str:
     notes += f", {kept} stopped by an operator" if kept else ""
     lines += ["", f"applied in {result.duration:.2f} s: {verdict} ({notes})"]
     return "\n".join(lines)
+
+
+MAX_INSTANCES_SHOWN = 50
+
+
+def unknown_instance(engine: Engine, observed: Observed) -> str | None:
+    """A warning when the instance planned for has nothing on the engine while others have (a
+    mistyped `--instance` plans to create everything beside what runs), naming the others."""
+    nothing = not (
+        observed.containers or observed.volumes or observed.networks or observed.stack_networks
+    )
+    if not nothing or not isinstance(engine, Inventory):
+        return None
+    others = sorted(engine.instances() - {engine.instance})
+    if not others:
+        return None  # a fresh host: nothing to confuse it with
+    shown = ", ".join(printable(name) for name in others[:MAX_INSTANCES_SHOWN])
+    more = (
+        f" and {len(others) - MAX_INSTANCES_SHOWN} more"
+        if len(others) > MAX_INSTANCES_SHOWN
+        else ""
+    )
+    return (
+        f"instance {engine.instance!r} has never been applied on this host (no container, volume "
+        f"or network carries its label), so this plan creates everything; the instances here "
+        f"are: {shown}{more} (choose one with --instance or SYNCD_INSTANCE)"
+    )

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncd.core.canonical import Spec
+from syncd.timestamps import iso, iso_or_none
 
 DIGEST_PREFIX = "<digest:"  # a secret value as the store keeps it: `<digest:hmac-sha256>`
 
@@ -46,7 +47,7 @@ class StackRecord:
             "appliedRevision": self.applied_revision,
             "seenRevision": self.seen_revision,
             "error": self.error,
-            "at": self.at,
+            "at": iso_or_none(self.at),
         }
 
 
@@ -70,12 +71,13 @@ class SyncRecord:
     last_seen: float | None = None  # when it was last seen (None: only once)
 
     def as_json(self) -> dict[str, Any]:
-        """As `/v2/syncd/syncs` answers it: the store's column names."""
+        """As `/v2/syncd/syncs` answers it: the store's columns, in camelCase (as every syncd
+        answer), moments in ISO 8601."""
         return {
             "id": self.id,
             "trigger": self.trigger,
             "revision": self.revision,
-            "started_at": self.started_at,
+            "startedAt": iso(self.started_at),
             "duration": self.duration,
             "result": self.result,
             "stage": self.stage,
@@ -83,5 +85,5 @@ class SyncRecord:
             "summary": dict(self.summary),
             "services": [dict(s) for s in self.services],
             "count": self.count,
-            "lastSeen": self.last_seen if self.last_seen is not None else self.started_at,
+            "lastSeen": iso(self.last_seen if self.last_seen is not None else self.started_at),
         }

@@ -130,7 +130,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _listen(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep or not re.fullmatch("[0-9]{1,5}", port) or not 0 < int(port) < 65536:
-        raise SyncdError(f"--listen {text!r} is not HOST:PORT (e.g. 127.0.0.1:8080)")
+        if not sep:  # `localhost`: a host alone
+            example = f"{text}:8080" if re.fullmatch(r"[\w.-]+", text) else "127.0.0.1:8080"
+            raise SyncdError(f"--listen {text!r} has no port: give HOST:PORT (e.g. {example})")
+        raise SyncdError(
+            f"--listen {text!r} is not HOST:PORT with a port 1-65535 (e.g. 127.0.0.1:8080)"
+        )
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
@@ -225,7 +230,7 @@ def describe(config: RunConfig, settings: Settings, layers: Layers) -> str:
         value = values[name]
         if name in SECRET_NAMES and value:
             value = REDACTED
-        elif name == "repo":
+        elif name in ("repo", "docker_host") and value:
             value = redact_url(value)  # a token in the URL's userinfo
         elif isinstance(value, tuple):
             value = ", ".join(map(str, value))

@@ -10,6 +10,7 @@ from typing import Any
 
 from syncd.errors import Stage, SyncFailure
 from syncd.source.commits import CommitInfo
+from syncd.timestamps import iso
 
 __all__ = ["LastError", "Outcome", "Stage", "Status", "Trigger", "trigger_text"]
 
@@ -78,14 +79,25 @@ class LastError:
 
     def as_dict(self) -> dict[str, Any]:
         if self.outage:
-            return {"stage": self.stage.value, "message": self.message, "at": self.at}
+            return {"stage": self.stage.value, "message": self.message, "at": iso(self.at)}
         return {
             "stage": self.stage.value,
             "message": self.message,
             "revision": self.revision,
             "problems": list(self.problems),
-            "at": self.at,
+            "at": iso(self.at),
         }
+
+
+def _commit(commit: CommitInfo | None) -> dict[str, Any] | None:
+    return None if commit is None else {**commit.as_dict(), "committedAt": iso(commit.committed_at)}
+
+
+def _last_sync(last: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The last sync as kept (`at` in unix seconds), as answers show it."""
+    if last is None or not isinstance(last.get("at"), int | float):
+        return last
+    return {**last, "at": iso(last["at"])}
 
 
 @dataclass
@@ -123,16 +135,16 @@ class Status:
             "repo": self.repo,
             "branch": self.branch,
             "instance": self.instance,
-            "startedAt": self.started_at,
+            "startedAt": iso(self.started_at),
             "engineAvailable": self.engine_available,
             "syncing": self.syncing,
             "seenRevision": self.seen_revision,
             "appliedRevision": self.applied_revision,
-            "appliedCommit": self.applied_commit.as_dict() if self.applied_commit else None,
+            "appliedCommit": _commit(self.applied_commit),
             "appliedSigner": self.signers.get(self.applied_revision or ""),
             "goodRevision": self.good_revision,
             "goodRevisionError": self.good_revision_error,
-            "lastSync": self.last_sync,
+            "lastSync": _last_sync(self.last_sync),
             "lastError": self.last_error.as_dict() if self.last_error else None,
             "nextRetryIn": self.next_retry_in,
             "syncs": self.syncs,

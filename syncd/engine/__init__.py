@@ -17,15 +17,16 @@ __all__ = ["Engine", "connect"]
 
 
 def connect(settings: Settings) -> Engine:
-    from syncd.engine.client import api_client
+    from syncd.engine.client import api_client, engine_address
 
+    address = engine_address(settings.docker_host)  # as errors name it
     if settings.engine is EngineKind.DOCKER:
         from syncd.engine.docker import DockerEngine
 
         client = api_client(settings.docker_host)
-        return DockerEngine(settings.instance, settings.publish_address, client)
+        return DockerEngine(settings.instance, settings.publish_address, client, address)
     if settings.engine is EngineKind.SWARM:
         from syncd.engine.swarm import SwarmEngine
 
-        return SwarmEngine(settings.instance, api_client(settings.docker_host))
+        return SwarmEngine(settings.instance, api_client(settings.docker_host), address)
     raise EngineError(f"engine {settings.engine} is not available")  # pragma: no cover

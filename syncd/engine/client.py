@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+
 import docker
 import docker.errors
 import docker.utils
 
+from syncd import taint
 from syncd.errors import EngineUnavailable
 
 API_VERSION = "1.41"  # Docker 20.10; newer engines still accept it
+DEFAULT_ADDRESS = "unix:///var/run/docker.sock"  # docker-py's, without DOCKER_HOST
+
+
+def engine_address(docker_host: str | None = None, env: Mapping[str, str] | None = None) -> str:
+    """The address a client of these settings tries (`--docker-host`, else `DOCKER_HOST`, else
+    the default socket), as an error may show it: any `user:password@` is redacted."""
+    env = os.environ if env is None else env
+    return taint.redact_url(docker_host or env.get("DOCKER_HOST") or DEFAULT_ADDRESS)
+
+
+def unavailable(
+    err: Exception, address: str | None, what: str = "the Docker engine"
+) -> EngineUnavailable:
+    """The error for an engine that cannot be reached, naming the address it was tried at; the
+    cause's text may repeat the address, its userinfo is redacted there too."""
+    where = f" at {address}" if address else ""
+    return EngineUnavailable(f"cannot reach {what}{where}: {taint.redact_url(str(err))}")
 
 
 def api_client(docker_host: str | None = None) -> docker.APIClient:
@@ -19,4 +40,4 @@ def api_client(docker_host: str | None = None) -> docker.APIClient:
     try:
         return docker.APIClient(version=API_VERSION, **kwargs)
     except docker.errors.DockerException as err:
-        raise EngineUnavailable(f"cannot reach the Docker engine: {err}") from err
+        raise unavailable(err, engine_address(docker_host)) from err

@@ -16,7 +16,7 @@ import docker.types
 import docker.utils
 import requests
 
-from syncd.engine import distribution, dockeropts
+from syncd.engine import distribution, dockeropts, inventory
 from syncd.engine.base import (
     LABEL_HASH,
     LABEL_INSTANCE,
@@ -43,13 +43,14 @@ from syncd.engine.base import (
     replica_of,
     split_reference,
 )
+from syncd.engine.client import engine_address, unavailable
 from syncd.engine.dockeropts import network as network_opts
 from syncd.engine.dockeropts import ports as port_opts
 from syncd.engine.dockeropts import volumes as volume_opts
 from syncd.engine.logtail import bounded
 from syncd.engine.networks import DockerNetworks
 from syncd.engine.pullprogress import follow_pull
-from syncd.errors import EngineError, EngineUnavailable
+from syncd.errors import EngineError
 from syncd.ids import ServiceKey, VolumeKey
 
 API_VERSION = "1.41"  # Docker 20.10; newer engines still accept it
@@ -67,7 +68,8 @@ def _engine_errors(fn: Callable[P, R]) -> Callable[P, R]:
         except docker.errors.APIError as err:
             raise EngineError(_explain(err)) from err
         except (requests.RequestException, docker.errors.DockerException) as err:
-            raise EngineUnavailable(f"cannot reach the Docker engine: {err}") from err
+            # the engine the method was called on names the address it tried
+            raise unavailable(err, getattr(args[0], "address", None) if args else None) from err
 
     return wrapper
 
@@ -97,15 +99,18 @@ class DockerEngine(Engine):
         instance: str,
         publish_address: str = "127.0.0.1",
         client: docker.APIClient | None = None,
+        address: str | None = None,
     ) -> None:
+        """`address`: where `client` connects, as errors name it (default: `DOCKER_HOST`'s)."""
         self.instance = instance
         self.publish_address = publish_address
         self.names = Names(instance)
+        self.address = address or engine_address()
         if client is None:
             try:
                 client = docker.APIClient(version=API_VERSION, **docker.utils.kwargs_from_env())
             except docker.errors.DockerException as err:
-                raise EngineUnavailable(f"cannot reach the Docker engine: {err}") from err
+                raise unavailable(err, self.address) from err
         self.api = client
         self.networks = DockerNetworks(client, instance)
 
@@ -113,6 +118,10 @@ class DockerEngine(Engine):
     def _filter(self) -> dict[str, list[str]]:
         """A fresh filter each call: docker-py adds keys to the dict it is given."""
         return {"label": [f"{LABEL_INSTANCE}={self.instance}"]}
+
+    @_engine_errors
+    def instances(self) -> frozenset[str]:
+        return inventory.host_instances(self.api)  # (`inventory.Inventory`)
 
     def close(self) -> None:
         self.api.close()
@@ -228,7 +237,7 @@ class DockerEngine(Engine):
         except docker.errors.APIError as err:
             raise EngineError(_explain(err)) from err
         except (requests.RequestException, docker.errors.DockerException) as err:
-            raise EngineUnavailable(f"cannot reach the Docker engine: {err}") from err
+            raise unavailable(err, self.address) from err
 
     # -- writing -------------------------------------------------------------------------------
 

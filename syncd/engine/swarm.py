@@ -22,7 +22,7 @@ import docker
 import docker.errors
 import requests
 
-from syncd.engine import swarmtasks
+from syncd.engine import inventory, swarmtasks
 from syncd.engine.base import (
     LABEL_HASH,
     LABEL_INSTANCE,
@@ -43,12 +43,13 @@ from syncd.engine.base import (
     check_pull_auth,
     normalize_reference,
 )
+from syncd.engine.client import unavailable
 from syncd.engine.docker import DockerEngine, _engine_errors, _explain
 from syncd.engine.dockeropts import volumes as volume_opts
 from syncd.engine.swarmapi import Progress, ServiceState, StoredFile, SwarmApi
 from syncd.engine.swarmspec import LABEL_REPLICAS, drifted
 from syncd.engine.swarmview import SwarmState, seconds
-from syncd.errors import EngineError, EngineUnavailable
+from syncd.errors import EngineError
 from syncd.ids import ServiceKey, VolumeKey
 
 DRIFT = "~drift"  # appended to the hash label of a service changed by hand: plans a redeploy
@@ -56,11 +57,12 @@ _NOT_HERE = "on Swarm, services are changed by the Swarm steps, never container 
 
 
 class SwarmEngine(SwarmApi):
-    def __init__(self, instance: str, client: docker.APIClient) -> None:
+    def __init__(self, instance: str, client: docker.APIClient, address: str | None = None) -> None:
         self.instance = instance
         self.names = Names(instance)
         self.api = client
-        self.local = DockerEngine(instance, client=client)  # images, logins, volumes
+        self.local = DockerEngine(instance, client=client, address=address)  # images, volumes…
+        self.address = self.local.address
         self._networks: dict[str, str] = {}  # project -> overlay network id
         self._drift: dict[tuple[str, int], bool] = {}  # (service id, version) -> drifted
         self._images: dict[str, str] = {}  # service id -> the image its spec names
@@ -71,6 +73,10 @@ class SwarmEngine(SwarmApi):
 
     def close(self) -> None:
         self.api.close()
+
+    @_engine_errors
+    def instances(self) -> frozenset[str]:
+        return inventory.swarm_instances(self.api)  # (`inventory.Inventory`)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -313,7 +319,7 @@ class SwarmEngine(SwarmApi):
                 return False
             raise EngineError(_explain(err)) from err
         except (requests.RequestException, docker.errors.DockerException) as err:
-            raise EngineUnavailable(f"cannot reach the Docker engine: {err}") from err
+            raise unavailable(err, self.address) from err
         return True
 
 

@@ -14,6 +14,7 @@ import docker
 import docker.errors
 import requests
 
+from syncd.engine.client import unavailable
 from syncd.engine.logtail import bounded
 from syncd.engine.swarmview import (
     NodeState,
@@ -26,7 +27,7 @@ from syncd.engine.swarmview import (
     summary,
     task_view,
 )
-from syncd.errors import EngineError, EngineUnavailable
+from syncd.errors import EngineError
 
 __all__ = ["ServiceTasks", "nodes", "service_logs", "summary", "swarm_state", "tasks"]
 
@@ -41,7 +42,7 @@ def _translated() -> Iterator[None]:
             explanation = explanation.decode(errors="replace")
         raise EngineError(str(explanation or err)) from err
     except (requests.RequestException, docker.errors.DockerException) as err:
-        raise EngineUnavailable(f"cannot reach the Swarm manager: {err}") from err
+        raise unavailable(err, None, "the Swarm manager") from err
 
 
 def nodes(client: docker.APIClient) -> list[NodeView]:

@@ -19,8 +19,7 @@ from pathlib import Path
 
 from syncd import logs
 from syncd.errors import SourceError
-from syncd.source.gitargs import check_branch, check_revision, config_environment
-from syncd.taint import redact_url
+from syncd.source.gitargs import check_branch, check_revision, config_environment, git_error
 
 FETCH_TIMEOUT = 120.0
 LOCAL_TIMEOUT = 30.0
@@ -151,11 +150,10 @@ def fetch_missing(location: str | Path, rev: str) -> str:
         timeout=FETCH_TIMEOUT,
     )
     if done.returncode != 0:
-        lines = done.stderr.strip().splitlines()
-        detail = redact_url(lines[-1]) if lines else f"exit {done.returncode}"
+        detail = git_error(done.stderr, done.returncode)
         raise SourceError(
             f"revision {rev!r} is not in {kind} of {cwd}, and fetching {fetch.source!r} from "
-            f"{fetch.remote!r} failed ({detail}); {HINT}"
+            f"{fetch.remote!r} failed; {HINT}; git said:\n{detail}"
         )
     found = _commit(cwd, fetch.target or "FETCH_HEAD")
     if found is None:

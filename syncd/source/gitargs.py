@@ -108,3 +108,21 @@ def check_revision(rev: str) -> str:
     if not rev or rev.startswith("-") or _CONTROL.search(rev):
         raise SourceError(f"revision {rev!r} is not a revision (it may not start with '-')")
     return rev
+
+
+MAX_GIT_ERROR = 4096  # characters of git's stderr an error quotes
+
+
+def git_error(stderr: str, returncode: int) -> str:
+    """git's whole stderr for an error message: every line (the cause is rarely the last one
+    alone: `fatal: unable to access …` follows the `error:` that says why), URLs' credentials
+    redacted, control characters dropped, at most `MAX_GIT_ERROR` characters (the head and the
+    tail, where git puts the cause and its verdict)."""
+    lines = [_CONTROL.sub("", redact_url(line)).rstrip() for line in stderr.strip().splitlines()]
+    text = "\n".join(line for line in lines if line)
+    if not text:
+        return f"exit {returncode}"
+    if len(text) > MAX_GIT_ERROR:
+        head, tail = text[: MAX_GIT_ERROR // 4], text[-3 * MAX_GIT_ERROR // 4 :]
+        text = f"{head}\n… ({len(text) - MAX_GIT_ERROR} characters not shown) …\n{tail}"
+    return text

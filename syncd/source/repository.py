@@ -24,6 +24,7 @@ from syncd.source.gitargs import (
     check_branch,
     check_location,
     config_environment,
+    git_error,
     redirect_refused,
 )
 from syncd.source.reader import Snapshot, read_revision
@@ -136,8 +137,8 @@ class Repository:
                 "if the repository moved, give its new URL"
             )
         if done.returncode != 0:
-            detail = redact_url(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "")
-            raise SourceError(f"git {args[0]} on {self.display} failed: {detail}")
+            detail = git_error(done.stderr, done.returncode)
+            raise SourceError(f"git {args[0]} on {self.display} failed:\n{detail}")
         return done.stdout
 
     def _default_branch(self) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 from syncd import datadir
 from syncd.errors import CommitRefused, SettingsUnusable, SourceError
 from syncd.signers import CommitVerification
-from syncd.source.gitargs import GIT_ALLOW_PROTOCOL, check_revision, config_environment
+from syncd.source.gitargs import GIT_ALLOW_PROTOCOL, check_revision, config_environment, git_error
 from syncd.source.signed import LOG_FORMAT, Check, Refusal, Signer, judge
 
 MAX_RANGE = 1000  # commits `--verify-range` checks at most in one revision
@@ -148,8 +148,8 @@ class Verifier:
         except OSError as err:
             raise SourceError(f"cannot run git: {err.strerror}") from err
         if done.returncode != 0:
-            last = done.stderr.strip().splitlines()[-1:] or [""]
-            raise SourceError(f"verifying signatures: git {args[0]} failed: {last[0][:300]}")
+            detail = git_error(done.stderr, done.returncode)
+            raise SourceError(f"verifying signatures: git {args[0]} failed:\n{detail}")
         return done.stdout
 
     def commit(self, repo: Path, revision: str) -> str | None:
