@@ -105,6 +105,7 @@ def _walk_routes(daemon: RunningDaemon, repo: GitRepo, first: str) -> Answers:
     wait_for(lambda: daemon.status()["lastError"], 30, "the failing revision")
     got["/v2/syncd/daemon/status (failed)"] = daemon.status()
     get("/v2/syncd/syncs")
+    get("/v2/syncd/services")
     post("/v2/syncd/plans", {"revision": first})
     post("/v2/syncd/plans", {"ref": _branch(repo, "change", first, CHANGED)})
     get(f"/v2/syncd/stacks/{stack.id}/services/{service.id}")
@@ -178,6 +179,7 @@ def test_every_moment_in_every_answer_is_iso_8601_in_utc(answers: Answers) -> No
     failed = answers["/v2/syncd/daemon/status (failed)"]
     assert _is_utc_iso(failed["lastError"]["at"]) and _is_utc_iso(failed["startedAt"])
     assert _is_utc_iso(failed["appliedCommit"]["committedAt"])
+    assert all(_is_utc_iso(row["createdAt"]) for row in answers["/v2/syncd/services"])
     paused = answers["/v2/syncd/daemon/status (paused)"]
     assert _is_utc_iso(paused["pause"]["at"])
     assert _is_utc_iso(paused["pausedStacks"]["walk/default"]["at"])
