@@ -14,8 +14,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 
 from syncd.api import pagehtml
 from syncd.api.pageauth import COOKIE, PageAuth, same_origin, secure
-from syncd.api.pagedata import gather
 from syncd.api.pageevents import Feed
+from syncd.api.servicerows import current
 from syncd.api.wiring import Wiring, readable_logs
 from syncd.ids import ServiceKey
 
@@ -55,15 +55,7 @@ def router(wiring: Wiring, closing: threading.Event) -> APIRouter:
     files = _static()
 
     def render(request: Request, now: float) -> str:
-        state = wiring.state
-        data = gather(
-            state.status,
-            snapshot=state.snapshot(),
-            view=wiring.view(),
-            stacks=state.stacks(),
-            syncs=state.syncs(50),
-            now=now,
-        )
+        data = current(wiring, now)
         return pagehtml.content(data, now) if request.url.path != "/" else pagehtml.page(data, now)
 
     def denied() -> Response:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from syncd import timestamps
 from syncd.api.view import View
 from syncd.core.live import ServiceStatus
 from syncd.core.records import StackRecord, SyncRecord
@@ -113,20 +114,9 @@ class PageData:
 
 
 def seconds(value: Any) -> float | None:
-    """A time as unix seconds, from a number or an ISO 8601 text (the API's answers use both)."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=dt.UTC)
-        return parsed.timestamp()
-    return None
+    """A time as unix seconds, from a number or an ISO 8601 text (the answers hold the latter)."""
+    moment = timestamps.parse(value)
+    return moment.timestamp() if moment is not None else None
 
 
 def drifted(syncs: Sequence[SyncRecord], now: float) -> dict[str, str]:

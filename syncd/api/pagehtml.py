@@ -11,6 +11,7 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
+from syncd import timestamps
 from syncd.api.pagechart import chart
 from syncd.api.pagedata import Level, PageData, ServiceRow, StackBox, seconds
 from syncd.api.pagemarkdown import plan_html
@@ -31,13 +32,7 @@ def when(value: Any) -> str:
 
 
 def age(since: float | None, now: float) -> str:
-    if since is None:
-        return "-"
-    left = max(0, int(now - since))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if left >= size:
-            return f"{left // size}{unit}"
-    return f"{left}s"
+    return "-" if since is None else timestamps.ago(now - since)
 
 
 def short(revision: str | None) -> str:

@@ -11,11 +11,24 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from syncd.api.pagedata import Level, ServiceRow, gather
+from syncd.api.pagedata import Level, PageData, ServiceRow, gather
 from syncd.api.view import timestamp
 from syncd.api.wiring import Wiring
 
 HISTORY_READ = 50  # syncs read for recent drift (`pagedata.drifted`)
+
+
+def current(wiring: Wiring, now: float) -> PageData:
+    """What the status page and this route show, gathered now from the daemon's facts."""
+    state = wiring.state
+    return gather(
+        state.status,
+        snapshot=state.snapshot(),
+        view=wiring.view(),
+        stacks=state.stacks(),
+        syncs=state.syncs(HISTORY_READ),
+        now=now,
+    )
 
 
 def as_json(row: ServiceRow) -> dict[str, Any]:
@@ -42,15 +55,7 @@ def router(wiring: Wiring) -> APIRouter:
 
     @routes.get("/v2/syncd/services")
     def services() -> list[dict[str, Any]]:
-        state = wiring.state
-        data = gather(
-            state.status,
-            snapshot=state.snapshot(),
-            view=wiring.view(),
-            stacks=state.stacks(),
-            syncs=state.syncs(HISTORY_READ),
-            now=time.time(),
-        )
+        data = current(wiring, time.time())
         rows = [r for p in data.projects for s in p.stacks for r in s.services]
         rank = {Level.BAD: 0, Level.WARN: 1, Level.OK: 2}
         return [as_json(r) for r in sorted(rows, key=lambda r: (rank[r.level], r.key))]

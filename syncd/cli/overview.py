@@ -8,26 +8,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from syncd import timestamps
+
 NO_HEALTH = "-"  # no healthcheck, or not known (through the API)
 
 
 def when(value: object) -> datetime | None:
     """A time as the daemon answers it: unix seconds (a number) or an ISO 8601 string; None
     for anything else."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        try:
-            return datetime.fromtimestamp(float(value), UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if isinstance(value, str) and value:
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-    return None
+    return timestamps.parse(value)
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -36,13 +25,7 @@ def iso(moment: datetime | None) -> str | None:
 
 def age(moment: datetime | None, now: datetime) -> str:
     """`45s`, `12m`, `3h`, `5d`: how long ago, for a terminal."""
-    if moment is None:
-        return "-"
-    seconds = max(int((now - moment).total_seconds()), 0)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    return "-" if moment is None else timestamps.ago((now - moment).total_seconds())
 
 
 def short(revision: str | None) -> str:
