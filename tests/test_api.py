@@ -49,6 +49,7 @@ OWN_ROUTES = {
     ("/v2/syncd/plans", "post"),  # a revision or ref against what runs (issue 14)
     ("/v2/syncd/pause", "post"),  # pause applying, the instance or stacks (issue 15)
     ("/v2/syncd/resume", "post"),
+    ("/v2/syncd/services", "get"),  # every service as the status page shows it (issue 18)
 }  # syncd's, not mittwald's
 SECRET_ENV = "planted-interpolated-secret-4711"
 REGISTRY_PASSWORD = TestRegistry.from_env().password  # the real one: checks must pass with it
@@ -448,6 +449,8 @@ def test_no_answer_or_log_line_holds_a_secret(api: RunningDaemon) -> None:
         "/v2/projects",
         "/v2/syncd/daemon/status",
         "/v2/syncd/syncs",
+        "/v2/syncd/services",
+        "/",  # the status page
         "/healthz",
         "/v2/openapi.json",
     ):

@@ -90,7 +90,9 @@ def test_check_images_passes_on_a_pushed_tag_and_fails_on_a_missing_one(
     repo, args = _repo(deployment, tmp_path, test_registry, f"{pushed}:1.36")
     good = repo.commit("exists")
     assert main(["plan", *args, "--head", good, "--check-images"]) == 2
-    assert capsys.readouterr().err == ""
+    # nothing but, while other tests' instances run beside this fresh one, the warning for it
+    said = capsys.readouterr().err.splitlines()
+    assert [line for line in said if "has never been applied on this host" not in line] == []
     unchecked = tmp_path / "unchecked.json"  # saved without the check, checked at apply
     assert main(["plan", *args, "--head", good, "--out", str(unchecked)]) == 2
     assert main(["apply", *args, "--plan", str(unchecked), "--check-images", "--dry-run"]) == 0

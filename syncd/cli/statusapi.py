@@ -139,6 +139,8 @@ def _service(
         problem = message
     elif verdict == "unhealthy":
         problem = "unhealthy: its healthcheck fails"
+    elif verdict == "starting":
+        problem = "starting: its healthcheck has not passed yet"
     if problem is None and stack is not None and stack.problem is not None:
         problem = f"stack {stack.problem}"
     return Row(
