@@ -12,6 +12,7 @@ import docker
 import pyrage
 import pytest
 
+from syncd.cli import init
 from syncd.cli.main import main
 from syncd.engine.base import LABEL_INSTANCE
 from syncd.errors import ExitCode
@@ -173,3 +174,43 @@ def test_the_age_recipient_is_the_one_secrets_are_encrypted_for(
     args = ["secrets", "decrypt", str(encrypted), "--age-key-file", str(keys)]
     assert main(args) == 0
     assert capsys.readouterr().out == "DB_PASSWORD=pw-of-the-init-test\n"
+
+
+@pytest.mark.parametrize("planted", ["README.md", "stacks", ".github"])
+def test_what_appears_in_the_folder_meanwhile_is_never_followed(
+    tmp_path: Path,
+    planted: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """DIR in a shared folder: another user plants a symlink between the emptiness check and the
+    writes (here: while the templates are read), to a file or folder of the operator's."""
+    target, victim = tmp_path / "deploy", tmp_path / "victim"
+    victim.mkdir()
+    (victim / "bashrc").write_text("mine\n")
+    render = init.Scaffold.render
+
+    def racing(self: init.Scaffold, template: str) -> str:
+        link = target / planted
+        if not link.is_symlink():
+            link.symlink_to(victim / "bashrc" if planted == "README.md" else victim)
+        return render(self, template)
+
+    monkeypatch.setattr(init.Scaffold, "render", racing)
+    assert main(["init", str(target), "--no-git"]) == ExitCode.ERROR
+    assert "nothing there was followed or overwritten" in capsys.readouterr().err
+    assert [p.name for p in victim.iterdir()] == ["bashrc"]
+    assert (victim / "bashrc").read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("registry", ["r.example.com:5000", "127.0.0.1:5555", "[::1]:5000", "r"])
+def test_a_registry_is_a_host_and_a_port(tmp_path: Path, registry: str) -> None:
+    assert main(["init", str(tmp_path), "--no-git", "--registry", registry]) == ExitCode.OK
+    assert f"uri: {registry}\n" in (tmp_path / "stacks/app/registry.yaml").read_text()
+
+
+@pytest.mark.parametrize("registry", ["r#x", "{a: b}", 'r"x', "r,x", "r-", "r:x", "a@b"])
+def test_a_registry_that_is_more_than_a_host_writes_nothing(tmp_path: Path, registry: str) -> None:
+    target = tmp_path / "deploy"
+    assert main(["init", str(target), "--registry", registry]) == ExitCode.ERROR
+    assert not target.exists()

@@ -14,7 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from syncd import __version__, logs
 from syncd.api import page, plans, servicerows, specs, v2
-from syncd.api.auth import token_matches
+from syncd.api.auth import route_path, token_matches
+from syncd.api.hosts import HostCheck
 from syncd.api.limits import BodyLimit
 from syncd.api.models import Error, ValidationErrorItem, ValidationErrors
 from syncd.api.wiring import Wiring
@@ -32,6 +33,13 @@ def _guarded(path: str) -> bool:
     """Whether the read token middleware checks a path: not `/healthz` or the webhook, nor the
     status page, which checks the same tokens itself (and a session cookie, `page`)."""
     return path not in ("/healthz", "/hooks/git") and not page.is_page(path)
+
+
+def _guard_requests(app: FastAPI, log: Any) -> None:
+    """The outermost layers: no body read beyond its limit (`BodyLimit`), and, outside it, no
+    request whose `Host` would move the URL that Starlette rebuilds from it (`HostCheck`)."""
+    app.add_middleware(BodyLimit, log=log)
+    app.add_middleware(HostCheck)  # added last: outermost, before anything reads the URL
 
 
 def create_app(wiring: Wiring) -> FastAPI:
@@ -107,7 +115,7 @@ def create_app(wiring: Wiring) -> FastAPI:
 
         @app.middleware("http")
         async def read_token(request: Request, call_next: Any) -> Any:
-            if _guarded(request.url.path):
+            if _guarded(route_path(request.scope)):
                 allowed = [t for t in (config.read_token, config.admin_token) if t]
                 if not any(token_matches(request, t) for t in allowed):
                     return error(
@@ -115,7 +123,7 @@ def create_app(wiring: Wiring) -> FastAPI:
                     )
             return await call_next(request)
 
-    app.add_middleware(BodyLimit, log=log)  # added last: outermost, before any body is read
+    _guard_requests(app, log)  # added last: outermost
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -5,9 +5,22 @@ credentials; those are off unless one is configured). Tokens compare in constant
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from fastapi import HTTPException, Request
+
+
+def route_path(scope: Mapping[str, Any]) -> str:
+    """The path the router dispatches on: the request line's path less the ASGI root path (as
+    Starlette routes). Every decision on who may call a route reads this one, never
+    `request.url.path`: that is rebuilt from the `Host` header, which the client writes (a Host
+    of `x/static/?` once made `/metrics` look like a static file: CVE-2026-48710)."""
+    path = str(scope["path"])
+    root = str(scope.get("root_path") or "")
+    if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("", "/"):
+        return path[len(root) :]
+    return path
 
 
 def _tokens(request: Request) -> list[str]:

@@ -16,6 +16,8 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from syncd.api.auth import route_path
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -55,7 +57,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = limit_for(scope["path"])
+        limit = limit_for(route_path(scope))
         length, has_body = _declared(scope["headers"])
         if not has_body:  # GET and friends: nothing to count, no cost
             await self.app(scope, receive, send)

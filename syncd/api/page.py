@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from syncd.api import pagehtml
+from syncd.api.auth import route_path
 from syncd.api.pageauth import COOKIE, PageAuth, same_origin, secure
 from syncd.api.pageevents import Feed
 from syncd.api.servicerows import current
@@ -56,7 +57,8 @@ def router(wiring: Wiring, closing: threading.Event) -> APIRouter:
 
     def render(request: Request, now: float) -> str:
         data = current(wiring, now)
-        return pagehtml.content(data, now) if request.url.path != "/" else pagehtml.page(data, now)
+        whole = route_path(request.scope) == "/"
+        return pagehtml.page(data, now) if whole else pagehtml.content(data, now)
 
     def denied() -> Response:
         return Response("sign in first: /signin", status_code=401, headers=HEADERS)

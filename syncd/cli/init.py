@@ -7,6 +7,8 @@ refused before anything is written (exit 2, as a usage error)."""
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -21,6 +23,10 @@ from syncd.sops.identities import recipient
 REFUSED = 2  # as argparse's usage errors: nothing was done
 NO_AGE_KEY = "REPLACE-with-an-age-public-key"  # `.sops.yaml` without --age-recipient
 DEFAULT_REGISTRY = "registry.example.com"
+# a host name, an IPv4 address or a bracketed IPv6 one, and a port: written into YAML unquoted
+REGISTRY = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?"
+)
 
 
 @dataclass(frozen=True)
@@ -103,7 +109,7 @@ def _scaffold(args: argparse.Namespace) -> Scaffold:
             "and '-', at most 63, starting and ending with a letter or digit"
         )
     registry = str(args.registry)
-    if not registry or "/" in registry or any(c.isspace() for c in registry):
+    if not REGISTRY.fullmatch(registry):
         raise SyncdError(f"--registry {registry[:70]!r} is not HOST[:PORT] (no scheme, no path)")
     for given in args.age_recipient:
         try:
@@ -135,6 +141,35 @@ def _first_commit(target: Path) -> str:
     return _git(target, "rev-parse", "--short", "HEAD").stdout.strip()
 
 
+def write_new(target: Path, files: dict[str, str]) -> None:
+    """Each file and folder created anew below `target`, through the folders' descriptors: one
+    that appeared meanwhile (DIR may be a shared folder where another user plants a symlink
+    between the emptiness check and the writes) is an error, never followed or overwritten."""
+    top = os.open(target, os.O_RDONLY | os.O_DIRECTORY)
+    folders: dict[tuple[str, ...], int] = {(): top}
+    try:
+        for path, text in files.items():
+            *parts, name = Path(path).parts
+            for depth in range(1, len(parts) + 1):
+                if tuple(parts[:depth]) not in folders:
+                    parent, part = folders[tuple(parts[: depth - 1])], parts[depth - 1]
+                    os.mkdir(part, 0o755, dir_fd=parent)
+                    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+                    folders[tuple(parts[:depth])] = os.open(part, flags, dir_fd=parent)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+            fd = os.open(name, flags, 0o644, dir_fd=folders[tuple(parts)])
+            with open(fd, "w", encoding="utf-8") as out:
+                out.write(text)
+    except OSError as err:
+        raise SyncdError(
+            f"cannot write {err.filename} into {target}: {err.strerror} (something else wrote "
+            "into it meanwhile; nothing there was followed or overwritten)"
+        ) from None
+    finally:
+        for fd in folders.values():
+            os.close(fd)
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     target: Path = args.dir
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
@@ -146,9 +181,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     scaffold = _scaffold(args)
     target.mkdir(parents=True, exist_ok=True)
     written = scaffold.files()
-    for path, template in written.items():
-        (target / path).parent.mkdir(parents=True, exist_ok=True)
-        (target / path).write_text(scaffold.render(template), encoding="utf-8")
+    write_new(target, {path: scaffold.render(template) for path, template in written.items()})
     print(f"syncd: wrote {len(written)} files into {target}:")
     for path in sorted(written):
         print(f"  {path}")

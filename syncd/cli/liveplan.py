@@ -22,7 +22,11 @@ from syncd.errors import ExitCode, SyncdError
 from syncd.taint import redact_url
 
 _SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # but tab and newline
+# C0 and C1 controls but tab and newline, and the invisible and bidi format characters
+# (`taint.printable`'s set): nothing the daemon answers moves the cursor or reorders the line
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
+)
 BUSY_TRIES = 5
 BUSY_WAIT_MAX = 30.0  # seconds, whatever Retry-After says
 
@@ -80,7 +84,7 @@ def cmd_plan_api(args: argparse.Namespace) -> ExitCode:
 
 def shown(text: object) -> str:
     """Text from the daemon's answer, its control characters escaped."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
 
 
 def _items(value: object) -> list[object]:

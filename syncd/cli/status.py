@@ -15,6 +15,7 @@ from syncd import settings
 from syncd.cli import client
 from syncd.cli.overview import Overview, age, short
 from syncd.errors import ExitCode
+from syncd.taint import printable
 
 HEADER = ("SERVICE", "STATE", "HEALTH", "REVISION", "AGE", "")
 RED, GREEN, YELLOW = "31", "32", "33"
@@ -77,15 +78,28 @@ def paint(text: str, code: str, color: bool) -> str:
 
 
 def render(seen: Overview, *, color: bool = False) -> str:
-    where = f"instance {seen.instance or '?'}" + (
+    """The table for a terminal. Every text passes `printable` here, whoever built the rows: names
+    and states come from the daemon's answer or from container labels, and none may move the
+    cursor, retitle the window or reorder the line."""
+    where = f"instance {printable(seen.instance or '?')}" + (
         " (from the daemon)" if seen.source == "api" else ""
     )
-    lines = [f"{where}, applied {short(seen.applied_revision)}"]
+    lines = [f"{where}, applied {printable(short(seen.applied_revision))}"]
     for problem in seen.problems:
-        lines.append(paint(f"problem: {problem}", RED, color))
+        lines.append(paint(f"problem: {printable(problem)}", RED, color))
     ordered = seen.ordered()
     rows = [HEADER] + [
-        (r.key, r.state, r.health, short(r.revision), age(r.since, seen.at), r.message)
+        tuple(
+            printable(cell)
+            for cell in (
+                r.key,
+                r.state,
+                r.health,
+                short(r.revision),
+                age(r.since, seen.at),
+                r.message,
+            )
+        )
         for r in ordered
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
@@ -98,7 +112,7 @@ def render(seen: Overview, *, color: bool = False) -> str:
         lines.append(text)
     for stack in sorted(seen.stacks, key=lambda s: s.key):
         if stack.problem is not None:
-            lines.append(paint(f"stack {stack.key}: {stack.problem}", RED, color))
+            lines.append(paint(printable(f"stack {stack.key}: {stack.problem}"), RED, color))
     bad = sum(1 for r in seen.services if r.problem)
     if seen.ok:
         lines.append(f"all {len(seen.services)} services converged and healthy")
