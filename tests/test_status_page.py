@@ -212,3 +212,8 @@ def test_signed_out_browsers_and_other_sites_get_nothing(
         http.get("/v2/projects", headers={"Cookie": f"syncd_session={session}"}).status_code == 401
     )
     assert http.get("/", headers={"Cookie": "syncd_session=" + "0" * 64}).status_code == 303
+    # signed out, that cookie opens nothing any more (a stolen copy included)
+    cookie = {"Cookie": f"syncd_session={session}"}
+    assert http.post("/signout", headers=cookie).status_code == 303
+    assert http.get("/", headers=cookie).status_code == 303
+    assert http.get("/page/content", headers=cookie).status_code == 401

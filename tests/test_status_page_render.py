@@ -13,7 +13,16 @@ from typing import Any
 
 import pytest
 
-from syncd.api.pageauth import FAILURE_WINDOW, MAX_FAILURES, PageAuth, same_origin, session_value
+from syncd.api.pageauth import (
+    FAILURE_WINDOW,
+    MAX_CLIENTS,
+    MAX_FAILURES,
+    MAX_SESSIONS,
+    SESSION_SECONDS,
+    PageAuth,
+    same_origin,
+    session_value,
+)
 from syncd.api.pagechart import chart
 from syncd.api.pagedata import (
     DRIFT_SHOWN_FOR,
@@ -242,27 +251,50 @@ def request(*, bearer: str | None = None, cookie: str | None = None) -> Any:
     return SimpleNamespace(headers=headers, cookies={"syncd_session": cookie} if cookie else {})
 
 
-def test_the_session_cookie_is_derived_from_the_token_and_opens_only_with_it() -> None:
+def test_a_session_cookie_is_a_random_id_and_its_hmac_and_ends_on_sign_out() -> None:
     auth = PageAuth("read-token-1", "admin-token-1")
-    session = auth.session_for(b"token=read-token-1")
-    assert session == session_value("read-token-1") and "read-token-1" not in session
-    assert auth.session_for(b"token=admin-token-1") == session_value("admin-token-1")
-    assert auth.allowed(request(cookie=session)) and auth.allowed(request(bearer="read-token-1"))
-    for wrong in (None, "", session_value("other"), "read-token-1"):
-        assert not auth.allowed(request(cookie=wrong))
+    cookie = auth.session_for(b"token=read-token-1", NOW)
+    assert cookie is not None and "read-token-1" not in cookie
+    session = cookie.partition(".")[0]
+    assert cookie == session_value("read-token-1", session)
+    assert auth.session_for(b"token=read-token-1", NOW) != cookie  # each sign-in its own
+    admin = auth.session_for(b"token=admin-token-1", NOW)
+    assert admin is not None and admin == session_value("admin-token-1", admin.partition(".")[0])
+    assert auth.allowed(request(cookie=cookie), NOW) and auth.allowed(request(cookie=admin), NOW)
+    assert auth.allowed(request(bearer="read-token-1"), NOW)
+    forged = [None, "", session_value("other", session), session_value("read-token-1", "0" * 32),
+              session, "read-token-1", cookie + "0"]  # fmt: skip
+    assert not any(auth.allowed(request(cookie=wrong), NOW) for wrong in forged)
+    assert not auth.allowed(request(cookie=cookie), NOW + SESSION_SECONDS + 1)  # a week later
+    auth.sign_out(cookie, NOW)
+    assert not auth.allowed(request(cookie=cookie), NOW)  # a copy of it opens nothing any more
+    assert auth.allowed(request(cookie=admin), NOW)
     hostile = [b"", b"token=", b"token=read-token-1x", b"a=1&" * 20 + b"token=read-token-1",
                b"token=" + b"r" * 10_000, b"\xff\xfe"]  # fmt: skip
-    assert [auth.session_for(body) for body in hostile] == [None] * len(hostile)
+    assert [auth.session_for(body, NOW) for body in hostile] == [None] * len(hostile)
     assert PageAuth(None, "admin").open and not auth.open
 
 
-def test_guessing_the_token_is_throttled_for_a_minute() -> None:
+def test_sessions_are_bounded_the_oldest_going_first() -> None:
+    auth = PageAuth("t", None)
+    first = auth.session_for(b"token=t", NOW)
+    cookies = [auth.session_for(b"token=t", NOW) for _ in range(MAX_SESSIONS)]
+    assert not auth.allowed(request(cookie=first), NOW)
+    assert all(auth.allowed(request(cookie=c), NOW) for c in cookies)
+
+
+def test_guessing_the_token_is_throttled_per_client_for_a_minute() -> None:
     auth = PageAuth("read-token-1", None)
     for n in range(MAX_FAILURES):
-        assert auth.throttled(NOW + n) == 0.0
-        auth.failed(NOW + n)
-    assert auth.throttled(NOW + MAX_FAILURES) == pytest.approx(FAILURE_WINDOW - MAX_FAILURES)
-    assert auth.throttled(NOW + FAILURE_WINDOW + 0.5) == 0.0  # the first guess is a minute old
+        assert auth.throttled("10.0.0.9", NOW + n) == 0.0
+        auth.failed("10.0.0.9", NOW + n)
+    waiting = auth.throttled("10.0.0.9", NOW + MAX_FAILURES)
+    assert waiting == pytest.approx(FAILURE_WINDOW - MAX_FAILURES)
+    assert auth.throttled("10.0.0.10", NOW + MAX_FAILURES) == 0.0  # another client signs in
+    assert auth.throttled("10.0.0.9", NOW + FAILURE_WINDOW + 0.5) == 0.0  # a minute later
+    for n in range(MAX_CLIENTS + 5):  # clients are remembered up to a bound
+        auth.failed(f"c{n}", NOW)
+    assert auth.throttled("10.0.0.9", NOW + MAX_FAILURES) == 0.0  # forgotten, the oldest
 
 
 def test_only_this_page_or_no_browser_may_post_the_forms() -> None:

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 
 from syncd.api import pagehtml
 from syncd.api.auth import route_path
-from syncd.api.pageauth import COOKIE, PageAuth, same_origin, secure
+from syncd.api.pageauth import COOKIE, SESSION_SECONDS, PageAuth, same_origin, secure
 from syncd.api.pageevents import Feed
 from syncd.api.servicerows import current
 from syncd.api.wiring import Wiring, readable_logs
@@ -33,7 +33,6 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 LOG_LINES, MAX_LOG_LINES = 200, 2000
-SESSION_SECONDS = 7 * 86400
 
 
 def is_page(path: str) -> bool:
@@ -60,22 +59,25 @@ def router(wiring: Wiring, closing: threading.Event) -> APIRouter:
         whole = route_path(request.scope) == "/"
         return pagehtml.page(data, now) if whole else pagehtml.content(data, now)
 
+    def let_in(request: Request) -> bool:
+        return auth.allowed(request, time.monotonic())
+
     def denied() -> Response:
         return Response("sign in first: /signin", status_code=401, headers=HEADERS)
 
     @routes.get("/")
     def index(request: Request) -> Response:
-        if not auth.allowed(request):
+        if not let_in(request):
             return RedirectResponse("/signin", status_code=303, headers=HEADERS)
         return _html(render(request, time.time()))
 
     @routes.get("/page/content")
     def page_content(request: Request) -> Response:
-        return _html(render(request, time.time())) if auth.allowed(request) else denied()
+        return _html(render(request, time.time())) if let_in(request) else denied()
 
     @routes.get("/events")
     async def events(request: Request) -> Response:
-        if not auth.allowed(request):
+        if not let_in(request):
             return denied()
         if not feed.claim():
             return Response("too many open status pages", status_code=503, headers=HEADERS)
@@ -85,7 +87,7 @@ def router(wiring: Wiring, closing: threading.Event) -> APIRouter:
 
     @routes.get("/signin")
     def signin_form(request: Request) -> Response:
-        if auth.open or auth.allowed(request):
+        if auth.open or let_in(request):
             return RedirectResponse("/", status_code=303, headers=HEADERS)
         return _html(pagehtml.signin())
 
@@ -93,13 +95,14 @@ def router(wiring: Wiring, closing: threading.Event) -> APIRouter:
     async def signin(request: Request) -> Response:
         if not same_origin(request):
             return Response("a sign-in from another site", status_code=403, headers=HEADERS)
-        if wait := auth.throttled(time.monotonic()):
+        client = request.client.host if request.client else "?"
+        if wait := auth.throttled(client, time.monotonic()):
             retry = {**HEADERS, "Retry-After": str(int(wait) + 1)}
             message = "Too many wrong tokens: try again in a minute."
             return HTMLResponse(pagehtml.signin(message), status_code=429, headers=retry)
-        session = auth.session_for(await request.body())
+        session = auth.session_for(await request.body(), time.monotonic())
         if session is None:
-            auth.failed(time.monotonic())
+            auth.failed(client, time.monotonic())
             return _html(pagehtml.signin("That is not this daemon's token."), 401)
         answer = RedirectResponse("/", status_code=303, headers=HEADERS)
         answer.set_cookie(
@@ -112,6 +115,7 @@ def router(wiring: Wiring, closing: threading.Event) -> APIRouter:
     def signout(request: Request) -> Response:
         if not same_origin(request):
             return Response("a sign-out from another site", status_code=403, headers=HEADERS)
+        auth.sign_out(request.cookies.get(COOKIE, ""), time.monotonic())
         answer = RedirectResponse("/signin", status_code=303, headers=HEADERS)
         answer.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
         return answer
@@ -120,7 +124,7 @@ def router(wiring: Wiring, closing: threading.Event) -> APIRouter:
     def service_logs(
         request: Request, project: str, stack: str, service: str, tail: int = LOG_LINES
     ) -> Response:
-        if not auth.allowed(request):
+        if not let_in(request):
             return denied()
         key = ServiceKey(project, stack, service)
         if key.id not in wiring.view().services:
