@@ -99,3 +99,12 @@ def test_status_escapes_every_cell_whoever_built_the_rows() -> None:
     for color in (False, True):
         shown = render(seen, color=color).replace("\x1b[31m", "").replace("\x1b[0m", "")
         no_controls(shown)
+
+
+@pytest.mark.parametrize("count", ["many", None, True, -3, 2.5, [2], {"n": 2}])
+def test_history_takes_any_count_a_daemon_sends(count: object) -> None:
+    from syncd.cli.history import entry
+
+    shown = entry({"id": 1, "trigger": "watch", "result": "failed", "count": count})
+    assert shown["count"] == 1
+    assert entry({"id": 1, "trigger": "watch", "result": "failed", "count": 4})["count"] == 4

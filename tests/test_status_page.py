@@ -213,7 +213,7 @@ def test_signed_out_browsers_and_other_sites_get_nothing(
     )
     assert http.get("/", headers={"Cookie": "syncd_session=" + "0" * 64}).status_code == 303
     # signed out, that cookie opens nothing any more (a stolen copy included)
-    cookie = {"Cookie": f"syncd_session={session}"}
-    assert http.post("/signout", headers=cookie).status_code == 303
-    assert http.get("/", headers=cookie).status_code == 303
-    assert http.get("/page/content", headers=cookie).status_code == 401
+    signed_in = {"Cookie": f"syncd_session={session}"}
+    assert http.post("/signout", headers=signed_in).status_code == 303
+    assert http.get("/", headers=signed_in).status_code == 303
+    assert http.get("/page/content", headers=signed_in).status_code == 401

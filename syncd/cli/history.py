@@ -30,6 +30,11 @@ def add_parser(sub: Any) -> None:
     parser.set_defaults(func=cmd_history)
 
 
+def _count(value: object) -> int:
+    """How often the same failure repeated: a whole number of at least 1, whatever was sent."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 1 else 1
+
+
 def entry(row: dict[str, Any]) -> dict[str, Any]:
     """One sync in `syncd history --format json`'s shape (times in ISO 8601), from an API row
     (unix seconds or ISO strings, `started_at` or `startedAt`)."""
@@ -44,7 +49,7 @@ def entry(row: dict[str, Any]) -> dict[str, Any]:
         "stage": row.get("stage"),
         "error": row.get("error"),
         "durationSeconds": duration if isinstance(duration, int | float) else None,
-        "count": row.get("count", 1),
+        "count": _count(row.get("count")),
         "lastSeen": iso(when(row.get("lastSeen")) or started),
         "summary": row.get("summary") or {},
     }
@@ -82,7 +87,7 @@ def _cells(e: dict[str, Any]) -> tuple[str, ...]:
     started = str(e["startedAt"] or "-").replace("T", " ")[:19]
     duration = e["durationSeconds"]
     took = f"{duration:.1f}s" if isinstance(duration, int | float) else "-"
-    outcome = str(e["outcome"]) + (f" x{e['count']}" if (e["count"] or 1) > 1 else "")
+    outcome = str(e["outcome"]) + (f" x{e['count']}" if e["count"] > 1 else "")
     why = f"{e['stage']}: {e['error']}" if e["error"] else ""
     rev = e["revision"] if isinstance(e["revision"], str) else None
     return tuple(shown(c) for c in (started, short(rev), str(e["trigger"]), outcome, took, why))
