@@ -23,11 +23,13 @@ import docker.errors
 import docker.types
 import pytest
 
+from syncd.api.pagedata import Level, gather
 from syncd.api.view import build
 from syncd.core.observe import observe
 from syncd.daemon import swarmwatch
 from syncd.daemon.metrics import Metrics
 from syncd.daemon.snapshot import DaemonSnapshot
+from syncd.daemon.status import Status
 from syncd.daemon.swarmstatus import SwarmStatus, replicas_text, status_of, swarm_status
 from syncd.engine import logtail, swarmtasks
 from syncd.engine.base import (
@@ -323,6 +325,25 @@ def test_views_show_replicas_nodes_and_a_node_down() -> None:
     assert 'syncd_service_replicas_desired{service="st/default/web"} 2.0' in metrics
     unknown, _, _ = check_views(SwarmState(nodes, {}), "svc1")  # no summary: the container's
     assert unknown["status"] == "running"
+
+
+@pytest.mark.parametrize(
+    ("tasks", "shown", "level"),
+    [
+        (ServiceTasks(2, 2, ("swn1", "swn2"), None), "2/2", Level.OK),
+        (ServiceTasks(1, 2, ("swn1",), "node swn2 is down"), "1/2", Level.WARN),
+        (ServiceTasks(0, 3, (), "no suitable node"), "0/3", Level.BAD),
+    ],
+)
+def test_the_status_page_counts_a_swarm_services_tasks(
+    tasks: ServiceTasks, shown: str, level: Level
+) -> None:
+    snapshot = _snapshot({KEY: "svc1"}, SwarmState((), {"svc1": tasks}))
+    status = Status(repo="r", branch="main", instance="t", started_at=0.0)
+    data = gather(status, snapshot=snapshot, view=build(snapshot), stacks={}, syncs=[], now=2.0)
+    [row] = [r for p in data.projects for st in p.stacks for r in st.services]
+    assert (row.replicas, row.level) == (shown, level)
+    assert (tasks.message in row.notes) if tasks.message else not row.notes
 
 
 class FakeSwarm:

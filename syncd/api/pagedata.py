@@ -167,6 +167,11 @@ def _row(
     elif live.operator_stopped:
         notes.append("stopped by an operator (syncd leaves it stopped)")
         level = Level.WARN
+    elif snapshot.tasks(key) is not None:
+        pass  # on Swarm: its tasks say how it runs (below)
+    elif state in (ServiceStatus.STARTING.value, ServiceStatus.CREATING.value):
+        notes.append(f"{state}: not running yet")
+        level = Level.WARN
     elif state != ServiceStatus.RUNNING.value:
         notes.append(f"{state}: not running")
         level = Level.BAD
@@ -187,7 +192,12 @@ def _row(
         notes.append("changes held by a pause")
         level = worst([level, Level.WARN])
     replicas = live.replicas if live else ()
-    running = sum(1 for r in replicas if r.status is ServiceStatus.RUNNING)
+    running, total = sum(1 for r in replicas if r.status is ServiceStatus.RUNNING), len(replicas)
+    if (tasks := snapshot.tasks(key)) is not None:  # on Swarm: its tasks, on whichever nodes
+        running, total = tasks.running, tasks.desired
+        if not tasks.converged:
+            notes.append(tasks.message or f"{tasks.running} of {tasks.desired} tasks running")
+            level = worst([level, Level.WARN if tasks.running else Level.BAD])
     image = shown.deployedState.image if shown else ""
     ports = tuple(shown.deployedState.ports or ()) if shown else ()
     return ServiceRow(
@@ -199,7 +209,7 @@ def _row(
         health=health.value if health else "-",
         image=image,
         ports=ports,
-        replicas=f"{running}/{len(replicas)}" if replicas else "0/0",
+        replicas=f"{running}/{total}",
         revision=live.revision if live else None,
         since=container.created if container else None,
         notes=tuple(notes),
