@@ -135,3 +135,22 @@ def test_apply_off_a_terminal_prints_plain_lines(
     assert any(line.startswith(f"pulled {pulled_image} (") for line in lines), lines
     assert not any(" / " in line for line in lines)  # no byte ticks off a terminal
     assert "prog/default/app is healthy" in lines and "created prog/default/web" in lines
+
+
+def test_a_saved_plan_applies_with_the_same_progress(
+    deployment: Deployment, pulled_image: str, test_registry: TestRegistry, tmp_path: Path
+) -> None:
+    """`syncd plan --out` then `syncd apply --plan`: the same lines as a plain apply."""
+    command = _command(deployment, tmp_path, test_registry, pulled_image)
+    at = command.index("apply")
+    options = [a for a in command[at + 1 :] if a not in ("--rev", "HEAD", "--yes")]
+    saved = tmp_path / "plan.json"
+    plan = [*command[:at], "plan", *options, "--head", "HEAD", "--out", str(saved)]
+    planned = subprocess.run(plan, capture_output=True, text=True, timeout=120, check=False)
+    assert planned.returncode == 2, planned.stdout + planned.stderr  # changes to make
+    apply = [*command[:at], "apply", *options, "--plan", str(saved), "--yes"]
+    done = subprocess.run(apply, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stderr.splitlines()
+    assert f"pulling {pulled_image}" in lines
+    assert "prog/default/app is healthy" in lines and "created prog/default/web" in lines

@@ -24,7 +24,7 @@ from syncd.apply.imagecheck import ImageCheck, check_images
 from syncd.apply.ownership import Guard
 from syncd.apply.reconcile import Reconciler
 from syncd.apply.results import Planned, SyncResult
-from syncd.cli import commands, pause
+from syncd.cli import commands, pause, progress
 from syncd.cli.confirm import Question
 from syncd.core.desired import DesiredRegistry, registries_of
 from syncd.core.plan import Plan
@@ -266,10 +266,11 @@ def apply_saved(
         unpaused = pause.refusing(rec.store, check)  # a paused stack: refused, nothing applied
         if ask is not None:
             ask.then = unpaused
-        return rec.sync(
-            manifests,
-            revision,
-            dry_run=args.dry_run,
-            allow_empty=allow_empty,
-            check=ask or unpaused,
-        )
+        with progress.shown(rec.engine):  # pulls, creates and health waits, as `apply` shows
+            return rec.sync(
+                manifests,
+                revision,
+                dry_run=args.dry_run,
+                allow_empty=allow_empty,
+                check=ask or unpaused,
+            )
