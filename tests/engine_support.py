@@ -7,8 +7,10 @@ instance afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import textwrap
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -101,10 +103,24 @@ class Deployment:
     def cleanup(self) -> None:
         self.store.close()
         label = {"label": [f"{LABEL_INSTANCE}={self.instance}"]}
-        for container in self.client.containers.list(all=True, filters=label):
-            container.remove(force=True)
-        for volume in self.client.volumes.list(filters=label):
-            volume.remove(force=True)
-        for network in self.client.networks.list(filters=label):
-            network.remove()
+        # A process killed mid-request (tests/killpoints.py) may leave a create that dockerd
+        # finishes after the listing: a network then still has an endpoint. List again, a few
+        # times, until nothing of the instance is left.
+        for attempt in range(20):
+            try:
+                for container in self.client.containers.list(all=True, filters=label):
+                    with contextlib.suppress(docker.errors.NotFound):
+                        container.remove(force=True)
+                for volume in self.client.volumes.list(filters=label):
+                    with contextlib.suppress(docker.errors.NotFound):
+                        volume.remove(force=True)
+                for network in self.client.networks.list(filters=label):
+                    with contextlib.suppress(docker.errors.NotFound):
+                        network.remove()
+            except docker.errors.APIError:  # in use by a late container ("active endpoints")
+                if attempt == 19:
+                    raise
+                time.sleep(0.25)
+                continue
+            break
         self._api.close()
