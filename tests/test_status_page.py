@@ -7,6 +7,7 @@ is shown as text, never run. The screenshots the README embeds are saved on the 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import time
@@ -48,7 +49,8 @@ def browser() -> Iterator[WebDriver]:
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1500"):
         options.add_argument(flag)
     try:
-        session = webdriver.Chrome(options=options, service=Service(driver))
+        zone = Service(driver, env={**os.environ, "TZ": "Asia/Tokyo"})  # not UTC: times convert
+        session = webdriver.Chrome(options=options, service=zone)
     except WebDriverException as err:  # pragma: no cover - a broken browser install
         pytest.fail(f"chromium did not start: {err}")
     try:
@@ -86,6 +88,16 @@ def live(browser: WebDriver) -> bool:
     return bool(
         browser.execute_script("return document.getElementById('live').className == 'live on'")
     )
+
+
+def local_times(browser: WebDriver) -> None:
+    """Times arrive in UTC (`<time datetime>`, the UTC text kept as a tooltip) and are shown in
+    the reader's zone: Asia/Tokyo in this browser (UTC+9)."""
+    times = browser.execute_script(
+        "return Array.from(document.querySelectorAll('time')).map(t => [t.title, t.textContent])"
+    )
+    assert times and all(utc.endswith(" UTC") and "UTC" not in shown for utc, shown in times)
+    assert browser.execute_script("return new Date().getTimezoneOffset()") == -540
 
 
 def sign_in(browser: WebDriver, url: str) -> None:
@@ -137,6 +149,7 @@ def test_status_page_in_a_real_browser(
         assert (state, level) in {("running", "ok"), ("running", "warn")}, (key, state, level)
     wait_for(lambda: live(browser), 10, "the live stream")
     wait_for(lambda: rows(browser)["shop/default/db"][1] == "ok", 30, "db healthy")
+    local_times(browser)
     SHOTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(SHOTS / "overview.png"))
 

@@ -23,6 +23,16 @@ def _e(value: Any) -> str:
     return escape(str(value), quote=True)
 
 
+def moment(value: Any) -> str:
+    """A time as markup: UTC text that the page's script shows in the reader's own time zone
+    (`<time datetime>`); `-` for no time."""
+    at = seconds(value)
+    if at is None:
+        return "-"
+    stamp = dt.datetime.fromtimestamp(at, dt.UTC).isoformat().replace("+00:00", "Z")
+    return f'<time datetime="{_e(stamp)}">{_e(when(at))}</time>'
+
+
 def when(value: Any) -> str:
     """A time as the page shows it: ISO 8601 in UTC, to the second."""
     at = seconds(value)
@@ -70,7 +80,7 @@ def content(data: PageData, now: float) -> str:
         or '<p class="muted">No services yet: the first sync has not finished.</p>',
         _plan(data),
         _history(data),
-        f'<p class="muted foot">Shown at {_e(when(now))}.</p>',
+        f'<p class="muted foot">Shown at {moment(now)}.</p>',
     ]
     return (
         f'<div class="page {data.level.value}" data-level="{data.level.value}">'
@@ -90,7 +100,7 @@ def _summary(data: PageData) -> str:
         ("revision", f"<code>{_e(short(data.applied_revision))}</code>"),
         ("subject", _e(commit.get("subject", "-"))),
         ("author", _e(commit.get("author", "-"))),
-        ("committed", _e(when(commit.get("committedAt")))),
+        ("committed", moment(commit.get("committedAt"))),
     ]
     if signer:  # `--verify-commits`: who signed the applied revision, with which key
         who = signer.get("principal") or "-"
@@ -103,7 +113,7 @@ def _summary(data: PageData) -> str:
         ("trigger", _e(last.get("trigger", "-"))),
         ("revision", f"<code>{_e(short(last.get('revision')))}</code>"),
         ("duration", _e(f"{last['duration']:.2f} s" if last.get("duration") else "-")),
-        ("at", _e(when(last.get("at")))),
+        ("at", moment(last.get("at"))),
         ("engine", "available" if data.engine_available else '<b class="alert">unreachable</b>'),
         ("now", "syncing…" if data.syncing else "idle"),
         ("mode", _e(data.mode)),
@@ -116,7 +126,7 @@ def _summary(data: PageData) -> str:
             f"{_e(data.last_error['stage'])}</h2><p>{_e(data.last_error['message'])}</p>"
             f"{'<ul class=problems>' + problems + '</ul>' if problems else ''}"
             f'<p class="muted">revision <code>{_e(short(data.last_error.get("revision")))}'
-            f"</code> at {_e(when(data.last_error.get('at')))}; the last good revision keeps "
+            f"</code> at {moment(data.last_error.get('at'))}; the last good revision keeps "
             "running.</p></section>"
         )
     return (
@@ -198,7 +208,7 @@ def _plan(data: PageData) -> str:
 
 def _history(data: PageData) -> str:
     rows = "".join(
-        f'<tr class="{_e(s.result)}"><td>#{s.id}</td><td>{_e(when(s.started_at))}</td>'
+        f'<tr class="{_e(s.result)}"><td>#{s.id}</td><td>{moment(s.started_at)}</td>'
         f'<td><span class="badge {_e(s.result)}">{_e(s.result)}</span>'
         f"{f' x{s.count}' if s.count > 1 else ''}</td><td>{_e(s.trigger)}</td>"
         f"<td><code>{_e(short(s.revision))}</code></td>"

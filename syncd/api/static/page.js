@@ -5,7 +5,20 @@
 (function () {
   const content = document.getElementById("content");
   const live = document.getElementById("live");
-  if (!content || !window.EventSource) return;
+  if (!content) return;
+
+  // Times arrive in UTC (<time datetime>); shown in the reader's own time zone.
+  function localTimes() {
+    content.querySelectorAll("time[datetime]").forEach((t) => {
+      const at = new Date(t.getAttribute("datetime"));
+      if (!isNaN(at)) {
+        t.title = t.textContent;
+        t.textContent = at.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+      }
+    });
+  }
+  localTimes();
+  if (!window.EventSource) return;
   let pending = false;
   let again = false;
 
@@ -27,6 +40,7 @@
         content.querySelectorAll("details > summary").forEach((s) => {
           if (open.has(s.textContent)) s.parentElement.open = true;
         });
+        localTimes();
         content.dataset.refreshed = String(Date.now());
       }
     } catch (err) {
