@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import wraps
+from typing import ParamSpec, TypeVar
 
 import docker
 import docker.errors
 import docker.utils
+import requests
 
 from syncd import taint
-from syncd.errors import EngineUnavailable
+from syncd.errors import EngineError, EngineUnavailable
 
 API_VERSION = "1.41"  # Docker 20.10; newer engines still accept it
 DEFAULT_ADDRESS = "unix:///var/run/docker.sock"  # docker-py's, without DOCKER_HOST
@@ -41,3 +44,30 @@ def api_client(docker_host: str | None = None) -> docker.APIClient:
         return docker.APIClient(version=API_VERSION, **kwargs)
     except docker.errors.DockerException as err:
         raise unavailable(err, engine_address(docker_host)) from err
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def engine_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """docker-py and requests exceptions -> `EngineError` / `EngineUnavailable`."""
+
+    @wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except docker.errors.APIError as err:
+            raise EngineError(explain(err)) from err
+        except (requests.RequestException, docker.errors.DockerException) as err:
+            # the engine the method was called on names the address it tried
+            raise unavailable(err, getattr(args[0], "address", None) if args else None) from err
+
+    return wrapper
+
+
+def explain(err: docker.errors.APIError) -> str:
+    explanation = err.explanation
+    if isinstance(explanation, bytes):
+        explanation = explanation.decode(errors="replace")
+    return str(explanation or err)

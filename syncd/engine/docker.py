@@ -6,9 +6,8 @@ instance label, so a no-change reconcile costs four API calls whatever the numbe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import docker
 import docker.errors
@@ -43,7 +42,7 @@ from syncd.engine.base import (
     replica_of,
     split_reference,
 )
-from syncd.engine.client import engine_address, unavailable
+from syncd.engine.client import engine_address, engine_errors, explain, unavailable
 from syncd.engine.dockeropts import network as network_opts
 from syncd.engine.dockeropts import ports as port_opts
 from syncd.engine.dockeropts import volumes as volume_opts
@@ -54,33 +53,6 @@ from syncd.errors import EngineError
 from syncd.ids import ServiceKey, VolumeKey
 
 API_VERSION = "1.41"  # Docker 20.10; newer engines still accept it
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _engine_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """docker-py and requests exceptions -> `EngineError` / `EngineUnavailable`."""
-
-    @wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except docker.errors.APIError as err:
-            raise EngineError(_explain(err)) from err
-        except (requests.RequestException, docker.errors.DockerException) as err:
-            # the engine the method was called on names the address it tried
-            raise unavailable(err, getattr(args[0], "address", None) if args else None) from err
-
-    return wrapper
-
-
-def _explain(err: docker.errors.APIError) -> str:
-    explanation = err.explanation
-    if isinstance(explanation, bytes):
-        explanation = explanation.decode(errors="replace")
-    return str(explanation or err)
-
-
 _STATUS_HEALTH = {
     "(health: starting)": ContainerHealth.STARTING,
     "(unhealthy)": ContainerHealth.UNHEALTHY,
@@ -119,7 +91,7 @@ class DockerEngine(Engine):
         """A fresh filter each call: docker-py adds keys to the dict it is given."""
         return {"label": [f"{LABEL_INSTANCE}={self.instance}"]}
 
-    @_engine_errors
+    @engine_errors
     def instances(self) -> frozenset[str]:
         return inventory.host_instances(self.api)  # (`inventory.Inventory`)
 
@@ -128,7 +100,7 @@ class DockerEngine(Engine):
 
     # -- reading -------------------------------------------------------------------------------
 
-    @_engine_errors
+    @engine_errors
     def observe(self) -> Observed:
         containers = tuple(
             c
@@ -181,7 +153,7 @@ class DockerEngine(Engine):
             published=port_opts.published(raw.get("Ports")),
         )
 
-    @_engine_errors
+    @engine_errors
     def health(self, container_id: str) -> Health:
         state = self.api.inspect_container(container_id)["State"]
         health = ContainerHealth.parse((state.get("Health") or {}).get("Status"))
@@ -189,17 +161,17 @@ class DockerEngine(Engine):
             ContainerState.parse(state.get("Status", "exited")), health, state.get("ExitCode")
         )
 
-    @_engine_errors
+    @engine_errors
     def inspect(self, container_id: str) -> dict[str, Any]:
         answer: dict[str, Any] = self.api.inspect_container(container_id)
         return answer
 
-    @_engine_errors
+    @engine_errors
     def environment(self, container_id: str) -> dict[str, str]:
         env = self.api.inspect_container(container_id)["Config"].get("Env") or []
         return dict(item.split("=", 1) for item in env if "=" in item)
 
-    @_engine_errors
+    @engine_errors
     def logs(self, container_id: str, tail: int | None = None) -> str:
         """The last `tail` lines, and at most their last `MAX_LOG_BYTES`: a container decides
         how long its lines are, and Docker answers every line whole."""
@@ -208,18 +180,18 @@ class DockerEngine(Engine):
         )
         return bounded(stream, MAX_LOG_BYTES)
 
-    @_engine_errors
+    @engine_errors
     def follow_logs(self, container_id: str, tail: int) -> Iterator[bytes]:
         """The last `tail` lines, then each chunk as the container writes it (`logs -f`)."""
         stream: Iterator[bytes] = self.api.logs(container_id, tail=tail, stream=True, follow=True)
         return stream
 
-    @_engine_errors
+    @engine_errors
     def image_config(self, reference: str) -> dict[str, Any]:
         result: dict[str, Any] = self.api.inspect_image(reference)
         return result
 
-    @_engine_errors
+    @engine_errors
     def volume_usage(self) -> dict[str, int]:
         volumes = self.api.df().get("Volumes") or []
         return {
@@ -235,13 +207,13 @@ class DockerEngine(Engine):
         try:
             yield from self.api.events(since=since, until=until, filters=self._filter, decode=True)
         except docker.errors.APIError as err:
-            raise EngineError(_explain(err)) from err
+            raise EngineError(explain(err)) from err
         except (requests.RequestException, docker.errors.DockerException) as err:
             raise unavailable(err, self.address) from err
 
     # -- writing -------------------------------------------------------------------------------
 
-    @_engine_errors
+    @engine_errors
     def ensure_network(self, project: str) -> None:
         labels = {LABEL_INSTANCE: self.instance, LABEL_PROJECT: project}
         name = self.names.network(project)
@@ -253,7 +225,7 @@ class DockerEngine(Engine):
             if err.status_code != 409:  # created meanwhile: fine
                 raise
 
-    @_engine_errors
+    @engine_errors
     def ensure_volume(self, key: VolumeKey, declared: Mapping[str, Any] | None = None) -> None:
         labels = {**owner_labels(self.instance, key.stack_key), LABEL_VOLUME: key.name}
         name = self.names.volume(key)
@@ -267,7 +239,7 @@ class DockerEngine(Engine):
             return False
         return True
 
-    @_engine_errors
+    @engine_errors
     def pull(
         self, reference: str, auth: Mapping[str, str] | None = None, platform: str | None = None
     ) -> None:
@@ -285,7 +257,7 @@ class DockerEngine(Engine):
         )
         follow_pull(stream, reference, self.reporter)
 
-    @_engine_errors
+    @engine_errors
     def create(self, request: ContainerRequest) -> str:
         api = self.api
         key, stack = request.key, request.key.stack_key
@@ -347,23 +319,23 @@ class DockerEngine(Engine):
         self.networks.connect(str(created["Id"]), key, joined[1:], self.names)
         return str(created["Id"])
 
-    @_engine_errors
+    @engine_errors
     def prune_networks(self, unused: frozenset[str]) -> None:
         self.networks.prune(unused)
 
-    @_engine_errors
+    @engine_errors
     def start(self, container_id: str) -> None:
         self.api.start(container_id)
 
-    @_engine_errors
+    @engine_errors
     def restart(self, container_id: str, timeout: int) -> None:
         self.api.restart(container_id, timeout=timeout)
 
-    @_engine_errors
+    @engine_errors
     def remove_volume(self, key: VolumeKey) -> None:
         self.api.remove_volume(self.names.volume(key))
 
-    @_engine_errors
+    @engine_errors
     def login(self, auth: Mapping[str, str]) -> tuple[bool, str]:
         """Docker's `/auth`, called directly: docker-py's `login()` would keep the password and
         send it with every later pull from that host, credentialed or not."""
@@ -375,26 +347,26 @@ class DockerEngine(Engine):
         except docker.errors.APIError as err:
             refused = err.status_code is not None and err.status_code < 500
             if refused or "unauthorized" in str(err).lower():
-                return False, _explain(err)
+                return False, explain(err)
             raise
         return True, str(answer.get("Status", "Login Succeeded"))
 
     def distribution(self, reference: str, auth: Mapping[str, str] | None, timeout: float) -> str:
-        return _engine_errors(distribution.digest)(self.api, reference, auth, timeout)
+        return engine_errors(distribution.digest)(self.api, reference, auth, timeout)
 
-    @_engine_errors
+    @engine_errors
     def stop(self, container_id: str, timeout: int) -> None:
         self.api.stop(container_id, timeout=timeout)
 
-    @_engine_errors
+    @engine_errors
     def leave_networks(self, container_id: str) -> None:
         self.networks.leave(container_id)
 
-    @_engine_errors
+    @engine_errors
     def rename(self, container_id: str, name: str) -> None:
         self.api.rename(container_id, name)
 
-    @_engine_errors
+    @engine_errors
     def remove(self, container_id: str) -> None:
         try:
             self.api.remove_container(container_id, force=True, v=False)

@@ -43,8 +43,8 @@ from syncd.engine.base import (
     check_pull_auth,
     normalize_reference,
 )
-from syncd.engine.client import unavailable
-from syncd.engine.docker import DockerEngine, _engine_errors, _explain
+from syncd.engine.client import engine_errors, explain, unavailable
+from syncd.engine.docker import DockerEngine
 from syncd.engine.dockeropts import volumes as volume_opts
 from syncd.engine.swarmapi import Progress, ServiceState, StoredFile, SwarmApi
 from syncd.engine.swarmspec import LABEL_REPLICAS, drifted
@@ -74,13 +74,13 @@ class SwarmEngine(SwarmApi):
     def close(self) -> None:
         self.api.close()
 
-    @_engine_errors
+    @engine_errors
     def instances(self) -> frozenset[str]:
         return inventory.swarm_instances(self.api)  # (`inventory.Inventory`)
 
     # -- reading -------------------------------------------------------------------------------
 
-    @_engine_errors
+    @engine_errors
     def observe(self) -> Observed:
         containers: list[ObservedContainer] = []
         drift: dict[tuple[str, int], bool] = {}
@@ -114,18 +114,18 @@ class SwarmEngine(SwarmApi):
                 self._networks[labels[LABEL_PROJECT]] = network["Id"]
         return Observed(tuple(containers), tuple(volumes), frozenset(networks), local)
 
-    @_engine_errors
+    @engine_errors
     def health(self, container_id: str) -> Health:
         done = self.progress(container_id)
         state = ContainerState.RUNNING if _converged(done) else ContainerState.RESTARTING
         return Health(state, None, None)
 
-    @_engine_errors
+    @engine_errors
     def inspect(self, container_id: str) -> dict[str, Any]:
         answer: dict[str, Any] = self.api.inspect_service(container_id)
         return answer
 
-    @_engine_errors
+    @engine_errors
     def environment(self, container_id: str) -> dict[str, str]:
         spec = self.api.inspect_service(container_id)["Spec"]
         env = spec["TaskTemplate"]["ContainerSpec"].get("Env") or []
@@ -152,11 +152,11 @@ class SwarmEngine(SwarmApi):
 
     # -- writing -------------------------------------------------------------------------------
 
-    @_engine_errors
+    @engine_errors
     def ensure_network(self, project: str) -> None:
         self.network_id(project)
 
-    @_engine_errors
+    @engine_errors
     def network_id(self, project: str) -> str:
         if project in self._networks:
             return self._networks[project]
@@ -217,7 +217,7 @@ class SwarmEngine(SwarmApi):
 
     # -- services ------------------------------------------------------------------------------
 
-    @_engine_errors
+    @engine_errors
     def service(self, service_id: str) -> ServiceState:
         raw = self.api.inspect_service(service_id)
         status = raw.get("UpdateStatus") or {}
@@ -231,7 +231,7 @@ class SwarmEngine(SwarmApi):
             update_message=status.get("Message"),
         )
 
-    @_engine_errors
+    @engine_errors
     def progress(self, service_id: str) -> Progress:
         found = self.api.services(filters={"id": service_id}, status=True)
         status = (found[0].get("ServiceStatus") or {}) if found else {}
@@ -246,14 +246,14 @@ class SwarmEngine(SwarmApi):
     def spec_image(self, service_id: str) -> str | None:
         return self._images.get(service_id)
 
-    @_engine_errors
+    @engine_errors
     def create_service(self, spec: Mapping[str, Any], auth: Mapping[str, str] | None = None) -> str:
         headers = _registry_auth(spec, auth)
         url = self.api._url("/services/create")
         response = self.api._post_json(url, data=dict(spec), headers=headers)
         return str(self.api._result(response, json=True)["ID"])
 
-    @_engine_errors
+    @engine_errors
     def update_service(
         self,
         service_id: str,
@@ -268,7 +268,7 @@ class SwarmEngine(SwarmApi):
         response = self.api._post_json(url, data=dict(spec), params=params, headers=headers)
         self.api._raise_for_status(response)
 
-    @_engine_errors
+    @engine_errors
     def remove_service(self, service_id: str) -> None:
         try:
             self.api.remove_service(service_id)
@@ -277,7 +277,7 @@ class SwarmEngine(SwarmApi):
 
     # -- configs and secrets -------------------------------------------------------------------
 
-    @_engine_errors
+    @engine_errors
     def ensure_file(self, secret: bool, name: str, data: bytes, labels: Mapping[str, str]) -> str:
         listing = self.api.secrets if secret else self.api.configs
         found = [f for f in listing(filters={"name": name}) if f["Spec"]["Name"] == name]
@@ -294,7 +294,7 @@ class SwarmEngine(SwarmApi):
             raise EngineError(f"{'secret' if secret else 'config'} {name} was not created")
         return str(found[0]["ID"])
 
-    @_engine_errors
+    @engine_errors
     def files(self, key: ServiceKey) -> list[StoredFile]:
         wanted = [
             f"{LABEL_INSTANCE}={self.instance}",
@@ -317,7 +317,7 @@ class SwarmEngine(SwarmApi):
         except docker.errors.APIError as err:
             if err.status_code == 400:  # in use by a service
                 return False
-            raise EngineError(_explain(err)) from err
+            raise EngineError(explain(err)) from err
         except (requests.RequestException, docker.errors.DockerException) as err:
             raise unavailable(err, self.address) from err
         return True
