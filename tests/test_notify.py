@@ -23,7 +23,7 @@ from syncd.daemon.status import Trigger
 from syncd.errors import DeliveryFailed, StartupError
 from syncd.source.commits import clean_text, parse_commit, repo_path_of
 from syncd.source.repository import Repository
-from syncd.timestamps import iso
+from syncd.timestamps import iso, parse
 from tests.daemon_support import wait_for
 from tests.fake_engine import FakeEngine
 from tests.gitrepo import GitRepo
@@ -155,7 +155,9 @@ def test_webhook_events_carry_the_commit_stacks_counts_and_the_located_error(
             )
         assert done["commit"]["subject"] == "first"
         assert done["commit"]["author"] == "syncd tests"
-        assert isinstance(done["commit"]["committedAt"], int)
+        assert done["commit"]["committedAt"].endswith("Z")  # ISO 8601 in UTC (issue 18)
+        sent, committed = parse(done["at"]), parse(done["commit"]["committedAt"])
+        assert done["at"].endswith("Z") and sent and committed and sent >= committed
         assert done["stacks"] == ["shop/default"] and done["counts"]["create"] == 1
         assert done["result"] == "ok" and done["error"] is None and done["trigger"] == "watch"
         assert failed["result"] == "failed" and failed["stage"] == "parse"

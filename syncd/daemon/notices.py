@@ -29,6 +29,13 @@ from syncd.daemon.status import Status
 from syncd.errors import ExitCode, Stage, StartupError, SyncdError, SyncFailure
 from syncd.source.commits import CommitInfo, clean_text, repo_path_of
 from syncd.source.repository import Repository
+from syncd.timestamps import iso
+
+
+def _commit(commit: CommitInfo | None) -> dict[str, Any] | None:
+    """The commit as an event carries it: its time in ISO 8601, as every answer of syncd's."""
+    return None if commit is None else {**commit.as_dict(), "committedAt": iso(commit.committed_at)}
+
 
 MAX_PROBLEMS = 20  # problems an event carries (the status route has them all)
 MAX_MESSAGE = 2000
@@ -199,7 +206,9 @@ class Notifier:
             "repo": self.status.repo,
             "branch": self.status.branch,
             "revision": revision,
-            "commit": commit.as_dict() if commit else None,
+            "commit": {**commit.as_dict(), "committedAt": iso(commit.committed_at)}
+            if commit
+            else None,
             "trigger": attempt.trigger,
             "result": ("crashed" if failure.crashed else "failed") if failure else "ok",
             "stage": stage.value if stage else None,
@@ -209,6 +218,6 @@ class Notifier:
             "error": error,
             "enforcing": self.status.good_revision if failure is not None else revision,
             "duration": round(attempt.duration, 3),
-            "at": time.time(),
+            "at": iso(time.time()),  # ISO 8601 in UTC, as every answer of syncd's
             "statusUrl": self.settings.status_url,
         }
