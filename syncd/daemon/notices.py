@@ -31,12 +31,6 @@ from syncd.source.commits import CommitInfo, clean_text, repo_path_of
 from syncd.source.repository import Repository
 from syncd.timestamps import iso
 
-
-def _commit(commit: CommitInfo | None) -> dict[str, Any] | None:
-    """The commit as an event carries it: its time in ISO 8601, as every answer of syncd's."""
-    return None if commit is None else {**commit.as_dict(), "committedAt": iso(commit.committed_at)}
-
-
 MAX_PROBLEMS = 20  # problems an event carries (the status route has them all)
 MAX_MESSAGE = 2000
 MAX_STACKS = 200
@@ -206,9 +200,7 @@ class Notifier:
             "repo": self.status.repo,
             "branch": self.status.branch,
             "revision": revision,
-            "commit": {**commit.as_dict(), "committedAt": iso(commit.committed_at)}
-            if commit
-            else None,
+            "commit": commit.as_dict() if commit else None,
             "trigger": attempt.trigger,
             "result": ("crashed" if failure.crashed else "failed") if failure else "ok",
             "stage": stage.value if stage else None,

@@ -89,10 +89,6 @@ class LastError:
         }
 
 
-def _commit(commit: CommitInfo | None) -> dict[str, Any] | None:
-    return None if commit is None else {**commit.as_dict(), "committedAt": iso(commit.committed_at)}
-
-
 def _last_sync(last: dict[str, Any] | None) -> dict[str, Any] | None:
     """The last sync as kept (`at` in unix seconds), as answers show it."""
     if last is None or not isinstance(last.get("at"), int | float):
@@ -140,7 +136,7 @@ class Status:
             "syncing": self.syncing,
             "seenRevision": self.seen_revision,
             "appliedRevision": self.applied_revision,
-            "appliedCommit": _commit(self.applied_commit),
+            "appliedCommit": self.applied_commit.as_dict() if self.applied_commit else None,
             "appliedSigner": self.signers.get(self.applied_revision or ""),
             "goodRevision": self.good_revision,
             "goodRevisionError": self.good_revision_error,

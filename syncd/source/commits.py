@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from syncd.timestamps import iso
+
 MAX_SUBJECT = 200  # characters of a commit subject shown (git cuts it first, see GIT_FORMAT)
 MAX_AUTHOR = 100
 # sha, subject, author name, committer time (unix seconds); NUL-separated (no field holds one)
@@ -42,11 +44,12 @@ class CommitInfo:
     committed_at: int  # unix seconds (the committer's time)
 
     def as_dict(self) -> dict[str, Any]:
+        """As the status and the webhook events show it: its time in ISO 8601 UTC."""
         return {
             "revision": self.revision,
             "subject": self.subject,
             "author": self.author,
-            "committedAt": self.committed_at,
+            "committedAt": iso(self.committed_at),
         }
 
 
