@@ -6,16 +6,9 @@ answered 400 before any route or middleware sees it. A request without a Host (H
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from syncd.api.limits import ASGIApp, Receive, Scope, Send, refuse
 
 _HOST = re.compile(rb"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]{0,5})?")
 
@@ -31,15 +24,6 @@ class HostCheck:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         hosts = [v for k, v in scope.get("headers", ()) if k == b"host"]
         if scope["type"] == "http" and (len(hosts) > 1 or not all(map(valid_host, hosts))):
-            payload = json.dumps(
-                {"type": "BadRequest", "message": "the Host header is not a host[:port]"}
-            ).encode()
-            headers = [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-                (b"connection", b"close"),
-            ]
-            await send({"type": "http.response.start", "status": 400, "headers": headers})
-            await send({"type": "http.response.body", "body": payload})
+            await refuse(send, 400, "BadRequest", "the Host header is not a host[:port]")
             return
         await self.app(scope, receive, send)

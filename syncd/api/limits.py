@@ -115,7 +115,7 @@ class BodyLimit:
     async def _too_large(self, scope: Scope, send: Send, limit: int, seen: int) -> None:
         self.log.warning("request_too_large", path=scope["path"], limit=limit, received=seen)
         message = f"request bodies on this route are limited to {limit} bytes"
-        await _refuse(send, 413, "PayloadTooLarge", message)
+        await refuse(send, 413, "PayloadTooLarge", message)
 
     async def _busy(self, scope: Scope, send: Send, seen: int) -> None:
         self.log.warning("request_bodies_over_budget", path=scope["path"], received=seen)
@@ -123,10 +123,11 @@ class BodyLimit:
             f"the request bodies being received add up to more than {self.budget} bytes; "
             "try again later"
         )
-        await _refuse(send, 503, "ServiceUnavailable", message)
+        await refuse(send, 503, "ServiceUnavailable", message)
 
 
-async def _refuse(send: Send, status: int, kind: str, message: str) -> None:
+async def refuse(send: Send, status: int, kind: str, message: str) -> None:
+    """An error answer in syncd's shape, before any application code, closing the connection."""
     payload = json.dumps({"type": kind, "message": message}).encode()
     headers = [
         (b"content-type", b"application/json"),
