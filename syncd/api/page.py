@@ -13,7 +13,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from syncd.api import pagehtml
-from syncd.api.auth import route_path
 from syncd.api.pageauth import COOKIE, SESSION_SECONDS, PageAuth, same_origin, secure
 from syncd.api.pageevents import Feed
 from syncd.api.servicerows import current
@@ -54,11 +53,6 @@ def router(wiring: Wiring, closing: threading.Event) -> APIRouter:
     feed = Feed(wiring.state, closing)
     files = _static()
 
-    def render(request: Request, now: float) -> str:
-        data = current(wiring, now)
-        whole = route_path(request.scope) == "/"
-        return pagehtml.page(data, now) if whole else pagehtml.content(data, now)
-
     def let_in(request: Request) -> bool:
         return auth.allowed(request, time.monotonic())
 
@@ -69,11 +63,15 @@ def router(wiring: Wiring, closing: threading.Event) -> APIRouter:
     def index(request: Request) -> Response:
         if not let_in(request):
             return RedirectResponse("/signin", status_code=303, headers=HEADERS)
-        return _html(render(request, time.time()))
+        now = time.time()
+        return _html(pagehtml.page(current(wiring, now), now))
 
     @routes.get("/page/content")
-    def page_content(request: Request) -> Response:
-        return _html(render(request, time.time())) if let_in(request) else denied()
+    def page_content(request: Request) -> Response:  # what the script swaps in on each change
+        if not let_in(request):
+            return denied()
+        now = time.time()
+        return _html(pagehtml.content(current(wiring, now), now))
 
     @routes.get("/events")
     async def events(request: Request) -> Response:

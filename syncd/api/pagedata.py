@@ -136,11 +136,6 @@ def drifted(syncs: Sequence[SyncRecord], now: float) -> dict[str, str]:
     return found
 
 
-def _health(snapshot: DaemonSnapshot, key: ServiceKey) -> ContainerHealth | None:
-    container = snapshot.observation.containers.get(key)
-    return container.health if container is not None else None
-
-
 def _row(
     key: ServiceKey,
     view: View,
@@ -150,14 +145,14 @@ def _row(
     broken: bool,
     held: bool,
 ) -> ServiceRow:
-    service_id = key.id if key.id in view.services else None
     shown = view.services.get(key.id)
     stack = snapshot.observation.live.stacks.get(key.stack_key)
     live = stack.services.get(key.name) if stack else None
     container = snapshot.observation.containers.get(key)
     desired_stack = snapshot.desired.stacks.get(key.stack_key) if snapshot.desired else None
     desired = desired_stack.services.get(key.name) if desired_stack else None
-    health = _health(snapshot, key)
+    health = container.health if container is not None else None
+    tasks = snapshot.tasks(key)  # on Swarm: its tasks, on whichever nodes (None elsewhere)
     state = shown.status.value if shown else (live.status.value if live else "missing")
     notes: list[str] = []
     level = Level.OK
@@ -167,7 +162,7 @@ def _row(
     elif live.operator_stopped:
         notes.append("stopped by an operator (syncd leaves it stopped)")
         level = Level.WARN
-    elif snapshot.tasks(key) is not None:
+    elif tasks is not None:
         pass  # on Swarm: its tasks say how it runs (below)
     elif state in (ServiceStatus.STARTING.value, ServiceStatus.CREATING.value):
         notes.append(f"{state}: not running yet")
@@ -193,7 +188,7 @@ def _row(
         level = worst([level, Level.WARN])
     replicas = live.replicas if live else ()
     running, total = sum(1 for r in replicas if r.status is ServiceStatus.RUNNING), len(replicas)
-    if (tasks := snapshot.tasks(key)) is not None:  # on Swarm: its tasks, on whichever nodes
+    if tasks is not None:
         running, total = tasks.running, tasks.desired
         if not tasks.converged:
             notes.append(tasks.message or f"{tasks.running} of {tasks.desired} tasks running")
@@ -204,7 +199,7 @@ def _row(
         key=str(key),
         name=key.name,
         stack_id=key.stack_key.id,
-        service_id=service_id,
+        service_id=key.id if shown is not None else None,
         state=state,
         health=health.value if health else "-",
         image=image,

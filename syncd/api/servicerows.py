@@ -12,8 +12,8 @@ from typing import Any
 from fastapi import APIRouter
 
 from syncd.api.pagedata import Level, PageData, ServiceRow, gather
-from syncd.api.view import timestamp
 from syncd.api.wiring import Wiring
+from syncd.timestamps import iso_or_none
 
 HISTORY_READ = 50  # syncs read for recent drift (`pagedata.drifted`)
 
@@ -44,7 +44,7 @@ def as_json(row: ServiceRow) -> dict[str, Any]:
         "ports": list(row.ports),
         "replicas": row.replicas,
         "revision": row.revision,
-        "createdAt": timestamp(row.since) if row.since is not None else None,
+        "createdAt": iso_or_none(row.since),
         "notes": list(row.notes),
         "level": row.level.value,
     }
