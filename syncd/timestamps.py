@@ -44,3 +44,10 @@ def ago(seconds: float) -> str:
         if left >= size:
             return f"{left // size}{unit}"
     return f"{left}s"
+
+
+def utc_text(moment: dt.datetime | float) -> str:
+    """A moment (a datetime, or unix seconds) for people: `2026-11-29 01:47:57 UTC`."""
+    if not isinstance(moment, dt.datetime):
+        moment = dt.datetime.fromtimestamp(moment, dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

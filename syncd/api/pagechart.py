@@ -4,18 +4,18 @@ colour the outcome; hovering a bar shows its facts. Pure: values in, markup out.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Sequence
 from html import escape
 
 from syncd.api.pagedata import SyncBar
+from syncd.timestamps import utc_text
 
 WIDTH, HEIGHT, GAP = 600, 80, 2
 
 
 def _title(bar: SyncBar) -> str:
-    at = dt.datetime.fromtimestamp(bar.started_at, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    at = utc_text(bar.started_at)
     took = f"{bar.duration:.2f} s" if bar.duration is not None else "running"
     revision = (bar.revision or "no revision")[:12]
     repeated = f" (x{bar.count})" if bar.count > 1 else ""

@@ -5,7 +5,6 @@ CSP allows only `/static/`. Pure: values in, markup out."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from html import escape
 from typing import Any
@@ -29,16 +28,7 @@ def moment(value: Any) -> str:
     at = seconds(value)
     if at is None:
         return "-"
-    stamp = dt.datetime.fromtimestamp(at, dt.UTC).isoformat().replace("+00:00", "Z")
-    return f'<time datetime="{_e(stamp)}">{_e(when(at))}</time>'
-
-
-def when(value: Any) -> str:
-    """A time as the page shows it: ISO 8601 in UTC, to the second."""
-    at = seconds(value)
-    if at is None:
-        return "-"
-    return dt.datetime.fromtimestamp(at, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f'<time datetime="{_e(timestamps.iso(at))}">{_e(timestamps.utc_text(at))}</time>'
 
 
 def age(since: float | None, now: float) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from syncd import settings, taint
+from syncd import settings, taint, timestamps
 from syncd.apply.pauses import Pauses, hold, stack_key
 from syncd.apply.results import Planned
 from syncd.apply.store import Store
@@ -121,7 +121,7 @@ def _when(at: Any) -> str:
         moment = None
     if moment is None or moment.tzinfo is None:
         return "?"
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return timestamps.utc_text(moment)
 
 
 def _one(pause: Any) -> str:
