@@ -11,7 +11,7 @@ from typing import Any
 from syncd import settings
 from syncd.cli import client, status
 from syncd.cli.liveplan import shown
-from syncd.cli.overview import iso, short, when
+from syncd.cli.overview import columns, iso, short, when
 from syncd.errors import ExitCode
 
 HEADER = ("TIME", "REVISION", "TRIGGER", "OUTCOME", "DURATION", "")
@@ -74,10 +74,8 @@ def cmd_history(args: argparse.Namespace) -> ExitCode:
     if args.format == "json":
         print(json.dumps(found, indent=2))
         return ExitCode.OK
-    table = [HEADER] + [_cells(e) for e in found]
-    widths = [max(len(row[i]) for row in table) for i in range(5)]
-    for row in table:
-        print(f"{'  '.join(c.ljust(widths[i]) for i, c in enumerate(row[:5]))}  {row[5]}".rstrip())
+    for line in columns([HEADER, *(_cells(e) for e in found)]):
+        print(line)
     if not found:
         print("no syncs recorded yet")
     return ExitCode.OK

@@ -28,6 +28,16 @@ def age(moment: datetime | None, now: datetime) -> str:
     return "-" if moment is None else timestamps.ago((now - moment).total_seconds())
 
 
+def columns(rows: list[tuple[str, ...]]) -> list[str]:
+    """Rows as a terminal table: every cell but the last padded to its column's width, the last
+    (a free-length message) left as it is."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return [
+        "  ".join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)), row[-1]]).rstrip()
+        for row in rows
+    ]
+
+
 def short(revision: str | None) -> str:
     return revision[:12] if revision else "-"
 

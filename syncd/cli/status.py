@@ -13,7 +13,7 @@ from typing import Any
 
 from syncd import settings
 from syncd.cli import client
-from syncd.cli.overview import Overview, age, short
+from syncd.cli.overview import Overview, age, columns, short
 from syncd.errors import ExitCode
 from syncd.taint import printable
 
@@ -102,14 +102,10 @@ def render(seen: Overview, *, color: bool = False) -> str:
         )
         for r in ordered
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    for index, row in enumerate(rows):
-        text = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:5]))
-        text = f"{text}  {row[5]}".rstrip()
-        if index > 0:
-            r = ordered[index - 1]
-            text = paint(text, RED if r.problem else YELLOW if r.note else GREEN, color)
-        lines.append(text)
+    header, *body = columns(rows)
+    lines.append(header)
+    for r, text in zip(ordered, body, strict=True):
+        lines.append(paint(text, RED if r.problem else YELLOW if r.note else GREEN, color))
     for stack in sorted(seen.stacks, key=lambda s: s.key):
         if stack.problem is not None:
             lines.append(paint(printable(f"stack {stack.key}: {stack.problem}"), RED, color))
