@@ -19,6 +19,7 @@ from typing import Any
 from syncd.errors import ExitCode, SopsError, SyncdError
 from syncd.manifests.fields import DNS_LABEL
 from syncd.sops.identities import recipient
+from syncd.source.gitargs import git_error
 
 REFUSED = 2  # as argparse's usage errors: nothing was done
 NO_AGE_KEY = "REPLACE-with-an-age-public-key"  # `.sops.yaml` without --age-recipient
@@ -127,7 +128,8 @@ def _git(target: Path, *args: str, check: bool = True) -> subprocess.CompletedPr
     except FileNotFoundError:
         raise SyncdError("git is not installed: install it, or give --no-git") from None
     except subprocess.CalledProcessError as err:
-        raise SyncdError(f"git {args[0]} failed in {target}: {err.stderr.strip()}") from None
+        detail = git_error(err.stderr, err.returncode)
+        raise SyncdError(f"git {args[0]} failed in {target}:\n{detail}") from None
 
 
 def _first_commit(target: Path) -> str:
