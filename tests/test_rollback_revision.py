@@ -95,28 +95,38 @@ def test_daemon_returns_to_the_good_revision_and_holds_the_head(
     kept = deployment.container("a").id
 
     bad = _two_stacks(repo, 2, taken)
-    status = wait_for(
-        lambda: (
-            (s := daemon.status())["lastError"]
-            and s["lastError"]["revision"] == bad
-            and "rolled back to the last good revision" in s["lastError"]["message"]
-            and s
+    # the pass that rolled back is in the history (the status moves on at once: the next pass,
+    # a few milliseconds later, reports the head held)
+    row = wait_for(
+        lambda: next(
+            (r for r in daemon.syncs() if r["revision"] == bad and r["stage"] == "apply"
+             and "rolled back to the last good revision" in (r["error"] or "")),
+            None,
         ),
         60,
         "the revision rolled back",
-    )
-    assert status["lastError"]["stage"] == "apply"
-    assert good[:12] in status["lastError"]["message"]
+    )  # fmt: skip
+    assert good[:12] in row["error"] and "iso/one/a" in row["error"]
     wait_for(lambda: env_of(deployment, "b") == "1", 20, "b back at the good revision")
     assert deployment.container("a").id == kept and env_of(deployment, "a") == "1"
 
     # later passes of the same head: held whole (no flapping of b, a untouched)
     b_id = deployment.container("b").id
-    wait_for(
-        lambda: "held" in (daemon.status()["lastError"] or {}).get("message", ""),
+    status = wait_for(
+        lambda: (
+            (s := daemon.status())["lastError"]
+            and s["lastError"]["revision"] == bad
+            and "held" in s["lastError"]["message"]
+            and s
+        ),
         30,
         "the head held",
     )
+    held = status["lastError"]
+    assert held["stage"] == "apply" and good[:12] in held["message"]
+    # the held head still says why it rolled back (the port its new container could not take)
+    assert "it rolled back: iso/one/a: rolled back:" in held["message"]
+    assert "address already in use" in held["message"]
     time.sleep(4)  # two drift passes more
     assert deployment.container("b").id == b_id and env_of(deployment, "b") == "1"
     assert deployment.container("a").id == kept

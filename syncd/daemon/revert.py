@@ -4,7 +4,8 @@ changed to the last good revision, and the head is held until its backoff ends.
 The failing spec is remembered by the flap guard (`apply.flapguard`) like any rollback; while its
 backoff runs, the head's plan holds that service (`Reason.HELD`). With the revision scope a held
 service holds the whole head: nothing of it runs, the last good revision is enforced instead,
-and the sync fails at stage `apply` naming the service and the retry time. Once the backoff ends
+and the sync fails at stage `apply` naming the service, the retry time and (until a restart)
+why it rolled back. Once the backoff ends
 the head is tried again, whole.
 """
 
@@ -37,6 +38,7 @@ class Revert:
         self.reconciler = reconciler
         self.good = good  # the revision self-heal enforces
         self.publish = publish
+        self.rolled: tuple[str, str] | None = None  # the last revision that rolled back, and why
 
     @property
     def active(self) -> bool:
@@ -51,6 +53,8 @@ class Revert:
         if target is None:
             return  # nothing to return to: the service scope's hold applies
         why = "; ".join(f"{c.key}: {c.note or c.reason_text}" for c in changes[:5])
+        if self.rolled is not None and self.rolled[0] == revision:  # (not after a restart)
+            why += f" (it rolled back: {self.rolled[1]})"
         self._enforce(target)
         raise SyncdError(  # a failure of stage `apply`: the last good revision runs
             f"revision {revision[:12]} held, the last good revision {target.revision[:12]} "
@@ -65,6 +69,7 @@ class Revert:
         if target is None:
             return
         why = "; ".join(f"{r.key}: {r.detail}" for r in result.rolled_back[:5])
+        self.rolled = revision, why  # the held passes that follow say why
         logs.get().warning(
             "revision_rolled_back",
             revision=revision,
