@@ -59,3 +59,26 @@ def test_the_address_tried_follows_the_settings() -> None:
     flag = engine_address("tcp://10.0.0.1:2375", {"DOCKER_HOST": "unix:///run/x.sock"})
     assert flag == "tcp://10.0.0.1:2375"
     assert engine_address("ssh://me:pw@host", {}) == "ssh://<redacted>@host"
+
+
+def test_an_unreachable_swarm_manager_is_named_by_its_address(tmp_path: Path) -> None:
+    """The Swarm engine's task reads (status, page, logs) name the manager they could not reach;
+    a password in its address is redacted there too."""
+    import docker
+
+    from syncd.engine.swarm import SwarmEngine
+    from syncd.errors import EngineUnavailable
+
+    address = f"tcp://deploy:{PASSWORD}@127.0.0.1:{free_port()}"
+    client = docker.APIClient(
+        base_url=address.replace(f"deploy:{PASSWORD}@", ""), version="1.41", timeout=2
+    )
+    engine = SwarmEngine("addr", client, address=engine_address(address, {}))
+    for read in (lambda: engine.swarm_state(["x"]), lambda: engine.logs("x", 5)):
+        try:
+            read()
+        except EngineUnavailable as err:
+            assert "cannot reach the Swarm manager at tcp://<redacted>@127.0.0.1:" in str(err)
+            assert PASSWORD not in str(err)
+        else:
+            raise AssertionError("an unreachable manager was read")

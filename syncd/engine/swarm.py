@@ -133,11 +133,11 @@ class SwarmEngine(SwarmApi):
 
     def logs(self, container_id: str, tail: int | None = None) -> str:
         """The service's tasks' logs (`container_id`: the service's id), the last 4 MiB."""
-        return swarmtasks.service_logs(self.api, container_id, tail)
+        return swarmtasks.service_logs(self.api, container_id, tail, address=self.address)
 
     def swarm_state(self, service_ids: Collection[str]) -> SwarmState:
         """The nodes and the task summaries of these services (`swarmview.TaskSource`)."""
-        return swarmtasks.swarm_state(self.api, service_ids)
+        return swarmtasks.swarm_state(self.api, service_ids, address=self.address)
 
     def image_config(self, reference: str) -> dict[str, Any]:
         return self.local.image_config(reference)

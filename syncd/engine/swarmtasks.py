@@ -33,7 +33,9 @@ __all__ = ["ServiceTasks", "nodes", "service_logs", "summary", "swarm_state", "t
 
 
 @contextmanager
-def _translated() -> Iterator[None]:
+def _translated(address: str | None) -> Iterator[None]:
+    """Engine API errors as syncd's; an unreachable manager is named by `address` (the one the
+    engine was configured with; userinfo redacted by `unavailable`)."""
     try:
         yield
     except docker.errors.APIError as err:
@@ -42,22 +44,27 @@ def _translated() -> Iterator[None]:
             explanation = explanation.decode(errors="replace")
         raise EngineError(str(explanation or err)) from err
     except (requests.RequestException, docker.errors.DockerException) as err:
-        raise unavailable(err, None, "the Swarm manager") from err
+        raise unavailable(err, address, "the Swarm manager") from err
 
 
-def nodes(client: docker.APIClient) -> list[NodeView]:
+def nodes(client: docker.APIClient, *, address: str | None = None) -> list[NodeView]:
     """Every node of the swarm, by hostname."""
-    with _translated():
+    with _translated(address):
         listed = client.nodes()
     return sorted((node_view(raw) for raw in listed), key=lambda n: (n.hostname, n.id))
 
 
 def tasks(
-    client: docker.APIClient, service_id: str, known: list[NodeView] | None = None
+    client: docker.APIClient,
+    service_id: str,
+    known: list[NodeView] | None = None,
+    *,
+    address: str | None = None,
 ) -> list[TaskView]:
     """A service's tasks (Swarm keeps a few finished ones per slot), newest first."""
-    hostnames = {n.id: n.hostname for n in (known if known is not None else nodes(client))}
-    with _translated():
+    listed_nodes = known if known is not None else nodes(client, address=address)
+    hostnames = {n.id: n.hostname for n in listed_nodes}
+    with _translated(address):
         listed = client.tasks(filters={"service": service_id})
     found = (task_view(raw, hostnames) for raw in listed)
     return sorted(
@@ -66,15 +73,17 @@ def tasks(
     )
 
 
-def swarm_state(client: docker.APIClient, service_ids: Collection[str]) -> SwarmState:
+def swarm_state(
+    client: docker.APIClient, service_ids: Collection[str], *, address: str | None = None
+) -> SwarmState:
     """The nodes and each of these services' task summary, in three calls whatever their
     number (nodes, services, tasks). A service Swarm does not know is left out."""
-    known = nodes(client)
+    known = nodes(client, address=address)
     hostnames = {n.id: n.hostname for n in known}
     down = frozenset(n.id for n in known if n.state is not NodeState.READY)
     if not service_ids:
         return SwarmState(tuple(known))
-    with _translated():
+    with _translated(address):
         listed = client.services(filters={"id": sorted(service_ids)})
         services = [s for s in listed if s.get("ID") in service_ids]  # (ids match prefixes)
         raw_tasks = _tasks_of(client, sorted(str(s["ID"]) for s in services))
@@ -102,10 +111,16 @@ def _tasks_of(client: docker.APIClient, service_ids: list[str]) -> list[dict[str
     return found
 
 
-def service_logs(client: docker.APIClient, service_id: str, tail: int | None = None) -> str:
+def service_logs(
+    client: docker.APIClient,
+    service_id: str,
+    tail: int | None = None,
+    *,
+    address: str | None = None,
+) -> str:
     """The last `tail` lines of the service's tasks (stdout and stderr, as Swarm merges them),
     and at most their last `MAX_LOG_BYTES`, cut at a line's start, like the Docker engine's."""
-    with _translated():
+    with _translated(address):
         spec = client.inspect_service(service_id)["Spec"]
         tty = bool(((spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("TTY"))
         stream: Any = client.service_logs(
