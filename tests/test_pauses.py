@@ -203,3 +203,5 @@ def test_the_cli_shows_when_a_pause_began_from_its_iso_8601_moment(store: Store)
     older = {"paused": True, "pause": {"by": "api", "at": 1795917071.0}}  # before issue 18
     assert describe(older) == "instance: paused by api at 2026-11-29 01:51:11 UTC"
     assert describe({"paused": True, "pause": {"by": "api", "at": "soon"}}).endswith("at ?")
+    naive = {"paused": True, "pause": {"by": "api", "at": "2026-11-29T01:47:57"}}  # read as UTC
+    assert describe(naive) == "instance: paused by api at 2026-11-29 01:47:57 UTC"

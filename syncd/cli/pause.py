@@ -6,7 +6,6 @@ host straight into the instance's state store, where a running daemon sees it wi
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import getpass
 import os
 import time
@@ -110,18 +109,10 @@ def _store(args: argparse.Namespace) -> Iterator[Pauses]:
 
 
 def _when(at: Any) -> str:
-    """An answer's ISO 8601 moment (`2026-11-29T01:47:57.123Z`; unix seconds from a daemon
-    older than issue 18) as `2026-11-29 01:47:57 UTC`."""
-    try:
-        if isinstance(at, int | float) and not isinstance(at, bool):
-            moment: dt.datetime | None = dt.datetime.fromtimestamp(at, dt.UTC)
-        else:
-            moment = dt.datetime.fromisoformat(at) if isinstance(at, str) else None
-    except (ValueError, OverflowError, OSError):
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        return "?"
-    return timestamps.utc_text(moment)
+    """An answer's moment (ISO 8601, or unix seconds from a daemon older than issue 18) as
+    `2026-11-29 01:47:57 UTC`; `?` for anything else (`timestamps.parse`)."""
+    moment = timestamps.parse(at)
+    return "?" if moment is None else timestamps.utc_text(moment)
 
 
 def _one(pause: Any) -> str:
