@@ -34,7 +34,7 @@ def _container(
 
 
 def _desired(description: str = "The shop") -> DesiredState:
-    service = DesiredService(WEB, dict(SPEC), frozenset({"/environment/PW"}))
+    service = DesiredService(WEB, dict(SPEC), frozenset({"/environment/PW"}), "how-1")
     stack = DesiredStack(STACK, Strategy.DECLARE, description, {"web": service}, {})
     return DesiredState("r2", {STACK: stack})
 
@@ -64,19 +64,19 @@ def test_a_record_is_restored_with_the_desired_spec() -> None:
     record = ServiceRecord(
         str(WEB), "r1", {"environment": {"PW": "<digest:x>"}}, frozenset(), "h1", 0.0, "ok", None
     )
-    calls: list[tuple[ServiceRecord, Spec | None]] = []
+    calls: list[tuple[ServiceRecord, Spec | None, str]] = []
 
-    def restore(rec: ServiceRecord, target: Spec | None) -> Spec:
-        calls.append((rec, target))
+    def restore(rec: ServiceRecord, target: Spec | None, declaration: str) -> Spec:
+        calls.append((rec, target, declaration))
         return {"restored": True}
 
     desired = _desired()
     seen = observe(Observed((_container(),)), {str(WEB): record}, desired=desired, restore=restore)
     assert seen.live.stacks[STACK].services["web"].spec == {"restored": True}
-    assert calls == [(record, {"image": None, "environment": {"PW": "real"}})]
+    assert calls == [(record, {"image": None, "environment": {"PW": "real"}}, "how-1")]
     calls.clear()
     observe(Observed((_container(),)), {str(WEB): record}, restore=restore)  # nothing desired
-    assert calls == [(record, None)]
+    assert calls == [(record, None, "")]
 
 
 def test_an_adopted_container_takes_the_desired_secrets() -> None:

@@ -404,7 +404,7 @@ def test_the_store_knows_a_secret_that_moved_in_its_list(tmp_path: Path) -> None
     )
     record = store.services()[str(key)]
     moved = {**spec, "command": ["run", "--x", "s3cr3t-moved"]}
-    assert store.restore(record, moved)["command"] == ["run", "s3cr3t-moved"]
+    assert store.restore(record, moved, "")["command"] == ["run", "s3cr3t-moved"]
     other = {**spec, "command": ["run", "--x", "another-value"]}
-    assert store.restore(record, other)["command"][1].startswith(DIGEST_PREFIX)
+    assert store.restore(record, other, "")["command"][1].startswith(DIGEST_PREFIX)
     store.close()

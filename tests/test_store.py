@@ -32,10 +32,10 @@ def test_a_record_survives_reopening_without_its_secret_values(tmp_path: Path) -
     assert record.revision == "abc" and record.container_hash == "h1"
     assert record.spec["environment"]["MODE"] == "prod"
     assert record.spec["environment"]["TOKEN"].startswith(DIGEST_PREFIX)
-    assert reopened.restore(record, SPEC) == SPEC
+    assert reopened.restore(record, SPEC, "") == SPEC
     changed = {**SPEC, "environment": {**ENV, "TOKEN": "other"}}
-    assert reopened.restore(record, changed)["environment"]["TOKEN"].startswith(DIGEST_PREFIX)
-    assert reopened.restore(record, None)["environment"]["TOKEN"].startswith(DIGEST_PREFIX)
+    assert reopened.restore(record, changed, "")["environment"]["TOKEN"].startswith(DIGEST_PREFIX)
+    assert reopened.restore(record, None, "")["environment"]["TOKEN"].startswith(DIGEST_PREFIX)
 
 
 def test_an_error_keeps_what_was_applied_before(tmp_path: Path) -> None:
@@ -245,7 +245,7 @@ def test_rows_are_read_and_written_by_column_name_not_position(tmp_path: Path) -
     )
     db.close()
     record = store.services()[str(KEY)]
-    assert record.secrets == SECRETS and store.restore(record, SPEC) == SPEC
+    assert record.secrets == SECRETS and store.restore(record, SPEC, "") == SPEC
     stack = store.stacks()["shop/default"]
     assert (stack.applied_revision, stack.seen_revision, stack.error) == ("r3", "r4", None)
     store.set_stack("shop/default", seen="r3")

@@ -196,6 +196,7 @@ class ServiceSteps:
             secrets=desired.secrets,
             container_hash=container_hash,
             result=result,
+            declaration=desired.declaration,
         )
 
     def _environment(self, desired: DesiredService, old: str | None) -> dict[str, str]:

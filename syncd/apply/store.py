@@ -30,7 +30,7 @@ import jsonpointer
 from syncd import datadir, taint
 from syncd.apply.storehistory import SyncHistory
 from syncd.core.canonical import Spec, canonical_json
-from syncd.core.records import DIGEST_PREFIX, ServiceRecord, StackRecord
+from syncd.core.records import BOUND_PREFIX, DIGEST_PREFIX, ServiceRecord, StackRecord
 from syncd.ids import ServiceKey, VolumeKey
 
 SCHEMA = """
@@ -156,34 +156,44 @@ class Store(SyncHistory):
 
     # -- secrets -------------------------------------------------------------------------------
 
-    def _digest(self, value: Any) -> str:
-        mac = hmac.new(self._key, canonical_json(value).encode(), hashlib.sha256).hexdigest()
-        return f"{DIGEST_PREFIX}{mac}>"
+    def _digest(self, value: Any, declaration: str | None = None) -> str:
+        """A secret as the store keeps it: keyed, and bound to its `declaration`
+        (`core.declarations`; None: a digest of the value alone, as before the binding)."""
+        if declaration is None:
+            mac = hmac.new(self._key, canonical_json(value).encode(), hashlib.sha256).hexdigest()
+            return f"{DIGEST_PREFIX}{mac}>"
+        bound = canonical_json([declaration, value]).encode()
+        return f"{BOUND_PREFIX}{hmac.new(self._key, bound, hashlib.sha256).hexdigest()}>"
 
-    def _hide(self, spec: Spec, pointers: Iterable[str]) -> Spec:
+    def _hide(self, spec: Spec, pointers: Iterable[str], declaration: str) -> Spec:
         hidden: Spec = json.loads(canonical_json(spec))
         for pointer in pointers:
             value = jsonpointer.resolve_pointer(hidden, pointer, None)
             if value is not None:
-                jsonpointer.set_pointer(hidden, pointer, self._digest(value))
+                jsonpointer.set_pointer(hidden, pointer, self._digest(value, declaration))
         return hidden
 
-    def restore(self, record: ServiceRecord, desired: Spec | None) -> Spec:
-        """The recorded spec with secret digests replaced by `desired`'s values where they match:
-        at the same place, else anywhere in `desired` (a secret moved in a list is the same)."""
+    def restore(self, record: ServiceRecord, desired: Spec | None, declaration: str) -> Spec:
+        """The recorded spec with secret digests replaced by `desired`'s values where they match
+        (value and `declaration`): at the same place, else anywhere in `desired` (a secret moved
+        in a list is the same). A record from before the binding matches on the value alone."""
         if not record.secrets:
             return record.spec
         spec: Spec = json.loads(canonical_json(record.spec))
-        elsewhere: dict[str, Any] | None = None  # digest -> a scalar of `desired`, when needed
+        elsewhere: dict[str, Any] = {}  # digest -> a scalar of `desired`, when needed
         for pointer in record.secrets:
             stored = jsonpointer.resolve_pointer(spec, pointer, None)
             if desired is None or stored is None:
                 continue
+            bound = str(stored).startswith(BOUND_PREFIX)
+            how = declaration if bound else None
             value = jsonpointer.resolve_pointer(desired, pointer, None)
-            if value is not None and hmac.compare_digest(str(stored), self._digest(value)):
+            if value is not None and hmac.compare_digest(str(stored), self._digest(value, how)):
                 jsonpointer.set_pointer(spec, pointer, value)
                 continue
-            elsewhere = elsewhere or {self._digest(v): v for v in taint.scalars(desired)}
+            if not elsewhere:
+                for v in taint.scalars(desired):
+                    elsewhere[self._digest(v, declaration)] = elsewhere[self._digest(v)] = v
             if str(stored) in elsewhere:
                 jsonpointer.set_pointer(spec, pointer, elsewhere[str(stored)])
         return spec
@@ -199,6 +209,7 @@ class Store(SyncHistory):
         secrets: frozenset[str],
         container_hash: str,
         result: str,
+        declaration: str = "",
     ) -> None:
         with self._tx() as db:
             db.execute(
@@ -207,7 +218,7 @@ class Store(SyncHistory):
                 (
                     str(key),
                     revision,
-                    canonical_json(self._hide(spec, secrets)),
+                    canonical_json(self._hide(spec, secrets, declaration)),
                     json.dumps(sorted(secrets)),
                     container_hash,
                     time.time(),

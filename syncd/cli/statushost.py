@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from syncd.apply.store import Store
 from syncd.cli.overview import NO_HEALTH, Overview, Row, StackRow
+from syncd.core.canonical import Spec
 from syncd.core.observe import observe, status_of
 from syncd.core.records import ServiceRecord, StackRecord
 from syncd.engine import connect
@@ -44,7 +45,9 @@ def overview(settings: Settings) -> Overview:
         stack_records = store.stacks() if store else {}
         stopped = store.stopped() if store else frozenset()
         last = store.syncs(1) if store else []
-    seen = observe(observed, records, stopped=stopped, restore=lambda record, _: record.spec)
+    seen = observe(
+        observed, records, stopped=stopped, restore=lambda record, _spec, _how: record.spec
+    )
     stacks = {key: _stack(record) for key, record in stack_records.items()}
     rows = []
     for key, container in sorted(seen.containers.items()):
@@ -110,3 +113,8 @@ def _stack(record: StackRecord) -> StackRow:
 def _key(text: str) -> ServiceKey | None:
     parts = text.split("/")
     return ServiceKey(*parts) if len(parts) == 3 and all(parts) else None
+
+
+def _as_recorded(record: ServiceRecord, _desired: Spec | None, _declaration: str) -> Spec:
+    """The status reads what was recorded: nothing desired to compare secrets with."""
+    return record.spec

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from syncd.core import canonical, stackpatch
+from syncd.core import canonical, declarations, stackpatch
 from syncd.core.canonical import Spec, escape
 from syncd.core.nesting import nested_files
 from syncd.core.options import files, seccomp
@@ -48,6 +48,7 @@ class DesiredService:
     key: ServiceKey
     spec: Spec = field(repr=False)  # real values, secrets included: never print it
     secrets: frozenset[str] = frozenset()  # JSON pointers into `spec` to redact
+    declaration: str = ""  # how its secrets were declared (`core.declarations`)
 
     @property
     def hash(self) -> str:
@@ -169,7 +170,8 @@ def _patched(
         return located, set(located.secrets)
     problems += patched_problems(policy, located.manifest, patched, patches)
     values = located.secret_values.union(*(p.secret_values for p in patches))
-    return Located(patched, located.document, frozenset(secrets), values), secrets
+    templates = declarations.patched(located.templates, (p.templates for p in patches))
+    return Located(patched, located.document, frozenset(secrets), values, templates), secrets
 
 
 def _service_secrets(secrets: set[Path], name: str, service: Service, spec: Spec) -> set[str]:
@@ -268,6 +270,7 @@ def _stack(
     services: dict[str, DesiredService] = {}
     removed: set[str] = set()
     last_applied = last.specs
+    sources = declarations.sources(stack.secrets, secrets, revision)
     for name, service in stack.services.items():
         key = stack.key.service(name)
         given = canonical.fields(service)
@@ -302,9 +305,12 @@ def _stack(
         from_env = {p[1] for p in secrets if len(p) > 1 and p[0] == "volumes"}
         tainted |= volume_options.tainted_mounts(spec, from_env)
         tainted |= seccomp.tainted(spec, tainted)
-        services[name] = DesiredService(key, spec, frozenset(tainted))
+        how = declarations.of_service(located.templates, name, sources)
+        services[name] = DesiredService(key, spec, frozenset(tainted), how)
     specs = network_options.peers({name: s.spec for name, s in services.items()})
-    services = {n: DesiredService(s.key, specs[n], s.secrets) for n, s in services.items()}
+    services = {
+        n: DesiredService(s.key, specs[n], s.secrets, s.declaration) for n, s in services.items()
+    }
     tainted_volumes = {p[1] for p in secrets if len(p) > 1 and p[0] == "volumes"}
     volumes = {
         name: DesiredVolume(

@@ -27,7 +27,8 @@ from syncd.core.records import ServiceRecord
 from syncd.engine.base import ContainerHealth, ContainerState, Observed, ObservedContainer
 from syncd.ids import ServiceKey, StackKey
 
-Restore = Callable[[ServiceRecord, Spec | None], Spec]
+# (the record, the desired spec's secret values, how they were declared) -> the spec it ran
+Restore = Callable[[ServiceRecord, Spec | None, str], Spec]
 
 STATUS = {
     ContainerState.CREATED: ServiceStatus.STOPPED,
@@ -146,7 +147,7 @@ def observe(
         spec: Spec = {}
         secrets: frozenset[str] = frozenset()
         if record is not None and record.container_hash == container.hash:
-            spec = restore(record, _restorable(record, target)) if restore else record.spec
+            spec = restore(record, *_restorable(target)) if restore else record.spec
             secrets = record.secrets
         elif target is not None and target.hash == container.hash:
             spec, secrets = target.spec, target.secrets
@@ -167,7 +168,7 @@ def observe(
         target = wanted.get(key)
         services.setdefault(key.stack_key, {})[key.name] = LiveService(
             key=key,
-            spec=restore(record, _restorable(record, target)) if restore else record.spec,
+            spec=restore(record, *_restorable(target)) if restore else record.spec,
             hash=record.container_hash,
             status=ServiceStatus.STOPPED,
             revision=record.revision,
@@ -192,15 +193,17 @@ def observe(
     )
 
 
-def _restorable(record: ServiceRecord, target: DesiredService | None) -> Spec | None:
+def _restorable(target: DesiredService | None) -> tuple[Spec | None, str]:
     """The desired spec as `restore` may read it: its secret values only, every other leaf None.
     A recorded secret is put back only from a value declared secret too (at its place, or moved
     in a list). Else a plain value equal to a secret would read as unchanged, and a plan
-    (`POST /v2/syncd/plans` of any pull request) would say whether a guess is a secret."""
+    (`POST /v2/syncd/plans` of any pull request) would say whether a guess is a secret. And
+    only with the declaration it was recorded with (`core.declarations`): else a template could
+    build the guess from a variable, and the plan would say again."""
     if target is None:
-        return None
+        return None, ""
     kept: Spec | None = _secrets_only(target.spec, target.secrets, "")
-    return kept
+    return kept, target.declaration
 
 
 def _secrets_only(value: Any, secrets: frozenset[str], pointer: str) -> Any:

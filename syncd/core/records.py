@@ -11,6 +11,7 @@ from syncd.core.canonical import Spec
 from syncd.timestamps import iso, iso_or_none
 
 DIGEST_PREFIX = "<digest:"  # a secret value as the store keeps it: `<digest:hmac-sha256>`
+BOUND_PREFIX = DIGEST_PREFIX + "v2:"  # ... bound to its declaration (`core.declarations`)
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ class Interpolation:
     value: Any
     secrets: set[Path] = field(default_factory=set)
     values: set[str] = field(default_factory=set)  # tainted strings and the env values in them
+    templates: dict[Path, str] = field(default_factory=dict)  # each tainted string as written
     problems: list[tuple[Path, str]] = field(default_factory=list)
     warnings: list[tuple[Path, str]] = field(default_factory=list)  # COMPOSE: unset variables
     budget: int = MAX_INTERPOLATED
@@ -128,6 +129,7 @@ def _walk(
         if taken:
             out.secrets.add(path)
             out.values.update([text, *taken])
+            out.templates[path] = data
         return text
     if isinstance(data, dict):
         return {

@@ -10,7 +10,7 @@ import difflib
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -32,12 +32,16 @@ PATCH_NAMES = frozenset({"op", "path", "from"})
 @dataclass(frozen=True)
 class Located(Generic[M]):
     """A manifest and where it came from; `secrets` are paths of values taken from the env,
-    `secret_values` those values (whole, and the env values inside them)."""
+    `secret_values` those values (whole, and the env values inside them). `templates`: how the
+    file declared each of them (the text before interpolation; for a Compose file also a
+    digest of each env file that gave one), by the path it was written at: the declaration a
+    recorded secret is bound to (`core.declarations`)."""
 
     manifest: M
     document: Document
     secrets: frozenset[Path] = frozenset()
     secret_values: frozenset[str] = frozenset()
+    templates: Mapping[Path, str] = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -244,4 +248,4 @@ def parse_document(
         manifest = model.model_validate({"kind": kind, **filled.value})
     except ValidationError as err:
         return None, _problems(located_raw, model, err)
-    return Located(manifest, document, secrets, values), []
+    return Located(manifest, document, secrets, values, dict(filled.templates)), []

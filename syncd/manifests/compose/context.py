@@ -8,6 +8,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -79,6 +80,7 @@ class Context:
     positions: Positions
     secrets: frozenset[Path] = frozenset()
     secret_values: frozenset[str] = frozenset()
+    templates: dict[Path, str] = field(default_factory=dict)  # `Located.templates`
     problems: list[Problem] = field(default_factory=list)
     not_carried: list[NotCarried] = field(default_factory=list)
     ports_left: int = MAX_PORTS
@@ -89,6 +91,11 @@ class Context:
 
     def place(self, at: Sequence[PathPart]) -> Place:
         return Place(self.path, pointer(at), self.position(at))
+
+    def declare_file(self, at: Sequence[PathPart], data: bytes) -> None:
+        """An env file read at `at` gave secret values: its content (a digest) is part of
+        their declaration (`Located.templates`)."""
+        self.templates[(*at, "<file>")] = "sha256:" + hashlib.sha256(data).hexdigest()
 
     def tainted(self, at: Sequence[PathPart]) -> bool:
         here = tuple(at)

@@ -98,6 +98,8 @@ def _read_env_file(
         ctx.secret_values |= frozenset(secret)  # scrubbed from every message
     if parsed.failed is not None:
         return
+    if parsed.tainted:
+        ctx.declare_file(at, data)
     for name, text in parsed.values.items():
         out.values[name] = text
         out.origins[name] = at

@@ -40,12 +40,15 @@ def read_dotenv(
     except SopsError as err:
         ctx.error((), f"the .env beside this file cannot be used: {err}")
         return {}, set()
-    if opened is not None:
-        return values, set(values) if opened.known else set()
-    parsed = parse_env_file(name, data, env)
-    for problem in parsed.problems:
-        ctx.add(problem)
-    return parsed.values, parsed.tainted
+    tainted = (set(values) if opened.known else set()) if opened is not None else None
+    if tainted is None:
+        parsed = parse_env_file(name, data, env)
+        for problem in parsed.problems:
+            ctx.add(problem)
+        values, tainted = parsed.values, parsed.tainted
+    if tainted:
+        ctx.declare_file((".env",), data)  # every service's: it fills the whole file
+    return values, tainted
 
 
 def x_syncd(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -65,6 +65,7 @@ class Conversion:
     positions: Positions = field(default_factory=Positions)  # of `data`'s paths, in the file
     referenced: frozenset[str] = frozenset()  # other files read (`extends`): data, not manifests
     validated: Stack | None = field(default=None, compare=False)  # `data` as a `Stack`, once
+    templates: Mapping[Path, str] = field(default_factory=dict)  # `Located.templates`
 
     @property
     def errors(self) -> list[Problem]:
@@ -83,7 +84,7 @@ class Conversion:
         if stack is None:
             return None
         document = Document(self.path, 0, self.data, self.positions)
-        return Located(stack, document, self.secrets, self.secret_values)
+        return Located(stack, document, self.secrets, self.secret_values, self.templates)
 
 
 def _top_level(
@@ -284,6 +285,7 @@ def compose_to_stack(
     filled = interpolate(raw, lookup, flavour=Flavour.COMPOSE)
     secret_names = frozenset(operator) | frozenset(dotenv_tainted)
     ctx.secrets, ctx.secret_values = operator_taint(raw, filled.secrets, lookup, secret_names)
+    ctx.templates.update((p, filled.templates[p]) for p in ctx.secrets if p in filled.templates)
     for at, message in filled.problems:
         ctx.error(at, message)
     for at, message in filled.warnings:
@@ -348,4 +350,5 @@ def compose_to_stack(
         _Mapped(origins, ctx.positions),
         referenced,
         validated if ok else None,
+        ctx.templates,
     )
