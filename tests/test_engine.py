@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import http.client
 import shutil
 import socket
 import time
@@ -19,6 +20,7 @@ from syncd.ids import ServiceKey
 from syncd.manifests import read_manifests
 from syncd.source.reader import read_directory
 from tests.conftest import TestRegistry
+from tests.daemon_support import wait_for
 from tests.engine_support import Deployment
 
 pytestmark = pytest.mark.docker
@@ -153,8 +155,15 @@ def test_published_ports_and_project_files_work(deployment: Deployment) -> None:
     assert deployment.sync().ok
     assert files.is_dir()  # created on demand, under the data dir
     (files / "index.html").write_text("served from project files\n")
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=5) as answer:
-        assert answer.read().decode() == "served from project files\n"
+
+    def served() -> str | None:  # the container started; httpd may not listen yet
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=5) as got:
+                return str(got.read().decode())
+        except (OSError, http.client.HTTPException):
+            return None
+
+    assert wait_for(served, 20, "httpd's answer") == "served from project files\n"
 
 
 def test_a_symlink_out_of_the_project_files_is_refused(deployment: Deployment) -> None:

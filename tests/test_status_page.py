@@ -158,7 +158,9 @@ def test_status_page_in_a_real_browser(
     web = next(c for c in deployment.containers() if c.labels[LABEL_SERVICE] == "web")
     web.stop(timeout=1)  # returns once it has stopped (its shell exits at once on SIGTERM)
     stopped_at = time.monotonic()
-    wait_for(lambda: rows(browser)["shop/default/web"][1] == "bad", 2.0, "web's row red in 2 s")
+    # how fast is a benchmark's figure (bench/bench_page_live.py, target 2 s), not this test's:
+    # here it must turn red at all, on the page as it is, while another test loads the machine
+    wait_for(lambda: rows(browser)["shop/default/web"][1] == "bad", 20, "web's row red")
     print(f"row red {time.monotonic() - stopped_at:.2f} s after the container stopped")
     assert browser.execute_script("return window.syncdTestMarker") == "same page"
     notes = browser.find_element(By.CSS_SELECTOR, "tr.notes.bad").text
