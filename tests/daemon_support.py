@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from syncd.errors import ExitCode
 from syncd.ids import project_id
 
 
@@ -43,10 +44,17 @@ class RunningDaemon:
         *extra: str,
         env: dict[str, str] | None = None,
     ) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self._args = (repo, data_dir, instance, extra, {**os.environ, **(env or {})})
+        self._launch()
+
+    def _launch(self) -> None:
+        """On a port free a moment ago (another test's process may take it first: `started`
+        launches again on another one when syncd says the port is taken)."""
+        repo, data_dir, instance, extra, env = self._args
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir.parent / f"daemon-{instance}-{self.port}.log"
-        data_dir.mkdir(parents=True, exist_ok=True)
         command = [
             sys.executable, "-m", "syncd", "run", "--repo", repo,
             "--data-dir", str(data_dir), "--instance", instance,
@@ -55,7 +63,7 @@ class RunningDaemon:
         ]  # fmt: skip
         self._log = self.log_path.open("w")
         self.process = subprocess.Popen(
-            command, stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+            command, stdout=self._log, stderr=subprocess.STDOUT, env=env
         )
         self.http = httpx.Client(base_url=self.url, timeout=5)
 
@@ -68,8 +76,17 @@ class RunningDaemon:
             except httpx.HTTPError:
                 return False
 
-        wait_for(up, 20, "the daemon's API")
-        return self
+        for attempt in range(3):
+            try:
+                wait_for(up, 20, "the daemon's API")
+            except AssertionError:
+                if self.process.poll() != ExitCode.CANTCREAT or attempt == 2:
+                    raise
+                self.close()  # the port was taken meanwhile: another one
+                self._launch()
+                continue
+            return self
+        raise AssertionError("unreachable")
 
     def status(self) -> dict[str, Any]:
         answer: dict[str, Any] = self.http.get("/v2/syncd/daemon/status").json()

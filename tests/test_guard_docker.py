@@ -162,10 +162,13 @@ def test_the_daemon_and_the_cli_on_one_source_and_the_daemon_refusing_a_mass_rem
         wait_for(lambda: services(deployment) == {"a", "b", "c", "d"}, 60, "the first sync")
         # the CLI applies the daemon's source: not refused (d goes: 1 of 4)
         repo.write("stack.yaml", stack("a", "b", "c"))
+        d_was = deployment.container("d").id
         assert main(["apply", *deployment.cli_args(repo.path)]) == 0
-        assert services(deployment) == {"a", "b", "c"}
+        # d's container is gone (the daemon may make a new one from its HEAD at once)
+        assert d_was not in {c.id for c in deployment.client.containers.list(all=True)}
         fewer = repo.commit("d goes")
         wait_for(lambda: daemon.status()["appliedRevision"] == fewer, 60, "the daemon's sync")
+        wait_for(lambda: services(deployment) == {"a", "b", "c"}, 60, "d gone for good")
         repo.write("stack.yaml", stack("a"))  # b and c go: 2 of 3
         head = repo.commit("most go")
 

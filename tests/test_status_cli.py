@@ -70,7 +70,11 @@ def follow(command: list[str], seen: str) -> subprocess.CompletedProcess[str]:
 def test_status_on_the_host_is_0_when_converged_and_2_with_a_stopped_service_first(
     deployment: Deployment, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    deployment.write("st.yaml", STACK)
+    # web's healthcheck passes once the test says so: "starting" lasts as long as it must
+    held = "healthcheck: {test: [CMD, test, -f, /tmp/ok], interval: 1s, retries: 1000}"
+    deployment.write(
+        "st.yaml", STACK.replace('healthcheck: {test: [CMD, "true"], interval: 4s}', held)
+    )
     assert deployment.sync().ok
 
     def web(health: str) -> str | None:
@@ -80,6 +84,7 @@ def test_status_on_the_host_is_0_when_converged_and_2_with_a_stopped_service_fir
 
     early = json.loads(wait_for(lambda: web("its healthcheck has not passed yet"), 20, "start"))
     assert early["services"][0]["state"] == "starting"
+    assert deployment.exec("web", "touch", "/tmp/ok")[0] == 0
     code, out, _ = wait_for(
         lambda: (r := run(capsys, "status", *host(deployment), "--format", "json"))[0] == 0 and r,
         30,

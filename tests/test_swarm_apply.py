@@ -19,6 +19,7 @@ from syncd.daemon.history import services_failure
 from syncd.engine.base import LABEL_INSTANCE
 from syncd.engine.client import API_VERSION
 from syncd.errors import Stage
+from tests.daemon_support import wait_for
 from tests.swarm_support import NODES, SwarmDeployment
 from tests.swarmnodes import Swarm
 
@@ -252,7 +253,13 @@ def test_an_env_change_rolls_one_task_at_a_time_and_the_service_answers_througho
     nodes = {t["NodeID"] for t in _running(deployed, web["ID"])}
     assert len(nodes) == 2  # spread over nodes, by the placement on the two workers only
     assert {deployed.admin.inspect_node(n)["Spec"]["Role"] for n in nodes} == {"worker"}
-    time.sleep(2)  # the probe answers before the update starts
+
+    def answering() -> bool:  # both tasks known to the probe's DNS (gossip may take a while)
+        now = time.time()
+        recent = _probe_logs(deployed, now - 3, now)
+        return recent.count("ok") >= 5 and "FAIL" not in recent
+
+    wait_for(answering, 60, "the probe answered by web before the update starts")
 
     deployed.write("swr.yaml", ROLLING.replace("COLOR: blue", "COLOR: green"))
     since = time.time()
