@@ -16,7 +16,10 @@ skip of the run is listed in a banner too (see tests/requirements.py).
 from __future__ import annotations
 
 import base64
+import contextlib
+import dataclasses
 import os
+import secrets
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -126,6 +129,36 @@ def docker_client(request: pytest.FixtureRequest) -> Iterator[docker.DockerClien
         yield client
     finally:
         client.close()
+
+
+@pytest.fixture
+def own_registry(
+    docker_client: docker.DockerClient, test_registry: TestRegistry
+) -> Iterator[TestRegistry]:
+    """The test registry with an image of this test's own: busybox:1.36 pushed under a name no
+    other test uses, and absent from the engine. A test that must see it pulled (or refused)
+    removes and pulls this one: the shared `test_registry.image`, which the other worker's
+    tests may be creating containers from at that moment, is never touched."""
+    repository = f"{test_registry.host}/own-{secrets.token_hex(4)}/busybox"
+    docker_client.images.get(TEST_IMAGE).tag(repository, "1.36")
+    try:
+        for line in docker_client.api.push(
+            repository, "1.36", stream=True, decode=True, auth_config=test_registry.auth_config
+        ):
+            assert "error" not in line, line
+        _forget_references(docker_client, repository)
+        yield dataclasses.replace(test_registry, image=f"{repository}:1.36")
+    finally:
+        _forget_references(docker_client, repository)
+
+
+def _forget_references(client: docker.DockerClient, repository: str) -> None:
+    """Every tag and digest reference to `repository` on the engine (never an image itself)."""
+    for found in client.images.list(name=repository):
+        for ref in [*found.tags, *found.attrs.get("RepoDigests", [])]:
+            if ref.startswith((f"{repository}:", f"{repository}@")):
+                with contextlib.suppress(docker.errors.ImageNotFound):
+                    client.images.remove(ref)
 
 
 @pytest.fixture(scope="session")

@@ -531,7 +531,7 @@ def test_operational_tasks_are_off_without_an_admin_token(api: RunningDaemon) ->
 
 @DOCKER_ONLY  # the host's containers, images or volumes
 def test_image_config_and_the_two_checks(
-    api: RunningDaemon, test_registry: TestRegistry, docker_client: docker.DockerClient
+    api: RunningDaemon, own_registry: TestRegistry, docker_client: docker.DockerClient
 ) -> None:
     mittwald = Conformance(reference())
     own = Conformance(api.http.get("/v2/openapi.json").json())
@@ -541,10 +541,10 @@ def test_image_config_and_the_two_checks(
     mittwald.check(path, "get", local)
     assert local.json()["isUserRoot"] is True and local.json()["command"] == ["sh"]
     with contextlib.suppress(docker.errors.ImageNotFound):
-        docker_client.images.remove(test_registry.image)
+        docker_client.images.remove(own_registry.image)
     credentialed = api.http.get(  # an admin task (tests/test_api_access.py), off here
         path,
-        params={"imageReference": test_registry.image, "useCredentialsForProjectId": project_id()},
+        params={"imageReference": own_registry.image, "useCredentialsForProjectId": project_id()},
     )
     assert credentialed.status_code == 403, credentialed.text
     assert "configure an admin token" in credentialed.json()["message"]

@@ -219,7 +219,7 @@ def test_registry_credentials_go_to_no_other_host(
 
 
 def test_credentialed_image_configs_and_credential_checks_need_the_admin_token(
-    guarded: RunningDaemon, test_registry: TestRegistry, docker_client: docker.DockerClient
+    guarded: RunningDaemon, own_registry: TestRegistry, docker_client: docker.DockerClient
 ) -> None:
     mittwald = Conformance(reference())
     own = Conformance(as_admin(guarded, "GET", "/v2/openapi.json").json())
@@ -229,8 +229,8 @@ def test_credentialed_image_configs_and_credential_checks_need_the_admin_token(
         {"useCredentialsForProjectId": project_id()},
     ):
         with contextlib.suppress(docker.errors.ImageNotFound):
-            docker_client.images.remove(test_registry.image)
-        params = {"imageReference": test_registry.image, **choice}
+            docker_client.images.remove(own_registry.image)
+        params = {"imageReference": own_registry.image, **choice}
         refused = as_token(guarded, READ, "GET", path, params=params)
         assert refused.status_code == 401 and "admin token" in refused.json()["message"]
         pulled = as_admin(guarded, "GET", path, params=params)
@@ -242,7 +242,7 @@ def test_credentialed_image_configs_and_credential_checks_need_the_admin_token(
         guarded,
         "GET",
         path,
-        params={"imageReference": test_registry.image, "useCredentialsForRegistryId": "nope"},
+        params={"imageReference": own_registry.image, "useCredentialsForRegistryId": "nope"},
     )
     assert unknown.status_code == 404 and "nope" in unknown.json()["message"]
 
@@ -257,6 +257,6 @@ def test_credentialed_image_configs_and_credential_checks_need_the_admin_token(
     }
     # the check kept nothing: a pull without `useCredentialsFor…` is still anonymous
     with contextlib.suppress(docker.errors.ImageNotFound):
-        docker_client.images.remove(test_registry.image)
-    anonymous = as_token(guarded, READ, "GET", path, params={"imageReference": test_registry.image})
+        docker_client.images.remove(own_registry.image)
+    anonymous = as_token(guarded, READ, "GET", path, params={"imageReference": own_registry.image})
     assert anonymous.status_code == 404, anonymous.text

@@ -50,15 +50,10 @@ def test_busybox_runs_shell(docker_client: docker.DockerClient, busybox_image: s
 def test_pull_private_image_with_credentials(
     docker_client: docker.DockerClient, test_registry: TestRegistry
 ) -> None:
-    _remove_image_tag(docker_client, test_registry.image)
-    assert not _has_image(docker_client, test_registry.image)
-    try:
-        image = docker_client.images.pull(
-            test_registry.image, auth_config=test_registry.auth_config
-        )
-        assert test_registry.image in image.tags
-    finally:
-        _remove_image_tag(docker_client, test_registry.image)
+    """The seeded image, pulled with the credentials (a pull asks the registry even when the
+    engine has the image: the other worker's tests may be using it, so it is never removed)."""
+    image = docker_client.images.pull(test_registry.image, auth_config=test_registry.auth_config)
+    assert test_registry.image in image.tags
 
 
 def _bad_auth(kind: str, registry: TestRegistry) -> dict[str, str]:
@@ -73,16 +68,14 @@ def _bad_auth(kind: str, registry: TestRegistry) -> dict[str, str]:
 
 @pytest.mark.parametrize("kind", ["wrong-password", "unknown-user", "anonymous"])
 def test_pull_private_image_rejects_bad_credentials(
-    docker_client: docker.DockerClient, test_registry: TestRegistry, kind: str
+    docker_client: docker.DockerClient, own_registry: TestRegistry, kind: str
 ) -> None:
-    _remove_image_tag(docker_client, test_registry.image)
+    _remove_image_tag(docker_client, own_registry.image)
     try:
         with pytest.raises(docker.errors.APIError) as excinfo:
-            docker_client.images.pull(
-                test_registry.image, auth_config=_bad_auth(kind, test_registry)
-            )
+            docker_client.images.pull(own_registry.image, auth_config=_bad_auth(kind, own_registry))
         message = str(excinfo.value)
         assert _AUTH_ERROR.search(message), message
-        assert not _has_image(docker_client, test_registry.image)
+        assert not _has_image(docker_client, own_registry.image)
     finally:
-        _remove_image_tag(docker_client, test_registry.image)
+        _remove_image_tag(docker_client, own_registry.image)

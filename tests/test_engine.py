@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import http.client
 import shutil
@@ -200,11 +199,12 @@ services:
 
 
 def test_a_private_image_pulls_with_credentials_and_wrong_ones_fail_that_service_only(
-    deployment: Deployment, test_registry: TestRegistry, docker_client: docker.DockerClient
+    deployment: Deployment, own_registry: TestRegistry, docker_client: docker.DockerClient
 ) -> None:
-    with contextlib.suppress(docker.errors.ImageNotFound):
-        docker_client.images.remove(test_registry.image)
-    deployment.write("shop.yaml", PRIVATE)
+    assert not docker_client.images.list(name=own_registry.image)  # it must be pulled
+    deployment.write(
+        "shop.yaml", PRIVATE.replace("127.0.0.1:5555/private/busybox:1.36", own_registry.image)
+    )
     deployment.env["REGISTRY_PW"] = "not-the-password"
     result = deployment.sync()
     failed = {str(r.key): r.detail for r in result.failed}
@@ -217,7 +217,7 @@ def test_a_private_image_pulls_with_credentials_and_wrong_ones_fail_that_service
     row = deployment.store.services()["shop/default/private"]
     assert row.result == "error" and row.error == message
 
-    deployment.env["REGISTRY_PW"] = test_registry.password
+    deployment.env["REGISTRY_PW"] = own_registry.password
     second = deployment.sync()
     assert second.ok, [r.detail for r in second.failed]
     assert deployment.container("private").status == "running"

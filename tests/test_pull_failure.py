@@ -37,11 +37,11 @@ services:
 
 
 def test_a_failed_pull_keeps_the_old_container_running_and_applies_the_rest(
-    deployment: Deployment, test_registry: TestRegistry, docker_client: docker.DockerClient
+    deployment: Deployment, own_registry: TestRegistry, docker_client: docker.DockerClient
 ) -> None:
     def stack(image: str, other: int) -> str:
         return STACK.format(
-            host=test_registry.host, user=test_registry.username, image=image, other=other
+            host=own_registry.host, user=own_registry.username, image=image, other=other
         )
 
     deployment.env["REGISTRY_PW"] = "not-the-password"
@@ -49,21 +49,21 @@ def test_a_failed_pull_keeps_the_old_container_running_and_applies_the_rest(
     assert deployment.sync().ok
     old = deployment.container("app").id
     with contextlib.suppress(docker.errors.ImageNotFound):
-        docker_client.images.remove(test_registry.image)  # so that it must be pulled
+        docker_client.images.remove(own_registry.image)  # so that it must be pulled
 
-    deployment.write("shop.yaml", stack(test_registry.image, 3601))
+    deployment.write("shop.yaml", stack(own_registry.image, 3601))
     result = deployment.sync()
 
     failed = {r.key.name: r.detail for r in result.failed}
     assert list(failed) == ["app"]
-    assert f"pulling {test_registry.image} from registry shop/team" in failed["app"]
+    assert f"pulling {own_registry.image} from registry shop/team" in failed["app"]
     assert failed["app"].endswith("; the old container keeps running")
     assert "not-the-password" not in failed["app"]
     app = deployment.container("app")
     assert (app.id, app.status) == (old, "running")
     assert deployment.container("other").attrs["Config"]["Cmd"] == ["sleep", "3601"]
 
-    deployment.env["REGISTRY_PW"] = test_registry.password  # fixed: the next sync replaces it
+    deployment.env["REGISTRY_PW"] = own_registry.password  # fixed: the next sync replaces it
     again = deployment.sync()
     assert again.ok, [r.detail for r in again.failed]
     assert deployment.container("app").id != old

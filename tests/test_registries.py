@@ -174,17 +174,17 @@ def test_the_engine_sends_no_credentials_to_another_host(
 
 @pytest.mark.docker
 def test_a_login_checks_the_password_and_keeps_nothing(
-    docker_client: docker.DockerClient, test_registry: TestRegistry
+    docker_client: docker.DockerClient, own_registry: TestRegistry
 ) -> None:
     engine = DockerEngine("creds-test", client=docker.APIClient(version=API_VERSION))
     try:
-        auth = {**test_registry.auth_config, "serveraddress": test_registry.host}
+        auth = {**own_registry.auth_config, "serveraddress": own_registry.host}
         assert engine.login({**auth, "password": "wrong"})[0] is False
         assert engine.login(auth)[0] is True
         with contextlib.suppress(docker.errors.ImageNotFound):
-            docker_client.images.remove(test_registry.image)
+            docker_client.images.remove(own_registry.image)
         with pytest.raises(EngineError):  # the login left no password behind for other pulls
-            engine.pull(test_registry.image)
-        engine.pull(test_registry.image, auth)
+            engine.pull(own_registry.image)
+        engine.pull(own_registry.image, auth)
     finally:
         engine.close()

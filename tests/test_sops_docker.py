@@ -77,23 +77,23 @@ def _file(container: object, path: str) -> tuple[str, int]:
 def test_encrypted_env_file_secret_and_registry_password_reach_the_container(
     deployment: Deployment,
     tmp_path: Path,
-    test_registry: TestRegistry,
+    own_registry: TestRegistry,
     docker_client: docker.DockerClient,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     with contextlib.suppress(docker.errors.ImageNotFound):
-        docker_client.images.remove(test_registry.image)  # so that it must be pulled, logged in
-    secrets = (TOKEN, DB, test_registry.password)
+        docker_client.images.remove(own_registry.image)  # so that it must be pulled, logged in
+    secrets = (TOKEN, DB, own_registry.password)
     key_file = tmp_path / "age.key"
     key_file.write_text(f"# created for the test\n{KEY}\n")
     key_file.chmod(0o600)
     repo = GitRepo(deployment.repo)
-    repo.write("shop/compose.yaml", COMPOSE.format(image=test_registry.image))
+    repo.write("shop/compose.yaml", COMPOSE.format(image=own_registry.image))
     repo.write("shop/secrets.env", _enc(f"TOKEN={TOKEN}\n", "secrets.env", SopsFormat.DOTENV))
     repo.write("shop/db.txt", _enc(DB, "db.txt", SopsFormat.BINARY))
-    host, user = test_registry.host, test_registry.username
+    host, user = own_registry.host, own_registry.username
     repo.write("registry.yaml", REGISTRY.format(host=host, user=user))
-    password = f"registry:\n  password: {test_registry.password}\n"
+    password = f"registry:\n  password: {own_registry.password}\n"
     repo.write("creds.yaml", _enc(password, "creds.yaml", SopsFormat.YAML))
     head = repo.commit("encrypted")
     args = deployment.cli_args(repo.path, "--age-key-file", str(key_file))
@@ -109,7 +109,7 @@ def test_encrypted_env_file_secret_and_registry_password_reach_the_container(
     app = deployment.container("app")
     assert f"TOKEN={TOKEN}" in _file(app, "/tmp/env")[0]
     assert _file(app, "/run/secrets/db") == (DB, 0o400)
-    assert app.attrs["Config"]["Image"] == test_registry.image
+    assert app.attrs["Config"]["Image"] == own_registry.image
 
     # without the key, the same revision is refused for that stack, naming the file only
     assert main(["apply", *deployment.cli_args(repo.path), "--rev", head]) == 1
