@@ -15,12 +15,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from syncd.core import canonical, declarations, stackpatch
+from syncd.core import canonical, declarations, secretpointers, stackpatch
 from syncd.core.canonical import Spec, escape
 from syncd.core.nesting import nested_files
 from syncd.core.options import files, seccomp
 from syncd.core.options import network as network_options
-from syncd.core.options import swarm as swarm_options
 from syncd.core.options import volumes as volume_options
 from syncd.errors import (
     ManifestError,
@@ -34,7 +33,7 @@ from syncd.gcpause import gc_paused
 from syncd.ids import RegistryKey, ServiceKey, StackKey, VolumeKey
 from syncd.manifests import ManifestSet
 from syncd.manifests.checks import check_post_patch
-from syncd.manifests.model import Registry, Service, Stack, StackPatch, Strategy
+from syncd.manifests.model import Registry, Stack, StackPatch, Strategy
 from syncd.manifests.parse import Located
 from syncd.manifests.policycheck import patched_problems
 from syncd.manifests.sopsfiles import sops_ref
@@ -174,64 +173,6 @@ def _patched(
     return Located(patched, located.document, frozenset(secrets), values, templates), secrets
 
 
-def _service_secrets(secrets: set[Path], name: str, service: Service, spec: Spec) -> set[str]:
-    """Manifest paths of env-filled values -> pointers into the service's canonical spec."""
-    out: set[str] = set()
-    for path in secrets:
-        if len(path) < 3 or path[:2] != ("services", name):
-            continue
-        out.add(_spec_pointer(str(path[2]), path[3:], service, spec))
-        if path[2] == "deploy" and len(path) == 3:  # the whole `deploy` (a Compose file's)
-            out.add(f"/{swarm_options.FIELD}")
-    return out
-
-
-# `deploy` fields by their last manifest keys -> the canonical field (else `/cpus`)
-_DEPLOY: dict[tuple[str, ...], str] = {
-    ("limits", "cpus"): "/cpus",
-    ("limits", "memory"): "/memory",
-    ("replicas",): "/replicas",
-    ("updateConfig", "order"): "/updateOrder",
-    ("update_config", "order"): "/updateOrder",
-}
-
-
-def _spec_pointer(fieldname: str, rest: Path, service: Service, spec: Spec) -> str:
-    """Where the canonical spec holds the manifest value at `<fieldname>/<rest>`."""
-    match fieldname, rest:
-        case (("environment" | "envs"), (str(variable), *_)):
-            return f"/environment/{escape(variable)}"
-        case (("command" | "entrypoint"), (int(index), *_)):
-            return f"/{fieldname}/{index}"
-        case (("ports" | "volumes"), (int(index), *_)):
-            given = getattr(service, fieldname) or []
-            if index >= len(given):  # a failed overlay: its paths do not fit the stack
-                return f"/{fieldname}"
-            raw = given[index]
-            text = canonical.port_text(raw) if fieldname == "ports" else canonical.mount_text(raw)
-            items = spec.get(fieldname) or []
-            return f"/{fieldname}/{items.index(text)}" if text in items else f"/{fieldname}"
-        case "deploy", _ if swarm_options.holds(rest):
-            return f"/{swarm_options.FIELD}"
-        case "deploy", _:
-            return _DEPLOY.get(tuple(str(p) for p in rest[-2:]), "/cpus")
-        case "healthcheck", ("test", int(index), *_):
-            return f"/healthcheck/test/{index}"
-        case "healthcheck", ("test",):
-            return "/healthcheck/test"
-        case "healthcheck", (str(probe), *_):
-            return f"/healthcheck/{probe}"
-        case "dependsOn", (str(dependency), *_):
-            return f"/dependsOn/{escape(dependency)}"
-        case _:
-            return f"/{fieldname}"
-
-
-def _kept_secrets(last: frozenset[str], given: Spec) -> set[str]:
-    """PATCH: the tainted pointers of the fields a service keeps from its last applied spec."""
-    return {p for p in last if p.split("/")[1] not in given}
-
-
 def _files(
     located: Located[Stack],
     name: str,
@@ -282,7 +223,7 @@ def _stack(
             continue
         elif last_applied is not None and key in last_applied:
             spec = canonical.merge(last_applied[key], given)
-            kept = _kept_secrets(last.secrets.get(key, frozenset()), given)
+            kept = secretpointers.kept(last.secrets.get(key, frozenset()), given)
         elif "image" in given:
             spec = canonical.merge({}, given)
         else:
@@ -297,7 +238,7 @@ def _stack(
             continue
         spec = network_options.attach(spec, stack.networks)
         spec, file_secrets = _files(located, name, spec, revision, problems)
-        tainted = _service_secrets(secrets, name, service, spec) | kept | file_secrets
+        tainted = secretpointers.of_service(secrets, name, service, spec) | kept | file_secrets
         if any(path[:1] == ("networks",) for path in secrets):  # the definitions it holds
             tainted.add("/networks")
         if any(path[:1] == ("updateSchedule",) for path in secrets):  # the stack's, inherited
