@@ -18,6 +18,7 @@ from syncd.apply import datafolders, hostpaths, materialise
 from syncd.apply.gates import dependencies
 from syncd.apply.networks import unused_networks
 from syncd.apply.pulls import pull_missing
+from syncd.apply.rebind import rebind
 from syncd.apply.redact import hide
 from syncd.apply.results import Planned, ServiceResult, SyncResult
 from syncd.apply.rollback import restore_set_aside
@@ -94,6 +95,7 @@ class Execution:
                     project,
                 )
         self._services([c for c in changes if c.action is not Action.REMOVE])
+        self._guard("binding recorded secrets to their declarations", self._rebind)
         unused = unused_networks(self.planned, Names(self.engine.instance), self.results)
         if unused:
             self._guard("removing unused networks", self.engine.prune_networks, unused)
@@ -101,6 +103,11 @@ class Execution:
         datafolders.record(self.store, self.planned, self.log)
         ordered = tuple(self.results[c.key] for c in changes if c.key in self.results)
         return SyncResult(plan_, ordered, tuple(self.errors))
+
+    def _rebind(self) -> None:
+        bound = rebind(self.store, self.planned)
+        if bound:
+            self.log.info("secrets_bound_to_declarations", services=bound)
 
     def _sweep(self) -> None:
         """The revision files no container of the instance mounts any more are deleted."""
