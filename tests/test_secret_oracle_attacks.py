@@ -172,19 +172,40 @@ def test_names_written_in_the_file_still_read_values_from_variables() -> None:
     assert {"/environment/TOKEN", "/labels"} <= web.secrets
 
 
-# --- holes: outputs redacted by value, names resolved against the pull request's ------------
+# --- fixed: outputs redacted by value -----------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the plan redacts by value as well as by place (core.diffs.redacted_patch, changes; "
-    "core.impact): a plain value equal to a secret shows <redacted> only when the guess is right",
+PLAIN = WEB + "      X: plain\n    labels: {a: b}\n"
+NATIVE = (
+    "kind: Stack\nproject: shop\nservices:\n  web:\n    image: busybox:1.36\n"
+    "    command: [run, '${TOKEN}', plain]\n"
 )
-def test_a_plain_value_equal_to_a_secret_shows_alike(tmp_path: Path) -> None:
-    running = {"shop/compose.yaml": WEB}
-    assert_alike(tmp_path, running, lambda guess: {
-        "shop/compose.yaml": WEB + f"    labels: {{x: '{guess}'}}\n",
+
+
+@pytest.mark.parametrize(
+    ("path", "written", "guessed"),
+    [
+        ("shop/compose.yaml", "X: plain", "X: '<guess>'"),
+        ("shop/compose.yaml", "{a: b}", "{a: '<guess>'}"),
+        ("shop/stack.yaml", "plain]", "'<guess>']"),
+        ("shop/stack.yaml", "plain]", "plain, '<guess>']"),
+    ],
+    ids=["environment", "labels", "native-list-item", "native-list-append"],
+)
+def test_a_plain_value_equal_to_a_secret_shows_alike(
+    tmp_path: Path, path: str, written: str, guessed: str
+) -> None:
+    """Plans hide secrets by place: an op into a list that holds one is hidden whole (items
+    move), never a plain value for being equal to a secret (it was, in the patch, the value
+    diffs and the impact lines: `<redacted>` only when the guess was right). The secret's
+    own declaration is unchanged, so the running spec holds it, restored."""
+    text = PLAIN if path.endswith("compose.yaml") else NATIVE
+    assert_alike(tmp_path, {path: text}, lambda guess: {
+        path: text.replace(written, guessed.replace("<guess>", guess)),
     })  # fmt: skip
+
+
+# --- holes: messages scrubbed by value, names resolved against the pull request's ------------
 
 
 @pytest.mark.xfail(
