@@ -147,8 +147,9 @@ def test_a_source_file_encrypted_for_the_operator_plans_alike(
         "labels: ['${TOKEN}=1', '<guess>=1']",
         "sysctls: ['net.core.${TOKEN}=1', 'net.core.<guess>=1']",
         "labels: ['${TOKEN}', '<guess>=1']",
+        "networks: [n]\nnetworks:\n  n: {driver_opts: ['${TOKEN}=1', '<guess>=1']}",
     ],
-    ids=["environment", "labels", "sysctls", "whole-item"],
+    ids=["environment", "labels", "sysctls", "whole-item", "network-driver-opts"],
 )
 def test_a_name_from_a_variable_is_refused(tmp_path: Path, field: str) -> None:
     """A `NAME=value` item's name becomes a key, and keys are in every plan's pointers

@@ -61,8 +61,10 @@ def operator_taint(
 
 
 # Lists whose `NAME=value` items become mapping keys (a service's `environment`, `labels`,
-# `sysctls`; a volume's or network's `labels`, `driver_opts`)
-KEYED_LISTS = frozenset({"environment", "labels", "sysctls", "driver_opts", "annotations"})
+# `sysctls`; a volume's or network's `labels`, a network's `driver_opts` and ipam `options`)
+KEYED_LISTS = frozenset(
+    {"environment", "labels", "sysctls", "driver_opts", "options", "annotations"}
+)
 
 
 def names_from_env(secrets: Iterable[Path], templates: Mapping[Path, str]) -> list[Path]:
