@@ -88,6 +88,36 @@ def values_at(spec: Any, secrets: Iterable[str]) -> set[str]:
     return out
 
 
+def redact_lists(value: Any, at: str, secrets: Iterable[str]) -> Any:
+    """`value` (found at pointer `at`) with every item of a list that holds a tainted pointer
+    hidden, and hidden whole when `at` lies in such a list. List items move (an op names an
+    index as it is while the ops run), so their places cannot tell which item is tainted; and
+    their values must not either: a plain value hidden because it equals a tainted one would
+    tell a pull request that its guess is right. A token of digits counts as an index."""
+    secret_set = set(secrets)
+    if not secret_set:
+        return value
+    tokens = at.split("/")
+    for i in range(1, len(tokens)):
+        if (tokens[i].isdigit() or tokens[i] == "-") and _holds("/".join(tokens[:i]), secret_set):
+            return REDACTED
+    return _redact_lists(value, at, secret_set)
+
+
+def _holds(at: str, secrets: set[str]) -> bool:
+    return any(s.startswith(at + "/") for s in secrets)
+
+
+def _redact_lists(value: Any, at: str, secrets: set[str]) -> Any:
+    if not _holds(at, secrets):
+        return value
+    if isinstance(value, list):
+        return [REDACTED for _ in value]
+    if isinstance(value, Mapping):
+        return {k: _redact_lists(v, f"{at}/{escape(str(k))}", secrets) for k, v in value.items()}
+    return value
+
+
 def redact_values(value: Any, tainted: set[str]) -> Any:
     """`value` with every string leaf equal to a tainted string hidden (list ops move items, so
     a pointer alone cannot tell where a tainted item went)."""

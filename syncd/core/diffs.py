@@ -43,16 +43,18 @@ def _differing(old: Any, new: Any) -> tuple[Any, Any]:
 
 def redacted_patch(old: Any, new: Any, secrets: frozenset[str]) -> tuple[dict[str, Any], ...]:
     """RFC 6902 ops turning `old` into `new`, with secret values replaced by `<redacted>`: by
-    place, and by value too, since an op into a list names an index of the list as it is
-    while the ops run, not where the item ends up."""
+    place, and every item of a list that holds one (on either side), since an op into a list
+    names an index of the list as it is while the ops run, not where the item ends up. Never
+    by value: a plain value hidden for being equal to a secret would say a guess is right."""
     if old == new:
         return ()
     ops = jsonpatch.make_patch(*_differing(old, new)).patch
-    tainted = {v for v in taint.values_at(new, secrets) | taint.values_at(old, secrets) if v}
     return tuple(
         {
             **op,
-            "value": taint.redact_values(taint.redact(op["value"], op["path"], secrets), tainted),
+            "value": taint.redact_lists(
+                taint.redact(op["value"], op["path"], secrets), op["path"], secrets
+            ),
         }
         if "value" in op
         else op
@@ -120,8 +122,9 @@ def _walk(old: Any, new: Any, at: str, out: list[tuple[ChangeKind, str, Any, Any
     out.append((ChangeKind.REPLACE, at, old, new))  # a scalar, or a list shown whole
 
 
-def _shown(value: Any, at: str, secrets: frozenset[str], tainted: set[str]) -> Any:
-    return taint.redact_values(taint.redact(value, at, secrets), tainted)
+def _shown(value: Any, at: str, secrets: frozenset[str]) -> Any:
+    """By place alone: `_walk` names each value where it stands on its own side."""
+    return taint.redact(value, at, secrets)
 
 
 def _hidden(real: Any, shown: Any) -> list[Any]:
@@ -147,21 +150,19 @@ def changes(
     old: Any, new: Any, old_secrets: frozenset[str], new_secrets: frozenset[str]
 ) -> tuple[ValueChange, ...]:
     """Every changed place from `old` to `new`, with both values as outputs may show them:
-    everything at or under a pointer of its side's secrets, and every string equal to a value
-    found there (on either side), is `<redacted>`."""
+    everything at or under a pointer of its side's secrets is `<redacted>` (by place only: never
+    a plain value for being equal to a secret, which would say that a guess is right)."""
     if old == new:
         return ()
     found: list[tuple[ChangeKind, str, Any, Any]] = []
     _walk(old, new, "", found)
-    tainted = taint.values_at(new, new_secrets) | taint.values_at(old, old_secrets)
-    tainted = {v for v in tainted if v}
     out = []
     for kind, path, before, after in found:
         shown_old = shown_new = None
         if kind is not ChangeKind.ADD:
-            shown_old = _shown(before, path, old_secrets, tainted)
+            shown_old = _shown(before, path, old_secrets)
         if kind is not ChangeKind.REMOVE:
-            shown_new = _shown(after, path, new_secrets, tainted)
+            shown_new = _shown(after, path, new_secrets)
         secret = None
         if kind is ChangeKind.REPLACE and (_redacted(shown_old) or _redacted(shown_new)):
             moved = _digest(_hidden(before, shown_old)) != _digest(_hidden(after, shown_new))

@@ -124,8 +124,7 @@ def _mount(entry: Any) -> str:
 
 
 def _shown(spec: Spec, name: str, secrets: frozenset[str]) -> list[Any]:
-    tainted = {v for v in taint.values_at(spec, secrets) if v}
-    items = taint.redact_values(taint.redact(spec.get(name) or [], f"/{name}", secrets), tainted)
+    items = taint.redact(spec.get(name) or [], f"/{name}", secrets)  # by place: one spec
     return list(items) if isinstance(items, list) else [items]
 
 

@@ -12,6 +12,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,7 @@ def _source(
     ctx: Context,
     *,
     lookup: Mapping[str, str],
+    secret: Collection[str],
     revision: Revision,
     out: Sources,
 ) -> dict[str, Any] | None:
@@ -76,6 +78,8 @@ def _source(
             ctx.error((*at, key), f"{clip(value)!r} cannot be used: {err}")
             return None
         if opened is not None:
+            if opened.known:  # values of its own: the file is how they were declared
+                ctx.declare_file(at, data)
             return _decrypted(opened, at, ctx, out)
         if section == "secrets":
             out.values.add(data.decode("utf-8", "replace").strip())
@@ -88,12 +92,25 @@ def _source(
             return None
         out.secrets.add((*at, "content"))
         out.values.add(lookup[value])
+        _declare_variable(at, value, lookup, secret, ctx)
         return {"content": lookup[value]}
     if section == "secrets" or ctx.tainted((*at, key)):
         out.secrets.add((*at, "content"))
     if section == "secrets":
         out.values.add(value.strip())
     return {"content": value}
+
+
+def _declare_variable(
+    at: Path, name: str, lookup: Mapping[str, str], secret: Collection[str], ctx: Context
+) -> None:
+    """How an `environment:` source was declared (`Located.templates`): the variable's name,
+    and, for a variable of the committed `.env` (written in the repository, not the
+    operator's), its value: a pull request may write a guess there."""
+    declared = f"environment:{name}"
+    if name not in secret:
+        declared += "=sha256:" + hashlib.sha256(lookup[name].encode()).hexdigest()
+    ctx.templates[(*at, "<source>")] = declared
 
 
 def _decrypted(opened: Opened, at: Path, ctx: Context, out: Sources) -> dict[str, Any] | None:
@@ -115,14 +132,17 @@ def read_sources(
     ctx: Context,
     lookup: Mapping[str, str],
     revision: Revision,
+    secret: Collection[str] = (),
 ) -> Sources:
     """The top-level `configs` and `secrets` (`declared`: section -> name -> spec, checked for
-    unknown keys by the reader)."""
+    unknown keys by the reader); `secret`: the variables that are the operator's (or read one)."""
     out = Sources()
     for section in SECTIONS:
         members: dict[str, Any] = {}
         for name, spec in (declared.get(section) or {}).items():
-            found = _source(section, name, spec, ctx, lookup=lookup, revision=revision, out=out)
+            found = _source(
+                section, name, spec, ctx, lookup=lookup, secret=secret, revision=revision, out=out
+            )
             if found is not None:
                 members[name] = found
         out.data[section] = members

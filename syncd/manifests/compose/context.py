@@ -93,8 +93,9 @@ class Context:
         return Place(self.path, pointer(at), self.position(at))
 
     def declare_file(self, at: Sequence[PathPart], data: bytes) -> None:
-        """An env file read at `at` gave secret values: its content (a digest) is part of
-        their declaration (`Located.templates`)."""
+        """A file read at `at` (an env file, a SOPS-encrypted one, a SOPS-encrypted config or
+        secret) gave secret values: its content (a digest) is part of their declaration
+        (`Located.templates`)."""
         self.templates[(*at, "<file>")] = "sha256:" + hashlib.sha256(data).hexdigest()
 
     def tainted(self, at: Sequence[PathPart]) -> bool:

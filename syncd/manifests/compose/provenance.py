@@ -58,3 +58,26 @@ def operator_taint(
             values.add(done.text)
             values.update(lookup[n] for n in secret if n in lookup)
     return frozenset(paths), frozenset(values)
+
+
+# Lists whose `NAME=value` items become mapping keys (a service's `environment`, `labels`,
+# `sysctls`; a volume's or network's `labels`, a network's `driver_opts` and ipam `options`)
+KEYED_LISTS = frozenset(
+    {"environment", "labels", "sysctls", "driver_opts", "options", "annotations"}
+)
+
+
+def names_from_env(secrets: Iterable[Path], templates: Mapping[Path, str]) -> list[Path]:
+    """The tainted `NAME=value` list items whose NAME took a variable (`${TOKEN}=1`, or
+    `${PAIR}` whole). A key is no value: every plan shows it in a pointer (`/labels/<key>`),
+    unredacted, and two items of one name make one key, so a pull request could read the
+    variable, or compare it with a guess of its own. `templates`: the items as written."""
+    found = []
+    for path in secrets:
+        if len(path) < 2 or not isinstance(path[-1], int) or path[-2] not in KEYED_LISTS:
+            continue
+        written = templates.get(path)
+        name, equals, _ = (written or "").partition("=")
+        if written is None or not equals or "$" in name.replace("$$", ""):
+            found.append(path)
+    return sorted(found, key=str)

@@ -36,7 +36,7 @@ from syncd.manifests.compose.include import resolve_include
 from syncd.manifests.compose.names import case_collisions, member_problem
 from syncd.manifests.compose.networking import read_stack_networks
 from syncd.manifests.compose.project import read_dotenv, read_identity, x_syncd
-from syncd.manifests.compose.provenance import operator_taint
+from syncd.manifests.compose.provenance import names_from_env, operator_taint
 from syncd.manifests.compose.services import Scope, convert_service
 from syncd.manifests.compose.volumes import read_declared
 from syncd.manifests.interpolate import Flavour, interpolate
@@ -288,15 +288,18 @@ def compose_to_stack(
     ctx.templates.update((p, filled.templates[p]) for p in ctx.secrets if p in filled.templates)
     for at, message in filled.problems:
         ctx.error(at, message)
+    named = names_from_env(ctx.secrets, ctx.templates)
+    for at in named:
+        ctx.error(at, "the name of a NAME=value item cannot come from a variable: write it")
     for at, message in filled.warnings:
         ctx.warn(at, message)
-    if filled.problems:
+    if filled.problems or named:
         return Conversion(
             path, None, tuple(ctx.problems), tuple(ctx.not_carried), referenced=referenced
         )
     body: dict[str, Any] = filled.value
     volumes, declared = _top_level(body, ctx)
-    sources = configs.read_sources(declared, ctx, lookup, revision)
+    sources = configs.read_sources(declared, ctx, lookup, revision, secret_names)
     services = body.get("services") or {}
     if not isinstance(services, dict):
         ctx.error(("services",), f"services is a mapping, got {kind_of(services)}")
