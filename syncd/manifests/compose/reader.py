@@ -290,7 +290,12 @@ def compose_to_stack(
         ctx.error(at, message)
     named = names_from_env(ctx.secrets, ctx.templates)
     for at in named:
-        ctx.error(at, "the name of a NAME=value item cannot come from a variable: write it")
+        ctx.error(
+            at,
+            "the name of a NAME=value item cannot come from the operator's variables (a plan "
+            "shows names as they are): write it, or set the variable in the .env committed "
+            "beside this file",
+        )
     for at, message in filled.warnings:
         ctx.warn(at, message)
     if filled.problems or named:
