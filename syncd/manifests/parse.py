@@ -27,6 +27,8 @@ M = TypeVar("M", Stack, StackPatch, Registry)
 IDENTITY = frozenset({"project", "name", "stack"})
 # The parts of a StackPatch op that name places (keys), never values: not from the environment.
 PATCH_NAMES = frozenset({"op", "path", "from"})
+# A service's fields whose items name another object of the stack.
+REFERENCES = frozenset({"dependsOn", "networks", "secrets", "configs"})
 
 
 @dataclass(frozen=True)
@@ -211,7 +213,26 @@ def _names_from_env(secrets: Iterable[Path]) -> list[tuple[Path, str]]:
             found.append(
                 (path, f"a patch op's {path[2]!r} cannot take a value from the environment")
             )
+        elif _reference(path):
+            found.append(
+                (
+                    path,
+                    f"a reference ({path[2]}) cannot take a value from the environment (whether "
+                    "it names one would tell the value)",
+                )
+            )
     return found
+
+
+def _reference(path: Path) -> bool:
+    """A service's reference to another object of the stack, by name (`dependsOn: [db]`,
+    `networks: [front]`, `secrets: [tok]`, or `source:` in a config's or secret's long form)."""
+    if len(path) < 4 or path[0] != "services" or path[2] not in REFERENCES:
+        return False
+    item = path[3:]
+    return (len(item) == 1 and isinstance(item[0], int)) or (
+        len(item) == 2 and isinstance(item[0], int) and item[1] == "source"
+    )
 
 
 def parse_document(

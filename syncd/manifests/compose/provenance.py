@@ -81,3 +81,24 @@ def names_from_env(secrets: Iterable[Path], templates: Mapping[Path, str]) -> li
         if written is None or not equals or "$" in name.replace("$$", ""):
             found.append(path)
     return sorted(found, key=str)
+
+
+# A service's fields whose items name another object of the file: a service (`depends_on`,
+# `links`), a network, a secret or a config (by name, or by `source:` in the long form)
+REFERENCES = frozenset({"depends_on", "links", "networks", "secrets", "configs"})
+
+
+def references_from_env(secrets: Iterable[Path]) -> list[Path]:
+    """The tainted references of a service to another object of the file (`depends_on:
+    [${NAME}]`). Whether it names one (or is an error) would tell a pull request, which
+    declares the objects, whether a guess equals the variable's value."""
+    found = []
+    for path in secrets:
+        if len(path) < 4 or path[0] != "services" or path[2] not in REFERENCES:
+            continue
+        item = path[3:]
+        whole = len(item) == 1 and isinstance(item[0], int)
+        long_form = len(item) == 2 and isinstance(item[0], int) and item[1] == "source"
+        if whole or (long_form and path[2] in ("secrets", "configs")):
+            found.append(path)
+    return sorted(found, key=str)

@@ -36,7 +36,11 @@ from syncd.manifests.compose.include import resolve_include
 from syncd.manifests.compose.names import case_collisions, member_problem
 from syncd.manifests.compose.networking import read_stack_networks
 from syncd.manifests.compose.project import read_dotenv, read_identity, x_syncd
-from syncd.manifests.compose.provenance import names_from_env, operator_taint
+from syncd.manifests.compose.provenance import (
+    names_from_env,
+    operator_taint,
+    references_from_env,
+)
 from syncd.manifests.compose.services import Scope, convert_service
 from syncd.manifests.compose.volumes import read_declared
 from syncd.manifests.interpolate import Flavour, interpolate
@@ -252,6 +256,26 @@ def _stack_origins(
     }
 
 
+def _refused_from_env(ctx: Context) -> bool:
+    """Names and references that took the operator's variables: refused (each an error)."""
+    names, references = names_from_env(ctx.secrets, ctx.templates), references_from_env(ctx.secrets)
+    for at in names:
+        ctx.error(
+            at,
+            "the name of a NAME=value item cannot come from the operator's variables (a plan "
+            "shows names as they are): write it, or set the variable in the .env committed "
+            "beside this file",
+        )
+    for at in references:
+        ctx.error(
+            at,
+            f"a reference ({at[2]}) cannot come from the operator's variables (whether it names "
+            "one would tell the value): write it, or set the variable in the .env committed "
+            "beside this file",
+        )
+    return bool(names or references)
+
+
 def compose_to_stack(
     document: Document,
     env: Mapping[str, str],
@@ -288,14 +312,7 @@ def compose_to_stack(
     ctx.templates.update((p, filled.templates[p]) for p in ctx.secrets if p in filled.templates)
     for at, message in filled.problems:
         ctx.error(at, message)
-    named = names_from_env(ctx.secrets, ctx.templates)
-    for at in named:
-        ctx.error(
-            at,
-            "the name of a NAME=value item cannot come from the operator's variables (a plan "
-            "shows names as they are): write it, or set the variable in the .env committed "
-            "beside this file",
-        )
+    named = _refused_from_env(ctx)
     for at, message in filled.warnings:
         ctx.warn(at, message)
     if filled.problems or named:
