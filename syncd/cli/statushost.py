@@ -45,9 +45,7 @@ def overview(settings: Settings) -> Overview:
         stack_records = store.stacks() if store else {}
         stopped = store.stopped() if store else frozenset()
         last = store.syncs(1) if store else []
-    seen = observe(
-        observed, records, stopped=stopped, restore=lambda record, _spec, _how: record.spec
-    )
+    seen = observe(observed, records, stopped=stopped, restore=_as_recorded)
     stacks = {key: _stack(record) for key, record in stack_records.items()}
     rows = []
     for key, container in sorted(seen.containers.items()):
