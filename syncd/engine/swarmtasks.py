@@ -14,7 +14,7 @@ import docker
 import docker.errors
 import requests
 
-from syncd.engine.client import unavailable
+from syncd.engine.client import explain, unavailable
 from syncd.engine.logtail import bounded
 from syncd.engine.swarmview import (
     NodeState,
@@ -39,10 +39,7 @@ def _translated(address: str | None) -> Iterator[None]:
     try:
         yield
     except docker.errors.APIError as err:
-        explanation = err.explanation
-        if isinstance(explanation, bytes):
-            explanation = explanation.decode(errors="replace")
-        raise EngineError(str(explanation or err)) from err
+        raise EngineError(explain(err)) from err
     except (requests.RequestException, docker.errors.DockerException) as err:
         raise unavailable(err, address, "the Swarm manager") from err
 
