@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -213,7 +213,7 @@ def _names_from_env(secrets: Iterable[Path]) -> list[tuple[Path, str]]:
             found.append(
                 (path, f"a patch op's {path[2]!r} cannot take a value from the environment")
             )
-        elif _reference(path):
+        elif is_reference(path, REFERENCES):
             found.append(
                 (
                     path,
@@ -224,15 +224,16 @@ def _names_from_env(secrets: Iterable[Path]) -> list[tuple[Path, str]]:
     return found
 
 
-def _reference(path: Path) -> bool:
-    """A service's reference to another object of the stack, by name (`dependsOn: [db]`,
-    `networks: [front]`, `secrets: [tok]`, or `source:` in a config's or secret's long form)."""
-    if len(path) < 4 or path[0] != "services" or path[2] not in REFERENCES:
+def is_reference(path: Path, fields: Collection[str]) -> bool:
+    """Whether `path` is a service's reference to another object of the stack by name, in one
+    of `fields`: an item of its list (`dependsOn: [db]`, `networks: [front]`), or the `source`
+    of a config's or secret's long form."""
+    if len(path) < 4 or path[0] != "services" or path[2] not in fields:
         return False
     item = path[3:]
-    return (len(item) == 1 and isinstance(item[0], int)) or (
-        len(item) == 2 and isinstance(item[0], int) and item[1] == "source"
-    )
+    whole = len(item) == 1 and isinstance(item[0], int)
+    sourced = len(item) == 2 and isinstance(item[0], int) and item[1] == "source"
+    return whole or (sourced and path[2] in ("secrets", "configs"))
 
 
 def parse_document(

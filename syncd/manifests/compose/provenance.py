@@ -18,6 +18,7 @@ from typing import Any
 from syncd.errors import TemplateError
 from syncd.manifests.compose.template import substitute
 from syncd.manifests.interpolate import MAX_INTERPOLATED
+from syncd.manifests.parse import is_reference
 from syncd.manifests.yamlsafe import Path
 
 
@@ -92,13 +93,4 @@ def references_from_env(secrets: Iterable[Path]) -> list[Path]:
     """The tainted references of a service to another object of the file (`depends_on:
     [${NAME}]`). Whether it names one (or is an error) would tell a pull request, which
     declares the objects, whether a guess equals the variable's value."""
-    found = []
-    for path in secrets:
-        if len(path) < 4 or path[0] != "services" or path[2] not in REFERENCES:
-            continue
-        item = path[3:]
-        whole = len(item) == 1 and isinstance(item[0], int)
-        long_form = len(item) == 2 and isinstance(item[0], int) and item[1] == "source"
-        if whole or (long_form and path[2] in ("secrets", "configs")):
-            found.append(path)
-    return sorted(found, key=str)
+    return sorted((p for p in secrets if is_reference(p, REFERENCES)), key=str)
