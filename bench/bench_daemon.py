@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,19 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.bench_apply import SCALE_SERVICES, SCALE_STACKS, _remove_instance, scale_manifests
-from bench.common import BenchFailure, Figure
+from bench.common import BenchFailure, Figure, free_port, git
 
 INSTANCE = "benchdaemon"
 ROUNDS = 10
 IDLE_S = 65.0
 TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", *args],
-        cwd=cwd, check=True, capture_output=True,
-    )  # fmt: skip
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -49,12 +41,6 @@ def _rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise BenchFailure("no VmRSS")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _bump(path: Path, round_: int) -> None:
@@ -74,7 +60,7 @@ def _latencies(api: Any, repo: Path) -> list[float]:
     latencies = []
     for round_ in range(1, ROUNDS + 1):
         _bump(repo / "st7.yaml", round_)
-        _git(repo, "commit", "-qam", f"round {round_}")
+        git(repo, "commit", "-qam", f"round {round_}")
         start = time.perf_counter()
         want = f"ROUND={round_}"
         while True:
@@ -165,12 +151,12 @@ def run() -> list[Figure]:
         repo = root / "repo"
         repo.mkdir()
         scale_manifests(repo)
-        _git(repo, "init", "-q", "-b", "main")
-        _git(repo, "add", "-A")
-        _git(repo, "commit", "-qm", "scale")
+        git(repo, "init", "-q", "-b", "main")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-qm", "scale")
         syncd = Path(sys.executable).with_name("syncd")
         log_path = root / "daemon.log"
-        port = _free_port()
+        port = free_port()
         with log_path.open("w") as log:
             daemon = subprocess.Popen(
                 [str(syncd), "--log-level", "warning", "run", "--repo", str(repo),

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,24 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.bench_apply import _remove_instance
-from bench.common import BenchFailure, Figure
+from bench.common import BenchFailure, Figure, free_port, git
 
 INSTANCE = "benchpagelive"
 PROJECT = "benchlive"
 ROUNDS = 5
-
-
-def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", *args],
-        cwd=cwd, check=True, capture_output=True,
-    )  # fmt: skip
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _stack() -> str:
@@ -124,12 +110,12 @@ def run() -> list[Figure]:
         repo = root / "repo"
         repo.mkdir()
         (repo / "stack.yaml").write_text(_stack())
-        _git(repo, "init", "-q", "-b", "main")
-        _git(repo, "add", "-A")
-        _git(repo, "commit", "-qm", "live")
+        git(repo, "init", "-q", "-b", "main")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-qm", "live")
         syncd = Path(sys.executable).with_name("syncd")
         log_path = root / "daemon.log"
-        base = f"http://127.0.0.1:{_free_port()}"
+        base = f"http://127.0.0.1:{free_port()}"
         with log_path.open("w") as log, httpx.Client(base_url=base, timeout=10) as http:
             daemon = subprocess.Popen(
                 [str(syncd), "--log-level", "warning", "run", "--repo", str(repo),

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import gc
 import math
+import socket
 import statistics
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -49,3 +52,18 @@ def timeit_median(fn: Callable[[], Any], repeat: int = 7) -> tuple[float, float]
     samples.sort()
     p95 = samples[math.ceil(0.95 * len(samples)) - 1]
     return statistics.median(samples), p95
+
+
+def git(cwd: Path, *args: str) -> None:
+    """A git command in `cwd` as the bench's own author (its output kept quiet)."""
+    subprocess.run(
+        ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", *args],
+        cwd=cwd, check=True, capture_output=True,
+    )  # fmt: skip
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 free a moment ago (for a daemon the bench starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
