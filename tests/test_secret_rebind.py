@@ -67,7 +67,9 @@ def test_an_unchanged_sync_binds_a_record_from_before_the_binding(
     deployment.write("rebind/compose.yaml", COMPOSE.format(token="${TOKEN}"))
     assert deployment.sync().ok
     assert _token(deployment).startswith(BOUND_PREFIX)
+    assert not deployment.store.unbound()  # nothing to bind: a sync reads no record for it
     _as_before_the_binding(deployment)
+    assert deployment.store.unbound()
     legacy = _token(deployment)
     assert legacy.startswith(DIGEST_PREFIX) and not legacy.startswith(BOUND_PREFIX)
     # the gap it leaves: a right guess plans unchanged, a wrong one as a change
@@ -78,7 +80,7 @@ def test_an_unchanged_sync_binds_a_record_from_before_the_binding(
     again = deployment.sync()  # the head, unchanged: nothing to do but bind the record
     assert again.ok and not again.plan.changed
     assert deployment.container("web").id == container
-    assert _token(deployment).startswith(BOUND_PREFIX)
+    assert _token(deployment).startswith(BOUND_PREFIX) and not deployment.store.unbound()
     assert _guess_plans(deployment, SECRET) is _guess_plans(deployment, "x") is not Action.NONE
     # and the head still plans as unchanged: the bound record matches its own declaration
     records = deployment.store.services()

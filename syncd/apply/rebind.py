@@ -21,7 +21,10 @@ from syncd.core.records import BOUND_PREFIX, DIGEST_PREFIX, ServiceRecord
 
 
 def rebind(store: Store, planned: Planned) -> int:
-    """Bind the unchanged services' value-only records; how many were."""
+    """Bind the unchanged services' value-only records; how many were. Once every record is
+    bound, a sync costs one scan of the store (`Store.unbound`)."""
+    if not store.unbound():
+        return 0
     records = store.services()
     live = planned.observation.live.stacks
     done = 0

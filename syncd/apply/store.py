@@ -245,6 +245,16 @@ class Store(SyncHistory):
             db.execute("DELETE FROM services WHERE key=?", (str(key),))
             db.execute("DELETE FROM overrides WHERE key=?", (str(key),))
 
+    def unbound(self) -> bool:
+        """Whether a record may hold a secret digest of its value alone (as a syncd before the
+        binding wrote them: `apply.rebind`); a scan in SQLite, no record read into Python."""
+        legacy = f"*{DIGEST_PREFIX}[0-9a-f]*"  # a bound one has `v2:` where the hex starts
+        with self._lock:
+            found = self._db.execute(
+                "SELECT 1 FROM services WHERE spec GLOB ? LIMIT 1", (legacy,)
+            ).fetchone()
+        return found is not None
+
     def services(self) -> dict[str, ServiceRecord]:
         with self._lock:
             rows = self._db.execute("SELECT * FROM services").fetchall()
