@@ -140,19 +140,24 @@ def own_registry(
     removes and pulls this one: the shared `test_registry.image`, which the other worker's
     tests may be creating containers from at that moment, is never touched."""
     repository = f"{test_registry.host}/own-{secrets.token_hex(4)}/busybox"
-    docker_client.images.get(TEST_IMAGE).tag(repository, "1.36")
     try:
-        for line in docker_client.api.push(
-            repository, "1.36", stream=True, decode=True, auth_config=test_registry.auth_config
-        ):
-            assert "error" not in line, line
-        _forget_references(docker_client, repository)
+        push_as(docker_client, test_registry, repository)
+        forget_references(docker_client, repository)
         yield dataclasses.replace(test_registry, image=f"{repository}:1.36")
     finally:
-        _forget_references(docker_client, repository)
+        forget_references(docker_client, repository)
 
 
-def _forget_references(client: docker.DockerClient, repository: str) -> None:
+def push_as(client: docker.DockerClient, registry: TestRegistry, repository: str) -> None:
+    """busybox:1.36 pushed to the test registry as `repository`:1.36 (a name of a test's own)."""
+    client.images.get(TEST_IMAGE).tag(repository, "1.36")
+    for line in client.api.push(
+        repository, "1.36", stream=True, decode=True, auth_config=registry.auth_config
+    ):
+        assert "error" not in line, line
+
+
+def forget_references(client: docker.DockerClient, repository: str) -> None:
     """Every tag and digest reference to `repository` on the engine (never an image itself)."""
     for found in client.images.list(name=repository):
         for ref in [*found.tags, *found.attrs.get("RepoDigests", [])]:

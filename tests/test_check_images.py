@@ -4,7 +4,6 @@ missing tag is an error at the manifest line; credentials never go to another ho
 
 from __future__ import annotations
 
-import contextlib
 import json
 import secrets
 import socket
@@ -23,7 +22,7 @@ from syncd.core.desired import resolve
 from syncd.core.plan import plan
 from syncd.manifests import read_manifests
 from syncd.source.reader import read_directory
-from tests.conftest import TestRegistry
+from tests.conftest import TestRegistry, forget_references, push_as
 from tests.engine_support import Deployment
 from tests.gitrepo import GitRepo
 from tests.registry_support import Seen, recording_registry
@@ -52,20 +51,11 @@ credentials:
 def pushed(docker_client: docker.DockerClient, test_registry: TestRegistry) -> Iterator[str]:
     """busybox:1.36 pushed to the private registry under a name of this test's own."""
     repository = f"{test_registry.host}/check-{secrets.token_hex(4)}/busybox"
-    image = docker_client.images.get("busybox:1.36")
-    image.tag(repository, "1.36")
     try:
-        for line in docker_client.api.push(
-            repository, "1.36", stream=True, decode=True, auth_config=test_registry.auth_config
-        ):
-            assert "error" not in line, line
+        push_as(docker_client, test_registry, repository)
         yield repository
     finally:  # every reference to the test's repository, never an image itself
-        for found in docker_client.images.list(name=repository):
-            for ref in [*found.tags, *found.attrs.get("RepoDigests", [])]:
-                if ref.startswith((f"{repository}:", f"{repository}@")):
-                    with contextlib.suppress(docker.errors.ImageNotFound):  # gone with its tag
-                        docker_client.images.remove(ref)
+        forget_references(docker_client, repository)
 
 
 def _repo(

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from syncd.cli.main import main
-from tests.daemon_support import RunningDaemon, wait_for
+from tests.daemon_support import RunningDaemon, free_port, wait_for
 from tests.engine_support import Deployment
 from tests.gitrepo import GitRepo
 from tests.test_isolation_daemon import env_of
@@ -36,12 +36,6 @@ def taken() -> Iterator[int]:
         yield int(listener.getsockname()[1])
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _two_stacks(repo: GitRepo, n: int, port: int) -> str:
     """iso/one (service a, publishing `port`) and iso/two (service b), both at N=`n`."""
     repo.write("one.yaml", stack("one", "a", n, port))
@@ -53,7 +47,7 @@ def test_apply_returns_every_change_to_the_last_good_revision(
     deployment: Deployment, taken: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo = GitRepo(deployment.repo)
-    good = _two_stacks(repo, 1, _free_port())
+    good = _two_stacks(repo, 1, free_port())
     args = ["apply", *deployment.cli_args(repo.path), "--rollback", "revision"]
     assert main([*args, "--rev", good]) == 0
     kept = deployment.container("a").id
@@ -84,7 +78,7 @@ def test_daemon_returns_to_the_good_revision_and_holds_the_head(
     deployment: Deployment, taken: int, daemons: list[RunningDaemon]
 ) -> None:
     repo = GitRepo(deployment.repo)
-    good = _two_stacks(repo, 1, _free_port())
+    good = _two_stacks(repo, 1, free_port())
     daemon = RunningDaemon(
         str(repo.path), deployment.settings.data_dir, deployment.instance,
         "--rollback", "revision", "--rollback-grace", "0.5", "--drift-interval", "2",
