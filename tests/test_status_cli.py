@@ -241,3 +241,25 @@ def test_history_and_logs_through_the_api(
             process.kill()
             process.wait(10)
     assert process.returncode == 0 and "Traceback" not in err
+
+
+def test_status_on_the_host_names_the_last_revision_applied_whole(
+    deployment: Deployment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only db changes in the second revision: web keeps the first in its record, and the
+    header still names the second (it named whichever service came first in the store)."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.write("st.yaml", STACK)
+    first = repo.commit("one")
+    assert main(["apply", *deployment.cli_args(repo.path), "--rev", first]) == 0
+    db = "  db:\n    image: busybox:1.36\n"
+    assert db in STACK
+    repo.write("st.yaml", STACK.replace(db, db + "    environment: {N: '2'}\n"))
+    second = repo.commit("two")
+    assert main(["apply", *deployment.cli_args(repo.path), "--rev", second]) == 0
+    records = deployment.store.services()
+    assert {r.revision for r in records.values()} == {first, second}  # web kept the first
+    capsys.readouterr()
+    code, out, _ = run(capsys, "status", *host(deployment), "--format", "json")
+    assert code in (0, 2)  # (2 while web's healthcheck has not passed yet)
+    assert json.loads(out)["appliedRevision"] == second, out

@@ -45,6 +45,7 @@ def overview(settings: Settings) -> Overview:
         stack_records = store.stacks() if store else {}
         stopped = store.stopped() if store else frozenset()
         last = store.syncs(1) if store else []
+        good = store.good_revision() if store else None
     seen = observe(observed, records, stopped=stopped, restore=_as_recorded)
     stacks = {key: _stack(record) for key, record in stack_records.items()}
     rows = []
@@ -83,7 +84,9 @@ def overview(settings: Settings) -> Overview:
     if last and last[0].result in ("failed", "crashed"):
         sync = last[0]
         problems.append(f"last sync failed at {sync.stage}: {printable(sync.error or '')}")
-    applied = next((r.revision for r in records.values() if r.revision), None)
+    # the last revision applied whole; a store without one: some service's (each keeps the
+    # revision that last changed it, so an unchanged one still names an older revision)
+    applied = good or next((r.revision for r in records.values() if r.revision), None)
     return Overview("host", settings.instance, tuple(rows), tuple(stacks.values()), applied,
                     tuple(problems))  # fmt: skip
 
