@@ -18,14 +18,12 @@ is not killed and checks: exit 0, one running container per service and replica 
 revision, no set-aside or leftover container, every seed file and volume unchanged, and a
 further `syncd plan --detailed-exitcode` finds no change.
 
-The `syncd` commands run as real processes forked from a forkserver that has imported syncd
-once (a fresh interpreter costs ~2 s of imports per command on a loaded 2-core machine).
+The `syncd` commands run as real processes forked from a forkserver (tests/forkedcli.py).
 """
 
 from __future__ import annotations
 
 import io
-import multiprocessing
 import os
 import pathlib
 import random
@@ -41,6 +39,7 @@ import docker
 
 from syncd.engine.base import LABEL_INSTANCE, LABEL_REPLICA, LABEL_SERVICE
 from tests.engine_support import Deployment
+from tests.forkedcli import Cli
 from tests.killpaths import PATHS, Path
 
 # Where a kill landed, from the engine's state at the kill: a set-aside container present
@@ -72,41 +71,24 @@ class Tally:
         )
 
 
-def _cli(argv: list[str]) -> None:  # (runs in a forked child)
-    from syncd.cli.main import main
-
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 1)
-    os.dup2(null, 2)
-    os.environ["SYNCD_LOG_LEVEL"] = "error"
-    # Where rollback is built: a replacing container proves itself in 0.5 s (as in tests), and
-    # a spec that rolled back (a recreate that failed under load) is retried by the next apply:
-    # this is about kills, not about the flap guard's backoff.
-    os.environ.setdefault("SYNCD_ROLLBACK_GRACE", "0.5")
-    os.environ.setdefault("SYNCD_ROLLBACK_BACKOFF", "0")
-    raise SystemExit(main(argv))
+def _environ() -> dict[str, str]:
+    """What each command runs with. Where rollback is built: a replacing container proves
+    itself in 0.5 s (as in tests), and a spec that rolled back (a recreate that failed under
+    load) is retried by the next apply: this is about kills, not the flap guard's backoff."""
+    return {
+        "SYNCD_LOG_LEVEL": "error",
+        "SYNCD_ROLLBACK_GRACE": os.environ.get("SYNCD_ROLLBACK_GRACE", "0.5"),
+        "SYNCD_ROLLBACK_BACKOFF": os.environ.get("SYNCD_ROLLBACK_BACKOFF", "0"),
+    }
 
 
-def _context() -> Any:
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["syncd.cli.main", "tests.killpoints"])
-    return context
-
-
-def command(deployment: Deployment, *argv: str) -> Any:
+def command(deployment: Deployment, *argv: str) -> Cli:
     """`syncd <argv>` against `deployment`'s repo, instance and data dir, started."""
-    args = [*argv, *deployment.cli_args(deployment.repo, "--stop-timeout", "2")]
-    process = _context().Process(target=_cli, args=(args,), daemon=True)
-    process.start()
-    return process
+    return Cli([*argv, *deployment.cli_args(deployment.repo, "--stop-timeout", "2")], _environ())
 
 
-def finish(process: Any, what: str) -> int:
-    process.join(TIMEOUT)
-    if process.exitcode is None:
-        process.kill()
-        raise AssertionError(f"{what} still ran after {TIMEOUT:g} s")
-    return int(process.exitcode)
+def finish(process: Cli, what: str) -> int:
+    return process.finish(what, TIMEOUT)
 
 
 def _started(containers: list[Any]) -> set[tuple[str, str]]:
@@ -131,7 +113,8 @@ class Run:
         self.tally = Tally(path.name)
         self.port = 0
         deployment.write(path.file, path.text(0, self._free_port(), fixed=True))
-        assert finish(command(deployment, "apply"), "first apply") == 0, "the first apply failed"
+        first = command(deployment, "apply")
+        assert finish(first, "first apply") == 0, f"the first apply failed: {first.said}"
         deadline = time.monotonic() + TIMEOUT  # (a service without a health gate may not
         while not all(seeds := self._seeds()) and time.monotonic() < deadline:  # have written
             time.sleep(0.2)  # its seed yet when the apply returns)
@@ -231,7 +214,8 @@ class Run:
     def converge(self) -> None:
         """The next apply (not killed) converges; then nothing is left to change."""
         deployment, path = self.deployment, self.path
-        assert finish(command(deployment, "apply"), "apply") == 0, f"{path.name}: no converge"
+        apply = command(deployment, "apply")
+        assert finish(apply, "apply") == 0, f"{path.name}: no converge: {apply.said}"
         label = f"{LABEL_INSTANCE}={deployment.instance}"
         found = deployment.client.containers.list(all=True, filters={"label": [label]})
         names = [c.name for c in found]
@@ -249,8 +233,9 @@ class Run:
         )  # fmt: skip
         volume = deployment.client.volumes.get(path.volume(deployment.instance))
         assert volume.attrs["CreatedAt"] == self.created, f"{path.name}: the volume is new"
-        code = finish(command(deployment, "plan", "--detailed-exitcode"), "plan")
-        assert code == 0, f"{path.name}: a further plan finds changes (exit {code})"
+        plan = command(deployment, "plan", "--detailed-exitcode")
+        code = finish(plan, "plan")
+        assert code == 0, f"{path.name}: a further plan finds changes (exit {code}): {plan.said}"
 
 
 def kill_rounds(path: Path, deployment: Deployment, kills: int, seed: str) -> Tally:
