@@ -42,9 +42,10 @@ from syncd.core.desired import DesiredState, resolve
 from syncd.core.plan import as_live
 from syncd.daemon.tasks import named_lines
 from syncd.engine.docker import DockerEngine
-from syncd.errors import EngineError, ManifestError, Problem
+from syncd.errors import EngineError, ManifestError
 from syncd.manifests import ManifestFile, read_manifests
 from syncd.operatorenv import variables
+from syncd.problems import Problem
 from syncd.taint import redact_url
 from tests.daemon_support import RunningDaemon, wait_for
 from tests.engine_support import Deployment

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from syncd.errors import Position, Severity
 from syncd.manifests.compose.envfile import MAX_ENV_LINES, parse_env_file
+from syncd.problems import Position, Severity
 
 LOOKUP = {"OP": "from-operator", "EMPTY": "", "SYNCD_READ_TOKEN": "tok-secret"}
 

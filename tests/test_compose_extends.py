@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from syncd.cli.main import main
-from syncd.errors import Severity
 from syncd.manifests.compose.reader import Conversion, compose_to_stack
 from syncd.manifests.yamlsafe import Schema, load
+from syncd.problems import Severity
 from syncd.settings import Limits
 from tests.gitrepo import GitRepo
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from syncd.errors import Severity
 from syncd.ids import StackKey, project_id
 from syncd.manifests.compose.names import (
     ProjectSource,
@@ -14,6 +13,7 @@ from syncd.manifests.compose.names import (
     normalize_compose,
     project_name,
 )
+from syncd.problems import Severity
 
 
 @pytest.mark.parametrize(

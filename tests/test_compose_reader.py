@@ -25,7 +25,6 @@ from pydantic.alias_generators import to_camel
 from syncd.core import canonical
 from syncd.core.options import files
 from syncd.core.options import volumes as volume_options
-from syncd.errors import Severity
 from syncd.manifests.compose.reader import Conversion, compose_to_stack
 from syncd.manifests.compose.units import parse_bytes
 from syncd.manifests.fields import parse_duration, parse_memory
@@ -33,6 +32,7 @@ from syncd.manifests.model import Service, Stack
 from syncd.manifests.policyfile import load_policy
 from syncd.manifests.yamlsafe import Schema, load
 from syncd.policy import BUILTIN, Policy
+from syncd.problems import Severity
 
 FIXTURES = Path(__file__).parent / "fixtures" / "compose"
 KEYS = FIXTURES / "keys"

@@ -9,11 +9,11 @@ import pytest
 
 from syncd.core import canonical
 from syncd.core.options import files as core_files
-from syncd.errors import Severity
 from syncd.manifests.checks import check
 from syncd.manifests.compose.reader import Conversion, compose_to_stack
 from syncd.manifests.yamlsafe import Schema, load
 from syncd.policy import BUILTIN, Policy
+from syncd.problems import Severity
 
 SECRET = "s3cr3t-Valu3-xyz"
 

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from syncd.errors import Position
 from syncd.manifests.compose.shell import (
     MAX_COMMAND_CHARS,
     MAX_WORDS,
@@ -14,6 +13,7 @@ from syncd.manifests.compose.shell import (
     command_words,
     split_words,
 )
+from syncd.problems import Position
 
 PLACE = Place("compose.yaml", "/services/web/command", Position(7, 14))
 

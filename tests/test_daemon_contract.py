@@ -28,7 +28,6 @@ from syncd.errors import (
     EngineUnavailable,
     ManifestError,
     PermanentFailure,
-    Problem,
     Stage,
     SyncdError,
     SyncFailure,
@@ -36,6 +35,7 @@ from syncd.errors import (
 )
 from syncd.ids import RegistryKey
 from syncd.manifests import read_manifests
+from syncd.problems import Problem
 from tests.fake_engine import FakeEngine
 from tests.planning import File
 from tests.test_readme_claims import HOOK_SECRET, SHOP, STACK, InProcess

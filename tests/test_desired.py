@@ -9,9 +9,10 @@ import pytest
 
 from syncd.core.canonical import Spec
 from syncd.core.desired import DesiredState, resolve
-from syncd.errors import ManifestError, Severity
+from syncd.errors import ManifestError
 from syncd.ids import RegistryKey, ServiceKey, StackKey
 from syncd.manifests import read_manifests
+from syncd.problems import Severity
 from syncd.taint import REDACTED
 from tests.planning import File
 

@@ -16,10 +16,11 @@ from syncd.core.desired import DesiredState, resolve
 from syncd.core.options import files as core_files
 from syncd.core.options.files import FileTree
 from syncd.engine.base import Names
-from syncd.errors import ManifestError, Problem, ServiceFailed
+from syncd.errors import ManifestError, ServiceFailed
 from syncd.ids import StackKey
 from syncd.manifests import ManifestSet, read_manifests
 from syncd.policy import Policy
+from syncd.problems import Problem
 from syncd.settings import Settings
 from syncd.source.reader import read_revision
 from tests.gitrepo import GitRepo

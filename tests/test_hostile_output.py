@@ -12,7 +12,7 @@ import pytest
 
 from syncd.cli.comment import compose, marker
 from syncd.cli.main import main
-from syncd.errors import Position, Problem
+from syncd.problems import Position, Problem
 from tests.githost import FakeGitHost
 from tests.gitrepo import GitRepo
 

@@ -17,12 +17,12 @@ from syncd.core.records import ServiceRecord
 from syncd.core.runspec import container_request
 from syncd.engine import base, dockeropts
 from syncd.engine.base import ContainerState, Names, Observed, ObservedContainer
-from syncd.errors import Severity
 from syncd.ids import StackKey
 from syncd.manifests import read_manifests
 from syncd.manifests.compose.reader import compose_to_stack
 from syncd.manifests.model import RestartPolicy, Service, Strategy
 from syncd.manifests.yamlsafe import Schema, load
+from syncd.problems import Severity
 from syncd.settings import EngineKind
 from tests.planning import File, plan_texts
 

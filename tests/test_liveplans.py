@@ -14,7 +14,8 @@ import pytest
 
 from syncd.api.plans import MAX_PROBLEMS, _invalid
 from syncd.daemon.liveplans import Flights, Lru, PlanRequest
-from syncd.errors import InvalidRevision, PlansBusy, Position, Problem, SyncdError
+from syncd.errors import InvalidRevision, PlansBusy, SyncdError
+from syncd.problems import Position, Problem
 from tests.daemon_support import wait_for
 
 

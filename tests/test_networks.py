@@ -13,11 +13,12 @@ from syncd.core import canonical
 from syncd.core.desired import resolve
 from syncd.core.plan import Action, as_live, plan
 from syncd.engine.base import Names
-from syncd.errors import ManifestError, Severity
+from syncd.errors import ManifestError
 from syncd.ids import ServiceKey, StackKey
 from syncd.manifests import read_manifests
 from syncd.manifests.model import Stack
 from syncd.policy import Policy
+from syncd.problems import Severity
 from syncd.render import PlanFormat, render
 from tests.planning import File, desired, plan_texts
 

@@ -19,10 +19,11 @@ from syncd.engine.base import Names, Port
 from syncd.engine.dockeropts import host_kwargs
 from syncd.engine.dockeropts import security as security_opts
 from syncd.engine.dockeropts.ports import port_bindings
-from syncd.errors import ManifestError, Severity
+from syncd.errors import ManifestError
 from syncd.ids import ServiceKey
 from syncd.manifests import read_manifests
 from syncd.policy import BUILTIN, Policy
+from syncd.problems import Severity
 from tests.planning import File
 
 NAMESPACES = Policy.model_validate({"default": {"hostNamespaces": True}})

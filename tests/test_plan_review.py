@@ -16,9 +16,9 @@ from syncd.apply.store import Store
 from syncd.cli.main import main
 from syncd.core.plan import Action, as_live, plan
 from syncd.core.records import DIGEST_PREFIX
-from syncd.errors import Severity
 from syncd.ids import ServiceKey
 from syncd.manifests import ManifestFile, read_manifests
+from syncd.problems import Severity
 from syncd.render import PlanFormat, render
 from tests.gitrepo import GitRepo
 from tests.planning import desired, plan_texts

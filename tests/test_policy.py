@@ -13,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import syncd
-from syncd.errors import Problem
 from syncd.manifests.policyfile import load_policy
 from syncd.manifests.policyguard import compose_findings, problems
 from syncd.manifests.yamlsafe import load
@@ -31,6 +30,7 @@ from syncd.policy import (
     check_security_opt,
     check_sysctl,
 )
+from syncd.problems import Problem
 
 FIXTURES = Path(__file__).parent / "fixtures" / "policy"
 EXPECT = re.compile(r"^# expect: (\d+):(\d+): (\S+): (.*)$", re.M)

@@ -12,13 +12,14 @@ import pytest
 
 from syncd.apply.hostpaths import check_host_binds
 from syncd.engine.base import ContainerRequest, Mount
-from syncd.errors import Problem, ServiceFailed
+from syncd.errors import ServiceFailed
 from syncd.ids import ServiceKey
 from syncd.manifests.model import StackPatch
 from syncd.manifests.parse import Located, parse_document
 from syncd.manifests.policycheck import converted_problems, patched_problems
 from syncd.manifests.yamlsafe import load
 from syncd.policy import Policy
+from syncd.problems import Problem
 from syncd.settings import Settings
 
 KEY = ServiceKey("acc", "default", "app")

@@ -11,9 +11,10 @@ import pytest
 
 from syncd.cli.main import main
 from syncd.core.desired import resolve
-from syncd.errors import ManifestError, Problem
+from syncd.errors import ManifestError
 from syncd.manifests import read_manifests
 from syncd.manifests.model import MAX_PATCH_OPS
+from syncd.problems import Problem
 from syncd.settings import DEFAULT_LIMITS
 from tests.gitrepo import GitRepo
 from tests.planning import File, plan_texts

@@ -12,8 +12,8 @@ import pytest
 from syncd.cli.main import main
 from syncd.core.plan import Action
 from syncd.engine.base import LABEL_HASH
-from syncd.errors import Problem, Severity
 from syncd.manifests import ManifestFile, ManifestSet, read_manifests
+from syncd.problems import Problem, Severity
 from syncd.render import PlanFormat, render
 from syncd.settings import EngineKind
 from tests.engine_support import Deployment

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from syncd.errors import Position
 from syncd.manifests.yamlsafe import Schema, load
+from syncd.problems import Position
 from syncd.settings import Limits
 
 

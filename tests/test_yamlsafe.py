@@ -4,8 +4,8 @@ import gc
 
 import pytest
 
-from syncd.errors import Position
 from syncd.manifests.yamlsafe import load
+from syncd.problems import Position
 from syncd.settings import Limits
 
 

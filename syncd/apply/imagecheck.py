@@ -27,16 +27,11 @@ from syncd.core.canonical import escape
 from syncd.core.desired import DesiredRegistry
 from syncd.core.plan import Plan, ServiceChange
 from syncd.engine.base import Engine
-from syncd.errors import (
-    CredentialsError,
-    CredentialsHostMismatch,
-    EngineError,
-    EngineUnavailable,
-    Problem,
-)
+from syncd.errors import CredentialsError, CredentialsHostMismatch, EngineError, EngineUnavailable
 from syncd.ids import RegistryKey, ServiceKey
 from syncd.manifests import ManifestSet
 from syncd.manifests.options.process import PullPolicy
+from syncd.problems import Problem
 from syncd.settings import Settings
 
 CHECK_TIMEOUT = 30.0  # seconds the engine gets to answer for one image

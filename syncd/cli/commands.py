@@ -26,12 +26,11 @@ from syncd.errors import (
     InvalidRevision,
     ManifestError,
     PolicyFileError,
-    Problem,
     SettingsUnusable,
     SyncdError,
-    errors_only,
 )
 from syncd.manifests import ManifestSet, read_manifests
+from syncd.problems import Problem, errors_only
 from syncd.render import PlanFormat, render
 from syncd.secretpolicy import unknowns_allowed
 from syncd.settings import Layers

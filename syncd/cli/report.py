@@ -14,7 +14,7 @@ from syncd.apply.results import SyncResult
 from syncd.core.plan import Action, Reason
 from syncd.engine.base import Engine, Observed
 from syncd.engine.inventory import Inventory
-from syncd.errors import Problem, Severity
+from syncd.problems import Problem, Severity
 from syncd.taint import printable
 
 DRY_RUN = "dry run: nothing was applied"

@@ -21,14 +21,7 @@ from syncd.core.nesting import nested_files
 from syncd.core.options import files, seccomp
 from syncd.core.options import network as network_options
 from syncd.core.options import volumes as volume_options
-from syncd.errors import (
-    ManifestError,
-    PatchRefused,
-    Problem,
-    Severity,
-    UnresolvedFile,
-    scrub_problem,
-)
+from syncd.errors import ManifestError, PatchRefused, UnresolvedFile
 from syncd.gcpause import gc_paused
 from syncd.ids import RegistryKey, ServiceKey, StackKey, VolumeKey
 from syncd.manifests import ManifestSet
@@ -39,6 +32,7 @@ from syncd.manifests.policycheck import patched_problems
 from syncd.manifests.sopsfiles import sops_ref
 from syncd.manifests.yamlsafe import Path, pointer
 from syncd.policy import Policy
+from syncd.problems import Problem, Severity, scrub_problem
 from syncd.taint import REDACTED
 
 

@@ -8,12 +8,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from syncd.core.canonical import Spec
-from syncd.errors import Problem
 from syncd.ids import ServiceKey, StackKey
 from syncd.manifests.fields import MountKind, parse_mount
 from syncd.manifests.model import Stack
 from syncd.manifests.parse import Located
 from syncd.manifests.yamlsafe import Path, pointer
+from syncd.problems import Problem
 
 
 def nested_files(

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from syncd import logs, operatorenv, taint
 from syncd.daemon.status import LastError, Status
-from syncd.errors import ManifestError, PermanentFailure, Problem, SopsError, SyncdError
+from syncd.errors import ManifestError, PermanentFailure, SopsError, SyncdError
 from syncd.manifests import ManifestSet, read_manifests
 from syncd.manifests.isolate import isolate
+from syncd.problems import Problem
 from syncd.settings import Settings
 from syncd.sops import AgeIdentities
 from syncd.source.reader import Snapshot

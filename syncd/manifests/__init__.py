@@ -14,7 +14,6 @@ from pathlib import PurePath
 from typing import Any
 
 from syncd.composepaths import compose_folders, in_compose_folder, is_compose
-from syncd.errors import Problem, Severity, scrub_problem
 from syncd.gcpause import gc_paused
 from syncd.manifests.checks import check, secret_sources
 from syncd.manifests.compose.files import has_kind, read_compose
@@ -26,6 +25,7 @@ from syncd.manifests.sopsfiles import SopsFiles, is_sops_yaml
 from syncd.manifests.unread import Unread
 from syncd.manifests.yamlsafe import Document, load
 from syncd.policy import BUILTIN, Policy
+from syncd.problems import Problem, Severity, scrub_problem
 from syncd.settings import DEFAULT_LIMITS, EngineKind, Limits
 from syncd.sops import AgeIdentities
 

@@ -9,7 +9,6 @@ from collections.abc import Container, Hashable, Iterable, Mapping, Sequence
 from pathlib import PurePath
 from typing import Any
 
-from syncd.errors import Problem, Severity
 from syncd.graph import find_cycle
 from syncd.ids import StackKey
 from syncd.manifests.fields import MountKind, clean_mountpoint, parse_port
@@ -28,6 +27,7 @@ from syncd.manifests.options.files import mount_spec
 from syncd.manifests.parse import Located, suggest
 from syncd.manifests.sopsfiles import ref_problem
 from syncd.manifests.unread import Unread
+from syncd.problems import Problem, Severity
 from syncd.secretpolicy import file_problem, is_own, unknowable, unset_variable
 
 

@@ -22,11 +22,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
-from syncd.errors import Problem, Severity
 from syncd.manifests.fields import parse_port
 from syncd.manifests.model import Stack
 from syncd.manifests.parse import Located
 from syncd.manifests.yamlsafe import Path
+from syncd.problems import Problem, Severity
 from syncd.settings import EngineKind
 
 ON_DOCKER = "is for Swarm: no effect on a Docker host"

@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncd.composepaths import is_compose
-from syncd.errors import ManifestError, Problem, Severity
+from syncd.errors import ManifestError
 from syncd.ids import DEFAULT_STACK, StackKey
 from syncd.manifests import MANIFEST_SUFFIXES, ManifestSet
 from syncd.manifests.checks import check
 from syncd.manifests.compose.files import has_kind
 from syncd.manifests.parse import Located
 from syncd.manifests.yamlsafe import load
+from syncd.problems import Problem, Severity
 from syncd.settings import DEFAULT_LIMITS, Limits
 
 UNATTRIBUTED = "cannot be attributed to one stack"

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import ipaddress
 
-from syncd.errors import Problem, Severity
 from syncd.manifests.model import Service, Stack
 from syncd.manifests.options.network import DEFAULT_NETWORK, ServiceNetwork, StackNetwork
 from syncd.manifests.parse import Located, suggest
 from syncd.manifests.yamlsafe import pointer
+from syncd.problems import Problem, Severity
 
 
 def shared_namespaces(service: Service) -> list[tuple[str, str]]:

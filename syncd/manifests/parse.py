@@ -16,10 +16,10 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from syncd.errors import Problem
 from syncd.manifests.interpolate import interpolate
 from syncd.manifests.model import MODELS, Kind, Registry, Stack, StackPatch
 from syncd.manifests.yamlsafe import Document, Path, PathPart, pointer
+from syncd.problems import Problem
 from syncd.taint import scrub
 
 M = TypeVar("M", Stack, StackPatch, Registry)

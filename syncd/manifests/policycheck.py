@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from syncd.errors import Problem
 from syncd.manifests.model import Stack, StackPatch
 from syncd.manifests.parse import Located
 from syncd.manifests.policyguard import compose_findings
 from syncd.manifests.policytop import Finding
 from syncd.manifests.yamlsafe import Path
 from syncd.policy import Policy
+from syncd.problems import Problem
 
 
 def native_body(stack: Stack) -> dict[str, Any]:

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from syncd.errors import Problem
 from syncd.manifests.parse import suggest, yaml_type
 from syncd.manifests.yamlsafe import Document, PathPart, load, pointer
 from syncd.policy import Policy, Rules
+from syncd.problems import Problem
 from syncd.settings import Limits
 
 # A policy file is short and written by hand.

@@ -20,7 +20,6 @@ from typing import Any
 
 from pydantic.alias_generators import to_camel
 
-from syncd.errors import Problem
 from syncd.manifests.keyprobe import keys_read, may_find
 from syncd.manifests.policylimits import ulimit_refusals
 from syncd.manifests.policytop import (
@@ -50,6 +49,7 @@ from syncd.policy import (
     check_sysctl,
     clip,
 )
+from syncd.problems import Problem
 
 DOCKER_SOCKET = "/var/run/docker.sock"
 # Compose keys that share a namespace with the host or another container; `net` is Compose v1's.

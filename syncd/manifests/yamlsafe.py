@@ -25,13 +25,13 @@ from typing import Any
 
 import yaml
 
-from syncd.errors import Position, Problem
 from syncd.errors import YamlFatal as _Fatal
 from syncd.manifests.yamlscalars import MERGE as _MERGE
 from syncd.manifests.yamlscalars import STR as _STR
 from syncd.manifests.yamlscalars import Schema, scalar, unsupported
 from syncd.manifests.yamlscalars import pos as _pos
 from syncd.manifests.yamlscalars import resolve12 as _resolve12
+from syncd.problems import Position, Problem
 from syncd.settings import DEFAULT_LIMITS, Limits
 
 __all__ = ["Document", "Path", "PathPart", "Positions", "Schema", "load", "pointer"]

@@ -28,7 +28,8 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
-from syncd.errors import Position, YamlFatal
+from syncd.errors import YamlFatal
+from syncd.problems import Position
 
 CORE = "tag:yaml.org,2002:"
 STR = CORE + "str"

@@ -26,7 +26,8 @@ if TYPE_CHECKING:  # imported where used: `apply` on a plain directory never loa
     import git
 
 from syncd.composepaths import compose_folders, in_compose_folder
-from syncd.errors import Position, Problem, Severity, SourceError
+from syncd.errors import SourceError
+from syncd.problems import Position, Problem, Severity
 from syncd.settings import DEFAULT_LIMITS, Limits
 from syncd.source.gitargs import check_revision
 from syncd.taint import printable

@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncd.errors import Position, Problem, Severity
 from syncd.manifests.compose.shell import Place
 from syncd.manifests.sopsfiles import SopsFiles
 from syncd.manifests.yamlsafe import Path, PathPart, Positions, pointer
+from syncd.problems import Position, Problem, Severity
 from syncd.taint import scrub
 
 

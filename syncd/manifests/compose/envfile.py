@@ -29,9 +29,10 @@ from collections import ChainMap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from syncd.errors import Position, Problem, Severity, TemplateError
+from syncd.errors import TemplateError
 from syncd.manifests.compose.template import substitute
 from syncd.manifests.interpolate import MAX_INTERPOLATED
+from syncd.problems import Position, Problem, Severity
 from syncd.secretpolicy import is_own, unset_variable
 
 MAX_ENV_BYTES = 256 * 1024

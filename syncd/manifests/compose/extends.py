@@ -23,10 +23,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncd.errors import Position
 from syncd.manifests.compose.context import Context, Revision, clip, kind_of
 from syncd.manifests.parse import suggest
 from syncd.manifests.yamlsafe import Path, Schema, load
+from syncd.problems import Position
 from syncd.settings import DEFAULT_LIMITS, Limits
 
 MAX_DEPTH = 10  # services in one chain of extends

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-from syncd.errors import Position, Problem
 from syncd.manifests.compose.context import NotCarried
 from syncd.manifests.compose.reader import compose_to_stack
 from syncd.manifests.model import Kind, Stack
@@ -21,6 +20,7 @@ from syncd.manifests.parse import Located
 from syncd.manifests.sopsfiles import SopsFiles
 from syncd.manifests.yamlsafe import Document, Schema, load
 from syncd.policy import BUILTIN, Policy
+from syncd.problems import Position, Problem
 from syncd.settings import DEFAULT_LIMITS, Limits
 
 KINDS = frozenset(k.value for k in Kind)

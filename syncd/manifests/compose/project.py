@@ -13,7 +13,7 @@ import posixpath
 from collections.abc import Mapping
 from typing import Any
 
-from syncd.errors import Severity, SopsError
+from syncd.errors import SopsError
 from syncd.ids import DEFAULT_STACK
 from syncd.manifests.compose.context import Context, Revision, clip, kind_of
 from syncd.manifests.compose.envfile import parse_env_file
@@ -21,6 +21,7 @@ from syncd.manifests.compose.names import is_dns_label, project_name
 from syncd.manifests.interpolate import Flavour, interpolate
 from syncd.manifests.parse import suggest
 from syncd.manifests.yamlsafe import Path
+from syncd.problems import Severity
 
 _X_SYNCD_KEYS = ("project", "stack")
 

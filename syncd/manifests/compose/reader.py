@@ -20,7 +20,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from syncd.errors import Position, Problem, Severity
 from syncd.graph import find_cycle
 from syncd.manifests.compose import configs, keys
 from syncd.manifests.compose.context import (
@@ -49,6 +48,7 @@ from syncd.manifests.parse import Located, suggest
 from syncd.manifests.sopsfiles import SopsFiles
 from syncd.manifests.yamlsafe import Document, Path, PathPart, Positions
 from syncd.policy import BUILTIN, Policy
+from syncd.problems import Position, Problem, Severity
 from syncd.secretpolicy import is_own
 from syncd.settings import DEFAULT_LIMITS, Limits
 

@@ -11,7 +11,7 @@ import functools
 import shlex
 from dataclasses import dataclass
 
-from syncd.errors import Position, Problem
+from syncd.problems import Position, Problem
 
 MAX_COMMAND_CHARS = 64 * 1024
 MAX_WORDS = 4096
