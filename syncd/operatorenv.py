@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from syncd.errors import SecretFileError, SopsError, SyncdError
+from syncd.layers import Layers
 from syncd.secretpolicy import (
     ENV_FILE_SETTING,
     OWN_PREFIX,
@@ -29,7 +30,6 @@ from syncd.secretpolicy import (
     inside,
     is_own,
 )
-from syncd.settings import Layers
 from syncd.sops import AgeIdentities
 
 MAX_SECRET_BYTES = 64 * 1024

@@ -95,7 +95,7 @@ def _path(get: Callable[[str, str], str], name: str) -> Path | None:
 
 
 def from_layers(get: Callable[[str, str], str]) -> CommitVerification:
-    """The settings from `get` (`settings.Layers.get`: flag, `SYNCD_*`, config file, default)."""
+    """The settings from `get` (`layers.Layers.get`: flag, `SYNCD_*`, config file, default)."""
     return CommitVerification(
         enabled=_flag(get, "verify_commits"),
         allowed_signers=_path(get, "allowed_signers"),

@@ -53,6 +53,9 @@ ROOT_LEAVES: Mapping[str, Layer] = {
     "taint": Layer(0, "which values are secret, and redaction", pure=True),
     "logs": Layer(0, "structlog configuration: writes to stderr"),
     "settings": Layer(0, "shared settings: flags, SYNCD_* variables, a config file", pure=True),
+    "layers": Layer(
+        0, "where a setting comes from: flag, SYNCD_*, config file, default", pure=True
+    ),
     "datadir": Layer(0, "the data dir's layout and modes (makes folders)", pure=True),
     "secretpolicy": Layer(0, "which secret sources a manifest may name", pure=True),
     "operatorenv": Layer(0, "the operator's variables and secret files (reads them)", pure=True),

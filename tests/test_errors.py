@@ -31,8 +31,9 @@ from syncd.errors import (
     WebhookMalformed,
 )
 from syncd.ids import RegistryKey
+from syncd.layers import Layers
 from syncd.operatorenv import read_secret_file
-from syncd.settings import Layers, Settings, add_arguments, from_args
+from syncd.settings import Settings, add_arguments, from_args
 from syncd.source.gitargs import check_location
 from syncd.source.repository import Credentials
 from syncd.source.webhooks import pushed_branch

@@ -21,10 +21,10 @@ from syncd.cli.main import main
 from syncd.core.desired import registries_of, resolve
 from syncd.core.plan import Action, Plan, as_live, plan
 from syncd.errors import CredentialsError, SopsError
+from syncd.layers import Layers
 from syncd.manifests import ManifestFile, ManifestSet, read_manifests
 from syncd.render import PlanFormat, render
 from syncd.secretpolicy import unknowns_allowed
-from syncd.settings import Layers
 from syncd.sops import AgeIdentities, SopsFormat, encrypt, format_for
 from tests.gitrepo import GitRepo
 

@@ -29,11 +29,11 @@ from syncd.errors import (
     SettingsUnusable,
     SyncdError,
 )
+from syncd.layers import Layers
 from syncd.manifests import ManifestSet, read_manifests
 from syncd.problems import Problem, errors_only
 from syncd.render import PlanFormat, render
 from syncd.secretpolicy import unknowns_allowed
-from syncd.settings import Layers
 from syncd.source.checkout import fetch_missing, repo_prefix
 from syncd.source.reader import Snapshot, read_directory, read_revision
 

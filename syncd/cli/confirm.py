@@ -13,8 +13,8 @@ from syncd.apply.results import Planned
 from syncd.apply.store import Store
 from syncd.core.plan import Plan
 from syncd.errors import PlanRefused
+from syncd.layers import Layers
 from syncd.render import PlanFormat, render
-from syncd.settings import Layers
 from syncd.source.identity import identify
 
 MAX_ANSWER = 64  # characters of the answer read (a pasted novel is not an answer)

@@ -21,12 +21,13 @@ import yaml
 
 from syncd import operatorenv, settings
 from syncd.errors import ExitCode, SyncdError
+from syncd.layers import Layers
 from syncd.manifests.compose.files import not_carried_problem
 from syncd.manifests.compose.reader import Conversion, compose_to_stack
 from syncd.manifests.yamlsafe import Document, Schema, load, pointer
 from syncd.manifests.yamlsafe import Path as DataPath
 from syncd.problems import Problem, errors_only
-from syncd.settings import DEFAULT_LIMITS, Layers
+from syncd.settings import DEFAULT_LIMITS
 from syncd.source.reader import read_directory
 from syncd.taint import REDACTED, redact_values
 

@@ -16,8 +16,9 @@ from syncd.daemon import notifyconfig
 from syncd.daemon.pausing import Mode
 from syncd.daemon.policyload import with_policy
 from syncd.errors import SyncdError
+from syncd.layers import Layers
 from syncd.manifests.interpolate import REDACTED
-from syncd.settings import SETTING_NAMES, Layers, Settings, from_args
+from syncd.settings import SETTING_NAMES, Settings, from_args
 from syncd.source.identity import identify
 from syncd.taint import redact_url
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from syncd import logs
 from syncd.daemon.outbox import host_of
 from syncd.errors import SyncdError
-from syncd.settings import Layers, Origin
+from syncd.layers import Layers, Origin
 from syncd.source.commits import valid_repo_path
 
 NAMES = {
