@@ -27,9 +27,9 @@ from syncd.core.options import files
 from syncd.core.options import volumes as volume_options
 from syncd.manifests.compose.reader import Conversion, compose_to_stack
 from syncd.manifests.compose.units import parse_bytes
-from syncd.manifests.fields import parse_duration, parse_memory
 from syncd.manifests.model import Service, Stack
 from syncd.manifests.policyfile import load_policy
+from syncd.manifests.quantities import parse_duration, parse_memory
 from syncd.manifests.yamlsafe import Schema, load
 from syncd.policy import BUILTIN, Policy
 from syncd.problems import Severity

@@ -16,13 +16,11 @@ from syncd.manifests.fields import (
     _check_env_name,
     check_dns_label,
     check_no_nul,
-    parse_cpus,
-    parse_duration,
-    parse_memory,
     parse_mount,
     parse_port,
 )
 from syncd.manifests.images import _check_host, _check_image, image_registry_host
+from syncd.manifests.quantities import parse_cpus, parse_duration, parse_memory
 
 
 @pytest.mark.parametrize(

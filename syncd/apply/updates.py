@@ -31,8 +31,8 @@ from syncd.core.desired import DesiredService, DesiredState
 from syncd.engine.base import Engine, Observed, split_reference
 from syncd.errors import CredentialsError, CredentialsHostMismatch, EngineError
 from syncd.ids import ServiceKey
-from syncd.manifests.fields import parse_duration
 from syncd.manifests.options.schedule import cron, zone
+from syncd.manifests.quantities import parse_duration
 from syncd.settings import Settings
 
 MAX_CHECKS = 32  # services checked per pass; the others are due at the next pass

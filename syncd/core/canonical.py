@@ -16,10 +16,11 @@ from typing import Any
 
 from syncd.core import options
 from syncd.core.options import files, seccomp
-from syncd.manifests.fields import parse_cpus, parse_duration, parse_memory, parse_port
+from syncd.manifests.fields import parse_port
 from syncd.manifests.model import Dependency, DependsCondition, HealthCheck, RestartPolicy, Service
 from syncd.manifests.options import Mount
 from syncd.manifests.options.lifecycle import parse_restart
+from syncd.manifests.quantities import parse_cpus, parse_duration, parse_memory
 from syncd.taint import REDACTED, escape, redact
 
 __all__ = ["REDACTED", "Spec", "escape", "redact"]  # redaction lives in `taint`

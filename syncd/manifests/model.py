@@ -15,13 +15,10 @@ from pydantic_core import PydanticCustomError
 
 from syncd.ids import DEFAULT_STACK, RegistryKey, StackKey
 from syncd.manifests.fields import (
-    CpusString,
     DockerText,
-    DurationString,
     EnvName,
     EnvValue,
     MemberName,
-    MemoryString,
     MountString,
     Name,
     PortString,
@@ -48,6 +45,7 @@ from syncd.manifests.options.devicerequests import ReservedDevices
 from syncd.manifests.options.lifecycle import parse_restart
 from syncd.manifests.options.schedule import ScheduleFields, StackScheduleFields
 from syncd.manifests.options.swarm import DeploySwarmFields, ServiceMode, docker_restart
+from syncd.manifests.quantities import CpusString, DurationString, MemoryString
 from syncd.manifests.strict import StrictModel
 
 

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncd.manifests.fields import parse_cpus, parse_duration, parse_port
+from syncd.manifests.fields import parse_port
 from syncd.manifests.model import Service
 from syncd.manifests.options.lifecycle import UpdateOrder, parse_restart
 from syncd.manifests.options.swarm import (
@@ -39,6 +39,7 @@ from syncd.manifests.options.swarm import (
     canonical_constraint,
     docker_restart,
 )
+from syncd.manifests.quantities import parse_cpus, parse_duration
 
 FIELD = "swarm"
 DEFAULTS: dict[str, Any] = {FIELD: None}

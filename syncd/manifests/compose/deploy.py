@@ -21,8 +21,8 @@ from syncd.manifests.compose.context import Context, clip, kind_of
 from syncd.manifests.compose.devicerequests import read_reserved_devices
 from syncd.manifests.compose.swarm import SWARM_KEYS, read_swarm
 from syncd.manifests.compose.units import cpu_problem, parse_bytes, parse_cpu_count, same_cpus
-from syncd.manifests.fields import parse_memory
 from syncd.manifests.parse import suggest
+from syncd.manifests.quantities import parse_memory
 from syncd.manifests.yamlsafe import Path
 
 DEPLOY_KEYS = (

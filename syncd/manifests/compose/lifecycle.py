@@ -18,10 +18,10 @@ from collections.abc import Collection
 from typing import Any
 
 from syncd.manifests.compose.context import Context, clip, kind_of
-from syncd.manifests.fields import parse_duration
 from syncd.manifests.model import DependsCondition, RestartPolicy
 from syncd.manifests.options.lifecycle import MAX_HEALTH_RETRIES
 from syncd.manifests.parse import suggest
+from syncd.manifests.quantities import parse_duration
 from syncd.manifests.yamlsafe import Path
 
 _HEALTH_KEYS = (

@@ -24,7 +24,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from syncd.manifests.compose.context import Context, Revision, clip, kind_of
 from syncd.manifests.compose.envfile import parse_env_file
-from syncd.manifests.fields import check_no_nul, parse_duration
+from syncd.manifests.fields import check_no_nul
 from syncd.manifests.options.process import (
     AbsolutePath,
     Domain,
@@ -41,6 +41,7 @@ from syncd.manifests.options.process import (
     Word,
     grace_seconds,
 )
+from syncd.manifests.quantities import parse_duration
 from syncd.manifests.yamlsafe import Path
 
 # Compose key -> model field (camelCase), for origins and taint.

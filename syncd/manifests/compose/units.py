@@ -12,7 +12,8 @@ from decimal import Decimal
 from fractions import Fraction
 
 from syncd.manifests.compose.context import clip
-from syncd.manifests.fields import MAX_NUMBER_TEXT, parse_cpus
+from syncd.manifests.fields import MAX_NUMBER_TEXT
+from syncd.manifests.quantities import parse_cpus
 
 _BYTES = re.compile(r"([0-9]+(?:\.[0-9]+)?) ?([bkmgtp]?)(?:i?b)?", re.I | re.ASCII)
 _POWER = {"": 0, "b": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}

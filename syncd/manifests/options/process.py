@@ -18,7 +18,8 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-from syncd.manifests.fields import EnvValue, check_no_nul, parse_duration
+from syncd.manifests.fields import EnvValue, check_no_nul
+from syncd.manifests.quantities import parse_duration
 from syncd.manifests.strict import StrictModel
 
 # syncd's own labels (`engine.base.LABEL_PREFIX`): ownership, identity, config hash. A label of

@@ -19,7 +19,7 @@ from cronsim import CronSim, CronSimError
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from syncd.manifests.fields import DurationString, parse_duration
+from syncd.manifests.quantities import DurationString, parse_duration
 from syncd.manifests.strict import StrictModel
 
 MIN_INTERVAL = 1.0  # seconds; the daemon checks at most `updates.MAX_CHECKS` services per pass

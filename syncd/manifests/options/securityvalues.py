@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pydantic_core import PydanticCustomError
 
 from syncd.manifests.compose.units import parse_bytes
-from syncd.manifests.fields import parse_duration, parse_memory
+from syncd.manifests.quantities import parse_duration, parse_memory
 from syncd.policy import (
     ANY_CAPABILITY,
     CAPABILITIES,

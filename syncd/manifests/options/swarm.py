@@ -17,7 +17,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
-from syncd.manifests.fields import DurationString
+from syncd.manifests.quantities import DurationString
 from syncd.manifests.strict import StrictModel
 
 MAX_PARALLELISM = 1000
