@@ -20,6 +20,7 @@ import contextlib
 import dataclasses
 import os
 import secrets
+import signal
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -213,6 +214,15 @@ def test_registry(request: pytest.FixtureRequest) -> TestRegistry:
             f"{exc}",
         )
     return registry
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C reaches the commands the tests start. A shell without job control (a script's
+    `cmd &`) starts a background command with SIGINT ignored, and every process below inherits
+    that across exec: a `syncd logs -f` that a test ends with SIGINT, as a user ends it with
+    Ctrl-C, would run on. A handler of our own is reset to the default at exec."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_terminal_summary(

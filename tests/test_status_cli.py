@@ -48,6 +48,14 @@ def host(deployment: Deployment) -> list[str]:
     return ["--data-dir", str(deployment.settings.data_dir), "--instance", deployment.instance]
 
 
+def interrupt(process: subprocess.Popen[str]) -> None:
+    """Ctrl-C (SIGINT) to `process`, which must not ignore it (tests/conftest.py says why)."""
+    status = Path(f"/proc/{process.pid}/status").read_text()
+    ignored = int(next(ln for ln in status.splitlines() if ln.startswith("SigIgn:")).split()[1], 16)
+    assert not ignored & (1 << (signal.SIGINT - 1)), "the command was started with SIGINT ignored"
+    process.send_signal(signal.SIGINT)
+
+
 def follow(command: list[str], seen: str) -> subprocess.CompletedProcess[str]:
     """`command` (a `logs -f`) until it printed `seen`, then Ctrl-C (SIGINT)."""
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -58,7 +66,7 @@ def follow(command: list[str], seen: str) -> subprocess.CompletedProcess[str]:
             lines.append(line)
             if seen in line:
                 break
-        process.send_signal(signal.SIGINT)
+        interrupt(process)
         out, err = process.communicate(timeout=20)
     finally:
         if process.poll() is None:
@@ -234,7 +242,7 @@ def test_history_and_logs_through_the_api(
     assert process.stdout is not None
     try:
         assert "hello-from-web" in process.stdout.readline()
-        process.send_signal(signal.SIGINT)
+        interrupt(process)
         _, err = process.communicate(timeout=20)
     finally:
         if process.poll() is None:
