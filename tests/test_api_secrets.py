@@ -14,7 +14,7 @@ from tests.test_readme_claims import InProcess
 
 SHOP = StackKey("shop", "default")
 SECRET = "planted-api-secret-4711"
-ENV = {"TAG": "1.36", "WORD": SECRET, "CPUS": "3.75", "PORT": "18471", "VOL": "vol4711"}
+ENV = {"TAG": "1.36", "WORD": SECRET, "CPUS": "3.75", "PORT": "18471", "VOL": "mnt4711"}
 STACK = """\
 kind: Stack
 project: shop
@@ -26,7 +26,7 @@ services:
     entrypoint: ["/bin/${WORD}"]
     environment: {TOKEN: "${WORD}", MODE: plain}
     ports: ["${PORT}:80/tcp"]
-    volumes: ["${VOL}:/data"]
+    volumes: ["vol4711:/${VOL}"]
     deploy: {resources: {limits: {cpus: "${CPUS}", memory: "${PORT}mb"}}}
 volumes:
   vol4711: {}
@@ -53,7 +53,7 @@ def test_no_answer_shows_a_value_filled_from_the_env(tmp_path: Path) -> None:
         stack = made.http.get(f"/v2/stacks/{SHOP.id}").json()
         status = made.http.get("/v2/syncd/daemon/status").json()
         for shown in (answer.text, str(stack), str(status)):
-            for value in (SECRET, "18471", "3.75", "vol4711:/data", "busybox:1.36"):
+            for value in (SECRET, "18471", "3.75", "mnt4711", "busybox:1.36"):
                 assert not shows(shown, value), (value, shown)
     finally:
         made.close()

@@ -264,17 +264,95 @@ def test_a_reference_from_the_committed_env_is_read_as_usual() -> None:
     assert "db" in web.spec["dependsOn"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a named volume's source read from a variable is resolved against the volumes the "
-    "pull request declares: an error only when the guess is wrong (a bind path from a variable "
-    "is common, so it is not refused)",
+NATIVE_WEB = "kind: Stack\nproject: shop\nservices:\n  web:\n    image: busybox:1.36\n"
+
+
+@pytest.mark.parametrize(
+    ("path", "running", "mounted", "declared"),
+    [
+        (
+            "shop/compose.yaml",
+            WEB,
+            "    volumes: ['${TOKEN}:/data']\n",
+            "volumes:\n  <guess>: {}\n",
+        ),
+        (
+            "shop/compose.yaml",
+            WEB,
+            "    volumes: ['${TOKEN:-x}:/data:ro']\n",
+            "volumes:\n  <guess>: {}\n",
+        ),
+        (
+            "shop/compose.yaml",
+            WEB,
+            "    volumes: [{type: volume, source: '${TOKEN}', target: /data}]\n",
+            "volumes:\n  <guess>: {}\n",
+        ),
+        (
+            "shop/web.yaml",
+            NATIVE_WEB,
+            "    volumes: ['${TOKEN}:/data']\n",
+            "volumes:\n  <guess>: {}\n",
+        ),
+    ],
+    ids=["compose-short", "compose-default", "compose-long", "native"],
 )
-def test_a_volume_source_from_a_variable_resolves_alike(tmp_path: Path) -> None:
-    running, mounted = {"shop/compose.yaml": WEB}, WEB + "    volumes: ['${TOKEN}:/data']\n"
-    assert_alike(tmp_path, running, lambda guess: {
-        "shop/compose.yaml": mounted + f"volumes:\n  {guess}: {{}}\n",
+def test_a_volume_source_from_a_variable_is_refused_alike(
+    tmp_path: Path, path: str, running: str, mounted: str, declared: str
+) -> None:
+    """Whether a named volume's source names a volume the pull request declares would tell
+    whether a guess equals the variable: such a source is refused, right guess or wrong."""
+    assert_alike(tmp_path, {path: running}, lambda guess: {
+        path: running + mounted + declared.replace("<guess>", guess),
     })  # fmt: skip
+    refused = state({path: running + mounted + declared.replace("<guess>", "x")})
+    assert isinstance(refused, str) and "named volume's source cannot come" in refused, refused
+
+
+@pytest.mark.parametrize(
+    ("path", "running", "field", "other"),
+    [
+        ("shop/compose.yaml", WEB, "network_mode: 'service:${TOKEN}'", "  <guess>: {image: x}\n"),
+        ("shop/compose.yaml", WEB, "pid: 'service:${TOKEN}'", "  <guess>: {image: x}\n"),
+        ("shop/compose.yaml", WEB, "ipc: 'service:${TOKEN}'", "  <guess>: {image: x}\n"),
+        ("shop/web.yaml", NATIVE_WEB, "networkMode: 'service:${TOKEN}'", "  <guess>: {image: x}\n"),
+    ],
+    ids=["network_mode", "pid", "ipc", "native-networkMode"],
+)
+def test_a_namespace_from_a_variable_is_refused_alike(
+    tmp_path: Path, path: str, running: str, field: str, other: str
+) -> None:
+    """`service:<name>` joins another service's namespace: whether the name resolves would
+    tell whether a guess equals the variable, so such a value is refused, right guess or wrong."""
+    assert_alike(tmp_path, {path: running}, lambda guess: {
+        path: running + f"    {field}\n" + other.replace("<guess>", guess),
+    })  # fmt: skip
+    refused = state({path: running + f"    {field}\n" + other.replace("<guess>", "x")})
+    assert isinstance(refused, str) and "a service's namespace (service:<name>)" in refused
+
+
+@pytest.mark.parametrize(
+    ("mount", "outcome"),
+    [
+        ("'${DATA_DIR}:/data'", "is not allowed by the operator's policy"),  # read as a bind
+        ("'./${SUB}:/data'", None),
+        ("'data:/${SUB}'", None),
+        ("'data:/mnt:${MODE}'", None),
+    ],
+    ids=["bind-from-variable", "bind-below-a-variable", "target", "options"],
+)
+def test_a_bind_path_or_a_target_from_a_variable_is_read_as_usual(
+    mount: str, outcome: str | None
+) -> None:
+    text = HEAD + f"    volumes: [{mount}]\nvolumes:\n  data: {{}}\n"
+    operator = {"DATA_DIR": "/srv/data", "SUB": "cache", "MODE": "ro"}
+    manifests = read_manifests([SourceFile("shop/compose.yaml", text.encode())], operator)
+    if outcome is None:
+        resolve(manifests, "pr")
+        return
+    with pytest.raises(ManifestError) as raised:
+        resolve(manifests, "pr")
+    assert outcome in str(raised.value) and "named volume" not in str(raised.value)
 
 
 @pytest.mark.xfail(

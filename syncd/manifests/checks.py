@@ -22,6 +22,7 @@ from syncd.manifests.model import (
     StackPatch,
     Strategy,
 )
+from syncd.manifests.mountsource import REFUSED, source_from_env
 from syncd.manifests.networkchecks import network_dependencies, network_problems
 from syncd.manifests.options.files import mount_spec
 from syncd.manifests.parse import Located, suggest
@@ -122,7 +123,14 @@ def _stack_problems(located: Located[Stack]) -> list[Problem]:
                     )
                 )
             mountpoints.setdefault(target, index)
+            at: tuple[str | int, ...] = (*base, "volumes", index)
             if (
+                mount.kind is MountKind.VOLUME
+                and mount.source
+                and source_from_env(at, located.secrets, located.templates)
+            ):
+                problems.append(located.problem(at, REFUSED))
+            elif (
                 mount.kind is MountKind.VOLUME
                 and mount.source
                 and mount.source not in stack.volumes

@@ -224,6 +224,30 @@ def _names_from_env(secrets: Iterable[Path]) -> list[tuple[Path, str]]:
     return found
 
 
+# A service's fields that may join another service's namespace (`service:<name>`), in both
+# spellings (native `networkMode`, Compose `network_mode`)
+NAMESPACES = frozenset({"networkMode", "network_mode", "pid", "ipc"})
+NAMESPACE_REFUSED = (
+    "a service's namespace (service:<name>) cannot come from the operator's variables (whether "
+    "it names one would tell the value)"
+)
+
+
+def namespaces_from_env(secrets: Iterable[Path], body: Any) -> list[Path]:
+    """The places that took a value from the environment and join another service's namespace
+    (`networkMode: service:${NAME}`): whether the name resolves would tell the value."""
+    found: list[Path] = []
+    services = body.get("services") if isinstance(body, dict) else None
+    for path in sorted(secrets, key=str):
+        if len(path) != 3 or path[0] != "services" or path[2] not in NAMESPACES:
+            continue
+        service = services.get(path[1]) if isinstance(services, dict) else None
+        value = service.get(path[2]) if isinstance(service, dict) else None
+        if isinstance(value, str) and value.startswith("service:"):
+            found.append(path)
+    return found
+
+
 def is_reference(path: Path, fields: Collection[str]) -> bool:
     """Whether `path` is a service's reference to another object of the stack by name, in one
     of `fields`: an item of its list (`dependsOn: [db]`, `networks: [front]`), or the `source`
@@ -258,7 +282,9 @@ def parse_document(
         return None, [blank.problem(path, message) for path, message in filled.problems]
     secrets, values = frozenset(filled.secrets), frozenset(filled.values)
     located_raw = Located(None, document, secrets, values)  # type: ignore[type-var]
-    named = _names_from_env(secrets)
+    named = _names_from_env(secrets) + [
+        (path, NAMESPACE_REFUSED) for path in namespaces_from_env(secrets, filled.value)
+    ]
     if named:
         # Fixed texts that quote nothing: not scrubbed (a piece of the value may be a word).
         return None, [

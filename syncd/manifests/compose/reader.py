@@ -44,9 +44,9 @@ from syncd.manifests.compose.services import Scope, convert_service
 from syncd.manifests.compose.volumes import read_declared
 from syncd.manifests.interpolate import Flavour, interpolate
 from syncd.manifests.model import Stack
-from syncd.manifests.parse import Located, suggest
+from syncd.manifests.parse import NAMESPACE_REFUSED, Located, namespaces_from_env, suggest
 from syncd.manifests.sopsfiles import SopsFiles
-from syncd.manifests.yamlsafe import Document, Path, PathPart, Positions
+from syncd.manifests.yamlsafe import Document, Path, PathPart, Positions, pointer
 from syncd.policy import BUILTIN, Policy
 from syncd.problems import Position, Problem, Severity
 from syncd.secretpolicy import is_own
@@ -256,9 +256,13 @@ def _stack_origins(
     }
 
 
-def _refused_from_env(ctx: Context) -> bool:
+def _refused_from_env(ctx: Context, body: Any) -> bool:
     """Names and references that took the operator's variables: refused (each an error)."""
     names, references = names_from_env(ctx.secrets, ctx.templates), references_from_env(ctx.secrets)
+    namespaces = namespaces_from_env(ctx.secrets, body)
+    for at in namespaces:  # a fixed text: scrubbed of whole values only (`service` is a word)
+        message = f"{NAMESPACE_REFUSED}: write it, or set the variable in the .env committed beside"
+        ctx.add(Problem(ctx.path, f"{message} this file", pointer(at), ctx.position(at)))
     for at in names:
         ctx.error(
             at,
@@ -273,7 +277,7 @@ def _refused_from_env(ctx: Context) -> bool:
             "one would tell the value): write it, or set the variable in the .env committed "
             "beside this file",
         )
-    return bool(names or references)
+    return bool(names or references or namespaces)
 
 
 def compose_to_stack(
@@ -312,7 +316,7 @@ def compose_to_stack(
     ctx.templates.update((p, filled.templates[p]) for p in ctx.secrets if p in filled.templates)
     for at, message in filled.problems:
         ctx.error(at, message)
-    named = _refused_from_env(ctx)
+    named = _refused_from_env(ctx, filled.value)
     for at, message in filled.warnings:
         ctx.warn(at, message)
     if filled.problems or named:

@@ -24,6 +24,7 @@ from typing import Any
 from syncd.manifests.compose.context import Context, Revision, clip, kind_of
 from syncd.manifests.compose.units import parse_bytes
 from syncd.manifests.fields import clean_mountpoint, parse_mount
+from syncd.manifests.mountsource import REFUSED, source_from_env
 from syncd.manifests.yamlsafe import Path
 
 PROPAGATIONS = frozenset({"private", "rprivate", "shared", "rshared", "slave", "rslave"})
@@ -81,7 +82,11 @@ def _named(
     ctx: Context,
     declared: Mapping[str, Any],
     nocopy: bool = False,
+    from_env: bool = False,
 ) -> Entry | None:
+    if from_env:
+        ctx.error(at, f"{REFUSED}, or set the variable in the .env committed beside this file")
+        return None
     if source not in declared:
         ctx.error(at, f"volume {clip(source)!r} is not declared under the top-level 'volumes'")
         return None
@@ -138,7 +143,8 @@ def _short(
         ctx.error(at, f"{clip(text)!r}: a propagation option applies to binds only")
         return None
     return _named(source, target, read_only=bool(read_only), at=at, ctx=ctx, declared=declared,
-                  nocopy="nocopy" in options)  # fmt: skip
+                  nocopy="nocopy" in options,
+                  from_env=source_from_env(at, ctx.secrets, ctx.templates))  # fmt: skip
 
 
 def _long(
@@ -204,7 +210,8 @@ def _long(
             anonymous["volume"] = extra
         return anonymous
     return _named(source, target, read_only=read_only, at=at, ctx=ctx, declared=declared,
-                  nocopy=nocopy)  # fmt: skip
+                  nocopy=nocopy,
+                  from_env=source_from_env(at, ctx.secrets, ctx.templates, long=True))  # fmt: skip
 
 
 def _labels(value: Any, at: Path, ctx: Context, *, named: bool) -> dict[str, Any] | None:
