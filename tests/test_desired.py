@@ -285,10 +285,16 @@ def test_a_patched_stack_the_models_refuse_is_an_error_at_the_patch() -> None:
     ]
 
 
-def test_an_error_after_patching_does_not_quote_a_value_from_the_environment() -> None:
+def test_after_patching_a_port_from_the_environment_is_never_compared() -> None:
+    """Whether a host port from the environment clashed with one the files write would tell a
+    pull request the value: it is left out of the clash check (Docker refuses a real clash when
+    the revision is applied); two written ports still clash."""
     add = "{op: add, path: /services/api, value: {image: y, ports: ['${P}:81']}}"
-    assert _patched_problems(add) == [
-        "a.yaml:4:3: /services/api/ports/0: host port <redacted>/tcp is already published by "
+    patch = File("b.yaml", (PATCH + f"  - {add}\n").encode())
+    resolve(read_manifests([File("a.yaml", PORTED.encode()), patch], ENV), "rev")
+    written = "{op: add, path: /services/api, value: {image: y, ports: ['8081:81']}}"
+    assert _patched_problems(written) == [
+        "a.yaml:4:3: /services/api/ports/0: host port 8081/tcp is already published by "
         "shop/default/web at a.yaml:4:27"
     ]
 

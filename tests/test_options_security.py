@@ -109,7 +109,6 @@ BAD = [
     ("sysctls: [vm.swappiness=10]", "/services/web/sysctls/0", "namespaced"),
     ("sysctls: {vm.swappiness: 10}", "/services/web/sysctls/vm.swappiness", "namespaced"),
     ("tmpfs: ['/run:size=1m,foo=bar']", "/services/web/tmpfs/0", "tmpfs option"),
-    ("tmpfs: [/run, '/run:size=1m']", "/services/web/tmpfs", "twice"),
     ("ulimits: {nofile: {soft: 20, hard: 10}}", "/services/web/ulimits/nofile", "soft"),
     ("ulimits: {nofile: {soft: 20}}", "/services/web/ulimits/nofile", "hard"),
     ("ulimits: {files: 10}", "/services/web/ulimits/files", "ulimit"),
@@ -169,7 +168,6 @@ def test_bad_values_are_errors_at_their_place_naming_the_key(
         ("devices", ["nvidia.com/gpu=all"], "CDI"),
         ("logging", {"options": {"fluentd-address": "x:1"}}, "driver"),
         ("memswapLimit", "1g", "memory limit"),
-        ("tmpfs", ["/a", "/a/"], "twice"),
     ],
 )
 def test_the_native_kind_checks_the_same_rules(field: str, value: Any, contains: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from syncd.graph import find_cycle
 from syncd.ids import StackKey
-from syncd.manifests.fields import MountKind, clean_mountpoint, parse_port
+from syncd.manifests.fields import parse_port
 from syncd.manifests.images import DOCKER_HUB, image_registry_host, registry_address
 from syncd.manifests.model import (
     MAX_PATCH_OPS,
@@ -22,9 +22,8 @@ from syncd.manifests.model import (
     StackPatch,
     Strategy,
 )
-from syncd.manifests.mountsource import REFUSED, source_from_env
+from syncd.manifests.mountchecks import mount_problems
 from syncd.manifests.networkchecks import network_dependencies, network_problems
-from syncd.manifests.options.files import mount_spec
 from syncd.manifests.parse import Located, suggest
 from syncd.manifests.sopsfiles import ref_problem
 from syncd.manifests.unread import Unread
@@ -110,39 +109,7 @@ def _stack_problems(located: Located[Stack]) -> list[Problem]:
                 )
             )
         problems += _order_problems(located, base, service)
-        mountpoints: dict[str, int] = {}
-        for index, raw in enumerate(service.volumes or []):
-            mount = mount_spec(raw)
-            target = clean_mountpoint(mount.target)
-            if target in mountpoints:
-                problems.append(
-                    located.problem(
-                        (*base, "volumes", index),
-                        f"mountpoint {target!r} is already used by volumes[{mountpoints[target]}]; "
-                        "Docker refuses a duplicate mount point",
-                    )
-                )
-            mountpoints.setdefault(target, index)
-            at: tuple[str | int, ...] = (*base, "volumes", index)
-            if (
-                mount.kind is MountKind.VOLUME
-                and mount.source
-                and source_from_env(at, located.secrets, located.templates)
-            ):
-                problems.append(located.problem(at, REFUSED))
-            elif (
-                mount.kind is MountKind.VOLUME
-                and mount.source
-                and mount.source not in stack.volumes
-            ):
-                hint = suggest(mount.source, stack.volumes)
-                problems.append(
-                    located.problem(
-                        (*base, "volumes", index),
-                        f"volume {mount.source!r} is not declared under this stack's 'volumes'"
-                        f"{hint}",
-                    )
-                )
+        problems += mount_problems(located, base, service)
         for dep, given in (service.depends_on or {}).items():
             optional = isinstance(given, Dependency) and not given.required
             if dep == name:
@@ -180,6 +147,8 @@ def _ports(stacks: Sequence[Located[Stack]]) -> list[Problem]:
                 if port.public is None or not port.fixed:  # a range: Docker picks a free one
                     continue
                 path: tuple[str | int, ...] = ("services", name, "ports", index)
+                if located.tainted(path):  # never compared: a clash would tell the value
+                    continue  # (Docker refuses a real one when the revision is applied)
                 owner = f"{located.manifest.key}/{name}"
                 key = (port.public, port.protocol.value)
                 if key in bound:

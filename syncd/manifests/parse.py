@@ -58,9 +58,12 @@ class Located(Generic[M]):
     def scrub(self, path: Sequence[PathPart], message: str) -> str:
         if not self.secret_values:
             return message
+        return scrub(message, self.secret_values, whole_only=not self.tainted(path))
+
+    def tainted(self, path: Sequence[PathPart]) -> bool:
+        """Whether `path`, a place inside it or one around it took a value from the env."""
         at = tuple(path)
-        here = any(s[: len(at)] == at or at[: len(s)] == s for s in self.secrets)
-        return scrub(message, self.secret_values, whole_only=not here)
+        return any(s[: len(at)] == at or at[: len(s)] == s for s in self.secrets)
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:

@@ -47,10 +47,12 @@ def endpoint(given: ServiceNetwork | None) -> dict[str, Any]:
     out = copy.deepcopy(ENDPOINT)
     if given is None:
         return out
-    out["aliases"] = sorted(set(given.aliases or []))
+    # Duplicates stay (Docker takes them): folding an item from a variable into one the file
+    # writes would tell a pull request that its guess equals the value.
+    out["aliases"] = sorted(given.aliases or [])
     out["ipv4Address"] = given.ipv4_address
     out["ipv6Address"] = given.ipv6_address
-    out["linkLocalIps"] = sorted(set(given.link_local_ips or []))
+    out["linkLocalIps"] = sorted(given.link_local_ips or [])
     out["priority"] = given.priority or 0
     return out
 

@@ -92,8 +92,11 @@ def _ulimit(value: int | Ulimit) -> dict[str, int]:
 
 
 def _tmpfs(value: list[str] | str) -> list[dict[str, str]]:
-    entries = dict(v.tmpfs(t) for t in ([value] if isinstance(value, str) else value))
-    return [{"target": target, "options": entries[target]} for target in sorted(entries)]
+    # Two of one target stay two (Docker's map keeps the last; two the file writes are refused,
+    # `mountchecks`): folding one from a variable into one the file writes would tell a pull
+    # request that its guess equals the value.
+    entries = sorted(v.tmpfs(t) for t in ([value] if isinstance(value, str) else value))
+    return [{"target": target, "options": options} for target, options in entries]
 
 
 def _blkio(config: BlkioConfig) -> dict[str, Any]:
@@ -141,10 +144,10 @@ def fields(service: Service, given: set[str]) -> dict[str, Any]:
         devices = [
             v.device(d if isinstance(d, str) else d.model_dump()) for d in service.devices or []
         ]
-        out["devices"] = sorted(set(devices))
+        out["devices"] = sorted(devices)  # duplicates stay: see `network.endpoint`
     out.update(devicerequests.fields(service))
     if "device_cgroup_rules" in given:
-        out["deviceCgroupRules"] = sorted(set(service.device_cgroup_rules or []))
+        out["deviceCgroupRules"] = sorted(service.device_cgroup_rules or [])
     if "tmpfs" in given:
         out["tmpfs"] = _tmpfs(service.tmpfs or [])
     if "ulimits" in given:
