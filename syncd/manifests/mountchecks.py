@@ -8,39 +8,41 @@ Pure: no I/O."""
 
 from __future__ import annotations
 
-from syncd.manifests.fields import MountKind, clean_mountpoint
+from collections.abc import Callable, Iterable
+
+from syncd.manifests.fields import MountKind, MountSpec, clean_mountpoint
 from syncd.manifests.model import Service, Stack
 from syncd.manifests.mountsource import REFUSED, source_from_env
 from syncd.manifests.options.files import mount_spec
-from syncd.manifests.options.securityvalues import tmpfs_targets
+from syncd.manifests.options.securityvalues import tmpfs
 from syncd.manifests.parse import Located, suggest
+from syncd.manifests.yamlsafe import Path
 from syncd.problems import Problem
 
 
 def mount_problems(
     located: Located[Stack], base: tuple[str, ...], service: Service
 ) -> list[Problem]:
-    return _volumes(located, base, service) + _tmpfs(located, base, service)
-
-
-def _volumes(located: Located[Stack], base: tuple[str, ...], service: Service) -> list[Problem]:
-    problems = []
+    mounts: list[tuple[Path, MountSpec]] = [
+        ((*base, "volumes", index), mount_spec(raw))
+        for index, raw in enumerate(service.volumes or [])
+    ]
+    given = service.tmpfs if isinstance(service.tmpfs, list) else []
+    problems = _clashes(
+        located,
+        ((at, clean_mountpoint(mount.target)) for at, mount in mounts),
+        lambda target, first: (
+            f"mountpoint {target!r} is already used by volumes[{first}]; "
+            "Docker refuses a duplicate mount point"
+        ),
+    )
+    problems += _clashes(
+        located,
+        (((*base, "tmpfs", index), tmpfs(raw)[0]) for index, raw in enumerate(given)),
+        lambda target, first: f"{target[:60]!r} is mounted twice (tmpfs[{first}])",
+    )
     declared = located.manifest.volumes
-    mountpoints: dict[str, int] = {}
-    for index, raw in enumerate(service.volumes or []):
-        at: tuple[str | int, ...] = (*base, "volumes", index)
-        mount = mount_spec(raw)
-        target = clean_mountpoint(mount.target)
-        if not located.tainted(at):
-            if target in mountpoints:
-                problems.append(
-                    located.problem(
-                        at,
-                        f"mountpoint {target!r} is already used by volumes[{mountpoints[target]}]; "
-                        "Docker refuses a duplicate mount point",
-                    )
-                )
-            mountpoints.setdefault(target, index)
+    for at, mount in mounts:
         if mount.kind is not MountKind.VOLUME or not mount.source:
             continue
         if source_from_env(at, located.secrets, located.templates):
@@ -56,18 +58,17 @@ def _volumes(located: Located[Stack], base: tuple[str, ...], service: Service) -
     return problems
 
 
-def _tmpfs(located: Located[Stack], base: tuple[str, ...], service: Service) -> list[Problem]:
+def _clashes(
+    located: Located[Stack], targets: Iterable[tuple[Path, str]], say: Callable[[str, int], str]
+) -> list[Problem]:
+    """An error at each item whose target an earlier one has (`say(target, its index)`); an item
+    that took a value from the operator's variables is left out."""
     problems = []
-    given = service.tmpfs if isinstance(service.tmpfs, list) else []
-    seen: dict[str, int] = {}
-    for index, raw in enumerate(given):
-        at: tuple[str | int, ...] = (*base, "tmpfs", index)
+    first: dict[str, int] = {}
+    for at, target in targets:
         if located.tainted(at):
             continue
-        [target] = tmpfs_targets([raw])
-        if target in seen:
-            problems.append(
-                located.problem(at, f"{target[:60]!r} is mounted twice (tmpfs[{seen[target]}])")
-            )
-        seen.setdefault(target, index)
+        if target in first:
+            problems.append(located.problem(at, say(target, first[target])))
+        first.setdefault(target, int(at[-1]))
     return problems

@@ -18,7 +18,7 @@ from pydantic_core import ErrorDetails
 
 from syncd.manifests.interpolate import interpolate
 from syncd.manifests.model import MODELS, Kind, Registry, Stack, StackPatch
-from syncd.manifests.yamlsafe import Document, Path, PathPart, pointer
+from syncd.manifests.yamlsafe import Document, Path, PathPart, overlaps, pointer
 from syncd.problems import Problem
 from syncd.taint import scrub
 
@@ -62,8 +62,7 @@ class Located(Generic[M]):
 
     def tainted(self, path: Sequence[PathPart]) -> bool:
         """Whether `path`, a place inside it or one around it took a value from the env."""
-        at = tuple(path)
-        return any(s[: len(at)] == at or at[: len(s)] == s for s in self.secrets)
+        return overlaps(path, self.secrets)
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:

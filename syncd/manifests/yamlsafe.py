@@ -19,7 +19,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -330,6 +330,12 @@ _DISPATCH: dict[type, Any] = {
 
 def _pointer(path: Sequence[PathPart]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def overlaps(path: Sequence[PathPart], paths: Iterable[Path]) -> bool:
+    """Whether `path` is one of `paths`, lies inside one, or holds one (a tainted place)."""
+    at = tuple(path)
+    return any(p[: len(at)] == at or at[: len(p)] == p for p in paths)
 
 
 def pointer(path: Sequence[PathPart]) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from syncd.manifests.compose.shell import Place
 from syncd.manifests.sopsfiles import SopsFiles
-from syncd.manifests.yamlsafe import Path, PathPart, Positions, pointer
+from syncd.manifests.yamlsafe import Path, PathPart, Positions, overlaps, pointer
 from syncd.problems import Position, Problem, Severity
 from syncd.taint import scrub
 
@@ -99,8 +99,7 @@ class Context:
         self.templates[(*at, "<file>")] = "sha256:" + hashlib.sha256(data).hexdigest()
 
     def tainted(self, at: Sequence[PathPart]) -> bool:
-        here = tuple(at)
-        return any(s[: len(here)] == here or here[: len(s)] == s for s in self.secrets)
+        return overlaps(at, self.secrets)
 
     def _scrub(self, at: Sequence[PathPart], message: str) -> str:
         if not self.secret_values:

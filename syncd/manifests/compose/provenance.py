@@ -68,6 +68,10 @@ KEYED_LISTS = frozenset(
 )
 
 
+# How a refused name or reference can still take a variable: from the committed `.env`
+IN_DOTENV = "set the variable in the .env committed beside this file"
+
+
 def names_from_env(secrets: Iterable[Path], templates: Mapping[Path, str]) -> list[Path]:
     """The tainted `NAME=value` list items whose NAME took a variable (`${TOKEN}=1`, or
     `${PAIR}` whole). A key is no value: every plan shows it in a pointer (`/labels/<key>`),

@@ -36,6 +36,7 @@ from syncd.manifests.compose.names import case_collisions, member_problem
 from syncd.manifests.compose.networking import read_stack_networks
 from syncd.manifests.compose.project import read_dotenv, read_identity, x_syncd
 from syncd.manifests.compose.provenance import (
+    IN_DOTENV,
     names_from_env,
     operator_taint,
     references_from_env,
@@ -261,21 +262,19 @@ def _refused_from_env(ctx: Context, body: Any) -> bool:
     names, references = names_from_env(ctx.secrets, ctx.templates), references_from_env(ctx.secrets)
     namespaces = namespaces_from_env(ctx.secrets, body)
     for at in namespaces:  # a fixed text: scrubbed of whole values only (`service` is a word)
-        message = f"{NAMESPACE_REFUSED}: write it, or set the variable in the .env committed beside"
-        ctx.add(Problem(ctx.path, f"{message} this file", pointer(at), ctx.position(at)))
+        message = f"{NAMESPACE_REFUSED}: write it, or {IN_DOTENV}"
+        ctx.add(Problem(ctx.path, message, pointer(at), ctx.position(at)))
     for at in names:
         ctx.error(
             at,
             "the name of a NAME=value item cannot come from the operator's variables (a plan "
-            "shows names as they are): write it, or set the variable in the .env committed "
-            "beside this file",
+            f"shows names as they are): write it, or {IN_DOTENV}",
         )
     for at in references:
         ctx.error(
             at,
             f"a reference ({at[2]}) cannot come from the operator's variables (whether it names "
-            "one would tell the value): write it, or set the variable in the .env committed "
-            "beside this file",
+            f"one would tell the value): write it, or {IN_DOTENV}",
         )
     return bool(names or references or namespaces)
 

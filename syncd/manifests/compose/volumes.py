@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from syncd.manifests.compose.context import Context, Revision, clip, kind_of
+from syncd.manifests.compose.provenance import IN_DOTENV
 from syncd.manifests.compose.units import parse_bytes
 from syncd.manifests.fields import clean_mountpoint, parse_mount
 from syncd.manifests.mountsource import REFUSED, source_from_env
@@ -85,7 +86,7 @@ def _named(
     from_env: bool = False,
 ) -> Entry | None:
     if from_env:
-        ctx.error(at, f"{REFUSED}, or set the variable in the .env committed beside this file")
+        ctx.error(at, f"{REFUSED}, or {IN_DOTENV}")
         return None
     if source not in declared:
         ctx.error(at, f"volume {clip(source)!r} is not declared under the top-level 'volumes'")

@@ -231,10 +231,6 @@ def check_tmpfs(value: str) -> str:
     return value
 
 
-def tmpfs_targets(values: Iterable[str]) -> list[str]:
-    return [tmpfs(v)[0] for v in values]
-
-
 def byte_count(value: int | str) -> int:
     parsed = parse_bytes(value)
     if isinstance(parsed, str):
