@@ -3,12 +3,12 @@
 tests/killpoints.py.
 
 Each command records, in files of its own, its output (stdout and stderr) and the exit code
-`main` returned.
-multiprocessing's forkserver reports a child's exit status over a pipe and can lose it under
-load: `Popen.poll()` then reads EOF and says 255 (cpython#140867). That happened once in CI,
-to a `syncd plan` whose stderr went nowhere. A status lost that way is read from the command's
-own record once the command is done; a command killed with SIGKILL records nothing and keeps
-the status the forkserver reported. A failure shows the command's output."""
+`main` returned. multiprocessing's forkserver reports a child's exit status over a pipe and
+can lose it under load: `Popen.poll()` then reads EOF and says 255 (cpython#140867). That
+happened once in CI, to a `syncd plan` whose stderr went nowhere. A status lost that way is
+read from the command's own record once the command is done; a command killed with SIGKILL
+records nothing and keeps the status the forkserver reported. A failure shows the command's
+output."""
 
 from __future__ import annotations
 
@@ -69,8 +69,8 @@ class Cli:
     def __init__(
         self, argv: list[str], environ: dict[str, str], hold: pathlib.Path | None = None
     ) -> None:
-        self.argv = argv
         self.record = _records() / f"cli-{next(_numbers)}"
+        self.said = ""  # the output of a command that exited other than 0
         self.process = _context().Process(
             target=_run,
             args=(argv, str(self.record), environ, None if hold is None else str(hold)),
@@ -106,8 +106,6 @@ class Cli:
         finally:
             for suffix in (".out", ".code", ".part"):
                 self.record.with_suffix(suffix).unlink(missing_ok=True)
-
-    said = ""  # the output of a command that exited other than 0
 
     def _recorded(self, what: str, timeout: float) -> int:
         recorded = self.record.with_suffix(".code")
